@@ -1,0 +1,1 @@
+//! Runs the pipeline over one capture. (being written)

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: link layers, implemented by the decode helper.

@@ -1,0 +1,115 @@
+//! One TCP connection as the flow table records it.
+
+use crate::reassembly::{DirectionStats, Side};
+use crate::Timestamp;
+use std::net::SocketAddr;
+
+/// How the client/server roles were decided, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleEvidence {
+    /// The client sent the SYN.
+    Syn,
+    /// The client received the SYN+ACK.
+    SynAck,
+    /// Picked up mid-stream: the first payload was an HTTP request or response.
+    Payload,
+    /// Picked up mid-stream: the server is the endpoint on the well-known or lower port.
+    Port,
+}
+
+/// The three-way handshake as seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// First SYN from the client.
+    pub syn: Option<Timestamp>,
+    /// First SYN+ACK from the server.
+    pub syn_ack: Option<Timestamp>,
+    /// The client's first ACK of the SYN+ACK (with or without data).
+    pub ack: Option<Timestamp>,
+}
+
+impl Handshake {
+    /// SYN to the ACK that completes the handshake, in nanoseconds: the time
+    /// a client pays before it can send its first request byte. `None` unless
+    /// all three were seen.
+    pub fn rtt_ns(&self) -> Option<i64> {
+        match (self.syn, self.syn_ack, self.ack) {
+            (Some(syn), Some(_), Some(ack)) => Some(ack.since(syn)),
+            _ => None,
+        }
+    }
+}
+
+/// How the connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CloseKind {
+    /// Closed by FIN (at least one side), no RST.
+    Fin,
+    /// Reset by either side.
+    Rst,
+    /// Neither FIN nor RST seen.
+    Open,
+}
+
+/// Why the flow table let go of the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndReason {
+    /// Both FINs, or a RST, and the linger time passed.
+    Closed,
+    /// A SYN with a new sequence number reused the tuple.
+    Reused,
+    /// No packet for longer than the idle timeout.
+    IdleTimeout,
+    /// The table was full and this was the oldest idle connection.
+    Evicted,
+    /// The capture ended.
+    EndOfCapture,
+}
+
+/// A TCP connection: its endpoints, timing, and what each direction carried.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Index of the connection in the capture, in order of first packet (as tshark's `tcp.stream`).
+    pub id: u64,
+    /// 0 for the first connection on a 4-tuple, 1 for the next reuse, ...
+    pub generation: u32,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub roles: RoleEvidence,
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub start_ts: Timestamp,
+    pub end_ts: Timestamp,
+    pub packets: u64,
+    pub handshake: Handshake,
+    /// FIN time of each side (index [`Side::index`]).
+    pub fin: [Option<Timestamp>; 2],
+    /// The first RST: who sent it and when.
+    pub rst: Option<(Side, Timestamp)>,
+    pub end_reason: EndReason,
+    /// Per direction (index [`Side::index`]): bytes, retransmissions, gaps, ...
+    pub dirs: [DirectionStats; 2],
+}
+
+impl Connection {
+    pub fn close_kind(&self) -> CloseKind {
+        if self.rst.is_some() {
+            CloseKind::Rst
+        } else if self.fin.iter().any(Option::is_some) {
+            CloseKind::Fin
+        } else {
+            CloseKind::Open
+        }
+    }
+
+    pub fn stats(&self, side: Side) -> &DirectionStats {
+        &self.dirs[side.index()]
+    }
+
+    pub fn handshake_rtt_ns(&self) -> Option<i64> {
+        self.handshake.rtt_ns()
+    }
+}

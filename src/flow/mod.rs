@@ -1,0 +1,18 @@
+//! Stage 3: grouping segments into connections.
+//!
+//! The [`FlowTable`] maps the canonical 4-tuple of each segment to the live
+//! [`Connection`] on it. The client is the SYN sender (else the SYN+ACK
+//! receiver, else a heuristic: who speaks HTTP first, then port numbers). A
+//! SYN whose sequence number differs from the one that opened the connection
+//! on that tuple starts a new *generation* — the way tshark opens a new stream
+//! on a reused port. Connections end when both sides have closed (or one
+//! reset) and a short linger has passed, when they sit idle past a timeout in
+//! capture time, or at the end of the capture; each is then handed to the
+//! caller with its stream handler and dropped, so memory follows the
+//! connections open at once, not the length of the capture.
+
+mod connection;
+mod table;
+
+pub use connection::{CloseKind, Connection, EndReason, Handshake, RoleEvidence};
+pub use table::{FlowLimits, FlowStats, FlowTable, Finished};
