@@ -39,7 +39,10 @@ impl CaptureReader {
         todo!()
     }
     /// Reads a capture held in memory (tests, fuzzing).
-    pub fn from_bytes(_bytes: Vec<u8>, _limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
+    pub fn from_bytes(
+        _bytes: Vec<u8>,
+        _limits: ReaderLimits,
+    ) -> Result<CaptureReader, CaptureError> {
         todo!()
     }
     pub fn format(&self) -> CaptureFormat {

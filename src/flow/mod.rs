@@ -12,7 +12,8 @@
 //! connections open at once, not the length of the capture.
 
 mod connection;
+pub mod roles;
 mod table;
 
 pub use connection::{CloseKind, Connection, EndReason, Handshake, RoleEvidence};
-pub use table::{FlowLimits, FlowStats, FlowTable, Finished};
+pub use table::{Finished, FlowLimits, FlowStats, FlowTable};

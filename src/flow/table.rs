@@ -1,15 +1,511 @@
-//! The flow table. (being written)
-use super::Connection;
+//! The flow table: live connections by canonical 4-tuple.
 
+use super::connection::{Connection, EndReason, Handshake, RoleEvidence};
+use super::roles;
+use crate::decode::TcpSegment;
+use crate::reassembly::{
+    DirectionStats, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Side,
+    StreamHandler,
+};
+use crate::Timestamp;
+use rustc_hash::FxHashMap;
+use std::net::SocketAddr;
+
+const SECOND: i64 = 1_000_000_000;
+
+/// Bounds and timeouts of the flow table, in capture time.
 #[derive(Clone, Copy, Debug)]
-pub struct FlowLimits {}
+pub struct FlowLimits {
+    /// A connection with no packet for this long is finished.
+    pub idle_timeout_ns: i64,
+    /// After both FINs or a RST, late packets (the last ACK, a retransmitted
+    /// FIN) still belong to the connection for this long.
+    pub linger_ns: i64,
+    /// After that, a closed tuple is remembered this long, so stray packets on
+    /// it are not taken for a new connection and a reuse counts as a new
+    /// generation.
+    pub tombstone_ns: i64,
+    /// Connections tracked at once; past it the oldest idle ones are finished early.
+    pub max_connections: usize,
+    /// Closed tuples remembered at once.
+    pub max_tombstones: usize,
+    pub reassembly: ReassemblyLimits,
+}
 
-#[derive(Clone, Debug, Default)]
-pub struct FlowStats {}
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits {
+            idle_timeout_ns: 600 * SECOND,
+            linger_ns: 5 * SECOND,
+            tombstone_ns: 120 * SECOND,
+            max_connections: 262_144,
+            max_tombstones: 262_144,
+            reassembly: ReassemblyLimits::default(),
+        }
+    }
+}
 
-pub struct FlowTable {}
+/// What the flow table did over a capture.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FlowStats {
+    pub connections: u64,
+    /// Connections opened on a tuple used before (generation > 0).
+    pub reused_tuples: u64,
+    /// Packets on a tuple whose connection had closed and been finished.
+    pub late_packets: u64,
+    pub idle_timeouts: u64,
+    /// Connections finished early because the table was full.
+    pub evicted: u64,
+    pub max_concurrent: u64,
+}
 
+/// A connection the table is done with, and its handler with everything the
+/// handler collected.
 pub struct Finished<H> {
     pub connection: Connection,
     pub handler: H,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct FlowKey(SocketAddr, SocketAddr);
+
+impl FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+        if a <= b {
+            FlowKey(a, b)
+        } else {
+            FlowKey(b, a)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Tombstone {
+    generation: u32,
+    end_ts: Timestamp,
+}
+
+struct Entry<H> {
+    conn: Connection,
+    rx: [Reassembler; 2],
+    pacing: [Pacing; 2],
+    handler: H,
+    /// Sequence number of each side's first packet (tshark's base seq): a SYN
+    /// that differs from it opens a new generation.
+    first_seq: [Option<u32>; 2],
+    server_isn: Option<u32>,
+    /// Whether each side's last advertised window was zero.
+    window_zero: [bool; 2],
+    closing_since: Option<Timestamp>,
+    last_ts: Timestamp,
+}
+
+/// Live connections by 4-tuple, each with its two reassemblers and a stream
+/// handler made by `new_handler`.
+pub struct FlowTable<H, F> {
+    map: FxHashMap<FlowKey, Entry<H>>,
+    tombstones: FxHashMap<FlowKey, Tombstone>,
+    next_id: u64,
+    limits: FlowLimits,
+    new_handler: F,
+    now: Timestamp,
+    next_sweep: Option<Timestamp>,
+    pub stats: FlowStats,
+}
+
+impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
+    pub fn new(limits: FlowLimits, new_handler: F) -> Self {
+        FlowTable {
+            map: FxHashMap::default(),
+            tombstones: FxHashMap::default(),
+            next_id: 0,
+            limits,
+            new_handler,
+            now: Timestamp::ZERO,
+            next_sweep: None,
+            stats: FlowStats::default(),
+        }
+    }
+
+    /// Connections open right now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Takes one segment; connections that end because of it (or because
+    /// capture time moved past their timeouts) are handed to `done`.
+    pub fn process(&mut self, seg: &TcpSegment<'_>, done: &mut impl FnMut(Finished<H>)) {
+        if seg.ts > self.now {
+            self.now = seg.ts;
+        }
+        match self.next_sweep {
+            Some(t) if self.now < t => {}
+            _ => {
+                self.sweep(done);
+                self.next_sweep = Some(self.now.add_nanos(SECOND));
+            }
+        }
+
+        let key = FlowKey::new(seg.src, seg.dst);
+        let syn_only = seg.flags.syn() && !seg.flags.ack();
+        let mut generation = 0;
+        if let Some(entry) = self.map.get_mut(&key) {
+            let side = side_of(&entry.conn, seg.src);
+            let reused =
+                syn_only && matches!(entry.first_seq[side.index()], Some(s) if s != seg.seq);
+            if !reused {
+                process_in(entry, seg, side);
+                return;
+            }
+            generation = entry.conn.generation.saturating_add(1);
+            if let Some(entry) = self.map.remove(&key) {
+                done(self.finish(key, entry, EndReason::Reused));
+            }
+        } else if let Some(tomb) = self.tombstones.get(&key).copied() {
+            if !seg.flags.syn() {
+                self.stats.late_packets += 1;
+                return;
+            }
+            self.tombstones.remove(&key);
+            generation = tomb.generation.saturating_add(1);
+        }
+        if self.map.len() >= self.limits.max_connections {
+            self.evict(done);
+        }
+        let mut entry = self.open(seg, generation);
+        let side = side_of(&entry.conn, seg.src);
+        process_in(&mut entry, seg, side);
+        self.map.insert(key, entry);
+        self.stats.max_concurrent = self.stats.max_concurrent.max(self.map.len() as u64);
+    }
+
+    /// Ends every connection still open (end of capture), in id order.
+    pub fn finish_all(&mut self, done: &mut impl FnMut(Finished<H>)) {
+        let mut all: Vec<(FlowKey, Entry<H>)> = self.map.drain().collect();
+        all.sort_by_key(|(_, e)| e.conn.id);
+        for (key, entry) in all {
+            done(self.finish(key, entry, EndReason::EndOfCapture));
+        }
+        self.tombstones.clear();
+    }
+
+    fn open(&mut self, seg: &TcpSegment<'_>, generation: u32) -> Entry<H> {
+        let (client, server, roles) = if seg.flags.syn() && !seg.flags.ack() {
+            (seg.src, seg.dst, RoleEvidence::Syn)
+        } else if seg.flags.syn() {
+            (seg.dst, seg.src, RoleEvidence::SynAck)
+        } else if roles::starts_like_request(seg.payload) {
+            (seg.src, seg.dst, RoleEvidence::Payload)
+        } else if roles::starts_like_response(seg.payload) {
+            (seg.dst, seg.src, RoleEvidence::Payload)
+        } else if roles::port_says_server(seg.src, seg.dst) {
+            (seg.dst, seg.src, RoleEvidence::Port)
+        } else {
+            (seg.src, seg.dst, RoleEvidence::Port)
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.stats.connections += 1;
+        if generation > 0 {
+            self.stats.reused_tuples += 1;
+        }
+        let rl = self.limits.reassembly;
+        Entry {
+            conn: Connection {
+                id,
+                generation,
+                client,
+                server,
+                roles,
+                first_frame: seg.frame,
+                last_frame: seg.frame,
+                start_ts: seg.ts,
+                end_ts: seg.ts,
+                packets: 0,
+                handshake: Handshake::default(),
+                fin: [None, None],
+                rst: None,
+                end_reason: EndReason::EndOfCapture,
+                dirs: [DirectionStats::default(), DirectionStats::default()],
+            },
+            rx: [Reassembler::new(rl), Reassembler::new(rl)],
+            pacing: [Pacing::default(), Pacing::default()],
+            handler: (self.new_handler)(),
+            first_seq: [None, None],
+            server_isn: None,
+            window_zero: [false, false],
+            closing_since: None,
+            last_ts: seg.ts,
+        }
+    }
+
+    fn finish(&mut self, key: FlowKey, mut entry: Entry<H>, reason: EndReason) -> Finished<H> {
+        let end = entry.conn.end_ts;
+        for side in [Side::Client, Side::Server] {
+            entry.rx[side.index()].flush(side, end, &mut entry.handler);
+        }
+        let [c, s] = entry.rx;
+        entry.conn.dirs = [c.stats, s.stats];
+        entry.conn.end_reason = reason;
+        match reason {
+            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted => {
+                if entry.closing_since.is_some() {
+                    self.tombstones.insert(
+                        key,
+                        Tombstone {
+                            generation: entry.conn.generation,
+                            end_ts: end,
+                        },
+                    );
+                }
+            }
+            EndReason::Reused | EndReason::EndOfCapture => {}
+        }
+        if reason == EndReason::IdleTimeout {
+            self.stats.idle_timeouts += 1;
+        }
+        Finished {
+            connection: entry.conn,
+            handler: entry.handler,
+        }
+    }
+
+    /// Finishes connections whose linger or idle time has passed, and forgets
+    /// old tombstones.
+    fn sweep(&mut self, done: &mut impl FnMut(Finished<H>)) {
+        let now = self.now;
+        let limits = self.limits;
+        let mut expired: Vec<(u64, FlowKey, EndReason)> = self
+            .map
+            .iter()
+            .filter_map(|(k, e)| {
+                if matches!(e.closing_since, Some(t) if now.since(t) >= limits.linger_ns) {
+                    Some((e.conn.id, *k, EndReason::Closed))
+                } else if now.since(e.last_ts) >= limits.idle_timeout_ns {
+                    Some((e.conn.id, *k, EndReason::IdleTimeout))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        expired.sort_unstable_by_key(|(id, _, _)| *id);
+        for (_, key, reason) in expired {
+            if let Some(entry) = self.map.remove(&key) {
+                done(self.finish(key, entry, reason));
+            }
+        }
+        self.tombstones
+            .retain(|_, t| now.since(t.end_ts) < limits.tombstone_ns);
+        if self.tombstones.len() > limits.max_tombstones {
+            // Keep the newer half.
+            let mut ends: Vec<Timestamp> = self.tombstones.values().map(|t| t.end_ts).collect();
+            let mid = ends.len() / 2;
+            let (_, cut, _) = ends.select_nth_unstable(mid);
+            let cut = *cut;
+            self.tombstones.retain(|_, t| t.end_ts >= cut);
+        }
+    }
+
+    /// The table is full: finish the least recently active eighth of it, so
+    /// that eviction costs one scan per many new connections.
+    fn evict(&mut self, done: &mut impl FnMut(Finished<H>)) {
+        let mut idle: Vec<(Timestamp, u64, FlowKey)> = self
+            .map
+            .iter()
+            .map(|(k, e)| (e.last_ts, e.conn.id, *k))
+            .collect();
+        let n = (idle.len() / 8).max(1).min(idle.len());
+        if n == 0 {
+            return;
+        }
+        idle.select_nth_unstable(n - 1);
+        let mut victims: Vec<(u64, FlowKey)> =
+            idle[..n].iter().map(|(_, id, k)| (*id, *k)).collect();
+        victims.sort_unstable();
+        for (_, key) in victims {
+            if let Some(entry) = self.map.remove(&key) {
+                self.stats.evicted += 1;
+                done(self.finish(key, entry, EndReason::Evicted));
+            }
+        }
+    }
+}
+
+fn side_of(conn: &Connection, src: SocketAddr) -> Side {
+    if src == conn.client {
+        Side::Client
+    } else {
+        Side::Server
+    }
+}
+
+/// One segment into its connection: handshake, acknowledgement of the
+/// peer's stream, the segment's own data, ack clocking, close.
+fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side: Side) {
+    if e.conn.roles == RoleEvidence::Port && e.conn.packets > 0 && !seg.payload.is_empty() {
+        side = reconsider_roles(e, seg, side);
+    }
+    let i = side.index();
+    let peer = side.peer();
+    let ts = seg.ts;
+    e.conn.packets += 1;
+    e.conn.last_frame = seg.frame;
+    if ts > e.conn.end_ts {
+        e.conn.end_ts = ts;
+    }
+    e.last_ts = ts;
+    e.first_seq[i].get_or_insert(seg.seq);
+    let flags = seg.flags;
+
+    if flags.syn() {
+        e.rx[i].syn(seg.seq);
+        let stats = &mut e.rx[i].stats;
+        stats.mss = stats.mss.or(seg.options.mss);
+        stats.window_scale = stats.window_scale.or(seg.options.window_scale);
+        if !flags.ack() && side == Side::Client {
+            e.conn.handshake.syn.get_or_insert(ts);
+        }
+        if flags.ack() && side == Side::Server && e.conn.handshake.syn_ack.is_none() {
+            e.conn.handshake.syn_ack = Some(ts);
+            e.server_isn = Some(seg.seq);
+        }
+    } else if flags.ack()
+        && side == Side::Client
+        && e.conn.handshake.ack.is_none()
+        && e.conn.handshake.syn.is_some()
+        && matches!(e.server_isn, Some(isn) if seg.ack == isn.wrapping_add(1))
+    {
+        e.conn.handshake.ack = Some(ts);
+    }
+
+    // The acknowledgement speaks about the peer's stream: it may reveal a
+    // hole there that will never be filled from this capture.
+    let mut ack_offset = None;
+    if flags.ack() {
+        let prx = &mut e.rx[peer.index()];
+        if prx.has_base() {
+            prx.peer_ack(peer, seg.ack, ts, &mut e.handler);
+        } else {
+            prx.pick_up(seg.ack);
+        }
+        ack_offset = prx.offset_of(seg.ack);
+    }
+    e.window_zero[i] = seg.window == 0 && !flags.syn();
+
+    if flags.rst() {
+        e.rx[i].stats.packets += 1;
+        if e.conn.rst.is_none() {
+            e.conn.rst = Some((side, ts));
+            e.rx[i].flush(side, ts, &mut e.handler);
+            e.handler.on_rst(side, ts);
+        }
+        e.closing_since.get_or_insert(ts);
+        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
+        e.handler.on_segment(side, &meta);
+        return;
+    }
+
+    let data_seq = if flags.syn() {
+        seg.seq.wrapping_add(1)
+    } else {
+        seg.seq
+    };
+    let peer_window_zero = e.window_zero[peer.index()];
+    let mut kind = e.rx[i].segment(
+        side,
+        data_seq,
+        seg.payload,
+        seg.payload_len,
+        flags.fin(),
+        peer_window_zero,
+        ts,
+        &mut e.handler,
+    );
+    if seg.payload_len == 0 && (flags.syn() || flags.fin()) {
+        kind = SegmentKind::Control;
+    }
+    if flags.fin() && e.conn.fin[i].is_none() {
+        e.conn.fin[i] = Some(ts);
+    }
+    let offset = e.rx[i].offset_of(data_seq).unwrap_or(0);
+
+    match kind {
+        SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
+            let mss = e.rx[i].stats.mss;
+            let end = offset.saturating_add(u64::from(seg.payload_len));
+            if let Some(release) = e.pacing[i].data(side, mss, ts, seg.payload_len, end, seg.frame)
+            {
+                e.handler.on_ack_release(&release);
+            }
+            e.pacing[peer.index()].peer_data(ack_offset);
+        }
+        SegmentKind::PureAck => {
+            if let Some(acked) = ack_offset {
+                e.pacing[peer.index()].peer_pure_ack(acked, ts);
+            }
+        }
+        _ => {}
+    }
+
+    let scale = match (e.rx[0].stats.window_scale, e.rx[1].stats.window_scale) {
+        (Some(_), Some(_)) if !flags.syn() => e.rx[i].stats.window_scale.unwrap_or(0).min(14),
+        _ => 0,
+    };
+    let window = u64::from(seg.window) << scale;
+    let meta = meta(seg, kind, offset, ack_offset, window);
+    e.handler.on_segment(side, &meta);
+
+    if e.conn.fin[0].is_some() && e.conn.fin[1].is_some() {
+        e.closing_since.get_or_insert(ts);
+    }
+}
+
+fn meta(
+    seg: &TcpSegment<'_>,
+    kind: SegmentKind,
+    offset: u64,
+    ack: Option<u64>,
+    window: u64,
+) -> SegmentMeta {
+    SegmentMeta {
+        ts: seg.ts,
+        frame: seg.frame,
+        kind,
+        offset,
+        len: seg.payload_len,
+        ack,
+        window,
+    }
+}
+
+/// Roles guessed from port numbers give way to the first payload: an HTTP
+/// request line is the client's, a status line the server's. Only while no
+/// data has been handed to the handler, so nothing it saw changes sides.
+fn reconsider_roles<H>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) -> Side {
+    let delivered = e.rx.iter().any(|r| r.stats.bytes > 0 || r.stats.gaps > 0);
+    if delivered {
+        return side;
+    }
+    let should_be = if roles::starts_like_request(seg.payload) {
+        Side::Client
+    } else if roles::starts_like_response(seg.payload) {
+        Side::Server
+    } else {
+        return side;
+    };
+    e.conn.roles = RoleEvidence::Payload;
+    if should_be == side {
+        return side;
+    }
+    std::mem::swap(&mut e.conn.client, &mut e.conn.server);
+    e.rx.swap(0, 1);
+    e.pacing.swap(0, 1);
+    e.first_seq.swap(0, 1);
+    e.window_zero.swap(0, 1);
+    e.conn.fin.swap(0, 1);
+    should_be
 }

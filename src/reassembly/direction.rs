@@ -1,4 +1,19 @@
-//! Reassembly of one direction of a connection. (being written)
+//! Reassembly of one direction of a connection.
+//!
+//! Sequence numbers are turned into 64-bit offsets from the stream's start
+//! (offset 0 is the byte after the SYN, or the first byte seen when the
+//! connection was picked up mid-stream), choosing, for each 32-bit number, the
+//! 64-bit offset nearest to where the stream is now. Wraparound of the 32-bit
+//! space is then a non-event: it never shows in an offset.
+//!
+//! Bytes before `next` (the next offset expected) have been delivered or
+//! declared lost; nothing before it is ever delivered again. Segments beyond
+//! `next` wait in an ordered buffer, first-come-first-kept where they overlap,
+//! until the hole before them fills or is declared a gap.
+
+use super::{SegmentKind, Side, StreamHandler};
+use crate::Timestamp;
+use std::collections::BTreeMap;
 
 /// What one direction of a connection carried.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -12,15 +27,18 @@ pub struct DirectionStats {
     pub retransmissions: u64,
     /// Segments that arrived ahead of a hole and were buffered.
     pub out_of_order: u64,
-    /// Overlapping bytes that differed from the bytes first seen there.
+    /// Retransmitted or overlapping segments whose bytes differed from the
+    /// bytes first seen at the same place (first seen are kept).
     pub conflicting_overlaps: u64,
     /// Holes declared in the stream, and the bytes they cover.
     pub gaps: u64,
     pub gap_bytes: u64,
     pub keepalives: u64,
     pub zero_window_probes: u64,
-    /// Segments before the point where a mid-stream pickup started, dropped.
+    /// Segments wholly before the point where a mid-stream pickup started.
     pub before_start: u64,
+    /// Times the out-of-order buffer reached its cap and a gap was forced.
+    pub buffer_cap_hits: u64,
     /// Maximum segment size announced in this direction's SYN.
     pub mss: Option<u16>,
     /// Window scale announced in this direction's SYN.
@@ -44,5 +62,407 @@ impl Default for ReassemblyLimits {
     }
 }
 
+/// How many recently delivered segments are remembered (offset, length,
+/// hash) to tell a faithful retransmission from one carrying other bytes.
+const RECENT: usize = 16;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Recent {
+    offset: u64,
+    len: u32,
+    hash: u64,
+}
+
+/// A buffered out-of-order segment.
+#[derive(Debug)]
+struct Pending {
+    bytes: Vec<u8>,
+    ts: Timestamp,
+}
+
+/// One direction's stream under reconstruction.
 #[derive(Debug, Default)]
-pub struct Reassembler {}
+pub struct Reassembler {
+    /// The sequence number at offset 0, once known.
+    base: Option<u32>,
+    /// Whether `base` came from a SYN (else: mid-stream pickup).
+    syn_seen: bool,
+    /// Next offset expected: everything before is delivered or declared lost.
+    next: u64,
+    /// Offset of the FIN, once seen.
+    fin_at: Option<u64>,
+    fin_delivered: bool,
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    recent: [Recent; RECENT],
+    recent_pos: usize,
+    limits: ReassemblyLimits,
+    pub stats: DirectionStats,
+}
+
+impl Reassembler {
+    pub fn new(limits: ReassemblyLimits) -> Reassembler {
+        Reassembler {
+            limits,
+            ..Reassembler::default()
+        }
+    }
+
+    /// The stream starts after this SYN's sequence number.
+    ///
+    /// A SYN seen after data was picked up mid-stream is ignored as a base
+    /// (it would move offsets already handed out).
+    pub fn syn(&mut self, seq: u32) {
+        if self.base.is_none() {
+            self.base = Some(seq.wrapping_add(1));
+            self.syn_seen = true;
+        }
+    }
+
+    /// Picks the stream's start without a SYN, from the first sequence number
+    /// seen (its own first segment, or the peer's acknowledgement of it).
+    pub fn pick_up(&mut self, seq: u32) {
+        if self.base.is_none() {
+            self.base = Some(seq);
+        }
+    }
+
+    pub fn has_base(&self) -> bool {
+        self.base.is_some()
+    }
+
+    pub fn syn_seen(&self) -> bool {
+        self.syn_seen
+    }
+
+    /// Next offset expected.
+    pub fn next_offset(&self) -> u64 {
+        self.next
+    }
+
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// The 64-bit offset of a 32-bit sequence number: the one nearest to the
+    /// current position. `None` before the base is known, or for a sequence
+    /// number that falls before the start of the stream.
+    pub fn offset_of(&self, seq: u32) -> Option<u64> {
+        let base = self.base?;
+        let rel = seq.wrapping_sub(base);
+        let here = self.next;
+        // Signed distance from `here` within the 32-bit circle.
+        let delta = rel.wrapping_sub(here as u32) as i32 as i64;
+        let offset = (here as i64).checked_add(delta)?;
+        u64::try_from(offset).ok()
+    }
+
+    /// Places one segment's payload (`captured` may be shorter than
+    /// `payload_len` when the snaplen cut the frame) and delivers what became
+    /// in order. Returns what kind of segment it was.
+    #[allow(clippy::too_many_arguments)]
+    pub fn segment<H: StreamHandler>(
+        &mut self,
+        side: Side,
+        seq: u32,
+        captured: &[u8],
+        payload_len: u32,
+        fin: bool,
+        peer_window_zero: bool,
+        ts: Timestamp,
+        handler: &mut H,
+    ) -> SegmentKind {
+        self.stats.packets += 1;
+        if self.base.is_none() {
+            self.base = Some(seq);
+        }
+        let Some(start) = self.offset_of(seq) else {
+            // Before a mid-stream pickup's first byte: nothing to place.
+            self.stats.before_start += 1;
+            return if payload_len == 0 {
+                SegmentKind::PureAck
+            } else {
+                SegmentKind::Retransmission
+            };
+        };
+        let len = u64::from(payload_len);
+        let end = start.saturating_add(len);
+        self.stats.max_segment = self.stats.max_segment.max(payload_len);
+        let captured = &captured[..captured.len().min(payload_len as usize)];
+
+        if fin && self.fin_at.is_none() {
+            self.fin_at = Some(end);
+        }
+
+        let kind = if len <= 1 && !fin && start.checked_add(1) == Some(self.next) {
+            // Keep-alive: one byte (or none) at snd.una - 1, already acknowledged.
+            self.stats.keepalives += 1;
+            return SegmentKind::KeepAlive;
+        } else if len == 0 {
+            SegmentKind::PureAck
+        } else if end <= self.next {
+            self.stats.retransmissions += 1;
+            self.check_retransmission(start, captured);
+            SegmentKind::Retransmission
+        } else if start > self.next {
+            self.stats.out_of_order += 1;
+            self.buffer(side, start, captured, ts, handler);
+            SegmentKind::NewData
+        } else {
+            // In order, possibly overlapping the end of what was delivered.
+            let skip = (self.next - start) as usize;
+            let probe = len == 1 && peer_window_zero;
+            if probe {
+                self.stats.zero_window_probes += 1;
+            }
+            self.stats.data_segments += 1;
+            self.deliver(side, start, captured, len, skip, ts, handler);
+            self.drain(side, handler);
+            if probe {
+                SegmentKind::ZeroWindowProbe
+            } else {
+                SegmentKind::NewData
+            }
+        };
+        self.maybe_fin(side, ts, handler);
+        kind
+    }
+
+    /// The peer acknowledged up to `ack`: bytes before it were sent, so a hole
+    /// before it will never be filled from this capture. Declares it a gap.
+    pub fn peer_ack<H: StreamHandler>(
+        &mut self,
+        side: Side,
+        ack: u32,
+        ts: Timestamp,
+        handler: &mut H,
+    ) {
+        if self.base.is_none() {
+            // Mid-stream: the peer tells us where this direction stands.
+            self.base = Some(ack);
+            return;
+        }
+        let Some(acked) = self.offset_of(ack) else {
+            return;
+        };
+        // An ACK of the FIN covers one sequence number past the data.
+        let data_acked = match self.fin_at {
+            Some(fin) if acked > fin => fin,
+            _ => acked,
+        };
+        if data_acked > self.next {
+            self.gap_until(side, data_acked, ts, handler);
+            self.drain(side, handler);
+            self.maybe_fin(side, ts, handler);
+        }
+    }
+
+    /// End of the stream (connection finished, reset or end of capture):
+    /// whatever is still buffered is delivered behind declared gaps.
+    pub fn flush<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
+        while let Some((&start, _)) = self.pending.first_key_value() {
+            if start > self.next {
+                self.gap_until(side, start, ts, handler);
+            }
+            self.drain(side, handler);
+        }
+        if let Some(fin) = self.fin_at {
+            if fin > self.next {
+                self.gap_until(side, fin, ts, handler);
+            }
+        }
+        self.maybe_fin(side, ts, handler);
+    }
+
+    fn maybe_fin<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
+        if !self.fin_delivered && self.fin_at == Some(self.next) {
+            self.fin_delivered = true;
+            handler.on_fin(side, ts);
+        }
+    }
+
+    fn gap_until<H: StreamHandler>(&mut self, side: Side, to: u64, ts: Timestamp, h: &mut H) {
+        let to = match self.pending.first_key_value() {
+            Some((&first, _)) => to.min(first),
+            None => to,
+        };
+        if to > self.next {
+            let len = to - self.next;
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += len;
+            h.on_gap(side, self.next, len, ts);
+            self.next = to;
+        }
+    }
+
+    /// Hands over `[start + skip, start + len)`, whose first `captured.len()`
+    /// bytes are present; the rest (cut by the snaplen) becomes a gap.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver<H: StreamHandler>(
+        &mut self,
+        side: Side,
+        start: u64,
+        captured: &[u8],
+        len: u64,
+        skip: usize,
+        ts: Timestamp,
+        h: &mut H,
+    ) {
+        if let Some(bytes) = captured.get(skip..) {
+            if !bytes.is_empty() {
+                h.on_data(side, self.next, bytes, ts);
+                self.stats.bytes += bytes.len() as u64;
+                self.remember(self.next, bytes);
+                self.next += bytes.len() as u64;
+            }
+        }
+        let end = start + len;
+        if end > self.next {
+            // Cut by the snaplen: never captured.
+            self.stats.gaps += 1;
+            self.stats.gap_bytes += end - self.next;
+            h.on_gap(side, self.next, end - self.next, ts);
+            self.next = end;
+        }
+    }
+
+    /// Delivers buffered segments that the stream has now reached.
+    fn drain<H: StreamHandler>(&mut self, side: Side, h: &mut H) {
+        while let Some(entry) = self.pending.first_entry() {
+            let start = *entry.key();
+            if start > self.next {
+                break;
+            }
+            let p = entry.remove();
+            self.pending_bytes -= p.bytes.len();
+            let len = p.bytes.len() as u64;
+            if start + len > self.next {
+                let skip = (self.next - start) as usize;
+                self.stats.data_segments += 1;
+                self.deliver(side, start, &p.bytes, len, skip, p.ts, h);
+            }
+        }
+    }
+
+    /// Buffers the captured bytes of a segment at `start`, ahead of a hole.
+    /// Where it overlaps buffered segments the buffered bytes win, and a
+    /// difference between the two is counted. Bytes cut by the snaplen are
+    /// simply absent: the hole they leave is declared when the peer
+    /// acknowledges past it, or at flush.
+    fn buffer<H: StreamHandler>(
+        &mut self,
+        side: Side,
+        start: u64,
+        captured: &[u8],
+        ts: Timestamp,
+        h: &mut H,
+    ) {
+        let end = start + captured.len() as u64;
+        // Buffered segments are disjoint and sorted, so the ones overlapping
+        // [start, end) are the last few that begin before `end`.
+        let mut overlaps: Vec<(u64, u64)> = self
+            .pending
+            .range(..end)
+            .rev()
+            .map(|(s, p)| (*s, *s + p.bytes.len() as u64))
+            .take_while(|&(_, e)| e > start)
+            .collect();
+        overlaps.reverse();
+        let mut cursor = start;
+        for (s, e) in overlaps {
+            if s > cursor {
+                self.insert_pending(
+                    cursor,
+                    &captured[(cursor - start) as usize..(s - start) as usize],
+                    ts,
+                );
+            }
+            let (from, to) = (s.max(start), e.min(end));
+            if let Some(p) = self.pending.get(&s) {
+                let old = &p.bytes[(from - s) as usize..(to - s) as usize];
+                let new = &captured[(from - start) as usize..(to - start) as usize];
+                if old != new {
+                    self.stats.conflicting_overlaps += 1;
+                }
+            }
+            cursor = cursor.max(e);
+        }
+        if cursor < end {
+            self.insert_pending(cursor, &captured[(cursor - start) as usize..], ts);
+        }
+        // Over the cap: give up on the oldest hole.
+        while self.pending_bytes > self.limits.max_out_of_order_bytes {
+            self.stats.buffer_cap_hits += 1;
+            let Some((&first, _)) = self.pending.first_key_value() else {
+                break;
+            };
+            self.gap_until(side, first, ts, h);
+            self.drain(side, h);
+        }
+    }
+
+    fn insert_pending(&mut self, at: u64, bytes: &[u8], ts: Timestamp) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.pending_bytes += bytes.len();
+        self.pending.insert(
+            at,
+            Pending {
+                bytes: bytes.to_vec(),
+                ts,
+            },
+        );
+    }
+
+    fn remember(&mut self, offset: u64, bytes: &[u8]) {
+        self.recent[self.recent_pos] = Recent {
+            offset,
+            len: bytes.len() as u32,
+            hash: hash_bytes(bytes),
+        };
+        self.recent_pos = (self.recent_pos + 1) % RECENT;
+    }
+
+    /// A retransmission of a recently delivered segment, byte range for byte
+    /// range, must carry the same bytes; if not, someone is rewriting the
+    /// stream (or evading an inspector) and we say so.
+    fn check_retransmission(&mut self, start: u64, captured: &[u8]) {
+        if captured.is_empty() {
+            return;
+        }
+        let len = captured.len() as u32;
+        if let Some(r) = self
+            .recent
+            .iter()
+            .find(|r| r.len == len && r.offset == start)
+        {
+            if r.hash != hash_bytes(captured) {
+                self.stats.conflicting_overlaps += 1;
+            }
+        }
+    }
+}
+
+/// A fast non-cryptographic hash over four independent lanes of 8-byte words
+/// (the chains run in parallel, so this costs well under a cycle a byte).
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut lanes = [K, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];
+    let mut chunks = bytes.chunks_exact(32);
+    for c in &mut chunks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&c[i * 8..i * 8 + 8]);
+            *lane = (*lane ^ u64::from_le_bytes(w))
+                .wrapping_mul(K)
+                .rotate_left(29);
+        }
+    }
+    let mut h =
+        lanes[0] ^ lanes[1].rotate_left(7) ^ lanes[2].rotate_left(13) ^ lanes[3].rotate_left(19);
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(K);
+    }
+    h ^ (bytes.len() as u64)
+}
