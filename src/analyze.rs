@@ -1,1 +1,89 @@
-//! Runs the pipeline over one capture. (being written)
+//! Runs the pipeline over one capture: reader -> decoder -> flow table, with
+//! a stream handler per connection, handing each finished connection to the
+//! caller as soon as it is done.
+
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, ReaderLimits};
+use crate::decode::{DecodeStats, Decoded, Decoder, FragmentLimits};
+use crate::flow::{Finished, FlowLimits, FlowStats, FlowTable};
+use crate::reassembly::StreamHandler;
+use crate::Timestamp;
+use std::path::Path;
+
+/// Every bound the pipeline enforces, in one place.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub reader: ReaderLimits,
+    pub fragments: FragmentLimits,
+    pub flow: FlowLimits,
+}
+
+/// What was read from one capture, besides the connections themselves.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureSummary {
+    /// The path as the user gave it (`-` for standard input).
+    pub path: String,
+    pub format: Option<CaptureFormat>,
+    pub frames: u64,
+    /// Bytes of the file consumed (up to the damage, if any).
+    pub bytes: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub decode: DecodeStats,
+    pub flow: FlowStats,
+    /// Where and why reading stopped early, if it did.
+    pub error: Option<CaptureError>,
+}
+
+/// Reads the capture at `path` (`-` = standard input) through the whole TCP
+/// pipeline. Each connection, once finished, goes to `done` with the handler
+/// `new_handler` made for it. A damaged capture is read up to the damage and
+/// the error recorded in the summary; the connections read so far are still
+/// finished and handed over.
+pub fn run_capture<H, F, D>(
+    path: &str,
+    limits: &Limits,
+    new_handler: F,
+    mut done: D,
+) -> CaptureSummary
+where
+    H: StreamHandler,
+    F: FnMut() -> H,
+    D: FnMut(Finished<H>),
+{
+    let mut summary = CaptureSummary {
+        path: path.to_string(),
+        ..CaptureSummary::default()
+    };
+    let mut reader = match CaptureReader::open(Path::new(path), limits.reader) {
+        Ok(r) => r,
+        Err(e) => {
+            summary.error = Some(e);
+            return summary;
+        }
+    };
+    summary.format = Some(reader.format());
+    let mut decoder = Decoder::new(limits.fragments);
+    let mut table = FlowTable::new(limits.flow, new_handler);
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                summary.frames += 1;
+                summary.first_ts.get_or_insert(frame.ts);
+                summary.last_ts = Some(frame.ts);
+                if let Decoded::Tcp(seg) = decoder.decode(&frame) {
+                    table.process(&seg, &mut done);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                summary.error = Some(e);
+                break;
+            }
+        }
+    }
+    summary.bytes = reader.offset();
+    table.finish_all(&mut done);
+    summary.decode = decoder.stats.clone();
+    summary.flow = table.stats.clone();
+    summary
+}

@@ -1,0 +1,221 @@
+//! `connlint connections`: one record per TCP connection.
+
+use super::{ms_cell, write_json_line, Format};
+use crate::analyze::CaptureSummary;
+use crate::flow::{CloseKind, Connection};
+use crate::reassembly::Side;
+use comfy_table::{presets, CellAlignment, Table};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// A connection as the JSON contract names its fields (SPEC §5).
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionRecord {
+    pub capture: String,
+    pub id: u64,
+    pub client: String,
+    pub server: String,
+    pub generation: u32,
+    pub handshake_rtt_ms: Option<f64>,
+    pub start_ts: f64,
+    pub end_ts: f64,
+    pub close: CloseKind,
+    pub bytes_client: u64,
+    pub bytes_server: u64,
+    pub retransmissions: u64,
+    pub gaps: u64,
+    /// HTTP transactions on the connection, when the HTTP layer ran.
+    pub transactions: Option<u64>,
+    pub packets: u64,
+    pub gap_bytes: u64,
+}
+
+impl ConnectionRecord {
+    pub fn new(capture: &str, c: &Connection, transactions: Option<u64>) -> Self {
+        let (cs, ss) = (c.stats(Side::Client), c.stats(Side::Server));
+        ConnectionRecord {
+            capture: capture.to_string(),
+            id: c.id,
+            client: c.client.to_string(),
+            server: c.server.to_string(),
+            generation: c.generation,
+            handshake_rtt_ms: c.handshake_rtt_ns().map(|ns| ns as f64 / 1e6),
+            start_ts: c.start_ts.as_secs_f64(),
+            end_ts: c.end_ts.as_secs_f64(),
+            close: c.close_kind(),
+            bytes_client: cs.bytes,
+            bytes_server: ss.bytes,
+            retransmissions: cs.retransmissions + ss.retransmissions,
+            gaps: cs.gaps + ss.gaps,
+            transactions,
+            packets: c.packets,
+            gap_bytes: cs.gap_bytes + ss.gap_bytes,
+        }
+    }
+}
+
+/// What a capture contributed, with the error that stopped it if any.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureRecord {
+    pub path: String,
+    pub packets: u64,
+    pub bytes: u64,
+    pub connections: u64,
+    pub tcp_segments: u64,
+    pub non_tcp: u64,
+    pub non_ip: u64,
+    pub malformed: u64,
+    /// Frames skipped because of their link type, by link type number.
+    pub unsupported_link: std::collections::BTreeMap<u32, u64>,
+    pub errors: Vec<ErrorRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorRecord {
+    pub offset: u64,
+    pub message: String,
+}
+
+impl CaptureRecord {
+    pub fn new(s: &CaptureSummary) -> Self {
+        CaptureRecord {
+            path: s.path.clone(),
+            packets: s.frames,
+            bytes: s.bytes,
+            connections: s.flow.connections,
+            tcp_segments: s.decode.tcp_segments,
+            non_tcp: s.decode.non_tcp,
+            non_ip: s.decode.non_ip,
+            malformed: s.decode.malformed,
+            unsupported_link: s.decode.unsupported_link.clone(),
+            errors: s
+                .error
+                .iter()
+                .map(|e| ErrorRecord {
+                    offset: e.offset,
+                    message: e.reason.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    captures: &'a [CaptureRecord],
+    connections: &'a [ConnectionRecord],
+}
+
+/// Writes the connections of all captures in the chosen format.
+pub fn write<W: Write>(
+    out: &mut W,
+    format: Format,
+    captures: &[CaptureRecord],
+    rows: &[ConnectionRecord],
+) -> io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &Document {
+                    captures,
+                    connections: rows,
+                },
+            )
+            .map_err(io::Error::other)?;
+            out.write_all(b"\n")
+        }
+        Format::Jsonl => rows.iter().try_for_each(|r| write_json_line(out, r)),
+        Format::Table => write_table(out, captures, rows),
+    }
+}
+
+fn write_table<W: Write>(
+    out: &mut W,
+    captures: &[CaptureRecord],
+    rows: &[ConnectionRecord],
+) -> io::Result<()> {
+    let multi = captures.len() > 1;
+    for cap in captures {
+        let mine: Vec<&ConnectionRecord> = rows.iter().filter(|r| r.capture == cap.path).collect();
+        if multi {
+            writeln!(out, "{}", cap.path)?;
+        }
+        if !mine.is_empty() {
+            let t0 = mine
+                .iter()
+                .map(|r| r.start_ts)
+                .fold(f64::INFINITY, f64::min);
+            let mut table = Table::new();
+            table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
+            table.set_header(vec![
+                "id",
+                "client",
+                "server",
+                "gen",
+                "handshake ms",
+                "start s",
+                "duration s",
+                "close",
+                "bytes c>s",
+                "bytes s>c",
+                "retrans",
+                "gaps",
+                "txns",
+            ]);
+            for r in &mine {
+                table.add_row(vec![
+                    r.id.to_string(),
+                    r.client.clone(),
+                    r.server.clone(),
+                    r.generation.to_string(),
+                    ms_cell(r.handshake_rtt_ms),
+                    format!("{:.6}", r.start_ts - t0),
+                    format!("{:.6}", r.end_ts - r.start_ts),
+                    format!("{:?}", r.close).to_lowercase(),
+                    r.bytes_client.to_string(),
+                    r.bytes_server.to_string(),
+                    r.retransmissions.to_string(),
+                    r.gaps.to_string(),
+                    r.transactions.map_or("-".to_string(), |n| n.to_string()),
+                ]);
+            }
+            for col in [0, 3, 4, 5, 6, 8, 9, 10, 11, 12] {
+                if let Some(c) = table.column_mut(col) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+            writeln!(out, "{table}")?;
+        }
+        writeln!(out, "{}", summary_line(cap))?;
+    }
+    Ok(())
+}
+
+/// "3 connections in 120 packets (118 TCP; 2 other)" and what was skipped.
+fn summary_line(cap: &CaptureRecord) -> String {
+    let mut s = format!(
+        "{}: {} connection{} in {} packet{} ({} TCP",
+        cap.path,
+        cap.connections,
+        if cap.connections == 1 { "" } else { "s" },
+        cap.packets,
+        if cap.packets == 1 { "" } else { "s" },
+        cap.tcp_segments
+    );
+    let other = cap.non_tcp + cap.non_ip;
+    if other > 0 {
+        s.push_str(&format!(", {other} not TCP"));
+    }
+    if cap.malformed > 0 {
+        s.push_str(&format!(", {} malformed", cap.malformed));
+    }
+    for (lt, n) in &cap.unsupported_link {
+        s.push_str(&format!(
+            ", {n} on unsupported link type {}",
+            crate::capture::LinkType(*lt)
+        ));
+    }
+    s.push(')');
+    s
+}
