@@ -1,0 +1,264 @@
+//! The flow table on hand-built segment sequences: roles, handshake timing,
+//! generations, gaps from acknowledgements, late packets, close.
+
+use connlint::decode::{TcpFlags, TcpOptions, TcpSegment};
+use connlint::flow::{CloseKind, Connection, EndReason, FlowLimits, FlowTable, RoleEvidence};
+use connlint::reassembly::{Side, StreamHandler};
+use connlint::Timestamp;
+use std::net::SocketAddr;
+
+const C: &str = "10.0.0.1:51000";
+const S: &str = "10.0.0.2:80";
+
+#[derive(Default, Debug)]
+struct Log(Vec<String>);
+
+impl StreamHandler for Log {
+    fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], _: Timestamp) {
+        self.0.push(format!(
+            "{}@{offset}:{}",
+            from.name(),
+            String::from_utf8_lossy(bytes)
+        ));
+    }
+    fn on_gap(&mut self, from: Side, offset: u64, len: u64, _: Timestamp) {
+        self.0.push(format!("{}@{offset}:gap{len}", from.name()));
+    }
+    fn on_fin(&mut self, from: Side, _: Timestamp) {
+        self.0.push(format!("{}:fin", from.name()));
+    }
+    fn on_rst(&mut self, from: Side, _: Timestamp) {
+        self.0.push(format!("{}:rst", from.name()));
+    }
+}
+
+struct Seg {
+    ms: i64,
+    src: &'static str,
+    dst: &'static str,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &'static [u8],
+}
+
+fn seg(
+    ms: i64,
+    src: &'static str,
+    dst: &'static str,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &'static [u8],
+) -> Seg {
+    Seg {
+        ms,
+        src,
+        dst,
+        flags,
+        seq,
+        ack,
+        payload,
+    }
+}
+
+const SYN: u8 = TcpFlags::SYN;
+const ACK: u8 = TcpFlags::ACK;
+const FIN: u8 = TcpFlags::FIN;
+const RST: u8 = TcpFlags::RST;
+const PA: u8 = TcpFlags::PSH | TcpFlags::ACK;
+
+fn run(segs: &[Seg]) -> Vec<(Connection, Log)> {
+    let mut table = FlowTable::new(FlowLimits::default(), Log::default);
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        let src: SocketAddr = s.src.parse().unwrap();
+        let dst: SocketAddr = s.dst.parse().unwrap();
+        let t = TcpSegment {
+            ts: Timestamp(s.ms * 1_000_000),
+            frame: i as u64 + 1,
+            src,
+            dst,
+            seq: s.seq,
+            ack: s.ack,
+            flags: TcpFlags(s.flags),
+            window: 1000,
+            options: TcpOptions::default(),
+            payload: s.payload,
+            payload_len: s.payload.len() as u32,
+        };
+        table.process(&t, &mut |f| out.push((f.connection, f.handler)));
+    }
+    table.finish_all(&mut |f| out.push((f.connection, f.handler)));
+    out.sort_by_key(|(c, _)| c.id);
+    out
+}
+
+fn handshake(isn_c: u32, isn_s: u32) -> Vec<Seg> {
+    vec![
+        seg(0, C, S, SYN, isn_c, 0, b""),
+        seg(10, S, C, SYN | ACK, isn_s, isn_c.wrapping_add(1), b""),
+        seg(
+            20,
+            C,
+            S,
+            ACK,
+            isn_c.wrapping_add(1),
+            isn_s.wrapping_add(1),
+            b"",
+        ),
+    ]
+}
+
+#[test]
+fn full_connection_roles_handshake_data_and_fin() {
+    let mut s = handshake(1000, 5000);
+    s.push(seg(21, C, S, PA, 1001, 5001, b"GET / HTTP/1.1\r\n\r\n"));
+    s.push(seg(40, S, C, PA, 5001, 1019, b"HTTP/1.1 200 OK\r\n\r\n"));
+    s.push(seg(41, C, S, FIN | ACK, 1019, 5020, b""));
+    s.push(seg(50, S, C, FIN | ACK, 5020, 1020, b""));
+    s.push(seg(51, C, S, ACK, 1020, 5021, b""));
+    let out = run(&s);
+    assert_eq!(out.len(), 1);
+    let (c, log) = &out[0];
+    assert_eq!(c.client.to_string(), C);
+    assert_eq!(c.roles, RoleEvidence::Syn);
+    assert_eq!(c.handshake_rtt_ns(), Some(20_000_000));
+    assert_eq!(c.close_kind(), CloseKind::Fin);
+    assert_eq!(c.packets, 8);
+    assert_eq!(c.stats(Side::Client).bytes, 18);
+    assert_eq!(c.stats(Side::Server).bytes, 19);
+    assert_eq!(
+        log.0,
+        vec![
+            "client@0:GET / HTTP/1.1\r\n\r\n",
+            "server@0:HTTP/1.1 200 OK\r\n\r\n",
+            "client:fin",
+            "server:fin"
+        ]
+    );
+}
+
+#[test]
+fn sequence_wraparound_is_invisible() {
+    let isn = u32::MAX - 5;
+    let mut s = handshake(isn, 7);
+    s.push(seg(21, C, S, PA, isn.wrapping_add(1), 8, b"abcdefgh"));
+    s.push(seg(22, C, S, PA, isn.wrapping_add(9), 8, b"ijkl"));
+    let out = run(&s);
+    assert_eq!(out[0].1 .0, vec!["client@0:abcdefgh", "client@8:ijkl"]);
+}
+
+#[test]
+fn ack_past_a_hole_declares_the_gap_at_once() {
+    let mut s = handshake(0, 100);
+    s.push(seg(21, C, S, PA, 1, 101, b"aaaa"));
+    // bytes 4..8 never captured
+    s.push(seg(23, C, S, PA, 9, 101, b"cccc"));
+    s.push(seg(24, S, C, ACK, 101, 13, b""));
+    let out = run(&s);
+    assert_eq!(
+        out[0].1 .0,
+        vec!["client@0:aaaa", "client@4:gap4", "client@8:cccc"]
+    );
+    assert_eq!(out[0].0.stats(Side::Client).gaps, 1);
+    assert_eq!(out[0].0.stats(Side::Client).gap_bytes, 4);
+}
+
+#[test]
+fn a_new_syn_on_the_tuple_is_a_new_generation() {
+    let mut s = handshake(1000, 5000);
+    s.push(seg(30, C, S, RST, 1001, 0, b""));
+    // The same port again, new ISN.
+    s.push(seg(40, C, S, SYN, 90000, 0, b""));
+    s.push(seg(41, C, S, SYN, 90000, 0, b"")); // retransmitted SYN: same connection
+    let out = run(&s);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0.close_kind(), CloseKind::Rst);
+    assert_eq!(out[0].0.end_reason, EndReason::Reused);
+    assert_eq!(out[1].0.generation, 1);
+    assert_eq!(out[1].0.packets, 2);
+}
+
+#[test]
+fn late_packets_after_close_stay_with_the_connection() {
+    let mut s = handshake(1, 1);
+    s.push(seg(30, C, S, FIN | ACK, 2, 2, b""));
+    s.push(seg(31, S, C, FIN | ACK, 2, 3, b""));
+    s.push(seg(32, C, S, ACK, 3, 3, b""));
+    // a retransmitted last ACK well after the linger: absorbed, no new connection
+    s.push(seg(9_000, C, S, ACK, 3, 3, b""));
+    let out = run(&s);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.end_reason, EndReason::Closed);
+}
+
+#[test]
+fn mid_stream_pickup_takes_roles_from_the_payload() {
+    // First packet is a pure ACK from the server side on a high port pair:
+    // ports would guess wrong; the request line settles it.
+    let s = vec![
+        seg(0, "10.0.0.2:8001", "10.0.0.1:9000", ACK, 500, 700, b""),
+        seg(
+            1,
+            "10.0.0.1:9000",
+            "10.0.0.2:8001",
+            PA,
+            700,
+            500,
+            b"GET /x HTTP/1.1\r\n\r\n",
+        ),
+        seg(
+            2,
+            "10.0.0.2:8001",
+            "10.0.0.1:9000",
+            PA,
+            500,
+            719,
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        ),
+    ];
+    let out = run(&s);
+    let c = &out[0].0;
+    assert_eq!(c.client.to_string(), "10.0.0.1:9000");
+    assert_eq!(c.roles, RoleEvidence::Payload);
+    assert_eq!(c.handshake_rtt_ns(), None);
+    assert_eq!(out[0].1 .0[0], "client@0:GET /x HTTP/1.1\r\n\r\n");
+}
+
+#[test]
+fn retransmission_with_other_bytes_is_counted() {
+    let mut s = handshake(0, 0);
+    s.push(seg(21, C, S, PA, 1, 1, b"hello"));
+    s.push(seg(22, C, S, PA, 1, 1, b"hello"));
+    s.push(seg(23, C, S, PA, 1, 1, b"HELLO"));
+    let out = run(&s);
+    let st = out[0].0.stats(Side::Client);
+    assert_eq!(st.retransmissions, 2);
+    assert_eq!(st.conflicting_overlaps, 1);
+    assert_eq!(out[0].1 .0, vec!["client@0:hello"]);
+}
+
+#[test]
+fn keepalive_probe_is_not_data() {
+    let mut s = handshake(0, 0);
+    s.push(seg(21, C, S, PA, 1, 1, b"abc"));
+    s.push(seg(60_000, C, S, ACK, 3, 1, b"c")); // seq = snd.una - 1, one old byte
+    let out = run(&s);
+    let st = out[0].0.stats(Side::Client);
+    assert_eq!(st.keepalives, 1);
+    assert_eq!(st.retransmissions, 0);
+    assert_eq!(st.bytes, 3);
+}
+
+#[test]
+fn data_in_the_syn_is_kept() {
+    let s = vec![
+        seg(0, C, S, SYN, 10, 0, b"GET / HTTP/1.1\r\n\r\n"),
+        seg(5, S, C, SYN | ACK, 20, 29, b""),
+        seg(6, C, S, ACK, 29, 21, b""),
+    ];
+    let out = run(&s);
+    assert_eq!(out[0].1 .0, vec!["client@0:GET / HTTP/1.1\r\n\r\n"]);
+    assert_eq!(out[0].0.handshake_rtt_ns(), Some(6_000_000));
+}
