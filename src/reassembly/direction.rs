@@ -444,25 +444,19 @@ impl Reassembler {
     }
 }
 
-/// A fast non-cryptographic hash over four independent lanes of 8-byte words
-/// (the chains run in parallel, so this costs well under a cycle a byte).
+/// A fingerprint of a segment's bytes: its first and last 16 bytes and its
+/// length. Hashing every payload byte would pull the whole capture through
+/// the CPU cache just for the rare retransmission; the edges catch a
+/// retransmission that carries other content, which is what evasion and
+/// broken middleboxes produce, at the cost of two cache lines a segment.
 fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut lanes = [K, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];
-    let mut chunks = bytes.chunks_exact(32);
-    for c in &mut chunks {
-        for (i, lane) in lanes.iter_mut().enumerate() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&c[i * 8..i * 8 + 8]);
-            *lane = (*lane ^ u64::from_le_bytes(w))
-                .wrapping_mul(K)
-                .rotate_left(29);
-        }
+    let n = bytes.len();
+    let head = &bytes[..n.min(16)];
+    let tail = &bytes[n.saturating_sub(16)..];
+    let mut h = (n as u64).wrapping_mul(K);
+    for &b in head.iter().chain(tail) {
+        h = (h ^ u64::from(b)).wrapping_mul(K).rotate_left(23);
     }
-    let mut h =
-        lanes[0] ^ lanes[1].rotate_left(7) ^ lanes[2].rotate_left(13) ^ lanes[3].rotate_left(19);
-    for &b in chunks.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(K);
-    }
-    h ^ (bytes.len() as u64)
+    h
 }
