@@ -10,6 +10,7 @@
 //! every good frame, then a [`CaptureError`] naming the byte offset and the
 //! reason, and the caller reports what it read.
 
+mod input;
 mod linktype;
 mod reader;
 
