@@ -52,8 +52,9 @@ pub(crate) enum Ip<'a> {
     Malformed,
 }
 
-/// Reads an IPv4 packet.
-pub(crate) fn ipv4(packet: &[u8]) -> Ip<'_> {
+/// Reads an IPv4 packet. `cut` is how many bytes of the frame the snaplen
+/// left out, so `packet.len() + cut` is the packet's length on the wire.
+pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     let Some(header) = packet.get(..20) else {
         return Ip::Malformed;
     };
@@ -65,10 +66,13 @@ pub(crate) fn ipv4(packet: &[u8]) -> Ip<'_> {
     }
     let header_len = usize::from(header[0] & 0x0f) * 4;
     let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    let on_wire = packet.len().saturating_add(cut);
     // A total length of 0 is what TCP segmentation offload leaves in packets
-    // captured on the sending host; the capture's length is the best we have.
-    let total_len = if total_len == 0 {
-        packet.len()
+    // captured on the sending host; one longer than the frame on the wire is
+    // a lie. Either way the frame's own length is the best there is (tshark
+    // does the same).
+    let total_len = if total_len == 0 || total_len > on_wire {
+        on_wire
     } else {
         total_len
     };
@@ -121,8 +125,8 @@ pub(crate) fn ipv4(packet: &[u8]) -> Ip<'_> {
     }
 }
 
-/// Reads an IPv6 packet and its extension headers.
-pub(crate) fn ipv6(packet: &[u8]) -> Ip<'_> {
+/// Reads an IPv6 packet and its extension headers; `cut` as for [`ipv4`].
+pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
     let Some(header) = packet.get(..40) else {
         return Ip::Malformed;
     };
@@ -134,10 +138,12 @@ pub(crate) fn ipv6(packet: &[u8]) -> Ip<'_> {
     }
     let rest = packet.get(40..).unwrap_or_default();
     let payload_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    let on_wire = rest.len().saturating_add(cut);
     // 0 means a jumbogram or, far more often, segmentation offload on the
-    // capturing host: take what was captured.
-    let claimed = if payload_len == 0 {
-        rest.len()
+    // capturing host; longer than the frame on the wire is a lie. Either way
+    // take the frame's own length.
+    let claimed = if payload_len == 0 || payload_len > on_wire {
+        on_wire
     } else {
         payload_len
     };
@@ -363,7 +369,7 @@ mod tests {
             0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, TCP, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
         ];
         p.extend_from_slice(&[0xaa; 30]); // 24 bytes of segment + 6 of padding
-        match ipv4(&p) {
+        match ipv4(&p, 0) {
             Ip::Tcp {
                 captured, claimed, ..
             } => {
@@ -372,8 +378,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Snaplen cut 950 bytes: the IP length is believed.
         p[2..4].copy_from_slice(&1000u16.to_be_bytes());
-        match ipv4(&p) {
+        match ipv4(&p, 950) {
             Ip::Tcp {
                 captured, claimed, ..
             } => {
@@ -382,12 +389,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // Nothing cut: the frame on the wire was 50 bytes, the IP length lies.
+        match ipv4(&p, 0) {
+            Ip::Tcp {
+                captured, claimed, ..
+            } => {
+                assert_eq!(captured.len(), 30);
+                assert_eq!(claimed, 30);
+            }
+            other => panic!("{other:?}"),
+        }
         p[2..4].copy_from_slice(&10u16.to_be_bytes());
-        assert!(matches!(ipv4(&p), Ip::Malformed));
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
         p[0] = 0x44;
-        assert!(matches!(ipv4(&p), Ip::Malformed));
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
         p[0] = 0x65;
-        assert!(matches!(ipv4(&p), Ip::Malformed));
-        assert!(matches!(ipv4(&p[..19]), Ip::Malformed));
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
+        assert!(matches!(ipv4(&p[..19], 0), Ip::Malformed));
     }
 }

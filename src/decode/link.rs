@@ -2,7 +2,7 @@
 //!
 //! Hand-written rather than sliced with etherparse: most of the link types
 //! captures come in (BSD null/loopback, SLL2, PPPoE, Cisco HDLC, NFLOG,
-//! 802.11) are not in etherparse at all, and the few that are cost a handful
+//! 802.11, ARCNET) are not in etherparse at all, and the few that are cost a handful
 //! of bounds checks here. Every function only looks at the bytes through
 //! `get`, so a short or hostile frame ends in [`Network::Malformed`], never in
 //! a panic.
@@ -62,6 +62,8 @@ pub(crate) fn network(link_type: LinkType, data: &[u8]) -> Network<'_> {
         9 | 50 => ppp_with_address(data),
         105 => ieee802_11(data),
         127 => radiotap(data),
+        7 => arcnet(data, false),
+        129 => arcnet(data, true),
         _ => Network::Unsupported,
     }
 }
@@ -310,6 +312,39 @@ fn ieee802_11(data: &[u8]) -> Network<'_> {
     }
 }
 
+/// ARCNET protocol ids for IP: RFC 1201 IPv4, RFC 2497 IPv6 (both with
+/// RFC 1201 fragmentation fields), and the older RFC 1051 IPv4 (without).
+const ARC_IP_RFC1201: u8 = 0xd4;
+const ARC_IPV6: u8 = 0xc4;
+const ARC_IP_RFC1051: u8 = 0xf0;
+
+/// ARCNET (link type 7) and Linux ARCNET (129, which adds a 2-byte offset
+/// field): source, destination, [offset], protocol id; RFC 1201 protocols
+/// then have a split flag and a sequence number, and an exception packet
+/// (split flag 0xff) repeats the protocol id, flag and sequence after 2 bytes
+/// of padding.
+fn arcnet(data: &[u8], linux: bool) -> Network<'_> {
+    let protocol_at = if linux { 4 } else { 2 };
+    let Some(&protocol) = data.get(protocol_at) else {
+        return Network::Malformed;
+    };
+    let after = protocol_at + 1;
+    let rest = match protocol {
+        ARC_IP_RFC1051 => data.get(after..),
+        ARC_IP_RFC1201 | ARC_IPV6 => match data.get(after) {
+            Some(0xff) => data.get(after + 7..),
+            Some(_) => data.get(after + 3..),
+            None => None,
+        },
+        _ => return Network::NotIp,
+    };
+    match (protocol, rest) {
+        (ARC_IPV6, Some(rest)) => Network::Ipv6(rest),
+        (_, Some(rest)) => Network::Ipv4(rest),
+        (_, None) => Network::Malformed,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,7 +498,20 @@ mod tests {
     }
 
     #[test]
+    fn arcnet_rfc1201_1051_and_exception_packets() {
+        let linux = [0xbe, 0x50, 0xc0, 0x00, 0xd4, 0x00, 0x01, 0x6b, 0x45, 0x00];
+        assert_eq!(network(LinkType(129), &linux), Network::Ipv4(&IP4));
+        let bsd = [0xbe, 0x50, 0xf0, 0x45, 0x00];
+        assert_eq!(network(LinkType(7), &bsd), Network::Ipv4(&IP4));
+        let exception = [1, 2, 0xc4, 0xff, 0xff, 0xff, 0xc4, 0x00, 0, 1, 0x60, 0x00];
+        assert_eq!(network(LinkType(7), &exception), Network::Ipv6(&IP6));
+        let arp = [0xbe, 0x00, 0xea, 0x08, 0xd5, 0x00, 0x01, 0x65];
+        assert_eq!(network(LinkType(129), &arp), Network::NotIp);
+        assert_eq!(network(LinkType(129), &linux[..6]), Network::Malformed);
+    }
+
+    #[test]
     fn unknown_link_type_is_unsupported() {
-        assert_eq!(network(LinkType(129), &[0; 40]), Network::Unsupported);
+        assert_eq!(network(LinkType(147), &[0; 40]), Network::Unsupported);
     }
 }

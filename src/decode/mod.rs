@@ -155,9 +155,14 @@ fn decode_frame<'a>(
     stats: &mut DecodeStats,
     frame: &Frame<'a>,
 ) -> Result<TcpSegment<'a>, Skip> {
+    // Bytes of the frame the snaplen left out; IP lengths are believed up to
+    // the frame's length on the wire, not beyond.
+    let cut = usize::try_from(frame.orig_len)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(frame.data.len());
     let packet = match link::network(frame.link_type, frame.data) {
-        Network::Ipv4(bytes) => ip::ipv4(bytes),
-        Network::Ipv6(bytes) => ip::ipv6(bytes),
+        Network::Ipv4(bytes) => ip::ipv4(bytes, cut),
+        Network::Ipv6(bytes) => ip::ipv6(bytes, cut),
         Network::NotIp => return Err(Skip::NonIp),
         Network::Unsupported => return Err(Skip::Unsupported),
         Network::Malformed => return Err(Skip::Malformed),
