@@ -765,3 +765,737 @@ fn corpus_agrees_with_tshark() {
     assert!(report.is_empty(), "{report}");
     eprintln!("{compared} captures agree with tshark");
 }
+
+// ---------------------------------------------------------------------------
+// Frames built by hand, one per link layer and per odd case.
+
+const CLIENT4: [u8; 4] = [192, 0, 2, 1];
+const SERVER4: [u8; 4] = [198, 51, 100, 2];
+const CLIENT6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+const SERVER6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+
+fn options() -> [TcpOptionElement; 4] {
+    [
+        TcpOptionElement::MaximumSegmentSize(1460),
+        TcpOptionElement::WindowScale(7),
+        TcpOptionElement::SelectiveAcknowledgement((100, 200), [Some((300, 400)), None, None]),
+        TcpOptionElement::Timestamp(5, 6),
+    ]
+}
+
+/// An IPv4 packet carrying a TCP segment 51000 -> 80 with `options()`.
+fn ipv4_tcp(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+        .tcp(51000, 80, 1000, 512)
+        .ack(2000)
+        .psh()
+        .options(&options())
+        .unwrap()
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+/// The same segment in IPv6.
+fn ipv6_tcp(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ipv6(CLIENT6, SERVER6, 64)
+        .tcp(51000, 80, 1000, 512)
+        .ack(2000)
+        .psh()
+        .options(&options())
+        .unwrap()
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+fn decode_frames(frames: &[(LinkType, Vec<u8>, u32)]) -> (Vec<Seg>, DecodeStats) {
+    let mut decoder = Decoder::new(FragmentLimits::default());
+    let mut segments = Vec::new();
+    for (i, (link_type, data, orig_len)) in frames.iter().enumerate() {
+        let frame = Frame {
+            number: i as u64 + 1,
+            offset: 0,
+            ts: Timestamp::from_secs_nanos(1_700_000_000 + i as i64, 0),
+            link_type: *link_type,
+            data,
+            orig_len: *orig_len,
+        };
+        if let Decoded::Tcp(s) = decoder.decode(&frame) {
+            segments.push(Seg::from(&s));
+        }
+    }
+    decoder.finish();
+    assert_stats_add_up(&decoder.stats);
+    (segments, decoder.stats)
+}
+
+/// Decodes one whole (uncut) frame.
+fn decode_one(link_type: LinkType, data: &[u8]) -> (Option<Seg>, DecodeStats) {
+    let (segments, stats) = decode_frames(&[(link_type, data.to_vec(), data.len() as u32)]);
+    (segments.into_iter().next(), stats)
+}
+
+fn assert_is_the_segment(s: &Seg, ipv6: bool, payload: &[u8]) {
+    if ipv6 {
+        assert_eq!(s.src, sock("[2001:db8::1]:51000"));
+        assert_eq!(s.dst, sock("[2001:db8::2]:80"));
+    } else {
+        assert_eq!(s.src, sock("192.0.2.1:51000"));
+        assert_eq!(s.dst, sock("198.51.100.2:80"));
+    }
+    assert_eq!((s.seq, s.ack), (1000, 2000));
+    assert_eq!(s.flags, PSH_ACK);
+    assert_eq!(s.window, 512);
+    assert_eq!(s.mss, Some(1460));
+    assert_eq!(s.window_scale, Some(7));
+    assert_eq!(s.timestamp, Some((5, 6)));
+    assert_eq!(s.payload, payload);
+    assert_eq!(s.payload_len as usize, payload.len());
+}
+
+fn ethernet(ethertype: [u8; 2], rest: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+    f.extend_from_slice(&ethertype);
+    f.extend_from_slice(rest);
+    f
+}
+
+fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+#[test]
+fn every_link_layer_yields_the_same_segment() {
+    let body = b"GET / HTTP/1.1\r\n\r\n";
+    let v4 = ipv4_tcp(body);
+    let v6 = ipv6_tcp(body);
+    let sll_header = |protocol: [u8; 2]| -> Vec<u8> {
+        cat(&[&[0, 0, 0, 1, 0, 6], &[2, 0, 0, 0, 0, 1, 0, 0], &protocol])
+    };
+    let sll2_header = |protocol: [u8; 2]| -> Vec<u8> {
+        cat(&[
+            &protocol,
+            &[0, 0],
+            &[0, 0, 0, 3],
+            &[0, 1, 0, 6],
+            &[2, 0, 0, 0, 0, 1, 0, 0],
+        ])
+    };
+    let nflog = |family: u8, ip: &[u8]| -> Vec<u8> {
+        let len = (4 + ip.len()) as u16;
+        let pad = vec![0u8; (4 - ip.len() % 4) % 4];
+        cat(&[
+            &[family, 0, 0, 1],
+            &[8, 0, 1, 0, 0x08, 0x00, 3, 0],
+            &len.to_le_bytes(),
+            &[9, 0],
+            ip,
+            &pad,
+        ])
+    };
+    let cases: Vec<(&str, LinkType, Vec<u8>, bool)> = vec![
+        (
+            "ethernet v4",
+            LinkType::ETHERNET,
+            ethernet([0x08, 0x00], &v4),
+            false,
+        ),
+        (
+            "ethernet v6",
+            LinkType::ETHERNET,
+            ethernet([0x86, 0xdd], &v6),
+            true,
+        ),
+        (
+            "1 vlan tag",
+            LinkType::ETHERNET,
+            ethernet([0x81, 0x00], &cat(&[&[0, 10, 0x08, 0x00], &v4])),
+            false,
+        ),
+        (
+            "2 vlan tags (802.1ad)",
+            LinkType::ETHERNET,
+            ethernet(
+                [0x88, 0xa8],
+                &cat(&[&[0, 10, 0x81, 0x00], &[0, 20, 0x86, 0xdd], &v6]),
+            ),
+            true,
+        ),
+        (
+            "3 vlan tags",
+            LinkType::ETHERNET,
+            ethernet(
+                [0x88, 0xa8],
+                &cat(&[
+                    &[0, 10, 0x81, 0x00],
+                    &[0, 20, 0x81, 0x00],
+                    &[0, 30, 0x08, 0x00],
+                    &v4,
+                ]),
+            ),
+            false,
+        ),
+        (
+            "pppoe v4",
+            LinkType::ETHERNET,
+            ethernet(
+                [0x88, 0x64],
+                &cat(&[
+                    &[0x11, 0, 0x12, 0x34],
+                    &((v4.len() + 2) as u16).to_be_bytes(),
+                    &[0x00, 0x21],
+                    &v4,
+                ]),
+            ),
+            false,
+        ),
+        (
+            "vlan + pppoe v6",
+            LinkType::ETHERNET,
+            ethernet(
+                [0x81, 0x00],
+                &cat(&[
+                    &[0, 7, 0x88, 0x64],
+                    &[0x11, 0, 0x12, 0x34],
+                    &((v6.len() + 2) as u16).to_be_bytes(),
+                    &[0x00, 0x57],
+                    &v6,
+                ]),
+            ),
+            true,
+        ),
+        (
+            "null LE v4",
+            LinkType::NULL,
+            cat(&[&2u32.to_le_bytes(), &v4]),
+            false,
+        ),
+        (
+            "null BE v4",
+            LinkType::NULL,
+            cat(&[&2u32.to_be_bytes(), &v4]),
+            false,
+        ),
+        (
+            "null LE v6 (BSD 24)",
+            LinkType::NULL,
+            cat(&[&24u32.to_le_bytes(), &v6]),
+            true,
+        ),
+        (
+            "null BE v6 (FreeBSD 28)",
+            LinkType::NULL,
+            cat(&[&28u32.to_be_bytes(), &v6]),
+            true,
+        ),
+        (
+            "null LE v6 (macOS 30)",
+            LinkType::NULL,
+            cat(&[&30u32.to_le_bytes(), &v6]),
+            true,
+        ),
+        (
+            "loop v4",
+            LinkType::LOOP,
+            cat(&[&2u32.to_be_bytes(), &v4]),
+            false,
+        ),
+        (
+            "loop v6",
+            LinkType::LOOP,
+            cat(&[&24u32.to_be_bytes(), &v6]),
+            true,
+        ),
+        ("raw 101 v4", LinkType::RAW, v4.clone(), false),
+        ("raw 101 v6", LinkType::RAW, v6.clone(), true),
+        ("raw 12 v4", LinkType::RAW_BSD12, v4.clone(), false),
+        ("raw 14 v6", LinkType::RAW_BSD14, v6.clone(), true),
+        ("ipv4 228", LinkType::IPV4, v4.clone(), false),
+        ("ipv6 229", LinkType::IPV6, v6.clone(), true),
+        (
+            "sll v4",
+            LinkType::LINUX_SLL,
+            cat(&[&sll_header([0x08, 0x00]), &v4]),
+            false,
+        ),
+        (
+            "sll v6",
+            LinkType::LINUX_SLL,
+            cat(&[&sll_header([0x86, 0xdd]), &v6]),
+            true,
+        ),
+        (
+            "sll2 v4",
+            LinkType::LINUX_SLL2,
+            cat(&[&sll2_header([0x08, 0x00]), &v4]),
+            false,
+        ),
+        (
+            "sll2 v6",
+            LinkType::LINUX_SLL2,
+            cat(&[&sll2_header([0x86, 0xdd]), &v6]),
+            true,
+        ),
+        (
+            "cisco hdlc",
+            LinkType(104),
+            cat(&[&[0x0f, 0x00, 0x08, 0x00], &v4]),
+            false,
+        ),
+        ("nflog v4", LinkType(239), nflog(2, &v4), false),
+        ("nflog v6", LinkType(239), nflog(10, &v6), true),
+        (
+            "ppp",
+            LinkType(9),
+            cat(&[&[0xff, 0x03, 0x00, 0x21], &v4]),
+            false,
+        ),
+        (
+            "arcnet linux",
+            LinkType(129),
+            cat(&[&[1, 2, 0, 0, 0xd4, 0, 0, 1], &v4]),
+            false,
+        ),
+    ];
+    for (name, link_type, data, ipv6) in cases {
+        let (segment, stats) = decode_one(link_type, &data);
+        let segment = segment.unwrap_or_else(|| panic!("{name}: no segment, {stats:?}"));
+        assert_is_the_segment(&segment, ipv6, body);
+        assert_eq!(stats.tcp_segments, 1, "{name}");
+    }
+}
+
+#[test]
+fn sack_blocks_are_decoded() {
+    let mut decoder = Decoder::default();
+    let data = ethernet([0x08, 0x00], &ipv4_tcp(b""));
+    let frame = Frame {
+        number: 1,
+        offset: 0,
+        ts: Timestamp::ZERO,
+        link_type: LinkType::ETHERNET,
+        data: &data,
+        orig_len: data.len() as u32,
+    };
+    let Decoded::Tcp(s) = decoder.decode(&frame) else {
+        panic!("{:?}", decoder.stats)
+    };
+    assert_eq!(s.options.sack.as_slice(), &[(100, 200), (300, 400)]);
+    assert!(!s.options.sack_permitted);
+}
+
+#[test]
+fn ethernet_padding_is_not_payload() {
+    // A bare ACK is 54 bytes; Ethernet pads it to 60 (here with non-zero bytes).
+    let mut ip = Vec::new();
+    PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+        .tcp(51000, 80, 1000, 512)
+        .ack(2000)
+        .write(&mut ip, &[])
+        .unwrap();
+    let frame = ethernet(
+        [0x08, 0x00],
+        &cat(&[&ip, &[0xde, 0xad, 0xbe, 0xef, 0xde, 0xad]]),
+    );
+    assert_eq!(frame.len(), 60);
+    let (s, _) = decode_one(LinkType::ETHERNET, &frame);
+    let s = s.unwrap();
+    assert!(s.payload.is_empty());
+    assert_eq!(s.payload_len, 0);
+    // The same with one byte of data: the padding does not join it.
+    let mut ip = Vec::new();
+    PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+        .tcp(51000, 80, 1000, 512)
+        .write(&mut ip, b"x")
+        .unwrap();
+    let frame = ethernet([0x08, 0x00], &cat(&[&ip, &[0xee; 5]]));
+    let (s, _) = decode_one(LinkType::ETHERNET, &frame);
+    assert_eq!(s.unwrap().payload, b"x");
+}
+
+#[test]
+fn snaplen_cut_frame_keeps_claimed_length() {
+    let body = vec![b'a'; 1000];
+    let full = ethernet([0x08, 0x00], &ipv4_tcp(&body));
+    let orig_len = full.len() as u32;
+    let header = 14 + 20 + 20 + 36; // Ethernet, IPv4, TCP, options (35, padded)
+    let frames = vec![
+        // Cut inside the payload: what is there, and the length the IP header claims.
+        (LinkType::ETHERNET, full[..header + 100].to_vec(), orig_len),
+        // Cut inside the options: MSS and window scale are there, timestamps not.
+        (
+            LinkType::ETHERNET,
+            full[..14 + 20 + 20 + 8].to_vec(),
+            orig_len,
+        ),
+        // Cut inside the fixed TCP header: nothing to decode.
+        (LinkType::ETHERNET, full[..14 + 20 + 12].to_vec(), orig_len),
+    ];
+    let (segments, stats) = decode_frames(&frames);
+    assert_eq!(segments.len(), 2, "{stats:?}");
+    assert_eq!(segments[0].payload, &body[..100]);
+    assert_eq!(segments[0].payload_len, 1000);
+    assert_eq!(segments[0].timestamp, Some((5, 6)));
+    assert_eq!(segments[1].payload, b"");
+    assert_eq!(segments[1].payload_len, 1000);
+    assert_eq!(
+        (segments[1].mss, segments[1].window_scale),
+        (Some(1460), Some(7))
+    );
+    assert_eq!(segments[1].timestamp, None);
+    assert_eq!(stats.malformed, 1);
+}
+
+#[test]
+fn segmentation_offload_zero_lengths_use_the_frame() {
+    let body = vec![b'z'; 3000];
+    let mut v4 = ipv4_tcp(&body);
+    v4[2..4].copy_from_slice(&[0, 0]);
+    let mut v6 = ipv6_tcp(&body);
+    v6[4..6].copy_from_slice(&[0, 0]);
+    for (link_type, data) in [(LinkType::IPV4, v4), (LinkType::IPV6, v6)] {
+        let (s, stats) = decode_one(link_type, &data);
+        let s = s.unwrap_or_else(|| panic!("{stats:?}"));
+        assert_eq!(s.payload_len, 3000);
+        assert_eq!(s.payload, body);
+    }
+}
+
+/// Splices IPv6 extension headers (type, bytes) between the fixed header and
+/// the TCP segment of `packet`, fixing next-header fields and the length.
+fn with_extension_headers(packet: &[u8], headers: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut fixed = packet[..40].to_vec();
+    let mut chain = Vec::new();
+    let mut types: Vec<u8> = headers.iter().map(|(t, _)| *t).collect();
+    types.push(packet[6]);
+    fixed[6] = types[0];
+    for (i, (_, bytes)) in headers.iter().enumerate() {
+        let mut h = bytes.clone();
+        h[0] = types[i + 1];
+        chain.extend_from_slice(&h);
+    }
+    let payload_len = (chain.len() + packet.len() - 40) as u16;
+    fixed[4..6].copy_from_slice(&payload_len.to_be_bytes());
+    cat(&[&fixed, &chain, &packet[40..]])
+}
+
+#[test]
+fn ipv6_extension_headers_are_walked() {
+    let body = b"hello";
+    let v6 = ipv6_tcp(body);
+    let hop_by_hop = vec![0, 0, 1, 4, 0, 0, 0, 0]; // PadN
+    let routing = cat(&[&[0, 2, 0, 0, 0, 0, 0, 0], &SERVER6]); // type 0, 0 segments left
+    let destination = vec![0, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let atomic_fragment = vec![0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78];
+    let auth = vec![
+        0, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let packet = with_extension_headers(
+        &v6,
+        &[
+            (0, hop_by_hop),
+            (43, routing),
+            (44, atomic_fragment),
+            (60, destination),
+            (51, auth),
+        ],
+    );
+    let (s, stats) = decode_one(LinkType::IPV6, &packet);
+    let s = s.unwrap_or_else(|| panic!("{stats:?}"));
+    assert_is_the_segment(&s, true, body);
+    assert_eq!(stats.fragments, 0);
+
+    // No next header (59) and ESP (50) are not TCP.
+    let mut none = v6.clone();
+    none[6] = 59;
+    let (s, stats) = decode_one(LinkType::IPV6, &none);
+    assert!(s.is_none());
+    assert_eq!(stats.non_tcp, 1);
+}
+
+/// Splits the IPv4 packet's payload into fragments at the given byte ranges
+/// (multiples of 8 except the last end), each with its own header.
+fn ipv4_fragments(packet: &[u8], id: u16, ranges: &[(usize, usize)]) -> Vec<Vec<u8>> {
+    let payload = &packet[20..];
+    ranges
+        .iter()
+        .map(|&(start, end)| {
+            let mut h = packet[..20].to_vec();
+            h[2..4].copy_from_slice(&((20 + end - start) as u16).to_be_bytes());
+            h[4..6].copy_from_slice(&id.to_be_bytes());
+            let more = if end < payload.len() { 0x2000 } else { 0 };
+            h[6..8].copy_from_slice(&(more | (start / 8) as u16).to_be_bytes());
+            cat(&[&h, &payload[start..end]])
+        })
+        .collect()
+}
+
+#[test]
+fn ipv4_fragments_out_of_order_and_overlapping() {
+    let body: Vec<u8> = (0..100u8).collect();
+    let packet = ipv4_tcp(&body); // 20 IP + 56 TCP + 100 = payload of 156 bytes
+    assert_eq!(packet.len(), 176);
+    let frags = ipv4_fragments(&packet, 7, &[(0, 64), (64, 128), (128, 156)]);
+    // An overlapping fragment with other bytes at 56..80, arriving after the
+    // first fragment and before the second: its bytes 64..80 are kept (first
+    // wins), 56..64 are not.
+    let mut overlap = ipv4_fragments(&packet, 7, &[(56, 80)]).remove(0);
+    overlap[20..].fill(b'X');
+    let eth = |ip: &[u8]| {
+        (
+            LinkType::ETHERNET,
+            ethernet([0x08, 0x00], ip),
+            (14 + ip.len()) as u32,
+        )
+    };
+    let frames = vec![
+        eth(&frags[2]),
+        eth(&frags[0]),
+        eth(&overlap),
+        eth(&ipv4_tcp(b"unrelated")),
+        eth(&frags[1]),
+    ];
+    let (segments, stats) = decode_frames(&frames);
+    assert_eq!(segments.len(), 2, "{stats:?}");
+    assert_eq!(segments[0].frame, 4);
+    let s = &segments[1];
+    assert_eq!(s.frame, 5, "the frame completing the datagram");
+    let mut expected = body.clone();
+    // TCP payload starts at 56 in the IP payload: bytes 64..80 are 8..24.
+    expected[8..24].fill(b'X');
+    assert_is_the_segment(s, false, &expected);
+    assert_eq!(stats.fragments, 4);
+    assert_eq!(stats.fragments_reassembled, 1);
+    assert_eq!(stats.fragments_dropped, 0);
+}
+
+#[test]
+fn ipv6_fragments_are_reassembled() {
+    let body: Vec<u8> = (0..200u8).collect();
+    let v6 = ipv6_tcp(&body);
+    let fragmentable = &v6[40..]; // 56 TCP + 200
+    assert_eq!(fragmentable.len(), 256);
+    let fragment = |start: usize, end: usize| -> Vec<u8> {
+        let more = u16::from(end < fragmentable.len());
+        let offset_flags = (start as u16) | more;
+        let header = cat(&[&[6, 0], &offset_flags.to_be_bytes(), &[0, 0, 0, 42]]);
+        let mut fixed = v6[..40].to_vec();
+        fixed[6] = 44;
+        fixed[4..6].copy_from_slice(&((8 + end - start) as u16).to_be_bytes());
+        cat(&[&fixed, &header, &fragmentable[start..end]])
+    };
+    let frames = vec![
+        (LinkType::IPV6, fragment(128, 256), 0),
+        (LinkType::IPV6, fragment(0, 128), 0),
+    ];
+    let frames: Vec<_> = frames
+        .into_iter()
+        .map(|(l, d, _)| {
+            let n = d.len() as u32;
+            (l, d, n)
+        })
+        .collect();
+    let (segments, stats) = decode_frames(&frames);
+    assert_eq!(segments.len(), 1, "{stats:?}");
+    assert_is_the_segment(&segments[0], true, &body);
+    assert_eq!(stats.fragments, 2);
+    assert_eq!(stats.fragments_reassembled, 1);
+}
+
+#[test]
+fn fragments_time_out_and_are_counted_dropped() {
+    let packet = ipv4_tcp(&[7; 40]);
+    assert_eq!(packet.len(), 20 + 56 + 40);
+    let frags = ipv4_fragments(&packet, 9, &[(0, 48), (48, 96)]);
+    let mut decoder = Decoder::new(FragmentLimits {
+        timeout_ns: 1_000_000_000,
+        ..FragmentLimits::default()
+    });
+    let mut decode_at = |secs: i64, ip: &[u8]| {
+        let frame = Frame {
+            number: 1,
+            offset: 0,
+            ts: Timestamp::from_secs_nanos(secs, 0),
+            link_type: LinkType::IPV4,
+            data: ip,
+            orig_len: ip.len() as u32,
+        };
+        matches!(decoder.decode(&frame), Decoded::Tcp(_))
+    };
+    assert!(!decode_at(100, &frags[0]));
+    // Two seconds later the first fragment has timed out: no datagram.
+    assert!(!decode_at(102, &frags[1]));
+    assert_eq!(decoder.stats.fragments_dropped, 1);
+    decoder.finish();
+    assert_eq!(decoder.stats.fragments_dropped, 2);
+    assert_eq!(decoder.stats.fragments_reassembled, 0);
+    assert_stats_add_up(&decoder.stats);
+}
+
+#[test]
+fn non_tcp_non_ip_malformed_and_unsupported_are_counted() {
+    let mut udp = Vec::new();
+    PacketBuilder::ipv4(CLIENT4, SERVER4, 64)
+        .udp(53, 53)
+        .write(&mut udp, b"dns")
+        .unwrap();
+    let mut udp_fragment = ipv4_fragments(&udp, 3, &[(0, 8)]).remove(0);
+    udp_fragment[6] |= 0x20;
+    let mut short_offset = ipv4_tcp(b"");
+    short_offset[20 + 12] = 4 << 4;
+    let mut long_offset = ipv4_tcp(b"");
+    long_offset[20 + 12] = 15 << 4; // 60 bytes in a 56-byte segment
+    let arp = ethernet([0x08, 0x06], &[0; 28]);
+    let frames = vec![
+        (LinkType::IPV4, udp.clone()),
+        (LinkType::IPV4, udp_fragment),
+        (LinkType::ETHERNET, arp),
+        (LinkType::IPV4, short_offset),
+        (LinkType::IPV4, long_offset),
+        (LinkType::IPV4, vec![0x45, 0, 0]),
+        (LinkType::ETHERNET, vec![1, 2, 3]),
+        (LinkType(147), vec![0; 60]),
+        (LinkType(147), vec![0; 60]),
+        (LinkType(192), vec![]),
+    ];
+    let frames: Vec<_> = frames
+        .into_iter()
+        .map(|(l, d)| {
+            let n = d.len() as u32;
+            (l, d, n)
+        })
+        .collect();
+    let (segments, stats) = decode_frames(&frames);
+    assert!(segments.is_empty());
+    assert_eq!(stats.non_tcp, 2);
+    assert_eq!(stats.fragments, 0, "non-TCP fragments are not buffered");
+    assert_eq!(stats.non_ip, 1);
+    assert_eq!(stats.malformed, 4);
+    assert_eq!(stats.unsupported_link.get(&147), Some(&2));
+    assert_eq!(stats.unsupported_link.get(&192), Some(&1));
+    assert_eq!(stats.frames, 10);
+}
+
+// ---------------------------------------------------------------------------
+// Properties.
+
+const LINK_TYPES: [u32; 20] = [
+    0, 1, 7, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 129, 228, 229, 239, 276, 147, 192,
+];
+
+proptest! {
+    /// No input makes the decoder panic, and the counts always add up.
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        frames in proptest::collection::vec(
+            (proptest::sample::select(LINK_TYPES.to_vec()), proptest::collection::vec(any::<u8>(), 0..200), 0u32..400),
+            1..20,
+        )
+    ) {
+        let frames: Vec<_> = frames.into_iter().map(|(l, d, o)| (LinkType(l), d, o)).collect();
+        let (_, stats) = decode_frames(&frames);
+        prop_assert_eq!(stats.frames, frames.len() as u64);
+    }
+
+    /// Any prefix of a valid frame, with any mutated byte, decodes or is
+    /// skipped without panicking; when it decodes, what it returns lies
+    /// within the captured bytes.
+    #[test]
+    fn cut_and_mutated_frames_never_panic(
+        cut in 0usize..200,
+        at in 0usize..200,
+        value in any::<u8>(),
+        ipv6 in any::<bool>(),
+    ) {
+        let ip = if ipv6 { ipv6_tcp(b"some payload bytes") } else { ipv4_tcp(b"some payload bytes") };
+        let mut frame = ethernet(if ipv6 { [0x86, 0xdd] } else { [0x08, 0x00] }, &ip);
+        let orig_len = frame.len() as u32;
+        if let Some(b) = frame.get_mut(at) {
+            *b = value;
+        }
+        frame.truncate(cut);
+        let (segments, _) = decode_frames(&[(LinkType::ETHERNET, frame.clone(), orig_len)]);
+        for s in segments {
+            prop_assert!(s.payload.len() <= frame.len());
+            prop_assert!(s.payload.len() <= s.payload_len as usize);
+        }
+    }
+
+    /// On well-formed Ethernet frames the decoder agrees with etherparse's
+    /// strict slicing.
+    #[test]
+    fn agrees_with_etherparse(
+        src_port in any::<u16>(),
+        dst_port in any::<u16>(),
+        seq in any::<u32>(),
+        ack in any::<u32>(),
+        window in any::<u16>(),
+        syn in any::<bool>(),
+        fin in any::<bool>(),
+        vlan in proptest::option::of(0u16..4095),
+        ipv6 in any::<bool>(),
+        mss in proptest::option::of(any::<u16>()),
+        ts in proptest::option::of((any::<u32>(), any::<u32>())),
+        payload in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let mut options = Vec::new();
+        if let Some(m) = mss {
+            options.push(TcpOptionElement::MaximumSegmentSize(m));
+        }
+        options.push(TcpOptionElement::Noop);
+        if let Some((a, b)) = ts {
+            options.push(TcpOptionElement::Timestamp(a, b));
+        }
+        let builder = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        let mut bytes = Vec::new();
+        macro_rules! finish {
+            ($step:expr) => {{
+                let mut step = $step.tcp(src_port, dst_port, seq, window).ack(ack);
+                if syn { step = step.syn(); }
+                if fin { step = step.fin(); }
+                step.options(&options).unwrap().write(&mut bytes, &payload).unwrap();
+            }};
+        }
+        match (vlan, ipv6) {
+            (None, false) => finish!(builder.ipv4(CLIENT4, SERVER4, 64)),
+            (None, true) => finish!(builder.ipv6(CLIENT6, SERVER6, 64)),
+            (Some(v), false) => finish!(builder.single_vlan(v.try_into().unwrap()).ipv4(CLIENT4, SERVER4, 64)),
+            (Some(v), true) => finish!(builder.single_vlan(v.try_into().unwrap()).ipv6(CLIENT6, SERVER6, 64)),
+        }
+        let sliced = etherparse::SlicedPacket::from_ethernet(&bytes).unwrap();
+        let Some(etherparse::TransportSlice::Tcp(tcp)) = sliced.transport else {
+            panic!("etherparse found no TCP");
+        };
+        let (ours, _) = decode_one(LinkType::ETHERNET, &bytes);
+        let ours = ours.unwrap();
+        prop_assert_eq!(ours.src.port(), tcp.source_port());
+        prop_assert_eq!(ours.dst.port(), tcp.destination_port());
+        prop_assert_eq!(ours.seq, tcp.sequence_number());
+        prop_assert_eq!(ours.ack, tcp.acknowledgment_number());
+        prop_assert_eq!(ours.window, tcp.window_size());
+        prop_assert_eq!(ours.flags & TcpFlags::SYN != 0, tcp.syn());
+        prop_assert_eq!(ours.flags & TcpFlags::FIN != 0, tcp.fin());
+        prop_assert_eq!(&ours.payload[..], tcp.payload());
+        prop_assert_eq!(ours.payload_len as usize, tcp.payload().len());
+        let mut their_mss = None;
+        let mut their_ts = None;
+        for option in tcp.options_iterator() {
+            match option.unwrap() {
+                TcpOptionElement::MaximumSegmentSize(m) => their_mss = Some(m),
+                TcpOptionElement::Timestamp(a, b) => their_ts = Some((a, b)),
+                _ => {}
+            }
+        }
+        prop_assert_eq!(ours.mss, their_mss);
+        prop_assert_eq!(ours.timestamp, their_ts);
+        let their_src = match &sliced.net {
+            Some(etherparse::NetSlice::Ipv4(ip)) => std::net::IpAddr::V4(ip.header().source_addr()),
+            Some(etherparse::NetSlice::Ipv6(ip)) => std::net::IpAddr::V6(ip.header().source_addr()),
+            _ => panic!("no IP"),
+        };
+        prop_assert_eq!(ours.src.ip(), their_src);
+    }
+}
