@@ -1306,6 +1306,38 @@ fn ipv6_fragments_are_reassembled() {
 }
 
 #[test]
+fn fragment_cut_by_snaplen_drops_its_datagram() {
+    let packet = ipv4_tcp(&[7; 40]);
+    let frags = ipv4_fragments(&packet, 9, &[(0, 48), (48, 96)]);
+    let frames = vec![
+        (LinkType::IPV4, frags[0].clone(), frags[0].len() as u32),
+        // The second fragment lost its last 10 bytes to the snaplen.
+        (
+            LinkType::IPV4,
+            frags[1][..frags[1].len() - 10].to_vec(),
+            frags[1].len() as u32,
+        ),
+    ];
+    let (segments, stats) = decode_frames(&frames);
+    assert!(segments.is_empty());
+    assert_eq!(stats.fragments, 2);
+    assert_eq!(stats.fragments_dropped, 2);
+}
+
+#[test]
+fn ipv4_header_options_are_skipped() {
+    let body = b"with options";
+    let plain = ipv4_tcp(body);
+    let mut header = plain[..20].to_vec();
+    header[0] = 0x46; // IHL 6: 4 bytes of options
+    let total = (plain.len() + 4) as u16;
+    header[2..4].copy_from_slice(&total.to_be_bytes());
+    let packet = cat(&[&header, &[1, 1, 1, 0], &plain[20..]]);
+    let (s, stats) = decode_one(LinkType::IPV4, &packet);
+    assert_is_the_segment(&s.unwrap_or_else(|| panic!("{stats:?}")), false, body);
+}
+
+#[test]
 fn fragments_time_out_and_are_counted_dropped() {
     let packet = ipv4_tcp(&[7; 40]);
     assert_eq!(packet.len(), 20 + 56 + 40);

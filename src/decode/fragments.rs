@@ -16,7 +16,7 @@ use crate::Timestamp;
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Bounds on IPv4 fragment reassembly.
+/// Bounds on IP fragment reassembly (IPv4, and IPv6 beyond atomic fragments).
 #[derive(Clone, Copy, Debug)]
 pub struct FragmentLimits {
     /// Datagrams being reassembled at once; the oldest is dropped past it.
