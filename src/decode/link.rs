@@ -1,1 +1,517 @@
-//! PLACEHOLDER: link layers, implemented by the decode helper.
+//! Link layers: from the captured bytes to the IP packet they carry.
+//!
+//! Hand-written rather than sliced with etherparse: most of the link types
+//! captures come in (BSD null/loopback, SLL2, PPPoE, Cisco HDLC, NFLOG,
+//! 802.11, ARCNET) are not in etherparse at all, and the few that are cost a handful
+//! of bounds checks here. Every function only looks at the bytes through
+//! `get`, so a short or hostile frame ends in [`Network::Malformed`], never in
+//! a panic.
+
+use super::tcp::be16;
+use crate::capture::LinkType;
+
+/// What a link layer carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Network<'a> {
+    /// The bytes from the IPv4 header on (possibly with link padding after it).
+    Ipv4(&'a [u8]),
+    /// The bytes from the IPv6 header on.
+    Ipv6(&'a [u8]),
+    /// Something other than IP (ARP, LLDP, STP, 802.11 management, ...).
+    NotIp,
+    /// A link type connlint does not decode.
+    Unsupported,
+    /// Too short or inconsistent to tell what is inside.
+    Malformed,
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// 802.1Q customer tag.
+const ETHERTYPE_VLAN: u16 = 0x8100;
+/// 802.1ad service tag (QinQ outer tag).
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+/// Pre-standard QinQ outer tags some switches still send.
+const ETHERTYPE_QINQ_OLD1: u16 = 0x9100;
+const ETHERTYPE_QINQ_OLD2: u16 = 0x9200;
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+
+/// VLAN tags peeled before giving up. Real networks stack at most three
+/// (QinQinQ); the cap only stops a frame of nothing but tags from being
+/// walked to its end.
+const MAX_VLAN_TAGS: usize = 8;
+
+/// BSD address families for IPv4 and IPv6 as the various BSDs, macOS and
+/// Linux number them (AF_INET6 is 24 on NetBSD/OpenBSD, 28 on FreeBSD,
+/// 30 on macOS, 10 on Linux).
+const AF_INET: u32 = 2;
+const AF_INET6: [u32; 4] = [24, 28, 30, 10];
+
+/// Finds the IP packet inside a frame of the given link type.
+pub(crate) fn network(link_type: LinkType, data: &[u8]) -> Network<'_> {
+    match link_type.0 {
+        1 => ethernet(data),
+        0 | 108 => bsd_loopback(data),
+        101 | 12 | 14 => by_version(data),
+        228 => Network::Ipv4(data),
+        229 => Network::Ipv6(data),
+        113 => linux_sll(data),
+        276 => linux_sll2(data),
+        104 => cisco_hdlc(data),
+        239 => nflog(data),
+        9 | 50 => ppp_with_address(data),
+        105 => ieee802_11(data),
+        127 => radiotap(data),
+        7 => arcnet(data, false),
+        129 => arcnet(data, true),
+        _ => Network::Unsupported,
+    }
+}
+
+/// Raw IP: the version nibble says which.
+fn by_version(data: &[u8]) -> Network<'_> {
+    match data.first().map(|b| b >> 4) {
+        Some(4) => Network::Ipv4(data),
+        Some(6) => Network::Ipv6(data),
+        _ => Network::Malformed,
+    }
+}
+
+/// Ethernet II (or 802.3 with LLC/SNAP): 6 + 6 address bytes, then an
+/// ethertype or a length.
+fn ethernet(data: &[u8]) -> Network<'_> {
+    let Some(rest) = data.get(14..) else {
+        return Network::Malformed;
+    };
+    let type_or_len = be16(data, 12);
+    if type_or_len < 0x0600 {
+        // 802.3 length field: the frame is LLC; only SNAP carries IP.
+        return snap(rest);
+    }
+    by_ethertype(type_or_len, rest)
+}
+
+/// An ethertype and what follows it, peeling VLAN tags and PPPoE sessions.
+/// Shared by every link layer that names its payload with an ethertype.
+fn by_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Network<'_> {
+    for _ in 0..=MAX_VLAN_TAGS {
+        match ethertype {
+            ETHERTYPE_IPV4 => return Network::Ipv4(rest),
+            ETHERTYPE_IPV6 => return Network::Ipv6(rest),
+            ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD1 | ETHERTYPE_QINQ_OLD2 => {
+                // 2 bytes of tag control (priority, DEI, VLAN id), then the
+                // ethertype of what the tag wraps.
+                let Some(inner) = rest.get(4..) else {
+                    return Network::Malformed;
+                };
+                ethertype = be16(rest, 2);
+                rest = inner;
+            }
+            ETHERTYPE_PPPOE_SESSION => return pppoe_session(rest),
+            _ => return Network::NotIp,
+        }
+    }
+    Network::Malformed
+}
+
+/// PPPoE session stage (RFC 2516): version/type, code, session id, length,
+/// then a PPP frame without address and control bytes.
+fn pppoe_session(data: &[u8]) -> Network<'_> {
+    let (Some(&ver_type), Some(ppp)) = (data.first(), data.get(6..)) else {
+        return Network::Malformed;
+    };
+    if ver_type != 0x11 {
+        return Network::Malformed;
+    }
+    // The length field bounds the PPP frame; anything after it is link padding.
+    let ppp = ppp.get(..usize::from(be16(data, 4))).unwrap_or(ppp);
+    ppp_protocol(ppp)
+}
+
+/// A PPP protocol field (RFC 1661), one byte when compressed (odd first byte,
+/// RFC 1661 §6.5) or two, then the datagram.
+fn ppp_protocol(data: &[u8]) -> Network<'_> {
+    let Some(&first) = data.first() else {
+        return Network::Malformed;
+    };
+    let (protocol, rest) = if first & 1 == 1 {
+        (u16::from(first), data.get(1..))
+    } else {
+        (be16(data, 0), data.get(2..))
+    };
+    let Some(rest) = rest else {
+        return Network::Malformed;
+    };
+    match protocol {
+        0x0021 => Network::Ipv4(rest),
+        0x0057 => Network::Ipv6(rest),
+        _ => Network::NotIp,
+    }
+}
+
+/// PPP link types 9 and 50: an optional 0xff 0x03 address/control pair
+/// (absent when address-and-control-field compression was negotiated), then
+/// the protocol.
+fn ppp_with_address(data: &[u8]) -> Network<'_> {
+    match data {
+        [0xff, 0x03, rest @ ..] => ppp_protocol(rest),
+        _ => ppp_protocol(data),
+    }
+}
+
+/// BSD null (link type 0) and OpenBSD loopback (108): a 4-byte address family.
+/// NULL writes it in the writer's byte order and LOOP in network order, but
+/// files are moved between machines and some writers get LOOP wrong, so both
+/// orders are accepted for both: a family is a small number, so its byte-swapped
+/// form cannot be mistaken for another family.
+fn bsd_loopback(data: &[u8]) -> Network<'_> {
+    let (Some(family), Some(rest)) = (data.get(..4), data.get(4..)) else {
+        return Network::Malformed;
+    };
+    let family = u32::from_le_bytes([family[0], family[1], family[2], family[3]]);
+    let family = if family > 0xffff {
+        family.swap_bytes()
+    } else {
+        family
+    };
+    if family == AF_INET {
+        Network::Ipv4(rest)
+    } else if AF_INET6.contains(&family) {
+        Network::Ipv6(rest)
+    } else {
+        Network::NotIp
+    }
+}
+
+/// Linux "cooked" capture v1 (16 bytes): packet type, ARPHRD type, address
+/// length, 8 address bytes, then the protocol as an ethertype (values below
+/// 0x0600 are Linux's own non-ethertype protocols, none of them IP).
+fn linux_sll(data: &[u8]) -> Network<'_> {
+    match data.get(16..) {
+        Some(rest) => by_ethertype(be16(data, 14), rest),
+        None => Network::Malformed,
+    }
+}
+
+/// Linux "cooked" capture v2 (20 bytes): the protocol comes first, then
+/// reserved bytes, interface index, ARPHRD type, packet type, address.
+fn linux_sll2(data: &[u8]) -> Network<'_> {
+    match data.get(20..) {
+        Some(rest) => by_ethertype(be16(data, 0), rest),
+        None => Network::Malformed,
+    }
+}
+
+/// Cisco HDLC: address, control, then an ethertype.
+fn cisco_hdlc(data: &[u8]) -> Network<'_> {
+    match data.get(4..) {
+        Some(rest) => by_ethertype(be16(data, 2), rest),
+        None => Network::Malformed,
+    }
+}
+
+/// LLC with a SNAP header (AA AA 03, a 3-byte OUI, an ethertype), the only
+/// LLC form that carries IP in practice (802.3 frames, 802.11 data).
+fn snap(data: &[u8]) -> Network<'_> {
+    match data {
+        [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
+            by_ethertype(u16::from_be_bytes([*t0, *t1]), rest)
+        }
+        [_, _, _, ..] => Network::NotIp,
+        _ => Network::Malformed,
+    }
+}
+
+/// NFLOG TLV type holding the logged packet (`NFULA_PAYLOAD`).
+const NFULA_PAYLOAD: u16 = 9;
+/// Highest attribute type Linux defines (with margin); used to guess the
+/// byte order the TLV headers were written in.
+const NFULA_MAX_KNOWN: u16 = 0x20;
+
+/// Linux NFLOG (link type 239): family, version, resource id, then TLVs whose
+/// 2-byte length and type are in the byte order of the machine that wrote the
+/// capture, each padded to 4 bytes. The packet is the payload attribute.
+fn nflog(data: &[u8]) -> Network<'_> {
+    let Some(mut tlvs) = data.get(4..) else {
+        return Network::Malformed;
+    };
+    // Attribute types are small numbers; read the first type both ways and
+    // keep the order that makes it one.
+    let little_endian = match tlvs.get(2..4) {
+        Some(&[a, b]) => {
+            let le = u16::from_le_bytes([a, b]) & 0x7fff;
+            (1..=NFULA_MAX_KNOWN).contains(&le)
+        }
+        _ => return Network::NotIp,
+    };
+    let read = |bytes: &[u8], at: usize| -> u16 {
+        match bytes.get(at..at + 2) {
+            Some(&[a, b]) if little_endian => u16::from_le_bytes([a, b]),
+            Some(&[a, b]) => u16::from_be_bytes([a, b]),
+            _ => 0,
+        }
+    };
+    while tlvs.len() >= 4 {
+        let len = usize::from(read(tlvs, 0));
+        // The top bits of the type are netlink flags (nested, byte order).
+        let kind = read(tlvs, 2) & 0x3fff;
+        if len < 4 {
+            return Network::Malformed;
+        }
+        let Some(value) = tlvs.get(4..len) else {
+            return Network::Malformed;
+        };
+        if kind == NFULA_PAYLOAD {
+            return by_version(value);
+        }
+        let padded = len.saturating_add(3) & !3;
+        tlvs = tlvs.get(padded..).unwrap_or_default();
+    }
+    // Logged without its packet (e.g. a copy range of 0).
+    Network::NotIp
+}
+
+/// Radiotap (link type 127): a little-endian header length at bytes 2..4,
+/// then an 802.11 frame.
+fn radiotap(data: &[u8]) -> Network<'_> {
+    let len = match data.get(2..4) {
+        Some(&[a, b]) => usize::from(u16::from_le_bytes([a, b])),
+        _ => return Network::Malformed,
+    };
+    match data.get(len..) {
+        Some(frame) if len >= 8 => ieee802_11(frame),
+        _ => Network::Malformed,
+    }
+}
+
+/// An 802.11 frame (link type 105). Only unprotected data frames carry IP we
+/// can read: their header is 24 bytes, 30 with four addresses, plus 2 for
+/// QoS and 4 more for HT control, then LLC/SNAP. A frame check sequence at
+/// the end, if the capture kept it, is cut off later by the IP length.
+fn ieee802_11(data: &[u8]) -> Network<'_> {
+    let (Some(&fc0), Some(&fc1)) = (data.first(), data.get(1)) else {
+        return Network::Malformed;
+    };
+    let frame_type = (fc0 >> 2) & 0x3;
+    let subtype = fc0 >> 4;
+    let protected = fc1 & 0x40 != 0;
+    // Type 2 is data; subtypes with bit 2 set carry no payload (null data).
+    if frame_type != 2 || subtype & 0x4 != 0 || protected {
+        return Network::NotIp;
+    }
+    let four_addresses = fc1 & 0x3 == 0x3;
+    let qos = subtype & 0x8 != 0;
+    let ht_control = qos && fc1 & 0x80 != 0;
+    let header_len = 24
+        + if four_addresses { 6 } else { 0 }
+        + if qos { 2 } else { 0 }
+        + if ht_control { 4 } else { 0 };
+    match data.get(header_len..) {
+        Some(llc) => snap(llc),
+        None => Network::Malformed,
+    }
+}
+
+/// ARCNET protocol ids for IP: RFC 1201 IPv4, RFC 2497 IPv6 (both with
+/// RFC 1201 fragmentation fields), and the older RFC 1051 IPv4 (without).
+const ARC_IP_RFC1201: u8 = 0xd4;
+const ARC_IPV6: u8 = 0xc4;
+const ARC_IP_RFC1051: u8 = 0xf0;
+
+/// ARCNET (link type 7) and Linux ARCNET (129, which adds a 2-byte offset
+/// field): source, destination, [offset], protocol id; RFC 1201 protocols
+/// then have a split flag and a sequence number, and an exception packet
+/// (split flag 0xff) repeats the protocol id, flag and sequence after 2 bytes
+/// of padding.
+fn arcnet(data: &[u8], linux: bool) -> Network<'_> {
+    let protocol_at = if linux { 4 } else { 2 };
+    let Some(&protocol) = data.get(protocol_at) else {
+        return Network::Malformed;
+    };
+    let after = protocol_at + 1;
+    let rest = match protocol {
+        ARC_IP_RFC1051 => data.get(after..),
+        ARC_IP_RFC1201 | ARC_IPV6 => match data.get(after) {
+            Some(0xff) => data.get(after + 7..),
+            Some(_) => data.get(after + 3..),
+            None => None,
+        },
+        _ => return Network::NotIp,
+    };
+    match (protocol, rest) {
+        (ARC_IPV6, Some(rest)) => Network::Ipv6(rest),
+        (_, Some(rest)) => Network::Ipv4(rest),
+        (_, None) => Network::Malformed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IP4: [u8; 2] = [0x45, 0x00];
+    const IP6: [u8; 2] = [0x60, 0x00];
+
+    #[test]
+    fn ethernet_peels_vlan_tags() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0xa8, 0, 200, 0x81, 0x00, 0, 201, 0x81, 0x00, 0, 7]);
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType::ETHERNET, &f), Network::Ipv4(&IP4));
+    }
+
+    #[test]
+    fn ethernet_with_too_many_tags_or_cut_tag_is_malformed() {
+        let mut f = vec![0u8; 12];
+        for _ in 0..=MAX_VLAN_TAGS {
+            f.extend_from_slice(&[0x81, 0x00, 0, 1]);
+        }
+        f.extend_from_slice(&[0x08, 0x00, 0x45]);
+        assert_eq!(network(LinkType::ETHERNET, &f), Network::Malformed);
+        let cut = [0u8; 12]
+            .iter()
+            .chain(&[0x81, 0x00, 0])
+            .copied()
+            .collect::<Vec<_>>();
+        assert_eq!(network(LinkType::ETHERNET, &cut), Network::Malformed);
+    }
+
+    #[test]
+    fn ethernet_non_ip_and_llc() {
+        let mut arp = vec![0u8; 12];
+        arp.extend_from_slice(&[0x08, 0x06, 0, 1]);
+        assert_eq!(network(LinkType::ETHERNET, &arp), Network::NotIp);
+        let mut stp = vec![0u8; 12];
+        stp.extend_from_slice(&[0x00, 0x26, 0x42, 0x42, 0x03, 0, 0]);
+        assert_eq!(network(LinkType::ETHERNET, &stp), Network::NotIp);
+        let mut snap_ip = vec![0u8; 12];
+        snap_ip.extend_from_slice(&[0x00, 0x40, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        snap_ip.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType::ETHERNET, &snap_ip), Network::Ipv4(&IP4));
+    }
+
+    #[test]
+    fn pppoe_session_with_full_and_compressed_protocol() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x12, 0x34, 0x00, 0x04, 0x00, 0x57]);
+        f.extend_from_slice(&IP6);
+        f.extend_from_slice(&[0xee; 6]); // padding past the PPPoE length
+        assert_eq!(network(LinkType::ETHERNET, &f), Network::Ipv6(&IP6));
+        let pfc = [0x11, 0x00, 0x12, 0x34, 0x00, 0x03, 0x21, 0x45, 0x00];
+        assert_eq!(pppoe_session(&pfc), Network::Ipv4(&IP4));
+        let lcp = [0x11, 0x00, 0x12, 0x34, 0x00, 0x04, 0xc0, 0x21, 1, 2];
+        assert_eq!(pppoe_session(&lcp), Network::NotIp);
+        assert_eq!(pppoe_session(&[0x11, 0, 0]), Network::Malformed);
+    }
+
+    #[test]
+    fn bsd_loopback_in_both_byte_orders_and_all_inet6_numbers() {
+        for family in [2u32, 24, 28, 30] {
+            let want = |rest| {
+                if family == 2 {
+                    Network::Ipv4(rest)
+                } else {
+                    Network::Ipv6(rest)
+                }
+            };
+            for bytes in [family.to_le_bytes(), family.to_be_bytes()] {
+                let mut f = bytes.to_vec();
+                f.extend_from_slice(&IP4);
+                assert_eq!(network(LinkType::NULL, &f), want(&IP4[..]));
+                assert_eq!(network(LinkType::LOOP, &f), want(&IP4[..]));
+            }
+        }
+        assert_eq!(network(LinkType::NULL, &[7, 0, 0, 0, 1]), Network::NotIp);
+        assert_eq!(network(LinkType::NULL, &[2, 0, 0]), Network::Malformed);
+    }
+
+    #[test]
+    fn raw_ip_by_version_nibble() {
+        assert_eq!(network(LinkType::RAW, &IP6), Network::Ipv6(&IP6));
+        assert_eq!(network(LinkType::RAW_BSD12, &IP4), Network::Ipv4(&IP4));
+        assert_eq!(network(LinkType::RAW_BSD14, &[0x50]), Network::Malformed);
+        assert_eq!(network(LinkType::RAW, &[]), Network::Malformed);
+    }
+
+    #[test]
+    fn nflog_finds_payload_attribute_in_either_byte_order() {
+        // family AF_INET, version 0, resource id 1
+        let mut le = vec![2, 0, 0, 1];
+        le.extend_from_slice(&[8, 0, 1, 0, 0x08, 0x00, 3, 0]); // NFULA_PACKET_HDR
+        le.extend_from_slice(&[6, 0, 10, 0, b'e', b't', 0, 0]); // prefix, padded
+        le.extend_from_slice(&[6, 0, 9, 0]);
+        le.extend_from_slice(&IP4);
+        le.extend_from_slice(&[0, 0]);
+        assert_eq!(network(LinkType(239), &le), Network::Ipv4(&IP4));
+
+        let mut be = vec![10, 0, 0, 1];
+        be.extend_from_slice(&[0, 5, 0, 10, b'x', 0, 0, 0]);
+        be.extend_from_slice(&[0, 6, 0, 9]);
+        be.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(239), &be), Network::Ipv6(&IP6));
+
+        let bad = [2, 0, 0, 1, 2, 0, 9, 0, 0x45];
+        assert_eq!(network(LinkType(239), &bad), Network::Malformed);
+        let long = [2, 0, 0, 1, 200, 0, 9, 0, 0x45];
+        assert_eq!(network(LinkType(239), &long), Network::Malformed);
+    }
+
+    #[test]
+    fn sll_sll2_hdlc_ppp() {
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&[0x86, 0xdd]);
+        sll.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType::LINUX_SLL, &sll), Network::Ipv6(&IP6));
+        let mut sll_vlan = vec![0u8; 14];
+        sll_vlan.extend_from_slice(&[0x81, 0x00, 0, 5, 0x08, 0x00]);
+        sll_vlan.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType::LINUX_SLL, &sll_vlan), Network::Ipv4(&IP4));
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType::LINUX_SLL2, &sll2), Network::Ipv4(&IP4));
+        assert_eq!(network(LinkType::LINUX_SLL2, &[8, 0]), Network::Malformed);
+        let hdlc = [0x0f, 0x00, 0x08, 0x00, 0x45, 0x00];
+        assert_eq!(network(LinkType(104), &hdlc), Network::Ipv4(&IP4));
+        let ppp = [0xff, 0x03, 0x00, 0x21, 0x45, 0x00];
+        assert_eq!(network(LinkType(9), &ppp), Network::Ipv4(&IP4));
+        assert_eq!(network(LinkType(50), &ppp[2..]), Network::Ipv4(&IP4));
+    }
+
+    #[test]
+    fn ieee802_11_data_frames_only() {
+        let mut qos_data = vec![0x88, 0x01];
+        qos_data.extend_from_slice(&[0u8; 24]); // rest of header + QoS control
+        qos_data.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        qos_data.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType(105), &qos_data), Network::Ipv4(&IP4));
+        let mut radiotap = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        radiotap.extend_from_slice(&qos_data);
+        assert_eq!(network(LinkType(127), &radiotap), Network::Ipv4(&IP4));
+        let mut protected = qos_data.clone();
+        protected[1] |= 0x40;
+        assert_eq!(network(LinkType(105), &protected), Network::NotIp);
+        let beacon = [0x80, 0x00, 0, 0];
+        assert_eq!(network(LinkType(105), &beacon), Network::NotIp);
+        assert_eq!(network(LinkType(127), &[0, 0, 200, 0]), Network::Malformed);
+    }
+
+    #[test]
+    fn arcnet_rfc1201_1051_and_exception_packets() {
+        let linux = [0xbe, 0x50, 0xc0, 0x00, 0xd4, 0x00, 0x01, 0x6b, 0x45, 0x00];
+        assert_eq!(network(LinkType(129), &linux), Network::Ipv4(&IP4));
+        let bsd = [0xbe, 0x50, 0xf0, 0x45, 0x00];
+        assert_eq!(network(LinkType(7), &bsd), Network::Ipv4(&IP4));
+        let exception = [1, 2, 0xc4, 0xff, 0xff, 0xff, 0xc4, 0x00, 0, 1, 0x60, 0x00];
+        assert_eq!(network(LinkType(7), &exception), Network::Ipv6(&IP6));
+        let arp = [0xbe, 0x00, 0xea, 0x08, 0xd5, 0x00, 0x01, 0x65];
+        assert_eq!(network(LinkType(129), &arp), Network::NotIp);
+        assert_eq!(network(LinkType(129), &linux[..6]), Network::Malformed);
+    }
+
+    #[test]
+    fn unknown_link_type_is_unsupported() {
+        assert_eq!(network(LinkType(147), &[0; 40]), Network::Unsupported);
+    }
+}

@@ -1,0 +1,410 @@
+//! IPv4 and IPv6: from an IP packet to the TCP segment (or fragment) inside.
+//!
+//! Hand-written for the same reasons as the link layers, and because the
+//! lengths need care etherparse's lax slices do not give in one place: the
+//! payload *captured* (capped at the IP length, so Ethernet padding is never
+//! payload) and the payload the IP header *claims* (longer when the snaplen
+//! cut the frame) are both carried down to TCP.
+//!
+//! The IPv4 header checksum is not verified, as tshark does not by default:
+//! captures taken on the sending host carry checksums the NIC fills in later.
+
+use super::fragments::{Fragment, FragmentKey};
+use super::tcp::be16;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// IP protocol numbers that matter here.
+const TCP: u8 = 6;
+const IPV6_HOP_BY_HOP: u8 = 0;
+const IPV6_ROUTING: u8 = 43;
+const IPV6_FRAGMENT: u8 = 44;
+const AUTH: u8 = 51;
+const IPV6_DEST_OPTIONS: u8 = 60;
+const IPV6_MOBILITY: u8 = 135;
+const IPV6_HIP: u8 = 139;
+const IPV6_SHIM6: u8 = 140;
+
+/// Extension headers walked before giving up; each is at least 8 bytes, so
+/// this only matters for absurd packets.
+const MAX_EXTENSION_HEADERS: usize = 32;
+
+/// What an IP packet holds.
+#[derive(Debug)]
+pub(crate) enum Ip<'a> {
+    /// A TCP segment: `captured` is what the capture holds of it (capped at the
+    /// IP length), `claimed` its length according to the IP header.
+    Tcp {
+        src: IpAddr,
+        dst: IpAddr,
+        captured: &'a [u8],
+        claimed: usize,
+    },
+    /// A fragment of a datagram that may carry TCP.
+    Fragment {
+        key: FragmentKey,
+        fragment: Fragment<'a>,
+    },
+    /// A fragment the snaplen cut: it can never be reassembled.
+    CutFragment { key: FragmentKey },
+    /// Another protocol (UDP, ICMP, ESP, ...).
+    NonTcp,
+    /// Headers too short or inconsistent to decode.
+    Malformed,
+}
+
+/// Reads an IPv4 packet. `cut` is how many bytes of the frame the snaplen
+/// left out, so `packet.len() + cut` is the packet's length on the wire.
+pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
+    let Some(header) = packet.get(..20) else {
+        return Ip::Malformed;
+    };
+    let Ok(header): Result<&[u8; 20], _> = header.try_into() else {
+        return Ip::Malformed;
+    };
+    if header[0] >> 4 != 4 {
+        return Ip::Malformed;
+    }
+    let header_len = usize::from(header[0] & 0x0f) * 4;
+    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    let on_wire = packet.len().saturating_add(cut);
+    // A total length of 0 is what TCP segmentation offload leaves in packets
+    // captured on the sending host; one longer than the frame on the wire is
+    // a lie. Either way the frame's own length is the best there is (tshark
+    // does the same).
+    let total_len = if total_len == 0 || total_len > on_wire {
+        on_wire
+    } else {
+        total_len
+    };
+    if header_len < 20 || total_len < header_len {
+        return Ip::Malformed;
+    }
+    let Some(captured) = packet.get(header_len..total_len.min(packet.len())) else {
+        return Ip::Malformed;
+    };
+    let claimed = total_len - header_len;
+    let protocol = header[9];
+    let flags_offset = u16::from_be_bytes([header[6], header[7]]);
+    let more = flags_offset & 0x2000 != 0;
+    let offset = u32::from(flags_offset & 0x1fff) * 8;
+    let src = IpAddr::V4(Ipv4Addr::new(
+        header[12], header[13], header[14], header[15],
+    ));
+    let dst = IpAddr::V4(Ipv4Addr::new(
+        header[16], header[17], header[18], header[19],
+    ));
+
+    if more || offset != 0 {
+        // Only datagrams that can carry TCP are worth buffering.
+        if protocol != TCP && protocol != AUTH {
+            return Ip::NonTcp;
+        }
+        let key = FragmentKey {
+            src,
+            dst,
+            protocol,
+            id: u32::from(u16::from_be_bytes([header[4], header[5]])),
+        };
+        if captured.len() < claimed {
+            return Ip::CutFragment { key };
+        }
+        return Ip::Fragment {
+            key,
+            fragment: Fragment {
+                offset,
+                more,
+                next_header: protocol,
+                data: captured,
+            },
+        };
+    }
+    match walk(protocol, captured, claimed, false) {
+        Walk::Tcp { at } => tcp_at(src, dst, captured, claimed, at),
+        Walk::NonTcp => Ip::NonTcp,
+        Walk::Malformed | Walk::Fragment { .. } => Ip::Malformed,
+    }
+}
+
+/// Reads an IPv6 packet and its extension headers; `cut` as for [`ipv4`].
+pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
+    let Some(header) = packet.get(..40) else {
+        return Ip::Malformed;
+    };
+    let Ok(header): Result<&[u8; 40], _> = header.try_into() else {
+        return Ip::Malformed;
+    };
+    if header[0] >> 4 != 6 {
+        return Ip::Malformed;
+    }
+    let rest = packet.get(40..).unwrap_or_default();
+    let payload_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    let on_wire = rest.len().saturating_add(cut);
+    // 0 means a jumbogram or, far more often, segmentation offload on the
+    // capturing host; longer than the frame on the wire is a lie. Either way
+    // take the frame's own length.
+    let claimed = if payload_len == 0 || payload_len > on_wire {
+        on_wire
+    } else {
+        payload_len
+    };
+    let captured = rest.get(..claimed).unwrap_or(rest);
+    let next_header = header[6];
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&header[8..24]);
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&header[24..40]);
+    let src = IpAddr::V6(Ipv6Addr::from(src));
+    let dst = IpAddr::V6(Ipv6Addr::from(dst));
+
+    match walk(next_header, captured, claimed, true) {
+        Walk::Tcp { at } => tcp_at(src, dst, captured, claimed, at),
+        Walk::NonTcp => Ip::NonTcp,
+        Walk::Malformed => Ip::Malformed,
+        Walk::Fragment {
+            at,
+            offset,
+            more,
+            id,
+            next_header,
+        } => {
+            if !may_lead_to_tcp(next_header) {
+                return Ip::NonTcp;
+            }
+            let key = FragmentKey {
+                src,
+                dst,
+                protocol: FragmentKey::IPV6,
+                id,
+            };
+            match captured.get(at..) {
+                Some(data) if data.len() == claimed.saturating_sub(at) => Ip::Fragment {
+                    key,
+                    fragment: Fragment {
+                        offset,
+                        more,
+                        next_header,
+                        data,
+                    },
+                },
+                _ => Ip::CutFragment { key },
+            }
+        }
+    }
+}
+
+/// Finds the TCP segment in a reassembled datagram's fragmentable part,
+/// which starts with a header of type `next_header`.
+pub(crate) fn reassembled(
+    src: IpAddr,
+    dst: IpAddr,
+    ipv6: bool,
+    next_header: u8,
+    datagram: &[u8],
+) -> Ip<'_> {
+    let claimed = datagram.len();
+    match walk(next_header, datagram, claimed, ipv6) {
+        Walk::Tcp { at } => tcp_at(src, dst, datagram, claimed, at),
+        Walk::NonTcp => Ip::NonTcp,
+        // A fragment header inside a reassembled datagram is nonsense.
+        Walk::Malformed | Walk::Fragment { .. } => Ip::Malformed,
+    }
+}
+
+fn tcp_at(src: IpAddr, dst: IpAddr, captured: &[u8], claimed: usize, at: usize) -> Ip<'_> {
+    Ip::Tcp {
+        src,
+        dst,
+        captured: captured.get(at..).unwrap_or_default(),
+        claimed: claimed.saturating_sub(at),
+    }
+}
+
+/// Whether a fragmented IPv6 datagram whose fragmentable part starts with
+/// `next_header` can hold TCP (directly or after more extension headers).
+fn may_lead_to_tcp(next_header: u8) -> bool {
+    matches!(
+        next_header,
+        TCP | AUTH
+            | IPV6_HOP_BY_HOP
+            | IPV6_ROUTING
+            | IPV6_DEST_OPTIONS
+            | IPV6_MOBILITY
+            | IPV6_HIP
+            | IPV6_SHIM6
+    )
+}
+
+/// Where the walk over extension headers ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Walk {
+    /// The TCP header starts at `at`.
+    Tcp {
+        at: usize,
+    },
+    NonTcp,
+    Malformed,
+    /// A real (non-atomic) IPv6 fragment; its data starts at `at`.
+    Fragment {
+        at: usize,
+        offset: u32,
+        more: bool,
+        id: u32,
+        next_header: u8,
+    },
+}
+
+/// Walks the headers between IP and TCP: the authentication header (IPv4 and
+/// IPv6) and, for IPv6, the extension headers. Each header must lie within
+/// both the captured bytes (to be read) and the claimed length (to be
+/// believed). Atomic IPv6 fragments (offset 0, no more fragments, RFC 6946)
+/// are walked through as if the fragment header were not there.
+fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
+    let mut at = 0usize;
+    for _ in 0..MAX_EXTENSION_HEADERS {
+        let header_len = match next {
+            TCP => return Walk::Tcp { at },
+            // AH: payload length in 4-byte words, minus 2.
+            AUTH => bytes.get(at + 1).map(|&len| (usize::from(len) + 2) * 4),
+            IPV6_FRAGMENT if ipv6 => {
+                let Some(fragment) = bytes.get(at..at + 8) else {
+                    return Walk::Malformed;
+                };
+                let offset_flags = be16(fragment, 2);
+                let offset = u32::from(offset_flags & 0xfff8);
+                let more = offset_flags & 1 != 0;
+                let next_header = fragment[0];
+                if offset != 0 || more {
+                    return Walk::Fragment {
+                        at: at + 8,
+                        offset,
+                        more,
+                        id: u32::from_be_bytes([
+                            fragment[4],
+                            fragment[5],
+                            fragment[6],
+                            fragment[7],
+                        ]),
+                        next_header,
+                    };
+                }
+                Some(8)
+            }
+            IPV6_HOP_BY_HOP | IPV6_ROUTING | IPV6_DEST_OPTIONS | IPV6_MOBILITY | IPV6_HIP
+            | IPV6_SHIM6
+                if ipv6 =>
+            {
+                // Length in 8-byte units, not counting the first 8.
+                bytes.get(at + 1).map(|&len| (usize::from(len) + 1) * 8)
+            }
+            _ => return Walk::NonTcp,
+        };
+        let Some(header_len) = header_len else {
+            return Walk::Malformed;
+        };
+        let end = at + header_len;
+        if end > bytes.len() || end > claimed {
+            return Walk::Malformed;
+        }
+        let Some(&following) = bytes.get(at) else {
+            return Walk::Malformed;
+        };
+        next = following;
+        at = end;
+    }
+    Walk::Malformed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_through_extension_headers_to_tcp() {
+        // hop-by-hop (8 bytes) -> destination options (16) -> AH (12) -> TCP
+        let mut bytes = vec![IPV6_DEST_OPTIONS, 0, 1, 4, 0, 0, 0, 0];
+        bytes.extend_from_slice(&[AUTH, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[TCP, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[0; 20]);
+        let n = bytes.len();
+        assert_eq!(walk(IPV6_HOP_BY_HOP, &bytes, n, true), Walk::Tcp { at: 36 });
+        // Cut short, or claimed shorter than the headers.
+        assert_eq!(
+            walk(IPV6_HOP_BY_HOP, &bytes[..30], n, true),
+            Walk::Malformed
+        );
+        assert_eq!(walk(IPV6_HOP_BY_HOP, &bytes, 20, true), Walk::Malformed);
+        // IPv4 does not have IPv6 extension headers.
+        assert_eq!(walk(IPV6_HOP_BY_HOP, &bytes, n, false), Walk::NonTcp);
+    }
+
+    #[test]
+    fn walk_passes_atomic_fragments_and_stops_at_real_ones() {
+        let atomic = [TCP, 0, 0, 0, 0, 0, 0, 9];
+        assert_eq!(walk(IPV6_FRAGMENT, &atomic, 28, true), Walk::Tcp { at: 8 });
+        let first = [TCP, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+        assert_eq!(
+            walk(IPV6_FRAGMENT, &first, 28, true),
+            Walk::Fragment {
+                at: 8,
+                offset: 0,
+                more: true,
+                id: 0xdeadbeef,
+                next_header: TCP
+            }
+        );
+        let later = [TCP, 0, 0x05, 0x08, 0, 0, 0, 1];
+        assert!(matches!(
+            walk(IPV6_FRAGMENT, &later, 28, true),
+            Walk::Fragment {
+                offset: 0x508,
+                more: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn ipv4_total_length_caps_padding_and_claims_cut_bytes() {
+        let mut p = vec![
+            0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, TCP, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
+        p.extend_from_slice(&[0xaa; 30]); // 24 bytes of segment + 6 of padding
+        match ipv4(&p, 0) {
+            Ip::Tcp {
+                captured, claimed, ..
+            } => {
+                assert_eq!(captured.len(), 24);
+                assert_eq!(claimed, 24);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Snaplen cut 950 bytes: the IP length is believed.
+        p[2..4].copy_from_slice(&1000u16.to_be_bytes());
+        match ipv4(&p, 950) {
+            Ip::Tcp {
+                captured, claimed, ..
+            } => {
+                assert_eq!(captured.len(), 30);
+                assert_eq!(claimed, 980);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Nothing cut: the frame on the wire was 50 bytes, the IP length lies.
+        match ipv4(&p, 0) {
+            Ip::Tcp {
+                captured, claimed, ..
+            } => {
+                assert_eq!(captured.len(), 30);
+                assert_eq!(claimed, 30);
+            }
+            other => panic!("{other:?}"),
+        }
+        p[2..4].copy_from_slice(&10u16.to_be_bytes());
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
+        p[0] = 0x44;
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
+        p[0] = 0x65;
+        assert!(matches!(ipv4(&p, 0), Ip::Malformed));
+        assert!(matches!(ipv4(&p[..19], 0), Ip::Malformed));
+    }
+}
