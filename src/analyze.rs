@@ -82,6 +82,7 @@ where
         }
     }
     summary.bytes = reader.offset();
+    decoder.finish();
     table.finish_all(&mut done);
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
