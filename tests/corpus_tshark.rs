@@ -22,19 +22,34 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
 
-/// Hashes what a connection delivers, per direction.
+/// Hashes what a connection delivers, per direction, and what it had
+/// delivered before its first gap.
 #[derive(Default)]
 struct Digests {
     sha: [Sha256; 2],
     len: [u64; 2],
+    /// Bytes since the last gap (a fresh hasher at each gap).
+    since_gap: [Sha256; 2],
+    since_gap_len: [u64; 2],
+    gaps: [u32; 2],
+    /// Every gap-free run of bytes but the last, in stream order.
+    runs: [Vec<(u64, String)>; 2],
 }
 
 impl StreamHandler for Digests {
     fn on_data(&mut self, from: Side, _: u64, bytes: &[u8], _: Timestamp) {
         self.sha[from.index()].update(bytes);
         self.len[from.index()] += bytes.len() as u64;
+        self.since_gap[from.index()].update(bytes);
+        self.since_gap_len[from.index()] += bytes.len() as u64;
     }
-    fn on_gap(&mut self, _: Side, _: u64, _: u64, _: Timestamp) {}
+    fn on_gap(&mut self, from: Side, _: u64, _: u64, _: Timestamp) {
+        let i = from.index();
+        let run = std::mem::take(&mut self.since_gap[i]);
+        self.runs[i].push((self.since_gap_len[i], hex(&run.finalize())));
+        self.since_gap_len[i] = 0;
+        self.gaps[i] += 1;
+    }
     fn on_fin(&mut self, _: Side, _: Timestamp) {}
     fn on_rst(&mut self, _: Side, _: Timestamp) {}
 }
@@ -45,22 +60,37 @@ struct Ours {
     server: String,
     /// (bytes, sha256 hex) sent by the client and by the server.
     sent: [(u64, String); 2],
+    /// For a direction that had gaps: every gap-free run of bytes.
+    runs: [Vec<(u64, String)>; 2],
 }
 
 fn analyze(path: &Path) -> (Vec<Ours>, connlint::analyze::CaptureSummary) {
     let mut conns = Vec::new();
-    let summary = run_capture(path.to_str().unwrap(), &Limits::default(), Digests::default, |f| {
-        let [c, s] = f.handler.sha;
-        conns.push(Ours {
-            id: f.connection.id,
-            client: f.connection.client.to_string(),
-            server: f.connection.server.to_string(),
-            sent: [
-                (f.handler.len[0], hex(&c.finalize())),
-                (f.handler.len[1], hex(&s.finalize())),
-            ],
-        });
-    });
+    let summary = run_capture(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Digests::default,
+        |f| {
+            let h = f.handler;
+            let mut runs = h.runs.clone();
+            for (i, run) in runs.iter_mut().enumerate() {
+                if h.gaps[i] > 0 {
+                    run.push((h.since_gap_len[i], hex(&h.since_gap[i].clone().finalize())));
+                }
+            }
+            let [c, s] = h.sha;
+            conns.push(Ours {
+                runs,
+                id: f.connection.id,
+                client: f.connection.client.to_string(),
+                server: f.connection.server.to_string(),
+                sent: [
+                    (h.len[0], hex(&c.finalize())),
+                    (h.len[1], hex(&s.finalize())),
+                ],
+            });
+        },
+    );
     conns.sort_by_key(|c| c.id);
     (conns, summary)
 }
@@ -81,7 +111,13 @@ fn tsv(path: &Path) -> Vec<BTreeMap<String, String>> {
     let mut lines = text.lines().filter(|l| !l.starts_with('#'));
     let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
     lines
-        .map(|l| header.iter().map(|h| h.to_string()).zip(l.split('\t').map(str::to_string)).collect())
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split('\t').map(str::to_string))
+                .collect()
+        })
         .collect()
 }
 
@@ -106,19 +142,55 @@ fn theirs(file: &str) -> BTreeMap<u64, Theirs> {
         .collect()
 }
 
-/// Link types connlint does not decode (its report counts their frames as
-/// unsupported). 802.11 would need radiotap + 802.11 + LLC/SNAP and
-/// ARCNET its own framing; neither carries HTTP connection management that
-/// the other captures lack.
+/// Captures on link types connlint does not decode (its report counts their
+/// frames as unsupported). Every link type in the corpus is decoded —
+/// including 802.11 radiotap, ARCNET, Cisco HDLC and NFLOG — so none.
 const UNSUPPORTED: &[&str] = &[];
 
 /// Files where connlint's connection count differs from tshark's, with
 /// connlint's count and why connlint is right.
-const COUNT_DIFFERS: &[(&str, usize, &str)] = &[];
+const COUNT_DIFFERS: &[(&str, usize, &str)] = &[(
+    "ndpi__tests-cfgs-default-pcap-fuzz-2006-09-29-28586.pcap",
+    36,
+    "frames 27 and 80 are fuzzed: their TCP data offset points past the end of the segment. tshark \
+     flags both as malformed yet still numbers a stream for each (stream 8 opened by frame 27, \
+     stream 23 holding frame 80 alone), so it counts 38. connlint skips a TCP header that does not \
+     fit as malformed (counted in the capture's stats), so frame 80 opens nothing and the three \
+     frames tshark put behind frame 27 in stream 8 stay in the connection of their 4-tuple.",
+)];
 
-/// Streams whose bytes differ from tshark's although tshark saw no hole,
-/// with the reason connlint is right.
-const BYTES_DIFFER: &[(&str, u64, &str)] = &[];
+/// Streams whose bytes differ from tshark's in a way no rule below
+/// explains, with the reason connlint is right.
+const BYTES_DIFFER: &[(&str, u64, &str)] = &[(
+    "pcap2har__tests-out-of-order.pcap",
+    10,
+    "the server sent a second SYN-ACK (frame 468) with a new ISN after the handshake had completed \
+     on the first one; tshark re-bases the server's sequence numbers on it, so the 309716 bytes of \
+     response that follow in the first numbering (which the client goes on acknowledging, frames \
+     491-503) fall outside its window and its follow output is empty. connlint keeps the first ISN \
+     and delivers them.",
+)];
+
+/// Files with streams in which tshark's follow output is only one gap-free
+/// run of the stream, without a marker for the holes around it: it reports
+/// no missing bytes and fewer bytes. It starts at the first data it saw and
+/// stops at the first hole that is never filled — so where the capture shows
+/// later data first and earlier data after (chrissanders tcp_dupack, frames
+/// 2-8), or begins after bytes the peer's ACK shows were sent (1kxun stream
+/// 84, frames 1587-1599), it leaves out what lies before. connlint declares
+/// each hole a gap (the peer acknowledged past it, or the capture ended) and
+/// delivers all the captured bytes around them, in stream order. For these
+/// the test asserts that tshark's bytes are exactly one of connlint's
+/// gap-free runs. The list is checked both ways, so it cannot go stale.
+const TSHARK_STOPS_AT_HOLE: &[&str] = &[
+    "chrissanders__tcp_dupack.pcapng",
+    "ndpi__tests-cfgs-default-pcap-1kxun.pcap",
+    "ndpi__tests-cfgs-default-pcap-quickplay.pcap",
+    "pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap",
+    "pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap",
+    "pcapplusplus__Tests-Pcap++Test-PcapExamples-unidirectional_tcp_stream_with_missing_packet.pcap",
+    "sv__tests-tcp-rst-unacked-stream-07-http-input.pcap",
+];
 
 #[test]
 fn connections_and_stream_bytes_match_tshark() {
@@ -126,6 +198,7 @@ fn connections_and_stream_bytes_match_tshark() {
     let mut failures = Vec::new();
     let mut compared_streams = 0;
     let mut compared_files = 0;
+    let mut stops_at_hole = std::collections::BTreeSet::new();
     for row in &summary {
         let file = &row["file"];
         let path = corpus().join("files").join(file);
@@ -144,7 +217,10 @@ fn connections_and_stream_bytes_match_tshark() {
             .find(|(f, _, _)| f == file)
             .map_or(tshark_streams, |(_, n, _)| *n);
         if ours.len() != expected {
-            failures.push(format!("{file}: {} connections, tshark {tshark_streams}", ours.len()));
+            failures.push(format!(
+                "{file}: {} connections, tshark {tshark_streams}",
+                ours.len()
+            ));
             continue;
         }
         if expected != tshark_streams {
@@ -172,7 +248,19 @@ fn connections_and_stream_bytes_match_tshark() {
             };
             compared_streams += 1;
             let known = BYTES_DIFFER.iter().any(|(f, s, _)| f == file && *s == n);
-            let same = &o.sent[0] == c2s && &o.sent[1] == s2c;
+            // Per direction: equal, or (see TSHARK_STOPS_AT_HOLE) tshark's
+            // bytes are ours before our first gap.
+            let mut same = true;
+            for (i, theirs) in [c2s, s2c].into_iter().enumerate() {
+                if &o.sent[i] == theirs {
+                    continue;
+                }
+                if o.runs[i].contains(theirs) {
+                    stops_at_hole.insert(file.clone());
+                } else {
+                    same = false;
+                }
+            }
             if same == known {
                 failures.push(format!(
                     "{file}: stream {n}: ours c>s {} s>c {}, tshark c>s {} s>c {}{}",
@@ -180,12 +268,34 @@ fn connections_and_stream_bytes_match_tshark() {
                     o.sent[1].0,
                     c2s.0,
                     s2c.0,
-                    if known { " (listed as differing, but now equal)" } else { "" }
+                    if known {
+                        " (listed as differing, but now equal)"
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
-    assert!(compared_files >= 100, "only {compared_files} files compared");
-    assert!(compared_streams >= 1000, "only {compared_streams} streams compared");
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("compared {compared_files} captures and {compared_streams} streams with tshark");
+    let listed: std::collections::BTreeSet<String> =
+        TSHARK_STOPS_AT_HOLE.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        stops_at_hole, listed,
+        "files where tshark stops at an unfilled hole"
+    );
+    assert!(
+        compared_files >= 100,
+        "only {compared_files} files compared"
+    );
+    assert!(
+        compared_streams >= 1000,
+        "only {compared_streams} streams compared"
+    );
 }

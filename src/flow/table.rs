@@ -358,7 +358,14 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         e.conn.end_ts = ts;
     }
     e.last_ts = ts;
-    e.first_seq[i].get_or_insert(seg.seq);
+    // tshark's base sequence number: the ISN for a SYN, else one before the
+    // first byte seen (so that a late SYN with that ISN is a retransmission).
+    let base = if seg.flags.syn() {
+        seg.seq
+    } else {
+        seg.seq.wrapping_sub(1)
+    };
+    e.first_seq[i].get_or_insert(base);
     let flags = seg.flags;
 
     if flags.syn() {

@@ -89,6 +89,8 @@ pub struct Reassembler {
     syn_seen: bool,
     /// Next offset expected: everything before is delivered or declared lost.
     next: u64,
+    /// Highest data offset the peer has acknowledged.
+    acked: u64,
     /// Offset of the FIN, once seen.
     fin_at: Option<u64>,
     fin_delivered: bool,
@@ -112,6 +114,10 @@ impl Reassembler {
     ///
     /// A SYN seen after data was picked up mid-stream is ignored as a base
     /// (it would move offsets already handed out).
+    ///
+    /// A later SYN with another ISN does not move the base: a peer that
+    /// goes on acknowledging the first numbering (pcap2har out-of-order,
+    /// stream 10) shows the first one is the stream's.
     pub fn syn(&mut self, seq: u32) {
         if self.base.is_none() {
             self.base = Some(seq.wrapping_add(1));
@@ -207,6 +213,7 @@ impl Reassembler {
         } else if start > self.next {
             self.stats.out_of_order += 1;
             self.buffer(side, start, captured, ts, handler);
+            self.declare_acked_hole(side, ts, handler);
             SegmentKind::NewData
         } else {
             // In order, possibly overlapping the end of what was delivered.
@@ -250,10 +257,27 @@ impl Reassembler {
             Some(fin) if acked > fin => fin,
             _ => acked,
         };
-        if data_acked > self.next {
-            self.gap_until(side, data_acked, ts, handler);
-            self.drain(side, handler);
-            self.maybe_fin(side, ts, handler);
+        if data_acked <= self.next {
+            return;
+        }
+        self.acked = self.acked.max(data_acked);
+        // With data already waiting beyond the hole, the hole is lost from
+        // this capture. With nothing waiting, the missing bytes may still come:
+        // captures taken on several interfaces, or with timestamps that run
+        // backwards, show an ACK before the data it acknowledges. The gap is
+        // then declared when later data arrives beyond it, or at the end.
+        if !self.pending.is_empty() {
+            self.declare_acked_hole(side, ts, handler);
+        }
+    }
+
+    /// Declares the hole the peer has acknowledged past, and delivers what
+    /// waited behind it.
+    fn declare_acked_hole<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, h: &mut H) {
+        if self.acked > self.next {
+            self.gap_until(side, self.acked, ts, h);
+            self.drain(side, h);
+            self.maybe_fin(side, ts, h);
         }
     }
 
@@ -265,6 +289,10 @@ impl Reassembler {
                 self.gap_until(side, start, ts, handler);
             }
             self.drain(side, handler);
+        }
+        // Bytes the peer acknowledged that the capture never showed.
+        if self.acked > self.next {
+            self.gap_until(side, self.acked, ts, handler);
         }
         if let Some(fin) = self.fin_at {
             if fin > self.next {
