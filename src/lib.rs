@@ -16,7 +16,7 @@
 //! top of it.
 // `deny`, not `forbid`: mapping a capture file (capture::input::map_window) is
 // the one place allowed to opt out, and says why there.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod analyze;
 pub mod capture;

@@ -1177,13 +1177,13 @@ fn trickled_streams_and_memory_give_the_same_frames_as_the_memory_map() {
     captures.push(("small pcapng".into(), small_pcapng().bytes));
     for (name, bytes) in captures {
         let path = scratch_file(&format!("same-{}", name.replace(' ', "-")), &bytes);
-        let (mapped, e1) = read_all(CaptureReader::open(&path, limits()).unwrap());
+        let (from_file, e1) = read_all(CaptureReader::open(&path, limits()).unwrap());
         let (streamed, e2) = read_all(trickled(&bytes, limits()).unwrap());
         let (owned, e3) = read_all(CaptureReader::from_bytes(bytes.clone(), limits()).unwrap());
         assert!(e1.is_none() && e2.is_none() && e3.is_none(), "{name}");
-        assert!(!mapped.is_empty());
-        assert_eq!(mapped, streamed, "{name}");
-        assert_eq!(mapped, owned, "{name}");
+        assert!(!from_file.is_empty());
+        assert_eq!(from_file, streamed, "{name}");
+        assert_eq!(from_file, owned, "{name}");
     }
 }
 

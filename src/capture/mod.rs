@@ -1,10 +1,9 @@
 //! Stage 1: reading capture files.
 //!
 //! A [`CaptureReader`] yields [`Frame`]s one at a time from a pcap or pcapng
-//! file (detected by magic number), memory-mapped when it is a regular file
-//! and streamed with bounded buffering when it is standard input (`-`) or a
-//! pipe. Frames borrow from the reader's buffer, so nothing is copied per
-//! packet.
+//! file (detected by magic number), read through one bounded buffer whether
+//! it is a regular file, standard input (`-`) or a pipe. Frames borrow from
+//! the reader's buffer, so nothing is copied per packet beyond the read.
 //!
 //! A damaged file is not fatal to what came before it: `next_frame` returns
 //! every good frame, then a [`CaptureError`] naming the byte offset and the

@@ -15,7 +15,7 @@
 //! `PcapNgParser::next_raw_block`, and timestamps through its state's
 //! `decode_timestamp`.
 
-use super::input::{Input, MAP_WINDOW};
+use super::input::Input;
 use super::{CaptureError, Frame, LinkType};
 use crate::Timestamp;
 use pcap_file::pcap::{PcapParser, PcapTsResolution};
@@ -124,11 +124,8 @@ struct Located {
 }
 
 impl CaptureReader {
-    /// Opens a capture file (memory-mapped) or, for `-`, standard input (streamed).
-    ///
-    /// Anything that is not a regular file (a FIFO, `/dev/stdin`, a process
-    /// substitution) is streamed as well, and so is a regular file that cannot
-    /// be mapped.
+    /// Opens a capture file or, for `-`, standard input; both are streamed
+    /// through a bounded buffer (see `input.rs` for why files are not mapped).
     pub fn open(path: &Path, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
         if path == Path::new("-") {
             return Self::from_read(Box::new(std::io::stdin().lock()), limits);
@@ -150,10 +147,7 @@ impl CaptureReader {
         if meta.len() == 0 {
             return Err(CaptureError::new(0, "empty file"));
         }
-        match Input::mapped(file, meta.len(), MAP_WINDOW) {
-            Ok(input) => Self::start(input, limits),
-            Err((file, _)) => Self::from_read(Box::new(file), limits),
-        }
+        Self::from_read(Box::new(file), limits)
     }
 
     /// Reads a capture from any byte stream with bounded buffering: at most
@@ -170,24 +164,6 @@ impl CaptureReader {
     /// Reads a capture held in memory (tests, fuzzing).
     pub fn from_bytes(bytes: Vec<u8>, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
         Self::start(Input::owned(bytes), limits)
-    }
-
-    /// Opens a regular file mapped `window` bytes at a time, so that tests can
-    /// cross window boundaries with small files.
-    #[cfg(test)]
-    fn open_mapped_with_window(
-        path: &Path,
-        window: usize,
-        limits: ReaderLimits,
-    ) -> Result<CaptureReader, CaptureError> {
-        let file = File::open(path).map_err(|e| CaptureError::new(0, e.to_string()))?;
-        let len = file
-            .metadata()
-            .map_err(|e| CaptureError::new(0, e.to_string()))?
-            .len();
-        let input = Input::mapped(file, len, window)
-            .map_err(|(_, e)| CaptureError::new(0, e.to_string()))?;
-        Self::start(input, limits)
     }
 
     /// Reads the file header (pcap) or first section header block (pcapng).
@@ -829,60 +805,6 @@ mod tests {
             out.extend_from_slice(&word.to_le_bytes());
         }
         out.extend(std::iter::repeat_n(fill, caplen as usize));
-    }
-
-    /// Number, offset, timestamp and bytes of each frame.
-    type Frames = Vec<(u64, u64, i64, Vec<u8>)>;
-
-    fn frames(mut reader: CaptureReader) -> (Frames, Option<CaptureError>) {
-        let mut out = Vec::new();
-        loop {
-            match reader.next_frame() {
-                Ok(Some(f)) => out.push((f.number, f.offset, f.ts.nanos(), f.data.to_vec())),
-                Ok(None) => return (out, None),
-                Err(e) => return (out, Some(e)),
-            }
-        }
-    }
-
-    fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let path = std::env::temp_dir().join(format!("connlint-{}-{name}", std::process::id()));
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    /// A file mapped a small window at a time reads the same as in memory:
-    /// records straddle window ends, one is larger than a window, and the
-    /// file ends cut inside a record that starts in a later window.
-    #[test]
-    fn mapped_windows_move_along_the_file() {
-        let mut bytes = pcap_header();
-        for i in 0..300u32 {
-            let caplen = match i % 7 {
-                0 => 0,
-                3 => 1499,
-                5 => 5000,
-                _ => 60 + i,
-            };
-            pcap_record(&mut bytes, i, caplen, i as u8);
-        }
-        let full_len = bytes.len();
-        pcap_record(&mut bytes, 999, 3000, 0xEE);
-        bytes.truncate(full_len + 16 + 1000);
-        let path = temp_file("windows.pcap", &bytes);
-        let limits = ReaderLimits::default();
-        let (expected, expected_error) =
-            frames(CaptureReader::from_bytes(bytes.clone(), limits).unwrap());
-        assert_eq!(expected.len(), 300);
-        let expected_error = expected_error.expect("cut record");
-        assert_eq!(expected_error.offset, full_len as u64);
-        for window in [4096, 4096 * 3 + 1, 1 << 20] {
-            let reader = CaptureReader::open_mapped_with_window(&path, window, limits).unwrap();
-            let (got, error) = frames(reader);
-            assert_eq!(got, expected, "window {window}");
-            assert_eq!(error.as_ref(), Some(&expected_error), "window {window}");
-        }
-        std::fs::remove_file(&path).unwrap();
     }
 
     /// The stream buffer grows for a large record and no further than the
