@@ -94,9 +94,14 @@ fn run(cli: Cli) -> io::Result<i32> {
 fn report_error(summary: &CaptureSummary) -> bool {
     match &summary.error {
         Some(e) => {
+            let covered = match summary.frames {
+                0 => String::new(),
+                1 => " (the report covers the 1 packet before it)".to_string(),
+                n => format!(" (the report covers the {n} packets before it)"),
+            };
             eprintln!(
-                "connlint: error: {}: byte offset {}: {} (read {} packets before it; the report covers them)",
-                summary.path, e.offset, e.reason, summary.frames
+                "connlint: error: {}: byte offset {}: {}{covered}",
+                summary.path, e.offset, e.reason
             );
             true
         }
