@@ -14,5 +14,7 @@ mod detect;
 mod framing;
 #[path = "http_suite/gaps.rs"]
 mod gaps;
+#[path = "http_suite/robust.rs"]
+mod robust;
 #[path = "http_suite/split.rs"]
 mod split;

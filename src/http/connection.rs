@@ -143,6 +143,19 @@ pub struct HttpConnection {
     fin: [Option<Timestamp>; 2],
     rst: Option<(Side, Timestamp)>,
     anomalies: HttpAnomalies,
+    /// A malformed first request line, waiting for the server to show
+    /// whether this is HTTP at all.
+    candidate: Option<Box<Candidate>>,
+}
+
+/// A request line that did not parse at the start of a client stream not
+/// yet known to be HTTP (`GET / HTTP/1.`): it becomes a malformed request
+/// if the server then answers with a status line, else it was never HTTP.
+#[derive(Debug)]
+struct Candidate {
+    method: Cow<'static, str>,
+    uri: String,
+    msg: MessageFacts,
 }
 
 impl Default for HttpConnection {
@@ -163,6 +176,7 @@ impl HttpConnection {
             fin: [None, None],
             rst: None,
             anomalies: HttpAnomalies::default(),
+            candidate: None,
         }
     }
 
@@ -214,12 +228,7 @@ impl HttpConnection {
             if tx.request.is_some() && tx.response.is_none() {
                 tx.no_response.get_or_insert(no_response);
             }
-            tx.complete = matches!(
-                (&tx.request, &tx.response),
-                (Some(req), Some(resp)) if req.framing_satisfied && resp.framing_satisfied
-            );
-            let connect = if tx.index == 0 { handshake } else { None };
-            tx.timing = timing::compute(tx, connect);
+            settle(tx, handshake);
         }
         self.anomalies.pairing_abandoned = self.pairing.abandoned();
         let is_http = self.dirs.iter().any(|d| d.report.detected);
@@ -230,6 +239,40 @@ impl HttpConnection {
             directions: [client.report, server.report],
             anomalies: self.anomalies,
         }
+    }
+
+    /// Hands over the transactions at the front that are settled (both
+    /// messages over, or the request known to get no response), in order,
+    /// so that a long keep-alive connection need not hold every transaction
+    /// until it closes. `connect_ns` is the handshake RTT
+    /// ([`Handshake::rtt_ns`](crate::flow::Handshake::rtt_ns)), used for
+    /// transaction 0 only. Drained transactions are not repeated by
+    /// [`HttpConnection::finish`]; their indices stay as assigned.
+    pub fn drain_settled(
+        &mut self,
+        connect_ns: Option<i64>,
+    ) -> impl Iterator<Item = Transaction> + '_ {
+        let busy = [self.dirs[0].cur, self.dirs[1].cur];
+        let settled = self
+            .txs
+            .iter()
+            .take_while(|tx| {
+                let request_over = tx
+                    .request
+                    .as_ref()
+                    .is_none_or(|m| m.end != MessageEnd::InProgress);
+                let response_over = match &tx.response {
+                    Some(m) => m.end != MessageEnd::InProgress,
+                    None => tx.no_response.is_some(),
+                };
+                request_over && response_over && !busy.contains(&Some(tx.index))
+            })
+            .count();
+        for tx in self.txs.iter_mut().take(settled) {
+            settle(tx, connect_ns);
+        }
+        self.base += settled as u64;
+        self.txs.drain(..settled)
     }
 
     // ----- transactions -------------------------------------------------
@@ -252,14 +295,16 @@ impl HttpConnection {
 
     /// Requests after this point may have been lost (client) or responses
     /// may have been (server): pairing must not trust FIFO order blindly.
-    fn desync(&mut self, side: Side) {
+    /// `at_boundary`: the loss began between two messages, so something
+    /// started inside it.
+    fn desync(&mut self, side: Side, at_boundary: bool) {
         match side {
             Side::Client => {
                 let (txs, base) = (&mut self.txs, self.base);
                 self.pairing
                     .push_hole(|idx, why| mark_unanswered(txs, base, idx, why));
             }
-            Side::Server => self.pairing.server_desync(),
+            Side::Server => self.pairing.server_desync(at_boundary),
         }
     }
 
@@ -299,7 +344,7 @@ impl HttpConnection {
         let d = &mut self.dirs[side.index()];
         d.state = State::Seek;
         d.after = After::Idle;
-        self.desync(side);
+        self.desync(side, false);
     }
 
     // ----- stepping through delivered bytes -------------------------------
@@ -403,7 +448,8 @@ impl HttpConnection {
             Decision::Pair {
                 idx,
                 after_gap: false,
-                inferred: false
+                inferred: false,
+                sequential: false,
             }
         );
         let mut msg = MessageFacts::new(ts, offset);
@@ -541,15 +587,38 @@ impl HttpConnection {
             (_, None) => false,
         };
         let d = &mut self.dirs[i];
+        let msg = || malformed_message(bytes.len(), offset, first_ts, ts);
         // A guess that did not pan out is only "not a message start", unless
         // the other side speaks HTTP and this looks like a broken message.
         if !d.tentative || (peer_detected && plausible) {
             d.report.malformed_heads = d.report.malformed_heads.saturating_add(1);
-            if plausible {
-                let line = line.unwrap_or_default();
-                self.record_malformed(side, line, bytes.len(), offset, first_ts, ts);
+            match (side, line) {
+                (Side::Client, Some(line)) => {
+                    if let Some((method, uri)) = malformed_request_line(line) {
+                        self.add_malformed_request(method, uri, msg());
+                    }
+                }
+                (Side::Server, Some(_)) if plausible => {
+                    let idx = self.pair_or_orphan();
+                    if let Some(tx) = self.tx(idx) {
+                        tx.response = Some(msg());
+                    }
+                }
+                _ => {}
             }
-            self.desync(side);
+            self.desync(side, false);
+        } else if side == Side::Client && !d.report.detected && self.candidate.is_none() {
+            // The very first line of a client stream: keep it in case the
+            // server answers it with a status line.
+            let uppercase = bytes.first().is_some_and(u8::is_ascii_uppercase);
+            if let Some((method, uri)) = line.and_then(malformed_request_line).filter(|_| uppercase)
+            {
+                self.candidate = Some(Box::new(Candidate {
+                    method,
+                    uri,
+                    msg: msg(),
+                }));
+            }
         }
         let d = &mut self.dirs[i];
         d.clear_head();
@@ -559,46 +628,19 @@ impl HttpConnection {
         bytes.len()
     }
 
-    /// A message whose head did not parse, kept so that pairing stays in
-    /// step (a broken request usually gets a 400 back).
-    fn record_malformed(
-        &mut self,
-        side: Side,
-        line: &[u8],
-        len: usize,
-        offset: u64,
-        first_ts: Timestamp,
-        ts: Timestamp,
-    ) {
-        let mut msg = MessageFacts::new(first_ts, offset);
-        msg.malformed = true;
-        msg.head_bytes = len as u64;
-        msg.end_offset = offset.saturating_add(len as u64);
-        msg.last_byte_ts = ts;
-        msg.framing = Framing::Invalid;
-        msg.end = MessageEnd::FramingError;
-        match side {
-            Side::Client => {
-                let Some((method, uri)) = malformed_request_line(line) else {
-                    return;
-                };
-                let pipelined = self.pairing.requests_pending() > 0 || self.server_busy();
-                let idx = self.new_tx();
-                if let Some(tx) = self.tx(idx) {
-                    tx.method = Some(method);
-                    tx.uri = Some(uri);
-                    tx.pipelined = pipelined;
-                    tx.request = Some(msg);
-                }
-                self.enqueue_request(idx, pipelined);
-            }
-            Side::Server => {
-                let idx = self.pair_or_orphan();
-                if let Some(tx) = self.tx(idx) {
-                    tx.response = Some(msg);
-                }
-            }
+    /// A request whose head did not parse, kept so that pairing stays in
+    /// step (a broken request usually gets a 400 back). What follows it in
+    /// the client stream cannot be framed, so requests may be lost there.
+    fn add_malformed_request(&mut self, method: Cow<'static, str>, uri: String, msg: MessageFacts) {
+        let pipelined = self.pairing.requests_pending() > 0 || self.server_busy();
+        let idx = self.new_tx();
+        if let Some(tx) = self.tx(idx) {
+            tx.method = Some(method);
+            tx.uri = Some(uri);
+            tx.pipelined = pipelined;
+            tx.request = Some(msg);
         }
+        self.enqueue_request(idx, pipelined);
     }
 
     fn head_too_large(&mut self, side: Side, offset: u64) {
@@ -612,7 +654,7 @@ impl HttpConnection {
         d.skip(head_offset, d.head_buf.len());
         d.clear_head();
         d.state = State::Unparsed;
-        self.desync(side);
+        self.desync(side, false);
     }
 
     fn too_many_headers(&mut self, side: Side, bytes: &[u8], offset: u64) -> usize {
@@ -621,7 +663,7 @@ impl HttpConnection {
         d.clear_head();
         d.state = State::Seek;
         d.skip(offset, bytes.len());
-        self.desync(side);
+        self.desync(side, false);
         bytes.len()
     }
 
@@ -748,6 +790,8 @@ impl HttpConnection {
         headers: HeaderFacts,
         ts: Timestamp,
     ) -> u64 {
+        // A real request: whatever came before it was not one.
+        self.candidate = None;
         let pipelined = self.pairing.requests_pending() > 0 || self.server_busy();
         let (framing, error) = if version == HttpVersion::Http09 {
             (Framing::None, None)
@@ -796,6 +840,7 @@ impl HttpConnection {
                 idx,
                 after_gap,
                 inferred,
+                sequential,
             } => {
                 if inferred {
                     self.anomalies.inferred_pairings =
@@ -804,9 +849,8 @@ impl HttpConnection {
                 if let Some(tx) = self.tx(idx) {
                     tx.paired_after_gap = after_gap;
                     tx.pairing_inferred = inferred;
-                    if inferred {
-                        // Inferred from a client that waits for each
-                        // response: this request followed one lost in the gap.
+                    if sequential {
+                        // It followed a response that the gap swallowed.
                         tx.pipelined = false;
                     }
                 }
@@ -831,6 +875,14 @@ impl HttpConnection {
         ts: Timestamp,
     ) -> Option<u64> {
         let server = Side::Server.index();
+        if self.pairing.requests_pending() == 0 {
+            if let Some(candidate) = self.candidate.take() {
+                let client = &mut self.dirs[Side::Client.index()].report;
+                client.malformed_heads = client.malformed_heads.saturating_add(1);
+                self.add_malformed_request(candidate.method, candidate.uri, candidate.msg);
+                self.desync(Side::Client, false);
+            }
+        }
         if (100..200).contains(&code) && code != 101 {
             // Interim: the request still waits for its final response.
             let first_ts = msg.first_byte_ts;
@@ -966,6 +1018,28 @@ impl HttpConnection {
     }
 }
 
+/// Fills in what depends on the transaction being over: completeness and timing.
+fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
+    tx.complete = matches!(
+        (&tx.request, &tx.response),
+        (Some(req), Some(resp)) if req.framing_satisfied && resp.framing_satisfied
+    );
+    let connect = if tx.index == 0 { handshake_rtt } else { None };
+    tx.timing = timing::compute(tx, connect);
+}
+
+/// Facts for a head that did not parse: `len` bytes at `offset`.
+fn malformed_message(len: usize, offset: u64, first_ts: Timestamp, ts: Timestamp) -> MessageFacts {
+    let mut msg = MessageFacts::new(first_ts, offset);
+    msg.malformed = true;
+    msg.head_bytes = len as u64;
+    msg.end_offset = offset.saturating_add(len as u64);
+    msg.last_byte_ts = ts;
+    msg.framing = Framing::Invalid;
+    msg.end = MessageEnd::FramingError;
+    msg
+}
+
 fn tx_at(txs: &mut VecDeque<Transaction>, base: u64, idx: u64) -> Option<&mut Transaction> {
     let k = usize::try_from(idx.checked_sub(base)?).ok()?;
     txs.get_mut(k)
@@ -1036,7 +1110,9 @@ impl StreamHandler for HttpConnection {
                     d.clear_head();
                 }
                 d.state = State::Seek;
-                self.desync(from);
+                // Between messages, or inside a head: either way the next
+                // message (for the request at the front) began in the gap.
+                self.desync(from, true);
             }
             State::Body(Body::Length { remaining }) => {
                 let inside = len.min(*remaining);
@@ -1052,7 +1128,7 @@ impl StreamHandler for HttpConnection {
                     if len > inside && matches!(self.dirs[i].state, State::Idle) {
                         // The gap runs past the body: whole messages may be in it.
                         self.dirs[i].state = State::Seek;
-                        self.desync(from);
+                        self.desync(from, true);
                     }
                 }
             }
@@ -1073,7 +1149,14 @@ impl StreamHandler for HttpConnection {
                     msg.end_offset = offset.saturating_add(len);
                 }
             }
-            State::Opaque | State::AwaitTunnel | State::Seek | State::Unparsed | State::Closed => {}
+            State::Seek => {
+                // Still looking for a message start; if nothing was seen yet
+                // in this direction, the stream's start (a message boundary)
+                // is in the gap.
+                let at_boundary = self.dirs[i].report.bytes == 0;
+                self.desync(from, at_boundary);
+            }
+            State::Opaque | State::AwaitTunnel | State::Unparsed | State::Closed => {}
         }
     }
 

@@ -244,15 +244,17 @@ pub struct HopByHop {
     pub proxy_authorization: bool,
 }
 
-/// Everything the rules need from one message's header section.
+/// Everything the rules need from one message's header section. The
+/// headers most messages lack are boxed: a transaction is kept for every
+/// message of a connection, so its size is paid many times over.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct HeaderFacts {
     pub header_count: u32,
     pub connection: ConnectionTokens,
-    pub keep_alive: Option<KeepAliveFacts>,
-    pub proxy_connection: Option<ConnectionTokens>,
+    pub keep_alive: Option<Box<KeepAliveFacts>>,
+    pub proxy_connection: Option<Box<ConnectionTokens>>,
     pub content_length: Option<ContentLengthFacts>,
-    pub transfer_encoding: Option<TransferEncodingFacts>,
+    pub transfer_encoding: Option<Box<TransferEncodingFacts>>,
     /// Both Content-Length and Transfer-Encoding (F002, a smuggling vector).
     pub content_length_with_transfer_encoding: bool,
     /// `Expect: 100-continue`.
@@ -286,7 +288,7 @@ impl HeaderFacts {
                 10 if name.eq_ignore_ascii_case(b"connection") => facts.connection.add_field(value),
                 10 if name.eq_ignore_ascii_case(b"keep-alive") => facts
                     .keep_alive
-                    .get_or_insert_with(KeepAliveFacts::default)
+                    .get_or_insert_with(Box::default)
                     .add_field(value),
                 14 if name.eq_ignore_ascii_case(b"content-length") => facts
                     .content_length
@@ -294,11 +296,11 @@ impl HeaderFacts {
                     .add_field(value),
                 16 if name.eq_ignore_ascii_case(b"proxy-connection") => facts
                     .proxy_connection
-                    .get_or_insert_with(ConnectionTokens::default)
+                    .get_or_insert_with(Box::default)
                     .add_field(value),
                 17 if name.eq_ignore_ascii_case(b"transfer-encoding") => facts
                     .transfer_encoding
-                    .get_or_insert_with(TransferEncodingFacts::default)
+                    .get_or_insert_with(Box::default)
                     .add_field(value),
                 18 if name.eq_ignore_ascii_case(b"proxy-authenticate") => {
                     facts.hop_by_hop.proxy_authenticate = true

@@ -21,7 +21,13 @@
 //!   how it ended; the rules decide what is wrong with it.
 //! - **Pairing is FIFO and never guesses silently.** Responses pair with
 //!   requests in order; after a gap that may have swallowed whole messages the
-//!   pairing is either provably right, inferred (and flagged), or abandoned.
+//!   pairing is either provably right or inferred and flagged
+//!   ([`Transaction::pairing_inferred`]); see `pairing.rs` for the rules.
+//!
+//! Use: create one [`HttpConnection`] per connection, feed it the
+//! reassembly's calls, optionally take finished transactions early with
+//! [`HttpConnection::drain_settled`] (long keep-alive connections), and call
+//! [`HttpConnection::finish`] when the flow table lets the connection go.
 
 mod chunked;
 mod connection;
@@ -63,6 +69,19 @@ pub struct HttpLimits {
     pub max_chunk_extension_bytes: usize,
     /// Bytes of trailer section after the last chunk.
     pub max_trailer_bytes: usize,
+}
+
+/// Whether `bytes`, the first payload of a direction, starts like an HTTP
+/// request line (a method token and a space): evidence for the flow table
+/// that this endpoint is the client when no SYN was seen.
+pub fn starts_like_request(bytes: &[u8]) -> bool {
+    head::probe_request(bytes) == head::Probe::Yes
+}
+
+/// Whether `bytes`, the first payload of a direction, starts like an HTTP/1.x
+/// status line: evidence that this endpoint is the server.
+pub fn starts_like_response(bytes: &[u8]) -> bool {
+    head::probe_status(bytes) == head::Probe::Yes
 }
 
 impl HttpLimits {

@@ -4,16 +4,21 @@
 //! responses, and one in the client's stream whole requests (recorded as a
 //! [`Pending::Hole`]); after either, FIFO order alone no longer says which
 //! request the next response answers. Causality (a response follows its
-//! request) only bounds the answer from one side, so there are three outcomes:
+//! request) only bounds the answer from one side, so there are two outcomes:
 //!
 //! - **Provable**: exactly one request could be answered — pair it.
-//! - **Inferred**: the connection had shown no pipelining, so every request
-//!   but the latest was answered inside the gap (a client that waits for each
-//!   response sends the next request only after it) — pair with the latest,
-//!   mark the others [`NoResponse::LostInGap`], flag the pairing as inferred.
-//! - **Unknowable**: the client had been pipelining — abandon pairing for the
-//!   rest of the connection ([`NoResponse::Unpaired`]) rather than attribute
-//!   any response to the wrong request.
+//! - **Inferred**, and flagged as such on the transaction:
+//!   - the client had shown no pipelining, so every request but the latest
+//!     was answered inside the gap (a client that waits for each response
+//!     sends the next request only after it): pair with the latest;
+//!   - the client pipelines: assume the fewest responses lost that the gap
+//!     allows — one if the server's stream was lost at a message boundary
+//!     (something started there), none if it was lost inside a message.
+//!
+//!   Requests passed over are marked [`NoResponse::LostInGap`].
+//!
+//! Pairing is abandoned ([`NoResponse::Unpaired`]) only when the queue of
+//! waiting requests overflows its cap.
 
 use super::transaction::NoResponse;
 use std::collections::VecDeque;
@@ -33,6 +38,10 @@ pub(crate) enum Decision {
         idx: u64,
         after_gap: bool,
         inferred: bool,
+        /// Inferred from a client that waits for each response: the request
+        /// was sent after a response that the gap swallowed, so it was not
+        /// really pipelined.
+        sequential: bool,
     },
     /// No request known to answer (mid-stream capture, lost request, or pairing abandoned).
     Orphan,
@@ -45,6 +54,8 @@ pub(crate) struct Pairing {
     requests: usize,
     /// The server's stream lost its framing since the last paired response.
     server_desync: bool,
+    /// ... and at a message boundary, so at least one message started in the gap.
+    desync_at_boundary: bool,
     abandoned: bool,
     /// Requests paired in plain FIFO order so far.
     resolved: u64,
@@ -59,6 +70,7 @@ impl Pairing {
             fifo: VecDeque::new(),
             requests: 0,
             server_desync: false,
+            desync_at_boundary: false,
             abandoned: false,
             resolved: 0,
             resolved_pipelined: false,
@@ -119,17 +131,20 @@ impl Pairing {
     }
 
     /// The server's stream lost its framing: responses may have vanished.
-    pub fn server_desync(&mut self) {
+    /// `at_boundary`: the loss began between messages.
+    pub fn server_desync(&mut self, at_boundary: bool) {
         self.server_desync = true;
+        self.desync_at_boundary |= at_boundary;
     }
 
     /// Decides which request a final response answers; requests judged
-    /// answered inside a gap, or left unattributable, go to `unanswered`.
+    /// answered inside a gap go to `unanswered`.
     pub fn pair_response(&mut self, mut unanswered: impl FnMut(u64, NoResponse)) -> Decision {
         if self.abandoned {
             return Decision::Orphan;
         }
         let desync = std::mem::take(&mut self.server_desync);
+        let at_boundary = std::mem::take(&mut self.desync_at_boundary);
         let uncertain = desync || self.fifo.front() == Some(&Pending::Hole);
         if !uncertain {
             return match self.pop_request() {
@@ -140,6 +155,7 @@ impl Pairing {
                         idx,
                         after_gap: false,
                         inferred: false,
+                        sequential: false,
                     }
                 }
                 None => Decision::Orphan,
@@ -157,30 +173,34 @@ impl Pairing {
                 idx,
                 after_gap: true,
                 inferred: false,
+                sequential: false,
             };
         }
-        if self.resolved > 0 && !self.resolved_pipelined {
+        let sequential = self.resolved > 0 && !self.resolved_pipelined;
+        let lost = if sequential {
             // A client that waits for each response: all but the latest
             // request were answered inside the gap.
-            let mut latest = None;
-            while let Some(entry) = self.fifo.pop_front() {
-                if let Pending::Request { idx, .. } = entry {
-                    if let Some(earlier) = latest.replace(idx) {
-                        unanswered(earlier, NoResponse::LostInGap);
-                    }
+            self.requests - 1
+        } else {
+            usize::from(desync && at_boundary).min(self.requests - 1)
+        };
+        let mut passed = 0;
+        while let Some(entry) = self.fifo.pop_front() {
+            if let Pending::Request { idx, .. } = entry {
+                self.requests -= 1;
+                if passed < lost {
+                    unanswered(idx, NoResponse::LostInGap);
+                    passed += 1;
+                } else {
+                    return Decision::Pair {
+                        idx,
+                        after_gap: true,
+                        inferred: true,
+                        sequential,
+                    };
                 }
             }
-            self.requests = 0;
-            return match latest {
-                Some(idx) => Decision::Pair {
-                    idx,
-                    after_gap: true,
-                    inferred: true,
-                },
-                None => Decision::Orphan,
-            };
         }
-        self.abandon(unanswered);
         Decision::Orphan
     }
 
@@ -228,6 +248,16 @@ mod tests {
             idx,
             after_gap,
             inferred,
+            sequential: false,
+        }
+    }
+
+    fn sequential(idx: u64) -> Decision {
+        Decision::Pair {
+            idx,
+            after_gap: true,
+            inferred: true,
+            sequential: true,
         }
     }
 
@@ -246,7 +276,7 @@ mod tests {
     fn server_gap_with_one_candidate_is_certain() {
         let mut p = Pairing::new(8);
         p.push_request(0, false, none);
-        p.server_desync();
+        p.server_desync(true);
         assert_eq!(
             p.front_request(),
             None,
@@ -262,39 +292,43 @@ mod tests {
         assert_eq!(p.pair_response(none), pair(0, false, false));
         p.push_request(1, false, none);
         p.push_request(2, true, none);
-        p.server_desync();
+        p.server_desync(false);
         let mut lost = vec![];
-        assert_eq!(
-            p.pair_response(|i, why| lost.push((i, why))),
-            pair(2, true, true)
-        );
+        assert_eq!(p.pair_response(|i, why| lost.push((i, why))), sequential(2));
         assert_eq!(lost, vec![(1, NoResponse::LostInGap)]);
         p.push_request(3, false, none);
         assert_eq!(p.pair_response(none), pair(3, false, false));
     }
 
     #[test]
-    fn server_gap_on_a_pipelining_client_abandons_pairing() {
-        let mut q = Pairing::new(8);
-        q.push_request(0, false, none);
-        q.push_request(1, true, none);
-        q.pair_response(none);
-        q.pair_response(none);
-        q.push_request(2, false, none);
-        q.push_request(3, true, none);
-        q.server_desync();
-        let mut unpaired = vec![];
+    fn server_gap_on_a_pipelining_client_assumes_the_fewest_losses() {
+        let pipelining = || {
+            let mut p = Pairing::new(8);
+            p.push_request(0, false, none);
+            p.push_request(1, true, none);
+            p.pair_response(none);
+            p.pair_response(none);
+            for idx in 2..5 {
+                p.push_request(idx, true, none);
+            }
+            p
+        };
+        // Lost inside a message: nothing says a whole response went missing.
+        let mut p = pipelining();
+        p.server_desync(false);
+        assert_eq!(p.pair_response(none), pair(2, true, true));
+        assert_eq!(p.pair_response(none), pair(3, false, false));
+
+        // Lost at a boundary: at least the response that started there.
+        let mut p = pipelining();
+        p.server_desync(true);
+        let mut lost = vec![];
         assert_eq!(
-            q.pair_response(|i, w| unpaired.push((i, w))),
-            Decision::Orphan
+            p.pair_response(|i, w| lost.push((i, w))),
+            pair(3, true, true)
         );
-        assert_eq!(
-            unpaired,
-            vec![(2, NoResponse::Unpaired), (3, NoResponse::Unpaired)]
-        );
-        assert!(q.abandoned());
-        assert!(!q.push_request(4, false, none));
-        assert_eq!(q.pair_response(none), Decision::Orphan);
+        assert_eq!(lost, vec![(2, NoResponse::LostInGap)]);
+        assert!(!p.abandoned());
     }
 
     #[test]
@@ -310,7 +344,7 @@ mod tests {
             "answers a lost request"
         );
         p.push_request(1, false, none);
-        assert_eq!(p.pair_response(none), pair(1, true, true));
+        assert_eq!(p.pair_response(none), sequential(1));
         assert_eq!(p.requests_pending(), 0);
     }
 

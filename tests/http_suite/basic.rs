@@ -465,3 +465,37 @@ fn the_full_report_serialises() {
         0
     );
 }
+
+#[test]
+fn settled_transactions_can_be_drained_while_the_connection_lives() {
+    let mut w = Wire::new();
+    w.c(&get("/a"), 0).s(&ok("1"), 1_000).c(&get("/b"), 2_000);
+    w.s(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab", 3_000);
+    let drained: Vec<_> = w.http.drain_settled(Some(5_000_000)).collect();
+    assert_eq!(
+        summary(&drained),
+        vec![(Some("GET"), Some("/a"), Some(200))]
+    );
+    assert!(drained[0].complete);
+    assert_eq!(drained[0].timing.connect_ns, Some(5_000_000));
+    assert_eq!(
+        w.http.drain_settled(None).count(),
+        0,
+        "/b is still being answered"
+    );
+    w.s(b"cd", 4_000).c(&get("/c"), 5_000);
+    let drained: Vec<_> = w.http.drain_settled(None).collect();
+    assert_eq!(
+        summary(&drained),
+        vec![(Some("GET"), Some("/b"), Some(200))]
+    );
+    assert_eq!(drained[0].index, 1);
+    w.s(&ok("3"), 6_000);
+    let report = w.finish();
+    assert_eq!(
+        summary(&report.transactions),
+        vec![(Some("GET"), Some("/c"), Some(200))]
+    );
+    assert_eq!(report.transactions[0].index, 2);
+    assert_eq!(report.transactions[0].timing.connect_ns, None);
+}

@@ -193,3 +193,15 @@ fn retransmitted_overlap_is_not_parsed_twice() {
     let report = w.finish();
     assert_eq!(report.transactions.len(), 1);
 }
+
+#[test]
+fn role_probes_for_the_flow_table() {
+    use connlint::http::{starts_like_request, starts_like_response};
+    assert!(starts_like_request(b"GET /x HTTP/1.1\r\n"));
+    assert!(starts_like_request(b"\r\nPROPFIND / HTTP/1.1"));
+    assert!(!starts_like_request(b"HTTP/1.1 200 OK\r\n"));
+    assert!(!starts_like_request(b"GE"), "not enough to tell");
+    assert!(starts_like_response(b"HTTP/1.0 404 Not Found\r\n"));
+    assert!(!starts_like_response(b"GET / HTTP/1.1\r\n"));
+    assert!(!starts_like_response(&[0x16, 0x03, 0x01]));
+}

@@ -271,3 +271,31 @@ fn non_numeric_status_is_a_malformed_response_paired_with_its_request() {
         "there was a response, just not a valid one"
     );
 }
+
+#[test]
+fn malformed_first_request_line_is_kept_once_the_server_answers_in_http() {
+    let mut w = Wire::new();
+    w.c(b"HEAD / HTTP/1.\r\nHost: h\r\n\r\n", 0)
+        .s(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n", 1_000)
+        .fin(Server, 1_100);
+    let report = w.finish();
+    assert_eq!(
+        summary(&report.transactions),
+        vec![(Some("HEAD"), Some("/"), Some(200))]
+    );
+    let tx = &report.transactions[0];
+    assert!(tx.request.as_ref().unwrap().malformed);
+    let resp = tx.response.as_ref().unwrap();
+    assert_eq!(resp.framing, Framing::None, "an answer to HEAD has no body");
+    assert_eq!(resp.end, MessageEnd::Complete);
+    assert_eq!(report.direction(Client).malformed_heads, 1);
+}
+
+#[test]
+fn malformed_first_line_without_an_http_answer_is_not_a_request() {
+    let mut w = Wire::new();
+    w.c(b"HELLO there friend\r\n", 0).s(b"WELCOME\r\n", 1_000);
+    let report = w.finish();
+    assert!(!report.is_http);
+    assert_eq!(report.direction(Client).malformed_heads, 0);
+}
