@@ -420,8 +420,8 @@ impl HttpConnection {
                 return 0;
             }
             if side == Side::Server {
-                if let Some(idx) = self.awaiting_http09_response() {
-                    self.start_http09_response(idx, offset, ts);
+                if self.awaiting_http09_response() {
+                    self.start_http09_response(offset, ts);
                     return 0;
                 }
             }
@@ -430,28 +430,20 @@ impl HttpConnection {
         bytes.len()
     }
 
-    /// The request at the head of the queue if it is HTTP/0.9, whose answer
-    /// has no status line.
-    fn awaiting_http09_response(&mut self) -> Option<u64> {
-        let idx = self.pairing.front_request()?;
-        let tx = self.tx(idx)?;
-        (tx.version == Some(HttpVersion::Http09) && tx.response.is_none()).then_some(idx)
+    /// The request at the head of the queue is HTTP/0.9, whose answer has
+    /// no status line.
+    fn awaiting_http09_response(&mut self) -> bool {
+        let Some(idx) = self.pairing.front_request() else {
+            return false;
+        };
+        self.tx(idx)
+            .is_some_and(|tx| tx.version == Some(HttpVersion::Http09) && tx.response.is_none())
     }
 
-    fn start_http09_response(&mut self, idx: u64, offset: u64, ts: Timestamp) {
-        let (txs, base) = (&mut self.txs, self.base);
-        let decision = self
-            .pairing
-            .pair_response(|i, why| mark_unanswered(txs, base, i, why));
-        debug_assert_eq!(
-            decision,
-            Decision::Pair {
-                idx,
-                after_gap: false,
-                inferred: false,
-                sequential: false,
-            }
-        );
+    /// The server answers an HTTP/0.9 request: no status line, the bytes
+    /// until the close are the response.
+    fn start_http09_response(&mut self, offset: u64, ts: Timestamp) {
+        let idx = self.pair_or_orphan();
         let mut msg = MessageFacts::new(ts, offset);
         msg.version = Some(HttpVersion::Http09);
         msg.framing = Framing::Http09;
@@ -497,13 +489,16 @@ impl HttpConnection {
                 d.head_last_ts = ts;
                 d.head_offset = offset;
             }
-            match self.parse(side, bytes) {
+            // A head is at most `max_head_bytes`, whether it arrives in one
+            // piece or several; looking no further also bounds the parse.
+            let window = bytes.get(..self.limits.max_head_bytes).unwrap_or(bytes);
+            match self.parse(side, window) {
                 Ok((head, len)) => {
                     self.on_head(side, head, len, ts);
                     len
                 }
                 Err(NoHead::Partial) => {
-                    if bytes.len() > self.limits.max_head_bytes {
+                    if window.len() < bytes.len() {
                         self.head_too_large(side, offset);
                         return 0;
                     }
@@ -512,7 +507,10 @@ impl HttpConnection {
                     d.head_has_newline = bytes.contains(&b'\n');
                     bytes.len()
                 }
-                Err(NoHead::TooManyHeaders) => self.too_many_headers(side, bytes, offset),
+                Err(NoHead::TooManyHeaders) => {
+                    self.too_many_headers(side, bytes.len(), offset);
+                    bytes.len()
+                }
                 Err(NoHead::Malformed) => self.reject_head(side, bytes, offset, ts, ts),
             }
         } else {
@@ -559,9 +557,9 @@ impl HttpConnection {
                     take
                 }
                 Err(NoHead::TooManyHeaders) => {
-                    let head_offset = self.dirs[i].head_offset;
-                    self.dirs[i].clear_head();
-                    self.too_many_headers(side, &[], head_offset);
+                    let (len, head_offset) =
+                        (self.dirs[i].head_buf.len(), self.dirs[i].head_offset);
+                    self.too_many_headers(side, len, head_offset);
                     take
                 }
             }
@@ -586,8 +584,11 @@ impl HttpConnection {
             (Side::Server, Some(line)) => line.starts_with(b"HTTP/"),
             (_, None) => false,
         };
+        // A recorded malformed message owns its first line; the rest is skipped.
+        let line_len = bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let msg = || malformed_message(line_len, offset, first_ts, ts);
+        let mut recorded = 0;
         let d = &mut self.dirs[i];
-        let msg = || malformed_message(bytes.len(), offset, first_ts, ts);
         // A guess that did not pan out is only "not a message start", unless
         // the other side speaks HTTP and this looks like a broken message.
         if !d.tentative || (peer_detected && plausible) {
@@ -596,6 +597,7 @@ impl HttpConnection {
                 (Side::Client, Some(line)) => {
                     if let Some((method, uri)) = malformed_request_line(line) {
                         self.add_malformed_request(method, uri, msg());
+                        recorded = line_len;
                     }
                 }
                 (Side::Server, Some(_)) if plausible => {
@@ -603,6 +605,7 @@ impl HttpConnection {
                     if let Some(tx) = self.tx(idx) {
                         tx.response = Some(msg());
                     }
+                    recorded = line_len;
                 }
                 _ => {}
             }
@@ -624,7 +627,10 @@ impl HttpConnection {
         d.clear_head();
         d.state = State::Seek;
         d.after = After::Idle;
-        d.skip(offset, bytes.len());
+        let rest = bytes.len().saturating_sub(recorded);
+        if rest > 0 {
+            d.skip(offset.saturating_add(recorded as u64), rest);
+        }
         bytes.len()
     }
 
@@ -657,14 +663,14 @@ impl HttpConnection {
         self.desync(side, false);
     }
 
-    fn too_many_headers(&mut self, side: Side, bytes: &[u8], offset: u64) -> usize {
+    /// A head with more fields than allowed, `len` bytes at `offset`: skipped.
+    fn too_many_headers(&mut self, side: Side, len: usize, offset: u64) {
         let d = &mut self.dirs[side.index()];
         d.report.too_many_headers = d.report.too_many_headers.saturating_add(1);
         d.clear_head();
         d.state = State::Seek;
-        d.skip(offset, bytes.len());
+        d.skip(offset, len);
         self.desync(side, false);
-        bytes.len()
     }
 
     fn step_body(
@@ -879,12 +885,20 @@ impl HttpConnection {
             if let Some(candidate) = self.candidate.take() {
                 let client = &mut self.dirs[Side::Client.index()].report;
                 client.malformed_heads = client.malformed_heads.saturating_add(1);
+                // Its line was counted as skipped; it is a head after all.
+                let line = &candidate.msg;
+                client.unparsed_bytes = client.unparsed_bytes.saturating_sub(line.head_bytes);
+                if client.unparsed_from == Some(line.start_offset) {
+                    client.unparsed_from = Some(line.end_offset);
+                }
                 self.add_malformed_request(candidate.method, candidate.uri, candidate.msg);
                 self.desync(Side::Client, false);
             }
         }
         if (100..200).contains(&code) && code != 101 {
             // Interim: the request still waits for its final response.
+            let report = &mut self.dirs[server].report;
+            report.interim_bytes = report.interim_bytes.saturating_add(msg.head_bytes);
             let first_ts = msg.first_byte_ts;
             match self.pairing.front_request().and_then(|idx| self.tx(idx)) {
                 Some(tx) => {
@@ -1107,6 +1121,7 @@ impl StreamHandler for HttpConnection {
                 let d = &mut self.dirs[i];
                 if !d.head_buf.is_empty() {
                     d.report.heads_lost_in_gap = d.report.heads_lost_in_gap.saturating_add(1);
+                    d.skip(d.head_offset, d.head_buf.len());
                     d.clear_head();
                 }
                 d.state = State::Seek;

@@ -327,6 +327,9 @@ pub struct DirectionReport {
     pub heads_lost_in_gap: u32,
     /// CR/LF bytes between messages (tolerated).
     pub stray_crlf_bytes: u64,
+    /// Heads of interim (1xx) responses, which are counted on their
+    /// transaction but not kept.
+    pub interim_bytes: u64,
     /// Data delivered after this direction's FIN or a RST.
     pub bytes_after_close: u64,
 }

@@ -102,5 +102,24 @@ proptest! {
         if !report.is_http {
             prop_assert!(report.transactions.is_empty());
         }
+        // Every delivered byte is accounted for exactly once.
+        for side in [Client, Server] {
+            let d = report.direction(side);
+            let in_messages: u64 = report
+                .transactions
+                .iter()
+                .filter_map(|t| match side {
+                    Client => t.request.as_ref(),
+                    Server => t.response.as_ref(),
+                })
+                .map(|m| m.head_bytes + m.wire_body_bytes)
+                .sum();
+            let elsewhere = d.opaque_bytes
+                + d.unparsed_bytes
+                + d.stray_crlf_bytes
+                + d.interim_bytes
+                + d.bytes_after_close;
+            prop_assert_eq!(d.bytes, in_messages + elsewhere, "{:?}: {:?}", side, d);
+        }
     }
 }
