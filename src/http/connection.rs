@@ -419,11 +419,9 @@ impl HttpConnection {
                 d.tentative = true;
                 return 0;
             }
-            if side == Side::Server {
-                if self.awaiting_http09_response() {
-                    self.start_http09_response(offset, ts);
-                    return 0;
-                }
+            if side == Side::Server && self.awaiting_http09_response() {
+                self.start_http09_response(offset, ts);
+                return 0;
             }
         }
         self.dirs[i].skip(offset, bytes.len());
