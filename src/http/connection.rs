@@ -86,6 +86,8 @@ struct Direction {
     head_first_ts: Timestamp,
     head_last_ts: Timestamp,
     head_offset: u64,
+    /// When the head's first byte arrived, a response was still outstanding.
+    head_outstanding: bool,
     /// The head being read is a guess (detection or resynchronisation): if it
     /// does not parse, that is not an error, just not a message start.
     tentative: bool,
@@ -107,6 +109,7 @@ impl Direction {
             head_first_ts: Timestamp::ZERO,
             head_last_ts: Timestamp::ZERO,
             head_offset: 0,
+            head_outstanding: false,
             tentative: true,
             cur: None,
             after: After::Idle,
@@ -478,14 +481,15 @@ impl HttpConnection {
                 r.stray_crlf_bytes = r.stray_crlf_bytes.saturating_add(crlf as u64);
                 return crlf;
             }
+            // Pipelining is about when the request's first byte was sent.
+            let outstanding = self.pairing.requests_pending() > 0 || self.server_busy();
+            let d = &mut self.dirs[i];
+            d.head_first_ts = ts;
+            d.head_last_ts = ts;
+            d.head_offset = offset;
+            d.head_outstanding = outstanding;
             if Self::probe(side, bytes) == Probe::No {
                 return self.reject_head(side, bytes, offset, ts, ts);
-            }
-            {
-                let d = &mut self.dirs[i];
-                d.head_first_ts = ts;
-                d.head_last_ts = ts;
-                d.head_offset = offset;
             }
             // A head is at most `max_head_bytes`, whether it arrives in one
             // piece or several; looking no further also bounds the parse.
@@ -594,7 +598,8 @@ impl HttpConnection {
             match (side, line) {
                 (Side::Client, Some(line)) => {
                     if let Some((method, uri)) = malformed_request_line(line) {
-                        self.add_malformed_request(method, uri, msg());
+                        let pipelined = self.dirs[i].head_outstanding;
+                        self.add_malformed_request(method, uri, msg(), pipelined);
                         recorded = line_len;
                     }
                 }
@@ -635,8 +640,13 @@ impl HttpConnection {
     /// A request whose head did not parse, kept so that pairing stays in
     /// step (a broken request usually gets a 400 back). What follows it in
     /// the client stream cannot be framed, so requests may be lost there.
-    fn add_malformed_request(&mut self, method: Cow<'static, str>, uri: String, msg: MessageFacts) {
-        let pipelined = self.pairing.requests_pending() > 0 || self.server_busy();
+    fn add_malformed_request(
+        &mut self,
+        method: Cow<'static, str>,
+        uri: String,
+        msg: MessageFacts,
+        pipelined: bool,
+    ) {
         let idx = self.new_tx();
         if let Some(tx) = self.tx(idx) {
             tx.method = Some(method);
@@ -796,7 +806,7 @@ impl HttpConnection {
     ) -> u64 {
         // A real request: whatever came before it was not one.
         self.candidate = None;
-        let pipelined = self.pairing.requests_pending() > 0 || self.server_busy();
+        let pipelined = self.dirs[Side::Client.index()].head_outstanding;
         let (framing, error) = if version == HttpVersion::Http09 {
             (Framing::None, None)
         } else {
@@ -889,7 +899,8 @@ impl HttpConnection {
                 if client.unparsed_from == Some(line.start_offset) {
                     client.unparsed_from = Some(line.end_offset);
                 }
-                self.add_malformed_request(candidate.method, candidate.uri, candidate.msg);
+                // The first line of the stream: nothing was outstanding.
+                self.add_malformed_request(candidate.method, candidate.uri, candidate.msg, false);
                 self.desync(Side::Client, false);
             }
         }

@@ -499,3 +499,22 @@ fn settled_transactions_can_be_drained_while_the_connection_lives() {
     assert_eq!(report.transactions[0].index, 2);
     assert_eq!(report.transactions[0].timing.connect_ns, None);
 }
+
+#[test]
+fn pipelining_is_judged_at_the_request_first_byte() {
+    // The next request's head starts before the response ends and
+    // completes after it: it was pipelined.
+    let mut w = Wire::new();
+    w.c(&get("/1"), 0)
+        .s(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na", 1_000)
+        .c(b"GET /2 HTT", 1_500)
+        .s(b"b", 2_000)
+        .c(b"P/1.1\r\n\r\n", 2_500)
+        .s(&ok("c"), 3_000);
+    let report = w.finish();
+    assert!(report.transactions[1].pipelined);
+    assert_eq!(
+        report.transactions[1].timing.request_start_ts,
+        Some(at(1_500))
+    );
+}
