@@ -32,6 +32,9 @@ use std::collections::VecDeque;
 /// mid-stream pickup inside a body, few enough that a long non-HTTP stream is
 /// not probed at every segment.
 const PROBE_RANGES: u64 = 4;
+/// The index given to transactions past [`HttpLimits::max_transactions`]:
+/// it finds no transaction, so whatever would be recorded on it is dropped.
+const NOT_KEPT: u64 = u64::MAX;
 /// A head buffer that grew past this is released after use rather than kept
 /// per connection.
 const KEEP_HEAD_BUFFER_BYTES: usize = 8 * 1024;
@@ -280,7 +283,16 @@ impl HttpConnection {
 
     // ----- transactions -------------------------------------------------
 
+    /// A new transaction's index, or [`NOT_KEPT`] once the cap is reached
+    /// (from then on, for good: indices stay those of the transactions' order).
     fn new_tx(&mut self) -> u64 {
+        if self.anomalies.transactions_not_kept > 0
+            || self.txs.len() >= self.limits.max_transactions
+        {
+            self.anomalies.transactions_not_kept =
+                self.anomalies.transactions_not_kept.saturating_add(1);
+            return NOT_KEPT;
+        }
         let idx = self.base + self.txs.len() as u64;
         self.txs.push_back(Transaction::new(idx));
         idx

@@ -69,6 +69,12 @@ pub struct HttpLimits {
     pub max_chunk_extension_bytes: usize,
     /// Bytes of trailer section after the last chunk.
     pub max_trailer_bytes: usize,
+    /// Transactions held per connection and not yet taken with
+    /// [`HttpConnection::drain_settled`]: past this, parsing and pairing go
+    /// on but further transactions are only counted
+    /// ([`HttpAnomalies::transactions_not_kept`]), so that one endless
+    /// connection cannot exhaust memory.
+    pub max_transactions: usize,
 }
 
 /// Whether `bytes`, the first payload of a direction, starts like an HTTP
@@ -98,6 +104,7 @@ impl Default for HttpLimits {
             max_chunk_size_digits: 16,
             max_chunk_extension_bytes: 4096,
             max_trailer_bytes: 64 * 1024,
+            max_transactions: 100_000,
         }
     }
 }

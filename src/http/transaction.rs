@@ -345,6 +345,8 @@ pub struct HttpAnomalies {
     pub pairing_abandoned: bool,
     /// Pairings decided by inference after a gap.
     pub inferred_pairings: u32,
+    /// Transactions parsed but not kept: [`HttpLimits::max_transactions`](super::HttpLimits) was reached.
+    pub transactions_not_kept: u64,
 }
 
 /// Everything the HTTP stage found on one connection.

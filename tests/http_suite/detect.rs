@@ -205,3 +205,34 @@ fn role_probes_for_the_flow_table() {
     assert!(!starts_like_response(b"GET / HTTP/1.1\r\n"));
     assert!(!starts_like_response(&[0x16, 0x03, 0x01]));
 }
+
+#[test]
+fn transactions_past_the_cap_are_counted_not_kept() {
+    let limits = HttpLimits {
+        max_transactions: 3,
+        ..HttpLimits::default()
+    };
+    let mut w = Wire::with_limits(limits);
+    let mut burst = Vec::new();
+    for n in 0..5 {
+        burst.extend(get(&format!("/{n}")));
+    }
+    w.c(&burst, 0);
+    for n in 0..5 {
+        w.s(&ok(&"x".repeat(n + 1)), 100 + n as i64);
+    }
+    w.c(&get("/late"), 200).s(&ok("late"), 300);
+    let report = w.finish();
+    let bodies: Vec<_> = report
+        .transactions
+        .iter()
+        .map(|t| t.response_body_bytes())
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![1, 2, 3],
+        "the kept ones are still paired right"
+    );
+    assert_eq!(report.anomalies.transactions_not_kept, 3);
+    assert!(!report.anomalies.pairing_abandoned);
+}
