@@ -4,7 +4,8 @@
 
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, ReaderLimits};
 use crate::decode::{DecodeStats, Decoded, Decoder, FragmentLimits};
-use crate::flow::{Finished, FlowLimits, FlowStats, FlowTable};
+use crate::flow::{Connection, Finished, FlowLimits, FlowStats, FlowTable};
+use crate::http::{HttpConnection, HttpConnectionReport, HttpLimits};
 use crate::reassembly::StreamHandler;
 use crate::Timestamp;
 use std::path::Path;
@@ -15,6 +16,7 @@ pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
     pub flow: FlowLimits,
+    pub http: HttpLimits,
 }
 
 /// What was read from one capture, besides the connections themselves.
@@ -87,4 +89,32 @@ where
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
     summary
+}
+
+/// A finished connection with what the HTTP layer made of it.
+#[derive(Debug)]
+pub struct Analyzed {
+    pub connection: Connection,
+    pub http: HttpConnectionReport,
+}
+
+/// [`run_capture`] with the HTTP layer on every connection: each finished
+/// connection comes with its transactions.
+pub fn run_http_capture<D>(path: &str, limits: &Limits, mut done: D) -> CaptureSummary
+where
+    D: FnMut(Analyzed),
+{
+    let http_limits = limits.http;
+    run_capture(
+        path,
+        limits,
+        || HttpConnection::new(http_limits),
+        |f| {
+            let http = f.handler.finish(&f.connection);
+            done(Analyzed {
+                connection: f.connection,
+                http,
+            })
+        },
+    )
 }

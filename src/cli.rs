@@ -2,9 +2,9 @@
 //! the outcome to an exit code (0 ok, 1 findings at or above --fail-on,
 //! 2 usage error, unreadable or corrupt capture, or internal error).
 
-use crate::analyze::{run_capture, CaptureSummary, Limits};
-use crate::reassembly::NoopHandler;
+use crate::analyze::{run_http_capture, Analyzed, CaptureSummary, Limits};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
+use crate::report::transactions::{self, CaptureTransactions};
 use crate::report::Format;
 use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
@@ -31,6 +31,43 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// List every HTTP/1.x transaction: method, URI, status, sizes, and its
+    /// connect / send / wait / receive time.
+    Transactions {
+        /// pcap or pcapng files; `-` reads standard input.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// One capture read through the whole pipeline.
+struct CaptureRun {
+    summary: CaptureSummary,
+    /// Finished connections in id order (the order they began).
+    connections: Vec<Analyzed>,
+}
+
+/// Reads every capture; reports damage on stderr as it goes.
+fn analyze_all(captures: &[String], limits: &Limits) -> (Vec<CaptureRun>, bool) {
+    let mut failed = false;
+    let runs = captures
+        .iter()
+        .map(|path| {
+            let mut connections = Vec::new();
+            let summary = run_http_capture(path, limits, |a| connections.push(a));
+            // Connections finish in the order they end; reports list them in
+            // the order they began.
+            connections.sort_by_key(|a| a.connection.id);
+            failed |= report_error(&summary);
+            CaptureRun {
+                summary,
+                connections,
+            }
+        })
+        .collect();
+    (runs, failed)
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -59,31 +96,41 @@ fn run(cli: Cli) -> io::Result<i32> {
     let limits = Limits::default();
     match cli.command {
         Command::Connections { captures, format } => {
-            let mut records = Vec::new();
-            let mut rows = Vec::new();
-            let mut failed = false;
-            for path in &captures {
-                let summary = run_capture(
-                    path,
-                    &limits,
-                    || NoopHandler,
-                    |f| {
-                        rows.push(ConnectionRecord::new(path, &f.connection, None));
-                    },
-                );
-                failed |= report_error(&summary);
-                records.push(CaptureRecord::new(&summary));
-            }
-            // Finished connections arrive in the order they ended; reports
-            // list them in the order they began.
-            rows.sort_by(|a, b| {
-                let ca = captures.iter().position(|p| *p == a.capture);
-                let cb = captures.iter().position(|p| *p == b.capture);
-                ca.cmp(&cb).then(a.id.cmp(&b.id))
-            });
+            let (runs, failed) = analyze_all(&captures, &limits);
+            let records: Vec<CaptureRecord> = runs
+                .iter()
+                .map(|r| CaptureRecord::new(&r.summary))
+                .collect();
+            let rows: Vec<ConnectionRecord> = runs
+                .iter()
+                .flat_map(|r| {
+                    r.connections.iter().map(|a| {
+                        ConnectionRecord::new(
+                            &r.summary.path,
+                            &a.connection,
+                            Some(a.http.transactions.len() as u64),
+                        )
+                    })
+                })
+                .collect();
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
             connections::write(&mut out, format, &records, &rows)?;
+            out.flush()?;
+            Ok(if failed { 2 } else { 0 })
+        }
+        Command::Transactions { captures, format } => {
+            let (runs, failed) = analyze_all(&captures, &limits);
+            let views: Vec<CaptureTransactions> = runs
+                .iter()
+                .map(|r| CaptureTransactions {
+                    path: &r.summary.path,
+                    connections: &r.connections,
+                })
+                .collect();
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            transactions::write(&mut out, format, &views)?;
             out.flush()?;
             Ok(if failed { 2 } else { 0 })
         }

@@ -2,45 +2,7 @@
 
 use std::net::SocketAddr;
 
-/// Request methods that open an HTTP/1.x request line (RFC 9110 and WebDAV).
-const METHODS: &[&[u8]] = &[
-    b"GET",
-    b"POST",
-    b"HEAD",
-    b"PUT",
-    b"DELETE",
-    b"OPTIONS",
-    b"PATCH",
-    b"CONNECT",
-    b"TRACE",
-    b"PROPFIND",
-    b"PROPPATCH",
-    b"MKCOL",
-    b"COPY",
-    b"MOVE",
-    b"LOCK",
-    b"UNLOCK",
-    b"SEARCH",
-    b"REPORT",
-    b"MKACTIVITY",
-    b"CHECKOUT",
-    b"MERGE",
-    b"NOTIFY",
-    b"SUBSCRIBE",
-    b"PURGE",
-];
-
-/// Whether `payload` begins like an HTTP/1.x request line (`METHOD SP`).
-pub fn starts_like_request(payload: &[u8]) -> bool {
-    METHODS
-        .iter()
-        .any(|m| payload.len() > m.len() && payload.starts_with(m) && payload[m.len()] == b' ')
-}
-
-/// Whether `payload` begins like an HTTP/1.x status line.
-pub fn starts_like_response(payload: &[u8]) -> bool {
-    payload.starts_with(b"HTTP/1.") || payload.starts_with(b"HTTP/0.9")
-}
+pub use crate::http::{starts_like_request, starts_like_response};
 
 /// Ports on which the listening side of a connection usually sits, beyond the
 /// privileged range.
@@ -70,16 +32,6 @@ pub fn port_says_server(a: SocketAddr, b: SocketAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_and_response_starts() {
-        assert!(starts_like_request(b"GET / HTTP/1.1\r\n"));
-        assert!(starts_like_request(b"PROPFIND /x HTTP/1.1\r\n"));
-        assert!(!starts_like_request(b"GETX / HTTP/1.1"));
-        assert!(!starts_like_request(b"GET"));
-        assert!(starts_like_response(b"HTTP/1.0 200 OK\r\n"));
-        assert!(!starts_like_response(b"SSH-2.0-OpenSSH"));
-    }
 
     #[test]
     fn ports_pick_the_listener() {
