@@ -97,6 +97,8 @@ struct Entry<H> {
     /// Whether each side's last advertised window was zero.
     window_zero: [bool; 2],
     closing_since: Option<Timestamp>,
+    /// A reset seen, not yet handed to the handler (see `process_in`).
+    pending_rst: Option<(Side, Timestamp)>,
     last_ts: Timestamp,
 }
 
@@ -239,6 +241,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             server_isn: None,
             window_zero: [false, false],
             closing_since: None,
+            pending_rst: None,
             last_ts: seg.ts,
         }
     }
@@ -247,6 +250,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {
             entry.rx[side.index()].flush(side, end, &mut entry.handler);
+        }
+        if let Some((side, ts)) = entry.pending_rst.take() {
+            entry.conn.rst = Some((side, ts));
+            entry.handler.on_rst(side, ts);
         }
         let [c, s] = entry.rx;
         entry.conn.dirs = [c.stats, s.stats];
@@ -405,12 +412,30 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
 
     if flags.rst() {
         e.rx[i].stats.packets += 1;
-        if e.conn.rst.is_none() {
-            e.conn.rst = Some((side, ts));
-            e.rx[i].flush(side, ts, &mut e.handler);
-            e.handler.on_rst(side, ts);
+        // The reset takes effect when the connection is finished, unless new
+        // data follows it: a reset the peer ignored (out of window, injected)
+        // closed nothing.
+        if e.conn.rst.is_none() && e.pending_rst.is_none() {
+            e.pending_rst = Some((side, ts));
         }
         e.closing_since.get_or_insert(ts);
+        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
+        e.handler.on_segment(side, &meta);
+        return;
+    }
+
+    // Before any SYN+ACK, a server segment without SYN or payload is not part
+    // of a synchronized connection: a client in SYN-SENT ignores it (a FIN
+    // here is an injection, and must not fix where the server's stream
+    // starts). Payload is kept: the SYN+ACK may just be missing from the capture.
+    if side == Side::Server
+        && e.conn.handshake.syn.is_some()
+        && e.conn.handshake.syn_ack.is_none()
+        && !flags.syn()
+        && seg.payload_len == 0
+    {
+        e.rx[i].stats.packets += 1;
+        e.rx[i].stats.unsynchronized += 1;
         let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
         e.handler.on_segment(side, &meta);
         return;
@@ -442,6 +467,12 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
 
     match kind {
         SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
+            if let Some((rst_side, _)) = e.pending_rst.take() {
+                e.rx[rst_side.index()].stats.ignored_resets += 1;
+                if e.conn.fin[0].is_none() || e.conn.fin[1].is_none() {
+                    e.closing_since = None;
+                }
+            }
             let mss = e.rx[i].stats.mss;
             let end = offset.saturating_add(u64::from(seg.payload_len));
             if let Some(release) = e.pacing[i].data(side, mss, ts, seg.payload_len, end, seg.frame)

@@ -39,6 +39,12 @@ pub struct DirectionStats {
     pub before_start: u64,
     /// Times the out-of-order buffer reached its cap and a gap was forced.
     pub buffer_cap_hits: u64,
+    /// Resets from this side after which the connection carried on with new
+    /// data (out of window, or injected): not taken as the close.
+    pub ignored_resets: u64,
+    /// Segments from the server before any SYN+ACK, without SYN or payload,
+    /// which a client in SYN-SENT ignores.
+    pub unsynchronized: u64,
     /// Maximum segment size announced in this direction's SYN.
     pub mss: Option<u16>,
     /// Window scale announced in this direction's SYN.

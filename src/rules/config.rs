@@ -1,0 +1,276 @@
+//! Which rules run, at what severity, with what thresholds: from
+//! `connlint.toml` and the command line.
+//!
+//! ```toml
+//! select = ["S", "T001", "pipelined-before-persistence-known"]  # default: all
+//! ignore = ["S004"]
+//! fail-on = "warning"            # error | warning | info | never
+//!
+//! [rules.S001]                   # a rule by code or by name
+//! severity = "error"
+//! handshake_ratio = 0.5
+//! ```
+//!
+//! Unknown keys, rules, options and values are errors that name the key: a
+//! misspelt threshold silently ignored would make a CI gate lie.
+
+use super::meta::{RuleMeta, Severity};
+use super::registry::{self, Rule};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The severity at or above which findings fail the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Option<FailOn> {
+        match s {
+            "error" => Some(FailOn::Error),
+            "warning" => Some(FailOn::Warning),
+            "info" => Some(FailOn::Info),
+            "never" => Some(FailOn::Never),
+            _ => None,
+        }
+    }
+
+    /// Whether a finding of `severity` fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::Info => true,
+            FailOn::Warning => severity >= Severity::Warning,
+            FailOn::Error => severity >= Severity::Error,
+        }
+    }
+}
+
+/// A configuration problem, naming what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One rule's settings once everything is resolved.
+#[derive(Clone, Debug)]
+pub struct RuleSettings {
+    pub enabled: bool,
+    pub severity: Option<Severity>,
+    /// Every option of the rule, with its default or configured value.
+    pub options: BTreeMap<&'static str, f64>,
+}
+
+impl RuleSettings {
+    /// The value of one of the rule's declared options.
+    ///
+    /// Rules ask only for keys they declare (the meta-test checks every
+    /// rule's option keys against its uses), so a missing key is a bug: it
+    /// falls back to 0 rather than bringing the run down.
+    pub fn get(&self, key: &str) -> f64 {
+        debug_assert!(self.options.contains_key(key), "undeclared option {key}");
+        self.options.get(key).copied().unwrap_or(0.0)
+    }
+
+    /// An option in milliseconds, as nanoseconds.
+    pub fn ms_as_ns(&self, key: &str) -> i64 {
+        (self.get(key) * 1e6) as i64
+    }
+}
+
+/// The resolved configuration of a `check` run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub fail_on: FailOn,
+    /// Settings per rule, in registry order.
+    pub rules: Vec<RuleSettings>,
+}
+
+/// What `connlint.toml` may say.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ConfigFile {
+    pub select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub fail_on: Option<String>,
+    #[serde(default)]
+    pub rules: BTreeMap<String, toml::Table>,
+}
+
+impl ConfigFile {
+    pub fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string().trim_end().to_string()))
+    }
+}
+
+/// Whether `pattern` (a code, a name, or a code prefix such as `C` or `P0`)
+/// picks out `meta`. `ALL` picks every rule.
+pub fn matches(meta: &RuleMeta, pattern: &str) -> bool {
+    let p = pattern.trim();
+    p.eq_ignore_ascii_case("ALL")
+        || p.eq_ignore_ascii_case(meta.code)
+        || p == meta.name
+        || (!p.is_empty()
+            && p.len() < meta.code.len()
+            && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && meta.code.starts_with(&p.to_ascii_uppercase()))
+}
+
+/// Checks that a selector names at least one rule (a typo would otherwise
+/// select nothing and pass every capture).
+fn check_selector(pattern: &str, origin: &str) -> Result<(), ConfigError> {
+    if registry::all().iter().any(|r| matches(r.meta(), pattern)) {
+        Ok(())
+    } else {
+        Err(ConfigError(format!(
+            "{origin}: `{pattern}` is not a rule code, rule name or code prefix (see `connlint rules`)"
+        )))
+    }
+}
+
+/// Finds a rule by code or name.
+pub fn find_rule(code_or_name: &str) -> Option<&'static dyn Rule> {
+    registry::all()
+        .iter()
+        .copied()
+        .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
+}
+
+/// Command-line settings, which take precedence over the file's.
+#[derive(Debug, Default, Clone)]
+pub struct CliSelection {
+    /// Replaces the file's `select` when given.
+    pub select: Option<Vec<String>>,
+    /// Added to the file's `ignore`.
+    pub ignore: Vec<String>,
+    pub fail_on: Option<FailOn>,
+}
+
+impl Config {
+    /// Resolves the file (if any, with its path for messages) and the
+    /// command line into per-rule settings.
+    pub fn resolve(file: Option<(&str, &ConfigFile)>, cli: &CliSelection) -> Result<Config, ConfigError> {
+        let path = file.map_or("", |(p, _)| p);
+        let file_cfg = file.map(|(_, f)| f);
+        let at = |key: &str| {
+            if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}: {key}")
+            }
+        };
+
+        let mut select: Vec<String> = vec!["ALL".to_string()];
+        if let Some(s) = file_cfg.and_then(|f| f.select.clone()) {
+            for p in &s {
+                check_selector(p, &at("select"))?;
+            }
+            select = s;
+        }
+        if let Some(s) = &cli.select {
+            for p in s {
+                check_selector(p, "--select")?;
+            }
+            select = s.clone();
+        }
+        let mut ignore: Vec<String> = Vec::new();
+        if let Some(i) = file_cfg.and_then(|f| f.ignore.clone()) {
+            for p in &i {
+                check_selector(p, &at("ignore"))?;
+            }
+            ignore = i;
+        }
+        for p in &cli.ignore {
+            check_selector(p, "--ignore")?;
+        }
+        ignore.extend(cli.ignore.iter().cloned());
+
+        let mut fail_on = FailOn::Warning;
+        if let Some(f) = file_cfg.and_then(|f| f.fail_on.as_deref()) {
+            fail_on = FailOn::parse(f).ok_or_else(|| {
+                ConfigError(format!("{}: `{f}` is not one of error, warning, info, never", at("fail-on")))
+            })?;
+        }
+        if let Some(f) = cli.fail_on {
+            fail_on = f;
+        }
+
+        let mut rules: Vec<RuleSettings> = registry::all()
+            .iter()
+            .map(|r| {
+                let m = r.meta();
+                RuleSettings {
+                    enabled: select.iter().any(|p| matches(m, p)) && !ignore.iter().any(|p| matches(m, p)),
+                    severity: None,
+                    options: m.options.iter().map(|o| (o.key, o.default)).collect(),
+                }
+            })
+            .collect();
+
+        if let Some(f) = file_cfg {
+            for (key, table) in &f.rules {
+                let idx = registry::all()
+                    .iter()
+                    .position(|r| r.meta().code.eq_ignore_ascii_case(key) || r.meta().name == key)
+                    .ok_or_else(|| {
+                        ConfigError(format!("{}: no rule has the code or name `{key}`", at("rules")))
+                    })?;
+                let meta = registry::all()[idx].meta();
+                let settings = &mut rules[idx];
+                for (opt, value) in table {
+                    let here = at(&format!("rules.{key}.{opt}"));
+                    if opt == "severity" {
+                        let s = value.as_str().and_then(Severity::parse).ok_or_else(|| {
+                            ConfigError(format!("{here}: severity must be \"error\", \"warning\" or \"info\""))
+                        })?;
+                        settings.severity = Some(s);
+                        continue;
+                    }
+                    let spec = meta.options.iter().find(|o| o.key == opt).ok_or_else(|| {
+                        let known: Vec<&str> = meta.options.iter().map(|o| o.key).collect();
+                        ConfigError(format!(
+                            "{here}: {} has no option `{opt}` (its options: severity{}{})",
+                            meta.code,
+                            if known.is_empty() { "" } else { ", " },
+                            known.join(", ")
+                        ))
+                    })?;
+                    let v = match value {
+                        toml::Value::Integer(i) => *i as f64,
+                        toml::Value::Float(f) if !spec.integer => *f,
+                        _ => {
+                            return Err(ConfigError(format!(
+                                "{here}: expected {}",
+                                if spec.integer { "a whole number" } else { "a number" }
+                            )))
+                        }
+                    };
+                    if !v.is_finite() || v < 0.0 {
+                        return Err(ConfigError(format!("{here}: must be a non-negative number")));
+                    }
+                    settings.options.insert(spec.key, v);
+                }
+            }
+        }
+        Ok(Config { fail_on, rules })
+    }
+
+    /// The default configuration: every rule, default thresholds.
+    pub fn default_all() -> Config {
+        // Resolving the defaults cannot fail: no file, no selectors.
+        Config::resolve(None, &CliSelection::default()).unwrap_or(Config {
+            fail_on: FailOn::Warning,
+            rules: Vec::new(),
+        })
+    }
+}
