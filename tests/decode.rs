@@ -179,10 +179,10 @@ impl From<&TcpSegment<'_>> for Seg {
             ack: s.ack,
             flags: s.flags.0,
             window: s.window,
-            mss: s.options.mss,
-            window_scale: s.options.window_scale,
-            sack_permitted: s.options.sack_permitted,
-            timestamp: s.options.timestamp,
+            mss: s.options().mss,
+            window_scale: s.options().window_scale,
+            sack_permitted: s.options().sack_permitted,
+            timestamp: s.options().timestamp,
             payload: s.payload.to_vec(),
             payload_len: s.payload_len,
         }
@@ -1083,8 +1083,8 @@ fn sack_blocks_are_decoded() {
     let Decoded::Tcp(s) = decoder.decode(&frame) else {
         panic!("{:?}", decoder.stats)
     };
-    assert_eq!(s.options.sack.as_slice(), &[(100, 200), (300, 400)]);
-    assert!(!s.options.sack_permitted);
+    assert_eq!(s.options().sack.as_slice(), &[(100, 200), (300, 400)]);
+    assert!(!s.options().sack_permitted);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The flow table on hand-built segment sequences: roles, handshake timing,
 //! generations, gaps from acknowledgements, late packets, close.
 
-use connlint::decode::{TcpFlags, TcpOptions, TcpSegment};
+use connlint::decode::{TcpFlags, TcpSegment};
 use connlint::flow::{CloseKind, Connection, EndReason, FlowLimits, FlowTable, RoleEvidence};
 use connlint::reassembly::{Side, StreamHandler};
 use connlint::Timestamp;
@@ -83,7 +83,7 @@ fn run(segs: &[Seg]) -> Vec<(Connection, Log)> {
             ack: s.ack,
             flags: TcpFlags(s.flags),
             window: 1000,
-            options: TcpOptions::default(),
+            options_raw: &[],
             payload: s.payload,
             payload_len: s.payload.len() as u32,
         };

@@ -51,12 +51,23 @@ pub struct TcpSegment<'a> {
     pub flags: TcpFlags,
     /// The window field as sent (not scaled).
     pub window: u16,
-    pub options: TcpOptions,
+    /// The raw options area (what the snaplen left of it); see
+    /// [`TcpSegment::options`]. Parsed on demand: the flow table reads
+    /// options only from SYNs, and parsing and carrying them for every
+    /// segment measurably slowed the whole pipeline.
+    pub options_raw: &'a [u8],
     /// The payload bytes present in the capture.
     pub payload: &'a [u8],
     /// The payload length according to the IP header; larger than
     /// `payload.len()` when the snaplen cut the frame.
     pub payload_len: u32,
+}
+
+impl TcpSegment<'_> {
+    /// The options the connlint rules use: MSS, window scale, SACK, timestamps.
+    pub fn options(&self) -> TcpOptions {
+        tcp::parse_options(self.options_raw)
+    }
 }
 
 /// What the decoder made of one frame.
@@ -161,6 +172,7 @@ impl Decoder {
     }
 }
 
+#[inline(always)]
 fn decode_frame<'a>(
     fragments: &'a mut FragmentTable,
     stats: &mut DecodeStats,
@@ -210,6 +222,7 @@ fn decode_frame<'a>(
 }
 
 /// Reads the TCP header of what the IP layer found.
+#[inline(always)]
 fn segment<'a>(frame: &Frame<'a>, packet: Ip<'a>) -> Result<TcpSegment<'a>, Skip> {
     let Ip::Tcp {
         src,
@@ -233,7 +246,7 @@ fn segment<'a>(frame: &Frame<'a>, packet: Ip<'a>) -> Result<TcpSegment<'a>, Skip
         ack: header.ack,
         flags: header.flags,
         window: header.window,
-        options: header.options,
+        options_raw: header.options,
         payload: header.payload,
         payload_len: header.payload_len,
     })

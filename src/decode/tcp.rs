@@ -148,7 +148,7 @@ pub(crate) struct TcpHeader<'a> {
     pub ack: u32,
     pub flags: TcpFlags,
     pub window: u16,
-    pub options: TcpOptions,
+    pub options: &'a [u8],
     pub payload: &'a [u8],
     pub payload_len: u32,
 }
@@ -160,7 +160,8 @@ pub(crate) struct TcpHeader<'a> {
 /// `None` when the segment cannot be a TCP segment: fewer than the fixed 20
 /// bytes captured, a data offset below 5 words, or a data offset past the
 /// segment's own length. A header cut by the snaplen inside its options is
-/// fine: the options present are parsed and the payload is empty.
+/// fine: the options present are kept and the payload is empty.
+#[inline(always)]
 pub(crate) fn parse_header(captured: &[u8], claimed: usize) -> Option<TcpHeader<'_>> {
     let fixed: &[u8; TCP_MIN_HEADER] = captured.get(..TCP_MIN_HEADER)?.try_into().ok()?;
     let header_len = usize::from(fixed[12] >> 4) * 4;
@@ -168,11 +169,9 @@ pub(crate) fn parse_header(captured: &[u8], claimed: usize) -> Option<TcpHeader<
         return None;
     }
     let options_end = header_len.min(captured.len());
-    let options = parse_options(
-        captured
-            .get(TCP_MIN_HEADER..options_end)
-            .unwrap_or_default(),
-    );
+    let options = captured
+        .get(TCP_MIN_HEADER..options_end)
+        .unwrap_or_default();
     Some(TcpHeader {
         src_port: u16::from_be_bytes([fixed[0], fixed[1]]),
         dst_port: u16::from_be_bytes([fixed[2], fixed[3]]),
@@ -288,7 +287,7 @@ mod tests {
         seg[13] = TcpFlags::SYN;
         seg.extend_from_slice(&[2, 4, 0x05, 0xb4, 1, 1]); // 6 of 12 option bytes captured
         let h = parse_header(&seg, 32).expect("cut header still decodes");
-        assert_eq!(h.options.mss, Some(1460));
+        assert_eq!(parse_options(h.options).mss, Some(1460));
         assert!(h.flags.syn());
         assert_eq!(h.payload, &[] as &[u8]);
         assert_eq!(h.payload_len, 0);

@@ -378,8 +378,9 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     if flags.syn() {
         e.rx[i].syn(seg.seq);
         let stats = &mut e.rx[i].stats;
-        stats.mss = stats.mss.or(seg.options.mss);
-        stats.window_scale = stats.window_scale.or(seg.options.window_scale);
+        let options = seg.options();
+        stats.mss = stats.mss.or(options.mss);
+        stats.window_scale = stats.window_scale.or(options.window_scale);
         if !flags.ack() && side == Side::Client {
             e.conn.handshake.syn.get_or_insert(ts);
         }
