@@ -92,9 +92,53 @@ pub struct Connection {
     pub end_reason: EndReason,
     /// Per direction (index [`Side::index`]): bytes, retransmissions, gaps, ...
     pub dirs: [DirectionStats; 2],
+    /// The connection that used the same 4-tuple before this one, if the
+    /// flow table still remembered it.
+    pub previous: Option<Previous>,
+}
+
+/// The earlier connection on a reused 4-tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Previous {
+    pub id: u64,
+    /// Its last packet.
+    pub end_ts: Timestamp,
+    /// Whether it had closed (FIN both ways or RST) rather than gone quiet.
+    pub closed: bool,
 }
 
 impl Connection {
+    /// A connection first seen at `ts` in frame `frame`, with nothing recorded
+    /// yet: the flow table fills in the rest as packets arrive (and tests
+    /// set what they need).
+    pub fn new(
+        id: u64,
+        client: SocketAddr,
+        server: SocketAddr,
+        roles: RoleEvidence,
+        frame: u64,
+        ts: Timestamp,
+    ) -> Connection {
+        Connection {
+            id,
+            generation: 0,
+            client,
+            server,
+            roles,
+            first_frame: frame,
+            last_frame: frame,
+            start_ts: ts,
+            end_ts: ts,
+            packets: 0,
+            handshake: Handshake::default(),
+            fin: [None, None],
+            rst: None,
+            end_reason: EndReason::EndOfCapture,
+            dirs: Default::default(),
+            previous: None,
+        }
+    }
+
     pub fn close_kind(&self) -> CloseKind {
         if self.rst.is_some() {
             CloseKind::Rst
@@ -111,5 +155,17 @@ impl Connection {
 
     pub fn handshake_rtt_ns(&self) -> Option<i64> {
         self.handshake.rtt_ns()
+    }
+
+    /// The round trip between the capture point and `side`, from the
+    /// handshake: a packet to the server comes back (SYN -> SYN+ACK), a packet
+    /// to the client comes back (SYN+ACK -> ACK). Where the capture was taken
+    /// next to one end, that end's round trip is near zero.
+    pub fn capture_rtt_to_ns(&self, side: Side) -> Option<i64> {
+        let h = &self.handshake;
+        match side {
+            Side::Server => Some(h.syn_ack?.since(h.syn?)),
+            Side::Client => Some(h.ack?.since(h.syn_ack?)),
+        }
     }
 }

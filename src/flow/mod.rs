@@ -15,5 +15,5 @@ mod connection;
 pub mod roles;
 mod table;
 
-pub use connection::{CloseKind, Connection, EndReason, Handshake, RoleEvidence};
+pub use connection::{CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence};
 pub use table::{Finished, FlowLimits, FlowStats, FlowTable};

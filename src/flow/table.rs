@@ -1,11 +1,10 @@
 //! The flow table: live connections by canonical 4-tuple.
 
-use super::connection::{Connection, EndReason, Handshake, RoleEvidence};
+use super::connection::{Connection, EndReason, RoleEvidence};
 use super::roles;
 use crate::decode::TcpSegment;
 use crate::reassembly::{
-    DirectionStats, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Side,
-    StreamHandler,
+    Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Side, StreamHandler,
 };
 use crate::Timestamp;
 use rustc_hash::FxHashMap;
@@ -81,6 +80,7 @@ impl FlowKey {
 
 #[derive(Clone, Copy, Debug)]
 struct Tombstone {
+    id: u64,
     generation: u32,
     end_ts: Timestamp,
 }
@@ -155,6 +155,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let key = FlowKey::new(seg.src, seg.dst);
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut generation = 0;
+        let mut previous = None;
         if let Some(entry) = self.map.get_mut(&key) {
             let side = side_of(&entry.conn, seg.src);
             let reused =
@@ -164,6 +165,11 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 return;
             }
             generation = entry.conn.generation.saturating_add(1);
+            previous = Some(super::Previous {
+                id: entry.conn.id,
+                end_ts: entry.conn.end_ts,
+                closed: entry.closing_since.is_some(),
+            });
             if let Some(entry) = self.map.remove(&key) {
                 done(self.finish(key, entry, EndReason::Reused));
             }
@@ -174,11 +180,17 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
             self.tombstones.remove(&key);
             generation = tomb.generation.saturating_add(1);
+            previous = Some(super::Previous {
+                id: tomb.id,
+                end_ts: tomb.end_ts,
+                closed: true,
+            });
         }
         if self.map.len() >= self.limits.max_connections {
             self.evict(done);
         }
         let mut entry = self.open(seg, generation);
+        entry.conn.previous = previous;
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
         self.map.insert(key, entry);
@@ -218,21 +230,8 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let rl = self.limits.reassembly;
         Entry {
             conn: Connection {
-                id,
                 generation,
-                client,
-                server,
-                roles,
-                first_frame: seg.frame,
-                last_frame: seg.frame,
-                start_ts: seg.ts,
-                end_ts: seg.ts,
-                packets: 0,
-                handshake: Handshake::default(),
-                fin: [None, None],
-                rst: None,
-                end_reason: EndReason::EndOfCapture,
-                dirs: [DirectionStats::default(), DirectionStats::default()],
+                ..Connection::new(id, client, server, roles, seg.frame, seg.ts)
             },
             rx: [Reassembler::new(rl), Reassembler::new(rl)],
             pacing: [Pacing::default(), Pacing::default()],
@@ -264,6 +263,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                     self.tombstones.insert(
                         key,
                         Tombstone {
+                            id: entry.conn.id,
                             generation: entry.conn.generation,
                             end_ts: end,
                         },
@@ -468,6 +468,11 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
 
     match kind {
         SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
+            let st = &mut e.rx[i].stats;
+            st.last_data_ts = Some(ts);
+            if e.conn.fin[peer.index()].is_some() {
+                st.bytes_after_peer_fin += u64::from(seg.payload_len);
+            }
             if let Some((rst_side, _)) = e.pending_rst.take() {
                 e.rx[rst_side.index()].stats.ignored_resets += 1;
                 if e.conn.fin[0].is_none() || e.conn.fin[1].is_none() {

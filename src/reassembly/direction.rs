@@ -51,6 +51,11 @@ pub struct DirectionStats {
     pub window_scale: Option<u8>,
     /// Largest payload seen in one segment.
     pub max_segment: u32,
+    /// When this side last sent new data.
+    pub last_data_ts: Option<crate::Timestamp>,
+    /// New data this side sent after the peer's FIN: the peer had closed and
+    /// would not read it (its kernel answers with RST).
+    pub bytes_after_peer_fin: u64,
 }
 
 /// Bounds on what one direction may buffer.

@@ -1,6 +1,6 @@
 //! A scripted connection: bytes per side at chosen times, offsets tracked.
 
-use connlint::flow::{Connection, EndReason, Handshake, RoleEvidence};
+use connlint::flow::{Connection, Handshake, RoleEvidence};
 use connlint::http::{HttpConnection, HttpConnectionReport, HttpLimits, Transaction};
 use connlint::reassembly::{Side, StreamHandler};
 use connlint::Timestamp;
@@ -85,21 +85,15 @@ impl Wire {
 /// A connection as the flow table would hand it over.
 pub fn connection(handshake: Handshake) -> Connection {
     Connection {
-        id: 7,
-        generation: 0,
-        client: "10.0.0.1:51000".parse().expect("literal address"),
-        server: "[2001:db8::2]:8080".parse().expect("literal address"),
-        roles: RoleEvidence::Syn,
-        first_frame: 0,
-        last_frame: 0,
-        start_ts: at(0),
-        end_ts: at(0),
-        packets: 0,
         handshake,
-        fin: [None, None],
-        rst: None,
-        end_reason: EndReason::EndOfCapture,
-        dirs: Default::default(),
+        ..Connection::new(
+            7,
+            "10.0.0.1:51000".parse().expect("literal address"),
+            "[2001:db8::2]:8080".parse().expect("literal address"),
+            RoleEvidence::Syn,
+            0,
+            at(0),
+        )
     }
 }
 
