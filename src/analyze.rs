@@ -118,3 +118,52 @@ where
         },
     )
 }
+
+/// What `connlint check` found in one capture.
+pub struct CheckOutcome {
+    pub summary: CaptureSummary,
+    pub connections: u64,
+    pub transactions: u64,
+    pub findings: Vec<crate::rules::Finding>,
+}
+
+/// Reads a capture through the pipeline and the linter.
+pub fn run_check(path: &str, limits: &Limits, config: &crate::rules::Config) -> CheckOutcome {
+    use crate::rules::{CheckHandler, ConnectionFacts, Linter};
+    // Ack releases shorter than the smallest enabled Nagle / delayed-ACK
+    // threshold cannot make a rule fire: not worth keeping.
+    let min_wait_ns = crate::rules::all()
+        .iter()
+        .zip(&config.rules)
+        .filter(|(r, s)| s.enabled && matches!(r.meta().code, "T001" | "T002"))
+        .map(|(r, s)| match r.meta().code {
+            "T001" => s.ms_as_ns("stall_ms"),
+            _ => s.ms_as_ns("delayed_ack_ms"),
+        })
+        .min()
+        .unwrap_or(i64::MAX);
+    let http_limits = limits.http;
+    let mut linter = Linter::new(config);
+    let (mut connections, mut transactions) = (0u64, 0u64);
+    let summary = run_capture(
+        path,
+        limits,
+        || CheckHandler::new(http_limits, min_wait_ns),
+        |f| {
+            let http = f.handler.http.finish(&f.connection);
+            connections += 1;
+            transactions += http.transactions.len() as u64;
+            linter.connection(&ConnectionFacts {
+                conn: &f.connection,
+                http: &http,
+                releases: &f.handler.releases,
+            });
+        },
+    );
+    CheckOutcome {
+        summary,
+        connections,
+        transactions,
+        findings: linter.finish(),
+    }
+}

@@ -26,6 +26,7 @@ pub mod flow;
 pub mod http;
 pub mod reassembly;
 pub mod report;
+pub mod rules;
 pub mod time;
 
 pub use time::Timestamp;
