@@ -12,7 +12,9 @@
 # names as its capture point and writes samples/NAME.pcap (TCP only).
 #
 # Needs root (namespaces, TAP devices, tcpdump).  Environment: DELAY_MS (default 25),
-# OUT_DIR (default: the samples/ directory), KEEP_LOGS=1 to keep the programs' logs.
+# OUT_DIR (default: the samples/ directory), KEEP_LOGS=1 to keep the programs' logs,
+# BRIDGE_OPTS extra tapbridge.py options (e.g. "--drop a2b:1" to lose the first data
+# frame from the client side; a2b is client -> server on the direct link).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -87,7 +89,8 @@ wait_for_text() {  # file, text, what
 link() {
     local name=$1 nsl=$2 macl=$3 nsr=$4 macr=$5 devl=$6 devr=$7
     local tl=${name}a$ID tr=${name}b$ID
-    "$PY" "$HERE/tapbridge.py" --delay-ms "$DELAY_MS" --ready-file "$WORK/bridge-$name" "$tl" "$tr" \
+    # shellcheck disable=SC2086 # BRIDGE_OPTS is a word list, e.g. "--drop a2b:1"
+    "$PY" "$HERE/tapbridge.py" --delay-ms "$DELAY_MS" ${BRIDGE_OPTS:-} --ready-file "$WORK/bridge-$name" "$tl" "$tr" \
         2>"$WORK/bridge-$name.log" &
     PIDS+=($!)
     wait_for_file "$WORK/bridge-$name" "tapbridge $name" 50
@@ -235,7 +238,7 @@ record_one() {
 
 case ${1:-} in
     "" | -h | --help)
-        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
         exit 2 ;;
     list)
         "$PY" "$HERE/scenarios.py" list ;;
