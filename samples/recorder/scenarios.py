@@ -1,0 +1,1496 @@
+#!/usr/bin/env python3
+"""Client, server and proxy programs behind connlint's sample captures.
+
+Each scenario is one behaviour from the rule catalogue (SPEC section 3) or one
+clean case, played by small programs on plain sockets so that every write is
+deliberate: which bytes go in which send(), with or without TCP_NODELAY, how
+long the server thinks, whether a socket is closed with shutdown(SHUT_WR),
+close() or SO_LINGER {1, 0} (RST), and whether input is read before closing.
+Everything else (segmentation, Nagle, delayed ACKs, quick-ACK mode,
+TIME_WAIT, the RST for unread data) is the Linux kernel's own behaviour on a
+link with 25 ms one-way delay (see tapbridge.py).
+
+Timing budget, because it decides which rules fire: RTT is 50 ms, so a
+handshake costs 50 ms.  S001 fires on a first transaction when
+connect >= 0.4 * (connect + send + wait + receive).  With a prompt server the
+first transaction is about 50 + 0 + 50 + 0 ms -> ratio 0.5, so every sample
+that is *not* about S001 lets the server think THINK (150 ms) before its first
+answer (ratio about 0.2).  Think times are kept away from the 40 ms delayed-ACK
+timer so that no pure ACK looks like it released data (T002) by accident.
+
+Usage (normally through record.sh, inside network namespaces):
+    scenarios.py list
+    scenarios.py meta NAME             shell assignments: TOPO FAMILY CAPTURE CONNS
+    scenarios.py run NAME ROLE         ROLE is client, server or proxy
+Environment: READY_DIR - where server/proxy touch a file once listening.
+"""
+
+import base64
+import hashlib
+import os
+import select
+import socket
+import sys
+import threading
+import time
+
+# Addresses: RFC 2544 benchmark range and RFC 3849 documentation prefix only,
+# and only inside the recorder's own namespaces.
+CLIENT4 = "198.18.0.1"
+SERVER4 = "198.18.0.2"  # direct topology: the origin server; proxy topology: the proxy
+PROXY_UP4 = "198.18.1.1"  # proxy's address on the upstream link
+ORIGIN4 = "198.18.1.2"  # origin server behind the proxy
+CLIENT6 = "2001:db8::1"
+SERVER6 = "2001:db8::2"
+
+HTTP_PORT = 80
+PROXY_PORT = 3128
+TLS_PORT = 443
+HOST = "joes-hardware.example"
+UA = "connlint-sample/1"
+THINK = 0.150  # server think time before a first answer (keeps S001 quiet)
+
+T0 = time.monotonic()
+
+
+def log(role, msg):
+    print(f"[{time.monotonic() - T0:8.3f}] {role}: {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- messages
+
+
+def message(start, headers=(), body=b""):
+    """One HTTP/1.x message as bytes; headers are (name, value) pairs, kept in order."""
+    lines = [start] + [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def request(method, target, headers=(), body=b"", version="HTTP/1.1", host=HOST):
+    hs = [("Host", host), ("User-Agent", UA)] + list(headers)
+    return message(f"{method} {target} {version}", hs, body)
+
+
+def response(status, headers=(), body=b"", version="HTTP/1.1", length=True):
+    """A response; adds Content-Length for `body` unless length=False."""
+    hs = list(headers)
+    if length:
+        hs.append(("Content-Length", str(len(body))))
+    return message(f"{version} {status}", hs, body)
+
+
+def page(text):
+    return f"<html><body>{text}</body></html>\n".encode()
+
+
+# ---------------------------------------------------------------- sockets
+
+
+def ready(role):
+    d = os.environ.get("READY_DIR")
+    if d:
+        with open(os.path.join(d, role), "w") as f:
+            f.write("ready\n")
+
+
+def nodelay(sock, on=True):
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if on else 0)
+
+
+def listen(addr, port, family=socket.AF_INET, backlog=16):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(backlog)
+    return s
+
+
+def connect(src, sport, dst, dport, nodelay_on=True, family=socket.AF_INET):
+    """Connect from a fixed source port so captures are reproducible."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    nodelay(s, nodelay_on)
+    s.bind((src, sport))
+    s.connect((dst, dport))
+    return s
+
+
+def rst_close(sock):
+    """close() that sends RST instead of FIN (SO_LINGER on, timeout 0)."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def graceful_close(sock, peer=None):
+    """Half-close, wait for the peer's FIN (reading what it still sends), then close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    if peer is not None:
+        peer.drain_to_eof()
+    else:
+        Peer(sock).drain_to_eof()
+    sock.close()
+
+
+class Peer:
+    """Buffered reader over a socket that never reads further than asked.
+
+    recv() returns what the kernel has; bytes beyond the current message stay
+    in `buf` (or in the kernel, if they had not arrived yet) - R003 depends on
+    a pipelined request staying unread in the kernel.
+    """
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("peer closed")
+        self.buf += data
+
+    def read_head(self):
+        while b"\r\n\r\n" not in self.buf:
+            self.fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        headers = []
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers.append((k.strip(), v.strip()))
+        return lines[0], headers
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self.fill()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def read_line(self):
+        while b"\r\n" not in self.buf:
+            self.fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_chunked(self):
+        body = b""
+        while True:
+            size = int(self.read_line().split(b";")[0], 16)
+            if size == 0:
+                break
+            body += self.read_exact(size)
+            self.read_exact(2)
+        while self.read_line():  # trailers
+            pass
+        return body
+
+    def read_body(self, headers, method=None, status=None):
+        if method == "HEAD" or status in (204, 304) or (status is not None and 100 <= status < 200):
+            return b""
+        if status is not None and method == "CONNECT" and 200 <= status < 300:
+            return b""
+        te = header(headers, "Transfer-Encoding")
+        if te and "chunked" in te.lower():
+            return self.read_chunked()
+        cl = header(headers, "Content-Length")
+        if cl is not None:
+            return self.read_exact(int(cl))
+        if status is None:
+            return b""  # request without a body
+        return self.drain_to_eof()
+
+    def read_request(self):
+        start, headers = self.read_head()
+        body = self.read_body(headers)
+        return start, headers, body
+
+    def read_response(self, method="GET"):
+        """Read one final response (skipping 1xx other than 101)."""
+        while True:
+            start, headers = self.read_head()
+            status = int(start.split()[1])
+            if 100 <= status < 200 and status != 101:
+                continue
+            body = self.read_body(headers, method, status)
+            return start, headers, body
+
+    def drain_to_eof(self):
+        data = self.buf
+        self.buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def header(headers, name):
+    for k, v in headers:
+        if k.lower() == name.lower():
+            return v
+    return None
+
+
+# ---------------------------------------------------------------- scenario registry
+
+SCENARIOS = {}
+
+
+def scenario(name, port, topo="direct", family=4, capture="client", conns=1, summary=""):
+    """Register client/server(/proxy) functions for one capture.
+
+    `port` is the first fixed client source port of the scenario; a scenario
+    that opens several connections uses port, port+1, ...  `conns` is how many
+    connections the capture must hold (record.sh checks it).
+    """
+
+    def deco(cls):
+        cls.name = name
+        cls.port = port
+        cls.topo = topo
+        cls.family = family
+        cls.capture = capture
+        cls.conns = conns
+        cls.summary = summary
+        SCENARIOS[name] = cls
+        return cls
+
+    return deco
+
+
+class Direct:
+    """Client and server on one delayed link (IPv4 unless family=6)."""
+
+    family = 4
+
+    @classmethod
+    def addrs(cls):
+        if cls.family == 6:
+            return socket.AF_INET6, CLIENT6, SERVER6
+        return socket.AF_INET, CLIENT4, SERVER4
+
+    @classmethod
+    def open(cls, sport, nodelay_on=True):
+        fam, c, s = cls.addrs()
+        return connect(c, sport, s, HTTP_PORT, nodelay_on, fam)
+
+    @classmethod
+    def listener(cls):
+        fam, _, s = cls.addrs()
+        return listen(s, HTTP_PORT, fam)
+
+
+# ---------------------------------------------------------------- S: connection cost
+
+
+@scenario("S001-handshake-dominated", 41001,
+          summary="one small GET on a fresh connection, prompt answer: half the time is the handshake")
+class S001(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")],
+                           page("hammers: 3")))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        s.sendall(request("GET", "/stock/hammers", [("Connection", "close")]))
+        p = Peer(s)
+        p.read_response()
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("S002-connection-churn", 41011, conns=3,
+          summary="three sequential one-transaction connections, each opened right after the previous closed")
+class S002(Direct):
+    N = 3
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        for _ in range(cls.N):
+            c, _ = ls.accept()
+            nodelay(c)
+            p = Peer(c)
+            p.read_request()
+            time.sleep(THINK)
+            c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")],
+                               page("catalog page")))
+            graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        for i in range(cls.N):
+            if i:
+                time.sleep(0.100)  # the previous connection's last ACK is in: next opens after a clean close
+            s = cls.open(cls.port + i)
+            s.sendall(request("GET", f"/catalog?page={i + 1}", [("Connection", "close")]))
+            p = Peer(s)
+            p.read_response()
+            p.drain_to_eof()
+            s.close()
+
+
+@scenario("S003-too-many-parallel-connections", 41021, conns=8,
+          summary="eight concurrent connections from one client to one server endpoint")
+class S003(Direct):
+    N = 8
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+
+        def serve(c):
+            nodelay(c)
+            p = Peer(c)
+            first = True
+            while True:
+                try:
+                    start, _, _ = p.read_request()
+                except EOFError:
+                    break
+                time.sleep(THINK + 0.15 if first else 0.010)
+                first = False
+                path = start.split()[1]
+                c.sendall(response("200 OK", [("Content-Type", "image/png")], f"png:{path}".encode()))
+            c.close()
+
+        threads = []
+        for _ in range(cls.N):
+            c, _ = ls.accept()
+            t = threading.Thread(target=serve, args=(c,))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+
+    @classmethod
+    def client(cls, role):
+        # Open all eight at once (non-blocking connects, SYNs in port order), like a
+        # browser fetching tiles, then run one request/response pair per thread.
+        socks = []
+        for i in range(cls.N):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            nodelay(s)
+            s.bind((CLIENT4, cls.port + i))
+            s.setblocking(False)
+            s.connect_ex((SERVER4, HTTP_PORT))
+            socks.append(s)
+        pending = list(socks)
+        while pending:
+            _, writable, _ = select.select([], pending, [], 5)
+            if not writable:
+                raise TimeoutError("connects did not complete")
+            for s in writable:
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    raise OSError(err, os.strerror(err))
+                s.setblocking(True)
+                pending.remove(s)
+
+        def fetch(i):
+            s = socks[i]
+            p = Peer(s)
+            for part in ("a", "b"):
+                s.sendall(request("GET", f"/img/tile-{i}{part}.png"))
+                p.read_response()
+            s.close()
+
+        threads = [threading.Thread(target=fetch, args=(i,)) for i in range(cls.N)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+@scenario("S004-tuple-reused-in-time-wait", 41031, conns=2,
+          summary="the same 4-tuple connects again 200 ms after the server's active close (server in TIME_WAIT)")
+class S004(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        for _ in range(2):
+            c, _ = ls.accept()
+            nodelay(c)
+            p = Peer(c)
+            p.read_request()
+            time.sleep(THINK)
+            c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")],
+                               page("cart")))
+            graceful_close(c, p)  # server closes first: its side of the tuple sits in TIME_WAIT
+
+    @classmethod
+    def client(cls, role):
+        for i in range(2):
+            s = cls.open(cls.port)  # same source port both times (SO_REUSEADDR)
+            s.sendall(request("GET", "/cart", [("Connection", "close")]))
+            p = Peer(s)
+            p.read_response()
+            p.drain_to_eof()
+            s.close()
+            if i == 0:
+                time.sleep(0.200)
+
+
+# ---------------------------------------------------------------- T: Nagle / delayed ACK
+
+
+class T001Base(Direct):
+    """POST written as head, then body, without TCP_NODELAY: write-write-read.
+
+    Linux ACKs the first data of a fresh connection at once (quick-ACK mode);
+    the stall needs the server in delayed-ACK (ping-pong) mode, which a server
+    reaches by itself after answering a few requests promptly.  TCP_QUICKACK=0
+    on the accepted socket puts it there before the first request arrives, and
+    the client lets 100 ms pass after the handshake so the option is in place.
+    """
+
+    BODY = b"item=claw-hammer&qty=2"
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        c.sendall(response("201 Created", [("Content-Type", "text/plain"), ("Connection", "close")],
+                           b"order 1001 created\n"))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port, nodelay_on=False)
+        time.sleep(0.100)
+        head = request("POST", "/orders", [("Content-Type", "application/x-www-form-urlencoded"),
+                                           ("Content-Length", str(len(cls.BODY))),
+                                           ("Connection", "close")])
+        s.send(head)  # write ...
+        s.send(cls.BODY)  # ... write (held by Nagle until the head is ACKed) ...
+        p = Peer(s)
+        p.read_response("POST")  # ... read
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("T001-nagle-delayed-ack-stall-client-side", 41051, capture="client",
+          summary="POST head and body in two writes without TCP_NODELAY; body waits for the delayed ACK; captured at the client")
+class T001Client(T001Base):
+    pass
+
+
+@scenario("T001-nagle-delayed-ack-stall-server-side", 41052, capture="server",
+          summary="the same write-write-read POST, captured at the server")
+class T001Server(T001Base):
+    pass
+
+
+@scenario("T002-delayed-ack", 41061,
+          summary="pipelined GETs in separate writes without TCP_NODELAY: the second waits for the server's delayed ACK of the first")
+class T002(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("index")))
+        # An interactive server's kernel is in delayed-ACK (ping-pong) mode; make sure
+        # this one is before the next request arrives.
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        for name in ("a.css", "b.js"):
+            p.read_request()
+            time.sleep(THINK)
+            c.sendall(response("200 OK", [("Content-Type", "text/plain")], f"/* {name} */\n".encode()))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port, nodelay_on=False)
+        p = Peer(s)
+        s.send(request("GET", "/"))
+        p.read_response()
+        s.send(request("GET", "/a.css"))  # small segment, unacknowledged ...
+        s.send(request("GET", "/b.js"))  # ... so Nagle holds this until the ACK
+        p.read_response()
+        p.read_response()
+        s.close()
+
+
+# ---------------------------------------------------------------- C: Connection header
+
+
+class OneExchange(Direct):
+    """One request, server thinks THINK, one response; the client closes first.
+
+    Subclasses set REQ (bytes) and RESP (bytes).
+    """
+
+    REQ = b""
+    RESP = b""
+    METHOD = "GET"
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(cls.RESP)
+        p.drain_to_eof()  # client closes first
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        s.sendall(cls.REQ)
+        p = Peer(s)
+        p.read_response(cls.METHOD)
+        s.close()
+
+
+@scenario("C001-keep-alive-header-without-connection-token", 42011,
+          summary="response carries Keep-Alive: timeout=5, max=100 but no Connection: keep-alive")
+class C001(OneExchange):
+    REQ = request("GET", "/tools/saws")
+    RESP = response("200 OK", [("Content-Type", "text/html"), ("Keep-Alive", "timeout=5, max=100")],
+                    page("saws"))
+
+
+@scenario("C002-proxy-connection-header", 42021,
+          summary="request carries the non-standard Proxy-Connection: keep-alive")
+class C002(OneExchange):
+    REQ = request("GET", f"http://{HOST}/tools/drills", [("Proxy-Connection", "keep-alive")])
+    RESP = response("200 OK", [("Content-Type", "text/html")], page("drills"))
+
+
+@scenario("C003-keep-alive-not-echoed", 42031,
+          summary="HTTP/1.0 request asks keep-alive, the 1.0 response does not echo it, the client sends a second request anyway")
+class C003(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        # HTTP/1.0 without "Connection: keep-alive": not persistent, but this lax
+        # server does not close and answers what comes next.
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("nails"), version="HTTP/1.0"))
+        p.read_request()
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("screws"), version="HTTP/1.0"))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/nails", [("Connection", "keep-alive")], version="HTTP/1.0"))
+        p.read_response()
+        s.sendall(request("GET", "/screws", [("Connection", "keep-alive")], version="HTTP/1.0"))
+        p.read_response()
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("C004-request-after-connection-close", 42041,
+          summary="the first response says Connection: close, the client sends a second request on the connection anyway")
+class C004(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")], page("glue")))
+        # This server is slow to close; the client's next request arrives first and
+        # is answered, so nothing else (reset, unanswered request) muddies the sample.
+        p.read_request()
+        c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")], page("tape")))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/glue"))
+        p.read_response()  # says Connection: close ...
+        s.sendall(request("GET", "/tape"))  # ... ignored
+        p.read_response()
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("C005-connection-token-names-end-to-end-header", 42051,
+          summary="request lists Cookie in its Connection header, so any proxy would strip the cookie")
+class C005(OneExchange):
+    REQ = request("GET", "/account", [("Cookie", "session=7f3a9c"), ("Connection", "Cookie")])
+    RESP = response("200 OK", [("Content-Type", "text/html")], page("account"))
+
+
+@scenario("C006-conflicting-connection-tokens", 42061,
+          summary="request says Connection: keep-alive, close")
+class C006(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html"), ("Connection", "close")], page("ladders")))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/ladders", [("Connection", "keep-alive, close")]))
+        p.read_response()
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("C007-hop-by-hop-header-forwarded", 42071, topo="proxy", capture="proxy", conns=2,
+          summary="a proxy forwards Connection, Keep-Alive and the Connection-named X-Debug-Hop upstream; both legs captured at the proxy")
+class C007Forwarded:
+    UPSTREAM_PORT = 42072  # proxy's source port towards the origin
+
+    @classmethod
+    def server(cls, role):
+        ls = listen(ORIGIN4, HTTP_PORT)
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("pliers")))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def proxy(cls, role):
+        ls = listen(SERVER4, PROXY_PORT)
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        cp = Peer(c)
+        start, headers = cp.read_head()
+        method, target, version = start.split()
+        path = "/" + target.split("://", 1)[1].split("/", 1)[1]
+        # The bug under test: every field is copied, hop-by-hop ones included.
+        fwd = message(f"{method} {path} {version}", headers + [("Via", "1.1 px")])
+        u = connect(PROXY_UP4, cls.UPSTREAM_PORT, ORIGIN4, HTTP_PORT)
+        u.sendall(fwd)
+        up = Peer(u)
+        rs, rh, rb = up.read_response(method)
+        c.sendall(message(rs, rh + [("Via", "1.1 px")]) + rb)
+        cp.drain_to_eof()  # client closes first
+        c.close()
+        graceful_close(u, up)
+
+    @classmethod
+    def client(cls, role):
+        s = connect(CLIENT4, cls.port, SERVER4, PROXY_PORT)
+        p = Peer(s)
+        s.sendall(request("GET", f"http://{ORIGIN4}/tools/pliers",
+                          [("Connection", "keep-alive, X-Debug-Hop"), ("Keep-Alive", "timeout=30"),
+                           ("X-Debug-Hop", "1")], host=ORIGIN4))
+        p.read_response()
+        s.close()
+
+
+@scenario("C007-hop-by-hop-header-in-wrong-direction", 42081,
+          summary="a response carries Proxy-Authorization (txn 0) and a request carries Proxy-Authenticate (txn 1)")
+class C007Direction(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html"),
+                                      ("Proxy-Authorization", "Basic c2FtcGxlOnNhbXBsZQ==")], page("clamps")))
+        p.read_request()
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("vises")))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/clamps"))
+        p.read_response()
+        s.sendall(request("GET", "/vises", [("Proxy-Authenticate", 'Basic realm="joes"')]))
+        p.read_response()
+        s.close()
+
+
+@scenario("C008-invalid-keep-alive-parameters", 42091,
+          summary="response says Keep-Alive: timeout=five, max=-1")
+class C008(OneExchange):
+    REQ = request("GET", "/tools/levels")
+    RESP = response("200 OK", [("Content-Type", "text/html"), ("Connection", "keep-alive"),
+                               ("Keep-Alive", "timeout=five, max=-1")], page("levels"))
+
+
+# ---------------------------------------------------------------- P: pipelining
+
+
+@scenario("P001-pipelined-before-persistence-known", 43011,
+          summary="second GET sent 5 ms after the first, before any response on a fresh connection")
+class P001(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/css")], b"body{}\n"))
+        c.sendall(response("200 OK", [("Content-Type", "text/javascript")], b"void 0;\n"))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/site.css"))
+        time.sleep(0.005)
+        s.sendall(request("GET", "/site.js"))
+        p.read_response()
+        p.read_response()
+        s.close()
+
+
+@scenario("P002-non-idempotent-method-pipelined", 43021,
+          summary="after a first exchange, a POST is pipelined behind an outstanding GET")
+class P002(Direct):
+    BODY = b'{"sku":"claw-hammer","qty":1}'
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("shop")))
+        p.read_request()
+        time.sleep(0.100)
+        c.sendall(response("200 OK", [("Content-Type", "application/json")], b'{"items":0}\n'))
+        p.read_request()
+        c.sendall(response("201 Created", [("Content-Type", "application/json")], b'{"order":1002}\n'))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/shop"))
+        p.read_response()
+        s.sendall(request("GET", "/cart.json"))
+        time.sleep(0.005)
+        s.sendall(request("POST", "/orders", [("Content-Type", "application/json"),
+                                              ("Content-Length", str(len(cls.BODY)))], cls.BODY))
+        p.read_response()
+        p.read_response("POST")
+        s.close()
+
+
+@scenario("P003-unanswered-pipelined-requests-at-close", 43031,
+          summary="three GETs pipelined on a persistent connection; the server answers one and closes with FIN")
+class P003(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("gallery")))
+        p.read_request()
+        time.sleep(THINK)
+        p.read_request()  # read the rest so the close is a FIN, not an RST
+        p.read_request()
+        c.sendall(response("200 OK", [("Content-Type", "image/png")], b"png:1\n"))
+        graceful_close(c, p)  # closes with /img/2 and /img/3 unanswered
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/gallery"))
+        p.read_response()
+        for i in (1, 2, 3):
+            s.sendall(request("GET", f"/img/{i}.png"))
+            time.sleep(0.005)
+        p.read_response()
+        p.drain_to_eof()  # server closed: the other two are lost
+        s.close()
+
+
+# ---------------------------------------------------------------- F: framing
+
+
+@scenario("F001-unframed-body-on-persistent-connection", 44011,
+          summary="HTTP/1.1 keep-alive exchange whose response has neither Content-Length nor chunked: body ends at the server's FIN")
+class F001(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/plain")],
+                           b"price list\nhammer 12.00\nsaw 18.50\ndrill 79.00\n", length=False))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/prices.txt"))
+        p.read_response()  # close-delimited: reads to EOF
+        s.close()
+
+
+@scenario("F002-content-length-with-transfer-encoding", 44021,
+          summary="POST carries both Content-Length: 15 and Transfer-Encoding: chunked (15 = the chunked body's length)")
+class F002(Direct):
+    BODY = b"5\r\nhello\r\n0\r\n\r\n"
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()  # chunked wins over Content-Length
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/plain")], b"ok\n"))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("POST", "/feedback", [("Content-Type", "text/plain"),
+                                                ("Content-Length", str(len(cls.BODY))),
+                                                ("Transfer-Encoding", "chunked")], cls.BODY))
+        p.read_response("POST")
+        s.close()
+
+
+@scenario("F003-duplicate-content-length-agreeing", 44031,
+          summary="response repeats Content-Length: 25 on two field lines (values agree)")
+class F003Agree(OneExchange):
+    REQ = request("GET", "/tools/chisels")
+    RESP = message("HTTP/1.1 200 OK", [("Content-Type", "text/plain"), ("Content-Length", "25"),
+                                       ("Content-Length", "25")], b"chisels: 4 sizes in stock")
+
+
+@scenario("F003-duplicate-content-length-conflicting", 44041,
+          summary="response carries Content-Length: 25 and Content-Length: 40; body is 25 bytes; the client gives up and closes")
+class F003Conflict(OneExchange):
+    REQ = request("GET", "/tools/files")
+    RESP = message("HTTP/1.1 200 OK", [("Content-Type", "text/plain"), ("Content-Length", "25"),
+                                       ("Content-Length", "40")], b"files: 6 shapes in stock.")
+
+    @classmethod
+    def client(cls, role):
+        # RFC 9112 6.3: invalid framing -> a user agent closes the connection.
+        s = cls.open(cls.port)
+        s.sendall(cls.REQ)
+        p = Peer(s)
+        p.read_head()
+        p.read_exact(25)
+        s.close()
+
+
+@scenario("F004-malformed-chunked-body", 44051,
+          summary="chunked response whose second chunk-size line is 'six'; the client gives up and closes")
+class F004(OneExchange):
+    REQ = request("GET", "/tools/rulers")
+    RESP = message("HTTP/1.1 200 OK", [("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked")],
+                   b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n")
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        s.sendall(cls.REQ)
+        p = Peer(s)
+        p.read_head()
+        p.read_line()  # "5"
+        p.read_exact(7)
+        bad = p.read_line()
+        log(role, f"chunk size line {bad!r} does not parse; closing")
+        s.close()
+
+
+# ---------------------------------------------------------------- R: closing and resets
+
+
+class Truncated(Direct):
+    """Content-Length: 10000 promised, 3000 body bytes sent, then the server closes."""
+
+    TOTAL = 10000
+    SENT = 3000
+
+    @classmethod
+    def body(cls):
+        line = b"joes-hardware spare parts catalogue, page filler.\n"  # 51 bytes
+        return (line * (cls.SENT // len(line) + 1))[: cls.SENT]
+
+    @classmethod
+    def send_partial(cls, c):
+        head = message("HTTP/1.1 200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(cls.TOTAL))])
+        c.sendall(head + cls.body())
+        time.sleep(0.100)  # let it all be ACKed, so the close loses nothing in flight
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        s.sendall(request("GET", "/catalogue.txt"))
+        p = Peer(s)
+        p.read_head()
+        got = len(p.drain_to_eof())
+        log(role, f"got {got} of {cls.TOTAL} body bytes")
+        s.close()
+
+
+@scenario("R001-rst-truncated-response", 45011,
+          summary="response promises Content-Length 10000, the server resets (SO_LINGER 0) after 3000 body bytes")
+class R001(Truncated):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        cls.send_partial(c)
+        rst_close(c)
+
+
+@scenario("R002-fin-truncated-response", 45021,
+          summary="response promises Content-Length 10000, the server closes with FIN after 3000 body bytes")
+class R002(Truncated):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        cls.send_partial(c)
+        graceful_close(c, p)
+
+
+@scenario("R003-reset-on-close-with-unread-data", 45031,
+          summary="server answers the first of two pipelined GETs and closes with the second unread: the kernel sends RST")
+class R003(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("brochure")))
+        p.read_request()  # /page2 only: /page3 has not arrived yet
+        time.sleep(THINK)  # /page3 arrives meanwhile and stays unread
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("page 2")))
+        c.close()  # unread data -> RST instead of FIN
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/brochure"))
+        p.read_response()
+        s.sendall(request("GET", "/brochure/page2"))
+        time.sleep(0.020)
+        s.sendall(request("GET", "/brochure/page3"))
+        try:
+            p.read_response()
+            p.read_response()
+        except (ConnectionResetError, EOFError) as e:
+            log(role, f"connection ended: {e!r}")
+        s.close()
+
+
+@scenario("R004-retry-of-non-idempotent-request", 45041, conns=2,
+          summary="a POST is reset without an answer; the client sends it again on a new connection")
+class R004(Direct):
+    BODY = b'{"sku":"torque-wrench","qty":1}'
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        rst_close(c)  # crashes mid-request: no response, RST
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("201 Created", [("Content-Type", "application/json")], b'{"order":1003}\n'))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        req = request("POST", "/orders", [("Content-Type", "application/json"),
+                                          ("Content-Length", str(len(cls.BODY)))], cls.BODY)
+        for attempt in range(2):
+            s = cls.open(cls.port + attempt)
+            s.sendall(req)
+            p = Peer(s)
+            try:
+                p.read_response("POST")
+                s.close()
+                return
+            except (ConnectionResetError, EOFError) as e:
+                log(role, f"attempt {attempt}: {e!r}; retrying the POST on a new connection")
+                s.close()
+
+
+# ---------------------------------------------------------------- clean captures
+
+
+class KeepAlive(Direct):
+    """Several transactions on one HTTP/1.1 connection, TCP_NODELAY, one write per message."""
+
+    EXCHANGES = [
+        (request("GET", "/"), "GET", response("200 OK", [("Content-Type", "text/html")], page("joe's hardware"))),
+        (request("GET", "/style.css"), "GET", response("200 OK", [("Content-Type", "text/css")], b"h1{color:red}\n")),
+        (request("POST", "/cart", [("Content-Type", "application/x-www-form-urlencoded"), ("Content-Length", "16")],
+                 b"sku=hammer&qty=1"), "POST",
+         response("200 OK", [("Content-Type", "text/plain")], b"cart: 1 item\n")),
+        (request("GET", "/logo.png"), "GET", response("200 OK", [("Content-Type", "image/png")], b"\x89PNG....\n")),
+    ]
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        for i, (_, _, resp) in enumerate(cls.EXCHANGES):
+            p.read_request()
+            time.sleep(THINK if i == 0 else 0.015)
+            c.sendall(resp)
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        for req, method, _ in cls.EXCHANGES:
+            s.sendall(req)
+            p.read_response(method)
+        s.close()
+
+
+@scenario("clean-keepalive-reuse-nodelay", 46011,
+          summary="four transactions (GET, GET, POST, GET) reuse one connection; TCP_NODELAY, one write per message")
+class CleanKeepAlive(KeepAlive):
+    pass
+
+
+@scenario("clean-ipv6-keepalive", 46091, family=6,
+          summary="the keep-alive reuse exchange over IPv6")
+class CleanIPv6(KeepAlive):
+    family = 6
+
+
+@scenario("clean-pipelined-gets", 46021,
+          summary="after a first exchange confirms persistence, three GETs pipelined in one write; answered in order")
+class CleanPipelined(Direct):
+    NAMES = ("a.css", "b.js", "c.png")
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("index")))
+        for i, name in enumerate(cls.NAMES):
+            p.read_request()
+            if i == 0:
+                time.sleep(0.015)
+            c.sendall(response("200 OK", [("Content-Type", "text/plain")], f"contents of {name}\n".encode()))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/"))
+        p.read_response()
+        s.sendall(b"".join(request("GET", "/" + n) for n in cls.NAMES))
+        for _ in cls.NAMES:
+            p.read_response()
+        s.close()
+
+
+@scenario("clean-chunked-trailers", 46031,
+          summary="chunked response streamed in four writes (TCP_NODELAY, 10 ms apart) ending with an X-Checksum trailer")
+class CleanChunked(Direct):
+    CHUNKS = (b"Mozilla", b"Developer", b"Network")
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(message("HTTP/1.1 200 OK", [("Content-Type", "text/plain"), ("Transfer-Encoding", "chunked"),
+                                              ("Trailer", "X-Checksum")])
+                  + b"%x\r\n%s\r\n" % (len(cls.CHUNKS[0]), cls.CHUNKS[0]))
+        for chunk in cls.CHUNKS[1:]:
+            time.sleep(0.010)
+            c.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        time.sleep(0.010)
+        digest = hashlib.sha256(b"".join(cls.CHUNKS)).hexdigest()[:16]
+        c.sendall(b"0\r\nX-Checksum: sha256-" + digest.encode() + b"\r\n\r\n")
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/stream", [("TE", "trailers"), ("Connection", "TE")]))
+        p.read_response()
+        s.close()
+
+
+@scenario("clean-head", 46041,
+          summary="HEAD answered with Content-Length 10000 and no body, then a GET on the same connection")
+class CleanHead(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(message("HTTP/1.1 200 OK", [("Content-Type", "application/pdf"), ("Content-Length", "10000")]))
+        p.read_request()
+        time.sleep(0.015)
+        c.sendall(response("200 OK", [("Content-Type", "text/plain")], b"manual: 10000 bytes\n"))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("HEAD", "/manual.pdf"))
+        p.read_response("HEAD")
+        s.sendall(request("GET", "/manual.txt"))
+        p.read_response()
+        s.close()
+
+
+@scenario("clean-204-304", 46051,
+          summary="204 No Content, then 304 Not Modified (with Content-Length 1234, no body), then a 200 on the same connection")
+class Clean204304(Direct):
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(message("HTTP/1.1 204 No Content", [("Cache-Control", "no-store")]))
+        p.read_request()
+        time.sleep(0.015)
+        c.sendall(message("HTTP/1.1 304 Not Modified", [("ETag", '"v7"'), ("Content-Length", "1234")]))
+        p.read_request()
+        time.sleep(0.015)
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("deals")))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/ping"))
+        p.read_response()
+        s.sendall(request("GET", "/logo.png", [("If-None-Match", '"v7"')]))
+        p.read_response()
+        s.sendall(request("GET", "/deals"))
+        p.read_response()
+        s.close()
+
+
+@scenario("clean-expect-100-continue", 46061,
+          summary="POST with Expect: 100-continue; the body follows the 100 Continue, then 201")
+class CleanExpect(Direct):
+    BODY = b"".join(b"line %04d of the inventory upload\n" % i for i in range(36))  # 1224 bytes
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        _, headers = p.read_head()
+        c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        p.read_exact(int(header(headers, "Content-Length")))
+        time.sleep(0.015)  # answer within the delayed-ACK timer: the ACK rides on the response
+        c.sendall(response("201 Created", [("Content-Type", "text/plain")], b"stored\n"))
+        p.drain_to_eof()
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("POST", "/inventory", [("Content-Type", "text/plain"),
+                                                 ("Content-Length", str(len(cls.BODY))),
+                                                 ("Expect", "100-continue")]))
+        start, _ = p.read_head()
+        assert start.split()[1] == "100", start
+        s.sendall(cls.BODY)
+        p.read_response("POST")
+        s.close()
+
+
+def tunnel_blob(tag, n):
+    """Deterministic non-HTTP bytes for the tunnel (stand-in for TLS records)."""
+    out = bytearray(b"\x17\x03\x03" + n.to_bytes(2, "big"))
+    x = sum(tag)
+    for _ in range(n):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        out.append(x >> 23)
+    return bytes(out)
+
+
+@scenario("clean-connect-tunnel", 46071, topo="proxy", capture="client",
+          summary="CONNECT through a proxy, 200, then two opaque request/reply exchanges through the tunnel; client leg captured")
+class CleanConnect:
+    UPSTREAM_PORT = 46072
+
+    @classmethod
+    def server(cls, role):
+        ls = listen(ORIGIN4, TLS_PORT)
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        for i in range(2):
+            got = b""
+            while len(got) < 605:
+                d = c.recv(65536)
+                if not d:
+                    raise EOFError
+                got += d
+            c.sendall(tunnel_blob(b"reply%d" % i, 900))
+        while c.recv(65536):
+            pass
+        c.close()
+
+    @classmethod
+    def proxy(cls, role):
+        ls = listen(SERVER4, PROXY_PORT)
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        cp = Peer(c)
+        start, _ = cp.read_head()
+        host, port = start.split()[1].rsplit(":", 1)
+        u = connect(PROXY_UP4, cls.UPSTREAM_PORT, host, int(port))
+        c.sendall(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+
+        def pump(src, dst, pending=b""):
+            if pending:
+                dst.sendall(pending)
+            while True:
+                d = src.recv(65536)
+                if not d:
+                    dst.shutdown(socket.SHUT_WR)
+                    return
+                dst.sendall(d)
+
+        t = threading.Thread(target=pump, args=(c, u, cp.buf))
+        t.start()
+        pump(u, c)
+        t.join()
+        c.close()
+        u.close()
+
+    @classmethod
+    def client(cls, role):
+        s = connect(CLIENT4, cls.port, SERVER4, PROXY_PORT)
+        p = Peer(s)
+        target = f"{ORIGIN4}:{TLS_PORT}"
+        s.sendall(request("CONNECT", target, host=target))
+        p.read_response("CONNECT")
+        for i in range(2):
+            s.sendall(tunnel_blob(b"hello%d" % i, 600))
+            p.read_exact(905)
+        s.shutdown(socket.SHUT_WR)
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("clean-websocket-upgrade", 46081,
+          summary="GET with Upgrade: websocket, 101 Switching Protocols, one text frame each way, close frames")
+class CleanWebSocket(Direct):
+    KEY = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455's example key
+    MASK = b"\x37\xfa\x21\x3d"
+
+    @classmethod
+    def masked(cls, opcode, payload):
+        data = bytes(b ^ cls.MASK[i % 4] for i, b in enumerate(payload))
+        return bytes([0x80 | opcode, 0x80 | len(payload)]) + cls.MASK + data
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        _, headers = p.read_head()
+        key = header(headers, "Sec-WebSocket-Key")
+        accept = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        time.sleep(THINK)
+        c.sendall(message("HTTP/1.1 101 Switching Protocols", [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                                                ("Sec-WebSocket-Accept", accept.decode())]))
+        p.read_exact(2 + 4 + 5)  # masked "hello"
+        time.sleep(0.015)
+        c.sendall(b"\x81\x0ahello back")
+        p.read_exact(2 + 4 + 2)  # masked close frame
+        c.sendall(b"\x88\x02\x03\xe8")
+        graceful_close(c, p)  # the server closes the TCP connection first (RFC 6455 7.1.1)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/chat", [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                                           ("Sec-WebSocket-Key", cls.KEY), ("Sec-WebSocket-Version", "13")]))
+        p.read_response()
+        s.sendall(cls.masked(0x1, b"hello"))
+        p.read_exact(12)
+        s.sendall(cls.masked(0x8, b"\x03\xe8"))
+        p.read_exact(4)
+        p.drain_to_eof()
+        s.close()
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "list":
+        for name in SCENARIOS:
+            print(name)
+        return 0
+    if len(argv) == 3 and argv[1] == "meta":
+        sc = SCENARIOS.get(argv[2])
+        if sc is None:
+            print(f"unknown scenario {argv[2]!r}; `scenarios.py list` shows them", file=sys.stderr)
+            return 2
+        print(f"TOPO={sc.topo} FAMILY={sc.family} CAPTURE={sc.capture} CONNS={sc.conns}")
+        return 0
+    if len(argv) == 4 and argv[1] == "run":
+        sc = SCENARIOS.get(argv[2])
+        role = argv[3]
+        if sc is None or role not in ("client", "server", "proxy") or not hasattr(sc, role):
+            print(f"no role {role!r} in scenario {argv[2]!r}", file=sys.stderr)
+            return 2
+        log(role, f"{sc.name} start")
+        getattr(sc, role)(role)
+        log(role, "done")
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
