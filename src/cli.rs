@@ -2,10 +2,12 @@
 //! the outcome to an exit code (0 ok, 1 findings at or above --fail-on,
 //! 2 usage error, unreadable or corrupt capture, or internal error).
 
-use crate::analyze::{run_http_capture, Analyzed, CaptureSummary, Limits};
+use crate::analyze::{run_check, run_http_capture, Analyzed, CaptureSummary, Limits};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
+use crate::report::findings;
 use crate::report::transactions::{self, CaptureTransactions};
 use crate::report::Format;
+use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
 
@@ -40,6 +42,71 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Lint connection management: what is wrong, where, and what it cost.
+    /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
+    /// bad configuration, or an unreadable or damaged capture.
+    Check {
+        /// pcap or pcapng files; `-` reads standard input.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// Lowest severity that makes the exit code 1.
+        #[arg(long, value_enum)]
+        fail_on: Option<FailOn>,
+        /// Rules to run: codes (T001), names (nagle-delayed-ack-stall) or code
+        /// prefixes (C, P0); comma-separated or repeated. Replaces the config's.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        select: Option<Vec<String>>,
+        /// Rules to skip, as for --select; added to the config's.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        ignore: Vec<String>,
+        /// Configuration file (default: ./connlint.toml if it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
+        /// Exit 0 even when findings are at or above --fail-on (damage still exits 2).
+        #[arg(long)]
+        exit_zero: bool,
+    },
+    /// List the rule catalogue.
+    Rules {
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
+    /// Show one rule's documentation.
+    Rule {
+        /// A rule code (S001) or name (handshake-dominated).
+        #[arg(value_name = "CODE|NAME")]
+        rule: String,
+    },
+}
+
+/// Reads the configuration file named on the command line, or
+/// `./connlint.toml` when there is one.
+fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<Config, String> {
+    let (path, required) = match path {
+        Some(p) => (p.to_string(), true),
+        None => ("connlint.toml".to_string(), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if !required && e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("{path}: cannot read the configuration: {e}")),
+    };
+    match text {
+        Some(text) => {
+            let file = ConfigFile::parse(&text).map_err(|e| format!("{path}: {e}"))?;
+            Config::resolve(Some((&path, &file)), cli).map_err(|e| e.to_string())
+        }
+        None => Config::resolve(None, cli).map_err(|e| e.to_string()),
+    }
+}
+
+/// Output formats of `rules`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
 }
 
 /// One capture read through the whole pipeline.
@@ -119,6 +186,72 @@ fn run(cli: Cli) -> io::Result<i32> {
             out.flush()?;
             Ok(if failed { 2 } else { 0 })
         }
+        Command::Check {
+            captures,
+            format,
+            fail_on,
+            select,
+            ignore,
+            config,
+            exit_zero,
+        } => {
+            let selection = CliSelection {
+                select,
+                ignore,
+                fail_on,
+            };
+            let config = match load_config(config.as_deref(), &selection) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("connlint: error: {e}");
+                    return Ok(2);
+                }
+            };
+            let mut failed = false;
+            let outcomes: Vec<_> = captures
+                .iter()
+                .map(|path| {
+                    let o = run_check(path, &limits, &config);
+                    failed |= report_error(&o.summary);
+                    o
+                })
+                .collect();
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            findings::write(&mut out, format, &outcomes)?;
+            out.flush()?;
+            let gate = outcomes
+                .iter()
+                .flat_map(|o| &o.findings)
+                .any(|f| config.fail_on.fails(f.severity));
+            Ok(if failed {
+                2
+            } else if gate && !exit_zero {
+                1
+            } else {
+                0
+            })
+        }
+        Command::Rules { format } => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            findings::write_rules(&mut out, format == ListFormat::Json)?;
+            out.flush()?;
+            Ok(0)
+        }
+        Command::Rule { rule } => match crate::rules::config::find_rule(&rule) {
+            Some(r) => {
+                let stdout = io::stdout();
+                let mut out = BufWriter::new(stdout.lock());
+                findings::write_rule(&mut out, r.meta())?;
+                out.flush()?;
+                Ok(0)
+            }
+            None => {
+                eprintln!("connlint: error: no rule has the code or name `{rule}`; `connlint rules` lists them");
+                Ok(2)
+            }
+        },
         Command::Transactions { captures, format } => {
             let (runs, failed) = analyze_all(&captures, &limits);
             let views: Vec<CaptureTransactions> = runs

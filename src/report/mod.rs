@@ -2,6 +2,7 @@
 //! machines (keys as in SPEC §5).
 
 pub mod connections;
+pub mod findings;
 pub mod transactions;
 
 use std::io::{self, Write};

@@ -159,7 +159,10 @@ pub struct CliSelection {
 impl Config {
     /// Resolves the file (if any, with its path for messages) and the
     /// command line into per-rule settings.
-    pub fn resolve(file: Option<(&str, &ConfigFile)>, cli: &CliSelection) -> Result<Config, ConfigError> {
+    pub fn resolve(
+        file: Option<(&str, &ConfigFile)>,
+        cli: &CliSelection,
+    ) -> Result<Config, ConfigError> {
         let path = file.map_or("", |(p, _)| p);
         let file_cfg = file.map(|(_, f)| f);
         let at = |key: &str| {
@@ -198,7 +201,10 @@ impl Config {
         let mut fail_on = FailOn::Warning;
         if let Some(f) = file_cfg.and_then(|f| f.fail_on.as_deref()) {
             fail_on = FailOn::parse(f).ok_or_else(|| {
-                ConfigError(format!("{}: `{f}` is not one of error, warning, info, never", at("fail-on")))
+                ConfigError(format!(
+                    "{}: `{f}` is not one of error, warning, info, never",
+                    at("fail-on")
+                ))
             })?;
         }
         if let Some(f) = cli.fail_on {
@@ -210,7 +216,8 @@ impl Config {
             .map(|r| {
                 let m = r.meta();
                 RuleSettings {
-                    enabled: select.iter().any(|p| matches(m, p)) && !ignore.iter().any(|p| matches(m, p)),
+                    enabled: select.iter().any(|p| matches(m, p))
+                        && !ignore.iter().any(|p| matches(m, p)),
                     severity: None,
                     options: m.options.iter().map(|o| (o.key, o.default)).collect(),
                 }
@@ -223,7 +230,10 @@ impl Config {
                     .iter()
                     .position(|r| r.meta().code.eq_ignore_ascii_case(key) || r.meta().name == key)
                     .ok_or_else(|| {
-                        ConfigError(format!("{}: no rule has the code or name `{key}`", at("rules")))
+                        ConfigError(format!(
+                            "{}: no rule has the code or name `{key}`",
+                            at("rules")
+                        ))
                     })?;
                 let meta = registry::all()[idx].meta();
                 let settings = &mut rules[idx];
@@ -231,7 +241,9 @@ impl Config {
                     let here = at(&format!("rules.{key}.{opt}"));
                     if opt == "severity" {
                         let s = value.as_str().and_then(Severity::parse).ok_or_else(|| {
-                            ConfigError(format!("{here}: severity must be \"error\", \"warning\" or \"info\""))
+                            ConfigError(format!(
+                                "{here}: severity must be \"error\", \"warning\" or \"info\""
+                            ))
                         })?;
                         settings.severity = Some(s);
                         continue;
@@ -251,12 +263,18 @@ impl Config {
                         _ => {
                             return Err(ConfigError(format!(
                                 "{here}: expected {}",
-                                if spec.integer { "a whole number" } else { "a number" }
+                                if spec.integer {
+                                    "a whole number"
+                                } else {
+                                    "a number"
+                                }
                             )))
                         }
                     };
                     if !v.is_finite() || v < 0.0 {
-                        return Err(ConfigError(format!("{here}: must be a non-negative number")));
+                        return Err(ConfigError(format!(
+                            "{here}: must be a non-negative number"
+                        )));
                     }
                     settings.options.insert(spec.key, v);
                 }

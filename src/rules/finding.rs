@@ -25,7 +25,12 @@ pub struct Finding {
 impl Finding {
     /// A finding of `meta` on `conn` at `ts`, at the rule's default severity
     /// (the engine applies configured overrides afterwards).
-    pub fn new(meta: &'static RuleMeta, conn: &Connection, ts: Timestamp, message: String) -> Finding {
+    pub fn new(
+        meta: &'static RuleMeta,
+        conn: &Connection,
+        ts: Timestamp,
+        message: String,
+    ) -> Finding {
         Finding {
             code: meta.code,
             rule: meta.name,

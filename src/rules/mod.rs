@@ -15,6 +15,8 @@ pub mod finding;
 pub mod index;
 pub mod meta;
 pub mod registry;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn, RuleSettings};
 pub use context::{CheckHandler, ConnectionFacts};

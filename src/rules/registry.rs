@@ -15,13 +15,25 @@ pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
 
     /// Checks one finished connection.
-    fn check_connection(&self, _cx: &ConnectionFacts<'_>, _settings: &RuleSettings, _out: &mut Vec<Finding>) {}
+    fn check_connection(
+        &self,
+        _cx: &ConnectionFacts<'_>,
+        _settings: &RuleSettings,
+        _out: &mut Vec<Finding>,
+    ) {
+    }
 
     /// Checks what the capture's connections say together. Called when
     /// summaries are about to leave the index and at the end of the capture;
     /// findings are de-duplicated by (code, connection, transaction), so a
     /// rule may report the same thing twice.
-    fn check_capture(&self, _index: &CaptureIndex, _settings: &RuleSettings, _out: &mut Vec<Finding>) {}
+    fn check_capture(
+        &self,
+        _index: &CaptureIndex,
+        _settings: &RuleSettings,
+        _out: &mut Vec<Finding>,
+    ) {
+    }
 }
 
 /// Every rule, in catalogue order (SPEC §3).

@@ -10,7 +10,8 @@ static META: RuleMeta = RuleMeta {
     name: "request-after-connection-close",
     family: Family::ConnectionHeader,
     severity: Severity::Error,
-    summary: "a request sent on a connection after a request or response on it carried Connection: close",
+    summary:
+        "a request sent on a connection after a request or response on it carried Connection: close",
     doc: "",
     options: &[],
 };

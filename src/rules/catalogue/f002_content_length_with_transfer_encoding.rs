@@ -10,7 +10,8 @@ static META: RuleMeta = RuleMeta {
     name: "content-length-with-transfer-encoding",
     family: Family::Framing,
     severity: Severity::Error,
-    summary: "a message carries both Content-Length and Transfer-Encoding (request-smuggling vector)",
+    summary:
+        "a message carries both Content-Length and Transfer-Encoding (request-smuggling vector)",
     doc: "",
     options: &[],
 };
