@@ -41,8 +41,21 @@ pub struct CaptureSummary {
 /// `new_handler` made for it. A damaged capture is read up to the damage and
 /// the error recorded in the summary; the connections read so far are still
 /// finished and handed over.
-pub fn run_capture<H, F, D>(
+pub fn run_capture<H, F, D>(path: &str, limits: &Limits, new_handler: F, done: D) -> CaptureSummary
+where
+    H: StreamHandler,
+    F: FnMut() -> H,
+    D: FnMut(Finished<H>),
+{
+    let opened = CaptureReader::open(Path::new(path), limits.reader);
+    run_opened(path, opened, limits, new_handler, done)
+}
+
+/// [`run_capture`] over a capture already opened (or that failed to open):
+/// for captures held in memory (tests, fuzzing) via [`CaptureReader::from_bytes`].
+pub fn run_opened<H, F, D>(
     path: &str,
+    opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
     mut done: D,
@@ -56,7 +69,7 @@ where
         path: path.to_string(),
         ..CaptureSummary::default()
     };
-    let mut reader = match CaptureReader::open(Path::new(path), limits.reader) {
+    let mut reader = match opened {
         Ok(r) => r,
         Err(e) => {
             summary.error = Some(e);
@@ -129,6 +142,17 @@ pub struct CheckOutcome {
 
 /// Reads a capture through the pipeline and the linter.
 pub fn run_check(path: &str, limits: &Limits, config: &crate::rules::Config) -> CheckOutcome {
+    let opened = CaptureReader::open(Path::new(path), limits.reader);
+    run_check_opened(path, opened, limits, config)
+}
+
+/// [`run_check`] over a capture already opened (or that failed to open).
+pub fn run_check_opened(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+) -> CheckOutcome {
     use crate::rules::{CheckHandler, ConnectionFacts, Linter};
     // Ack releases shorter than the smallest enabled Nagle / delayed-ACK
     // threshold cannot make a rule fire: not worth keeping.
@@ -145,8 +169,9 @@ pub fn run_check(path: &str, limits: &Limits, config: &crate::rules::Config) -> 
     let http_limits = limits.http;
     let mut linter = Linter::new(config);
     let (mut connections, mut transactions) = (0u64, 0u64);
-    let summary = run_capture(
+    let summary = run_opened(
         path,
+        opened,
         limits,
         || CheckHandler::new(http_limits, min_wait_ns),
         |f| {
