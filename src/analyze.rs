@@ -34,6 +34,8 @@ pub struct CaptureSummary {
     pub flow: FlowStats,
     /// Where and why reading stopped early, if it did.
     pub error: Option<CaptureError>,
+    /// The bounds this capture reached (see [`crate::limits`]).
+    pub limits_hit: crate::limits::LimitsHit,
 }
 
 /// Reads the capture at `path` (`-` = standard input) through the whole TCP
@@ -79,6 +81,11 @@ where
     summary.format = Some(reader.format());
     let mut decoder = Decoder::new(limits.fragments);
     let mut table = FlowTable::new(limits.flow, new_handler);
+    let mut hit = crate::limits::LimitsHit::default();
+    let mut done = |f: Finished<H>| {
+        hit.add_tcp(&f.connection.dirs);
+        done(f)
+    };
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
@@ -101,6 +108,10 @@ where
     table.finish_all(&mut done);
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
+    hit.max_fragment_datagrams = summary.decode.fragments_dropped;
+    hit.max_connections = summary.flow.evicted;
+    hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
+    summary.limits_hit = hit;
     summary
 }
 
@@ -118,18 +129,22 @@ where
     D: FnMut(Analyzed),
 {
     let http_limits = limits.http;
-    run_capture(
+    let mut hit = crate::limits::LimitsHit::default();
+    let mut summary = run_capture(
         path,
         limits,
         || HttpConnection::new(http_limits),
         |f| {
             let http = f.handler.finish(&f.connection);
+            hit.add_http(&http);
             done(Analyzed {
                 connection: f.connection,
                 http,
             })
         },
-    )
+    );
+    summary.limits_hit.merge_http(&hit);
+    summary
 }
 
 /// What `connlint check` found in one capture.
@@ -169,6 +184,7 @@ pub fn run_check_opened(
     let http_limits = limits.http;
     let mut linter = Linter::new(config);
     let (mut connections, mut transactions) = (0u64, 0u64);
+    let mut hit = crate::limits::LimitsHit::default();
     let summary = run_opened(
         path,
         opened,
@@ -176,6 +192,7 @@ pub fn run_check_opened(
         || CheckHandler::new(http_limits, min_wait_ns),
         |f| {
             let http = f.handler.http.finish(&f.connection);
+            hit.add_http(&http);
             connections += 1;
             transactions += http.transactions.len() as u64;
             linter.connection(&ConnectionFacts {
@@ -185,6 +202,8 @@ pub fn run_check_opened(
             });
         },
     );
+    let mut summary = summary;
+    summary.limits_hit.merge_http(&hit);
     CheckOutcome {
         summary,
         connections,

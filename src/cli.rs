@@ -21,6 +21,10 @@ use std::io::{self, BufWriter, Write};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Set a bound on the input, e.g. --limit max_connections=100000
+    /// (`connlint limits` lists them); repeatable.
+    #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
+    limits: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -68,6 +72,8 @@ enum Command {
         #[arg(long)]
         exit_zero: bool,
     },
+    /// List the bounds connlint puts on its input, with their values.
+    Limits,
     /// List the rule catalogue.
     Rules {
         #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -83,7 +89,7 @@ enum Command {
 
 /// Reads the configuration file named on the command line, or
 /// `./connlint.toml` when there is one.
-fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<Config, String> {
+fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<String>), String> {
     let (path, required) = match path {
         Some(p) => (p.to_string(), true),
         None => ("connlint.toml".to_string(), false),
@@ -96,9 +102,21 @@ fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<Config, String>
     match text {
         Some(text) => {
             let file = ConfigFile::parse(&text).map_err(|e| format!("{path}: {e}"))?;
-            Config::resolve(Some((&path, &file)), cli).map_err(|e| e.to_string())
+            let limits = file
+                .limits
+                .iter()
+                .map(|(k, v)| match v {
+                    toml::Value::Integer(i) => Ok(format!("{k}={i}")),
+                    _ => Err(format!("{path}: limits.{k}: expected a whole number")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let config = Config::resolve(Some((&path, &file)), cli).map_err(|e| e.to_string())?;
+            Ok((config, limits))
         }
-        None => Config::resolve(None, cli).map_err(|e| e.to_string()),
+        None => Ok((
+            Config::resolve(None, cli).map_err(|e| e.to_string())?,
+            Vec::new(),
+        )),
     }
 }
 
@@ -160,8 +178,23 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> io::Result<i32> {
-    let limits = Limits::default();
+    let mut limits = Limits::default();
+    for l in &cli.limits {
+        if let Err(e) = limits.set(l) {
+            eprintln!("connlint: error: --limit {e}");
+            return Ok(2);
+        }
+    }
     match cli.command {
+        Command::Limits => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            for (key, value, doc) in limits.describe() {
+                writeln!(out, "{key:<24} {value:>12}  {doc}")?;
+            }
+            out.flush()?;
+            Ok(0)
+        }
         Command::Connections { captures, format } => {
             let (runs, failed) = analyze_all(&captures, &limits);
             let records: Vec<CaptureRecord> = runs
@@ -200,13 +233,21 @@ fn run(cli: Cli) -> io::Result<i32> {
                 ignore,
                 fail_on,
             };
-            let config = match load_config(config.as_deref(), &selection) {
+            let (config, file_limits) = match load_config(config.as_deref(), &selection) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("connlint: error: {e}");
                     return Ok(2);
                 }
             };
+            // The file's [limits] first, then --limit on top.
+            let mut limits = Limits::default();
+            for l in file_limits.iter().chain(&cli.limits) {
+                if let Err(e) = limits.set(l) {
+                    eprintln!("connlint: error: limit {e}");
+                    return Ok(2);
+                }
+            }
             let mut failed = false;
             let outcomes: Vec<_> = captures
                 .iter()
@@ -270,8 +311,16 @@ fn run(cli: Cli) -> io::Result<i32> {
     }
 }
 
-/// Prints a capture's damage to stderr (file, byte offset, reason); true if any.
+/// Prints a capture's damage to stderr (file, byte offset, reason), and a
+/// note for each bound it reached; true if it was damaged.
 fn report_error(summary: &CaptureSummary) -> bool {
+    for (key, n, meaning) in summary.limits_hit.reached() {
+        eprintln!(
+            "connlint: note: {}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",
+            summary.path,
+            if n == 1 { "" } else { "s" }
+        );
+    }
     match &summary.error {
         Some(e) => {
             let covered = match summary.frames {

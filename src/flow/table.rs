@@ -28,6 +28,9 @@ pub struct FlowLimits {
     pub max_connections: usize,
     /// Closed tuples remembered at once.
     pub max_tombstones: usize,
+    /// Out-of-order bytes buffered across all connections at once; past it,
+    /// the connection that is growing gives up on its holes (gaps).
+    pub max_reassembly_bytes: usize,
     pub reassembly: ReassemblyLimits,
 }
 
@@ -39,6 +42,7 @@ impl Default for FlowLimits {
             tombstone_ns: 120 * SECOND,
             max_connections: 262_144,
             max_tombstones: 262_144,
+            max_reassembly_bytes: 64 << 20,
             reassembly: ReassemblyLimits::default(),
         }
     }
@@ -56,6 +60,10 @@ pub struct FlowStats {
     /// Connections finished early because the table was full.
     pub evicted: u64,
     pub max_concurrent: u64,
+    /// Times the capture-wide reassembly budget ran out.
+    pub reassembly_budget_hits: u64,
+    /// Most out-of-order bytes buffered at once, across connections.
+    pub max_buffered_bytes: u64,
 }
 
 /// A connection the table is done with, and its handler with everything the
@@ -112,6 +120,8 @@ pub struct FlowTable<H, F> {
     new_handler: F,
     now: Timestamp,
     next_sweep: Option<Timestamp>,
+    /// Out-of-order bytes buffered across all live connections.
+    buffered: usize,
     pub stats: FlowStats,
 }
 
@@ -125,6 +135,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             new_handler,
             now: Timestamp::ZERO,
             next_sweep: None,
+            buffered: 0,
             stats: FlowStats::default(),
         }
     }
@@ -161,7 +172,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             let reused =
                 syn_only && matches!(entry.first_seq[side.index()], Some(s) if s != seg.seq);
             if !reused {
+                let before = entry.buffered();
                 process_in(entry, seg, side);
+                let after = entry.buffered();
+                self.account(before, after, seg.ts, &key);
                 return;
             }
             generation = entry.conn.generation.saturating_add(1);
@@ -193,7 +207,9 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         entry.conn.previous = previous;
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
+        let after = entry.buffered();
         self.map.insert(key, entry);
+        self.account(0, after, seg.ts, &key);
         self.stats.max_concurrent = self.stats.max_concurrent.max(self.map.len() as u64);
     }
 
@@ -245,7 +261,27 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
     }
 
+    /// Keeps the capture-wide count of buffered bytes as a connection's
+    /// buffers change from `before` to `after`; over the budget, that
+    /// connection gives up on its holes.
+    fn account(&mut self, before: usize, after: usize, ts: Timestamp, key: &FlowKey) {
+        self.buffered = self.buffered.saturating_sub(before).saturating_add(after);
+        self.stats.max_buffered_bytes = self.stats.max_buffered_bytes.max(self.buffered as u64);
+        if self.buffered <= self.limits.max_reassembly_bytes || after == 0 {
+            return;
+        }
+        self.stats.reassembly_budget_hits += 1;
+        if let Some(e) = self.map.get_mut(key) {
+            for side in [Side::Client, Side::Server] {
+                e.rx[side.index()].give_up_holes(side, ts, &mut e.handler);
+            }
+            let left = e.buffered();
+            self.buffered = self.buffered.saturating_sub(after).saturating_add(left);
+        }
+    }
+
     fn finish(&mut self, key: FlowKey, mut entry: Entry<H>, reason: EndReason) -> Finished<H> {
+        self.buffered = self.buffered.saturating_sub(entry.buffered());
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {
             entry.rx[side.index()].flush(side, end, &mut entry.handler);
@@ -339,6 +375,13 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 done(self.finish(key, entry, EndReason::Evicted));
             }
         }
+    }
+}
+
+impl<H> Entry<H> {
+    /// Out-of-order bytes both directions hold.
+    fn buffered(&self) -> usize {
+        self.rx[0].pending_bytes() + self.rx[1].pending_bytes()
     }
 }
 

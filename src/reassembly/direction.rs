@@ -292,15 +292,22 @@ impl Reassembler {
         }
     }
 
-    /// End of the stream (connection finished, reset or end of capture):
-    /// whatever is still buffered is delivered behind declared gaps.
-    pub fn flush<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
+    /// Gives up waiting for every hole before buffered data: declares them
+    /// gaps and delivers what was buffered, emptying the buffer. Used when the
+    /// capture-wide reassembly budget runs out.
+    pub fn give_up_holes<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
         while let Some((&start, _)) = self.pending.first_key_value() {
             if start > self.next {
                 self.gap_until(side, start, ts, handler);
             }
             self.drain(side, handler);
         }
+    }
+
+    /// End of the stream (connection finished, reset or end of capture):
+    /// whatever is still buffered is delivered behind declared gaps.
+    pub fn flush<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
+        self.give_up_holes(side, ts, handler);
         // Bytes the peer acknowledged that the capture never showed.
         if self.acked > self.next {
             self.gap_until(side, self.acked, ts, handler);

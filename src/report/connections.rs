@@ -67,6 +67,8 @@ pub struct CaptureRecord {
     pub malformed: u64,
     /// Frames skipped because of their link type, by link type number.
     pub unsupported_link: std::collections::BTreeMap<u32, u64>,
+    /// Bounds reached, by key, with how often.
+    pub limits_hit: crate::limits::LimitsHit,
     pub errors: Vec<ErrorRecord>,
 }
 
@@ -88,6 +90,7 @@ impl CaptureRecord {
             non_ip: s.decode.non_ip,
             malformed: s.decode.malformed,
             unsupported_link: s.decode.unsupported_link.clone(),
+            limits_hit: s.limits_hit,
             errors: s
                 .error
                 .iter()

@@ -22,6 +22,7 @@ struct CaptureEntry<'a> {
     bytes: u64,
     connections: u64,
     transactions: u64,
+    limits_hit: crate::limits::LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
 }
 
@@ -121,6 +122,7 @@ pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -
                         bytes: o.summary.bytes,
                         connections: o.connections,
                         transactions: o.transactions,
+                        limits_hit: o.summary.limits_hit,
                         errors: o
                             .summary
                             .error

@@ -9,6 +9,9 @@
 //! [rules.S001]                   # a rule by code or by name
 //! severity = "error"
 //! handshake_ratio = 0.5
+//!
+//! [limits]                       # bounds on the input (`connlint limits`)
+//! max_connections = 100000
 //! ```
 //!
 //! Unknown keys, rules, options and values are errors that name the key: a
@@ -105,6 +108,9 @@ pub struct ConfigFile {
     pub fail_on: Option<String>,
     #[serde(default)]
     pub rules: BTreeMap<String, toml::Table>,
+    /// Bounds on the input (`connlint limits` lists the keys).
+    #[serde(default)]
+    pub limits: BTreeMap<String, toml::Value>,
 }
 
 impl ConfigFile {
