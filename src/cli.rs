@@ -2,10 +2,12 @@
 //! the outcome to an exit code (0 ok, 1 findings at or above --fail-on,
 //! 2 usage error, unreadable or corrupt capture, or internal error).
 
-use crate::analyze::{run_check, run_http_capture, Analyzed, CaptureSummary, Limits};
+use crate::analyze::{run_check, run_http_capture, CaptureSummary, Limits};
+use crate::http::TransactionRecord;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings;
-use crate::report::transactions::{self, CaptureTransactions};
+use crate::report::stream::{ListWriter, Rendered, Reorder};
+use crate::report::transactions;
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
@@ -25,6 +27,26 @@ struct Cli {
     /// (`connlint limits` lists them); repeatable.
     #[arg(long = "limit", global = true, value_name = "KEY=VALUE")]
     limits: Vec<String>,
+    /// Print time, throughput and peak memory to stderr at the end.
+    #[arg(long, global = true)]
+    stats: bool,
+}
+
+/// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Bytes of the captures named (regular files only), for throughput.
+fn capture_bytes(paths: &[String]) -> u64 {
+    paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,34 +149,6 @@ enum ListFormat {
     Json,
 }
 
-/// One capture read through the whole pipeline.
-struct CaptureRun {
-    summary: CaptureSummary,
-    /// Finished connections in id order (the order they began).
-    connections: Vec<Analyzed>,
-}
-
-/// Reads every capture; reports damage on stderr as it goes.
-fn analyze_all(captures: &[String], limits: &Limits) -> (Vec<CaptureRun>, bool) {
-    let mut failed = false;
-    let runs = captures
-        .iter()
-        .map(|path| {
-            let mut connections = Vec::new();
-            let summary = run_http_capture(path, limits, |a| connections.push(a));
-            // Connections finish in the order they end; reports list them in
-            // the order they began.
-            connections.sort_by_key(|a| a.connection.id);
-            failed |= report_error(&summary);
-            CaptureRun {
-                summary,
-                connections,
-            }
-        })
-        .collect();
-    (runs, failed)
-}
-
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -167,7 +161,27 @@ pub fn main() -> i32 {
             };
         }
     };
-    match run(cli) {
+    let started = std::time::Instant::now();
+    let stats = cli.stats;
+    let paths = match &cli.command {
+        Command::Connections { captures, .. }
+        | Command::Transactions { captures, .. }
+        | Command::Check { captures, .. } => captures.clone(),
+        _ => Vec::new(),
+    };
+    let result = run(cli);
+    if stats {
+        let secs = started.elapsed().as_secs_f64();
+        let bytes = capture_bytes(&paths);
+        let rss = peak_rss_kib().map_or("unknown".to_string(), |k| {
+            format!("{:.1} MB", k as f64 / 1024.0)
+        });
+        eprintln!(
+            "connlint: stats: {bytes} bytes in {secs:.3} s ({:.0} MB/s), peak RSS {rss}",
+            bytes as f64 / 1e6 / secs.max(1e-9)
+        );
+    }
+    match result {
         Ok(code) => code,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -196,27 +210,77 @@ fn run(cli: Cli) -> io::Result<i32> {
             Ok(0)
         }
         Command::Connections { captures, format } => {
-            let (runs, failed) = analyze_all(&captures, &limits);
-            let records: Vec<CaptureRecord> = runs
-                .iter()
-                .map(|r| CaptureRecord::new(&r.summary))
-                .collect();
-            let rows: Vec<ConnectionRecord> = runs
-                .iter()
-                .flat_map(|r| {
-                    r.connections.iter().map(|a| {
-                        ConnectionRecord::new(
-                            &r.summary.path,
-                            &a.connection,
-                            Some(a.http.transactions.len() as u64),
-                        )
-                    })
-                })
-                .collect();
             let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            connections::write(&mut out, format, &records, &rows)?;
-            out.flush()?;
+            let mut w = ListWriter::new(
+                BufWriter::new(stdout.lock()),
+                format,
+                "connections",
+                connections::HEADER,
+                connections::RIGHT,
+            );
+            w.begin();
+            let mut records = Vec::new();
+            let mut failed = false;
+            for path in &captures {
+                let mut reorder = Reorder::default();
+                let mut t0 = None;
+                let mut emit = |rec: ConnectionRecord, w: &mut ListWriter<_>| {
+                    let t0 = *t0.get_or_insert(rec.start_ts);
+                    let r = w.render(&rec, || connections::row(&rec, t0));
+                    w.item(r);
+                };
+                let summary = run_http_capture(path, &limits, |a| {
+                    let n = a.http.transactions.len() as u64;
+                    let rec = ConnectionRecord::new(path, &a.connection, Some(n));
+                    reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
+                });
+                reorder.drain(|rec| emit(rec, &mut w));
+                failed |= report_error(&summary);
+                let cap = CaptureRecord::new(&summary);
+                w.capture_done(&connections::summary_line(&cap));
+                records.push(cap);
+            }
+            w.end(&records)?;
+            Ok(if failed { 2 } else { 0 })
+        }
+        Command::Transactions { captures, format } => {
+            let stdout = io::stdout();
+            let mut w = ListWriter::new(
+                BufWriter::new(stdout.lock()),
+                format,
+                "transactions",
+                transactions::HEADER,
+                transactions::RIGHT,
+            );
+            w.begin();
+            let mut records = Vec::new();
+            let mut failed = false;
+            for path in &captures {
+                let mut reorder = Reorder::default();
+                let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
+                let summary = run_http_capture(path, &limits, |a| {
+                    conns += 1;
+                    http_conns += u64::from(a.http.is_http);
+                    txs += a.http.transactions.len() as u64;
+                    let rendered: Vec<Rendered> = a
+                        .http
+                        .transactions
+                        .iter()
+                        .map(|tx| {
+                            let r = TransactionRecord::new(path, &a.connection, tx);
+                            w.render(&r, || transactions::row(tx, &r))
+                        })
+                        .collect();
+                    reorder.push(a.connection.id, rendered, |v| {
+                        v.into_iter().for_each(|r| w.item(r))
+                    });
+                });
+                reorder.drain(|v| v.into_iter().for_each(|r| w.item(r)));
+                failed |= report_error(&summary);
+                w.capture_done(&transactions::summary_line(path, txs, http_conns, conns));
+                records.push(CaptureRecord::new(&summary));
+            }
+            w.end(&records)?;
             Ok(if failed { 2 } else { 0 })
         }
         Command::Check {
@@ -293,21 +357,6 @@ fn run(cli: Cli) -> io::Result<i32> {
                 Ok(2)
             }
         },
-        Command::Transactions { captures, format } => {
-            let (runs, failed) = analyze_all(&captures, &limits);
-            let views: Vec<CaptureTransactions> = runs
-                .iter()
-                .map(|r| CaptureTransactions {
-                    path: &r.summary.path,
-                    connections: &r.connections,
-                })
-                .collect();
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            transactions::write(&mut out, format, &views)?;
-            out.flush()?;
-            Ok(if failed { 2 } else { 0 })
-        }
     }
 }
 

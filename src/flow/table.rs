@@ -40,7 +40,7 @@ impl Default for FlowLimits {
             idle_timeout_ns: 600 * SECOND,
             linger_ns: 5 * SECOND,
             tombstone_ns: 120 * SECOND,
-            max_connections: 262_144,
+            max_connections: 65_536,
             max_tombstones: 262_144,
             max_reassembly_bytes: 64 << 20,
             reassembly: ReassemblyLimits::default(),
@@ -113,7 +113,9 @@ struct Entry<H> {
 /// Live connections by 4-tuple, each with its two reassemblers and a stream
 /// handler made by `new_handler`.
 pub struct FlowTable<H, F> {
-    map: FxHashMap<FlowKey, Entry<H>>,
+    /// Entries are boxed: a few KB each, and the map keeps spare capacity;
+    /// inline, its empty buckets would cost as much as full ones.
+    map: FxHashMap<FlowKey, Box<Entry<H>>>,
     tombstones: FxHashMap<FlowKey, Tombstone>,
     next_id: u64,
     limits: FlowLimits,
@@ -215,7 +217,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
 
     /// Ends every connection still open (end of capture), in id order.
     pub fn finish_all(&mut self, done: &mut impl FnMut(Finished<H>)) {
-        let mut all: Vec<(FlowKey, Entry<H>)> = self.map.drain().collect();
+        let mut all: Vec<(FlowKey, Box<Entry<H>>)> = self.map.drain().collect();
         all.sort_by_key(|(_, e)| e.conn.id);
         for (key, entry) in all {
             done(self.finish(key, entry, EndReason::EndOfCapture));
@@ -223,7 +225,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         self.tombstones.clear();
     }
 
-    fn open(&mut self, seg: &TcpSegment<'_>, generation: u32) -> Entry<H> {
+    fn open(&mut self, seg: &TcpSegment<'_>, generation: u32) -> Box<Entry<H>> {
         let (client, server, roles) = if seg.flags.syn() && !seg.flags.ack() {
             (seg.src, seg.dst, RoleEvidence::Syn)
         } else if seg.flags.syn() {
@@ -244,7 +246,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             self.stats.reused_tuples += 1;
         }
         let rl = self.limits.reassembly;
-        Entry {
+        Box::new(Entry {
             conn: Connection {
                 generation,
                 ..Connection::new(id, client, server, roles, seg.frame, seg.ts)
@@ -258,7 +260,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             closing_since: None,
             pending_rst: None,
             last_ts: seg.ts,
-        }
+        })
     }
 
     /// Keeps the capture-wide count of buffered bytes as a connection's
@@ -280,7 +282,8 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
     }
 
-    fn finish(&mut self, key: FlowKey, mut entry: Entry<H>, reason: EndReason) -> Finished<H> {
+    fn finish(&mut self, key: FlowKey, entry: Box<Entry<H>>, reason: EndReason) -> Finished<H> {
+        let mut entry = *entry;
         self.buffered = self.buffered.saturating_sub(entry.buffered());
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {

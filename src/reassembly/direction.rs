@@ -84,6 +84,11 @@ struct Recent {
     hash: u64,
 }
 
+/// What a buffered segment costs beyond its bytes (map node, allocation):
+/// counted against the cap, so that a million one-byte segments cannot
+/// hide behind a byte count.
+pub const PENDING_OVERHEAD: usize = 64;
+
 /// A buffered out-of-order segment.
 #[derive(Debug)]
 struct Pending {
@@ -106,8 +111,11 @@ pub struct Reassembler {
     fin_at: Option<u64>,
     fin_delivered: bool,
     pending: BTreeMap<u64, Pending>,
+    /// Buffered bytes plus [`PENDING_OVERHEAD`] a segment.
     pending_bytes: usize,
-    recent: [Recent; RECENT],
+    /// Allocated with the first delivered byte: a connection that never
+    /// carries data (a SYN flood) should not pay for it.
+    recent: Option<Box<[Recent; RECENT]>>,
     recent_pos: usize,
     limits: ReassemblyLimits,
     pub stats: DirectionStats,
@@ -380,7 +388,9 @@ impl Reassembler {
                 break;
             }
             let p = entry.remove();
-            self.pending_bytes -= p.bytes.len();
+            self.pending_bytes = self
+                .pending_bytes
+                .saturating_sub(p.bytes.len() + PENDING_OVERHEAD);
             let len = p.bytes.len() as u64;
             if start + len > self.next {
                 let skip = (self.next - start) as usize;
@@ -451,7 +461,7 @@ impl Reassembler {
         if bytes.is_empty() {
             return;
         }
-        self.pending_bytes += bytes.len();
+        self.pending_bytes += bytes.len() + PENDING_OVERHEAD;
         self.pending.insert(
             at,
             Pending {
@@ -462,7 +472,10 @@ impl Reassembler {
     }
 
     fn remember(&mut self, offset: u64, bytes: &[u8]) {
-        self.recent[self.recent_pos] = Recent {
+        let recent = self
+            .recent
+            .get_or_insert_with(|| Box::new([Recent::default(); RECENT]));
+        recent[self.recent_pos % RECENT] = Recent {
             offset,
             len: bytes.len() as u32,
             hash: hash_bytes(bytes),
@@ -481,6 +494,7 @@ impl Reassembler {
         if let Some(r) = self
             .recent
             .iter()
+            .flat_map(|r| r.iter())
             .find(|r| r.len == len && r.offset == start)
         {
             if r.hash != hash_bytes(captured) {

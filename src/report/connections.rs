@@ -1,12 +1,10 @@
 //! `connlint connections`: one record per TCP connection.
 
-use super::{ms_cell, write_json_line, Format};
+use super::ms_cell;
 use crate::analyze::CaptureSummary;
 use crate::flow::{CloseKind, Connection};
 use crate::reassembly::Side;
-use comfy_table::{presets, CellAlignment, Table};
 use serde::Serialize;
-use std::io::{self, Write};
 
 /// A connection as the JSON contract names its fields (SPEC §5).
 #[derive(Clone, Debug, Serialize)]
@@ -28,6 +26,9 @@ pub struct ConnectionRecord {
     pub transactions: Option<u64>,
     pub packets: u64,
     pub gap_bytes: u64,
+    /// Retransmitted or overlapping segments whose bytes differed from the
+    /// first copy (the first is kept): evasion, or a broken middlebox.
+    pub conflicting_overlaps: u64,
 }
 
 impl ConnectionRecord {
@@ -50,6 +51,7 @@ impl ConnectionRecord {
             transactions,
             packets: c.packets,
             gap_bytes: cs.gap_bytes + ss.gap_bytes,
+            conflicting_overlaps: cs.conflicting_overlaps + ss.conflicting_overlaps,
         }
     }
 }
@@ -103,100 +105,45 @@ impl CaptureRecord {
     }
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
-    captures: &'a [CaptureRecord],
-    connections: &'a [ConnectionRecord],
-}
+/// Table columns of `connlint connections`, and which are right-aligned.
+pub const HEADER: &[&str] = &[
+    "id",
+    "client",
+    "server",
+    "gen",
+    "handshake ms",
+    "start s",
+    "duration s",
+    "close",
+    "bytes c>s",
+    "bytes s>c",
+    "retrans",
+    "gaps",
+    "txns",
+];
+pub const RIGHT: &[usize] = &[0, 3, 4, 5, 6, 8, 9, 10, 11, 12];
 
-/// Writes the connections of all captures in the chosen format.
-pub fn write<W: Write>(
-    out: &mut W,
-    format: Format,
-    captures: &[CaptureRecord],
-    rows: &[ConnectionRecord],
-) -> io::Result<()> {
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &Document {
-                    captures,
-                    connections: rows,
-                },
-            )
-            .map_err(io::Error::other)?;
-            out.write_all(b"\n")
-        }
-        Format::Jsonl => rows.iter().try_for_each(|r| write_json_line(out, r)),
-        Format::Table => write_table(out, captures, rows),
-    }
-}
-
-fn write_table<W: Write>(
-    out: &mut W,
-    captures: &[CaptureRecord],
-    rows: &[ConnectionRecord],
-) -> io::Result<()> {
-    let multi = captures.len() > 1;
-    for cap in captures {
-        let mine: Vec<&ConnectionRecord> = rows.iter().filter(|r| r.capture == cap.path).collect();
-        if multi {
-            writeln!(out, "{}", cap.path)?;
-        }
-        if !mine.is_empty() {
-            let t0 = mine
-                .iter()
-                .map(|r| r.start_ts)
-                .fold(f64::INFINITY, f64::min);
-            let mut table = Table::new();
-            table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
-            table.set_header(vec![
-                "id",
-                "client",
-                "server",
-                "gen",
-                "handshake ms",
-                "start s",
-                "duration s",
-                "close",
-                "bytes c>s",
-                "bytes s>c",
-                "retrans",
-                "gaps",
-                "txns",
-            ]);
-            for r in &mine {
-                table.add_row(vec![
-                    r.id.to_string(),
-                    r.client.clone(),
-                    r.server.clone(),
-                    r.generation.to_string(),
-                    ms_cell(r.handshake_rtt_ms),
-                    format!("{:.6}", r.start_ts - t0),
-                    format!("{:.6}", r.end_ts - r.start_ts),
-                    format!("{:?}", r.close).to_lowercase(),
-                    r.bytes_client.to_string(),
-                    r.bytes_server.to_string(),
-                    r.retransmissions.to_string(),
-                    r.gaps.to_string(),
-                    r.transactions.map_or("-".to_string(), |n| n.to_string()),
-                ]);
-            }
-            for col in [0, 3, 4, 5, 6, 8, 9, 10, 11, 12] {
-                if let Some(c) = table.column_mut(col) {
-                    c.set_cell_alignment(CellAlignment::Right);
-                }
-            }
-            writeln!(out, "{table}")?;
-        }
-        writeln!(out, "{}", summary_line(cap))?;
-    }
-    Ok(())
+/// One table row; `t0` is the start of the capture's first connection.
+pub fn row(r: &ConnectionRecord, t0: f64) -> Vec<String> {
+    vec![
+        r.id.to_string(),
+        r.client.clone(),
+        r.server.clone(),
+        r.generation.to_string(),
+        ms_cell(r.handshake_rtt_ms),
+        format!("{:.6}", r.start_ts - t0),
+        format!("{:.6}", r.end_ts - r.start_ts),
+        format!("{:?}", r.close).to_lowercase(),
+        r.bytes_client.to_string(),
+        r.bytes_server.to_string(),
+        r.retransmissions.to_string(),
+        r.gaps.to_string(),
+        r.transactions.map_or("-".to_string(), |n| n.to_string()),
+    ]
 }
 
 /// "3 connections in 120 packets (118 TCP; 2 other)" and what was skipped.
-fn summary_line(cap: &CaptureRecord) -> String {
+pub fn summary_line(cap: &CaptureRecord) -> String {
     let mut s = format!(
         "{}: {} connection{} in {} packet{} ({} TCP",
         cap.path,

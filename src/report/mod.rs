@@ -3,6 +3,7 @@
 
 pub mod connections;
 pub mod findings;
+pub mod stream;
 pub mod transactions;
 
 use std::io::{self, Write};

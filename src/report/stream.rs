@@ -1,0 +1,188 @@
+//! Streaming output for the listing commands, in connection-id order
+//! without holding the capture's records.
+//!
+//! Connections finish in the order they end; the reports list them in the
+//! order they began (SPEC §5). Ids are dense (every connection gets the next
+//! one and finishes exactly once), so a reorder buffer that emits the
+//! contiguous prefix keeps only what is out of order — in practice a few
+//! connections' worth — instead of the whole capture.
+
+use super::Format;
+use comfy_table::{presets, CellAlignment, Table};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Rows per table block: a table is laid out whole, so long listings are
+/// printed a block at a time.
+const TABLE_BLOCK: usize = 1000;
+
+/// Releases items in id order as the gaps before them fill.
+#[derive(Debug)]
+pub struct Reorder<T> {
+    next: u64,
+    waiting: BTreeMap<u64, T>,
+}
+
+impl<T> Default for Reorder<T> {
+    fn default() -> Self {
+        Reorder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Reorder<T> {
+    /// Adds item `id`; hands every item now in order to `emit`.
+    pub fn push(&mut self, id: u64, item: T, mut emit: impl FnMut(T)) {
+        self.waiting.insert(id, item);
+        while let Some(item) = self.waiting.remove(&self.next) {
+            emit(item);
+            self.next += 1;
+        }
+    }
+
+    /// Hands over whatever is left, in id order (end of a capture).
+    pub fn drain(&mut self, emit: impl FnMut(T)) {
+        std::mem::take(&mut self.waiting)
+            .into_values()
+            .for_each(emit);
+        self.next = 0;
+    }
+}
+
+/// A record rendered for the chosen format.
+pub enum Rendered {
+    Json(String),
+    Row(Vec<String>),
+}
+
+/// Writes a stream of records as JSON (`{"<key>": [...], "captures": [...]}`),
+/// JSON Lines, or blocks of table rows.
+pub struct ListWriter<W: Write> {
+    out: W,
+    format: Format,
+    key: &'static str,
+    header: &'static [&'static str],
+    right: &'static [usize],
+    rows: Vec<Vec<String>>,
+    written: u64,
+    /// The first write error; later writes are skipped.
+    pub error: Option<io::Error>,
+}
+
+impl<W: Write> ListWriter<W> {
+    pub fn new(
+        out: W,
+        format: Format,
+        key: &'static str,
+        header: &'static [&'static str],
+        right: &'static [usize],
+    ) -> Self {
+        ListWriter {
+            out,
+            format,
+            key,
+            header,
+            right,
+            rows: Vec::new(),
+            written: 0,
+            error: None,
+        }
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    fn attempt(&mut self, f: impl FnOnce(&mut W) -> io::Result<()>) {
+        if self.error.is_none() {
+            if let Err(e) = f(&mut self.out) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    /// Renders a record for this writer's format: `json` is the record,
+    /// `row` its table cells (called only for tables).
+    pub fn render<T: Serialize>(&self, json: &T, row: impl FnOnce() -> Vec<String>) -> Rendered {
+        match self.format {
+            Format::Table => Rendered::Row(row()),
+            _ => Rendered::Json(serde_json::to_string(json).unwrap_or_default()),
+        }
+    }
+
+    pub fn begin(&mut self) {
+        if self.format == Format::Json {
+            let key = self.key;
+            self.attempt(|o| write!(o, "{{\n  \"{key}\": ["));
+        }
+    }
+
+    pub fn item(&mut self, r: Rendered) {
+        match (self.format, r) {
+            (Format::Json, Rendered::Json(s)) => {
+                let sep = if self.written == 0 {
+                    "\n    "
+                } else {
+                    ",\n    "
+                };
+                self.attempt(|o| write!(o, "{sep}{s}"));
+            }
+            (Format::Jsonl, Rendered::Json(s)) => self.attempt(|o| writeln!(o, "{s}")),
+            (_, Rendered::Row(cells)) => {
+                self.rows.push(cells);
+                if self.rows.len() >= TABLE_BLOCK {
+                    self.flush_table();
+                }
+            }
+            _ => {}
+        }
+        self.written += 1;
+    }
+
+    fn flush_table(&mut self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
+        table.set_header(self.header.to_vec());
+        for r in self.rows.drain(..) {
+            table.add_row(r);
+        }
+        for &col in self.right {
+            if let Some(c) = table.column_mut(col) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        self.attempt(|o| writeln!(o, "{table}"));
+    }
+
+    /// Ends one capture's part of a table with its summary line.
+    pub fn capture_done(&mut self, summary_line: &str) {
+        if self.format == Format::Table {
+            self.flush_table();
+            self.attempt(|o| writeln!(o, "{summary_line}"));
+        }
+    }
+
+    /// Ends the document; for JSON, appends the per-capture summaries.
+    pub fn end<C: Serialize>(mut self, captures: &[C]) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let caps = serde_json::to_string_pretty(captures).unwrap_or_else(|_| "[]".into());
+                let caps = caps.replace('\n', "\n  ");
+                let open = if self.written == 0 { "]" } else { "\n  ]" };
+                self.attempt(|o| writeln!(o, "{open},\n  \"captures\": {caps}\n}}"));
+            }
+            Format::Jsonl | Format::Table => {}
+        }
+        self.attempt(|o| o.flush());
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
