@@ -187,7 +187,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 closed: entry.closing_since.is_some(),
             });
             if let Some(entry) = self.map.remove(&key) {
-                done(self.finish(key, entry, EndReason::Reused));
+                done(self.finish(key, *entry, EndReason::Reused));
             }
         } else if let Some(tomb) = self.tombstones.get(&key).copied() {
             if !seg.flags.syn() {
@@ -220,7 +220,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let mut all: Vec<(FlowKey, Box<Entry<H>>)> = self.map.drain().collect();
         all.sort_by_key(|(_, e)| e.conn.id);
         for (key, entry) in all {
-            done(self.finish(key, entry, EndReason::EndOfCapture));
+            done(self.finish(key, *entry, EndReason::EndOfCapture));
         }
         self.tombstones.clear();
     }
@@ -282,8 +282,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
     }
 
-    fn finish(&mut self, key: FlowKey, entry: Box<Entry<H>>, reason: EndReason) -> Finished<H> {
-        let mut entry = *entry;
+    fn finish(&mut self, key: FlowKey, mut entry: Entry<H>, reason: EndReason) -> Finished<H> {
         self.buffered = self.buffered.saturating_sub(entry.buffered());
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {
@@ -341,7 +340,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         expired.sort_unstable_by_key(|(id, _, _)| *id);
         for (_, key, reason) in expired {
             if let Some(entry) = self.map.remove(&key) {
-                done(self.finish(key, entry, reason));
+                done(self.finish(key, *entry, reason));
             }
         }
         self.tombstones
@@ -375,7 +374,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         for (_, key) in victims {
             if let Some(entry) = self.map.remove(&key) {
                 self.stats.evicted += 1;
-                done(self.finish(key, entry, EndReason::Evicted));
+                done(self.finish(key, *entry, EndReason::Evicted));
             }
         }
     }
