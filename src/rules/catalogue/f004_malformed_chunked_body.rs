@@ -285,4 +285,18 @@ mod tests {
         assert_eq!(f[0].evidence["message"], "request");
         assert_eq!(f[0].evidence["body_offset"], 0);
     }
+
+    #[test]
+    fn broken_framing_is_not_also_called_a_truncation() {
+        // As in the F004 sample: bad size line, the client closes first,
+        // the server's FIN follows. Of the framing and truncation rules,
+        // only F004 may speak.
+        let f = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").all_findings();
+        let codes: Vec<&str> = f
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| c.starts_with('F') || c.starts_with('R'))
+            .collect();
+        assert_eq!(codes, ["F004"]);
+    }
 }

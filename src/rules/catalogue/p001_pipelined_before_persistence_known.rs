@@ -63,6 +63,13 @@ pub(crate) fn wants_persistence(msg: &MessageFacts) -> bool {
     }
 }
 
+/// Some of the server's bytes were not captured (lost packets, or a
+/// capture of one direction only): a response may have been among them.
+pub(crate) fn server_stream_has_gaps(cx: &ConnectionFacts<'_>) -> bool {
+    let side = crate::reassembly::Side::Server;
+    cx.conn.stats(side).gap_bytes > 0 || cx.http.direction(side).gaps > 0
+}
+
 /// A transaction's pairing, or the stream before it, was disturbed by a
 /// capture gap: which request was outstanding when is then a guess.
 fn disturbed_by_gap(tx: &Transaction) -> bool {
@@ -91,6 +98,13 @@ impl Rule for PipelinedBeforePersistenceKnown {
         let Some(first_req) = first.request.as_ref().filter(|r| r.start_offset == 0) else {
             return;
         };
+        // The first response must be in the capture, from the server's first
+        // byte on, or one may have come unseen before the second request
+        // (a one-sided capture, lost packets).
+        let first_response_seen = first.response.as_ref().is_some_and(|r| r.start_offset == 0);
+        if !first_response_seen && server_stream_has_gaps(cx) {
+            return;
+        }
         // When the first response confirming persistence began.
         let mut confirmed: Option<Timestamp> = None;
         let mut first_response: Option<Timestamp> = None;
@@ -183,8 +197,73 @@ fn shorten(uri: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::rules::testing::Timeline;
+pub(crate) mod tests {
+    use crate::flow::{Connection, RoleEvidence};
+    use crate::http::HttpConnection;
+    use crate::reassembly::{Side, StreamHandler};
+    use crate::rules::testing::{config_for, ms, Timeline};
+    use crate::rules::{ConnectionFacts, Finding, Linter};
+
+    /// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
+    /// bytes the capture lost.
+    pub(crate) enum Ev<'a> {
+        Data(Side, &'a [u8], f64),
+        /// `len` bytes of `side`'s stream not captured.
+        Gap(Side, u64, f64),
+        Fin(Side, f64),
+        Rst(Side, f64),
+    }
+
+    /// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
+    /// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
+    pub(crate) fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
+        let mut conn = Connection::new(
+            0,
+            "10.0.0.1:40000".parse().expect("addr"),
+            "10.0.0.2:80".parse().expect("addr"),
+            RoleEvidence::Syn,
+            1,
+            ms(0.0),
+        );
+        conn.handshake.syn = Some(ms(0.0));
+        let mut http = HttpConnection::default();
+        let mut next = [0u64; 2];
+        for ev in events {
+            match *ev {
+                Ev::Data(side, bytes, t) => {
+                    let i = side.index();
+                    http.on_data(side, next[i], bytes, ms(t));
+                    next[i] += bytes.len() as u64;
+                    conn.dirs[i].bytes += bytes.len() as u64;
+                    conn.dirs[i].last_data_ts = Some(ms(t));
+                }
+                Ev::Gap(side, len, t) => {
+                    let i = side.index();
+                    http.on_gap(side, next[i], len, ms(t));
+                    next[i] += len;
+                    conn.dirs[i].gaps += 1;
+                    conn.dirs[i].gap_bytes += len;
+                }
+                Ev::Fin(side, t) => {
+                    http.on_fin(side, ms(t));
+                    conn.fin[side.index()] = Some(ms(t));
+                }
+                Ev::Rst(side, t) => {
+                    http.on_rst(side, ms(t));
+                    conn.rst = Some((side, ms(t)));
+                }
+            }
+        }
+        let report = http.finish(&conn);
+        let config = config_for(code, &[]);
+        let mut linter = Linter::new(&config);
+        linter.connection(&ConnectionFacts {
+            conn: &conn,
+            http: &report,
+            releases: &[],
+        });
+        linter.finish()
+    }
 
     fn get(path: &str) -> Vec<u8> {
         format!("GET {path} HTTP/1.1\r\nHost: example.com\r\n\r\n").into_bytes()
@@ -258,14 +337,13 @@ mod tests {
         // Only the HTTP/1.1 answer to /b confirmed it, 5 ms after /b left.
         assert_eq!(f[0].evidence["persistence_confirmed_after_ms"], 5.0);
 
-        for resp in [OK_CLOSE] {
-            let mut t = Timeline::new();
-            t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-            t.server(250.0, &resp[..20]);
-            t.client(255.0, &get("/b"));
-            t.server(256.0, &resp[20..]).close(300.0);
-            assert_eq!(t.findings_of("P001").len(), 1);
-        }
+        // Connection: close is not a promise either.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &OK_CLOSE[..20]);
+        t.client(255.0, &get("/b"));
+        t.server(256.0, &OK_CLOSE[20..]).close(300.0);
+        assert_eq!(t.findings_of("P001").len(), 1);
         // HTTP/1.0 with keep-alive echoed does confirm it.
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, &get("/a"));
@@ -289,6 +367,26 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].transaction, Some(1));
         assert_eq!(f[0].evidence["requests_before_confirmation"], 2);
+    }
+
+    #[test]
+    fn a_server_stream_with_lost_bytes_may_hide_the_first_response() {
+        let (a, b) = (get("/a"), get("/b"));
+        let run = |lost: Option<u64>| {
+            let mut evs = vec![
+                Ev::Data(Side::Client, &a, 50.0),
+                Ev::Data(Side::Client, &b, 150.0),
+            ];
+            if let Some(len) = lost {
+                evs.push(Ev::Gap(Side::Server, len, 200.0));
+            }
+            evs.push(Ev::Fin(Side::Client, 300.0));
+            hand_fed("P001", &evs)
+        };
+        // A one-sided capture: the server's bytes were all lost.
+        assert!(run(Some(500)).is_empty());
+        // Nothing lost, and nothing came: the second request was pipelined.
+        assert_eq!(run(None).len(), 1);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! P002 non-idempotent-method-pipelined.
 
+use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
 use crate::http::{NoResponse, Transaction};
 use crate::rules::config::RuleSettings;
 use crate::rules::context::ConnectionFacts;
@@ -92,6 +93,9 @@ impl Rule for NonIdempotentMethodPipelined {
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         let txs = &cx.http.transactions;
+        // A response missing from a server stream with gaps may simply not
+        // have been captured: then nothing says what was outstanding.
+        let gaps = server_stream_has_gaps(cx);
         // Non-idempotent requests whose final status had not arrived by the
         // time the latest request was sent (requests go out in order, so one
         // that drops out never comes back).
@@ -111,7 +115,7 @@ impl Rule for NonIdempotentMethodPipelined {
             unanswered.retain(|p| p.response.as_ref().is_none_or(|r| r.first_byte_ts > sent));
             let idempotent = is_idempotent(method);
             if tx.pipelined {
-                if let Some(f) = self.judge(cx, txs, k, tx, idempotent, &unanswered) {
+                if let Some(f) = Self::judge(cx, k, &unanswered, gaps) {
                     out.push(f);
                 }
             }
@@ -127,17 +131,17 @@ impl Rule for NonIdempotentMethodPipelined {
 const LOOK_BACK: usize = 64;
 
 impl NonIdempotentMethodPipelined {
-    /// The finding for pipelined request `tx` (number `k`), if it breaks the rule.
+    /// The finding for pipelined request number `k`, if it breaks the rule.
     fn judge(
-        &self,
         cx: &ConnectionFacts<'_>,
-        txs: &[Transaction],
         k: usize,
-        tx: &Transaction,
-        idempotent: bool,
         unanswered: &[&Transaction],
+        gaps: bool,
     ) -> Option<Finding> {
+        let txs = &cx.http.transactions;
+        let tx = txs.get(k)?;
         let method = tx.method.as_deref()?;
+        let idempotent = is_idempotent(method);
         let sent = tx.request.as_ref()?.first_byte_ts;
         let what = label(tx);
         if !idempotent {
@@ -149,6 +153,9 @@ impl NonIdempotentMethodPipelined {
                 .find(|p| {
                     p.request.is_some() && p.response.as_ref().is_none_or(|r| r.last_byte_ts > sent)
                 })?;
+            if gaps && prev.response.is_none() {
+                return None;
+            }
             let ends = prev.response.as_ref().map(|r| r.last_byte_ts.since(sent));
             let when = match ends {
                 Some(ns) => format!("it ended {:.1} ms later", ns as f64 / 1e6),
@@ -173,6 +180,9 @@ impl NonIdempotentMethodPipelined {
         // An idempotent request queued behind a non-idempotent one whose
         // final status had not arrived.
         let blocker = unanswered.last()?;
+        if gaps && blocker.response.is_none() {
+            return None;
+        }
         let status_at = blocker
             .response
             .as_ref()
@@ -333,5 +343,27 @@ mod tests {
         for m in ["POST", "PATCH", "CONNECT", "LOCK", "get", "BREW"] {
             assert!(!is_idempotent(m), "{m}");
         }
+    }
+
+    #[test]
+    fn a_response_possibly_lost_in_a_capture_gap_proves_nothing() {
+        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::reassembly::Side;
+        let (first, one, two) = (req("GET", "/"), req("GET", "/one"), req("POST", "/two"));
+        let run = |lost: bool| {
+            let mut evs = vec![
+                Ev::Data(Side::Client, &first, 50.0),
+                Ev::Data(Side::Server, OK, 100.0),
+                Ev::Data(Side::Client, &one, 200.0),
+                Ev::Data(Side::Client, &two, 205.0),
+            ];
+            if lost {
+                evs.push(Ev::Gap(Side::Server, 500, 300.0));
+            }
+            evs.push(Ev::Fin(Side::Client, 400.0));
+            hand_fed("P002", &evs)
+        };
+        assert!(run(true).is_empty());
+        assert_eq!(run(false).len(), 1);
     }
 }

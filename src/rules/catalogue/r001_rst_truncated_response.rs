@@ -60,6 +60,8 @@ pub(crate) struct Shortfall {
     pub received: u64,
     /// How the message says its body ends, in words.
     pub framing: &'static str,
+    /// Body bytes the capture did not hold (counted in `received`).
+    pub uncaptured: u64,
     /// The close cut the head itself.
     pub head_cut: bool,
 }
@@ -76,6 +78,7 @@ impl Shortfall {
             expected: msg.expected_body_bytes,
             received: msg.wire_body_bytes.saturating_add(msg.gap_bytes),
             framing,
+            uncaptured: msg.gap_bytes,
             head_cut: msg.head_truncated,
         }
     }
@@ -108,6 +111,9 @@ impl Shortfall {
             f = f
                 .with("expected_bytes", n)
                 .with("missing_bytes", n.saturating_sub(self.received));
+        }
+        if self.uncaptured > 0 {
+            f = f.with("uncaptured_bytes", self.uncaptured);
         }
         f.with("received_bytes", self.received)
             .with("framing", self.framing)

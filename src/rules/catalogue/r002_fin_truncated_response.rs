@@ -84,9 +84,14 @@ impl Rule for FinTruncatedResponse {
             }
             let short = Shortfall::of(resp);
             let client_first = cx.conn.fin[Side::Client.index()].is_some_and(|c| c < ts);
+            let fix = if short.head_cut {
+                "end the header section with an empty line before closing, and find why the \
+                 server stops early"
+            } else {
+                "make the framing match the body actually sent, and find why the server stops early"
+            };
             let message = format!(
-                "the {} response to {} ended with the server's FIN {}{}; make the framing match \
-                 the body actually sent, and find why the server stops early",
+                "the {} response to {} ended with the server's FIN {}{}; {fix}",
                 tx.status
                     .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
                 label(tx),
@@ -186,5 +191,39 @@ mod tests {
         let f = t.findings_of("R002");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence["client_closed_first"], true);
+    }
+
+    #[test]
+    fn a_fin_proves_the_shortfall_even_after_a_capture_gap() {
+        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::reassembly::Side;
+        let run = |lost: u64| {
+            hand_fed(
+                "R002",
+                &[
+                    Ev::Data(Side::Client, GET, 50.0),
+                    Ev::Data(Side::Server, PARTIAL, 100.0),
+                    Ev::Gap(Side::Server, lost, 110.0),
+                    Ev::Fin(Side::Server, 150.0),
+                ],
+            )
+        };
+        // 4 captured + 3 lost of 10.
+        let f = run(3);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["received_bytes"], 7);
+        assert_eq!(f[0].evidence["uncaptured_bytes"], 3);
+        // The lost bytes were the rest of the body: complete.
+        assert!(run(6).is_empty());
+    }
+
+    #[test]
+    fn a_head_cut_by_the_fin() {
+        let mut t = answered(b"HTTP/1.0 200 OK\r\nServer: x\r\n");
+        t.server_fin(150.0);
+        let f = t.findings_of("R002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["head_truncated"], true);
+        assert!(f[0].message.contains("header section"), "{}", f[0].message);
     }
 }

@@ -1,5 +1,6 @@
 //! R003 reset-on-close-with-unread-data.
 
+use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
 use super::r001_rst_truncated_response::{label, side_name};
 use crate::http::{MessageEnd, NoResponse, Transaction};
 use crate::reassembly::Side;
@@ -73,6 +74,11 @@ impl Rule for ResetOnCloseWithUnreadData {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        // An HTTP linter: resets on other protocols (TLS alerts crossing a
+        // close, say) are not its business.
+        if !cx.http.is_http {
+            return;
+        }
         let Some((closer, rst_ts)) = cx.conn.rst else {
             return;
         };
@@ -92,7 +98,9 @@ impl Rule for ResetOnCloseWithUnreadData {
                 .is_some_and(|r| matches!(r.end, MessageEnd::RstBeforeEnd { .. }))
         });
         let close_ts = fin.unwrap_or(rst_ts);
-        let unread: Vec<&Transaction> = if closer == Side::Server && !cut_a_response {
+        // An unanswered request's response may be in a gap of the server's stream.
+        let gaps = server_stream_has_gaps(cx);
+        let unread: Vec<&Transaction> = if closer == Side::Server && !cut_a_response && !gaps {
             txs.iter()
                 .filter(|tx| {
                     tx.pipelined
@@ -279,5 +287,55 @@ mod tests {
         t.server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok");
         t.server_rst(300.1);
         assert!(t.findings_of("R003").is_empty());
+    }
+
+    #[test]
+    fn an_answer_possibly_lost_in_a_capture_gap_is_not_unread_data() {
+        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::reassembly::Side;
+        let (first, two, three) = (get("/"), get("/2"), get("/3"));
+        let run = |lost: bool| {
+            let mut evs = vec![
+                Ev::Data(Side::Client, &first, 50.0),
+                Ev::Data(Side::Server, OK, 100.0),
+                Ev::Data(Side::Client, &two, 200.0),
+                Ev::Data(Side::Client, &three, 220.0),
+                Ev::Data(Side::Server, OK, 300.0),
+            ];
+            if lost {
+                evs.push(Ev::Gap(Side::Server, 40, 300.0));
+            }
+            evs.push(Ev::Rst(Side::Server, 300.1));
+            hand_fed("R003", &evs)
+        };
+        assert!(run(true).is_empty());
+        assert_eq!(run(false).len(), 1);
+    }
+
+    #[test]
+    fn not_on_connections_that_are_not_http() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"\x16\x03\x01 tls client hello");
+        t.client_fin(60.0)
+            .server(100.0, b"\x15\x03\x03 alert")
+            .client_rst(101.0);
+        assert!(t.findings_of("R003").is_empty());
+    }
+
+    #[test]
+    fn each_connection_is_judged_on_its_own() {
+        // Connection 0 ends with the unread pipelined request and a reset;
+        // connection 1, open meanwhile, closes cleanly.
+        let mut t = pipelined();
+        t.connection("10.0.0.1:40001", "10.0.0.2:80");
+        t.handshake(0.0, 50.0)
+            .client(60.0, &get("/x"))
+            .server(110.0, OK);
+        t.on(0).server_rst(300.1);
+        t.on(1).close(400.0);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].client, "10.0.0.1:40000");
     }
 }
