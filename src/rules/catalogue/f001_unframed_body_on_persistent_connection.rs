@@ -36,7 +36,8 @@ complete body from one cut short by a crash, since both end with the same close.
 connection 0 198.18.0.1:44011 -> 198.18.0.2:80
   warning F001 unframed-body-on-persistent-connection tx 0: the 200 response to GET /prices.txt
   has neither Content-Length nor chunked encoding on an HTTP/1.1 keep-alive connection; its
-  46-byte body ended only when the server closed: send Content-Length or use chunked encoding
+  46-byte body ended only when the server closed, so the connection cannot be reused: send
+  Content-Length or use chunked encoding
 ```
 
 ## How to fix

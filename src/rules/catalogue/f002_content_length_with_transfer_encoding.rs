@@ -34,9 +34,9 @@ responses for other users.
 ## Example
 ```text
 connection 0 198.18.0.1:44021 -> 198.18.0.2:80
-  error F002 content-length-with-transfer-encoding tx 0: the request POST /feedback carries
-  both Content-Length: 15 and Transfer-Encoding: chunked; parsers disagree on where its body
-  ends (request smuggling): send only one
+  error F002 content-length-with-transfer-encoding tx 0: the request POST /feedback carries both
+  Content-Length: 15 and Transfer-Encoding: chunked; parsers disagree on where its body ends
+  (request smuggling): send only one of them
 ```
 
 ## How to fix

@@ -35,8 +35,8 @@ a strict parser, but they mean something on the path added or merged headers car
 ```text
 connection 0 198.18.0.1:44041 -> 198.18.0.2:80
   error F003 duplicate-content-length tx 0: the 200 response to GET /tools/files carries 2
-  Content-Length values that disagree (25, 40); no length is valid, so recipients may split the
-  stream differently: send exactly one Content-Length
+  Content-Length values on 2 field lines that disagree (25, 40); no length is valid, so
+  recipients may split the stream differently: send exactly one Content-Length
 ```
 
 ## How to fix

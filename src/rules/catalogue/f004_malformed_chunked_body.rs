@@ -43,7 +43,8 @@ cache may take a partial body as complete.
 connection 0 198.18.0.1:44051 -> 198.18.0.2:80
   error F004 malformed-chunked-body tx 0: the chunked 200 response to GET /tools/rulers has a
   chunk-size line that does not parse at body byte 10, after 1 chunk; the recipient cannot find
-  the end of the message: fix the sender's chunked encoder
+  the end of the message and parsers may disagree on where the next one starts: fix the sender's
+  chunked encoder
 ```
 
 ## How to fix

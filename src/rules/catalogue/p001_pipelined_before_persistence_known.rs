@@ -35,9 +35,10 @@ Browsers gave up on HTTP/1.1 pipelining largely because of servers and proxies t
 ## Example
 ```text
 connection 0 198.18.0.1:43011 -> 198.18.0.2:80
-  warning P001 pipelined-before-persistence-known tx 1: GET /site.js was pipelined 5.1 ms after
-  GET /site.css, before any response confirmed the connection is persistent (the first began
-  200.8 ms later); wait for the first response before pipelining
+  warning P001 pipelined-before-persistence-known tx 1: GET /site.js was pipelined 5.2 ms after
+  GET /site.css, before any response confirmed the connection is persistent: no response had
+  begun (the first began 200.8 ms later); wait for the first response (HTTP/1.1 without
+  Connection: close) before pipelining
 ```
 
 ## How to fix

@@ -39,7 +39,8 @@ final response status has arrived.
 ```text
 connection 0 198.18.0.1:43021 -> 198.18.0.2:80
   error P002 non-idempotent-method-pipelined tx 2: POST /orders was pipelined while the response
-  to GET /cart.json (tx 1) was outstanding (it ended 145.7 ms later); send non-idempotent
+  to GET /cart.json (tx 1) was outstanding (it ended 145.7 ms later); if the connection fails
+  now the client cannot know whether it was processed nor safely resend it: send non-idempotent
   requests only on an idle connection
 ```
 

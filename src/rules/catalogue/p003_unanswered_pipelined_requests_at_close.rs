@@ -36,7 +36,7 @@ not read yet are discarded too (RFC 9293: a RST flushes the receive queue).
 connection 0 198.18.0.1:43031 -> 198.18.0.2:80
   warning P003 unanswered-pipelined-requests-at-close tx 2: 2 pipelined requests got no response
   before the server closed the connection with FIN (GET /img/2.png, GET /img/3.png); the client
-  must resend them on a new connection
+  must resend them on a new connection (only idempotent requests automatically)
 ```
 
 ## How to fix

@@ -36,8 +36,9 @@ client gave up (user cancel, timeout) and closed with the response still arrivin
 ```text
 connection 0 198.18.0.1:45011 -> 198.18.0.2:80
   error R001 rst-truncated-response tx 0: the 200 response to GET /catalogue.txt was cut by a
-  RST from the server after 3000 of 10000 body bytes (7000 missing), 104.0 ms after its last
-  byte; find why the server aborts the connection (crash, timeout, SO_LINGER 0)
+  RST from the server after 3000 of 10000 body bytes (7000 missing), 104.2 ms after its last
+  byte; find why the server aborts the connection (crash, timeout, SO_LINGER 0, a close with
+  unread input)
 ```
 
 ## How to fix

@@ -38,8 +38,8 @@ length.
 ```text
 connection 0 198.18.0.1:45021 -> 198.18.0.2:80
   error R002 fin-truncated-response tx 0: the 200 response to GET /catalogue.txt ended with the
-  server's FIN after 3000 of 10000 body bytes (7000 missing); make Content-Length match the body
-  and find why the server stops early
+  server's FIN after 3000 of 10000 body bytes (7000 missing); make the framing match the body
+  actually sent, and find why the server stops early
 ```
 
 ## How to fix

@@ -45,8 +45,10 @@ on it.
 ```text
 connection 0 198.18.0.1:45031 -> 198.18.0.2:80
   warning R003 reset-on-close-with-unread-data tx 2: the server closed the connection with 92
-  bytes from the client unread (GET /brochure/page3, which had arrived 183.1 ms earlier), so
-  its kernel sent RST instead of FIN; the RST discards the response the client has not read yet
+  bytes from the client unread (GET /brochure/page3), which had arrived 183.2 ms earlier, so its
+  kernel sent RST instead of FIN; the RST discards the response the client has not read yet:
+  half-close and drain input before closing, and answer or refuse (Connection: close) requests
+  already received
 ```
 
 ## How to fix
