@@ -93,7 +93,8 @@ impl Rule for ResetOnCloseWithUnreadData {
             0
         };
         let txs = &cx.http.transactions;
-        // Requests the server had received before it closed and never answered.
+        // A reset that cut a response short is an abort (R001), not a close
+        // with unread input.
         let cut_a_response = txs.iter().any(|tx| {
             tx.response
                 .as_ref()
@@ -102,6 +103,8 @@ impl Rule for ResetOnCloseWithUnreadData {
         let close_ts = fin.unwrap_or(rst_ts);
         // An unanswered request's response may be in a gap of the server's stream.
         let gaps = server_stream_has_gaps(cx);
+        // Pipelined requests the server had received before it closed and
+        // never answered.
         let unread: Vec<&Transaction> = if closer == Side::Server && !cut_a_response && !gaps {
             txs.iter()
                 .filter(|tx| {
@@ -140,7 +143,9 @@ impl Rule for ResetOnCloseWithUnreadData {
                 .collect(),
             _ => Vec::new(),
         };
-        let named: Vec<&Transaction> = unread.iter().chain(late.iter()).copied().collect();
+        // Which requests the message names: those that met the closed socket,
+        // or else those left unread in it.
+        let named: Vec<&Transaction> = if after_fin > 0 { late } else { unread };
         let who = side_name(closer);
         let other = side_name(peer);
         let first_data: Option<Timestamp> = named
@@ -156,7 +161,7 @@ impl Rule for ResetOnCloseWithUnreadData {
             what = format!(" ({})", names.join(", "));
         }
         let message = match fin {
-            Some(f) => format!(
+            Some(f) if after_fin > 0 => format!(
                 "the {who} closed with FIN, then {after_fin} bytes from the {other} arrived{what} \
                  that it could no longer read, and it answered with a RST {:.1} ms after its FIN; \
                  the RST discards what the {other} had not read yet: announce the close \
@@ -164,15 +169,20 @@ impl Rule for ResetOnCloseWithUnreadData {
                  retry idempotent requests that meet a reset",
                 rst_ts.since(f) as f64 / 1e6
             ),
-            None => format!(
+            _ => format!(
                 "the {who} closed the connection with {unread_bytes} bytes from the {other} \
-                 unread{what}{}, so its kernel sent RST instead of FIN; the RST discards the \
-                 response the {other} has not read yet: half-close and drain input before \
-                 closing, and answer or refuse (Connection: close) requests already received",
+                 unread{what}{}, so its kernel {}; the RST discards the response the {other} has \
+                 not read yet: half-close and drain input before closing, and answer or refuse \
+                 (Connection: close) requests already received",
                 first_data.map_or_else(String::new, |t| format!(
                     ", which had arrived {:.1} ms earlier",
                     rst_ts.since(t) as f64 / 1e6
                 )),
+                if fin.is_some() {
+                    "reset the connection after its FIN"
+                } else {
+                    "sent RST instead of FIN"
+                },
             ),
         };
         let indices: Vec<u64> = named.iter().take(MAX_LISTED).map(|t| t.index).collect();
@@ -339,5 +349,20 @@ mod tests {
         let f = t.findings_of("R003");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].client, "10.0.0.1:40000");
+    }
+
+    #[test]
+    fn a_half_close_then_a_reset_with_pipelined_requests_unread() {
+        let mut t = pipelined();
+        t.server_fin(300.05).server_rst(300.1);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["bytes_after_fin"], 0);
+        assert_eq!(f[0].evidence["unread_transactions"], serde_json::json!([2]));
+        assert!(
+            f[0].message.contains("reset the connection after its FIN"),
+            "{}",
+            f[0].message
+        );
     }
 }
