@@ -41,6 +41,11 @@ pub struct ChunkFacts {
     pub bare_lf: u32,
     /// The syntax error that ended parsing, if any.
     pub error: Option<ChunkError>,
+    /// The bytes so far end right after a whole chunk (its data and CRLF),
+    /// where the next size line would start. A sender that closes here sent
+    /// whole chunks and left out only the last-chunk, which is a broken
+    /// body (F004), not one cut off in mid-chunk (R001/R002).
+    pub between_chunks: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +159,9 @@ impl ChunkedDecoder {
         }
     }
 
-    fn fed(&self, consumed: usize, data: u64, outcome: Outcome) -> Fed {
+    fn fed(&mut self, consumed: usize, data: u64, outcome: Outcome) -> Fed {
+        self.facts.between_chunks =
+            self.state == State::Size && self.digits == 0 && self.facts.chunks > 0;
         Fed {
             consumed,
             data,
@@ -460,5 +467,29 @@ mod tests {
         assert!(!d.skip_gap(1), "the CRLF is framing, not data");
         let fed = d.feed(b"\r\n0\r\n\r\n");
         assert_eq!((fed.outcome, fed.consumed), (Outcome::Done, 7));
+    }
+
+    #[test]
+    fn between_chunks_only_after_a_whole_chunk() {
+        // (input, ends right after a whole chunk)
+        let cases: &[(&[u8], bool)] = &[
+            (b"", false),
+            (b"5\r\nhello\r\n", true),
+            (b"5\r\nhello\r\n3\r\nabc\r\n", true),
+            (b"5\r\nhel", false),
+            (b"5\r\nhello", false),
+            (b"5\r\nhello\r", false),
+            (b"5\r\nhello\r\n3", false),
+            (b"5\r\nhello\r\n0\r\n", false),
+        ];
+        for (input, want) in cases {
+            let (_, _, _, facts) = run(&[input]);
+            assert_eq!(
+                facts.between_chunks,
+                *want,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
     }
 }

@@ -1,5 +1,9 @@
-//! F003 duplicate-content-length: not yet written (stub).
+//! F003 duplicate-content-length.
 
+use crate::http::{ContentLengthFacts, MessageFacts, Transaction};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
 
@@ -10,13 +14,257 @@ static META: RuleMeta = RuleMeta {
     name: "duplicate-content-length",
     family: Family::Framing,
     severity: Severity::Warning,
-    summary: "more than one Content-Length value (repeated field lines or a comma list): warning when all values agree (RFC 9112 tolerates it, lenient parsers disagree), error when they differ or one does not parse",
-    doc: "",
+    summary:
+        "More than one Content-Length value: a warning when they agree, an error when they do not",
+    doc: r#"## What it detects
+A request or response with more than one Content-Length value, either on repeated field lines or
+as a comma-separated list in one field. The finding is a `warning` when every value is the same
+number, and an `error` when two values differ or one is not a non-negative decimal integer. A
+`severity` set for the rule in `connlint.toml` overrides both.
+
+## Why it matters
+RFC 9112 §6.3 lets a recipient accept a list of identical values as that one value, but a message
+whose Content-Length values differ, or do not parse, has no valid length: a server must reject it
+with 400 and a client must treat the response as an unrecoverable error and close the connection.
+Parsers do not all follow that. Some take the first value, some the last, some reject even equal
+duplicates. Two that disagree, such as a proxy and the server behind it, split the same bytes into
+different messages, which is request smuggling or response splitting. Equal values are harmless to
+a strict parser, but they mean something on the path added or merged headers carelessly.
+
+## Example
+```text
+connection 0 198.18.0.1:44041 -> 198.18.0.2:80
+  error F003 duplicate-content-length tx 0: the 200 response to GET /tools/files carries 2
+  Content-Length values on 2 field lines that disagree (25, 40); no length is valid, so
+  recipients may split the stream differently: send exactly one Content-Length
+```
+
+## How to fix
+Send exactly one `Content-Length` with the body's length. Look for the component that adds the
+second one: a proxy or framework setting the header when the application already did, or
+headers merged from two sources. Servers and proxies should reject messages with differing values
+(400) and close the connection.
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// A message with more than one Content-Length value, and those values.
+fn duplicated(m: &Option<MessageFacts>) -> Option<(&MessageFacts, &ContentLengthFacts)> {
+    let m = m.as_ref()?;
+    let cl = m.headers.content_length.as_ref()?;
+    cl.duplicate.then_some((m, cl))
+}
 
 impl Rule for DuplicateContentLength {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for tx in &cx.http.transactions {
+            let found: Vec<(&str, &MessageFacts, &ContentLengthFacts)> = [
+                ("request", duplicated(&tx.request)),
+                ("response", duplicated(&tx.response)),
+            ]
+            .into_iter()
+            .filter_map(|(side, d)| d.map(|(m, cl)| (side, m, cl)))
+            .collect();
+            // The worst message decides the finding (one per transaction).
+            let Some(&(side, msg, cl)) = found
+                .iter()
+                .max_by_key(|(_, _, cl)| (is_invalid(cl), cl.count))
+            else {
+                continue;
+            };
+            let invalid = is_invalid(cl);
+            let severity = if found.iter().any(|(_, _, c)| is_invalid(c)) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            let whom = if side == "request" {
+                format!("the request {}", label(tx))
+            } else {
+                format!(
+                    "the {} response to {}",
+                    tx.status
+                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
+                    label(tx)
+                )
+            };
+            let values = cl
+                .values
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let how = if cl.fields > 1 {
+                format!("on {} field lines", cl.fields)
+            } else {
+                "in one comma-separated field".to_string()
+            };
+            let verdict = if cl.unparsable > 0 {
+                format!(
+                    "{} of them not a valid number (valid: {}); no length is valid, so recipients \
+                     may split the stream differently",
+                    cl.unparsable,
+                    if values.is_empty() { "none" } else { &values }
+                )
+            } else if cl.conflicting {
+                format!(
+                    "that disagree ({values}); no length is valid, so recipients may split the \
+                     stream differently"
+                )
+            } else {
+                format!("that agree ({values}), which lenient and strict parsers treat differently")
+            };
+            let message = format!(
+                "{whom} carries {} Content-Length values {how} {verdict}: send exactly one \
+                 Content-Length",
+                cl.count
+            );
+            let mut f = Finding::new(&META, cx.conn, msg.first_byte_ts, message)
+                .transaction(tx.index)
+                .severity(severity)
+                .with("message", side)
+                .with("values", cl.values.clone())
+                .with("count", cl.count)
+                .with("fields", cl.fields)
+                .with("conflicting", cl.conflicting)
+                .with("unparsable", cl.unparsable);
+            if found.len() > 1 {
+                f = f.with(
+                    "also_in",
+                    if side == "request" {
+                        "response"
+                    } else {
+                        "request"
+                    },
+                );
+            }
+            if invalid {
+                f = f.with(
+                    "body_bytes_sent",
+                    msg.wire_body_bytes.saturating_add(msg.gap_bytes),
+                );
+            }
+            out.push(f);
+        }
+    }
+}
+
+/// Values that differ or do not parse: the message has no valid length.
+fn is_invalid(cl: &ContentLengthFacts) -> bool {
+    cl.conflicting || cl.unparsable > 0
+}
+
+/// `METHOD target`, shortened for a one-line message.
+fn label(tx: &Transaction) -> String {
+    match (&tx.method, &tx.uri) {
+        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
+        _ => format!("request {}", tx.index),
+    }
+}
+
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::meta::Severity;
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /t HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, request);
+        t.server(100.0, response).close(150.0);
+        t
+    }
+
+    fn with_lengths(fields: &str) -> Vec<u8> {
+        format!("HTTP/1.1 200 OK\r\n{fields}\r\nhello").into_bytes()
+    }
+
+    #[test]
+    fn agreeing_values_are_a_warning() {
+        let resp = with_lengths("Content-Length: 5\r\nContent-Length: 5\r\n");
+        let f = exchange(GET, &resp).findings_of("F003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["values"], serde_json::json!([5]));
+        assert_eq!(f[0].evidence["count"], 2);
+        assert_eq!(f[0].evidence["fields"], 2);
+        assert!(f[0].message.contains("agree (5)"), "{}", f[0].message);
+        // A comma list counts too.
+        let f = exchange(GET, &with_lengths("Content-Length: 5, 5\r\n")).findings_of("F003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["fields"], 1);
+        assert!(f[0].message.contains("comma-separated"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn differing_or_unparsable_values_are_an_error() {
+        let f = exchange(
+            GET,
+            &with_lengths("Content-Length: 5\r\nContent-Length: 40\r\n"),
+        )
+        .findings_of("F003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].evidence["values"], serde_json::json!([5, 40]));
+        assert_eq!(f[0].evidence["conflicting"], true);
+        let f = exchange(GET, &with_lengths("Content-Length: 5, five\r\n")).findings_of("F003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].evidence["unparsable"], 1);
+    }
+
+    #[test]
+    fn the_configured_severity_still_wins() {
+        let resp = with_lengths("Content-Length: 5\r\nContent-Length: 5\r\n");
+        let t = exchange(GET, &resp);
+        let file = "[rules.F003]\nseverity = \"error\"\n";
+        let config = crate::rules::Config::resolve(
+            Some((
+                "test",
+                &crate::rules::ConfigFile::parse(file).expect("parses"),
+            )),
+            &crate::rules::CliSelection {
+                select: Some(vec!["F003".into()]),
+                ..Default::default()
+            },
+        )
+        .expect("resolves");
+        assert_eq!(t.run(&config)[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn a_single_value_is_fine() {
+        assert!(exchange(GET, &with_lengths("Content-Length: 5\r\n"))
+            .findings_of("F003")
+            .is_empty());
+        let post = b"POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
+        assert!(exchange(post, &with_lengths("Content-Length: 5\r\n"))
+            .findings_of("F003")
+            .is_empty());
+    }
+
+    #[test]
+    fn a_request_counts_too() {
+        let post =
+            b"POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi";
+        let f = exchange(post, &with_lengths("Content-Length: 5\r\n")).findings_of("F003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["message"], "request");
     }
 }

@@ -1,7 +1,12 @@
-//! P001 pipelined-before-persistence-known: not yet written (stub).
+//! P001 pipelined-before-persistence-known.
 
+use crate::http::{HttpVersion, MessageFacts, NoResponse, Transaction};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use crate::Timestamp;
 
 pub struct PipelinedBeforePersistenceKnown;
 
@@ -10,13 +15,387 @@ static META: RuleMeta = RuleMeta {
     name: "pipelined-before-persistence-known",
     family: Family::Pipelining,
     severity: Severity::Warning,
-    summary: "a second request sent before any response on the connection confirmed persistence (HTTP/1.0 peer, or first response not yet begun)",
-    doc: "",
+    summary: "A request was pipelined before any response showed the connection is persistent",
+    doc: r#"## What it detects
+A connection whose start is in the capture (the client's SYN was seen), on which the client sent
+a second request while the first was still unanswered, before any response on the connection had
+confirmed persistence: no response had begun yet, or those that had were HTTP/1.0 without
+`Connection: keep-alive` or carried `Connection: close`. It is reported once per connection, on
+the first such request; the evidence counts how many requests went out that way.
+
+## Why it matters
+Pipelining is only allowed on a connection known to be persistent (RFC 9112 §9.3.2). Until a
+response arrives the client does not know whether the server is HTTP/1.1, whether it will keep
+the connection open, or whether it will close after the first response (an HTTP/1.0 server, a
+`Connection: close`, a server-side request limit). If it closes, every request queued behind the
+first is lost; the client has to notice, reconnect and send them again, which costs more than
+waiting one round trip would have, and non-idempotent requests cannot be resent safely at all.
+Browsers gave up on HTTP/1.1 pipelining largely because of servers and proxies that broke here.
+
+## Example
+```text
+connection 0 198.18.0.1:43011 -> 198.18.0.2:80
+  warning P001 pipelined-before-persistence-known tx 1: GET /site.js was pipelined 5.2 ms after
+  GET /site.css, before any response confirmed the connection is persistent: no response had
+  begun (the first began 200.8 ms later); wait for the first response (HTTP/1.1 without
+  Connection: close) before pipelining
+```
+
+## How to fix
+Send one request on a new connection and wait for its response; pipeline further requests only
+once a response has shown the connection is persistent (HTTP/1.1 without `Connection: close`, or
+HTTP/1.0 echoing `Connection: keep-alive`). Better, use several connections or HTTP/2, which
+multiplexes without these risks.
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// Whether a message's sender means to keep the connection open: HTTP/1.1
+/// unless it says `close`, HTTP/1.0 only with `keep-alive` (RFC 9112 §9.3).
+pub(crate) fn wants_persistence(msg: &MessageFacts) -> bool {
+    let c = &msg.headers.connection;
+    match msg.version {
+        Some(HttpVersion::Http11) => !c.close,
+        Some(HttpVersion::Http10) => c.keep_alive && !c.close,
+        _ => false,
+    }
+}
+
+/// Some of the server's bytes were not captured (lost packets, or a
+/// capture of one direction only): a response may have been among them.
+pub(crate) fn server_stream_has_gaps(cx: &ConnectionFacts<'_>) -> bool {
+    let side = crate::reassembly::Side::Server;
+    cx.conn.stats(side).gap_bytes > 0 || cx.http.direction(side).gaps > 0
+}
+
+/// A transaction's pairing, or the stream before it, was disturbed by a
+/// capture gap: which request was outstanding when is then a guess.
+fn disturbed_by_gap(tx: &Transaction) -> bool {
+    tx.paired_after_gap
+        || tx.orphan_response
+        || matches!(
+            tx.no_response,
+            Some(NoResponse::LostInGap | NoResponse::Unpaired)
+        )
+}
 
 impl Rule for PipelinedBeforePersistenceKnown {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        // Only a connection seen from its start says which request was first.
+        if cx.conn.handshake.syn.is_none() {
+            return;
+        }
+        let txs = &cx.http.transactions;
+        let Some(first) = txs.first() else {
+            return;
+        };
+        let Some(first_req) = first.request.as_ref().filter(|r| r.start_offset == 0) else {
+            return;
+        };
+        // The first response must be in the capture, from the server's first
+        // byte on, or one may have come unseen before the second request
+        // (a one-sided capture, lost packets).
+        let first_response_seen = first.response.as_ref().is_some_and(|r| r.start_offset == 0);
+        if !first_response_seen && server_stream_has_gaps(cx) {
+            return;
+        }
+        // When the first response confirming persistence began.
+        let mut confirmed: Option<Timestamp> = None;
+        let mut first_response: Option<Timestamp> = None;
+        let mut offending: Option<(&Transaction, &MessageFacts)> = None;
+        let mut count = 0u64;
+        let mut previous_start = first_req.first_byte_ts;
+        for (k, tx) in txs.iter().enumerate() {
+            if disturbed_by_gap(tx) {
+                break;
+            }
+            if let Some(req) = &tx.request {
+                let unconfirmed = confirmed.is_none_or(|c| c > req.first_byte_ts);
+                if k > 0 && tx.pipelined && !req.malformed && unconfirmed {
+                    if offending.is_none() {
+                        offending = Some((tx, req));
+                    }
+                    count += 1;
+                } else if offending.is_none() {
+                    previous_start = req.first_byte_ts;
+                }
+                if !unconfirmed {
+                    // Everything after is judged against a known-persistent connection.
+                    break;
+                }
+            }
+            if let Some(resp) = &tx.response {
+                first_response =
+                    Some(first_response.map_or(resp.first_byte_ts, |t| t.min(resp.first_byte_ts)));
+                if wants_persistence(resp) {
+                    let at = resp.first_byte_ts;
+                    confirmed = Some(confirmed.map_or(at, |c| c.min(at)));
+                }
+            }
+        }
+        let Some((tx, req)) = offending else {
+            return;
+        };
+        let sent = req.first_byte_ts;
+        let gap_ns = sent.since(previous_start);
+        let what = label(tx);
+        let previous = txs
+            .get(tx.index.saturating_sub(1) as usize)
+            .map_or_else(|| "the previous request".to_string(), label);
+        let began = match first_response {
+            Some(t) if t <= sent => "the responses so far did not promise persistence".to_string(),
+            Some(t) => format!(
+                "no response had begun (the first began {:.1} ms later)",
+                t.since(sent) as f64 / 1e6
+            ),
+            None => "no response ever came".to_string(),
+        };
+        let mut message = format!(
+            "{what} was pipelined {:.1} ms after {previous}, before any response confirmed the \
+             connection is persistent: {began}",
+            gap_ns as f64 / 1e6
+        );
+        if count > 1 {
+            message.push_str(&format!(" ({count} requests sent this way)"));
+        }
+        message.push_str(
+            "; wait for the first response (HTTP/1.1 without Connection: close) before pipelining",
+        );
+        let mut f = Finding::new(&META, cx.conn, sent, message)
+            .transaction(tx.index)
+            .with("requests_before_confirmation", count)
+            .with_ms("after_previous_request_ms", gap_ns);
+        if let Some(t) = first_response {
+            f = f.with_ms("first_response_after_ms", t.since(sent));
+        }
+        if let Some(t) = confirmed {
+            f = f.with_ms("persistence_confirmed_after_ms", t.since(sent));
+        }
+        out.push(f);
+    }
+}
+
+/// `METHOD target`, shortened for a one-line message.
+fn label(tx: &Transaction) -> String {
+    match (&tx.method, &tx.uri) {
+        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
+        _ => format!("request {}", tx.index),
+    }
+}
+
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use crate::flow::{Connection, RoleEvidence};
+    use crate::http::HttpConnection;
+    use crate::reassembly::{Side, StreamHandler};
+    use crate::rules::testing::{config_for, ms, Timeline};
+    use crate::rules::{ConnectionFacts, Finding, Linter};
+
+    /// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
+    /// bytes the capture lost.
+    pub(crate) enum Ev<'a> {
+        Data(Side, &'a [u8], f64),
+        /// `len` bytes of `side`'s stream not captured.
+        Gap(Side, u64, f64),
+        Fin(Side, f64),
+        Rst(Side, f64),
+    }
+
+    /// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
+    /// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
+    pub(crate) fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
+        let mut conn = Connection::new(
+            0,
+            "10.0.0.1:40000".parse().expect("addr"),
+            "10.0.0.2:80".parse().expect("addr"),
+            RoleEvidence::Syn,
+            1,
+            ms(0.0),
+        );
+        conn.handshake.syn = Some(ms(0.0));
+        let mut http = HttpConnection::default();
+        let mut next = [0u64; 2];
+        for ev in events {
+            match *ev {
+                Ev::Data(side, bytes, t) => {
+                    let i = side.index();
+                    http.on_data(side, next[i], bytes, ms(t));
+                    next[i] += bytes.len() as u64;
+                    conn.dirs[i].bytes += bytes.len() as u64;
+                    conn.dirs[i].last_data_ts = Some(ms(t));
+                }
+                Ev::Gap(side, len, t) => {
+                    let i = side.index();
+                    http.on_gap(side, next[i], len, ms(t));
+                    next[i] += len;
+                    conn.dirs[i].gaps += 1;
+                    conn.dirs[i].gap_bytes += len;
+                }
+                Ev::Fin(side, t) => {
+                    http.on_fin(side, ms(t));
+                    conn.fin[side.index()] = Some(ms(t));
+                }
+                Ev::Rst(side, t) => {
+                    http.on_rst(side, ms(t));
+                    conn.rst = Some((side, ms(t)));
+                }
+            }
+        }
+        let report = http.finish(&conn);
+        let config = config_for(code, &[]);
+        let mut linter = Linter::new(&config);
+        linter.connection(&ConnectionFacts {
+            conn: &conn,
+            http: &report,
+            releases: &[],
+        });
+        linter.finish()
+    }
+
+    fn get(path: &str) -> Vec<u8> {
+        format!("GET {path} HTTP/1.1\r\nHost: example.com\r\n\r\n").into_bytes()
+    }
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const OK_10: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const OK_10_KA: &[u8] =
+        b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
+    const OK_CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+
+    /// First GET at 50 ms; the second at `second`; the server answers
+    /// both (with `first_resp` first) at `answer`.
+    fn two(second: f64, answer: f64, first_resp: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        if second < answer {
+            t.client(second, &get("/b"));
+            t.server(answer, first_resp).server(answer, OK);
+        } else {
+            t.server(answer, first_resp).server(answer, OK);
+            t.client(second, &get("/b")).server(second + 10.0, OK);
+        }
+        t.close(second.max(answer) + 50.0);
+        t
+    }
+
+    #[test]
+    fn fires_on_a_second_request_before_any_response() {
+        let f = two(55.0, 250.0, OK).findings_of("P001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["after_previous_request_ms"], 5.0);
+        assert_eq!(f[0].evidence["first_response_after_ms"], 195.0);
+        assert_eq!(f[0].evidence["requests_before_confirmation"], 1);
+        assert!(f[0].message.contains("GET /b"), "{}", f[0].message);
+        assert!(f[0].message.contains("GET /a"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn a_request_after_a_confirming_response_is_fine() {
+        // Sent just after the first response began: persistence was known.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &OK[..20]);
+        t.client(250.1, &get("/b"));
+        t.server(251.0, &OK[20..]).server(260.0, OK).close(300.0);
+        assert!(t.findings_of("P001").is_empty());
+        // ... and just before it: fires.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.client(249.9, &get("/b"));
+        t.server(250.0, OK).server(260.0, OK).close(300.0);
+        let f = t.findings_of("P001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["first_response_after_ms"], 0.1);
+        // Sequential requests are not pipelining at all.
+        assert!(two(300.0, 250.0, OK).findings_of("P001").is_empty());
+    }
+
+    #[test]
+    fn an_http10_response_does_not_confirm_persistence() {
+        // The first response began, but as HTTP/1.0 without keep-alive.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &OK_10[..20]);
+        t.client(255.0, &get("/b"));
+        t.server(256.0, &OK_10[20..]).server(260.0, OK).close(300.0);
+        let f = t.findings_of("P001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].message.contains("did not promise"), "{}", f[0].message);
+        // Only the HTTP/1.1 answer to /b confirmed it, 5 ms after /b left.
+        assert_eq!(f[0].evidence["persistence_confirmed_after_ms"], 5.0);
+
+        // Connection: close is not a promise either.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &OK_CLOSE[..20]);
+        t.client(255.0, &get("/b"));
+        t.server(256.0, &OK_CLOSE[20..]).close(300.0);
+        assert_eq!(t.findings_of("P001").len(), 1);
+        // HTTP/1.0 with keep-alive echoed does confirm it.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &OK_10_KA[..20]);
+        t.client(255.0, &get("/b"));
+        t.server(256.0, &OK_10_KA[20..])
+            .server(260.0, OK)
+            .close(300.0);
+        assert!(t.findings_of("P001").is_empty());
+    }
+
+    #[test]
+    fn once_per_connection_with_a_count() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.client(51.0, &get("/b")).client(52.0, &get("/c"));
+        t.server(250.0, OK).server(250.0, OK).server(250.0, OK);
+        t.client(300.0, &get("/d")).client(301.0, &get("/e"));
+        t.server(350.0, OK).server(350.0, OK).close(400.0);
+        let f = t.findings_of("P001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["requests_before_confirmation"], 2);
+    }
+
+    #[test]
+    fn a_server_stream_with_lost_bytes_may_hide_the_first_response() {
+        let (a, b) = (get("/a"), get("/b"));
+        let run = |lost: Option<u64>| {
+            let mut evs = vec![
+                Ev::Data(Side::Client, &a, 50.0),
+                Ev::Data(Side::Client, &b, 150.0),
+            ];
+            if let Some(len) = lost {
+                evs.push(Ev::Gap(Side::Server, len, 200.0));
+            }
+            evs.push(Ev::Fin(Side::Client, 300.0));
+            hand_fed("P001", &evs)
+        };
+        // A one-sided capture: the server's bytes were all lost.
+        assert!(run(Some(500)).is_empty());
+        // Nothing lost, and nothing came: the second request was pipelined.
+        assert_eq!(run(None).len(), 1);
+    }
+
+    #[test]
+    fn not_without_the_connection_start() {
+        // Picked up mid-stream: earlier responses may have confirmed it.
+        let mut t = Timeline::new();
+        t.client(50.0, &get("/a")).client(55.0, &get("/b"));
+        t.server(250.0, OK).server(250.0, OK).close(300.0);
+        assert!(t.findings_of("P001").is_empty());
     }
 }

@@ -1,5 +1,10 @@
-//! R001 rst-truncated-response: not yet written (stub).
+//! R001 rst-truncated-response.
 
+use crate::http::{Framing, MessageEnd, MessageFacts, Transaction};
+use crate::reassembly::Side;
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
 
@@ -10,13 +15,256 @@ static META: RuleMeta = RuleMeta {
     name: "rst-truncated-response",
     family: Family::Reset,
     severity: Severity::Error,
-    summary: "the connection was reset before the response's framing was satisfied (Content-Length not reached, no final chunk); evidence: bytes expected/received, which side sent the RST, when",
-    doc: "",
+    summary: "The connection was reset before the response's framing was satisfied",
+    doc: r#"## What it detects
+A response that had begun when the connection was reset (by either side) and whose framing was
+not yet satisfied: fewer body bytes than its Content-Length, no zero-size last chunk, a head cut
+short, or a close-delimited body that ended with a RST instead of a FIN. The evidence gives the
+bytes expected and received, which side sent the RST, and how long after the last response byte
+it came. A response cut by the end of the capture, or whose end fell in a capture gap, is not
+reported: only a RST in the capture counts.
+
+## Why it matters
+A RST aborts the connection: the receiving kernel discards whatever it had not yet handed to the
+application, and the client gets `ECONNRESET` instead of the rest of the body. A client that does
+not check the length may store or render a partial file; a proxy may cache it. A server-side RST
+usually means a crash, a timeout that aborts the socket (`SO_LINGER` 0), a load balancer dropping
+the connection, or a close with unread request bytes (see R003). A client-side RST means the
+client gave up (user cancel, timeout) and closed with the response still arriving.
+
+## Example
+```text
+connection 0 198.18.0.1:45011 -> 198.18.0.2:80
+  error R001 rst-truncated-response tx 0: the 200 response to GET /catalogue.txt was cut by a
+  RST from the server after 3000 of 10000 body bytes (7000 missing), 104.2 ms after its last
+  byte; find why the server aborts the connection (crash, timeout, SO_LINGER 0, a close with
+  unread input)
+```
+
+## How to fix
+Find out why the side that sent the RST aborted: server logs for crashes and timeouts around that
+time, idle and request timeouts on load balancers and proxies that are shorter than the response
+takes, `SO_LINGER` with a zero timeout, or a close with unread input. Clients should check the
+received length against Content-Length (or the last chunk) and retry idempotent requests.
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// What the response's framing promised and what arrived, for the message.
+pub(crate) struct Shortfall {
+    /// Content-Length, for a length-framed body.
+    pub expected: Option<u64>,
+    /// Body bytes on the wire before the close (captured or in gaps).
+    pub received: u64,
+    /// How the message says its body ends, in words.
+    pub framing: &'static str,
+    /// Body bytes the capture did not hold (counted in `received`).
+    pub uncaptured: u64,
+    /// The close cut the head itself.
+    pub head_cut: bool,
+}
+
+impl Shortfall {
+    pub(crate) fn of(msg: &MessageFacts) -> Shortfall {
+        let framing = match msg.framing {
+            Framing::Length { .. } => "content-length",
+            Framing::Chunked => "chunked",
+            Framing::CloseDelimited | Framing::Http09 => "close-delimited",
+            Framing::None | Framing::Tunnel | Framing::Invalid => "none",
+        };
+        Shortfall {
+            expected: msg.expected_body_bytes,
+            received: msg.wire_body_bytes.saturating_add(msg.gap_bytes),
+            framing,
+            uncaptured: msg.gap_bytes,
+            head_cut: msg.head_truncated,
+        }
+    }
+
+    /// "after 3000 of 10000 body bytes (7000 missing)" and the like.
+    pub(crate) fn describe(&self) -> String {
+        if self.head_cut {
+            return "inside its header section".to_string();
+        }
+        match (self.expected, self.framing) {
+            (Some(n), _) => format!(
+                "after {} of {n} body bytes ({} missing)",
+                self.received,
+                n.saturating_sub(self.received)
+            ),
+            (None, "chunked") => format!(
+                "after {} bytes of chunked body, before the zero-size last chunk",
+                self.received
+            ),
+            (None, "close-delimited") => format!(
+                "after {} bytes of a body delimited by the close, which a RST cannot end cleanly",
+                self.received
+            ),
+            _ => format!("after {} body bytes", self.received),
+        }
+    }
+
+    pub(crate) fn evidence(&self, mut f: Finding) -> Finding {
+        if let Some(n) = self.expected {
+            f = f
+                .with("expected_bytes", n)
+                .with("missing_bytes", n.saturating_sub(self.received));
+        }
+        if self.uncaptured > 0 {
+            f = f.with("uncaptured_bytes", self.uncaptured);
+        }
+        f.with("received_bytes", self.received)
+            .with("framing", self.framing)
+            .with("head_truncated", self.head_cut)
+    }
+}
+
+pub(crate) fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Client => "client",
+        Side::Server => "server",
+    }
+}
 
 impl Rule for RstTruncatedResponse {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for tx in &cx.http.transactions {
+            let Some(resp) = &tx.response else {
+                continue;
+            };
+            let MessageEnd::RstBeforeEnd { side, ts } = resp.end else {
+                continue;
+            };
+            if resp.malformed {
+                continue;
+            }
+            let short = Shortfall::of(resp);
+            let who = side_name(side);
+            let after_ms = ts.since(resp.last_byte_ts) as f64 / 1e6;
+            let fix = match side {
+                Side::Server => {
+                    "find why the server aborts the connection (crash, timeout, SO_LINGER 0, a \
+                     close with unread input)"
+                }
+                Side::Client => {
+                    "the client gave up while the response was arriving: check its timeouts, and \
+                     have it retry idempotent requests"
+                }
+            };
+            let message = format!(
+                "the {} response to {} was cut by a RST from the {who} {}, {after_ms:.1} ms after \
+                 its last byte; {fix}",
+                tx.status
+                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
+                label(tx),
+                short.describe(),
+            );
+            let f = Finding::new(&META, cx.conn, ts, message)
+                .transaction(tx.index)
+                .with("rst_from", who)
+                .with_ms("rst_after_last_data_ms", ts.since(resp.last_byte_ts))
+                .with_ms("rst_after_response_start_ms", ts.since(resp.first_byte_ts));
+            out.push(short.evidence(f));
+        }
+    }
+}
+
+/// `METHOD target`, shortened for a one-line message.
+pub(crate) fn label(tx: &Transaction) -> String {
+    match (&tx.method, &tx.uri) {
+        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
+        _ => format!("request {}", tx.index),
+    }
+}
+
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /// GET, then `response` at 100 ms (nothing else from the server).
+    fn answered(response: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET);
+        t.server(100.0, response);
+        t
+    }
+
+    const PARTIAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell";
+
+    #[test]
+    fn fires_on_a_reset_before_the_content_length_is_reached() {
+        let mut t = answered(PARTIAL);
+        t.server_rst(200.0);
+        let f = t.findings_of("R001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["expected_bytes"], 10);
+        assert_eq!(f[0].evidence["received_bytes"], 4);
+        assert_eq!(f[0].evidence["missing_bytes"], 6);
+        assert_eq!(f[0].evidence["rst_from"], "server");
+        assert_eq!(f[0].evidence["rst_after_last_data_ms"], 100.0);
+        assert!(f[0].message.contains("4 of 10"), "{}", f[0].message);
+        // A reset by the client counts as well.
+        let mut t = answered(PARTIAL);
+        t.client_rst(200.0);
+        let f = t.findings_of("R001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["rst_from"], "client");
+    }
+
+    #[test]
+    fn one_byte_short_fires_and_complete_does_not() {
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell");
+        t.server_rst(200.0);
+        assert_eq!(t.findings_of("R001")[0].evidence["missing_bytes"], 1);
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell");
+        t.server_rst(200.0);
+        assert!(t.findings_of("R001").is_empty());
+    }
+
+    #[test]
+    fn chunked_without_its_last_chunk_and_cut_heads() {
+        let mut t =
+            answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        t.server_rst(200.0);
+        let f = t.findings_of("R001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["framing"], "chunked");
+        assert!(!f[0].evidence.contains_key("expected_bytes"));
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Le");
+        t.server_rst(200.0);
+        let f = t.findings_of("R001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["head_truncated"], true);
+    }
+
+    #[test]
+    fn capture_end_fin_or_no_response_are_not_this_rule() {
+        // The capture stops mid-body.
+        assert!(answered(PARTIAL).findings_of("R001").is_empty());
+        // A FIN is R002's.
+        let mut t = answered(PARTIAL);
+        t.server_fin(200.0);
+        assert!(t.findings_of("R001").is_empty());
+        // Reset with no response byte at all: nothing was truncated.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET).server_rst(200.0);
+        assert!(t.findings_of("R001").is_empty());
     }
 }

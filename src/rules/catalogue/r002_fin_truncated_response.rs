@@ -1,5 +1,11 @@
-//! R002 fin-truncated-response: not yet written (stub).
+//! R002 fin-truncated-response.
 
+use super::r001_rst_truncated_response::{label, Shortfall};
+use crate::http::{Framing, MessageEnd};
+use crate::reassembly::Side;
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
 
@@ -10,13 +16,214 @@ static META: RuleMeta = RuleMeta {
     name: "fin-truncated-response",
     family: Family::Reset,
     severity: Severity::Error,
-    summary: "the server closed with FIN before the response's Content-Length or final chunk",
-    doc: "",
+    summary: "The server closed with FIN before the response's Content-Length or final chunk",
+    doc: r#"## What it detects
+A response whose sender, the server, closed its side of the connection with FIN before the
+response's framing was satisfied: fewer body bytes than its Content-Length, a chunked body cut
+inside a chunk, or a head cut short. A FIN carries the sender's final sequence number, so the
+shortfall is certain even where a capture gap hid some bytes before it. A chunked body that stops
+cleanly after a whole chunk is a malformed body (F004), and a response whose framing was already
+broken (conflicting Content-Length, bad chunk syntax) is F003's or F004's; a response cut only by
+the end of the capture is not judged.
+
+## Why it matters
+The server says "that is all" while the response says more is coming. The client is left with a
+partial body. A careful client treats it as an error and retries (if the request is idempotent);
+a careless one stores or renders a truncated file, and a cache may keep it. Typical causes are a
+backend that crashed or timed out mid-response behind a proxy that then closes, a Content-Length
+computed before compression or templating changed the body, or a response sent from a stale file
+length.
+
+## Example
+```text
+connection 0 198.18.0.1:45021 -> 198.18.0.2:80
+  error R002 fin-truncated-response tx 0: the 200 response to GET /catalogue.txt ended with the
+  server's FIN after 3000 of 10000 body bytes (7000 missing); make the framing match the body
+  actually sent, and find why the server stops early
+```
+
+## How to fix
+Check that the Content-Length the server sends is computed from the bytes it actually writes (after
+compression, templating, encoding). Look for errors, timeouts, or crashes at the server or an
+upstream behind a proxy. If the length is not known in advance, use chunked encoding so that an
+early stop is visible as a missing last chunk.
+
+## Options
+None.
+"#,
     options: &[],
 };
 
 impl Rule for FinTruncatedResponse {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for tx in &cx.http.transactions {
+            let Some(resp) = &tx.response else {
+                continue;
+            };
+            let MessageEnd::FinBeforeEnd {
+                side: Side::Server,
+                ts,
+            } = resp.end
+            else {
+                continue;
+            };
+            if resp.malformed || resp.framing_error.is_some() {
+                continue;
+            }
+            if resp.framing == Framing::Chunked
+                && resp
+                    .chunked
+                    .is_some_and(|c| c.error.is_some() || c.between_chunks)
+            {
+                // Broken chunk syntax, or whole chunks and no last one: F004's.
+                continue;
+            }
+            let short = Shortfall::of(resp);
+            let client_first = cx.conn.fin[Side::Client.index()].is_some_and(|c| c < ts);
+            let fix = if short.head_cut {
+                "end the header section with an empty line before closing, and find why the \
+                 server stops early"
+            } else {
+                "make the framing match the body actually sent, and find why the server stops early"
+            };
+            let message = format!(
+                "the {} response to {} ended with the server's FIN {}{}; {fix}",
+                tx.status
+                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
+                label(tx),
+                short.describe(),
+                if client_first {
+                    " (the client had closed its side first)"
+                } else {
+                    ""
+                },
+            );
+            let f = Finding::new(&META, cx.conn, ts, message)
+                .transaction(tx.index)
+                .with("fin_from", "server")
+                .with("client_closed_first", client_first)
+                .with_ms("fin_after_last_data_ms", ts.since(resp.last_byte_ts));
+            out.push(short.evidence(f));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+    const PARTIAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell";
+
+    fn answered(response: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET);
+        t.server(100.0, response);
+        t
+    }
+
+    #[test]
+    fn fires_on_a_server_fin_before_the_content_length() {
+        let mut t = answered(PARTIAL);
+        t.server_fin(150.0).client_fin(160.0).server_ack(161.0);
+        let f = t.findings_of("R002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["expected_bytes"], 10);
+        assert_eq!(f[0].evidence["received_bytes"], 4);
+        assert_eq!(f[0].evidence["fin_from"], "server");
+        assert_eq!(f[0].evidence["fin_after_last_data_ms"], 50.0);
+        assert_eq!(f[0].evidence["client_closed_first"], false);
+        assert!(f[0].message.contains("4 of 10"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn one_byte_short_fires_and_complete_does_not() {
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell");
+        t.server_fin(150.0);
+        assert_eq!(t.findings_of("R002")[0].evidence["missing_bytes"], 1);
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell");
+        t.server_fin(150.0);
+        assert!(t.findings_of("R002").is_empty());
+    }
+
+    #[test]
+    fn a_chunked_body_cut_inside_a_chunk() {
+        let mut t = answered(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n9\r\nabc",
+        );
+        t.server_fin(150.0);
+        let f = t.findings_of("R002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["framing"], "chunked");
+        // Whole chunks and then the FIN: F004's, not a truncation.
+        let mut t =
+            answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        t.server_fin(150.0);
+        assert!(t.findings_of("R002").is_empty());
+    }
+
+    #[test]
+    fn broken_framing_capture_end_and_resets_are_not_this_rule() {
+        // Conflicting lengths: the body is close-delimited and ends at the FIN.
+        let mut t =
+            answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 10\r\n\r\nhell");
+        t.client_fin(120.0).server_fin(150.0);
+        assert!(t.findings_of("R002").is_empty());
+        // Bad chunk syntax.
+        let mut t = answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nsix\r\n");
+        t.client_fin(120.0).server_fin(150.0);
+        assert!(t.findings_of("R002").is_empty());
+        assert!(answered(PARTIAL).findings_of("R002").is_empty());
+        let mut t = answered(PARTIAL);
+        t.server_rst(150.0);
+        assert!(t.findings_of("R002").is_empty());
+    }
+
+    #[test]
+    fn the_client_closing_first_is_noted() {
+        let mut t = answered(PARTIAL);
+        t.client_fin(120.0).server_fin(150.0);
+        let f = t.findings_of("R002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["client_closed_first"], true);
+    }
+
+    #[test]
+    fn a_fin_proves_the_shortfall_even_after_a_capture_gap() {
+        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::reassembly::Side;
+        let run = |lost: u64| {
+            hand_fed(
+                "R002",
+                &[
+                    Ev::Data(Side::Client, GET, 50.0),
+                    Ev::Data(Side::Server, PARTIAL, 100.0),
+                    Ev::Gap(Side::Server, lost, 110.0),
+                    Ev::Fin(Side::Server, 150.0),
+                ],
+            )
+        };
+        // 4 captured + 3 lost of 10.
+        let f = run(3);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["received_bytes"], 7);
+        assert_eq!(f[0].evidence["uncaptured_bytes"], 3);
+        // The lost bytes were the rest of the body: complete.
+        assert!(run(6).is_empty());
+    }
+
+    #[test]
+    fn a_head_cut_by_the_fin() {
+        let mut t = answered(b"HTTP/1.0 200 OK\r\nServer: x\r\n");
+        t.server_fin(150.0);
+        let f = t.findings_of("R002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["head_truncated"], true);
+        assert!(f[0].message.contains("header section"), "{}", f[0].message);
     }
 }

@@ -1,7 +1,15 @@
-//! R003 reset-on-close-with-unread-data: not yet written (stub).
+//! R003 reset-on-close-with-unread-data.
 
+use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
+use super::r001_rst_truncated_response::{label, side_name};
+use crate::http::{MessageEnd, NoResponse, Transaction};
+use crate::reassembly::Side;
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use crate::Timestamp;
 
 pub struct ResetOnCloseWithUnreadData;
 
@@ -10,13 +18,351 @@ static META: RuleMeta = RuleMeta {
     name: "reset-on-close-with-unread-data",
     family: Family::Reset,
     severity: Severity::Warning,
-    summary: "one side closed while data from the peer was still unread (e.g. pipelined requests arriving after the server's close), and an RST followed",
-    doc: "",
+    summary:
+        "A side closed with data from its peer still unread, and its kernel answered with a RST",
+    doc: r#"## What it detects
+A connection reset by the side that was closing it, while data from the peer was unread:
+- that side had sent FIN, the peer then sent more data (which a closed socket cannot read), and
+  the closing side answered with a RST; or
+- the server reset the connection without a FIN while pipelined requests it had received were
+  still unanswered: it called `close()` with them unread in its socket, so its kernel sent RST
+  instead of FIN.
+
+A server that resets while answering (a response cut short) is R001's; a lone request that the
+server aborts without answering is not judged here, since the capture cannot tell whether it was
+read.
+
+## Why it matters
+Closing a socket that still holds unread input makes the kernel abort the connection with a RST
+(RFC 9293 §3.6, RFC 1122 §4.2.2.13) rather than close it gracefully. The RST makes the peer's
+kernel discard everything it had received but not yet handed to the application, such as the
+last response the closing side just wrote. The peer sees `ECONNRESET` instead of a response and
+an orderly end, and cannot tell which of its requests were processed. With HTTP keep-alive this
+is the classic race: the server closes an idle connection just as the client sends a new request
+on it.
+
+## Example
+```text
+connection 0 198.18.0.1:45031 -> 198.18.0.2:80
+  warning R003 reset-on-close-with-unread-data tx 2: the server closed the connection with 92
+  bytes from the client unread (GET /brochure/page3), which had arrived 183.2 ms earlier, so its
+  kernel sent RST instead of FIN; the RST discards the response the client has not read yet:
+  half-close and drain input before closing, and answer or refuse (Connection: close) requests
+  already received
+```
+
+## How to fix
+Close gracefully: half-close with `shutdown(SHUT_WR)`, keep reading (and discarding) until the
+peer's FIN or a short timeout, then `close()`. Servers that close idle keep-alive connections
+should announce it (`Connection: close` on the last response, or a `Keep-Alive: timeout` shorter
+than the real one) so clients stop reusing the connection first; clients should not reuse a
+connection close to the server's idle timeout, and should retry idempotent requests that meet a
+reset.
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// Requests named in the message.
+const NAMED: usize = 3;
+/// Transaction indices kept in the evidence.
+const MAX_LISTED: usize = 64;
 
 impl Rule for ResetOnCloseWithUnreadData {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        // An HTTP linter: resets on other protocols (TLS alerts crossing a
+        // close, say) are not its business.
+        if !cx.http.is_http {
+            return;
+        }
+        let Some((closer, rst_ts)) = cx.conn.rst else {
+            return;
+        };
+        let peer = closer.peer();
+        let fin = cx.conn.fin[closer.index()].filter(|&f| f <= rst_ts);
+        // Data the peer sent after the closer's FIN: a closed socket cannot read it.
+        let after_fin = if fin.is_some() {
+            cx.conn.stats(peer).bytes_after_peer_fin
+        } else {
+            0
+        };
+        let txs = &cx.http.transactions;
+        // A reset that cut a response short is an abort (R001), not a close
+        // with unread input.
+        let cut_a_response = txs.iter().any(|tx| {
+            tx.response
+                .as_ref()
+                .is_some_and(|r| matches!(r.end, MessageEnd::RstBeforeEnd { .. }))
+        });
+        let close_ts = fin.unwrap_or(rst_ts);
+        // An unanswered request's response may be in a gap of the server's stream.
+        let gaps = server_stream_has_gaps(cx);
+        // Pipelined requests the server had received before it closed and
+        // never answered.
+        let unread: Vec<&Transaction> = if closer == Side::Server && !cut_a_response && !gaps {
+            txs.iter()
+                .filter(|tx| {
+                    tx.pipelined
+                        && tx.response.is_none()
+                        && matches!(
+                            tx.no_response,
+                            Some(NoResponse::Rst {
+                                side: Side::Server,
+                                ..
+                            })
+                        )
+                        && tx
+                            .request
+                            .as_ref()
+                            .is_some_and(|r| !r.malformed && r.first_byte_ts < close_ts)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let unread_request_bytes: u64 = unread
+            .iter()
+            .filter_map(|tx| tx.request.as_ref())
+            .map(|r| r.total_bytes())
+            .sum();
+        let unread_bytes = after_fin.saturating_add(unread_request_bytes);
+        if unread_bytes == 0 {
+            return;
+        }
+        // Requests that arrived after the closer's FIN, for the message.
+        let late: Vec<&Transaction> = match (closer, fin) {
+            (Side::Server, Some(f)) => txs
+                .iter()
+                .filter(|tx| tx.request.as_ref().is_some_and(|r| r.first_byte_ts >= f))
+                .collect(),
+            _ => Vec::new(),
+        };
+        // Which requests the message names: those that met the closed socket,
+        // or else those left unread in it.
+        let named: Vec<&Transaction> = if after_fin > 0 { late } else { unread };
+        let who = side_name(closer);
+        let other = side_name(peer);
+        let first_data: Option<Timestamp> = named
+            .iter()
+            .filter_map(|tx| tx.request.as_ref().map(|r| r.first_byte_ts))
+            .min();
+        let mut what = String::new();
+        if !named.is_empty() {
+            let mut names: Vec<String> = named.iter().take(NAMED).map(|t| label(t)).collect();
+            if named.len() > NAMED {
+                names.push(format!("and {} more", named.len() - NAMED));
+            }
+            what = format!(" ({})", names.join(", "));
+        }
+        let message = match fin {
+            Some(f) if after_fin > 0 => format!(
+                "the {who} closed with FIN, then {after_fin} bytes from the {other} arrived{what} \
+                 that it could no longer read, and it answered with a RST {:.1} ms after its FIN; \
+                 the RST discards what the {other} had not read yet: announce the close \
+                 (Connection: close, a Keep-Alive timeout) so the {other} stops sending, and \
+                 retry idempotent requests that meet a reset",
+                rst_ts.since(f) as f64 / 1e6
+            ),
+            _ => format!(
+                "the {who} closed the connection with {unread_bytes} bytes from the {other} \
+                 unread{what}{}, so its kernel {}; the RST discards the response the {other} has \
+                 not read yet: half-close and drain input before closing, and answer or refuse \
+                 (Connection: close) requests already received",
+                first_data.map_or_else(String::new, |t| format!(
+                    ", which had arrived {:.1} ms earlier",
+                    rst_ts.since(t) as f64 / 1e6
+                )),
+                if fin.is_some() {
+                    "reset the connection after its FIN"
+                } else {
+                    "sent RST instead of FIN"
+                },
+            ),
+        };
+        let indices: Vec<u64> = named.iter().take(MAX_LISTED).map(|t| t.index).collect();
+        let mut f = Finding::new(&META, cx.conn, rst_ts, message)
+            .with("closer", who)
+            .with("rst_from", who)
+            .with("unread_bytes", unread_bytes)
+            .with("unread_transactions", indices);
+        if let Some(tx) = named.first() {
+            f = f.transaction(tx.index);
+        }
+        if let Some(fin) = fin {
+            f = f
+                .with("bytes_after_fin", after_fin)
+                .with_ms("rst_after_fin_ms", rst_ts.since(fin));
+        }
+        if let Some(t) = first_data {
+            f = f.with_ms("unread_data_age_ms", close_ts.since(t));
+        }
+        if let Some(last) = cx.conn.stats(closer).last_data_ts.filter(|&t| t <= rst_ts) {
+            f = f.with_ms("rst_after_last_data_ms", rst_ts.since(last));
+        }
+        out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    fn get(path: &str) -> Vec<u8> {
+        format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes()
+    }
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    /// GET / answered; /2 and /3 pipelined at 200 and 220 ms; /2 answered
+    /// at 300 ms.
+    fn pipelined() -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/"));
+        t.server(100.0, OK);
+        t.client(200.0, &get("/2")).client(220.0, &get("/3"));
+        t.server(300.0, OK);
+        t
+    }
+
+    #[test]
+    fn a_server_reset_with_pipelined_requests_unread() {
+        let mut t = pipelined();
+        t.server_rst(300.1);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].transaction, Some(2));
+        assert_eq!(f[0].evidence["closer"], "server");
+        assert_eq!(f[0].evidence["unread_bytes"], get("/3").len());
+        assert_eq!(f[0].evidence["unread_transactions"], serde_json::json!([2]));
+        assert_eq!(f[0].evidence["unread_data_age_ms"], 80.1);
+        assert_eq!(f[0].evidence["rst_after_last_data_ms"], 0.1);
+        assert!(f[0].message.contains("GET /3"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn data_after_the_closers_fin_then_a_reset() {
+        // The server closes an idle keep-alive connection; the client sends
+        // a new request that crosses the FIN; the server resets.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/"));
+        t.server(100.0, OK).server_fin(5000.0);
+        t.client(5000.5, &get("/again")).server_rst(5025.0);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["bytes_after_fin"], get("/again").len());
+        assert_eq!(f[0].evidence["rst_after_fin_ms"], 25.0);
+        // The same from the client: it closed, the server kept sending.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/"));
+        t.client_fin(60.0).server(100.0, OK).client_rst(125.0);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["closer"], "client");
+        assert_eq!(f[0].evidence["unread_bytes"], OK.len());
+    }
+
+    #[test]
+    fn graceful_closes_and_plain_aborts_are_not_this_rule() {
+        // Everything answered, server closes with FIN.
+        let mut t = pipelined();
+        t.server(310.0, OK).server_fin(320.0).client_fin(330.0);
+        assert!(t.findings_of("R003").is_empty());
+        // A FIN with requests unanswered but no reset: P003's, not this.
+        let mut t = pipelined();
+        t.server_fin(320.0).client_fin(330.0);
+        assert!(t.findings_of("R003").is_empty());
+        // A lone request the server aborts: whether it was read is unknown.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, &get("/"))
+            .server_rst(200.0);
+        assert!(t.findings_of("R003").is_empty());
+        // A reset from the side that did not close (the peer of the FIN).
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/"));
+        t.server(100.0, OK).server_fin(200.0).client_rst(210.0);
+        assert!(t.findings_of("R003").is_empty());
+    }
+
+    #[test]
+    fn a_reset_that_cuts_a_response_is_r001s() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/"));
+        t.server(100.0, OK);
+        t.client(200.0, &get("/2")).client(220.0, &get("/3"));
+        t.server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok");
+        t.server_rst(300.1);
+        assert!(t.findings_of("R003").is_empty());
+    }
+
+    #[test]
+    fn an_answer_possibly_lost_in_a_capture_gap_is_not_unread_data() {
+        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::reassembly::Side;
+        let (first, two, three) = (get("/"), get("/2"), get("/3"));
+        let run = |lost: bool| {
+            let mut evs = vec![
+                Ev::Data(Side::Client, &first, 50.0),
+                Ev::Data(Side::Server, OK, 100.0),
+                Ev::Data(Side::Client, &two, 200.0),
+                Ev::Data(Side::Client, &three, 220.0),
+                Ev::Data(Side::Server, OK, 300.0),
+            ];
+            if lost {
+                evs.push(Ev::Gap(Side::Server, 40, 300.0));
+            }
+            evs.push(Ev::Rst(Side::Server, 300.1));
+            hand_fed("R003", &evs)
+        };
+        assert!(run(true).is_empty());
+        assert_eq!(run(false).len(), 1);
+    }
+
+    #[test]
+    fn not_on_connections_that_are_not_http() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"\x16\x03\x01 tls client hello");
+        t.client_fin(60.0)
+            .server(100.0, b"\x15\x03\x03 alert")
+            .client_rst(101.0);
+        assert!(t.findings_of("R003").is_empty());
+    }
+
+    #[test]
+    fn each_connection_is_judged_on_its_own() {
+        // Connection 0 ends with the unread pipelined request and a reset;
+        // connection 1, open meanwhile, closes cleanly.
+        let mut t = pipelined();
+        t.connection("10.0.0.1:40001", "10.0.0.2:80");
+        t.handshake(0.0, 50.0)
+            .client(60.0, &get("/x"))
+            .server(110.0, OK);
+        t.on(0).server_rst(300.1);
+        t.on(1).close(400.0);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].client, "10.0.0.1:40000");
+    }
+
+    #[test]
+    fn a_half_close_then_a_reset_with_pipelined_requests_unread() {
+        let mut t = pipelined();
+        t.server_fin(300.05).server_rst(300.1);
+        let f = t.findings_of("R003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["bytes_after_fin"], 0);
+        assert_eq!(f[0].evidence["unread_transactions"], serde_json::json!([2]));
+        assert!(
+            f[0].message.contains("reset the connection after its FIN"),
+            "{}",
+            f[0].message
+        );
     }
 }
