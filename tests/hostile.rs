@@ -15,9 +15,7 @@ struct Pcap(Vec<u8>);
 impl Pcap {
     fn new() -> Pcap {
         let mut v = Vec::new();
-        for w in [0xa1b2_c3d4u32] {
-            v.extend_from_slice(&w.to_le_bytes());
-        }
+        v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
         v.extend_from_slice(&2u16.to_le_bytes());
         v.extend_from_slice(&4u16.to_le_bytes());
         v.extend_from_slice(&0i32.to_le_bytes());
