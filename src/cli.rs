@@ -5,7 +5,7 @@
 use crate::analyze::{run_check, run_http_capture, CaptureSummary, Limits};
 use crate::http::TransactionRecord;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
-use crate::report::findings;
+use crate::report::findings::{self, CheckFormat};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::transactions;
 use crate::report::Format;
@@ -75,8 +75,8 @@ enum Command {
         /// pcap or pcapng files; `-` reads standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+        format: CheckFormat,
         /// Lowest severity that makes the exit code 1.
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
@@ -323,7 +323,7 @@ fn run(cli: Cli) -> io::Result<i32> {
                 .collect();
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            findings::write(&mut out, format, &outcomes)?;
+            findings::write_check(&mut out, format, &outcomes)?;
             out.flush()?;
             let gate = outcomes
                 .iter()

@@ -246,3 +246,216 @@ pub fn write_rule<W: Write>(out: &mut W, m: &crate::rules::RuleMeta) -> io::Resu
     }
     Ok(())
 }
+
+/// Output formats of `connlint check`: the listing formats, plus the ones
+/// CI systems read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    Table,
+    Json,
+    Jsonl,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+    /// JUnit XML: one test case per capture, one failure per finding.
+    Junit,
+    /// GitHub Actions workflow commands (annotations on the run).
+    Github,
+}
+
+/// Writes the findings in a check format.
+pub fn write_check<W: Write>(
+    out: &mut W,
+    format: CheckFormat,
+    outcomes: &[CheckOutcome],
+) -> io::Result<()> {
+    match format {
+        CheckFormat::Table => write(out, Format::Table, outcomes),
+        CheckFormat::Json => write(out, Format::Json, outcomes),
+        CheckFormat::Jsonl => write(out, Format::Jsonl, outcomes),
+        CheckFormat::Sarif => write_sarif(out, outcomes),
+        CheckFormat::Junit => write_junit(out, outcomes),
+        CheckFormat::Github => write_github(out, outcomes),
+    }
+}
+
+/// Where a finding is, in words: connection, endpoints, transaction.
+fn place(f: &Finding) -> String {
+    let tx = f
+        .transaction
+        .map_or(String::new(), |t| format!(" transaction {t}"));
+    format!(
+        "connection {} {} -> {}{tx}",
+        f.connection, f.client, f.server
+    )
+}
+
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn write_sarif<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+    use serde_json::json;
+    let rules: Vec<Value> = crate::rules::all()
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            json!({
+                "id": m.code,
+                "name": m.name,
+                "shortDescription": {"text": m.summary},
+                "fullDescription": {"text": m.summary},
+                "help": {"text": m.doc, "markdown": m.doc},
+                "defaultConfiguration": {"level": sarif_level(m.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = outcomes
+        .iter()
+        .flat_map(|o| {
+            o.findings.iter().map(move |f| {
+                json!({
+                    "ruleId": f.code,
+                    "level": sarif_level(f.severity),
+                    "message": {"text": format!("{}: {}", place(f), f.message)},
+                    "locations": [{
+                        "physicalLocation": {"artifactLocation": {"uri": o.summary.path}},
+                        "logicalLocations": [{"fullyQualifiedName": place(f), "kind": "object"}],
+                    }],
+                    "properties": {"ts": f.ts.as_secs_f64(), "evidence": f.evidence},
+                })
+            })
+        })
+        .collect();
+    let invocations: Vec<Value> = outcomes
+        .iter()
+        .filter_map(|o| o.summary.error.as_ref().map(|e| (o, e)))
+        .map(|(o, e)| {
+            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", o.summary.path, e.offset, e.reason)}})
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "connlint", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
+            "invocations": [{"executionSuccessful": invocations.is_empty(), "toolExecutionNotifications": invocations}],
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// Escapes text for XML attribute values and character data.
+fn xml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn write_junit<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+    let s = Summary::of(outcomes);
+    let errors = outcomes
+        .iter()
+        .filter(|o| o.summary.error.is_some())
+        .count();
+    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(
+        out,
+        r#"<testsuites name="connlint" tests="{}" failures="{}" errors="{errors}">"#,
+        outcomes.len(),
+        s.findings
+    )?;
+    for o in outcomes {
+        let path = xml(&o.summary.path);
+        writeln!(
+            out,
+            r#"  <testsuite name="{path}" tests="1" failures="{}" errors="{}">"#,
+            o.findings.len(),
+            u8::from(o.summary.error.is_some())
+        )?;
+        writeln!(
+            out,
+            r#"    <testcase name="{path}" classname="connlint.check">"#
+        )?;
+        for f in &o.findings {
+            writeln!(
+                out,
+                r#"      <failure type="{} {}" message="{}">{} ({}): {}</failure>"#,
+                f.code,
+                f.rule,
+                xml(&f.message),
+                xml(&place(f)),
+                f.severity,
+                xml(&f.message)
+            )?;
+        }
+        if let Some(e) = &o.summary.error {
+            writeln!(
+                out,
+                r#"      <error type="damaged capture" message="byte offset {}: {}"/>"#,
+                e.offset,
+                xml(&e.reason)
+            )?;
+        }
+        writeln!(out, "    </testcase>\n  </testsuite>")?;
+    }
+    writeln!(out, "</testsuites>")
+}
+
+/// GitHub workflow commands escape `%`, CR and LF in messages (and `:` and
+/// `,` in properties).
+fn gh(s: &str, property: bool) -> String {
+    let mut o = s
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        o = o.replace(':', "%3A").replace(',', "%2C");
+    }
+    o
+}
+
+fn write_github<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+    for o in outcomes {
+        for f in &o.findings {
+            let level = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "notice",
+            };
+            writeln!(
+                out,
+                "::{level} file={},title={}::{}: {}",
+                gh(&o.summary.path, true),
+                gh(&format!("{} {}", f.code, f.rule), true),
+                gh(&place(f), false),
+                gh(&f.message, false)
+            )?;
+        }
+        if let Some(e) = &o.summary.error {
+            writeln!(
+                out,
+                "::error file={},title=damaged capture::byte offset {}: {}",
+                gh(&o.summary.path, true),
+                e.offset,
+                gh(&e.reason, false)
+            )?;
+        }
+    }
+    Ok(())
+}
