@@ -499,6 +499,7 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
             }
             e.pacing[peer.index()].peer_data(ack_offset);
         }
+        SegmentKind::Retransmission => e.pacing[i].retransmission(ts),
         SegmentKind::PureAck => {
             if let Some(acked) = ack_offset {
                 let rtt = e.pacing[i].rtt();

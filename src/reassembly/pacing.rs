@@ -80,7 +80,18 @@ struct LastData {
     /// The peer's acknowledgement of `end` has been taken as a round-trip
     /// sample already (only the first one measures the path).
     sampled: bool,
+    /// The sender retransmitted since: the peer's next ACK may answer the
+    /// retransmission, and the wait was loss recovery, not an ACK held back.
+    retransmitted: bool,
 }
+
+/// A retransmission seen sooner than this after the last new data is the
+/// capture seeing packets twice (two interfaces, a mirror port: the corpus
+/// has copies 0.3 and 2 ms apart). TCP's own retransmission of the last
+/// segment before a wait comes no sooner: the tail-loss probe waits at
+/// least 10 ms, the RTO 30 ms (BSD) to 1 s, and the last segment cannot be
+/// fast-retransmitted, since nothing after it draws duplicate ACKs.
+const DUPLICATE_NS: i64 = 10_000_000;
 
 #[derive(Clone, Copy, Debug)]
 struct PendingAck {
@@ -111,7 +122,7 @@ impl Pacing {
     /// waiting on the peer's pure ACK.
     pub fn data(&mut self, sender: Side, sent: Sent) -> Option<AckRelease> {
         let release = match (self.pending.take(), self.last_data) {
-            (Some(ack), Some(held)) => Some(AckRelease {
+            (Some(ack), Some(held)) if !held.retransmitted => Some(AckRelease {
                 sender,
                 held_ts: held.ts,
                 held_frame: held.frame,
@@ -137,8 +148,19 @@ impl Pacing {
             end: sent.offset.saturating_add(u64::from(sent.len)),
             mss: sent.mss,
             sampled: false,
+            retransmitted: false,
         });
         release
+    }
+
+    /// The sender retransmitted data at `ts`.
+    pub fn retransmission(&mut self, ts: Timestamp) {
+        if let Some(last) = self.last_data.as_mut() {
+            if ts.since(last.ts) >= DUPLICATE_NS {
+                last.retransmitted = true;
+                self.pending = None;
+            }
+        }
     }
 
     /// The peer sent a segment without data acknowledging up to `acked`, in
@@ -151,7 +173,7 @@ impl Pacing {
         self.acked = acked;
         if let Some(last) = self.last_data {
             // Only an ACK that covers data the sender was holding on counts.
-            if acked > last.end.saturating_sub(u64::from(last.len)) {
+            if !last.retransmitted && acked > last.end.saturating_sub(u64::from(last.len)) {
                 self.pending = Some(PendingAck {
                     ts,
                     frame,
@@ -303,6 +325,30 @@ mod tests {
         p.peer_pure_ack(450, t(8), 9, None); // into the last segment: partial
         let r = p.data(Side::Server, sent(9, 500, 100, 10)).unwrap();
         assert!(!r.acked_all);
+    }
+
+    #[test]
+    fn a_retransmission_makes_the_wait_loss_recovery() {
+        // The held segment is lost and retransmitted 200 ms later; the ACK
+        // that follows answers the retransmission.
+        let mut p = Pacing::default();
+        p.data(Side::Client, sent(0, 0, 100, 1));
+        p.retransmission(t(200));
+        p.peer_pure_ack(100, t(250), 3, None);
+        assert!(p.data(Side::Client, sent(250, 100, 50, 4)).is_none());
+        // A retransmission between the ACK and the next data voids the ACK.
+        p.peer_pure_ack(150, t(290), 5, None);
+        p.retransmission(t(300));
+        assert!(p.data(Side::Client, sent(301, 150, 50, 6)).is_none());
+        // The same packet captured twice, 0.3 and 2 ms apart, is no
+        // retransmission.
+        let mut p = Pacing::default();
+        p.data(Side::Client, sent(0, 0, 100, 1));
+        p.retransmission(Timestamp(300_000));
+        p.retransmission(t(2));
+        p.retransmission(Timestamp(9_999_999));
+        p.peer_pure_ack(100, t(40), 3, None);
+        assert!(p.data(Side::Client, sent(41, 100, 50, 4)).is_some());
     }
 
     #[test]

@@ -24,7 +24,8 @@ nothing more of the *same message* until the peer's pure ACK of that segment arr
 sent the rest at once — the write-write-read pattern. It fires when
 - the held segment is smaller than the MSS (from the SYNs, less the segment's TCP options; without
   a SYN in the capture, the largest segment seen either way, and at least the 536 bytes
-  (1220 over IPv6) every TCP must accept),
+  (1220 over IPv6) every TCP must accept), and so is the first segment released (Nagle never
+  holds a full segment: if that one was full, the window or the application held it),
 - the peer's ACK covered all of it, carried no data of its own, and no data from the peer came
   between it and the release (a `100 Continue` answers `Expect`; the body that follows it is
   not stalled),
@@ -103,8 +104,12 @@ impl Rule for NagleDelayedAckStall {
             if !r.acked_all || wait < stall_ns || r.release_offset > r.held_end {
                 continue;
             }
+            // Nagle holds only partial segments: the held one is small, and
+            // so is the first one it let go (a full segment would have left
+            // without waiting, so something else held it: the window, or
+            // the application).
             let mss = mss_of(cx.conn, r);
-            if u64::from(r.held_len) >= u64::from(mss.bytes) {
+            if r.held_len >= mss.bytes || r.release_len >= mss.bytes {
                 continue;
             }
             let Some((tx, message)) = messages.find(r.sender, r.held_end) else {
@@ -149,6 +154,8 @@ impl Rule for NagleDelayedAckStall {
     }
 }
 
+const MS: i64 = 1_000_000;
+
 /// One stall that passed every test, with what the report needs.
 struct Stall<'a> {
     release: &'a AckRelease,
@@ -183,12 +190,10 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     } else {
         format!("the rest of the {kind}")
     };
+    let peer = r.sender.peer().name();
     let held_by_peer = match st.ack_delay_ns {
-        Some(d) => format!(
-            "the {} held that ACK {:.1} ms",
-            r.sender.peer().name(),
-            d as f64 / 1e6
-        ),
+        Some(d) if d >= MS => format!("the {peer} held that ACK {:.1} ms", d as f64 / 1e6),
+        Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
         None => format!(
             "the ACK came {:.1} ms after that write",
             r.ack_ts.ms_since(r.held_ts)
@@ -226,7 +231,7 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
         .with("stalls", stalls)
         .with_ms("total_stall_ms", total_ns);
     match st.ack_delay_ns {
-        Some(d) => f.with_ms("ack_delay_ms", d),
+        Some(d) => f.with_ms("ack_delay_ms", d.max(0)),
         None => f,
     }
 }
@@ -459,6 +464,29 @@ mod tests {
                 .server(210.0, CREATED)
                 .close(300.0);
             assert_eq!(t.findings_of("T001").len(), usize::from(fires), "mss {mss}");
+        }
+    }
+
+    #[test]
+    fn a_full_segment_released_was_not_held_by_nagle() {
+        // MSS 100: the 66-byte head is small; the next segment is 100 bytes
+        // (full) or 99 (small). A full one would not have waited for Nagle.
+        for (next, fires) in [(100, false), (99, true)] {
+            let head = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\n\r\n";
+            let mut t = Timeline::new();
+            t.mss = Some(100);
+            t.handshake(0.0, 50.0)
+                .client(100.0, head)
+                .server_ack(160.0)
+                .client(160.0, &[b'x'; 300][..next])
+                .client(160.1, &[b'y'; 300][next..])
+                .server(210.0, CREATED)
+                .close(300.0);
+            assert_eq!(
+                t.findings_of("T001").len(),
+                usize::from(fires),
+                "next {next}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! T002 delayed-ack.
 
-use super::t001_nagle_delayed_ack_stall::{released_by_ack, rtt_to, what, Messages, Rtt};
+use super::t001_nagle_delayed_ack_stall::{mss_of, released_by_ack, rtt_to, what, Messages, Rtt};
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
@@ -33,7 +33,10 @@ The round trips come from the handshake, TCP timestamps, or earlier data/ACK pai
 estimate wins); without any of them the rule cannot place the capture and stays silent. A
 delayed ACK that nothing was waiting for — the sender sends its next data much later, or only
 after the receiver's own data — is normal and not reported. Findings go on the transaction whose
-data was released, once per transaction, with the number of such ACKs in it.
+data was released (on the connection, for data outside any HTTP message such as a tunnel), once
+per transaction and sender, with the number of such ACKs. When the released segment is
+full-sized, Nagle's algorithm (which holds only partial segments) is ruled out and the finding
+says the sender was window-bound (`blocked_by` in the evidence).
 
 ## Why it matters
 Delayed ACK (RFC 1122 §4.2.3.2) lets a receiver wait — Linux about 40 ms, Windows up to 200 ms —
@@ -53,7 +56,8 @@ connection 0 198.18.0.1:41061 -> 198.18.0.2:80
 
 ## How to fix
 Make the sender independent of the ACK: one write per message (or `writev`), or `TCP_NODELAY`
-on the sender's socket; for a full window, a larger receive buffer at the receiver. Where you
+on the sender's socket. A window-bound sender needs more in flight: a larger send buffer at the
+sender, a larger receive buffer at the receiver, or a larger initial congestion window. Where you
 control the receiver, `TCP_QUICKACK` (Linux) or a shorter delayed-ACK timer (Windows
 `TcpAckFrequency`) removes the wait, but fixing the sender is the lasting cure.
 
@@ -157,10 +161,29 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
     } else {
         String::new()
     };
+    // Nagle holds only partial segments: a full-sized release was held by
+    // the window, and the cure is on the window's side.
+    let window_only = r.release_len >= mss_of(conn, r).bytes;
+    let (cause, likely, fix) = if window_only {
+        (
+            "a full window: it released a full-sized segment",
+            "window",
+            format!(
+                "let the {sender} keep more in flight (larger send buffer, congestion or receive \
+                 window) or have the {acker} acknowledge at once"
+            ),
+        )
+    } else {
+        (
+            "Nagle's algorithm or a full window",
+            "nagle_or_window",
+            format!("set TCP_NODELAY on the {sender} or write in fewer, larger calls"),
+        )
+    };
     let message = format!(
         "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {:.1} ms, and the \
-         {sender} sent {} bytes {:.1} ms after the ACK reached it (blocked on the ACK: Nagle or a \
-         full window){also}; set TCP_NODELAY on the {sender} or write in fewer, larger calls",
+         {sender} sent {} bytes {:.1} ms after the ACK reached it (blocked on the ACK: \
+         {cause}){also}; {fix}",
         r.held_len,
         h.ack_delay_ns as f64 / 1e6,
         r.release_len,
@@ -186,6 +209,7 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
         .with("ack_frame", r.ack_frame)
         .with("release_frame", r.release_frame)
         .with("delayed_acks", acks)
+        .with("blocked_by", likely)
 }
 
 #[cfg(test)]
@@ -229,12 +253,32 @@ mod tests {
         assert_eq!(e["acked_bytes"], A.len() as u64);
         assert_eq!(e["released_bytes"], B.len() as u64);
         assert_eq!(e["release_frame"], 6);
+        assert_eq!(e["blocked_by"], "nagle_or_window");
         assert!(
             f[0].message
                 .starts_with("GET /b.js: the server delayed its ACK"),
             "{}",
             f[0].message
         );
+        assert!(f[0].message.contains("TCP_NODELAY on the client"));
+    }
+
+    #[test]
+    fn a_full_segment_released_points_at_the_window() {
+        // MSS 100: the server's response goes out in full segments; the
+        // client's delayed ACK of the last one paces the next.
+        let mut t = Timeline::new();
+        t.mss = Some(100);
+        t.handshake(0.0, 50.0)
+            .client(100.0, b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(150.0, &[b'h'; 100])
+            .client_ack(190.0)
+            .server(240.0, &[b'b'; 100]);
+        let f = t.findings_of("T002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["blocked_by"], "window");
+        assert_eq!(f[0].evidence["ack_delay_ms"], 40.0);
+        assert!(f[0].message.contains("full window"), "{}", f[0].message);
     }
 
     #[test]
