@@ -51,10 +51,12 @@ written that way.
 
 ## Example
 ```text
-connection 0 198.18.0.1:41051 -> 198.18.0.2:80
-  warning T001 nagle-delayed-ack-stall tx 0: POST /orders: the request body waited 93.2 ms for
-  the server's ACK of a 173-byte first write (Nagle's algorithm; the server held that ACK
-  42.6 ms); set TCP_NODELAY on the client or write the request in one call
+samples/T001-nagle-delayed-ack-stall-client-side.pcap: connection 0 198.18.0.1:41051 -> 198.18.0.2:80
+  +0.151s warning T001 nagle-delayed-ack-stall tx 0: POST /orders: the request body waited
+  93.2 ms for the server's ACK of a 173-byte first write (Nagle's algorithm; the server held
+  that ACK 42.6 ms); set TCP_NODELAY on the client or write the request in one call
+          evidence: sender="client" message="request" small_segment_bytes=173 mss=1448
+          stall_ms=93.201 ack_after_ms=93.164 ack_delay_ms=42.599 release_frame=6 ...
 ```
 
 ## How to fix
@@ -127,6 +129,7 @@ impl Rule for NagleDelayedAckStall {
             }
             match found
                 .iter_mut()
+                .rev() // stalls of one message come together
                 .find(|(st, _, _)| st.tx.index == tx.index && st.release.sender == r.sender)
             {
                 Some((_, n, total)) => {

@@ -48,10 +48,13 @@ this rule reports every such ACK, for example between two pipelined requests wri
 
 ## Example
 ```text
-connection 0 198.18.0.1:41061 -> 198.18.0.2:80
-  info T002 delayed-ack tx 2: GET /b.js: the server delayed its ACK of the client's 83-byte
-  segment by 42.9 ms, and the client sent 82 bytes 0.0 ms after the ACK reached it (blocked on
-  the ACK: Nagle or a full window); set TCP_NODELAY on the client or write in fewer, larger calls
+samples/T002-delayed-ack.pcap: connection 0 198.18.0.1:41061 -> 198.18.0.2:80
+  +0.346s info    T002 delayed-ack tx 2: GET /b.js: the server delayed its ACK of the client's
+  83-byte segment by 43.0 ms, and the client sent 82 bytes 0.0 ms after the ACK reached it
+  (blocked on the ACK: Nagle's algorithm or a full window); set TCP_NODELAY on the client or
+  write in fewer, larger calls
+          evidence: ack_after_ms=93.49 ack_delay_ms=43.03 acker="server" blocked_by="nagle_or_window"
+          released_data_after_ms=0.038 rtt_to_acker_ms=50.46 rtt_to_sender_ms=0.056 ...
 ```
 
 ## How to fix
@@ -126,6 +129,7 @@ impl Rule for DelayedAck {
             let key = tx.map(|t| t.index);
             match found
                 .iter_mut()
+                .rev() // stalls of one message come together
                 .find(|(h, _)| h.tx.map(|t| t.index) == key && h.release.sender == r.sender)
             {
                 Some((_, n)) => *n += 1,
