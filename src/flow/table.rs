@@ -4,7 +4,8 @@ use super::connection::{Connection, EndReason, RoleEvidence};
 use super::roles;
 use crate::decode::TcpSegment;
 use crate::reassembly::{
-    Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Side, StreamHandler,
+    timestamp_option, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Sent, Side,
+    StreamHandler,
 };
 use crate::Timestamp;
 use rustc_hash::FxHashMap;
@@ -524,20 +525,47 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
                     e.closing_since = None;
                 }
             }
-            let mss = e.rx[i].stats.mss;
-            let end = offset.saturating_add(u64::from(seg.payload_len));
-            if let Some(release) = e.pacing[i].data(side, mss, ts, seg.payload_len, end, seg.frame)
-            {
+            // What a full-sized segment could have carried: the smaller MSS
+            // either SYN announced, less this segment's options.
+            let announced = match (e.rx[i].stats.mss, e.rx[peer.index()].stats.mss) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let options = u16::try_from(seg.options_raw.len()).unwrap_or(u16::MAX);
+            let sent = Sent {
+                ts,
+                frame: seg.frame,
+                offset,
+                len: seg.payload_len,
+                mss: announced.map(|m| m.saturating_sub(options)),
+            };
+            if let Some(release) = e.pacing[i].data(side, sent) {
                 e.handler.on_ack_release(&release);
             }
             e.pacing[peer.index()].peer_data(ack_offset);
         }
+        SegmentKind::Retransmission => e.pacing[i].retransmission(ts),
         SegmentKind::PureAck => {
             if let Some(acked) = ack_offset {
-                e.pacing[peer.index()].peer_pure_ack(acked, ts);
+                let rtt = e.pacing[i].rtt();
+                e.pacing[peer.index()].peer_pure_ack(acked, ts, seg.frame, rtt);
             }
         }
         _ => {}
+    }
+    // Round-trip samples, after the ack-clock events above so that a
+    // segment never measures its own wait: the peer's data coming back
+    // acknowledged, and the peer's timestamp coming back echoed.
+    if let Some(acked) = ack_offset {
+        if let Some(sample) = e.pacing[peer.index()].ack_sample(acked, ts) {
+            e.pacing[i].note_rtt(sample);
+        }
+    }
+    if let Some((tsval, tsecr)) = timestamp_option(seg.options_raw) {
+        e.pacing[peer.index()].peer_tsval(tsval, ts);
+        if flags.ack() {
+            e.pacing[i].own_tsecr(tsecr, ts);
+        }
     }
 
     let scale = match (e.rx[0].stats.window_scale, e.rx[1].stats.window_scale) {

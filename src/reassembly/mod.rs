@@ -15,7 +15,7 @@ mod direction;
 mod pacing;
 
 pub use direction::{DirectionStats, Reassembler, ReassemblyLimits};
-pub use pacing::{AckRelease, Pacing};
+pub use pacing::{timestamp_option, AckRelease, Pacing, Sent};
 
 use crate::Timestamp;
 

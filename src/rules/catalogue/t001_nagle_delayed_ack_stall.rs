@@ -1,7 +1,14 @@
-//! T001 nagle-delayed-ack-stall: not yet written (stub).
+//! T001 nagle-delayed-ack-stall.
 
-use crate::rules::meta::{Family, RuleMeta, Severity};
+use crate::flow::Connection;
+use crate::http::{HttpConnectionReport, MessageFacts, Transaction};
+use crate::reassembly::{AckRelease, Side};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
+use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use std::net::SocketAddr;
 
 pub struct NagleDelayedAckStall;
 
@@ -10,13 +17,571 @@ static META: RuleMeta = RuleMeta {
     name: "nagle-delayed-ack-stall",
     family: Family::Tcp,
     severity: Severity::Warning,
-    summary: "inside one HTTP message, a sender with a small (< MSS) unacknowledged segment sends its next data only after the peer's pure ACK (not after peer data such as a 100 Continue), and that wait is >= stall_ms (20 ms): the write-write-read pattern. Works from either capture point (client side, server side)",
-    doc: "",
-    options: &[],
+    summary: "Inside one HTTP message, a small write waited for the peer's ACK before the rest could leave (Nagle)",
+    doc: r#"## What it detects
+A request or response whose sender, after a segment smaller than a full segment (the MSS), sent
+nothing more of the *same message* until the peer's pure ACK of that segment arrived, and then
+sent the rest at once — the write-write-read pattern. It fires when
+- the held segment is smaller than the MSS (from the SYNs, less the segment's TCP options; without
+  a SYN in the capture, the largest segment seen either way, and at least the 536 bytes
+  (1220 over IPv6) every TCP must accept), and so is the first segment released (Nagle never
+  holds a full segment: if that one was full, the window or the application held it),
+- the peer's ACK covered all of it, carried no data of its own, and no data from the peer came
+  between it and the release (a `100 Continue` answers `Expect`; the body that follows it is
+  not stalled),
+- the next data continues the same message and left at least `stall_ms` after the held
+  segment,
+- and that data was seen just when the ACK could have reached the sender: within `release_ms`
+  either side of the round trip between the capture point and the sender. That round trip comes
+  from the handshake, TCP timestamps or earlier data/ACK pairs, so the rule works wherever the
+  capture was taken (at the client, the server, or between); without any of them it cannot tell
+  a held write from a late one and stays silent.
+
+It is reported once per message, on the first stall, with the number of stalls in the message.
+
+## Why it matters
+Nagle's algorithm (RFC 896) keeps a sender from sending a small segment while an earlier small
+segment is unacknowledged. Delayed ACK (RFC 1122 §4.2.3.2) lets the receiver hold its ACK —
+Linux about 40 ms, Windows up to 200 ms — hoping to piggyback it on data. When an application
+writes one message in two calls (head, then body), the second write is held for the ACK of the
+first, while the receiver holds that ACK hoping to send it with its reply — which cannot come
+before the rest of the message. The exchange stalls for a delayed-ACK timer plus a round trip.
+On a fast network this turns a millisecond request into a 40 or 200 ms one, on every message
+written that way.
+
+## Example
+```text
+samples/T001-nagle-delayed-ack-stall-client-side.pcap: connection 0 198.18.0.1:41051 -> 198.18.0.2:80
+  +0.151s warning T001 nagle-delayed-ack-stall tx 0: POST /orders: the request body waited
+  93.2 ms for the server's ACK of a 173-byte first write (Nagle's algorithm; the server held
+  that ACK 42.6 ms); set TCP_NODELAY on the client or write the request in one call
+          evidence: sender="client" message="request" small_segment_bytes=173 mss=1448
+          stall_ms=93.201 ack_after_ms=93.164 ack_delay_ms=42.599 release_frame=6 ...
+```
+
+## How to fix
+Write each message with one call: build the head and body in one buffer, or use a gathering
+write (`writev`, `sendmsg`). Or set `TCP_NODELAY` on the socket of the side that writes in pieces
+(most HTTP client and server libraries have an option for it; many set it by default). `TCP_CORK`
+/ `MSG_MORE` (Linux) also coalesce the pieces. Turning off delayed ACK at the receiver
+(`TCP_QUICKACK`) only hides the symptom on one side.
+
+## Options
+- `stall_ms` (20): the shortest wait, from the held segment to the rest of the message, reported.
+- `release_ms` (5): how far from "one round trip to the sender after the ACK" the rest of the
+  message may be seen and still count as released by that ACK.
+"#,
+    options: &[
+        OptionSpec {
+            key: "stall_ms",
+            default: 20.0,
+            doc: "shortest wait from the small segment to the rest of the message, in ms",
+            integer: false,
+        },
+        OptionSpec {
+            key: "release_ms",
+            default: 5.0,
+            doc: "slack around the ACK's round trip to the sender for the release, in ms",
+            integer: false,
+        },
+    ],
 };
 
 impl Rule for NagleDelayedAckStall {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
+        if cx.releases.is_empty() {
+            return;
+        }
+        let stall_ns = s.ms_as_ns("stall_ms");
+        let slack_ns = s.ms_as_ns("release_ms");
+        let messages = Messages::new(cx.http);
+        // One finding per message: the first stall, and how many there were.
+        let mut found: Vec<(Stall<'_>, u32, i64)> = Vec::new();
+        for r in cx.releases {
+            let wait = r.release_ts.since(r.held_ts);
+            if !r.acked_all || wait < stall_ns || r.release_offset > r.held_end {
+                continue;
+            }
+            // Nagle holds only partial segments: the held one is small, and
+            // so is the first one it let go (a full segment would have left
+            // without waiting, so something else held it: the window, or
+            // the application).
+            let mss = mss_of(cx.conn, r);
+            if r.held_len >= mss.bytes || r.release_len >= mss.bytes {
+                continue;
+            }
+            let Some((tx, message)) = messages.find(r.sender, r.held_end) else {
+                continue;
+            };
+            // The held segment's last byte belongs to the same message.
+            if r.held_end <= message.start_offset {
+                continue;
+            }
+            let Some(rtt) = rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
+                continue;
+            };
+            if !released_by_ack(r, rtt.ns, slack_ns) {
+                continue;
+            }
+            match found
+                .iter_mut()
+                .rev() // stalls of one message come together
+                .find(|(st, _, _)| st.tx.index == tx.index && st.release.sender == r.sender)
+            {
+                Some((_, n, total)) => {
+                    *n += 1;
+                    *total = total.saturating_add(wait);
+                }
+                None => found.push((
+                    Stall {
+                        release: r,
+                        tx,
+                        message,
+                        mss,
+                        rtt,
+                        ack_delay_ns: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns)
+                            .map(|to_peer| r.ack_ts.since(r.held_ts).saturating_sub(to_peer.ns)),
+                    },
+                    1,
+                    wait,
+                )),
+            }
+        }
+        for (st, n, total) in found {
+            out.push(finding(cx.conn, &st, n, total));
+        }
+    }
+}
+
+const MS: i64 = 1_000_000;
+
+/// One stall that passed every test, with what the report needs.
+struct Stall<'a> {
+    release: &'a AckRelease,
+    tx: &'a Transaction,
+    message: &'a MessageFacts,
+    mss: Mss,
+    rtt: Rtt,
+    /// How long the peer held its ACK, as it saw it, when its round trip
+    /// to the capture point is known.
+    ack_delay_ns: Option<i64>,
+}
+
+fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Finding {
+    let r = st.release;
+    let wait = r.release_ts.since(r.held_ts);
+    let (kind, writer) = match r.sender {
+        Side::Client => ("request", "client"),
+        Side::Server => ("response", "server"),
+    };
+    let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= st.message.start_offset {
+        "first write"
+    } else {
+        "write"
+    };
+    let rest = if r.held_end
+        == st
+            .message
+            .start_offset
+            .saturating_add(st.message.head_bytes)
+    {
+        format!("the {kind} body")
+    } else {
+        format!("the rest of the {kind}")
+    };
+    let peer = r.sender.peer().name();
+    let held_by_peer = match st.ack_delay_ns {
+        Some(d) if d >= MS => format!("the {peer} held that ACK {:.1} ms", d as f64 / 1e6),
+        Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
+        None => format!(
+            "the ACK came {:.1} ms after that write",
+            r.ack_ts.ms_since(r.held_ts)
+        ),
+    };
+    let also = if stalls > 1 {
+        format!(", and {} more time(s) in the same {kind}", stalls - 1)
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "{}: {rest} waited {:.1} ms for the {}'s ACK of a {}-byte {first} (Nagle's algorithm; \
+         {held_by_peer}){also}; set TCP_NODELAY on the {writer} or write the {kind} in one call",
+        what(st.tx, r.sender),
+        wait as f64 / 1e6,
+        r.sender.peer().name(),
+        r.held_len,
+    );
+    let f = Finding::new(&META, conn, r.held_ts, message)
+        .transaction(st.tx.index)
+        .with("sender", r.sender.name())
+        .with("message", kind)
+        .with("small_segment_bytes", r.held_len)
+        .with("mss", st.mss.bytes)
+        .with("mss_from", st.mss.from)
+        .with_ms("stall_ms", wait)
+        .with_ms("ack_after_ms", r.ack_ts.since(r.held_ts))
+        .with_ms("release_after_ack_ms", r.release_ts.since(r.ack_ts))
+        .with_ms("rtt_to_sender_ms", st.rtt.ns)
+        .with("rtt_from", st.rtt.from)
+        .with("released_bytes", r.release_len)
+        .with("held_frame", r.held_frame)
+        .with("ack_frame", r.ack_frame)
+        .with("release_frame", r.release_frame)
+        .with("stalls", stalls)
+        .with_ms("total_stall_ms", total_ns);
+    match st.ack_delay_ns {
+        Some(d) => f.with_ms("ack_delay_ms", d.max(0)),
+        None => f,
+    }
+}
+
+/// The MSS a held segment is judged against, and where it came from.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Mss {
+    pub bytes: u32,
+    pub from: &'static str,
+}
+
+/// The sender's full segment size: from the SYNs when seen; else the
+/// largest segment either side sent, but never below the default MSS every
+/// TCP must accept (RFC 9293 §3.7.1: 536 over IPv4, 1220 over IPv6), since a
+/// capture of small messages only shows no full segment at all.
+pub(super) fn mss_of(conn: &Connection, r: &AckRelease) -> Mss {
+    if let Some(m) = r.mss {
+        return Mss {
+            bytes: u32::from(m),
+            from: "syn",
+        };
+    }
+    let largest = conn.dirs[0].max_segment.max(conn.dirs[1].max_segment);
+    let default = match conn.client {
+        SocketAddr::V4(_) => 536,
+        SocketAddr::V6(_) => 1220,
+    };
+    if largest >= default {
+        Mss {
+            bytes: largest,
+            from: "largest_segment",
+        }
+    } else {
+        Mss {
+            bytes: default,
+            from: "default",
+        }
+    }
+}
+
+/// A round trip between the capture point and one side.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Rtt {
+    pub ns: i64,
+    pub from: &'static str,
+}
+
+/// The round trip between the capture point and `side`: the handshake's, or
+/// the estimate from timestamps and data/ACK pairs, whichever is smaller
+/// (both can only overstate it: a retransmitted SYN, a delayed ACK).
+pub(super) fn rtt_to(conn: &Connection, side: Side, sampled: Option<i64>) -> Option<Rtt> {
+    let handshake = conn.capture_rtt_to_ns(side).filter(|n| *n >= 0);
+    match (handshake, sampled) {
+        (Some(h), Some(s)) if s < h => Some(Rtt {
+            ns: s,
+            from: "samples",
+        }),
+        (Some(h), _) => Some(Rtt {
+            ns: h,
+            from: "handshake",
+        }),
+        (None, Some(s)) => Some(Rtt {
+            ns: s,
+            from: "samples",
+        }),
+        (None, None) => None,
+    }
+}
+
+/// Whether the release was seen when the ACK's arrival at the sender would
+/// put it: one round trip between the capture point and the sender after
+/// the ACK, give or take `slack_ns`. Earlier, the sender could not have had
+/// the ACK yet; later, something else (the application) decided.
+pub(super) fn released_by_ack(r: &AckRelease, rtt_to_sender_ns: i64, slack_ns: i64) -> bool {
+    let after = r.release_ts.since(r.ack_ts);
+    after >= rtt_to_sender_ns.saturating_sub(slack_ns)
+        && after <= rtt_to_sender_ns.saturating_add(slack_ns)
+}
+
+/// Each side's messages by stream offset, to place an offset in a message.
+pub(super) struct Messages<'a> {
+    by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2],
+}
+
+impl<'a> Messages<'a> {
+    pub fn new(http: &'a HttpConnectionReport) -> Messages<'a> {
+        let mut by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2] = [Vec::new(), Vec::new()];
+        for tx in &http.transactions {
+            if let Some(m) = &tx.request {
+                by_side[0].push((m, tx));
+            }
+            if let Some(m) = &tx.response {
+                by_side[1].push((m, tx));
+            }
+        }
+        for list in &mut by_side {
+            list.sort_by_key(|(m, _)| m.start_offset);
+        }
+        Messages { by_side }
+    }
+
+    /// The message of `side` that holds the byte at `offset`.
+    pub fn find(&self, side: Side, offset: u64) -> Option<(&'a Transaction, &'a MessageFacts)> {
+        let list = self.by_side.get(side.index())?;
+        let after = list.partition_point(|(m, _)| m.start_offset <= offset);
+        let (m, tx) = list.get(after.checked_sub(1)?)?;
+        (offset < m.end_offset).then_some((*tx, *m))
+    }
+}
+
+/// "POST /orders" for a message's transaction, or a plain description.
+pub(super) fn what(tx: &Transaction, side: Side) -> String {
+    match (&tx.method, &tx.uri) {
+        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
+        _ => match (side, tx.status) {
+            (Side::Server, Some(status)) => format!("response {status}"),
+            (Side::Server, None) => "a response".to_string(),
+            (Side::Client, _) => "a request".to_string(),
+        },
+    }
+}
+
+/// A request target short enough for a one-line message.
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const HEAD: &[u8] =
+        b"POST /orders HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 22\r\n\r\n";
+    const BODY: &[u8] = b"{\"item\":42,\"count\":1}\n";
+    const CREATED: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+
+    /// A client-side capture: handshake of `rtt` ms, the head at 100, the
+    /// server's pure ACK `ack` ms after it, the body `release` ms after the
+    /// ACK, then the response.
+    fn post(rtt: f64, ack: f64, release: f64) -> Timeline {
+        let mut t = Timeline::new();
+        let a = 100.0 + ack;
+        let b = a + release;
+        t.handshake(0.0, rtt)
+            .client(100.0, HEAD)
+            .server_ack(a)
+            .client(b, BODY)
+            .server(b + rtt, CREATED)
+            .close(b + rtt + 10.0);
+        t
+    }
+
+    #[test]
+    fn fires_on_the_write_write_read_stall() {
+        let f = post(50.0, 93.0, 0.0).findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        let e = &f[0].evidence;
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(e["sender"], "client");
+        assert_eq!(e["message"], "request");
+        assert_eq!(e["small_segment_bytes"], HEAD.len() as u64);
+        assert_eq!(e["mss"], 1460);
+        assert_eq!(e["mss_from"], "syn");
+        assert_eq!(e["stall_ms"], 93.0);
+        assert_eq!(e["ack_after_ms"], 93.0);
+        assert_eq!(e["release_frame"], 6);
+        assert_eq!(e["released_bytes"], BODY.len() as u64);
+        assert!(
+            f[0].message
+                .starts_with("POST /orders: the request body waited 93.0 ms"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].message.contains("the server held that ACK 43.0 ms"));
+        assert!(f[0].message.contains("TCP_NODELAY on the client"));
+        assert_eq!(e["ack_delay_ms"], 43.0);
+    }
+
+    #[test]
+    fn stall_threshold_edges() {
+        // A LAN: the ACK comes 19.9 or 20 ms after the head.
+        assert!(post(0.5, 19.9, 0.0).findings_of("T001").is_empty());
+        assert_eq!(post(0.5, 20.0, 0.0).findings_of("T001").len(), 1);
+        assert!(post(0.5, 40.0, 0.0)
+            .findings_with("T001", &[("stall_ms", 40.1)])
+            .is_empty());
+    }
+
+    #[test]
+    fn the_rest_must_leave_when_the_ack_arrives() {
+        // Client-side capture: the sender is here, so the body must follow
+        // the ACK within release_ms; later, the application decided.
+        assert_eq!(post(50.0, 60.0, 5.0).findings_of("T001").len(), 1);
+        assert!(post(50.0, 60.0, 5.1).findings_of("T001").is_empty());
+        assert_eq!(
+            post(50.0, 60.0, 8.0)
+                .findings_with("T001", &[("release_ms", 8.0)])
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn data_from_the_peer_in_between_is_an_answer_not_a_stall() {
+        // Expect: 100-continue: the body follows the interim response.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, HEAD)
+            .server_ack(150.0)
+            .server(150.2, b"HTTP/1.1 100 Continue\r\n\r\n")
+            .client(150.3, BODY)
+            .server(200.5, CREATED)
+            .close(300.0);
+        assert!(t.findings_of("T001").is_empty());
+    }
+
+    #[test]
+    fn a_full_segment_is_not_held_by_nagle() {
+        // MSS 200: a 200-byte first segment is full-sized, 199 is small.
+        for (mss, fires) in [(HEAD.len() as u16, false), (HEAD.len() as u16 + 1, true)] {
+            let mut t = Timeline::new();
+            t.mss = Some(mss);
+            t.handshake(0.0, 50.0)
+                .client(100.0, HEAD)
+                .server_ack(160.0)
+                .client(160.0, BODY)
+                .server(210.0, CREATED)
+                .close(300.0);
+            assert_eq!(t.findings_of("T001").len(), usize::from(fires), "mss {mss}");
+        }
+    }
+
+    #[test]
+    fn a_full_segment_released_was_not_held_by_nagle() {
+        // MSS 100: the 66-byte head is small; the next segment is 100 bytes
+        // (full) or 99 (small). A full one would not have waited for Nagle.
+        for (next, fires) in [(100, false), (99, true)] {
+            let head = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 300\r\n\r\n";
+            let mut t = Timeline::new();
+            t.mss = Some(100);
+            t.handshake(0.0, 50.0)
+                .client(100.0, head)
+                .server_ack(160.0)
+                .client(160.0, &[b'x'; 300][..next])
+                .client(160.1, &[b'y'; 300][next..])
+                .server(210.0, CREATED)
+                .close(300.0);
+            assert_eq!(
+                t.findings_of("T001").len(),
+                usize::from(fires),
+                "next {next}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_new_message_after_the_ack_is_not_inside_one_message() {
+        // The T002 shape: GET /a, delayed ACK, GET /b.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server_ack(193.0)
+            .client(193.0, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(250.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .server(251.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .close(300.0);
+        assert!(t.findings_of("T001").is_empty());
+    }
+
+    #[test]
+    fn a_response_stall_seen_from_the_client_side() {
+        // The server writes head and body separately; the client's delayed
+        // ACK reaches the server 25 ms after the capture saw it, and the
+        // body is seen a round trip (50 ms) after the ACK.
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(150.0, head)
+            .client_ack(190.0)
+            .server(240.0, b"hello")
+            .close(300.0);
+        let f = t.findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["sender"], "server");
+        assert_eq!(f[0].evidence["message"], "response");
+        assert_eq!(f[0].evidence["stall_ms"], 90.0);
+        assert_eq!(f[0].evidence["rtt_to_sender_ms"], 50.0);
+        assert!(f[0].message.starts_with("GET /slow: the response body"));
+        // Seen too early for the ACK to have released it (20 ms after the
+        // ACK, when the ACK needs 25 ms to get there and the data 25 back).
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(150.0, head)
+            .client_ack(190.0)
+            .server(210.0, b"hello")
+            .close(300.0);
+        assert!(t.findings_of("T001").is_empty());
+    }
+
+    #[test]
+    fn without_a_round_trip_to_the_sender_it_stays_silent() {
+        // Picked up mid-stream, no earlier exchange: where was the capture?
+        let mut t = Timeline::new();
+        t.client(100.0, HEAD)
+            .server_ack(193.0)
+            .client(193.0, BODY)
+            .server(243.0, CREATED);
+        assert!(t.findings_of("T001").is_empty());
+        // An earlier exchange gives the round trips (data/ACK pairs), and
+        // without SYNs the MSS is the IPv4 default (536).
+        let mut t = Timeline::new();
+        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(50.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .client_ack(50.1)
+            .client(100.0, HEAD)
+            .server_ack(193.0)
+            .client(193.0, BODY)
+            .server(243.0, CREATED);
+        let f = t.findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["mss"], 536);
+        assert_eq!(f[0].evidence["mss_from"], "default");
+        assert_eq!(f[0].evidence["rtt_from"], "samples");
+    }
+
+    #[test]
+    fn reported_once_per_message_with_the_count() {
+        // Head, then the body in two more writes, each held for an ACK.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, HEAD)
+            .server_ack(190.0)
+            .client(190.0, &BODY[..10])
+            .server_ack(280.0)
+            .client(280.0, &BODY[10..])
+            .server(330.0, CREATED)
+            .close(400.0);
+        let f = t.findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["stalls"], 2);
+        assert_eq!(f[0].evidence["total_stall_ms"], 180.0);
+        assert_eq!(f[0].evidence["small_segment_bytes"], HEAD.len() as u64);
     }
 }
