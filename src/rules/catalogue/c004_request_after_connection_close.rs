@@ -136,18 +136,16 @@ impl Rule for RequestAfterConnectionClose {
             .iter()
             .find(|t| t.index == c.transaction)
             .map_or_else(|| format!("transaction {}", c.transaction), label);
-        let whose = match c.kind {
-            Kind::Request => "the client's own request",
-            Kind::Response => "the server's response",
+        let which = match c.kind {
+            Kind::Request => format!("the client's own request {}", c.transaction),
+            Kind::Response => format!("response {}", c.transaction),
         };
         let message = format!(
-            "{} was sent {:.1} ms after {} {} ({closing}) said `Connection: close` ({whose}); the \
+            "{} was sent {:.1} ms after {which} ({closing}) said `Connection: close`; the \
              connection is ending and the request can be dropped or reset: send it on a new \
              connection{}",
             label(tx),
             after as f64 / 1e6,
-            c.kind,
-            c.transaction,
             if offending > 1 {
                 format!(" ({offending} requests on this connection were sent after the close)")
             } else {

@@ -95,21 +95,24 @@ impl Rule for InvalidKeepAliveParameters {
                     continue;
                 }
                 let bad = bad_parameters(&ka.raw);
+                let named = bad
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                let what = match bad.len() {
+                    0 => {
+                        "a timeout or max parameter that is not a non-negative integer".to_string()
+                    }
+                    1 => format!("{named}, which is not a non-negative integer"),
+                    _ => format!("{named}, which are not non-negative integers"),
+                };
                 let message = format!(
-                    "{}: the {kind}'s `Keep-Alive: {}` has {} that {} not a non-negative integer, so \
-                     peers ignore or misread how long the idle connection is kept: send whole numbers \
-                     such as `timeout=5, max=100`",
+                    "{}: the {kind}'s `Keep-Alive: {}` has {what}, so peers ignore or misread how \
+                     long the idle connection is kept: send whole numbers such as \
+                     `timeout=5, max=100`",
                     label(tx),
                     ka.raw,
-                    if bad.is_empty() {
-                        "a parameter".to_string()
-                    } else {
-                        bad.iter()
-                            .map(|p| format!("`{p}`"))
-                            .collect::<Vec<_>>()
-                            .join(" and ")
-                    },
-                    if bad.len() > 1 { "are" } else { "is" }
                 );
                 out.push(
                     Finding::new(&META, cx.conn, msg.first_byte_ts, message)
