@@ -35,7 +35,8 @@ different clients guess differently.
 ```text
 connection 0 198.18.0.1:42091 -> 198.18.0.2:80
   info C008 invalid-keep-alive-parameters tx 0: GET /tools/levels: the response's
-  `Keep-Alive: timeout=five, max=-1` has parameters that are not non-negative integers ...
+  `Keep-Alive: timeout=five, max=-1` has `timeout=five` and `max=-1`, which are not
+  non-negative integers ...
 ```
 
 ## How to fix
