@@ -1,7 +1,15 @@
-//! C001 keep-alive-header-without-connection-token: not yet written (stub).
+//! C001 keep-alive-header-without-connection-token.
+//!
+//! Also home of the small helpers the C rules share (naming a message in a
+//! finding, printing Connection tokens).
 
+use crate::http::{ConnectionTokens, MessageFacts, Transaction};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use serde_json::Value;
 
 pub struct KeepAliveHeaderWithoutConnectionToken;
 
@@ -11,12 +19,249 @@ static META: RuleMeta = RuleMeta {
     family: Family::ConnectionHeader,
     severity: Severity::Warning,
     summary: "a Keep-Alive header in a message whose Connection header lacks keep-alive",
-    doc: "",
+    doc: r#"## What it detects
+A request or response that carries a `Keep-Alive` header field (`timeout=5, max=100`) while its
+own `Connection` header does not list the `keep-alive` token: the Connection header is absent,
+says only `close`, or names other things. One finding per such message.
+
+## Why it matters
+`Keep-Alive` is the HTTP/1.0-era companion of `Connection: keep-alive` (RFC 2068 §19.7.1): it
+tells the peer how long an idle persistent connection will be kept (`timeout`) and for how many
+more requests (`max`). It is a hop-by-hop field, and it only means something next to the
+`keep-alive` connection token: RFC 2068 says the header MUST be ignored when the token is
+missing. So the parameters the sender meant to announce never take effect, and a peer that
+relies on them (a client that times its idle connections by `timeout`) gets nothing. It also
+usually means a proxy or framework removed or rewrote the Connection header and left its
+companion behind, or the sender mixed up which header carries what. A proxy that does not know
+the field is hop-by-hop, because no Connection header names it, may forward it to the next
+hop, where it describes the wrong connection.
+
+## Example
+```text
+connection 0 198.18.0.1:42011 -> 198.18.0.2:80
+  warning C001 keep-alive-header-without-connection-token tx 0: GET /tools/saws: the response
+  sends `Keep-Alive: timeout=5, max=100` but has no Connection header; recipients ignore
+  Keep-Alive without `Connection: keep-alive` ...
+```
+
+## How to fix
+Send `Connection: keep-alive` together with `Keep-Alive` (HTTP/1.0 peers need both; servers
+such as Apache and nginx do this), or drop `Keep-Alive` altogether on HTTP/1.1, where
+persistence is the default and the parameters are merely advisory. If a proxy or middleware
+rewrites `Connection`, make it remove `Keep-Alive` as well.
+
+## Options
+None.
+"#,
     options: &[],
 };
 
 impl Rule for KeepAliveHeaderWithoutConnectionToken {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(
+        &self,
+        cx: &ConnectionFacts<'_>,
+        _s: &RuleSettings,
+        out: &mut Vec<Finding>,
+    ) {
+        for tx in &cx.http.transactions {
+            for (kind, msg) in messages(tx) {
+                let h = &msg.headers;
+                let Some(ka) = &h.keep_alive else {
+                    continue;
+                };
+                if h.connection.keep_alive {
+                    continue;
+                }
+                let connection = if h.connection.is_present() {
+                    format!(
+                        "its Connection header says only `{}`",
+                        tokens(&h.connection)
+                    )
+                } else {
+                    "has no Connection header".to_string()
+                };
+                let message = format!(
+                    "{}: the {kind} sends `Keep-Alive: {}` but {connection}; recipients ignore \
+                     Keep-Alive without `Connection: keep-alive` (RFC 2068 §19.7.1), so its \
+                     parameters never take effect: add `Connection: keep-alive` or drop Keep-Alive",
+                    label(tx),
+                    ka.raw
+                );
+                out.push(
+                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
+                        .transaction(tx.index)
+                        .with("message", kind.as_str())
+                        .with("keep_alive", ka.raw.as_str())
+                        .with("connection", tokens_value(&h.connection))
+                        .with("version", version(msg)),
+                );
+            }
+        }
+    }
+}
+
+/// Which message of a transaction a finding is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Request,
+    Response,
+}
+
+impl Kind {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Request => "request",
+            Kind::Response => "response",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The request and the final response of a transaction, those present.
+pub(super) fn messages(tx: &Transaction) -> impl Iterator<Item = (Kind, &MessageFacts)> {
+    [
+        (Kind::Request, tx.request.as_ref()),
+        (Kind::Response, tx.response.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(k, m)| Some((k, m?)))
+}
+
+/// "GET /path" for a message's transaction, or "transaction N" when the
+/// request was not seen.
+pub(super) fn label(tx: &Transaction) -> String {
+    match (&tx.method, &tx.uri) {
+        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
+        (Some(m), None) => m.to_string(),
+        _ => format!("transaction {}", tx.index),
+    }
+}
+
+/// A request target short enough for a one-line message.
+pub(super) fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+/// The tokens of a Connection-like header, lowercased, as one list
+/// (`keep-alive, x-debug-hop`).
+pub(super) fn tokens(c: &ConnectionTokens) -> String {
+    let mut v: Vec<&str> = Vec::new();
+    if c.keep_alive {
+        v.push("keep-alive");
+    }
+    if c.close {
+        v.push("close");
+    }
+    if c.upgrade {
+        v.push("upgrade");
+    }
+    v.extend(c.others.iter().map(String::as_str));
+    v.join(", ")
+}
+
+/// [`tokens`] as evidence: `null` when the header is absent.
+pub(super) fn tokens_value(c: &ConnectionTokens) -> Value {
+    if c.is_present() {
+        Value::from(tokens(c))
+    } else {
+        Value::Null
+    }
+}
+
+pub(super) fn version(m: &MessageFacts) -> Value {
+    m.version.map_or(Value::Null, |v| Value::from(v.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /tools/saws HTTP/1.1\r\nHost: example.com\r\n\r\n";
+
+    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, request)
+            .server(250.0, response)
+            .close(300.0);
+        t
+    }
+
+    #[test]
+    fn fires_on_a_response_without_a_connection_header() {
+        let f = exchange(
+            GET,
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok",
+        )
+        .findings_of("C001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["message"], "response");
+        assert_eq!(f[0].evidence["keep_alive"], "timeout=5, max=100");
+        assert!(f[0].evidence["connection"].is_null());
+        assert!(f[0].message.contains("GET /tools/saws"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn fires_on_a_request_whose_connection_header_says_close() {
+        let f = exchange(
+            b"GET / HTTP/1.0\r\nConnection: close\r\nKeep-Alive: 300\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        )
+        .findings_of("C001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["message"], "request");
+        assert_eq!(f[0].evidence["connection"], "close");
+    }
+
+    #[test]
+    fn silent_when_the_token_is_there_or_keep_alive_is_absent() {
+        // The token in any case, among others.
+        let ok = exchange(
+            GET,
+            b"HTTP/1.1 200 OK\r\nConnection: TE, Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(ok.findings_of("C001").is_empty());
+        // `Connection: keep-alive` alone, no Keep-Alive header.
+        let plain = exchange(
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(plain.findings_of("C001").is_empty());
+        // Proxy-Connection does not stand in for Connection.
+        let proxy = exchange(
+            b"GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 300\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(proxy.findings_of("C001").len(), 1);
+    }
+
+    #[test]
+    fn helpers_name_messages_and_tokens() {
+        let mut tx = crate::http::Transaction::new(3);
+        assert_eq!(super::label(&tx), "transaction 3");
+        tx.method = Some("GET".into());
+        tx.uri = Some("/".repeat(70));
+        assert_eq!(super::label(&tx).chars().count(), 4 + 60 + 1);
+        let c = crate::http::ConnectionTokens {
+            fields: 1,
+            close: true,
+            keep_alive: true,
+            others: vec!["x-a".into()],
+            ..Default::default()
+        };
+        assert_eq!(super::tokens(&c), "keep-alive, close, x-a");
     }
 }

@@ -1,5 +1,9 @@
-//! C002 proxy-connection-header: not yet written (stub).
+//! C002 proxy-connection-header.
 
+use super::c001_keep_alive_header_without_connection_token::{label, tokens, tokens_value};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
 
@@ -11,12 +15,160 @@ static META: RuleMeta = RuleMeta {
     family: Family::ConnectionHeader,
     severity: Severity::Warning,
     summary: "a request carries Proxy-Connection (non-standard; breaks through chained proxies)",
-    doc: "",
+    doc: r#"## What it detects
+A request carrying a `Proxy-Connection` header field, whatever its value. One finding per
+request.
+
+## Why it matters
+`Proxy-Connection` was invented by early Netscape browsers as a `Connection` header meant only
+for a proxy, so that an old proxy that forwarded `Connection` blindly would not pass
+`keep-alive` on to the origin. No RFC ever defined it; RFC 9112 §9.6 (Appendix C.2.2 of RFC
+7230) tells clients not to send it. The trick also fails exactly where it was meant to help:
+a proxy that does not know the field treats it as end-to-end and forwards it, so with two
+proxies in a chain the second one reads a keep-alive request that the first did not agree to,
+and keeps a connection open that the hop before it closes, which leaves clients hanging until
+a timeout. Servers and proxies that do honour it disagree with those that ignore it, so the
+same client behaves differently depending on the path.
+
+## Example
+```text
+connection 0 198.18.0.1:42021 -> 198.18.0.2:80
+  warning C002 proxy-connection-header tx 0: GET http://joes-hardware.example/tools/drills: the
+  request carries `Proxy-Connection: keep-alive`, a non-standard header ...; use `Connection`
+```
+
+## How to fix
+Send `Connection: keep-alive` (or nothing, on HTTP/1.1) instead; every HTTP/1.1 proxy removes
+`Connection` and the fields it names before forwarding. Look for old HTTP client libraries or
+hand-written proxy code that still adds `Proxy-Connection`, and have proxies strip it.
+
+## Options
+None.
+"#,
     options: &[],
 };
 
 impl Rule for ProxyConnectionHeader {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(
+        &self,
+        cx: &ConnectionFacts<'_>,
+        _s: &RuleSettings,
+        out: &mut Vec<Finding>,
+    ) {
+        for tx in &cx.http.transactions {
+            let Some(req) = &tx.request else {
+                continue;
+            };
+            let Some(pc) = &req.headers.proxy_connection else {
+                continue;
+            };
+            let absolute_form = tx.uri.as_deref().is_some_and(is_absolute_form);
+            let message = format!(
+                "{}: the request carries `Proxy-Connection: {}`, a non-standard header that a proxy \
+                 which does not know it forwards to the next hop; use `Connection: keep-alive` \
+                 (or nothing on HTTP/1.1) and remove Proxy-Connection",
+                label(tx),
+                tokens(pc)
+            );
+            out.push(
+                Finding::new(&META, cx.conn, req.first_byte_ts, message)
+                    .transaction(tx.index)
+                    .with("proxy_connection", tokens(pc))
+                    .with("connection", tokens_value(&req.headers.connection))
+                    .with("absolute_form", absolute_form),
+            );
+        }
+    }
+}
+
+/// `http://host/path`: a request target addressed to a proxy.
+pub(super) fn is_absolute_form(uri: &str) -> bool {
+    let b = uri.as_bytes();
+    let scheme_end = b.iter().position(|&c| c == b':');
+    match scheme_end {
+        Some(i) if i > 0 => {
+            b.get(..i).is_some_and(|s| {
+                s.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+            }) && b.get(i..i + 3) == Some(b"://")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_absolute_form;
+    use crate::rules::testing::Timeline;
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    fn request(bytes: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, bytes)
+            .server(250.0, OK)
+            .close(300.0);
+        t
+    }
+
+    #[test]
+    fn fires_on_a_request_with_proxy_connection() {
+        let f = request(
+            b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\nProxy-Connection: Keep-Alive\r\n\r\n",
+        )
+        .findings_of("C002");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["proxy_connection"], "keep-alive");
+        assert_eq!(f[0].evidence["absolute_form"], true);
+        assert!(f[0].evidence["connection"].is_null());
+        assert!(f[0].message.contains("GET http://a.example/x"));
+    }
+
+    #[test]
+    fn silent_without_it_and_on_responses() {
+        assert!(
+            request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
+                .findings_of("C002")
+                .is_empty()
+        );
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .server(
+                250.0,
+                b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n",
+            );
+        assert!(t.findings_of("C002").is_empty());
+    }
+
+    #[test]
+    fn every_request_that_carries_it_is_reported() {
+        let mut t = Timeline::new();
+        let get = b"GET / HTTP/1.1\r\nHost: a\r\nProxy-Connection: keep-alive\r\n\r\n";
+        t.handshake(0.0, 50.0)
+            .client(50.0, get)
+            .server(100.0, OK)
+            .client(110.0, get)
+            .server(160.0, OK);
+        let f = t.findings_of("C002");
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1].transaction, Some(1));
+        assert_eq!(f[1].evidence["absolute_form"], false);
+    }
+
+    #[test]
+    fn absolute_form_targets() {
+        assert!(is_absolute_form("http://a/b"));
+        assert!(is_absolute_form("HTTPS://a:443"));
+        assert!(!is_absolute_form("/a:b://c"));
+        assert!(!is_absolute_form("a.example:443"));
+        assert!(!is_absolute_form("*"));
+        assert!(!is_absolute_form("://x"));
     }
 }

@@ -1,7 +1,13 @@
-//! C004 request-after-connection-close: not yet written (stub).
+//! C004 request-after-connection-close.
 
+use super::c001_keep_alive_header_without_connection_token::{label, Kind};
+use crate::reassembly::Side;
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use crate::Timestamp;
 
 pub struct RequestAfterConnectionClose;
 
@@ -12,12 +18,220 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Error,
     summary:
         "a request sent on a connection after a request or response on it carried Connection: close",
-    doc: "",
+    doc: r#"## What it detects
+A request sent on a connection after an earlier message on the same connection said
+`Connection: close`:
+
+- an earlier **request** said `close`: every later request on the connection counts, since the
+  client itself announced that it would send no more;
+- an earlier **response** said `close`: a later request counts once it was sent after the
+  client could have read that response, i.e. it reached the capture point no earlier than the
+  response's first byte plus the round trip from the capture point to the client (from the
+  handshake; zero when unknown, which is exact for a capture taken at the client). A request
+  already on its way when the `close` arrived is a pipelining casualty (P003), not this.
+
+The finding is on the first offending request, with the number of offending requests on the
+connection as evidence.
+
+## Why it matters
+`Connection: close` means "this is the last message on this connection" (RFC 9112 §9.6): a
+client that sends it must not send further requests, and a server that sends it will close
+after the response. A request sent afterwards races with the close: the server may read it
+and ignore it, or, having closed its socket with unread data, answer with a TCP reset that
+also destroys the response the client had not yet read. The request is then lost or must be
+retried, which is unsafe for non-idempotent methods. Even when a lax server does answer it,
+the client depends on behaviour the protocol does not promise.
+
+## Example
+```text
+connection 0 198.18.0.1:42041 -> 198.18.0.2:80
+  error C004 request-after-connection-close tx 1: GET /tape was sent 0.2 ms after response 0
+  (GET /glue) said `Connection: close` ...
+```
+
+## How to fix
+Client: after a response with `Connection: close` (or after sending `close` yourself), stop
+using the connection: read the response to its end, close, and send further requests on a new
+connection. Connection pools must mark such connections as not reusable. If the server sends
+`close` unexpectedly, check its keep-alive limits (max requests per connection, timeouts).
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// The earliest `Connection: close` that binds the client.
+#[derive(Clone, Copy)]
+struct Close {
+    kind: Kind,
+    transaction: u64,
+    /// When the message carrying it was seen.
+    ts: Timestamp,
+    /// From when a request counts as sent in spite of it.
+    binds_from: Timestamp,
+}
 
 impl Rule for RequestAfterConnectionClose {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(
+        &self,
+        cx: &ConnectionFacts<'_>,
+        _s: &RuleSettings,
+        out: &mut Vec<Finding>,
+    ) {
+        let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
+        let txs = &cx.http.transactions;
+        let mut close: Option<Close> = None;
+        let mut first: Option<usize> = None;
+        let mut offending = 0u64;
+        for (i, tx) in txs.iter().enumerate() {
+            if let (Some(req), Some(c)) = (&tx.request, close) {
+                if req.first_byte_ts >= c.binds_from {
+                    offending += 1;
+                    first.get_or_insert(i);
+                }
+            }
+            let said = [
+                tx.request
+                    .as_ref()
+                    .filter(|m| m.headers.connection.close)
+                    .map(|m| (Kind::Request, m.first_byte_ts, m.first_byte_ts)),
+                tx.response
+                    .as_ref()
+                    .filter(|m| m.headers.connection.close)
+                    .map(|m| {
+                        (
+                            Kind::Response,
+                            m.first_byte_ts,
+                            m.first_byte_ts.add_nanos(to_client),
+                        )
+                    }),
+            ];
+            for (kind, ts, binds_from) in said.into_iter().flatten() {
+                if close.is_none_or(|c| binds_from < c.binds_from) {
+                    close = Some(Close {
+                        kind,
+                        transaction: tx.index,
+                        ts,
+                        binds_from,
+                    });
+                }
+            }
+        }
+        let (Some(i), Some(c)) = (first, close) else {
+            return;
+        };
+        let Some(tx) = txs.get(i) else {
+            return;
+        };
+        let Some(req) = &tx.request else {
+            return;
+        };
+        let after = req.first_byte_ts.since(c.ts);
+        let closing = txs
+            .iter()
+            .find(|t| t.index == c.transaction)
+            .map_or_else(|| format!("transaction {}", c.transaction), label);
+        let which = match c.kind {
+            Kind::Request => format!("the client's own request {}", c.transaction),
+            Kind::Response => format!("response {}", c.transaction),
+        };
+        let message = format!(
+            "{} was sent {:.1} ms after {which} ({closing}) said `Connection: close`; the \
+             connection is ending and the request can be dropped or reset: send it on a new \
+             connection{}",
+            label(tx),
+            after as f64 / 1e6,
+            if offending > 1 {
+                format!(" ({offending} requests on this connection were sent after the close)")
+            } else {
+                String::new()
+            }
+        );
+        out.push(
+            Finding::new(&META, cx.conn, req.first_byte_ts, message)
+                .transaction(tx.index)
+                .with("close_in", c.kind.as_str())
+                .with("close_transaction", c.transaction)
+                .with_ms("after_close_ms", after)
+                .with("requests_after_close", offending)
+                .with("answered", tx.response.is_some()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GLUE: &[u8] = b"GET /glue HTTP/1.1\r\nHost: a\r\n\r\n";
+    const TAPE: &[u8] = b"GET /tape HTTP/1.1\r\nHost: a\r\n\r\n";
+    const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    #[test]
+    fn fires_on_a_request_after_a_closing_response() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, GLUE)
+            .server(250.0, CLOSE)
+            .client(250.2, TAPE)
+            .server(300.0, CLOSE)
+            .server_fin(300.0);
+        let f = t.findings_of("C004");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["close_in"], "response");
+        assert_eq!(f[0].evidence["close_transaction"], 0);
+        assert_eq!(f[0].evidence["after_close_ms"], 0.2);
+        assert_eq!(f[0].evidence["requests_after_close"], 1);
+        assert!(f[0].message.contains("GET /tape"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn a_request_on_its_way_before_the_close_arrived_does_not_count() {
+        // Pipelined before the response: sent at 100, the close came at 250.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, GLUE)
+            .client(100.0, TAPE)
+            .server(250.0, CLOSE)
+            .server_fin(250.0);
+        assert!(t.findings_of("C004").is_empty());
+    }
+
+    #[test]
+    fn the_clients_own_close_binds_every_later_request() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(
+                50.0,
+                b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            )
+            .client(50.1, TAPE)
+            .client(50.2, GLUE)
+            .server(250.0, CLOSE);
+        let f = t.findings_of("C004");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["close_in"], "request");
+        assert_eq!(f[0].evidence["requests_after_close"], 2);
+        assert_eq!(f[0].evidence["answered"], false);
+    }
+
+    #[test]
+    fn silent_on_keep_alive_connections_and_on_the_last_request() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, GLUE)
+            .server(250.0, OK)
+            .client(260.0, TAPE)
+            .server(300.0, CLOSE)
+            .server_fin(300.0);
+        assert!(t.findings_of("C004").is_empty());
     }
 }

@@ -1,7 +1,12 @@
-//! C005 connection-token-names-end-to-end-header: not yet written (stub).
+//! C005 connection-token-names-end-to-end-header.
 
+use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens};
+use crate::rules::config::RuleSettings;
+use crate::rules::context::ConnectionFacts;
+use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use serde_json::Value;
 
 pub struct ConnectionTokenNamesEndToEndHeader;
 
@@ -10,13 +15,290 @@ static META: RuleMeta = RuleMeta {
     name: "connection-token-names-end-to-end-header",
     family: Family::ConnectionHeader,
     severity: Severity::Warning,
-    summary: "a Connection token names an end-to-end field (Content-Length, Host, Authorization, Cookie, Content-Type, ...) that a proxy would then strip",
-    doc: "",
+    summary: "a Connection token names an end-to-end field (Host, Cookie, Content-Length, ...) that a proxy would strip",
+    doc: r#"## What it detects
+A request or response whose `Connection` header lists, as a connection option, the name of an
+end-to-end header field: one a proxy must otherwise forward. One finding per such message,
+listing every such name, and whether the message actually carried that field.
+
+The end-to-end fields checked are the standard ones whose loss changes what the message means
+or how it is framed, routed, authenticated or cached:
+`Host`, `Content-Length`, `Content-Type`, `Content-Encoding`, `Content-Language`,
+`Content-Location`, `Content-Range`, `Content-Disposition`, `Authorization`, `Cookie`,
+`Set-Cookie`, `WWW-Authenticate`, `Date`, `ETag`, `Last-Modified`, `Expires`, `Cache-Control`,
+`Pragma`, `Age`, `Vary`, `Via`, `Location`, `Referer`, `Origin`, `User-Agent`, `Server`,
+`Accept`, `Accept-Encoding`, `Accept-Language`, `Accept-Charset`, `Accept-Ranges`, `Range`,
+`If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`, `If-Range`, `Expect`,
+`Max-Forwards`, `Forwarded`, `X-Forwarded-For`, `X-Forwarded-Proto`, `X-Forwarded-Host`,
+`Allow`, `Retry-After`, `Link`, `Strict-Transport-Security`, the CORS `Access-Control-*` fields.
+Hop-by-hop names (`TE`, `Upgrade`, `Trailer`, `Transfer-Encoding`, `Keep-Alive`,
+`Proxy-Authorization`, ..., SPEC §2) and unknown or private names (`X-Debug-Hop`) are what the
+Connection header is for and are not reported.
+
+## Why it matters
+Every name listed in `Connection` turns that field into a hop-by-hop field: a proxy or gateway
+must remove it, together with the Connection header, before forwarding the message (RFC 9110
+§7.6.1). Naming an end-to-end field there therefore makes every compliant intermediary delete
+it: `Connection: Cookie` strips the session cookie, `Connection: Authorization` the
+credentials, `Connection: Host` the routing, and `Connection: Content-Length` the framing of
+the body, which a proxy then has to guess at, a known request-smuggling and cache-poisoning
+lever. Requests behave differently with and without a proxy in the path, which is hard to
+debug, and attackers use it to strip headers that a back end relies on (such as
+`X-Forwarded-For` set by a front proxy).
+
+## Example
+```text
+connection 0 198.18.0.1:42051 -> 198.18.0.2:80
+  warning C005 connection-token-names-end-to-end-header tx 0: GET /account: the request's
+  Connection header names `Cookie`, an end-to-end field that every proxy on the way must strip ...
+```
+
+## How to fix
+List only connection options (`close`, `keep-alive`, `upgrade`, `TE`) and genuinely
+hop-by-hop, private fields in `Connection`. If the field must reach the origin, remove its
+name from `Connection`; if it must not pass a proxy, do not send it at all. On a server or
+proxy, reject or normalise requests whose Connection header names Host, Content-Length or
+credentials.
+
+## Options
+None.
+"#,
     options: &[],
 };
+
+/// End-to-end fields (lowercase) that a Connection header must not name:
+/// standard fields whose loss at a proxy changes the message's meaning,
+/// framing, routing, credentials or caching. `content-length` is here on
+/// purpose (stripping it breaks framing); `transfer-encoding` is not, being
+/// hop-by-hop already (SPEC §2).
+const END_TO_END: &[&str] = &[
+    "host",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "content-language",
+    "content-location",
+    "content-range",
+    "content-disposition",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "www-authenticate",
+    "date",
+    "etag",
+    "last-modified",
+    "expires",
+    "cache-control",
+    "pragma",
+    "age",
+    "vary",
+    "via",
+    "location",
+    "referer",
+    "origin",
+    "user-agent",
+    "server",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "accept-ranges",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "if-range",
+    "expect",
+    "max-forwards",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "allow",
+    "retry-after",
+    "link",
+    "strict-transport-security",
+];
+
+/// Whether `token` (lowercase, as the facts keep Connection tokens) names
+/// an end-to-end field.
+fn is_end_to_end(token: &str) -> bool {
+    END_TO_END.contains(&token) || token.starts_with("access-control-")
+}
+
+/// `x-forwarded-for` as `X-Forwarded-For`, for messages.
+pub(super) fn field_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    match out.as_str() {
+        "Te" => "TE".to_string(),
+        "Etag" => "ETag".to_string(),
+        "Www-Authenticate" => "WWW-Authenticate".to_string(),
+        _ => out,
+    }
+}
 
 impl Rule for ConnectionTokenNamesEndToEndHeader {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_connection(
+        &self,
+        cx: &ConnectionFacts<'_>,
+        _s: &RuleSettings,
+        out: &mut Vec<Finding>,
+    ) {
+        for tx in &cx.http.transactions {
+            for (kind, msg) in messages(tx) {
+                let h = &msg.headers;
+                let named: Vec<&str> = h
+                    .connection
+                    .others
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|t| is_end_to_end(t))
+                    .collect();
+                if named.is_empty() {
+                    continue;
+                }
+                let carried: Vec<&str> = named
+                    .iter()
+                    .copied()
+                    .filter(|t| h.field_names.contains(t))
+                    .collect();
+                let shown: Vec<String> = named
+                    .iter()
+                    .map(|t| format!("`{}`", field_case(t)))
+                    .collect();
+                let message = format!(
+                    "{}: the {kind}'s Connection header names {}, {} that every proxy on the way \
+                     must strip (RFC 9110 §7.6.1){}; remove {} from Connection",
+                    label(tx),
+                    shown.join(", "),
+                    if named.len() > 1 {
+                        "end-to-end fields"
+                    } else {
+                        "an end-to-end field"
+                    },
+                    if carried.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", and the {kind} carries {}",
+                            if carried.len() == named.len() && named.len() == 1 {
+                                "it".to_string()
+                            } else {
+                                carried
+                                    .iter()
+                                    .map(|t| field_case(t))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        )
+                    },
+                    if named.len() > 1 { "them" } else { "it" }
+                );
+                out.push(
+                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
+                        .transaction(tx.index)
+                        .with("message", kind.as_str())
+                        .with("connection", tokens(&h.connection))
+                        .with(
+                            "end_to_end_tokens",
+                            Value::from(named.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                        )
+                        .with(
+                            "carried",
+                            Value::from(carried.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                        ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{field_case, is_end_to_end};
+    use crate::rules::testing::Timeline;
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    fn request(bytes: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, bytes)
+            .server(250.0, OK)
+            .close(300.0);
+        t
+    }
+
+    #[test]
+    fn fires_when_connection_names_the_cookie() {
+        let f = request(
+            b"GET /account HTTP/1.1\r\nHost: a\r\nCookie: session=7f\r\nConnection: Cookie\r\n\r\n",
+        )
+        .findings_of("C005");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].transaction, Some(0));
+        assert_eq!(f[0].evidence["message"], "request");
+        assert_eq!(f[0].evidence["end_to_end_tokens"][0], "Cookie");
+        assert_eq!(f[0].evidence["carried"][0], "Cookie");
+        assert!(f[0].message.contains("`Cookie`"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn lists_every_end_to_end_name_once_per_message() {
+        let f = request(
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Content-Length, X-Hop, host\r\n\r\n",
+        )
+        .findings_of("C005");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].evidence["end_to_end_tokens"],
+            serde_json::json!(["Content-Length", "Host"])
+        );
+        assert_eq!(f[0].evidence["carried"], serde_json::json!(["Host"]));
+    }
+
+    #[test]
+    fn responses_count_too() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            .server(
+                250.0,
+                b"HTTP/1.1 200 OK\r\nConnection: Set-Cookie\r\nSet-Cookie: a=b\r\nContent-Length: 0\r\n\r\n",
+            );
+        let f = t.findings_of("C005");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["message"], "response");
+    }
+
+    #[test]
+    fn hop_by_hop_and_private_names_are_what_connection_is_for() {
+        for ok in [
+            &b"GET / HTTP/1.1\r\nHost: a\r\nConnection: TE\r\nTE: trailers\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Debug-Hop\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close, Keep-Alive, Transfer-Encoding\r\n\r\n",
+        ] {
+            assert!(request(ok).findings_of("C005").is_empty(), "{}", String::from_utf8_lossy(ok));
+        }
+    }
+
+    #[test]
+    fn names_and_cases() {
+        assert!(is_end_to_end("authorization") && is_end_to_end("access-control-allow-origin"));
+        assert!(!is_end_to_end("te") && !is_end_to_end("proxy-authorization"));
+        assert_eq!(field_case("x-forwarded-for"), "X-Forwarded-For");
+        assert_eq!(field_case("etag"), "ETag");
+        assert_eq!(field_case("te"), "TE");
     }
 }
