@@ -107,8 +107,22 @@ impl RequestFailure {
         }
     }
 
-    /// The failure of `tx`, if its connection ended it.
-    pub fn of(tx: &Transaction) -> Option<RequestFailure> {
+    /// The failure of `tx` on a connection whose FINs came at `fin`
+    /// ([`Side::index`]), if the connection's end cut it short. The HTTP
+    /// layer calls a response-less close the server's whenever the server
+    /// sent a FIN; a client that closed first had given up, and is named.
+    pub fn of(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestFailure> {
+        let failure = Self::of_tx(tx)?;
+        if let (RequestFailure::ServerClosed { .. }, [Some(client), Some(server)]) = (failure, fin)
+        {
+            if client < server {
+                return Some(RequestFailure::ClientClosed { ts: client });
+            }
+        }
+        Some(failure)
+    }
+
+    fn of_tx(tx: &Transaction) -> Option<RequestFailure> {
         tx.request.as_ref()?;
         if let Some(resp) = &tx.response {
             if resp.framing_satisfied {
@@ -228,14 +242,14 @@ impl ConnSummary {
             transactions: txs.len() as u64,
             requests: txs
                 .iter()
-                .filter_map(request_summary)
+                .filter_map(|tx| request_summary(tx, c.fin))
                 .take(MAX_REQUESTS_PER_CONNECTION)
                 .collect(),
             late_failures: txs
                 .iter()
                 .skip(MAX_REQUESTS_PER_CONNECTION)
-                .filter(|tx| RequestFailure::of(tx).is_some())
-                .filter_map(request_summary)
+                .filter(|tx| RequestFailure::of(tx, c.fin).is_some())
+                .filter_map(|tx| request_summary(tx, c.fin))
                 .take(MAX_REQUESTS_PER_CONNECTION)
                 .collect(),
         }
@@ -281,7 +295,7 @@ impl ConnSummary {
     }
 }
 
-fn request_summary(tx: &Transaction) -> Option<RequestSummary> {
+fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestSummary> {
     let req = tx.request.as_ref()?;
     let method = tx.method.as_deref()?;
     let uri = tx.uri.as_deref().unwrap_or("");
@@ -303,7 +317,7 @@ fn request_summary(tx: &Transaction) -> Option<RequestSummary> {
         body_length,
         answered: tx.response.as_ref().is_some_and(|r| r.framing_satisfied),
         status: tx.status,
-        failure: RequestFailure::of(tx),
+        failure: RequestFailure::of(tx, fin),
         headers: req.headers.clone(),
         response_headers: tx.response.as_ref().map(|r| r.headers.clone()),
     })
