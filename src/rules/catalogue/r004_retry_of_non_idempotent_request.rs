@@ -1,5 +1,6 @@
 //! R004 retry-of-non-idempotent-request.
 
+use super::s002_connection_churn::duration;
 use crate::rules::config::RuleSettings;
 use crate::rules::finding::Finding;
 use crate::rules::index::{CaptureIndex, FailedRequest};
@@ -134,14 +135,14 @@ impl Rule for RetryOfNonIdempotentRequest {
                     ""
                 };
                 let message = format!(
-                    "{} {} was sent again {:.1} ms after its first attempt (connection {} {}, \
+                    "{} {} was sent again {} after its first attempt (connection {} {}, \
                      transaction {}) was {}{caveat}: the server may have processed it before \
                      the failure, so repeating it can apply it twice; do not retry \
                      non-idempotent requests automatically, or make them idempotent with a key \
                      the server de-duplicates on",
                     r.method,
                     shorten(&r.uri),
-                    after_failure as f64 / 1e6,
+                    duration(after_failure),
                     first.connection,
                     first.client,
                     first.index,
@@ -203,7 +204,16 @@ mod tests {
 
     #[test]
     fn fires_on_the_retry_naming_the_failed_attempt() {
-        let f = reset_then(POST, POST, 51.0).findings_of("R004");
+        let t = reset_then(POST, POST, 51.0);
+        // On by default, as an error.
+        let all = t.all_findings();
+        assert!(
+            all.iter().any(|f| f.code == "R004"
+                && f.connection == 1
+                && f.severity == crate::rules::Severity::Error),
+            "{all:?}"
+        );
+        let f = t.findings_of("R004");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].connection, 1);
         assert_eq!(f[0].client, "10.0.0.1:45042");
@@ -315,6 +325,25 @@ mod tests {
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].evidence["failure"], "response-truncated");
         assert_eq!(f[0].evidence["retry_after_failure_ms"], 90.0);
+
+        // The client aborts (RST) after 5 s without a response.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0).client(50.0, POST).client_rst(5050.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(5060.0, 50.0)
+            .client(5110.0, POST)
+            .server(5160.0, CREATED)
+            .close(5170.0);
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["failure"], "reset");
+        assert_eq!(f[0].evidence["failed_by"], "client");
+        assert!(
+            f[0].message.contains("reset by the client"),
+            "{}",
+            f[0].message
+        );
 
         // The client gives up (FIN) without a response and retries.
         let mut t = Timeline::new();

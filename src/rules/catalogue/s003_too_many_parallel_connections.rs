@@ -1,5 +1,6 @@
 //! S003 too-many-parallel-connections.
 
+use super::s002_connection_churn::duration;
 use crate::rules::config::RuleSettings;
 use crate::rules::finding::Finding;
 use crate::rules::index::{CaptureIndex, ConnSummary};
@@ -202,11 +203,11 @@ fn report(
     let over = e.end.since(e.start);
     let message = format!(
         "{} connections from {host} to {server} were open at the same time (more than {max}) for \
-         {:.1} ms: each extra connection pays its own handshake and slow start and competes with \
+         {}: each extra connection pays its own handshake and slow start and competes with \
          the others for the same path; bound the client's pool to {max} per host and reuse \
          connections (keep-alive), or multiplex with HTTP/2",
         e.peak,
-        over as f64 / 1e6,
+        duration(over),
     );
     out.push(
         anchor
@@ -383,6 +384,32 @@ mod tests {
         let f = t.findings_of("S003");
         assert_eq!(f.len(), 2, "{f:?}");
         assert_eq!((f[0].connection, f[1].connection), (6, 14));
+        // A connection never closed in the capture is open until its last
+        // packet, not until the capture ends: six that went quiet at 2-7 ms
+        // do not overlap a seventh opened at 100 ms ...
+        let mut t = Timeline::new();
+        for k in 0..6u16 {
+            let at = f64::from(k);
+            t.connection(&format!("10.0.0.1:{}", 41021 + k), "10.0.0.2:80");
+            t.handshake(at, 1.0)
+                .client(at + 1.0, GET)
+                .server(at + 2.0, OK);
+        }
+        t.connection("10.0.0.1:41099", "10.0.0.2:80");
+        t.handshake(100.0, 1.0)
+            .client(101.0, GET)
+            .server(102.0, OK)
+            .client(1000.0, GET)
+            .server(1001.0, OK);
+        assert!(t.findings_of("S003").is_empty());
+        // ... until each of them carries another exchange at 150 ms.
+        for n in 1..=6 {
+            t.on(n).client(150.0, GET).server(151.0, OK);
+        }
+        let f = t.findings_of("S003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].client, "10.0.0.1:41099");
+
         // A count that dips to 7 and comes back to 8 is still one stretch.
         let mut t = Timeline::new();
         for k in 0..8u16 {
@@ -413,5 +440,27 @@ mod tests {
                 .close(498.0);
         }
         assert!(t.findings_of("S003").is_empty());
+    }
+
+    #[test]
+    fn a_stretch_longer_than_the_index_horizon_is_reported_once() {
+        // A connection every 2 s, each open 20 s, for 700 s: about ten open
+        // at any time. The index runs the rules and evicts the oldest
+        // connections while the stretch goes on; what is left must not look
+        // like a new stretch.
+        let mut t = Timeline::new();
+        for k in 0..350u16 {
+            let at = f64::from(k) * 2000.0;
+            conn(
+                &mut t,
+                &format!("10.0.0.1:{}", 20000 + k),
+                at,
+                at + 20_000.0,
+            );
+        }
+        let f = t.findings_of("S003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].connection, 6);
+        assert_eq!(f[0].evidence["max_open"], 10);
     }
 }
