@@ -195,6 +195,8 @@ pub struct ConnSummary {
     pub established: bool,
     /// Payload bytes sent by the client and by the server ([`Side::index`]).
     pub bytes: [u64; 2],
+    /// The last new payload from either side.
+    pub last_data_ts: Option<Timestamp>,
     /// FIN time of each side ([`Side::index`]).
     pub fin: [Option<Timestamp>; 2],
     /// The first RST: who sent it and when.
@@ -234,6 +236,7 @@ impl ConnSummary {
             handshake_rtt_ns: c.handshake_rtt_ns(),
             established: c.handshake.syn_ack.is_some() || bytes.iter().any(|&b| b > 0),
             bytes,
+            last_data_ts: c.dirs[0].last_data_ts.max(c.dirs[1].last_data_ts),
             fin: c.fin,
             rst: c.rst,
             generation: c.generation,
@@ -263,6 +266,18 @@ impl ConnSummary {
     /// Every request summarized: the first ones, then late failures.
     pub fn all_requests(&self) -> impl Iterator<Item = &RequestSummary> {
         self.requests.iter().chain(self.late_failures.iter())
+    }
+
+    /// Until when the connection could carry requests: its first FIN or
+    /// RST, or the last data after that (a response still arriving after
+    /// the client's half-close); its last packet if it never closed. A
+    /// connection that is closing is not open for the rules that count open
+    /// connections: the client is already replacing it.
+    pub fn in_use_until(&self) -> Timestamp {
+        match self.close_ts {
+            Some(close) => close.max(self.last_data_ts.unwrap_or(close)),
+            None => self.end_ts,
+        }
     }
 
     /// The side whose FIN came first (the active closer, which holds

@@ -22,9 +22,10 @@ static META: RuleMeta = RuleMeta {
     doc: r#"## What it detects
 More than `max_parallel` connections from one client host (address, any port) to one server
 endpoint (address and port) open at the same instant. A connection is open from its SYN (or
-its first packet, if the capture began after the SYN) to its last packet, so a connection
-still open when the capture ends counts until its last packet, and an idle keep-alive
-connection counts while it sits in the pool. Counted are connections that carried HTTP and
+its first packet, if the capture began after the SYN) until it starts to close (its first FIN
+or RST, or its last data if a response was still arriving after that): a connection already
+closing is being replaced, not used. A connection that never closes in the capture is open
+until its last packet, and an idle keep-alive connection counts while it sits in the pool. Counted are connections that carried HTTP and
 connections that were established but carried no data at all (preconnects); other traffic to
 the same port (TLS, anything connlint cannot read as HTTP) is not. Each stretch of time with
 too many open is reported once, on the connection whose opening crossed the limit, with the
@@ -102,7 +103,7 @@ impl Rule for TooManyParallelConnections {
 
 /// A connection that was open and is HTTP (or carried nothing at all).
 fn counts(c: &ConnSummary) -> bool {
-    c.established && c.end_ts > c.start_ts && (c.is_http || c.bytes == [0, 0])
+    c.established && c.in_use_until() > c.start_ts && (c.is_http || c.bytes == [0, 0])
 }
 
 /// A stretch of time with more than the limit open.
@@ -129,7 +130,7 @@ fn episodes(conns: &[&ConnSummary], max: usize) -> Vec<Episode> {
     let mut events: Vec<(Timestamp, u8, usize)> = Vec::with_capacity(conns.len() * 2);
     for (i, c) in conns.iter().enumerate() {
         events.push((c.start_ts, 1, i));
-        events.push((c.end_ts, 0, i));
+        events.push((c.in_use_until(), 0, i));
     }
     events.sort_unstable();
     let mut open: BTreeSet<usize> = BTreeSet::new();
@@ -230,13 +231,14 @@ mod tests {
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
     /// A connection from `client` to 10.0.0.2:80 open from `from` (SYN) to
-    /// `to` (last ACK), with one exchange.
+    /// `to` (the client's FIN; the server's follows at +1, the last ACK at
+    /// +2), with one exchange.
     fn conn(t: &mut Timeline, client: &str, from: f64, to: f64) {
         t.connection(client, "10.0.0.2:80");
         t.handshake(from, 1.0)
             .client(from + 1.0, GET)
             .server(from + 2.0, OK)
-            .close(to - 2.0);
+            .close(to);
     }
 
     /// `n` connections from 10.0.0.1, the k-th opened at k ms, all open
@@ -264,8 +266,8 @@ mod tests {
         assert_eq!(f[0].evidence["max_parallel"], 6);
         assert_eq!(f[0].evidence["opened_while_over"], 2);
         // Over the limit from the 7th SYN (6 ms) until the first of the
-        // eight ends (500 ms), which leaves 7 — still over — so until the
-        // second ends, also at 500 ms.
+        // eight closes (500 ms), which leaves 7 — still over — so until the
+        // second closes, also at 500 ms.
         assert_eq!(f[0].evidence["over_limit_ms"], 494.0);
         assert_eq!(f[0].evidence["peak_after_ms"], 1.0);
         assert_eq!(
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn touching_intervals_do_not_overlap() {
         // Six open until 100 ms; a seventh opens exactly when the first
-        // ends (its last packet at 100 ms): never seven at once.
+        // starts to close (its FIN at 100 ms): never seven at once.
         let mut t = Timeline::new();
         conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
         for k in 1..6u16 {
@@ -314,7 +316,21 @@ mod tests {
         }
         conn(&mut t, "10.0.0.1:41030", 100.0, 300.0);
         assert!(t.findings_of("S003").is_empty());
-        // ... but one microsecond earlier, it overlaps.
+        // Nor when it opens while the first is closing (its last ACK is at
+        // 102 ms): the client is replacing that connection, not adding one.
+        let mut t = Timeline::new();
+        conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
+        for k in 1..6u16 {
+            conn(
+                &mut t,
+                &format!("10.0.0.1:{}", 41021 + k),
+                f64::from(k),
+                200.0,
+            );
+        }
+        conn(&mut t, "10.0.0.1:41030", 101.0, 300.0);
+        assert!(t.findings_of("S003").is_empty());
+        // ... but one microsecond before the FIN, it overlaps.
         let mut t = Timeline::new();
         conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
         for k in 1..6u16 {
