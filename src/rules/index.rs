@@ -369,10 +369,10 @@ pub struct CaptureIndex {
     now: Timestamp,
     /// Failed requests, in the order their connections finished.
     failed: VecDeque<FailedRequest>,
-    /// (rule code, connection id) of the connections in groups a rule has
+    /// Per rule code, the ids of the connections in groups the rule has
     /// reported. Behind a lock because rules see the index by shared
-    /// reference; the lock is taken a few times per rule run.
-    claims: Mutex<FxHashSet<(&'static str, u64)>>,
+    /// reference; the lock is taken once per group.
+    claims: Mutex<Vec<(&'static str, FxHashSet<u64>)>>,
 }
 
 impl CaptureIndex {
@@ -450,9 +450,17 @@ impl CaptureIndex {
             .claims
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let set = match claims.iter().position(|(c, _)| *c == code) {
+            Some(i) => &mut claims[i].1,
+            None => {
+                claims.push((code, FxHashSet::default()));
+                let last = claims.len() - 1;
+                &mut claims[last].1
+            }
+        };
         let mut seen = false;
         for id in ids {
-            seen |= !claims.insert((code, id));
+            seen |= !set.insert(id);
         }
         seen
     }
@@ -480,9 +488,13 @@ impl CaptureIndex {
             .claims
             .get_mut()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !claims.is_empty() {
+        if claims.iter().any(|(_, set)| !set.is_empty()) {
+            // Ids of the summaries left run from the oldest kept onwards, but
+            // not contiguously (connections finish out of order): test each.
             let live: FxHashSet<u64> = self.entries.iter().map(|s| s.id).collect();
-            claims.retain(|(_, id)| live.contains(id));
+            for (_, set) in claims.iter_mut() {
+                set.retain(|id| live.contains(id));
+            }
         }
     }
 }

@@ -102,7 +102,7 @@ impl Rule for RetryOfNonIdempotentRequest {
             return;
         }
         for c in index.iter() {
-            for r in c.all_requests() {
+            for r in c.all_requests().filter(|r| judged(&r.method)) {
                 let Some(attempts) = failed.get(&(c.client_host(), c.server, &*r.method, &*r.uri))
                 else {
                     continue;
