@@ -52,7 +52,7 @@ keep-alive on the server with a timeout longer than the client's pause between r
 give the client a connection pool (one session object, not one per request).
 
 ## Options
-- `churn_min` (3): the fewest connections in a chain that is reported.
+- `churn_min` (3): the fewest connections in a chain that is reported (at least 2).
 - `churn_window_s` (10): the longest pause, in seconds, between one connection's close and
   the next one's SYN for the two to count as a chain.
 "#,

@@ -2,9 +2,10 @@
 
 use crate::rules::config::RuleSettings;
 use crate::rules::finding::Finding;
-use crate::rules::index::CaptureIndex;
+use crate::rules::index::{CaptureIndex, ConnSummary};
 use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;
 
@@ -68,23 +69,32 @@ impl Rule for TupleReusedInTimeWait {
 
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let limit_ns = (s.get("time_wait_s") * 1e9) as i64;
-        for c in index.iter() {
-            let Some(prev) = c.previous else {
-                continue;
-            };
-            // A new generation always starts with the client's SYN.
-            if !c.handshake_seen {
-                continue;
-            }
-            let gap = c.start_ts.since(prev.end_ts);
-            if gap < 0 || gap >= limit_ns {
-                continue;
-            }
+        // New generations of a tuple opened within the limit, with the gap.
+        let reopened: Vec<_> = index
+            .iter()
+            .filter_map(|c| {
+                let prev = c.previous?;
+                let gap = c.start_ts.since(prev.end_ts);
+                // A new generation always starts with the client's SYN.
+                (c.handshake_seen && (0..limit_ns).contains(&gap)).then_some((c, prev, gap))
+            })
+            .collect();
+        if reopened.is_empty() {
+            return;
+        }
+        // Their predecessors' summaries, found in one pass.
+        let wanted: FxHashSet<u64> = reopened.iter().map(|(_, p, _)| p.id).collect();
+        let earlier_of: FxHashMap<u64, &ConnSummary> = index
+            .iter()
+            .filter(|c| wanted.contains(&c.id))
+            .map(|c| (c.id, c))
+            .collect();
+        for (c, prev, gap) in reopened {
             // TIME_WAIT follows an orderly close only. With the earlier
             // connection's summary at hand we know how it ended; without it
             // (evicted while this one stayed open), the flow table's word
             // that it had closed is what there is.
-            let earlier = index.get(prev.id);
+            let earlier = earlier_of.get(&prev.id).copied();
             let first_closer = match earlier {
                 Some(p) => {
                     if p.reset || p.fin.iter().any(Option::is_none) {
