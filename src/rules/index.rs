@@ -1,23 +1,151 @@
 //! The per-capture index the cross-connection rules read: a small summary
 //! of every finished connection, kept for a horizon of capture time.
 //!
-//! Churn (S002), parallel connections (S003), retries of non-idempotent
-//! requests (R004) and the two legs of a proxy (C007) are about several
-//! connections at once. Keeping whole connections for that would make
-//! memory grow with the capture; a summary of a few hundred bytes, dropped
-//! once it is older than any rule's window, keeps it bounded by the
-//! connections of the last couple of minutes.
+//! Churn (S002), parallel connections (S003), reuse of a tuple in TIME_WAIT
+//! (S004), retries of non-idempotent requests (R004) and the two legs of a
+//! proxy (C007) are about several connections at once. Keeping whole
+//! connections for that would make memory grow with the capture; a summary
+//! of a few hundred bytes, dropped once it is older than any rule's window,
+//! keeps it bounded by the connections of the last couple of minutes.
+//!
+//! Two things outlive the summaries, both capped by count:
+//! - failed requests ([`FailedRequest`]), because a retry can travel on a
+//!   connection that stays open (a pool) long after the failed one was
+//!   evicted, and is only seen when that connection finishes;
+//! - group claims ([`CaptureIndex::claim_group`]), so that a group a rule
+//!   reported (a churn chain, a burst of parallel connections) is not
+//!   reported again when later runs see it grown or with its head evicted.
 
 use super::context::ConnectionFacts;
-use crate::http::{HeaderFacts, Transaction};
+use super::finding::Finding;
+use super::meta::RuleMeta;
+use crate::flow::Previous;
+use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
+use crate::reassembly::Side;
 use crate::Timestamp;
+use rustc_hash::FxHashSet;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 
 /// Request summaries kept per connection.
 pub const MAX_REQUESTS_PER_CONNECTION: usize = 32;
 /// Longest request target kept in a summary.
 pub const MAX_URI_BYTES: usize = 512;
+/// Failed requests remembered after their connection's summary is gone.
+/// A failure ends its connection, so there are at most a few per
+/// connection; past the cap the oldest are forgotten.
+pub const MAX_FAILED_REQUESTS: usize = 16_384;
+
+/// How a request failed: its connection ended (reset or closed) before a
+/// complete response. Other endings (the capture stopped, a gap in the
+/// capture) say nothing about the request and are not failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestFailure {
+    /// No response: `by` reset the connection.
+    Reset { by: Side, ts: Timestamp },
+    /// No response: the server closed with FIN.
+    ServerClosed { ts: Timestamp },
+    /// No response: the client gave up and closed with FIN.
+    ClientClosed { ts: Timestamp },
+    /// The response began but `by` reset the connection before its end.
+    ResponseReset { by: Side, ts: Timestamp },
+    /// The response began but `by` closed with FIN before its end.
+    ResponseCut { by: Side, ts: Timestamp },
+}
+
+impl RequestFailure {
+    /// When the failure happened (the RST or FIN).
+    pub fn ts(&self) -> Timestamp {
+        match *self {
+            RequestFailure::Reset { ts, .. }
+            | RequestFailure::ServerClosed { ts }
+            | RequestFailure::ClientClosed { ts }
+            | RequestFailure::ResponseReset { ts, .. }
+            | RequestFailure::ResponseCut { ts, .. } => ts,
+        }
+    }
+
+    /// A short kebab-case name for evidence.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RequestFailure::Reset { .. } => "reset",
+            RequestFailure::ServerClosed { .. } => "server-closed",
+            RequestFailure::ClientClosed { .. } => "client-gave-up",
+            RequestFailure::ResponseReset { .. } => "response-reset",
+            RequestFailure::ResponseCut { .. } => "response-truncated",
+        }
+    }
+
+    /// The side that reset or closed.
+    pub fn by(&self) -> Side {
+        match *self {
+            RequestFailure::Reset { by, .. }
+            | RequestFailure::ResponseReset { by, .. }
+            | RequestFailure::ResponseCut { by, .. } => by,
+            RequestFailure::ServerClosed { .. } => Side::Server,
+            RequestFailure::ClientClosed { .. } => Side::Client,
+        }
+    }
+
+    /// How it failed, for a message: "reset by the server with no response".
+    pub fn describe(&self) -> String {
+        match self {
+            RequestFailure::Reset { by, .. } => {
+                format!("reset by the {} with no response", by.name())
+            }
+            RequestFailure::ServerClosed { .. } => "closed by the server with no response".into(),
+            RequestFailure::ClientClosed { .. } => {
+                "abandoned by the client (FIN) with no response".into()
+            }
+            RequestFailure::ResponseReset { by, .. } => {
+                format!("reset by the {} in the middle of the response", by.name())
+            }
+            RequestFailure::ResponseCut { by, .. } => {
+                format!("closed by the {} in the middle of the response", by.name())
+            }
+        }
+    }
+
+    /// The failure of `tx` on a connection whose FINs came at `fin`
+    /// ([`Side::index`]), if the connection's end cut it short. The HTTP
+    /// layer calls a response-less close the server's whenever the server
+    /// sent a FIN; a client that closed first had given up, and is named.
+    pub fn of(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestFailure> {
+        let failure = Self::of_tx(tx)?;
+        if let (RequestFailure::ServerClosed { .. }, [Some(client), Some(server)]) = (failure, fin)
+        {
+            if client < server {
+                return Some(RequestFailure::ClientClosed { ts: client });
+            }
+        }
+        Some(failure)
+    }
+
+    fn of_tx(tx: &Transaction) -> Option<RequestFailure> {
+        tx.request.as_ref()?;
+        if let Some(resp) = &tx.response {
+            if resp.framing_satisfied {
+                return None;
+            }
+            return match resp.end {
+                MessageEnd::RstBeforeEnd { side, ts } => {
+                    Some(RequestFailure::ResponseReset { by: side, ts })
+                }
+                MessageEnd::FinBeforeEnd { side, ts } => {
+                    Some(RequestFailure::ResponseCut { by: side, ts })
+                }
+                _ => None,
+            };
+        }
+        match tx.no_response? {
+            NoResponse::Rst { side, ts } => Some(RequestFailure::Reset { by: side, ts }),
+            NoResponse::ServerFin { ts } => Some(RequestFailure::ServerClosed { ts }),
+            NoResponse::ClientFin { ts } => Some(RequestFailure::ClientClosed { ts }),
+            NoResponse::LostInGap | NoResponse::Unpaired | NoResponse::CaptureEnded => None,
+        }
+    }
+}
 
 /// One request, as the cross-connection rules need it.
 #[derive(Clone, Debug)]
@@ -29,8 +157,16 @@ pub struct RequestSummary {
     /// First byte of the request.
     pub ts: Timestamp,
     pub request_body_bytes: u64,
+    /// The request body's length as framed: its Content-Length, or the
+    /// bytes of a complete chunked body (0 without a body); `None` when
+    /// neither is known.
+    pub body_length: Option<u64>,
     /// A response arrived and its framing was satisfied.
     pub answered: bool,
+    /// The final response's status, if one parsed.
+    pub status: Option<u16>,
+    /// The connection ended (RST or FIN) before a complete response.
+    pub failure: Option<RequestFailure>,
     /// The request's header facts (hop-by-hop fields, Connection tokens).
     pub headers: HeaderFacts,
     /// The final response's header facts, if there was one.
@@ -43,17 +179,40 @@ pub struct ConnSummary {
     pub id: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// The client's SYN if seen, else the first packet.
     pub start_ts: Timestamp,
+    /// The last packet.
     pub end_ts: Timestamp,
     /// The first FIN or RST (the moment the connection began to close).
     pub close_ts: Option<Timestamp>,
     /// Reset (by either side) rather than closed or left open.
     pub reset: bool,
     pub handshake_seen: bool,
+    /// SYN to the ACK completing the handshake, when all three were seen.
+    pub handshake_rtt_ns: Option<i64>,
+    /// The server answered the SYN or either side sent payload: the
+    /// connection was really open (not a refused or unanswered connect).
+    pub established: bool,
+    /// Payload bytes sent by the client and by the server ([`Side::index`]).
+    pub bytes: [u64; 2],
+    /// The last new payload from either side.
+    pub last_data_ts: Option<Timestamp>,
+    /// FIN time of each side ([`Side::index`]).
+    pub fin: [Option<Timestamp>; 2],
+    /// The first RST: who sent it and when.
+    pub rst: Option<(Side, Timestamp)>,
+    /// 0 for the first connection on its 4-tuple, 1 for the next, ...
+    pub generation: u32,
+    /// The earlier connection on the same 4-tuple, if the flow table knew it.
+    pub previous: Option<Previous>,
     pub is_http: bool,
     pub transactions: u64,
     /// The first [`MAX_REQUESTS_PER_CONNECTION`] requests.
     pub requests: Vec<RequestSummary>,
+    /// Failed requests beyond the first [`MAX_REQUESTS_PER_CONNECTION`]
+    /// (a failure ends a connection, so it is usually its last request), at
+    /// most [`MAX_REQUESTS_PER_CONNECTION`].
+    pub late_failures: Vec<RequestSummary>,
 }
 
 impl ConnSummary {
@@ -63,6 +222,8 @@ impl ConnSummary {
             .into_iter()
             .flatten()
             .min();
+        let bytes = [c.dirs[0].bytes, c.dirs[1].bytes];
+        let txs = &cx.http.transactions;
         ConnSummary {
             id: c.id,
             client: c.client,
@@ -72,20 +233,84 @@ impl ConnSummary {
             close_ts,
             reset: c.rst.is_some(),
             handshake_seen: c.handshake.syn.is_some(),
+            handshake_rtt_ns: c.handshake_rtt_ns(),
+            established: c.handshake.syn_ack.is_some() || bytes.iter().any(|&b| b > 0),
+            bytes,
+            last_data_ts: c.dirs[0].last_data_ts.max(c.dirs[1].last_data_ts),
+            fin: c.fin,
+            rst: c.rst,
+            generation: c.generation,
+            previous: c.previous,
             is_http: cx.http.is_http,
-            transactions: cx.http.transactions.len() as u64,
-            requests: cx
-                .http
-                .transactions
+            transactions: txs.len() as u64,
+            requests: txs
                 .iter()
-                .filter_map(request_summary)
+                .filter_map(|tx| request_summary(tx, c.fin))
+                .take(MAX_REQUESTS_PER_CONNECTION)
+                .collect(),
+            late_failures: txs
+                .iter()
+                .skip(MAX_REQUESTS_PER_CONNECTION)
+                .filter(|tx| RequestFailure::of(tx, c.fin).is_some())
+                .filter_map(|tx| request_summary(tx, c.fin))
                 .take(MAX_REQUESTS_PER_CONNECTION)
                 .collect(),
         }
     }
+
+    /// The client's address without its port: host-level rules group by it.
+    pub fn client_host(&self) -> std::net::IpAddr {
+        self.client.ip()
+    }
+
+    /// Every request summarized: the first ones, then late failures.
+    pub fn all_requests(&self) -> impl Iterator<Item = &RequestSummary> {
+        self.requests.iter().chain(self.late_failures.iter())
+    }
+
+    /// Until when the connection could carry requests: its first FIN or
+    /// RST, or the last data after that (a response still arriving after
+    /// the client's half-close); its last packet if it never closed. A
+    /// connection that is closing is not open for the rules that count open
+    /// connections: the client is already replacing it.
+    pub fn in_use_until(&self) -> Timestamp {
+        match self.close_ts {
+            Some(close) => close.max(self.last_data_ts.unwrap_or(close)),
+            None => self.end_ts,
+        }
+    }
+
+    /// The side whose FIN came first (the active closer, which holds
+    /// TIME_WAIT), `None` when neither or both at the same instant.
+    pub fn first_closer(&self) -> Option<Side> {
+        match self.fin {
+            [Some(c), Some(s)] if c < s => Some(Side::Client),
+            [Some(c), Some(s)] if s < c => Some(Side::Server),
+            [Some(_), None] => Some(Side::Client),
+            [None, Some(_)] => Some(Side::Server),
+            _ => None,
+        }
+    }
+
+    /// A finding of `meta` on this connection, for the cross-connection
+    /// rules, which see summaries rather than [`Connection`](crate::flow::Connection)s.
+    pub fn finding(&self, meta: &'static RuleMeta, ts: Timestamp, message: String) -> Finding {
+        Finding {
+            code: meta.code,
+            rule: meta.name,
+            severity: meta.severity,
+            connection: self.id,
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            transaction: None,
+            ts,
+            message,
+            evidence: serde_json::Map::new(),
+        }
+    }
 }
 
-fn request_summary(tx: &Transaction) -> Option<RequestSummary> {
+fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestSummary> {
     let req = tx.request.as_ref()?;
     let method = tx.method.as_deref()?;
     let uri = tx.uri.as_deref().unwrap_or("");
@@ -93,16 +318,46 @@ fn request_summary(tx: &Transaction) -> Option<RequestSummary> {
         Some((cut, _)) => &uri[..cut],
         None => uri,
     };
+    let body_length = req.expected_body_bytes.or(if req.framing_satisfied {
+        Some(req.body_bytes)
+    } else {
+        None
+    });
     Some(RequestSummary {
         index: tx.index,
         method: method.into(),
         uri: uri.into(),
         ts: req.first_byte_ts,
         request_body_bytes: req.body_bytes,
+        body_length,
         answered: tx.response.as_ref().is_some_and(|r| r.framing_satisfied),
+        status: tx.status,
+        failure: RequestFailure::of(tx, fin),
         headers: req.headers.clone(),
         response_headers: tx.response.as_ref().map(|r| r.headers.clone()),
     })
+}
+
+/// A request whose connection ended before its complete response, with the
+/// connection it was on: kept beyond its connection summary (see the module
+/// doc) for R004.
+#[derive(Clone, Debug)]
+pub struct FailedRequest {
+    pub connection: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Transaction index within its connection.
+    pub index: u64,
+    pub method: Box<str>,
+    pub uri: Box<str>,
+    /// First byte of the request.
+    pub ts: Timestamp,
+    pub body_length: Option<u64>,
+    pub failure: RequestFailure,
+    /// The server had sent its FIN before the request's first byte: a
+    /// server that closes reads nothing more, so the request was most
+    /// likely never processed.
+    pub after_server_fin: bool,
 }
 
 /// Summaries of the capture's finished connections, oldest first by the
@@ -112,12 +367,37 @@ pub struct CaptureIndex {
     entries: VecDeque<ConnSummary>,
     /// Latest end time added: the index's notion of "now".
     now: Timestamp,
+    /// Failed requests, in the order their connections finished.
+    failed: VecDeque<FailedRequest>,
+    /// Per rule code, the ids of the connections in groups the rule has
+    /// reported. Behind a lock because rules see the index by shared
+    /// reference; the lock is taken once per group.
+    claims: Mutex<Vec<(&'static str, FxHashSet<u64>)>>,
 }
 
 impl CaptureIndex {
     pub fn push(&mut self, s: ConnSummary) {
         if s.end_ts > self.now {
             self.now = s.end_ts;
+        }
+        let server_fin = s.fin[Side::Server.index()];
+        for r in s.all_requests() {
+            let Some(failure) = r.failure else { continue };
+            if self.failed.len() >= MAX_FAILED_REQUESTS {
+                self.failed.pop_front();
+            }
+            self.failed.push_back(FailedRequest {
+                connection: s.id,
+                client: s.client,
+                server: s.server,
+                index: r.index,
+                method: r.method.clone(),
+                uri: r.uri.clone(),
+                ts: r.ts,
+                body_length: r.body_length,
+                failure,
+                after_server_fin: server_fin.is_some_and(|f| f < r.ts),
+            });
         }
         self.entries.push_back(s);
     }
@@ -142,8 +422,47 @@ impl CaptureIndex {
         v
     }
 
+    /// The summary of connection `id`, if it is still in the index.
+    pub fn get(&self, id: u64) -> Option<&ConnSummary> {
+        // Ids grow with the connections' first packets and connections
+        // finish roughly in that order: search from the back, where recent
+        // connections are.
+        self.entries.iter().rev().find(|s| s.id == id)
+    }
+
+    /// Failed requests, including some whose connection summaries have been
+    /// evicted (at most [`MAX_FAILED_REQUESTS`]).
+    pub fn failed_requests(&self) -> impl Iterator<Item = &FailedRequest> {
+        self.failed.iter()
+    }
+
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Records that rule `code` has found the group of connections `ids`,
+    /// and says whether it had found (and reported) any of them before: if
+    /// so the group is one already reported, grown or seen with part of it
+    /// evicted, and the rule should stay silent. Every id is recorded either
+    /// way, so the claim follows the group as its oldest members leave.
+    pub fn claim_group(&self, code: &'static str, ids: impl IntoIterator<Item = u64>) -> bool {
+        let mut claims = self
+            .claims
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let set = match claims.iter().position(|(c, _)| *c == code) {
+            Some(i) => &mut claims[i].1,
+            None => {
+                claims.push((code, FxHashSet::default()));
+                let last = claims.len() - 1;
+                &mut claims[last].1
+            }
+        };
+        let mut seen = false;
+        for id in ids {
+            seen |= !set.insert(id);
+        }
+        seen
     }
 
     /// Whether some summaries have ended more than `horizon_ns` before now
@@ -158,12 +477,24 @@ impl CaptureIndex {
     }
 
     /// Drops summaries that ended more than `horizon_ns` before now, and the
-    /// oldest beyond `max`.
+    /// oldest beyond `max`, with their claims.
     pub fn evict(&mut self, horizon_ns: i64, max: usize) {
         let now = self.now;
         self.entries.retain(|s| now.since(s.end_ts) <= horizon_ns);
         while self.entries.len() > max / 2 {
             self.entries.pop_front();
+        }
+        let claims = self
+            .claims
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if claims.iter().any(|(_, set)| !set.is_empty()) {
+            // Ids of the summaries left run from the oldest kept onwards, but
+            // not contiguously (connections finish out of order): test each.
+            let live: FxHashSet<u64> = self.entries.iter().map(|s| s.id).collect();
+            for (_, set) in claims.iter_mut() {
+                set.retain(|id| live.contains(id));
+            }
         }
     }
 }

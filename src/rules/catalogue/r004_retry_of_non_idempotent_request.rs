@@ -1,7 +1,13 @@
-//! R004 retry-of-non-idempotent-request: not yet written (stub).
+//! R004 retry-of-non-idempotent-request.
 
-use crate::rules::meta::{Family, RuleMeta, Severity};
+use super::s002_connection_churn::duration;
+use crate::rules::config::RuleSettings;
+use crate::rules::finding::Finding;
+use crate::rules::index::{CaptureIndex, FailedRequest};
+use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use rustc_hash::FxHashMap;
+use std::net::{IpAddr, SocketAddr};
 
 pub struct RetryOfNonIdempotentRequest;
 
@@ -10,13 +16,397 @@ static META: RuleMeta = RuleMeta {
     name: "retry-of-non-idempotent-request",
     family: Family::Reset,
     severity: Severity::Error,
-    summary: "a non-idempotent request that failed (reset/close without complete response) sent again on a new connection",
-    doc: "",
-    options: &[],
+    summary: "A non-idempotent request (POST, PATCH, ...) whose connection failed was sent again on another connection",
+    doc: r#"## What it detects
+A request with a non-idempotent method (POST, PATCH, LOCK, or any method RFC 9110 §9.2.2 does
+not call idempotent) whose connection ended before a complete response — reset by either side,
+closed by the server, abandoned by the client with a FIN, or a response cut short by a RST or
+FIN — followed by the same request (same method and target, same body length when both are
+known) from the same client host to the same server endpoint on another connection, sent after
+the failure and at most `retry_window_s` later. The finding is on the retry's connection and
+transaction and names the failed attempt. The idempotent methods (GET, HEAD, OPTIONS, TRACE,
+PUT, DELETE, and the WebDAV methods defined as idempotent) are never reported, nor is CONNECT,
+whose failure establishes nothing to repeat.
+
+## Why it matters
+When a connection fails while a request is outstanding, the client cannot tell whether the
+server received and processed it: the reset may have come before the request was read, or
+after the order was placed and before the response left. Repeating an idempotent request is
+harmless by definition; repeating a POST can apply it twice — a second order, a second payment,
+a duplicate message. RFC 9110 §9.2.2 and RFC 9112 §9.3.1 therefore say a client must not retry
+a non-idempotent request automatically unless it knows the request was not applied or the
+request is idempotent by other means.
+
+## Example
+```text
+connection 1 10.0.0.1:45042 -> 10.0.0.2:80
+  error R004 retry-of-non-idempotent-request tx 0: POST /orders was sent again 51.1 ms after
+  its first attempt (connection 0 10.0.0.1:45041, transaction 0) was reset by the server with
+  no response ...
+```
+
+## How to fix
+Turn off automatic retries for non-idempotent requests in the HTTP client (or its retry
+middleware), and let the application decide. Where a retry is wanted, make the request
+idempotent: send an idempotency key (for example an `Idempotency-Key` header) that the server
+uses to recognize and de-duplicate the repeat, or use PUT to a client-chosen resource. Avoid
+the failure itself too: clients often hit it by sending on a pooled connection the server has
+just closed for being idle, so keep the client's idle timeout shorter than the server's.
+
+## Options
+- `retry_window_s` (60): the longest time, in seconds, from the failure to the repeated request
+  for the two to count as a retry.
+"#,
+    options: &[OptionSpec {
+        key: "retry_window_s",
+        default: 60.0,
+        doc: "longest time from the failure to the repeated request, in seconds",
+        integer: false,
+    }],
 };
+
+/// Whether RFC 9110 §9.2.2 (or the method's own definition) makes `method`
+/// idempotent. Methods are case-sensitive; an unknown one is not.
+pub(crate) fn is_idempotent(method: &str) -> bool {
+    matches!(
+        method,
+        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+            // WebDAV (RFC 4918 §9, RFC 5323, RFC 3253): safe or idempotent.
+            | "PROPFIND" | "PROPPATCH" | "MKCOL" | "COPY" | "MOVE" | "UNLOCK" | "SEARCH" | "REPORT"
+    )
+}
+
+/// The requests R004 judges: non-idempotent, and not a CONNECT (a failed
+/// tunnel request established nothing to repeat).
+fn judged(method: &str) -> bool {
+    !is_idempotent(method) && method != "CONNECT"
+}
+
+type Key<'a> = (IpAddr, SocketAddr, &'a str, &'a str);
 
 impl Rule for RetryOfNonIdempotentRequest {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
+        let window_ns = (s.get("retry_window_s") * 1e9) as i64;
+        let mut failed: FxHashMap<Key<'_>, Vec<&FailedRequest>> = FxHashMap::default();
+        for f in index.failed_requests().filter(|f| judged(&f.method)) {
+            failed
+                .entry((f.client.ip(), f.server, &*f.method, &*f.uri))
+                .or_default()
+                .push(f);
+        }
+        if failed.is_empty() {
+            return;
+        }
+        for c in index.iter() {
+            for r in c.all_requests().filter(|r| judged(&r.method)) {
+                let Some(attempts) = failed.get(&(c.client_host(), c.server, &*r.method, &*r.uri))
+                else {
+                    continue;
+                };
+                // The most recent failure before this request: a retry
+                // repeats the attempt that just failed.
+                let first = attempts
+                    .iter()
+                    .filter(|f| {
+                        let since = r.ts.since(f.failure.ts());
+                        f.connection != c.id
+                            && since >= 0
+                            && since <= window_ns
+                            && match (f.body_length, r.body_length) {
+                                (Some(a), Some(b)) => a == b,
+                                _ => true,
+                            }
+                    })
+                    .max_by_key(|f| (f.failure.ts(), f.connection, f.index));
+                let Some(first) = first else {
+                    continue;
+                };
+                let after_failure = r.ts.since(first.failure.ts());
+                let after_first = r.ts.since(first.ts);
+                let caveat = if first.after_server_fin {
+                    " (the server had already closed that connection when the request went out, \
+                     so it was probably never processed: check for the close before sending \
+                     instead of retrying blindly)"
+                } else {
+                    ""
+                };
+                let message = format!(
+                    "{} {} was sent again {} after its first attempt (connection {} {}, \
+                     transaction {}) was {}{caveat}: the server may have processed it before \
+                     the failure, so repeating it can apply it twice; do not retry \
+                     non-idempotent requests automatically, or make them idempotent with a key \
+                     the server de-duplicates on",
+                    r.method,
+                    shorten(&r.uri),
+                    duration(after_failure),
+                    first.connection,
+                    first.client,
+                    first.index,
+                    first.failure.describe(),
+                );
+                out.push(
+                    c.finding(&META, r.ts, message)
+                        .transaction(r.index)
+                        .with("method", &*r.method)
+                        .with("uri", &*r.uri)
+                        .with("first_connection", first.connection)
+                        .with("first_transaction", first.index)
+                        .with("first_client", first.client.to_string())
+                        .with("failure", first.failure.kind())
+                        .with("failed_by", first.failure.by().name())
+                        .with_ms("retry_after_failure_ms", after_failure)
+                        .with_ms("retry_after_first_attempt_ms", after_first)
+                        .with("sent_after_server_fin", first.after_server_fin),
+                );
+            }
+        }
+    }
+}
+
+/// A request target short enough for a one-line message.
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_idempotent;
+    use crate::rules::testing::Timeline;
+
+    const POST: &[u8] =
+        b"POST /orders HTTP/1.1\r\nHost: shop\r\nContent-Length: 11\r\n\r\n{\"qty\": 1}\n";
+    const CREATED: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    const ERROR: &[u8] = b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno";
+
+    /// `req` on 10.0.0.1:45041 at 50 ms, reset by the server at 250 ms
+    /// without a response; then `retry` on 10.0.0.1:45042, opened at
+    /// `300 + delay - 50` ms so that it is sent `delay` ms after the reset
+    /// (at 250 + delay), answered 201.
+    fn reset_then(req: &[u8], retry: &[u8], delay: f64) -> Timeline {
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0).client(50.0, req).server_rst(250.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        let at = 250.0 + delay;
+        t.handshake(at - 50.0, 50.0)
+            .client(at, retry)
+            .server(at + 50.0, CREATED)
+            .close(at + 60.0);
+        t
+    }
+
+    #[test]
+    fn fires_on_the_retry_naming_the_failed_attempt() {
+        let t = reset_then(POST, POST, 51.0);
+        // On by default, as an error.
+        let all = t.all_findings();
+        assert!(
+            all.iter().any(|f| f.code == "R004"
+                && f.connection == 1
+                && f.severity == crate::rules::Severity::Error),
+            "{all:?}"
+        );
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].connection, 1);
+        assert_eq!(f[0].client, "10.0.0.1:45042");
+        assert_eq!(f[0].transaction, Some(0));
+        let e = &f[0].evidence;
+        assert_eq!(e["first_connection"], 0);
+        assert_eq!(e["first_transaction"], 0);
+        assert_eq!(e["first_client"], "10.0.0.1:45041");
+        assert_eq!(e["failure"], "reset");
+        assert_eq!(e["failed_by"], "server");
+        assert_eq!(e["retry_after_failure_ms"], 51.0);
+        assert_eq!(e["retry_after_first_attempt_ms"], 251.0);
+        assert_eq!(e["sent_after_server_fin"], false);
+        assert!(
+            f[0].message
+                .starts_with("POST /orders was sent again 51.0 ms"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message
+                .contains("reset by the server with no response"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn retry_window_edges() {
+        assert_eq!(
+            reset_then(POST, POST, 60_000.0).findings_of("R004").len(),
+            1
+        );
+        assert_eq!(
+            reset_then(POST, POST, 60_001.0).findings_of("R004").len(),
+            0
+        );
+        assert_eq!(
+            reset_then(POST, POST, 60_001.0)
+                .findings_with("R004", &[("retry_window_s", 61.0)])
+                .len(),
+            1
+        );
+        // Sent before the failure: a second request, not a retry of a
+        // failed one.
+        assert_eq!(reset_then(POST, POST, -0.001).findings_of("R004").len(), 0);
+        assert_eq!(reset_then(POST, POST, 0.0).findings_of("R004").len(), 1);
+    }
+
+    #[test]
+    fn idempotent_methods_and_other_requests_are_not_reported() {
+        for method in ["GET", "PUT", "DELETE", "OPTIONS"] {
+            let req = format!("{method} /orders/7 HTTP/1.1\r\nHost: shop\r\n\r\n");
+            let t = reset_then(req.as_bytes(), req.as_bytes(), 50.0);
+            assert!(t.findings_of("R004").is_empty(), "{method}");
+        }
+        // PATCH is not idempotent.
+        let patch = b"PATCH /orders/7 HTTP/1.1\r\nHost: shop\r\nContent-Length: 2\r\n\r\n{}";
+        assert_eq!(reset_then(patch, patch, 50.0).findings_of("R004").len(), 1);
+        // Another target, or another body length: another request.
+        let other =
+            b"POST /orders/8 HTTP/1.1\r\nHost: shop\r\nContent-Length: 11\r\n\r\n{\"qty\": 1}\n";
+        assert!(reset_then(POST, other, 50.0).findings_of("R004").is_empty());
+        let longer =
+            b"POST /orders HTTP/1.1\r\nHost: shop\r\nContent-Length: 12\r\n\r\n{\"qty\": 10}\n";
+        assert!(reset_then(POST, longer, 50.0)
+            .findings_of("R004")
+            .is_empty());
+        assert!(is_idempotent("PROPFIND") && !is_idempotent("LOCK") && !is_idempotent("post"));
+    }
+
+    #[test]
+    fn a_complete_response_is_not_a_failure() {
+        // The first attempt got a complete 500: the server answered, and
+        // sending it again is the application's call, not a blind retry.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0)
+            .client(50.0, POST)
+            .server(100.0, ERROR)
+            .close(110.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(200.0, 50.0)
+            .client(250.0, POST)
+            .server(300.0, CREATED)
+            .close(310.0);
+        assert!(t.findings_of("R004").is_empty());
+    }
+
+    #[test]
+    fn other_failures_count_and_are_named() {
+        // The response is cut short by the server's FIN.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0)
+            .client(50.0, POST)
+            .server(
+                100.0,
+                b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nok",
+            )
+            .server_fin(110.0)
+            .client_fin(111.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(150.0, 50.0)
+            .client(200.0, POST)
+            .server(250.0, CREATED)
+            .close(260.0);
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["failure"], "response-truncated");
+        assert_eq!(f[0].evidence["retry_after_failure_ms"], 90.0);
+
+        // The client aborts (RST) after 5 s without a response.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0).client(50.0, POST).client_rst(5050.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(5060.0, 50.0)
+            .client(5110.0, POST)
+            .server(5160.0, CREATED)
+            .close(5170.0);
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["failure"], "reset");
+        assert_eq!(f[0].evidence["failed_by"], "client");
+        assert!(
+            f[0].message.contains("reset by the client"),
+            "{}",
+            f[0].message
+        );
+
+        // The client gives up (FIN) without a response and retries.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0)
+            .client(50.0, POST)
+            .client_fin(5050.0)
+            .server_fin(5051.0)
+            .client_ack(5052.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(5060.0, 50.0)
+            .client(5110.0, POST)
+            .server(5160.0, CREATED)
+            .close(5170.0);
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["failure"], "client-gave-up");
+        assert_eq!(f[0].evidence["failed_by"], "client");
+    }
+
+    #[test]
+    fn another_client_host_or_server_is_not_a_retry() {
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0).client(50.0, POST).server_rst(250.0);
+        t.connection("10.0.0.9:45042", "10.0.0.2:80");
+        t.handshake(250.0, 50.0)
+            .client(300.0, POST)
+            .server(350.0, CREATED)
+            .close(360.0);
+        t.connection("10.0.0.1:45043", "10.0.0.2:8080");
+        t.handshake(250.0, 50.0)
+            .client(300.0, POST)
+            .server(350.0, CREATED)
+            .close(360.0);
+        assert!(t.findings_of("R004").is_empty());
+    }
+
+    #[test]
+    fn a_retry_on_a_long_lived_connection_is_found_after_the_failure_left_the_index() {
+        // The retry travels on a pooled connection that stays open for 990 s;
+        // meanwhile another connection ending at 700 s makes the index evict
+        // the failed attempt's summary (it ended 700 s earlier). The retry is
+        // judged only when its connection finishes, from the failed-request
+        // store.
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:45041", "10.0.0.2:80");
+        t.handshake(0.0, 50.0).client(50.0, POST).server_rst(250.0);
+        t.connection("10.0.0.1:45042", "10.0.0.2:80");
+        t.handshake(250.0, 50.0)
+            .client(300.0, POST)
+            .server(350.0, CREATED)
+            .client(500_000.0, POST)
+            .server(500_050.0, CREATED)
+            .close(990_000.0);
+        t.connection("10.0.0.1:45043", "10.0.0.2:80");
+        t.handshake(699_000.0, 50.0)
+            .client(699_050.0, b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
+            .server(699_100.0, CREATED)
+            .close(699_200.0);
+        let f = t.findings_of("R004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].connection, f[0].transaction), (1, Some(0)));
+        assert_eq!(f[0].evidence["first_connection"], 0);
     }
 }

@@ -1,7 +1,13 @@
-//! S002 connection-churn: not yet written (stub).
+//! S002 connection-churn.
 
-use crate::rules::meta::{Family, RuleMeta, Severity};
+use crate::reassembly::Side;
+use crate::rules::config::RuleSettings;
+use crate::rules::finding::Finding;
+use crate::rules::index::{CaptureIndex, ConnSummary};
+use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use rustc_hash::FxHashMap;
+use std::net::{IpAddr, SocketAddr};
 
 pub struct ConnectionChurn;
 
@@ -10,13 +16,511 @@ static META: RuleMeta = RuleMeta {
     name: "connection-churn",
     family: Family::Setup,
     severity: Severity::Warning,
-    summary: ">= churn_min (3) connections from one client to one server, each with one transaction and closed after it, each opened within churn_window_s (10 s) of the previous close: persistence would have saved the handshakes",
-    doc: "",
-    options: &[],
+    summary:
+        "One client opened a new connection to the same server for each request, one after another",
+    doc: r#"## What it detects
+At least `churn_min` HTTP connections from one client host to one server endpoint (address
+and port) that each carried exactly one transaction, got a complete response and were then
+closed (FIN or RST), where each connection's SYN came no later than `churn_window_s` after an
+earlier connection of the group closed (its first FIN or RST). Connections that overlap in time
+do not link (they could not have shared one connection), but sequential chains that interleave
+(a client with a few lanes, each opening a connection per request) form one group. The group
+is reported once, on its last connection, with the ids and client ports of all the others.
+
+## Why it matters
+Every new connection costs a round trip of handshake before the request can leave, then
+starts in slow start with a small congestion window, and leaves a TIME_WAIT entry behind on
+the side that closed first. A client that makes requests one after another to the same server
+and closes the connection after each pays all of that on every request; HTTP/1.1 connections
+are persistent by default precisely so that the second and later requests skip it. Churn is
+usually `Connection: close` on one side, a server with keep-alive disabled or a keep-alive
+timeout shorter than the client's pause between requests, or a client without a connection
+pool.
+
+## Example
+```text
+connection 2 10.0.0.1:41013 -> 10.0.0.2:80
+  warning S002 connection-churn: 3 connections from 10.0.0.1 to 10.0.0.2:80 (ports 41011,
+  41012, 41013) each carried one request (first: GET /catalog?page=1) and were closed by the
+  server, the next one opening at most 200.5 ms later: 2 of the 3 handshakes (101.5 ms) ...
+```
+
+## How to fix
+Keep connections alive and reuse them: do not send `Connection: close` (HTTP/1.1 is
+persistent by default; HTTP/1.0 needs `Connection: keep-alive` on both sides), enable
+keep-alive on the server with a timeout longer than the client's pause between requests, and
+give the client a connection pool (one session object, not one per request).
+
+## Options
+- `churn_min` (3): the fewest connections in a chain that is reported (at least 2).
+- `churn_window_s` (10): the longest pause, in seconds, between one connection's close and
+  the next one's SYN for the two to count as a chain.
+"#,
+    options: &[
+        OptionSpec {
+            key: "churn_min",
+            default: 3.0,
+            doc: "fewest one-request connections in a reported chain",
+            integer: true,
+        },
+        OptionSpec {
+            key: "churn_window_s",
+            default: 10.0,
+            doc: "longest pause between a close and the next SYN in a chain, in seconds",
+            integer: false,
+        },
+    ],
 };
+
+/// Ids and ports listed in evidence at most.
+const MAX_LISTED: usize = 50;
 
 impl Rule for ConnectionChurn {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
+        let min = (s.get("churn_min") as usize).max(2);
+        let window_ns = (s.get("churn_window_s") * 1e9) as i64;
+        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
+        for c in index.iter().filter(|c| is_one_shot(c)) {
+            groups
+                .entry((c.client_host(), c.server))
+                .or_default()
+                .push(c);
+        }
+        let mut keys: Vec<_> = groups.keys().copied().collect();
+        keys.sort();
+        for key in keys {
+            let Some(conns) = groups.get_mut(&key) else {
+                continue;
+            };
+            if conns.len() < min {
+                continue;
+            }
+            conns.sort_by_key(|c| (c.start_ts, c.id));
+            for chain in chains(conns, window_ns) {
+                if chain.members.len() >= min {
+                    report(index, key, conns, &chain, out);
+                }
+            }
+        }
+    }
+}
+
+/// One HTTP transaction with a complete response, then the close.
+fn is_one_shot(c: &ConnSummary) -> bool {
+    c.is_http
+        && c.transactions == 1
+        && c.close_ts.is_some()
+        && c.requests.len() == 1
+        && c.requests.iter().all(|r| r.answered)
+}
+
+/// A group of connections linked by "opened within the window after the
+/// previous one closed".
+struct Chain {
+    /// Indices into the start-ordered connections, in start order.
+    members: Vec<usize>,
+    /// The longest close-to-SYN pause in the chain, in nanoseconds.
+    max_gap_ns: i64,
+}
+
+/// Links each connection (start-ordered) with every connection that closed
+/// in the `window_ns` before its SYN, and returns the linked groups.
+fn chains(conns: &[&ConnSummary], window_ns: i64) -> Vec<Chain> {
+    let n = conns.len();
+    let mut closes: Vec<(crate::Timestamp, usize)> = conns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.close_ts?, i)))
+        .collect();
+    closes.sort();
+    let mut parent: Vec<usize> = (0..n).collect();
+    // next_open[k]: the first position >= k whose close is not yet joined
+    // with the next one's, so that joining a run of closes costs nothing
+    // the second time (a busy client has many closes in every window).
+    let mut next_open: Vec<usize> = (0..closes.len()).collect();
+    let mut gap = vec![0i64; n];
+    for (j, c) in conns.iter().enumerate() {
+        // Only a seen SYN says when a connection was opened.
+        if !c.handshake_seen {
+            continue;
+        }
+        let hi = closes.partition_point(|(t, _)| *t <= c.start_ts);
+        let lo = closes.partition_point(|(t, _)| c.start_ts.since(*t) > window_ns);
+        if lo >= hi {
+            continue;
+        }
+        // A connection closes after its own SYN, so none of these is `j`.
+        let Some(&(latest, i)) = closes.get(hi - 1) else {
+            continue;
+        };
+        gap[j] = c.start_ts.since(latest);
+        union(&mut parent, i, j);
+        let mut k = find(&mut next_open, lo);
+        while k + 1 < hi {
+            if let (Some(&(_, a)), Some(&(_, b))) = (closes.get(k), closes.get(k + 1)) {
+                union(&mut parent, a, b);
+            }
+            next_open[k] = k + 1;
+            k = find(&mut next_open, k + 1);
+        }
+    }
+    let mut by_root: FxHashMap<usize, Chain> = FxHashMap::default();
+    for (j, g) in gap.iter().enumerate() {
+        let root = find(&mut parent, j);
+        let chain = by_root.entry(root).or_insert(Chain {
+            members: Vec::new(),
+            max_gap_ns: 0,
+        });
+        chain.members.push(j);
+        chain.max_gap_ns = chain.max_gap_ns.max(*g);
+    }
+    let mut out: Vec<Chain> = by_root.into_values().collect();
+    out.sort_by_key(|c| c.members.first().copied());
+    out
+}
+
+/// The representative of `i`'s set (path halving). Used both for the
+/// connection groups (a parent points to a smaller index) and for
+/// `next_open` (a parent points to a larger one).
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while let Some(&p) = parent.get(i) {
+        if p == i {
+            break;
+        }
+        let grand = parent.get(p).copied().unwrap_or(p);
+        parent[i] = grand;
+        i = grand;
+    }
+    i
+}
+
+fn union(parent: &mut [usize], a: usize, b: usize) {
+    let (ra, rb) = (find(parent, a), find(parent, b));
+    if ra != rb {
+        parent[ra.max(rb)] = ra.min(rb);
+    }
+}
+
+fn report(
+    index: &CaptureIndex,
+    (host, server): (IpAddr, SocketAddr),
+    conns: &[&ConnSummary],
+    chain: &Chain,
+    out: &mut Vec<Finding>,
+) {
+    let members: Vec<&ConnSummary> = chain.members.iter().map(|&i| conns[i]).collect();
+    // Reported once: later runs see the chain grown, or its head evicted.
+    if index.claim_group(META.code, members.iter().map(|c| c.id)) {
+        return;
+    }
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
+        return;
+    };
+    let n = members.len();
+    let handshakes: Vec<i64> = members.iter().filter_map(|c| c.handshake_rtt_ns).collect();
+    let handshake_total: i64 = handshakes.iter().sum();
+    // The handshakes persistence would have saved: all but the first.
+    let saved = if handshakes.len() == n {
+        handshake_total - handshakes.first().copied().unwrap_or(0)
+    } else {
+        handshake_total * (n as i64 - 1) / (handshakes.len().max(1) as i64)
+    };
+    let closers = |side: Side| {
+        members
+            .iter()
+            .filter(|c| {
+                c.first_closer() == Some(side)
+                    || (c.first_closer().is_none() && c.rst.is_some_and(|(s, _)| s == side))
+            })
+            .count()
+    };
+    let (by_client, by_server) = (closers(Side::Client), closers(Side::Server));
+    let closed_by = if by_server == n {
+        "server"
+    } else if by_client == n {
+        "client"
+    } else {
+        "mixed"
+    };
+    let close_in_request = members
+        .iter()
+        .filter(|c| c.requests.iter().any(|r| r.headers.connection.close))
+        .count();
+    let close_in_response = members
+        .iter()
+        .filter(|c| {
+            c.requests.iter().any(|r| {
+                r.response_headers
+                    .as_ref()
+                    .is_some_and(|h| h.connection.close)
+            })
+        })
+        .count();
+    let ports: Vec<u16> = members.iter().map(|c| c.client.port()).collect();
+    let port_list = match ports.len() {
+        0..=5 => join(&ports),
+        _ => format!(
+            "{} … {}",
+            join(&ports[..3]),
+            join(&ports[ports.len() - 1..])
+        ),
+    };
+    let what = first
+        .requests
+        .first()
+        .map(|r| format!(" (first: {} {})", r.method, shorten(&r.uri)))
+        .unwrap_or_default();
+    let who = match closed_by {
+        "server" => " by the server",
+        "client" => " by the client",
+        _ => "",
+    };
+    let fix = if close_in_request == n {
+        "the client sends `Connection: close`: drop it and reuse connections from a pool"
+    } else if close_in_response == n {
+        "the server answers `Connection: close`: enable keep-alive on it"
+    } else if closed_by == "server" {
+        "the server closes after each response: enable keep-alive, with a timeout longer than \
+         the client's pause between requests"
+    } else if closed_by == "client" {
+        "the client closes after each response: keep the connection open and reuse it (a pool)"
+    } else {
+        "keep connections alive (HTTP/1.1 persistence) and reuse them from a pool"
+    };
+    let message = format!(
+        "{n} connections from {host} to {server} (ports {port_list}) each carried one \
+         request{what} and were closed{who}, the next one opening at most {} later: {} of the \
+         {n} handshakes ({}) could have been saved by keeping one connection; {fix}",
+        duration(chain.max_gap_ns),
+        n - 1,
+        duration(saved),
+    );
+    let ids: Vec<u64> = members.iter().take(MAX_LISTED).map(|c| c.id).collect();
+    let listed_ports: Vec<u16> = ports.iter().take(MAX_LISTED).copied().collect();
+    out.push(
+        last.finding(&META, last.start_ts, message)
+            .with("connections", n)
+            .with("connection_ids", ids)
+            .with("client_ports", listed_ports)
+            .with_ms("max_gap_ms", chain.max_gap_ns)
+            .with_ms("handshakes_ms", handshake_total)
+            .with_ms("saved_handshakes_ms", saved)
+            .with_ms("span_ms", last.end_ts.since(first.start_ts))
+            .with("closed_by", closed_by)
+            .with("requests_with_connection_close", close_in_request)
+            .with("responses_with_connection_close", close_in_response),
+    );
+}
+
+/// A duration for a message: milliseconds below 10 s, seconds above.
+pub(super) fn duration(ns: i64) -> String {
+    if ns.unsigned_abs() < 10_000_000_000 {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.1} s", ns as f64 / 1e9)
+    }
+}
+
+fn join(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A request target short enough for a one-line message.
+fn shorten(uri: &str) -> String {
+    match uri.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &uri[..cut]),
+        None => uri.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /catalog HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+    const OK_KEEP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    /// One request on a new connection from port `port` at `at` ms: SYN,
+    /// request at +50, response at +100, server FIN at +110 (the close),
+    /// client FIN +111, last ACK +112.
+    fn one_shot(t: &mut Timeline, port: u16, at: f64) {
+        t.connection(&format!("10.0.0.1:{port}"), "10.0.0.2:80");
+        t.handshake(at, 50.0)
+            .client(at + 50.0, GET)
+            .server(at + 100.0, OK)
+            .server_fin(at + 110.0)
+            .client_fin(at + 111.0)
+            .server_ack(at + 112.0);
+    }
+
+    /// `n` one-shot connections, each SYN `gap` ms after the previous close.
+    fn chain(n: usize, gap: f64) -> Timeline {
+        let mut t = Timeline::new();
+        for i in 0..n {
+            one_shot(&mut t, 41011 + i as u16, i as f64 * (110.0 + gap));
+        }
+        t
+    }
+
+    #[test]
+    fn fires_once_on_the_last_connection_of_the_chain() {
+        let f = chain(3, 50.0).findings_of("S002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].connection, 2);
+        assert_eq!(f[0].client, "10.0.0.1:41013");
+        assert_eq!(f[0].evidence["connections"], 3);
+        assert_eq!(
+            f[0].evidence["connection_ids"],
+            serde_json::json!([0, 1, 2])
+        );
+        assert_eq!(
+            f[0].evidence["client_ports"],
+            serde_json::json!([41011, 41012, 41013])
+        );
+        assert_eq!(f[0].evidence["max_gap_ms"], 50.0);
+        assert_eq!(f[0].evidence["handshakes_ms"], 150.0);
+        assert_eq!(f[0].evidence["saved_handshakes_ms"], 100.0);
+        assert_eq!(f[0].evidence["closed_by"], "server");
+        assert!(
+            f[0].message.contains("client sends `Connection: close`"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn chain_length_edges() {
+        assert_eq!(chain(2, 50.0).findings_of("S002").len(), 0);
+        assert_eq!(chain(3, 50.0).findings_of("S002").len(), 1);
+        assert_eq!(
+            chain(3, 50.0)
+                .findings_with("S002", &[("churn_min", 4.0)])
+                .len(),
+            0
+        );
+        let f = chain(7, 50.0).findings_of("S002");
+        assert_eq!(f.len(), 1, "one chain, one finding: {f:?}");
+        assert_eq!(f[0].evidence["connections"], 7);
+        assert_eq!(f[0].connection, 6);
+    }
+
+    #[test]
+    fn window_edges() {
+        // 10 s between a close and the next SYN still chains; 10.001 s does not.
+        assert_eq!(chain(3, 10_000.0).findings_of("S002").len(), 1);
+        assert_eq!(chain(3, 10_001.0).findings_of("S002").len(), 0);
+        assert_eq!(
+            chain(3, 10_001.0)
+                .findings_with("S002", &[("churn_window_s", 11.0)])
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_broken_chain_is_two_chains() {
+        // 3 + (a 20 s pause) + 3: two findings, on the third and the sixth.
+        let mut t = Timeline::new();
+        for i in 0..3 {
+            one_shot(&mut t, 41011 + i, f64::from(i) * 160.0);
+        }
+        for i in 0..3 {
+            one_shot(&mut t, 41021 + i, 20_000.0 + f64::from(i) * 160.0);
+        }
+        let f = t.findings_of("S002");
+        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!((f[0].connection, f[1].connection), (2, 5));
+    }
+
+    #[test]
+    fn reused_or_overlapping_connections_are_not_churn() {
+        // Two requests on the second connection: no longer one per connection.
+        let mut t = Timeline::new();
+        one_shot(&mut t, 41011, 0.0);
+        t.connection("10.0.0.1:41012", "10.0.0.2:80");
+        t.handshake(160.0, 50.0)
+            .client(210.0, GET)
+            .server(260.0, OK_KEEP)
+            .client(270.0, GET)
+            .server(280.0, OK)
+            .close(290.0);
+        one_shot(&mut t, 41013, 340.0);
+        assert!(t.findings_of("S002").is_empty());
+
+        // Three one-request connections open at the same time: parallel,
+        // not a chain (one connection could not have carried them in turn).
+        let mut t = Timeline::new();
+        for i in 0..3 {
+            one_shot(&mut t, 41011 + i, f64::from(i));
+        }
+        assert!(t.findings_of("S002").is_empty());
+
+        // Different servers: no chain.
+        let mut t = Timeline::new();
+        for i in 0..3u16 {
+            t.connection(
+                &format!("10.0.0.1:{}", 41011 + i),
+                &format!("10.0.0.{}:80", 2 + i),
+            );
+            let at = f64::from(i) * 160.0;
+            t.handshake(at, 50.0)
+                .client(at + 50.0, GET)
+                .server(at + 100.0, OK)
+                .close(at + 110.0);
+        }
+        assert!(t.findings_of("S002").is_empty());
+    }
+
+    #[test]
+    fn failed_requests_do_not_make_churn() {
+        // The middle connection is reset before its response: a failure
+        // (R001/R004 territory), not a request served and closed.
+        let mut t = Timeline::new();
+        one_shot(&mut t, 41011, 0.0);
+        t.connection("10.0.0.1:41012", "10.0.0.2:80");
+        t.handshake(160.0, 50.0)
+            .client(210.0, GET)
+            .server_rst(260.0);
+        one_shot(&mut t, 41013, 300.0);
+        assert!(t.findings_of("S002").is_empty());
+    }
+
+    #[test]
+    fn interleaved_chains_from_one_client_are_one_group() {
+        // Two lanes, each a chain of 2, overlapping each other: 4 one-shot
+        // connections, each opened soon after some other one closed.
+        let mut t = Timeline::new();
+        one_shot(&mut t, 41011, 0.0);
+        one_shot(&mut t, 41012, 60.0);
+        one_shot(&mut t, 41013, 115.0);
+        one_shot(&mut t, 41014, 175.0);
+        let f = t.findings_of("S002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["connections"], 4);
+        assert_eq!(f[0].connection, 3);
+    }
+
+    #[test]
+    fn a_chain_longer_than_the_index_horizon_is_reported_once() {
+        // One request every 5 s for 800 s: the index runs the rules and
+        // evicts the chain's head while the chain goes on; the rest of the
+        // chain is the same group, not a new one.
+        let mut t = Timeline::new();
+        for i in 0..160u16 {
+            one_shot(&mut t, 20000 + i, f64::from(i) * 5000.0);
+        }
+        let f = t.findings_of("S002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        let n = f[0].evidence["connections"].as_u64().unwrap_or(0);
+        assert!((3..=160).contains(&n), "{n}");
     }
 }

@@ -1,7 +1,11 @@
-//! S004 tuple-reused-in-time-wait: not yet written (stub).
+//! S004 tuple-reused-in-time-wait.
 
-use crate::rules::meta::{Family, RuleMeta, Severity};
+use crate::rules::config::RuleSettings;
+use crate::rules::finding::Finding;
+use crate::rules::index::{CaptureIndex, ConnSummary};
+use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;
 
@@ -10,13 +14,259 @@ static META: RuleMeta = RuleMeta {
     name: "tuple-reused-in-time-wait",
     family: Family::Setup,
     severity: Severity::Info,
-    summary: "same 4-tuple opened again < time_wait_s (60 s) after it closed",
-    doc: "",
-    options: &[],
+    summary: "The same 4-tuple was opened again less than time_wait_s after its previous connection closed",
+    doc: r#"## What it detects
+A connection whose SYN reuses the exact 4-tuple (client address and port, server address and
+port) of an earlier connection that closed in an orderly way (a FIN from each side, no RST)
+less than `time_wait_s` before: the new SYN arrived while the side that closed first was still
+in TIME_WAIT. The gap is measured from the earlier connection's last packet (the ACK of the
+second FIN, when TIME_WAIT begins) to the new SYN. A connection ended by a reset leaves no
+TIME_WAIT behind and is not reported.
+
+## Why it matters
+The side that sends the first FIN keeps the 4-tuple in TIME_WAIT for twice the maximum segment
+lifetime (60 s on Linux, up to 240 s elsewhere) so that a delayed segment of the old
+connection cannot be taken for data of a new one, and so that its last ACK can be repeated if
+the peer's FIN comes again. Reusing the tuple inside that time relies on the peer accepting a
+SYN in TIME_WAIT (Linux does when the new initial sequence number or timestamp is higher,
+RFC 6191); when it does not, the SYN is answered with an ACK for the old connection, the
+client resets and retries, and the connection is late by a SYN timeout (1 s or more). A client
+that reuses its own TIME_WAIT tuple (a fixed `bind()` with `SO_REUSEADDR`, `tcp_tw_reuse`)
+gives up the protection outright. Either way the tuple is being recycled faster than TCP
+assumes, usually because a client binds a fixed source port or opens connections so fast that
+it cycles through its ephemeral ports.
+
+## Example
+```text
+connection 1 10.0.0.1:41031 -> 10.0.0.2:80
+  info S004 tuple-reused-in-time-wait: the 4-tuple was opened again 150.0 ms after connection
+  0 on it closed; the server closed that one first and was still in TIME_WAIT (60 s) ...
+```
+
+## How to fix
+Do not bind clients to fixed source ports: let the operating system pick an ephemeral port
+(or widen `net.ipv4.ip_local_port_range`), so a tuple is not reused while it is in TIME_WAIT.
+Open fewer connections: keep connections alive and reuse them (HTTP/1.1 persistence, a
+pool), which also saves the handshakes. Where the server closes first, it holds TIME_WAIT; a
+client that closes first keeps it on its own side, where its kernel will not reuse the port.
+
+## Options
+- `time_wait_s` (60): how long the closing side keeps the tuple in TIME_WAIT, in seconds
+  (Linux: 60; 2×MSL is 120 s on Windows and 240 s in RFC 9293).
+"#,
+    options: &[OptionSpec {
+        key: "time_wait_s",
+        default: 60.0,
+        doc: "TIME_WAIT duration: a reuse sooner than this after the close is reported, in seconds",
+        integer: false,
+    }],
 };
 
 impl Rule for TupleReusedInTimeWait {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
+        let limit_ns = (s.get("time_wait_s") * 1e9) as i64;
+        // New generations of a tuple opened within the limit, with the gap.
+        let reopened: Vec<_> = index
+            .iter()
+            .filter_map(|c| {
+                let prev = c.previous?;
+                let gap = c.start_ts.since(prev.end_ts);
+                // A new generation always starts with the client's SYN.
+                (c.handshake_seen && (0..limit_ns).contains(&gap)).then_some((c, prev, gap))
+            })
+            .collect();
+        if reopened.is_empty() {
+            return;
+        }
+        // Their predecessors' summaries, found in one pass.
+        let wanted: FxHashSet<u64> = reopened.iter().map(|(_, p, _)| p.id).collect();
+        let earlier_of: FxHashMap<u64, &ConnSummary> = index
+            .iter()
+            .filter(|c| wanted.contains(&c.id))
+            .map(|c| (c.id, c))
+            .collect();
+        for (c, prev, gap) in reopened {
+            // TIME_WAIT follows an orderly close only. With the earlier
+            // connection's summary at hand we know how it ended; without it
+            // (evicted while this one stayed open), the flow table's word
+            // that it had closed is what there is.
+            let earlier = earlier_of.get(&prev.id).copied();
+            let first_closer = match earlier {
+                Some(p) => {
+                    if p.reset || p.fin.iter().any(Option::is_none) {
+                        continue;
+                    }
+                    Some(match p.first_closer() {
+                        Some(side) => side.name(),
+                        None => "both",
+                    })
+                }
+                None if prev.closed => None,
+                None => continue,
+            };
+            let holder = match first_closer {
+                Some("client") => "the client closed that one first and kept it in TIME_WAIT",
+                Some("server") => "the server closed that one first and was still in TIME_WAIT",
+                Some(_) => "both sides closed at once and were still in TIME_WAIT",
+                None => "the side that closed first was still in TIME_WAIT",
+            };
+            let fix = match first_closer {
+                Some("server") => {
+                    "let the client's OS pick its source port instead of binding a fixed one, \
+                     and reuse connections (keep-alive) rather than reopening them"
+                }
+                _ => {
+                    "do not force the reuse of the client port (a fixed bind with SO_REUSEADDR, \
+                     tcp_tw_reuse): let the OS pick ephemeral ports, and reuse connections \
+                     (keep-alive) rather than reopening them"
+                }
+            };
+            let message = format!(
+                "the 4-tuple was opened again {:.1} ms after connection {} on it closed; {holder} \
+                 ({} s), so a late segment of the old connection could land in the new one and \
+                 the SYN may be refused; {fix}",
+                gap as f64 / 1e6,
+                prev.id,
+                s.get("time_wait_s"),
+            );
+            let mut f = c
+                .finding(&META, c.start_ts, message)
+                .with("previous_connection", prev.id)
+                .with("generation", c.generation)
+                .with_ms("gap_ms", gap)
+                .with("time_wait_s", s.get("time_wait_s"))
+                .with("first_closer", first_closer.unwrap_or("unknown"));
+            if let Some(p) = earlier {
+                if let Some(close) = p.close_ts {
+                    f = f.with_ms("since_first_fin_ms", c.start_ts.since(close));
+                }
+            }
+            out.push(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+
+    const GET: &[u8] = b"GET /cart HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+    const TUPLE: (&str, &str) = ("10.0.0.1:41031", "10.0.0.2:80");
+
+    /// One exchange on the current connection from `t`; the server closes
+    /// first (FIN at +110, client FIN +111, last ACK +112).
+    fn exchange(t: &mut Timeline, at: f64) {
+        t.handshake(at, 50.0)
+            .client(at + 50.0, GET)
+            .server(at + 100.0, OK)
+            .server_fin(at + 110.0)
+            .client_fin(at + 111.0)
+            .server_ack(at + 112.0);
+    }
+
+    /// Generation 0 at 0 ms, generation 1's SYN `gap` ms after generation
+    /// 0's last packet (at 112 ms).
+    fn reuse_after(gap: f64) -> Timeline {
+        let mut t = Timeline::new();
+        t.connection(TUPLE.0, TUPLE.1);
+        exchange(&mut t, 0.0);
+        t.connection(TUPLE.0, TUPLE.1);
+        exchange(&mut t, 112.0 + gap);
+        t
+    }
+
+    #[test]
+    fn fires_on_the_new_generation_with_the_gap_and_the_closer() {
+        let f = reuse_after(150.0).findings_of("S004");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].connection, 1);
+        assert_eq!(f[0].client, TUPLE.0);
+        assert_eq!(f[0].transaction, None);
+        assert_eq!(f[0].evidence["previous_connection"], 0);
+        assert_eq!(f[0].evidence["generation"], 1);
+        assert_eq!(f[0].evidence["gap_ms"], 150.0);
+        assert_eq!(f[0].evidence["since_first_fin_ms"], 152.0);
+        assert_eq!(f[0].evidence["first_closer"], "server");
+        assert!(
+            f[0].message.contains("server closed that one first"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn time_wait_threshold_edges() {
+        // 59.999 s after the close: still in TIME_WAIT; 60 s: out of it.
+        assert_eq!(reuse_after(59_999.0).findings_of("S004").len(), 1);
+        assert_eq!(reuse_after(60_000.0).findings_of("S004").len(), 0);
+        assert_eq!(
+            reuse_after(60_000.0)
+                .findings_with("S004", &[("time_wait_s", 120.0)])
+                .len(),
+            1
+        );
+        assert_eq!(
+            reuse_after(150.0)
+                .findings_with("S004", &[("time_wait_s", 0.15)])
+                .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn the_client_closing_first_is_named() {
+        let mut t = Timeline::new();
+        t.connection(TUPLE.0, TUPLE.1);
+        t.handshake(0.0, 50.0)
+            .client(50.0, GET)
+            .server(100.0, OK)
+            .close(110.0);
+        t.connection(TUPLE.0, TUPLE.1);
+        exchange(&mut t, 1000.0);
+        let f = t.findings_of("S004");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["first_closer"], "client");
+        assert_eq!(f[0].evidence["gap_ms"], 888.0);
+    }
+
+    #[test]
+    fn a_reset_leaves_no_time_wait_and_an_open_connection_is_not_closed() {
+        // Generation 0 reset by the server: no TIME_WAIT anywhere.
+        let mut t = Timeline::new();
+        t.connection(TUPLE.0, TUPLE.1);
+        t.handshake(0.0, 50.0)
+            .client(50.0, GET)
+            .server(100.0, OK)
+            .server_rst(110.0);
+        t.connection(TUPLE.0, TUPLE.1);
+        exchange(&mut t, 300.0);
+        assert!(t.findings_of("S004").is_empty());
+
+        // Generation 0 half-closed only (the server's FIN): its closer is in
+        // FIN_WAIT_2, not TIME_WAIT.
+        let mut t = Timeline::new();
+        t.connection(TUPLE.0, TUPLE.1);
+        t.handshake(0.0, 50.0)
+            .client(50.0, GET)
+            .server(100.0, OK)
+            .server_fin(110.0);
+        t.connection(TUPLE.0, TUPLE.1);
+        exchange(&mut t, 300.0);
+        assert!(t.findings_of("S004").is_empty());
+    }
+
+    #[test]
+    fn distinct_tuples_are_not_reuse() {
+        let mut t = Timeline::new();
+        t.connection("10.0.0.1:41031", "10.0.0.2:80");
+        exchange(&mut t, 0.0);
+        t.connection("10.0.0.1:41032", "10.0.0.2:80");
+        exchange(&mut t, 200.0);
+        assert!(t.findings_of("S004").is_empty());
     }
 }
