@@ -11,6 +11,16 @@
 //! What comes out is a sequence of calls on a [`StreamHandler`]: the HTTP
 //! layer is one, the `connections` command uses [`NoopHandler`].
 
+// Hostile input: every path from capture bytes must be free of panics and
+// silent overflow, so the panicking shortcuts are denied here (tests excepted).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+
 mod direction;
 mod pacing;
 
