@@ -59,6 +59,34 @@ impl Side {
     }
 }
 
+/// One side's half of a per-direction pair `[client, server]`, the layout of
+/// every per-direction array in the crate. A match on the side rather than
+/// `pair[side.index()]`: no index, so nothing that could be out of range.
+pub trait BySide<T> {
+    fn of(&self, side: Side) -> &T;
+    fn of_mut(&mut self, side: Side) -> &mut T;
+}
+
+impl<T> BySide<T> for [T; 2] {
+    #[inline(always)]
+    fn of(&self, side: Side) -> &T {
+        let [client, server] = self;
+        match side {
+            Side::Client => client,
+            Side::Server => server,
+        }
+    }
+
+    #[inline(always)]
+    fn of_mut(&mut self, side: Side) -> &mut T {
+        let [client, server] = self;
+        match side {
+            Side::Client => client,
+            Side::Server => server,
+        }
+    }
+}
+
 /// What a segment was, once placed in its direction's stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentKind {
