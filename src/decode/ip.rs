@@ -260,6 +260,11 @@ enum Walk {
 /// both the captured bytes (to be read) and the claimed length (to be
 /// believed). Atomic IPv6 fragments (offset 0, no more fragments, RFC 6946)
 /// are walked through as if the fragment header were not there.
+// Always inlined: it runs once per frame and, for plain TCP, ends at its
+// first match arm. The saturating offset arithmetic made it just big enough
+// for LLVM to stop inlining it, and the call then cost 13% more
+// instructions per decoded frame (callgrind, bench keepalive.pcap).
+#[inline(always)]
 fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
     let mut at = 0usize;
     for _ in 0..MAX_EXTENSION_HEADERS {
