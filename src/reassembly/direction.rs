@@ -176,10 +176,11 @@ impl Reassembler {
         let base = self.base?;
         let rel = seq.wrapping_sub(base);
         let here = self.next;
-        // Signed distance from `here` within the 32-bit circle.
-        // (`as u32` keeps the low 32 bits on purpose: distances on the circle.)
-        let delta = i64::from(rel.wrapping_sub(here as u32) as i32);
-        let offset = i64::try_from(here).ok()?.checked_add(delta)?;
+        // Signed distance from `here` within the 32-bit circle (the `as`
+        // casts reinterpret bits on purpose; an offset past i64::MAX, which
+        // no capture reaches, would come out negative and give `None`).
+        let delta = rel.wrapping_sub(here as u32) as i32 as i64;
+        let offset = (here as i64).checked_add(delta)?;
         u64::try_from(offset).ok()
     }
 
