@@ -14,8 +14,8 @@
 //!
 //! `analyze` ties the stages together; the binary in `main.rs` is a thin CLI on
 //! top of it.
-// `deny`, not `forbid`: mapping a capture file (capture::input::map_window) is
-// the one place allowed to opt out, and says why there.
+// No exception: capture files are streamed, not memory-mapped (see
+// capture/input.rs for the measurement that decided it).
 #![forbid(unsafe_code)]
 
 pub mod analyze;

@@ -143,7 +143,7 @@ impl Input {
                         // before it have been handed out and are done with.
                         let start = self.pos.min(s.filled);
                         s.buf.copy_within(start..s.filled, 0);
-                        s.filled -= start;
+                        s.filled = s.filled.saturating_sub(start);
                         self.base = offset;
                         self.pos = 0;
                         if s.buf.len() < n {

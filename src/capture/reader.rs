@@ -69,8 +69,8 @@ const ENHANCED_PACKET: u32 = 6;
 
 /// Reads the frames of one pcap or pcapng capture, in file order.
 ///
-/// Frames borrow the reader's bytes: the memory map of a file, or the buffer
-/// of a stream. Nothing is allocated per frame.
+/// Frames borrow the reader's bytes: the bytes it was given in memory, or the
+/// buffer of a stream (files are streamed too). Nothing is allocated per frame.
 pub struct CaptureReader {
     input: Input,
     limits: ReaderLimits,
@@ -235,7 +235,7 @@ impl CaptureReader {
                 "internal error: a frame's bytes are not where the reader left them",
             ));
         };
-        self.frames += 1;
+        self.frames = self.frames.saturating_add(1);
         Ok(Some(Frame {
             number: self.frames,
             offset: found.offset,
@@ -348,11 +348,11 @@ impl PcapFile {
         let frac_nanos = if self.nanos {
             i64::from(raw.ts_frac)
         } else {
-            i64::from(raw.ts_frac) * 1000
+            i64::from(raw.ts_frac).saturating_mul(1000)
         };
         let found = Located {
             offset,
-            data_start: input.pos() + PCAP_RECORD_HEADER,
+            data_start: input.pos().saturating_add(PCAP_RECORD_HEADER),
             data_len: raw.data.len(),
             ts: Timestamp::from_secs_nanos(i64::from(raw.ts_sec), frac_nanos),
             link_type: self.link_type,
@@ -477,7 +477,7 @@ impl PcapNgFile {
         let (ts_high, ts_low) = (u32_at(body, 4, be), u32_at(body, 8, be));
         let caplen = u32_at(body, 12, be);
         let orig_len = u32_at(body, 16, be);
-        let room = body.len() - PACKET_HEADER;
+        let room = body.len().saturating_sub(PACKET_HEADER);
         let data_len = usize::try_from(caplen).unwrap_or(usize::MAX);
         if data_len > room {
             return Err(CaptureError::new(
@@ -485,7 +485,10 @@ impl PcapNgFile {
                 format!("{name} declares {caplen} captured bytes but holds only {room}: the file is damaged"),
             ));
         }
-        let Some(interface) = self.interfaces.get(interface_id as usize) else {
+        let Some(interface) = self
+            .interfaces
+            .get(usize::try_from(interface_id).unwrap_or(usize::MAX))
+        else {
             return Err(CaptureError::new(
                 offset,
                 format!(
@@ -498,7 +501,7 @@ impl PcapNgFile {
         };
         Ok(Located {
             offset,
-            data_start: input.pos() + BLOCK_BODY + PACKET_HEADER,
+            data_start: input.pos().saturating_add(BLOCK_BODY + PACKET_HEADER),
             data_len,
             ts: self.timestamp(interface, interface_id, ts_high, ts_low),
             link_type: interface.link_type,
@@ -533,13 +536,13 @@ impl PcapNgFile {
         let orig_len = u32_at(body, 0, self.big_endian);
         let mut data_len = usize::try_from(orig_len)
             .unwrap_or(usize::MAX)
-            .min(body.len() - 4);
+            .min(body.len().saturating_sub(4));
         if interface.snaplen != 0 {
             data_len = data_len.min(usize::try_from(interface.snaplen).unwrap_or(usize::MAX));
         }
         Ok(Located {
             offset,
-            data_start: input.pos() + BLOCK_BODY + 4,
+            data_start: input.pos().saturating_add(BLOCK_BODY + 4),
             data_len,
             ts: self.last_ts,
             link_type: interface.link_type,
@@ -566,8 +569,12 @@ impl PcapNgFile {
             // connlint's timestamps are signed, so work them out here.
             Err(_) => {
                 let ticks = (u64::from(high) << 32) | u64::from(low);
-                let nanos = interface.resolution.decode_timestamp(ticks).as_nanos() as i128
-                    + i128::from(interface.offset_secs) * 1_000_000_000;
+                let since_offset = interface.resolution.decode_timestamp(ticks).as_nanos();
+                let nanos = i128::try_from(since_offset)
+                    .unwrap_or(i128::MAX)
+                    .saturating_add(
+                        i128::from(interface.offset_secs).saturating_mul(1_000_000_000),
+                    );
                 Timestamp(nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
             }
         }
@@ -624,7 +631,8 @@ fn frame_block(
     let total = u32_at(window, 4, be);
     // Built only for an error: this runs once per block.
     let declares = || format!("{name} declares a total length of {total} bytes");
-    if (total as usize) < BLOCK_OVERHEAD {
+    let len = usize::try_from(total).unwrap_or(usize::MAX);
+    if len < BLOCK_OVERHEAD {
         return Err(CaptureError::new(
             offset,
             format!(
@@ -639,7 +647,6 @@ fn frame_block(
             format!("{}, not a multiple of 4: the file is damaged", declares()),
         ));
     }
-    let len = usize::try_from(total).unwrap_or(usize::MAX);
     let max = limits.max_record_bytes;
     if input.is_stream() && len > max {
         return Err(CaptureError::new(
@@ -662,7 +669,7 @@ fn frame_block(
             ),
         ));
     }
-    let trailer = u32_at(input.window(), len - 4, be);
+    let trailer = u32_at(input.window(), len.saturating_sub(4), be);
     if trailer != total {
         return Err(CaptureError::new(
             offset,
@@ -781,6 +788,13 @@ fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use crate::capture::input::STREAM_CHUNK;

@@ -166,11 +166,21 @@ impl Datagram {
 /// Copies `data[from - start .. to - start]` to `buf[from..to]`
 /// (`start <= from <= to`, and both slices long enough, by construction).
 fn copy_range(buf: &mut [u8], data: &[u8], start: u32, from: u32, to: u32) {
-    let src = data.get((from - start) as usize..(to - start) as usize);
-    let dst = buf.get_mut(from as usize..to as usize);
+    let (Some(src_from), Some(src_to)) = (from.checked_sub(start), to.checked_sub(start)) else {
+        return;
+    };
+    let src = data.get(index(src_from)..index(src_to));
+    let dst = buf.get_mut(index(from)..index(to));
     if let (Some(src), Some(dst)) = (src, dst) {
         dst.copy_from_slice(src);
     }
+}
+
+/// A datagram offset as a buffer index. Offsets are below [`MAX_DATAGRAM`],
+/// so this never saturates on a real target; if it did, the `get` it feeds
+/// would fail instead of indexing wrongly.
+fn index(offset: u32) -> usize {
+    usize::try_from(offset).unwrap_or(usize::MAX)
 }
 
 /// Datagrams being reassembled, and the last one completed (which the
@@ -224,12 +234,12 @@ impl FragmentTable {
             // Ping of death: no datagram may be this long. Whatever else was
             // received of it goes too.
             self.drop_datagram(&key);
-            self.dropped += 1;
+            self.dropped = self.dropped.saturating_add(1);
             return Reassembly::Dropped;
         }
         if !self.datagrams.contains_key(&key) {
             if self.limits.max_datagrams == 0 {
-                self.dropped += 1;
+                self.dropped = self.dropped.saturating_add(1);
                 return Reassembly::Dropped;
             }
             while self.datagrams.len() >= self.limits.max_datagrams {
@@ -238,7 +248,7 @@ impl FragmentTable {
                 }
             }
             let seq = self.next_seq;
-            self.next_seq += 1;
+            self.next_seq = self.next_seq.saturating_add(1);
             self.oldest = Some(self.oldest.map_or(now, |o| o.min(now)));
             self.datagrams.insert(
                 key,
@@ -255,23 +265,23 @@ impl FragmentTable {
         }
         // Make room for the buffer growth this fragment needs.
         let current = self.datagrams.get(&key).map_or(0, |d| d.buf.len());
-        let growth = (end as usize).saturating_sub(current);
+        let growth = index(end).saturating_sub(current);
         while self.bytes.saturating_add(growth) > self.limits.max_bytes {
             if !self.evict_oldest(Some(&key)) {
                 // Only this datagram is left and it does not fit.
                 self.drop_datagram(&key);
-                self.dropped += 1;
+                self.dropped = self.dropped.saturating_add(1);
                 return Reassembly::Dropped;
             }
         }
         let Some(datagram) = self.datagrams.get_mut(&key) else {
-            self.dropped += 1;
+            self.dropped = self.dropped.saturating_add(1);
             return Reassembly::Dropped;
         };
-        datagram.fragments += 1;
-        if datagram.buf.len() < end as usize {
-            datagram.buf.resize(end as usize, 0);
-            self.bytes += growth;
+        datagram.fragments = datagram.fragments.saturating_add(1);
+        if datagram.buf.len() < index(end) {
+            datagram.buf.resize(index(end), 0);
+            self.bytes = self.bytes.saturating_add(growth);
         }
         let consistent = match (fragment.more, datagram.total) {
             // A second last fragment must agree on the length.
@@ -314,7 +324,7 @@ impl FragmentTable {
     /// Drops every datagram still waiting, counting its fragments as dropped.
     pub(crate) fn clear(&mut self) {
         for (_, d) in self.datagrams.drain() {
-            self.dropped += d.fragments;
+            self.dropped = self.dropped.saturating_add(d.fragments);
         }
         self.bytes = 0;
         self.oldest = None;
@@ -327,17 +337,17 @@ impl FragmentTable {
             Some(oldest) if now.since(oldest) > timeout => {}
             _ => return,
         }
-        let mut dropped = 0;
-        let mut bytes = 0;
+        let mut dropped = 0u64;
+        let mut bytes = 0usize;
         self.datagrams.retain(|_, d| {
             let keep = now.since(d.first_seen) <= timeout;
             if !keep {
-                dropped += d.fragments;
-                bytes += d.buf.len();
+                dropped = dropped.saturating_add(d.fragments);
+                bytes = bytes.saturating_add(d.buf.len());
             }
             keep
         });
-        self.dropped += dropped;
+        self.dropped = self.dropped.saturating_add(dropped);
         self.bytes = self.bytes.saturating_sub(bytes);
         self.recompute_oldest();
     }
@@ -362,7 +372,7 @@ impl FragmentTable {
 
     fn drop_datagram(&mut self, key: &FragmentKey) {
         if let Some(d) = self.datagrams.remove(key) {
-            self.dropped += d.fragments;
+            self.dropped = self.dropped.saturating_add(d.fragments);
             self.bytes = self.bytes.saturating_sub(d.buf.len());
             self.recompute_oldest();
         }
@@ -374,6 +384,13 @@ impl FragmentTable {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;

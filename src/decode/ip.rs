@@ -76,13 +76,15 @@ pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     } else {
         total_len
     };
-    if header_len < 20 || total_len < header_len {
+    if header_len < 20 {
         return Ip::Malformed;
     }
+    let Some(claimed) = total_len.checked_sub(header_len) else {
+        return Ip::Malformed;
+    };
     let Some(captured) = packet.get(header_len..total_len.min(packet.len())) else {
         return Ip::Malformed;
     };
-    let claimed = total_len - header_len;
     let protocol = header[9];
     let flags_offset = u16::from_be_bytes([header[6], header[7]]);
     let more = flags_offset & 0x2000 != 0;
@@ -258,15 +260,26 @@ enum Walk {
 /// both the captured bytes (to be read) and the claimed length (to be
 /// believed). Atomic IPv6 fragments (offset 0, no more fragments, RFC 6946)
 /// are walked through as if the fragment header were not there.
+// Always inlined: it runs once per frame and, for plain TCP, ends at its
+// first match arm. The saturating offset arithmetic made it just big enough
+// for LLVM to stop inlining it, and the call then cost 13% more
+// instructions per decoded frame (callgrind, bench keepalive.pcap).
+#[inline(always)]
 fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
     let mut at = 0usize;
     for _ in 0..MAX_EXTENSION_HEADERS {
         let header_len = match next {
             TCP => return Walk::Tcp { at },
             // AH: payload length in 4-byte words, minus 2.
-            AUTH => bytes.get(at + 1).map(|&len| (usize::from(len) + 2) * 4),
+            // (`at` is within `bytes`, so saturating only ever makes `get` fail.)
+            AUTH => bytes
+                .get(at.saturating_add(1))
+                .map(|&len| usize::from(len).saturating_add(2).saturating_mul(4)),
             IPV6_FRAGMENT if ipv6 => {
-                let Some(fragment) = bytes.get(at..at + 8) else {
+                let after = at.saturating_add(8);
+                let Some(fragment): Option<&[u8; 8]> =
+                    bytes.get(at..after).and_then(|b| b.try_into().ok())
+                else {
                     return Walk::Malformed;
                 };
                 let offset_flags = be16(fragment, 2);
@@ -275,7 +288,7 @@ fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
                 let next_header = fragment[0];
                 if offset != 0 || more {
                     return Walk::Fragment {
-                        at: at + 8,
+                        at: after,
                         offset,
                         more,
                         id: u32::from_be_bytes([
@@ -294,14 +307,16 @@ fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
                 if ipv6 =>
             {
                 // Length in 8-byte units, not counting the first 8.
-                bytes.get(at + 1).map(|&len| (usize::from(len) + 1) * 8)
+                bytes
+                    .get(at.saturating_add(1))
+                    .map(|&len| usize::from(len).saturating_add(1).saturating_mul(8))
             }
             _ => return Walk::NonTcp,
         };
         let Some(header_len) = header_len else {
             return Walk::Malformed;
         };
-        let end = at + header_len;
+        let end = at.saturating_add(header_len);
         if end > bytes.len() || end > claimed {
             return Walk::Malformed;
         }
@@ -315,6 +330,13 @@ fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

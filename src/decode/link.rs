@@ -165,10 +165,10 @@ fn ppp_with_address(data: &[u8]) -> Network<'_> {
 /// orders are accepted for both: a family is a small number, so its byte-swapped
 /// form cannot be mistaken for another family.
 fn bsd_loopback(data: &[u8]) -> Network<'_> {
-    let (Some(family), Some(rest)) = (data.get(..4), data.get(4..)) else {
+    let Some((&family, rest)) = data.split_first_chunk::<4>() else {
         return Network::Malformed;
     };
-    let family = u32::from_le_bytes([family[0], family[1], family[2], family[3]]);
+    let family = u32::from_le_bytes(family);
     let family = if family > 0xffff {
         family.swap_bytes()
     } else {
@@ -245,7 +245,7 @@ fn nflog(data: &[u8]) -> Network<'_> {
         _ => return Network::NotIp,
     };
     let read = |bytes: &[u8], at: usize| -> u16 {
-        match bytes.get(at..at + 2) {
+        match bytes.get(at..at.saturating_add(2)) {
             Some(&[a, b]) if little_endian => u16::from_le_bytes([a, b]),
             Some(&[a, b]) => u16::from_be_bytes([a, b]),
             _ => 0,
@@ -302,10 +302,14 @@ fn ieee802_11(data: &[u8]) -> Network<'_> {
     let four_addresses = fc1 & 0x3 == 0x3;
     let qos = subtype & 0x8 != 0;
     let ht_control = qos && fc1 & 0x80 != 0;
-    let header_len = 24
-        + if four_addresses { 6 } else { 0 }
-        + if qos { 2 } else { 0 }
-        + if ht_control { 4 } else { 0 };
+    let header_len = match (four_addresses, qos, ht_control) {
+        (false, false, _) => 24,
+        (false, true, false) => 26,
+        (false, true, true) => 30,
+        (true, false, _) => 30,
+        (true, true, false) => 32,
+        (true, true, true) => 36,
+    };
     match data.get(header_len..) {
         Some(llc) => snap(llc),
         None => Network::Malformed,
@@ -324,16 +328,16 @@ const ARC_IP_RFC1051: u8 = 0xf0;
 /// (split flag 0xff) repeats the protocol id, flag and sequence after 2 bytes
 /// of padding.
 fn arcnet(data: &[u8], linux: bool) -> Network<'_> {
-    let protocol_at = if linux { 4 } else { 2 };
+    // The protocol id, and where what follows it starts.
+    let (protocol_at, after) = if linux { (4, 5) } else { (2, 3) };
     let Some(&protocol) = data.get(protocol_at) else {
         return Network::Malformed;
     };
-    let after = protocol_at + 1;
     let rest = match protocol {
         ARC_IP_RFC1051 => data.get(after..),
         ARC_IP_RFC1201 | ARC_IPV6 => match data.get(after) {
-            Some(0xff) => data.get(after + 7..),
-            Some(_) => data.get(after + 3..),
+            Some(0xff) => data.get(after.saturating_add(7)..),
+            Some(_) => data.get(after.saturating_add(3)..),
             None => None,
         },
         _ => return Network::NotIp,
@@ -346,6 +350,13 @@ fn arcnet(data: &[u8], linux: bool) -> Network<'_> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

@@ -21,6 +21,16 @@
 //! Anything that is not TCP, or is on a link type we do not read, is counted in
 //! [`DecodeStats`] and skipped: never an error.
 
+// Hostile input: every path from capture bytes must be free of panics and
+// silent overflow, so the panicking shortcuts are denied here (tests excepted).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+
 mod fragments;
 mod ip;
 mod link;
@@ -143,19 +153,20 @@ impl Decoder {
     /// Allocates only when IP fragments are being reassembled.
     pub fn decode<'a>(&'a mut self, frame: &Frame<'a>) -> Decoded<'a> {
         let Decoder { fragments, stats } = self;
-        stats.frames += 1;
+        stats.frames = stats.frames.saturating_add(1);
         match decode_frame(fragments, stats, frame) {
             Ok(segment) => {
-                stats.tcp_segments += 1;
+                stats.tcp_segments = stats.tcp_segments.saturating_add(1);
                 Decoded::Tcp(segment)
             }
             Err(skip) => {
                 match skip {
-                    Skip::NonTcp => stats.non_tcp += 1,
-                    Skip::NonIp => stats.non_ip += 1,
-                    Skip::Malformed => stats.malformed += 1,
+                    Skip::NonTcp => stats.non_tcp = stats.non_tcp.saturating_add(1),
+                    Skip::NonIp => stats.non_ip = stats.non_ip.saturating_add(1),
+                    Skip::Malformed => stats.malformed = stats.malformed.saturating_add(1),
                     Skip::Unsupported => {
-                        *stats.unsupported_link.entry(frame.link_type.0).or_insert(0) += 1;
+                        let count = stats.unsupported_link.entry(frame.link_type.0).or_insert(0);
+                        *count = count.saturating_add(1);
                     }
                     Skip::Fragment => {}
                 }
@@ -168,7 +179,8 @@ impl Decoder {
     /// complete, so they are dropped and counted in `fragments_dropped`.
     pub fn finish(&mut self) {
         self.fragments.clear();
-        self.stats.fragments_dropped += std::mem::take(&mut self.fragments.dropped);
+        let dropped = std::mem::take(&mut self.fragments.dropped);
+        self.stats.fragments_dropped = self.stats.fragments_dropped.saturating_add(dropped);
     }
 }
 
@@ -195,19 +207,21 @@ fn decode_frame<'a>(
         Ip::NonTcp => Err(Skip::NonTcp),
         Ip::Malformed => Err(Skip::Malformed),
         Ip::CutFragment { key } => {
-            stats.fragments += 1;
+            stats.fragments = stats.fragments.saturating_add(1);
             fragments.discard(&key);
-            stats.fragments_dropped += 1 + std::mem::take(&mut fragments.dropped);
+            let dropped = std::mem::take(&mut fragments.dropped).saturating_add(1);
+            stats.fragments_dropped = stats.fragments_dropped.saturating_add(dropped);
             Err(Skip::Fragment)
         }
         Ip::Fragment { key, fragment } => {
-            stats.fragments += 1;
+            stats.fragments = stats.fragments.saturating_add(1);
             let result = fragments.insert(key, frame.ts, fragment);
-            stats.fragments_dropped += std::mem::take(&mut fragments.dropped);
+            let dropped = std::mem::take(&mut fragments.dropped);
+            stats.fragments_dropped = stats.fragments_dropped.saturating_add(dropped);
             match result {
                 Reassembly::Held | Reassembly::Dropped => Err(Skip::Fragment),
                 Reassembly::Complete { next_header } => {
-                    stats.fragments_reassembled += 1;
+                    stats.fragments_reassembled = stats.fragments_reassembled.saturating_add(1);
                     let fragments: &'a FragmentTable = fragments;
                     let ipv6 = key.protocol == FragmentKey::IPV6;
                     let datagram = fragments.completed();

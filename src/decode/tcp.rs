@@ -45,7 +45,10 @@ pub struct SackBlocks {
 
 impl SackBlocks {
     pub fn as_slice(&self) -> &[(u32, u32)] {
-        &self.blocks[..usize::from(self.len.min(4))]
+        // `len` is capped at the array's length, so the fallback is never taken.
+        self.blocks
+            .get(..usize::from(self.len.min(4)))
+            .unwrap_or_default()
     }
 }
 
@@ -109,7 +112,7 @@ pub fn parse_options(bytes: &[u8]) -> TcpOptions {
                 let mut sack = SackBlocks::default();
                 for (slot, block) in sack.blocks.iter_mut().zip(value.chunks_exact(8)) {
                     *slot = (be32(block, 0), be32(block, 4));
-                    sack.len += 1;
+                    sack.len = sack.len.saturating_add(1);
                 }
                 options.sack = sack;
             }
@@ -165,9 +168,11 @@ pub(crate) struct TcpHeader<'a> {
 pub(crate) fn parse_header(captured: &[u8], claimed: usize) -> Option<TcpHeader<'_>> {
     let fixed: &[u8; TCP_MIN_HEADER] = captured.get(..TCP_MIN_HEADER)?.try_into().ok()?;
     let header_len = usize::from(fixed[12] >> 4) * 4;
-    if header_len < TCP_MIN_HEADER || header_len > claimed {
+    if header_len < TCP_MIN_HEADER {
         return None;
     }
+    // A data offset past the segment's own length is not TCP.
+    let payload_claimed = claimed.checked_sub(header_len)?;
     let options_end = header_len.min(captured.len());
     let options = captured
         .get(TCP_MIN_HEADER..options_end)
@@ -181,11 +186,18 @@ pub(crate) fn parse_header(captured: &[u8], claimed: usize) -> Option<TcpHeader<
         window: u16::from_be_bytes([fixed[14], fixed[15]]),
         options,
         payload: captured.get(header_len..).unwrap_or_default(),
-        payload_len: u32::try_from(claimed - header_len).unwrap_or(u32::MAX),
+        payload_len: u32::try_from(payload_claimed).unwrap_or(u32::MAX),
     })
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,6 @@
 //! One TCP connection as the flow table records it.
 
-use crate::reassembly::{DirectionStats, Side};
+use crate::reassembly::{BySide, DirectionStats, Side};
 use crate::Timestamp;
 use std::net::SocketAddr;
 
@@ -150,7 +150,7 @@ impl Connection {
     }
 
     pub fn stats(&self, side: Side) -> &DirectionStats {
-        &self.dirs[side.index()]
+        self.dirs.of(side)
     }
 
     pub fn handshake_rtt_ns(&self) -> Option<i64> {

@@ -4,8 +4,8 @@ use super::connection::{Connection, EndReason, RoleEvidence};
 use super::roles;
 use crate::decode::TcpSegment;
 use crate::reassembly::{
-    timestamp_option, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta, Sent, Side,
-    StreamHandler,
+    timestamp_option, BySide, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta,
+    Sent, Side, StreamHandler,
 };
 use crate::Timestamp;
 use rustc_hash::FxHashMap;
@@ -172,8 +172,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let mut previous = None;
         if let Some(entry) = self.map.get_mut(&key) {
             let side = side_of(&entry.conn, seg.src);
-            let reused =
-                syn_only && matches!(entry.first_seq[side.index()], Some(s) if s != seg.seq);
+            let reused = syn_only && matches!(entry.first_seq.of(side), Some(s) if *s != seg.seq);
             if !reused {
                 let before = entry.buffered();
                 process_in(entry, seg, side);
@@ -192,7 +191,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
         } else if let Some(tomb) = self.tombstones.get(&key).copied() {
             if !seg.flags.syn() {
-                self.stats.late_packets += 1;
+                self.stats.late_packets = self.stats.late_packets.saturating_add(1);
                 return;
             }
             self.tombstones.remove(&key);
@@ -241,10 +240,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             (seg.src, seg.dst, RoleEvidence::Port)
         };
         let id = self.next_id;
-        self.next_id += 1;
-        self.stats.connections += 1;
+        self.next_id = self.next_id.saturating_add(1);
+        self.stats.connections = self.stats.connections.saturating_add(1);
         if generation > 0 {
-            self.stats.reused_tuples += 1;
+            self.stats.reused_tuples = self.stats.reused_tuples.saturating_add(1);
         }
         let rl = self.limits.reassembly;
         Box::new(Entry {
@@ -273,10 +272,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         if self.buffered <= self.limits.max_reassembly_bytes || after == 0 {
             return;
         }
-        self.stats.reassembly_budget_hits += 1;
+        self.stats.reassembly_budget_hits = self.stats.reassembly_budget_hits.saturating_add(1);
         if let Some(e) = self.map.get_mut(key) {
             for side in [Side::Client, Side::Server] {
-                e.rx[side.index()].give_up_holes(side, ts, &mut e.handler);
+                e.rx.of_mut(side).give_up_holes(side, ts, &mut e.handler);
             }
             let left = e.buffered();
             self.buffered = self.buffered.saturating_sub(after).saturating_add(left);
@@ -287,7 +286,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         self.buffered = self.buffered.saturating_sub(entry.buffered());
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {
-            entry.rx[side.index()].flush(side, end, &mut entry.handler);
+            entry.rx.of_mut(side).flush(side, end, &mut entry.handler);
         }
         if let Some((side, ts)) = entry.pending_rst.take() {
             entry.conn.rst = Some((side, ts));
@@ -312,7 +311,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             EndReason::Reused | EndReason::EndOfCapture => {}
         }
         if reason == EndReason::IdleTimeout {
-            self.stats.idle_timeouts += 1;
+            self.stats.idle_timeouts = self.stats.idle_timeouts.saturating_add(1);
         }
         Finished {
             connection: entry.conn,
@@ -365,16 +364,16 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             .map(|(k, e)| (e.last_ts, e.conn.id, *k))
             .collect();
         let n = (idle.len() / 8).max(1).min(idle.len());
-        if n == 0 {
+        let Some(last) = n.checked_sub(1) else {
             return;
-        }
-        idle.select_nth_unstable(n - 1);
-        let mut victims: Vec<(u64, FlowKey)> =
-            idle[..n].iter().map(|(_, id, k)| (*id, *k)).collect();
+        };
+        idle.select_nth_unstable(last);
+        let chosen = idle.get(..n).unwrap_or_default();
+        let mut victims: Vec<(u64, FlowKey)> = chosen.iter().map(|(_, id, k)| (*id, *k)).collect();
         victims.sort_unstable();
         for (_, key) in victims {
             if let Some(entry) = self.map.remove(&key) {
-                self.stats.evicted += 1;
+                self.stats.evicted = self.stats.evicted.saturating_add(1);
                 done(self.finish(key, *entry, EndReason::Evicted));
             }
         }
@@ -384,7 +383,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
 impl<H> Entry<H> {
     /// Out-of-order bytes both directions hold.
     fn buffered(&self) -> usize {
-        self.rx[0].pending_bytes() + self.rx[1].pending_bytes()
+        let [client, server] = &self.rx;
+        client
+            .pending_bytes()
+            .saturating_add(server.pending_bytes())
     }
 }
 
@@ -402,10 +404,9 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     if e.conn.roles == RoleEvidence::Port && e.conn.packets > 0 && !seg.payload.is_empty() {
         side = reconsider_roles(e, seg, side);
     }
-    let i = side.index();
     let peer = side.peer();
     let ts = seg.ts;
-    e.conn.packets += 1;
+    e.conn.packets = e.conn.packets.saturating_add(1);
     e.conn.last_frame = seg.frame;
     if ts > e.conn.end_ts {
         e.conn.end_ts = ts;
@@ -418,12 +419,13 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     } else {
         seg.seq.wrapping_sub(1)
     };
-    e.first_seq[i].get_or_insert(base);
+    e.first_seq.of_mut(side).get_or_insert(base);
     let flags = seg.flags;
 
     if flags.syn() {
-        e.rx[i].syn(seg.seq);
-        let stats = &mut e.rx[i].stats;
+        let rx = e.rx.of_mut(side);
+        rx.syn(seg.seq);
+        let stats = &mut rx.stats;
         let options = seg.options();
         stats.mss = stats.mss.or(options.mss);
         stats.window_scale = stats.window_scale.or(options.window_scale);
@@ -447,7 +449,7 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     // hole there that will never be filled from this capture.
     let mut ack_offset = None;
     if flags.ack() {
-        let prx = &mut e.rx[peer.index()];
+        let prx = e.rx.of_mut(peer);
         if prx.has_base() {
             prx.peer_ack(peer, seg.ack, ts, &mut e.handler);
         } else {
@@ -455,10 +457,11 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         }
         ack_offset = prx.offset_of(seg.ack);
     }
-    e.window_zero[i] = seg.window == 0 && !flags.syn();
+    *e.window_zero.of_mut(side) = seg.window == 0 && !flags.syn();
 
     if flags.rst() {
-        e.rx[i].stats.packets += 1;
+        let stats = &mut e.rx.of_mut(side).stats;
+        stats.packets = stats.packets.saturating_add(1);
         // The reset takes effect when the connection is finished, unless new
         // data follows it: a reset the peer ignored (out of window, injected)
         // closed nothing.
@@ -481,8 +484,9 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         && !flags.syn()
         && seg.payload_len == 0
     {
-        e.rx[i].stats.packets += 1;
-        e.rx[i].stats.unsynchronized += 1;
+        let stats = &mut e.rx.of_mut(side).stats;
+        stats.packets = stats.packets.saturating_add(1);
+        stats.unsynchronized = stats.unsynchronized.saturating_add(1);
         let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
         e.handler.on_segment(side, &meta);
         return;
@@ -493,8 +497,8 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     } else {
         seg.seq
     };
-    let peer_window_zero = e.window_zero[peer.index()];
-    let mut kind = e.rx[i].segment(
+    let peer_window_zero = *e.window_zero.of(peer);
+    let mut kind = e.rx.of_mut(side).segment(
         side,
         data_seq,
         seg.payload,
@@ -507,27 +511,30 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     if seg.payload_len == 0 && (flags.syn() || flags.fin()) {
         kind = SegmentKind::Control;
     }
-    if flags.fin() && e.conn.fin[i].is_none() {
-        e.conn.fin[i] = Some(ts);
+    if flags.fin() {
+        e.conn.fin.of_mut(side).get_or_insert(ts);
     }
-    let offset = e.rx[i].offset_of(data_seq).unwrap_or(0);
+    let offset = e.rx.of(side).offset_of(data_seq).unwrap_or(0);
 
     match kind {
         SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
-            let st = &mut e.rx[i].stats;
+            let st = &mut e.rx.of_mut(side).stats;
             st.last_data_ts = Some(ts);
-            if e.conn.fin[peer.index()].is_some() {
-                st.bytes_after_peer_fin += u64::from(seg.payload_len);
+            if e.conn.fin.of(peer).is_some() {
+                st.bytes_after_peer_fin = st
+                    .bytes_after_peer_fin
+                    .saturating_add(u64::from(seg.payload_len));
             }
             if let Some((rst_side, _)) = e.pending_rst.take() {
-                e.rx[rst_side.index()].stats.ignored_resets += 1;
+                let st = &mut e.rx.of_mut(rst_side).stats;
+                st.ignored_resets = st.ignored_resets.saturating_add(1);
                 if e.conn.fin[0].is_none() || e.conn.fin[1].is_none() {
                     e.closing_since = None;
                 }
             }
             // What a full-sized segment could have carried: the smaller MSS
             // either SYN announced, less this segment's options.
-            let announced = match (e.rx[i].stats.mss, e.rx[peer.index()].stats.mss) {
+            let announced = match (e.rx.of(side).stats.mss, e.rx.of(peer).stats.mss) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -539,16 +546,18 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
                 len: seg.payload_len,
                 mss: announced.map(|m| m.saturating_sub(options)),
             };
-            if let Some(release) = e.pacing[i].data(side, sent) {
+            if let Some(release) = e.pacing.of_mut(side).data(side, sent) {
                 e.handler.on_ack_release(&release);
             }
-            e.pacing[peer.index()].peer_data(ack_offset);
+            e.pacing.of_mut(peer).peer_data(ack_offset);
         }
-        SegmentKind::Retransmission => e.pacing[i].retransmission(ts),
+        SegmentKind::Retransmission => e.pacing.of_mut(side).retransmission(ts),
         SegmentKind::PureAck => {
             if let Some(acked) = ack_offset {
-                let rtt = e.pacing[i].rtt();
-                e.pacing[peer.index()].peer_pure_ack(acked, ts, seg.frame, rtt);
+                let rtt = e.pacing.of_mut(side).rtt();
+                e.pacing
+                    .of_mut(peer)
+                    .peer_pure_ack(acked, ts, seg.frame, rtt);
             }
         }
         _ => {}
@@ -557,19 +566,19 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
     // segment never measures its own wait: the peer's data coming back
     // acknowledged, and the peer's timestamp coming back echoed.
     if let Some(acked) = ack_offset {
-        if let Some(sample) = e.pacing[peer.index()].ack_sample(acked, ts) {
-            e.pacing[i].note_rtt(sample);
+        if let Some(sample) = e.pacing.of_mut(peer).ack_sample(acked, ts) {
+            e.pacing.of_mut(side).note_rtt(sample);
         }
     }
     if let Some((tsval, tsecr)) = timestamp_option(seg.options_raw) {
-        e.pacing[peer.index()].peer_tsval(tsval, ts);
+        e.pacing.of_mut(peer).peer_tsval(tsval, ts);
         if flags.ack() {
-            e.pacing[i].own_tsecr(tsecr, ts);
+            e.pacing.of_mut(side).own_tsecr(tsecr, ts);
         }
     }
 
     let scale = match (e.rx[0].stats.window_scale, e.rx[1].stats.window_scale) {
-        (Some(_), Some(_)) if !flags.syn() => e.rx[i].stats.window_scale.unwrap_or(0).min(14),
+        (Some(_), Some(_)) if !flags.syn() => e.rx.of(side).stats.window_scale.unwrap_or(0).min(14),
         _ => 0,
     };
     let window = u64::from(seg.window) << scale;

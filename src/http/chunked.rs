@@ -133,17 +133,15 @@ impl ChunkedDecoder {
         let mut data = 0u64;
         loop {
             if let State::Data { remaining } = self.state {
-                let available = (bytes.len() - i) as u64;
-                let take = remaining.min(available);
+                let available = bytes.len().saturating_sub(i);
                 // take <= available, which came from a usize.
-                i += take as usize;
-                data += take;
-                self.state = if take == remaining {
-                    State::DataCr
-                } else {
-                    State::Data {
-                        remaining: remaining - take,
-                    }
+                let take = usize::try_from(remaining).map_or(available, |r| r.min(available));
+                i = i.saturating_add(take);
+                let take = take as u64;
+                data = data.saturating_add(take);
+                self.state = match remaining.saturating_sub(take) {
+                    0 => State::DataCr,
+                    remaining => State::Data { remaining },
                 };
             }
             match self.state {
@@ -154,7 +152,7 @@ impl ChunkedDecoder {
             let Some(&b) = bytes.get(i) else {
                 return self.fed(i, data, Outcome::NeedMore);
             };
-            i += 1;
+            i = i.saturating_add(1);
             self.byte(b);
         }
     }
@@ -174,13 +172,11 @@ impl ChunkedDecoder {
     /// returns false: the caller must treat the body's framing as lost.
     pub fn skip_gap(&mut self, len: u64) -> bool {
         match self.state {
-            State::Data { remaining } if len <= remaining => {
-                self.state = if len == remaining {
-                    State::DataCr
-                } else {
-                    State::Data {
-                        remaining: remaining - len,
-                    }
+            State::Data { remaining } => {
+                self.state = match remaining.checked_sub(len) {
+                    None => return false,
+                    Some(0) => State::DataCr,
+                    Some(remaining) => State::Data { remaining },
                 };
                 true
             }
@@ -225,7 +221,7 @@ impl ChunkedDecoder {
         match self.state {
             State::Size => {
                 if let Some(v) = hex_value(b) {
-                    self.digits += 1;
+                    self.digits = self.digits.saturating_add(1);
                     let grown = self
                         .size
                         .checked_mul(16)
@@ -244,7 +240,7 @@ impl ChunkedDecoder {
             }
             State::AfterSize => self.after_size(b),
             State::Extension => {
-                self.extension_bytes += 1;
+                self.extension_bytes = self.extension_bytes.saturating_add(1);
                 match b {
                     b'\r' => self.state = State::SizeLf,
                     b'\n' => {
@@ -333,23 +329,25 @@ impl ChunkedDecoder {
     }
 
     fn trailer_byte(&mut self) {
-        self.trailer_bytes += 1;
+        self.trailer_bytes = self.trailer_bytes.saturating_add(1);
         if self.trailer_bytes > self.limits.max_trailer_bytes {
             self.fail(ChunkError::TrailerTooLong);
         }
     }
 }
 
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+fn hex_value(b: u8) -> Option<u32> {
+    char::from(b).to_digit(16)
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

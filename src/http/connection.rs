@@ -22,7 +22,7 @@ use super::transaction::{
 };
 use super::HttpLimits;
 use crate::flow::Connection;
-use crate::reassembly::{Side, StreamHandler};
+use crate::reassembly::{BySide, Side, StreamHandler};
 use crate::Timestamp;
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -199,24 +199,23 @@ impl HttpConnection {
         let rst = self.rst.or(conn.rst);
         let fin = [self.fin[0].or(conn.fin[0]), self.fin[1].or(conn.fin[1])];
         for side in [Side::Client, Side::Server] {
-            let i = side.index();
-            let end = match (rst, fin[i]) {
+            let end = match (rst, *fin.of(side)) {
                 (Some((by, ts)), _) => MessageEnd::RstBeforeEnd { side: by, ts },
                 (None, Some(ts)) => MessageEnd::FinBeforeEnd { side, ts },
                 (None, None) => MessageEnd::CaptureEnded,
             };
-            if !self.dirs[i].head_buf.is_empty() {
+            if !self.dirs.of(side).head_buf.is_empty() {
                 self.salvage_head(side, end);
             }
-            if let State::Body(body) = &self.dirs[i].state {
+            if let State::Body(body) = &self.dirs.of(side).state {
                 let close_delimited = matches!(body, Body::Close { .. });
-                if close_delimited && rst.is_none() && fin[i].is_some() {
+                if close_delimited && rst.is_none() && fin.of(side).is_some() {
                     self.complete_message(side, None);
                 } else {
                     self.end_message(side, end, None);
                 }
             }
-            self.dirs[i].state = State::Closed;
+            self.dirs.of_mut(side).state = State::Closed;
         }
         let no_response = match (rst, fin[1], fin[0]) {
             (Some((side, ts)), _, _) => NoResponse::Rst { side, ts },
@@ -277,7 +276,7 @@ impl HttpConnection {
         for tx in self.txs.iter_mut().take(settled) {
             settle(tx, connect_ns);
         }
-        self.base += settled as u64;
+        self.base = self.base.saturating_add(settled as u64);
         self.txs.drain(..settled)
     }
 
@@ -293,7 +292,7 @@ impl HttpConnection {
                 self.anomalies.transactions_not_kept.saturating_add(1);
             return NOT_KEPT;
         }
-        let idx = self.base + self.txs.len() as u64;
+        let idx = self.base.saturating_add(self.txs.len() as u64);
         self.txs.push_back(Transaction::new(idx));
         idx
     }
@@ -304,7 +303,7 @@ impl HttpConnection {
 
     /// The message `side` is in the middle of.
     fn cur_msg(&mut self, side: Side) -> Option<&mut MessageFacts> {
-        let idx = self.dirs[side.index()].cur?;
+        let idx = self.dirs.of(side).cur?;
         self.tx(idx)?.message_mut(side)
     }
 
@@ -325,7 +324,7 @@ impl HttpConnection {
 
     /// Whether a response is in progress: a request arriving now is pipelined.
     fn server_busy(&self) -> bool {
-        let server = &self.dirs[Side::Server.index()];
+        let server = self.dirs.of(Side::Server);
         matches!(server.state, State::Body(_)) || !server.head_buf.is_empty()
     }
 
@@ -338,13 +337,13 @@ impl HttpConnection {
                 msg.last_byte_ts = ts;
             }
         }
-        self.dirs[side.index()].cur = None;
+        self.dirs.of_mut(side).cur = None;
     }
 
     /// The current message of `side` ended where its framing said: move on.
     fn complete_message(&mut self, side: Side, last_ts: Option<Timestamp>) {
         self.end_message(side, MessageEnd::Complete, last_ts);
-        let d = &mut self.dirs[side.index()];
+        let d = self.dirs.of_mut(side);
         d.state = match std::mem::replace(&mut d.after, After::Idle) {
             After::Idle => State::Idle,
             After::Opaque => State::Opaque,
@@ -356,7 +355,7 @@ impl HttpConnection {
     /// The framing of `side` is lost at `offset`: end its message and seek.
     fn lose_framing(&mut self, side: Side, end: MessageEnd) {
         self.end_message(side, end, None);
-        let d = &mut self.dirs[side.index()];
+        let d = self.dirs.of_mut(side);
         d.state = State::Seek;
         d.after = After::Idle;
         self.desync(side, false);
@@ -375,21 +374,20 @@ impl HttpConnection {
         ts: Timestamp,
         at_start: bool,
     ) -> usize {
-        let i = side.index();
         let len = bytes.len();
-        match self.dirs[i].state {
+        match self.dirs.of(side).state {
             State::Idle => self.step_head(side, bytes, offset, ts),
             State::Body(_) => self.step_body(side, bytes, offset, ts, at_start),
             State::Seek => self.step_seek(side, bytes, offset, ts, at_start),
             State::Opaque => {
-                let r = &mut self.dirs[i].report;
+                let r = &mut self.dirs.of_mut(side).report;
                 r.opaque_bytes = r.opaque_bytes.saturating_add(len as u64);
                 len
             }
             State::AwaitTunnel => {
                 // More from the client before the CONNECT answer: another
                 // request, or tunnel data it did not wait to send.
-                let d = &mut self.dirs[i];
+                let d = self.dirs.of_mut(side);
                 d.state = if probe_request(bytes) == Probe::No {
                     State::Opaque
                 } else {
@@ -399,11 +397,11 @@ impl HttpConnection {
                 0
             }
             State::Unparsed => {
-                self.dirs[i].skip(offset, len);
+                self.dirs.of_mut(side).skip(offset, len);
                 len
             }
             State::Closed => {
-                let r = &mut self.dirs[i].report;
+                let r = &mut self.dirs.of_mut(side).report;
                 r.bytes_after_close = r.bytes_after_close.saturating_add(len as u64);
                 len
             }
@@ -418,9 +416,8 @@ impl HttpConnection {
         ts: Timestamp,
         at_start: bool,
     ) -> usize {
-        let i = side.index();
-        let other = &self.dirs[side.peer().index()];
-        let d = &self.dirs[i];
+        let other = self.dirs.of(side.peer());
+        let d = self.dirs.of(side);
         let may_probe =
             at_start && (d.report.detected || other.report.detected || d.ranges <= PROBE_RANGES);
         if may_probe {
@@ -429,7 +426,7 @@ impl HttpConnection {
                 Side::Server => probe_status(bytes),
             };
             if probe != Probe::No {
-                let d = &mut self.dirs[i];
+                let d = self.dirs.of_mut(side);
                 d.state = State::Idle;
                 d.tentative = true;
                 return 0;
@@ -439,7 +436,7 @@ impl HttpConnection {
                 return 0;
             }
         }
-        self.dirs[i].skip(offset, bytes.len());
+        self.dirs.of_mut(side).skip(offset, bytes.len());
         bytes.len()
     }
 
@@ -463,7 +460,7 @@ impl HttpConnection {
         if let Some(tx) = self.tx(idx) {
             tx.response = Some(msg);
         }
-        let d = &mut self.dirs[Side::Server.index()];
+        let d = self.dirs.of_mut(Side::Server);
         d.report.detected = true;
         d.tentative = false;
         d.cur = Some(idx);
@@ -485,17 +482,16 @@ impl HttpConnection {
     }
 
     fn step_head(&mut self, side: Side, bytes: &[u8], offset: u64, ts: Timestamp) -> usize {
-        let i = side.index();
-        if self.dirs[i].head_buf.is_empty() {
+        if self.dirs.of(side).head_buf.is_empty() {
             let crlf = leading_crlf(bytes);
             if crlf > 0 {
-                let r = &mut self.dirs[i].report;
+                let r = &mut self.dirs.of_mut(side).report;
                 r.stray_crlf_bytes = r.stray_crlf_bytes.saturating_add(crlf as u64);
                 return crlf;
             }
             // Pipelining is about when the request's first byte was sent.
             let outstanding = self.pairing.requests_pending() > 0 || self.server_busy();
-            let d = &mut self.dirs[i];
+            let d = self.dirs.of_mut(side);
             d.head_first_ts = ts;
             d.head_last_ts = ts;
             d.head_offset = offset;
@@ -516,7 +512,7 @@ impl HttpConnection {
                         self.head_too_large(side, offset);
                         return 0;
                     }
-                    let d = &mut self.dirs[i];
+                    let d = self.dirs.of_mut(side);
                     d.head_buf.extend_from_slice(bytes);
                     d.head_has_newline = bytes.contains(&b'\n');
                     bytes.len()
@@ -528,7 +524,7 @@ impl HttpConnection {
                 Err(NoHead::Malformed) => self.reject_head(side, bytes, offset, ts, ts),
             }
         } else {
-            let d = &mut self.dirs[i];
+            let d = self.dirs.of_mut(side);
             let prev = d.head_buf.len();
             let end = find_head_end(&d.head_buf, bytes);
             let take = end.unwrap_or(bytes.len());
@@ -549,10 +545,10 @@ impl HttpConnection {
             if end.is_none() && !first_line_done && !still_probing {
                 return take;
             }
-            let buffered = std::mem::take(&mut self.dirs[i].head_buf);
+            let buffered = std::mem::take(&mut self.dirs.of_mut(side).head_buf);
             let parsed = self.parse(side, &buffered);
             let probe = Self::probe(side, &buffered);
-            self.dirs[i].head_buf = buffered;
+            self.dirs.of_mut(side).head_buf = buffered;
             match parsed {
                 Ok((head, len)) => {
                     // The head ends inside `new`; the rest of it is body.
@@ -562,17 +558,21 @@ impl HttpConnection {
                 }
                 Err(NoHead::Partial) if probe != Probe::No => take,
                 Err(NoHead::Partial | NoHead::Malformed) => {
-                    let buffered = std::mem::take(&mut self.dirs[i].head_buf);
-                    let (head_offset, first_ts) =
-                        (self.dirs[i].head_offset, self.dirs[i].head_first_ts);
+                    let buffered = std::mem::take(&mut self.dirs.of_mut(side).head_buf);
+                    let (head_offset, first_ts) = (
+                        self.dirs.of(side).head_offset,
+                        self.dirs.of(side).head_first_ts,
+                    );
                     self.reject_head(side, &buffered, head_offset, first_ts, ts);
-                    self.dirs[i].head_buf = buffered;
-                    self.dirs[i].clear_head();
+                    self.dirs.of_mut(side).head_buf = buffered;
+                    self.dirs.of_mut(side).clear_head();
                     take
                 }
                 Err(NoHead::TooManyHeaders) => {
-                    let (len, head_offset) =
-                        (self.dirs[i].head_buf.len(), self.dirs[i].head_offset);
+                    let (len, head_offset) = (
+                        self.dirs.of(side).head_buf.len(),
+                        self.dirs.of(side).head_offset,
+                    );
                     self.too_many_headers(side, len, head_offset);
                     take
                 }
@@ -590,8 +590,7 @@ impl HttpConnection {
         first_ts: Timestamp,
         ts: Timestamp,
     ) -> usize {
-        let i = side.index();
-        let peer_detected = self.dirs[side.peer().index()].report.detected;
+        let peer_detected = self.dirs.of(side.peer()).report.detected;
         let line = first_line(bytes);
         let plausible = match (side, line) {
             (Side::Client, Some(line)) => malformed_request_line(line).is_some(),
@@ -599,10 +598,13 @@ impl HttpConnection {
             (_, None) => false,
         };
         // A recorded malformed message owns its first line; the rest is skipped.
-        let line_len = bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line_len = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(0, |p| p.saturating_add(1));
         let msg = || malformed_message(line_len, offset, first_ts, ts);
         let mut recorded = 0;
-        let d = &mut self.dirs[i];
+        let d = self.dirs.of_mut(side);
         // A guess that did not pan out is only "not a message start", unless
         // the other side speaks HTTP and this looks like a broken message.
         if !d.tentative || (peer_detected && plausible) {
@@ -610,7 +612,7 @@ impl HttpConnection {
             match (side, line) {
                 (Side::Client, Some(line)) => {
                     if let Some((method, uri)) = malformed_request_line(line) {
-                        let pipelined = self.dirs[i].head_outstanding;
+                        let pipelined = self.dirs.of(side).head_outstanding;
                         self.add_malformed_request(method, uri, msg(), pipelined);
                         recorded = line_len;
                     }
@@ -638,7 +640,7 @@ impl HttpConnection {
                 }));
             }
         }
-        let d = &mut self.dirs[i];
+        let d = self.dirs.of_mut(side);
         d.clear_head();
         d.state = State::Seek;
         d.after = After::Idle;
@@ -670,7 +672,7 @@ impl HttpConnection {
     }
 
     fn head_too_large(&mut self, side: Side, offset: u64) {
-        let d = &mut self.dirs[side.index()];
+        let d = self.dirs.of_mut(side);
         d.report.heads_too_large = d.report.heads_too_large.saturating_add(1);
         let head_offset = if d.head_buf.is_empty() {
             offset
@@ -685,7 +687,7 @@ impl HttpConnection {
 
     /// A head with more fields than allowed, `len` bytes at `offset`: skipped.
     fn too_many_headers(&mut self, side: Side, len: usize, offset: u64) {
-        let d = &mut self.dirs[side.index()];
+        let d = self.dirs.of_mut(side);
         d.report.too_many_headers = d.report.too_many_headers.saturating_add(1);
         d.clear_head();
         d.state = State::Seek;
@@ -701,7 +703,6 @@ impl HttpConnection {
         ts: Timestamp,
         at_start: bool,
     ) -> usize {
-        let i = side.index();
         let len = bytes.len();
         enum Next {
             More,
@@ -710,16 +711,17 @@ impl HttpConnection {
             /// A status line where a close-delimited body was, after a gap.
             Resync,
         }
-        let (consumed, payload, next, chunk_facts) = match &mut self.dirs[i].state {
+        let (consumed, payload, next, chunk_facts) = match &mut self.dirs.of_mut(side).state {
             State::Body(Body::Length { remaining }) => {
-                let take = (*remaining).min(len as u64);
-                *remaining -= take;
+                let take = usize::try_from(*remaining).map_or(len, |r| r.min(len));
+                let take_u64 = take as u64;
+                *remaining = remaining.saturating_sub(take_u64);
                 let next = if *remaining == 0 {
                     Next::Done
                 } else {
                     Next::More
                 };
-                (take as usize, take, next, None)
+                (take, take_u64, next, None)
             }
             State::Body(Body::Chunked(decoder)) => {
                 let fed = decoder.feed(bytes);
@@ -756,7 +758,7 @@ impl HttpConnection {
             Next::Failed => self.lose_framing(side, MessageEnd::FramingError),
             Next::Resync => {
                 self.lose_framing(side, MessageEnd::GapInside);
-                let d = &mut self.dirs[i];
+                let d = self.dirs.of_mut(side);
                 d.state = State::Idle;
                 d.tentative = true;
             }
@@ -769,7 +771,7 @@ impl HttpConnection {
     /// A head parsed: start its message. Returns the transaction index of a
     /// request or final response (not of an interim response).
     fn on_head(&mut self, side: Side, head: ParsedHead, len: usize, ts: Timestamp) -> Option<u64> {
-        let d = &mut self.dirs[side.index()];
+        let d = self.dirs.of_mut(side);
         if d.tentative && d.report.detected {
             d.report.resyncs = d.report.resyncs.saturating_add(1);
         }
@@ -818,7 +820,7 @@ impl HttpConnection {
     ) -> u64 {
         // A real request: whatever came before it was not one.
         self.candidate = None;
-        let pipelined = self.dirs[Side::Client.index()].head_outstanding;
+        let pipelined = self.dirs.of(Side::Client).head_outstanding;
         let (framing, error) = if version == HttpVersion::Http09 {
             (Framing::None, None)
         } else {
@@ -848,7 +850,7 @@ impl HttpConnection {
             tx.request = Some(msg);
         }
         self.enqueue_request(idx, pipelined);
-        let d = &mut self.dirs[Side::Client.index()];
+        let d = self.dirs.of_mut(Side::Client);
         d.cur = Some(idx);
         d.after = after;
         self.begin_body(Side::Client, framing, ts);
@@ -900,10 +902,9 @@ impl HttpConnection {
         headers: HeaderFacts,
         ts: Timestamp,
     ) -> Option<u64> {
-        let server = Side::Server.index();
         if self.pairing.requests_pending() == 0 {
             if let Some(candidate) = self.candidate.take() {
-                let client = &mut self.dirs[Side::Client.index()].report;
+                let client = &mut self.dirs.of_mut(Side::Client).report;
                 client.malformed_heads = client.malformed_heads.saturating_add(1);
                 // Its line was counted as skipped; it is a head after all.
                 let line = &candidate.msg;
@@ -918,7 +919,7 @@ impl HttpConnection {
         }
         if (100..200).contains(&code) && code != 101 {
             // Interim: the request still waits for its final response.
-            let report = &mut self.dirs[server].report;
+            let report = &mut self.dirs.of_mut(Side::Server).report;
             report.interim_bytes = report.interim_bytes.saturating_add(msg.head_bytes);
             let first_ts = msg.first_byte_ts;
             match self.pairing.front_request().and_then(|idx| self.tx(idx)) {
@@ -934,7 +935,7 @@ impl HttpConnection {
                         self.anomalies.orphan_interim_responses.saturating_add(1);
                 }
             }
-            self.dirs[server].state = State::Idle;
+            self.dirs.of_mut(Side::Server).state = State::Idle;
             return None;
         }
         let idx = self.pair_or_orphan();
@@ -963,7 +964,7 @@ impl HttpConnection {
             }
             tx.response = Some(msg);
         }
-        let client = &mut self.dirs[Side::Client.index()];
+        let client = self.dirs.of_mut(Side::Client);
         if tunnel {
             // The rest of both directions is the tunnelled protocol.
             match client.state {
@@ -973,7 +974,7 @@ impl HttpConnection {
                 State::Body(_) => client.after = After::Opaque,
                 _ => {}
             }
-            self.dirs[server].after = After::Opaque;
+            self.dirs.of_mut(Side::Server).after = After::Opaque;
         } else if kind.connect {
             // CONNECT refused: the client may go on with plain HTTP.
             if matches!(client.state, State::AwaitTunnel) {
@@ -983,7 +984,7 @@ impl HttpConnection {
                 client.after = After::Idle;
             }
         }
-        self.dirs[server].cur = Some(idx);
+        self.dirs.of_mut(Side::Server).cur = Some(idx);
         self.begin_body(Side::Server, framing, ts);
         Some(idx)
     }
@@ -1013,15 +1014,17 @@ impl HttpConnection {
             }
             Framing::CloseDelimited | Framing::Http09 => Body::Close { after_gap: false },
         };
-        self.dirs[side.index()].state = State::Body(body);
+        self.dirs.of_mut(side).state = State::Body(body);
     }
 
     /// The connection ended inside a head: parse what there is (if the start
     /// line is complete) so the message is not lost, marked truncated.
     fn salvage_head(&mut self, side: Side, end: MessageEnd) {
-        let i = side.index();
-        let mut buf = std::mem::take(&mut self.dirs[i].head_buf);
-        let (offset, last_ts) = (self.dirs[i].head_offset, self.dirs[i].head_last_ts);
+        let mut buf = std::mem::take(&mut self.dirs.of_mut(side).head_buf);
+        let (offset, last_ts) = (
+            self.dirs.of(side).head_offset,
+            self.dirs.of(side).head_last_ts,
+        );
         let original = buf.len();
         if first_line(&buf).is_some() && Self::probe(side, &buf) != Probe::No {
             while buf.last() == Some(&b'\r') {
@@ -1041,13 +1044,13 @@ impl HttpConnection {
                         msg.framing_satisfied = false;
                     }
                 }
-                let d = &mut self.dirs[i];
+                let d = self.dirs.of_mut(side);
                 d.cur = None;
                 d.state = State::Closed;
                 return;
             }
         }
-        let d = &mut self.dirs[i];
+        let d = self.dirs.of_mut(side);
         d.skip(offset, original);
         d.clear_head();
     }
@@ -1088,15 +1091,14 @@ fn mark_unanswered(txs: &mut VecDeque<Transaction>, base: u64, idx: u64, why: No
 
 impl StreamHandler for HttpConnection {
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
-        let i = from.index();
         let (mut offset, mut bytes) = (offset, bytes);
-        if let Some(next) = self.dirs[i].next_offset {
+        if let Some(next) = self.dirs.of(from).next_offset {
             if offset > next {
                 // A hole the reassembly did not announce: treat it as a gap.
-                self.on_gap(from, next, offset - next, ts);
+                self.on_gap(from, next, offset.saturating_sub(next), ts);
             } else if offset < next {
                 // Already seen: keep only what is new.
-                let seen = usize::try_from(next - offset).unwrap_or(usize::MAX);
+                let seen = usize::try_from(next.saturating_sub(offset)).unwrap_or(usize::MAX);
                 bytes = bytes.get(seen..).unwrap_or_default();
                 offset = next;
             }
@@ -1104,7 +1106,7 @@ impl StreamHandler for HttpConnection {
         if bytes.is_empty() {
             return;
         }
-        let d = &mut self.dirs[i];
+        let d = self.dirs.of_mut(from);
         d.next_offset = Some(offset.saturating_add(bytes.len() as u64));
         d.ranges = d.ranges.saturating_add(1);
         d.report.bytes = d.report.bytes.saturating_add(bytes.len() as u64);
@@ -1113,12 +1115,14 @@ impl StreamHandler for HttpConnection {
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
             let n = self.step(from, rest, offset.saturating_add(pos as u64), ts, pos == 0);
             if n == 0 {
-                idle_steps += 1;
+                idle_steps = idle_steps.saturating_add(1);
                 if idle_steps > 8 {
                     // Cannot happen by construction; never loop on hostile input.
                     debug_assert!(false, "http parser made no progress");
-                    self.dirs[i].skip(offset.saturating_add(pos as u64), rest.len());
-                    self.dirs[i].state = State::Seek;
+                    self.dirs
+                        .of_mut(from)
+                        .skip(offset.saturating_add(pos as u64), rest.len());
+                    self.dirs.of_mut(from).state = State::Seek;
                     break;
                 }
             } else {
@@ -1129,17 +1133,16 @@ impl StreamHandler for HttpConnection {
     }
 
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
-        let i = from.index();
         {
-            let d = &mut self.dirs[i];
+            let d = self.dirs.of_mut(from);
             d.report.gaps = d.report.gaps.saturating_add(1);
             d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
             let end = offset.saturating_add(len);
             d.next_offset = Some(d.next_offset.map_or(end, |n| n.max(end)));
         }
-        match &mut self.dirs[i].state {
+        match &mut self.dirs.of_mut(from).state {
             State::Idle => {
-                let d = &mut self.dirs[i];
+                let d = self.dirs.of_mut(from);
                 if !d.head_buf.is_empty() {
                     d.report.heads_lost_in_gap = d.report.heads_lost_in_gap.saturating_add(1);
                     d.skip(d.head_offset, d.head_buf.len());
@@ -1152,7 +1155,7 @@ impl StreamHandler for HttpConnection {
             }
             State::Body(Body::Length { remaining }) => {
                 let inside = len.min(*remaining);
-                *remaining -= inside;
+                *remaining = remaining.saturating_sub(inside);
                 let done = *remaining == 0;
                 if let Some(msg) = self.cur_msg(from) {
                     msg.gap_bytes = msg.gap_bytes.saturating_add(inside);
@@ -1161,9 +1164,9 @@ impl StreamHandler for HttpConnection {
                 if done {
                     // The framing is satisfied even though not every byte was seen.
                     self.complete_message(from, Some(ts));
-                    if len > inside && matches!(self.dirs[i].state, State::Idle) {
+                    if len > inside && matches!(self.dirs.of(from).state, State::Idle) {
                         // The gap runs past the body: whole messages may be in it.
-                        self.dirs[i].state = State::Seek;
+                        self.dirs.of_mut(from).state = State::Seek;
                         self.desync(from, true);
                     }
                 }
@@ -1189,7 +1192,7 @@ impl StreamHandler for HttpConnection {
                 // Still looking for a message start; if nothing was seen yet
                 // in this direction, the stream's start (a message boundary)
                 // is in the gap.
-                let at_boundary = self.dirs[i].report.bytes == 0;
+                let at_boundary = self.dirs.of(from).report.bytes == 0;
                 self.desync(from, at_boundary);
             }
             State::Opaque | State::AwaitTunnel | State::Unparsed | State::Closed => {}
@@ -1197,17 +1200,14 @@ impl StreamHandler for HttpConnection {
     }
 
     fn on_fin(&mut self, from: Side, ts: Timestamp) {
-        let i = from.index();
-        if self.fin[i].is_none() {
-            self.fin[i] = Some(ts);
-        }
-        if matches!(self.dirs[i].state, State::Closed) {
+        self.fin.of_mut(from).get_or_insert(ts);
+        if matches!(self.dirs.of(from).state, State::Closed) {
             return;
         }
-        if !self.dirs[i].head_buf.is_empty() {
+        if !self.dirs.of(from).head_buf.is_empty() {
             self.salvage_head(from, MessageEnd::FinBeforeEnd { side: from, ts });
         }
-        match self.dirs[i].state {
+        match self.dirs.of(from).state {
             // A close-delimited body ends here, as its framing says.
             State::Body(Body::Close { .. }) => self.complete_message(from, None),
             State::Body(_) => {
@@ -1215,7 +1215,7 @@ impl StreamHandler for HttpConnection {
             }
             _ => {}
         }
-        self.dirs[i].state = State::Closed;
+        self.dirs.of_mut(from).state = State::Closed;
     }
 
     fn on_rst(&mut self, from: Side, ts: Timestamp) {
@@ -1225,17 +1225,16 @@ impl StreamHandler for HttpConnection {
         self.rst = Some((from, ts));
         let end = MessageEnd::RstBeforeEnd { side: from, ts };
         for side in [Side::Client, Side::Server] {
-            let i = side.index();
-            if matches!(self.dirs[i].state, State::Closed) {
+            if matches!(self.dirs.of(side).state, State::Closed) {
                 continue;
             }
-            if !self.dirs[i].head_buf.is_empty() {
+            if !self.dirs.of(side).head_buf.is_empty() {
                 self.salvage_head(side, end);
             }
-            if let State::Body(_) = self.dirs[i].state {
+            if let State::Body(_) = self.dirs.of(side).state {
                 self.end_message(side, end, None);
             }
-            self.dirs[i].state = State::Closed;
+            self.dirs.of_mut(side).state = State::Closed;
         }
     }
 }

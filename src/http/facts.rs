@@ -121,7 +121,9 @@ impl KeepAliveFacts {
             let (name, val) = match param.iter().position(|&b| b == b'=') {
                 Some(eq) => (
                     trim_ows(param.get(..eq).unwrap_or_default()),
-                    Some(trim_ows(param.get(eq + 1..).unwrap_or_default())),
+                    Some(trim_ows(
+                        param.get(eq.saturating_add(1)..).unwrap_or_default(),
+                    )),
                 ),
                 None => (param, None),
             };
@@ -377,17 +379,30 @@ static KNOWN_TABLE: [(u32, u8); KNOWN_SLOTS] = known_table();
 
 const fn known_table() -> [(u32, u8); KNOWN_SLOTS] {
     let mut t = [(0u32, NO_BIT); KNOWN_SLOTS];
-    let mut i = 0;
-    while i < KNOWN_FIELDS.len() {
-        let h = name_hash(KNOWN_FIELDS[i].as_bytes());
+    let mut bit = 0u8;
+    let mut names: &[&str] = &KNOWN_FIELDS;
+    while let [name, rest @ ..] = names {
+        let h = name_hash(name.as_bytes());
         let mut slot = h as usize % KNOWN_SLOTS;
-        while t[slot].1 != NO_BIT {
-            slot = (slot + 1) % KNOWN_SLOTS;
+        // Linear probing to the first empty slot; with four slots a name
+        // there always is one.
+        while let Some((_, [entry, ..])) = t.split_at_mut_checked(slot) {
+            if entry.1 == NO_BIT {
+                *entry = (h, bit);
+                break;
+            }
+            slot = slot.wrapping_add(1) % KNOWN_SLOTS;
         }
-        t[slot] = (h, i as u8);
-        i += 1;
+        bit = bit.wrapping_add(1);
+        names = rest;
     }
     t
+}
+
+/// The bit of [`FieldNames::known`] for `bit` (below 64: [`KNOWN_FIELDS`]
+/// has 64 names; anything else would set no bit).
+fn known_mask(bit: u8) -> u64 {
+    1u64.checked_shl(u32::from(bit)).unwrap_or(0)
 }
 
 /// The bit of a known name's hash, if it is one.
@@ -401,7 +416,7 @@ fn known_bit(h: u32) -> Option<u8> {
         if k == h {
             return Some(bit);
         }
-        slot = (slot + 1) % KNOWN_SLOTS;
+        slot = slot.wrapping_add(1) % KNOWN_SLOTS;
     }
     None
 }
@@ -438,7 +453,7 @@ impl FieldNames {
     fn insert(&mut self, name: &[u8]) {
         let h = name_hash(name);
         if let Some(bit) = known_bit(h) {
-            self.known |= 1u64 << bit;
+            self.known |= known_mask(bit);
             return;
         }
         let others = self.others.get_or_insert_with(Box::default);
@@ -448,7 +463,7 @@ impl FieldNames {
         match others.hashes.get_mut(others.len) {
             Some(slot) => {
                 *slot = h;
-                others.len += 1;
+                others.len = others.len.saturating_add(1);
             }
             None => others.dropped = others.dropped.saturating_add(1),
         }
@@ -460,7 +475,7 @@ impl FieldNames {
     pub fn contains(&self, name: &str) -> bool {
         let h = name_hash(name.as_bytes());
         match known_bit(h) {
-            Some(bit) => self.known & (1u64 << bit) != 0,
+            Some(bit) => self.known & known_mask(bit) != 0,
             None => self
                 .others
                 .as_ref()
@@ -475,7 +490,8 @@ impl FieldNames {
 
     /// Distinct names recorded.
     pub fn len(&self) -> usize {
-        self.known.count_ones() as usize + self.others.as_ref().map_or(0, |o| o.hashes().len())
+        let others = self.others.as_ref().map_or(0, |o| o.hashes().len());
+        (self.known.count_ones() as usize).saturating_add(others)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -605,10 +621,8 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     }
     let mut n: u64 = 0;
     for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        let digit = char::from(b).to_digit(10)?;
+        n = n.checked_mul(10)?.checked_add(u64::from(digit))?;
     }
     Some(n)
 }
@@ -628,6 +642,13 @@ fn push_raw(raw: &mut String, value: &[u8]) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

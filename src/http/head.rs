@@ -76,14 +76,15 @@ pub(crate) fn find_head_end(prev: &[u8], next: &[u8]) -> Option<usize> {
     };
     let mut from = 0;
     while let Some(p) = next.get(from..)?.iter().position(|&b| b == b'\n') {
-        let i = from + p;
-        let k = prev.len() + i;
+        // Indices within `prev` and `next`: far from overflowing.
+        let i = from.saturating_add(p);
+        let k = prev.len().saturating_add(i);
         let back1 = k.checked_sub(1).and_then(at);
         let back2 = k.checked_sub(2).and_then(at);
         if back1 == Some(b'\n') || (back1 == Some(b'\r') && back2 == Some(b'\n')) {
-            return Some(i + 1);
+            return Some(i.saturating_add(1));
         }
-        from = i + 1;
+        from = i.saturating_add(1);
     }
     None
 }
@@ -251,14 +252,15 @@ fn http09_request_line(buf: &[u8]) -> Http09<'_> {
     if uri.is_empty() || !uri.iter().all(|b| (0x21..=0x7e).contains(b)) {
         return Http09::No;
     }
-    match (rest.get(p), rest.get(p + 1)) {
+    // `len` counts "GET ", the URI and the line ending.
+    match (rest.get(p), rest.get(p.saturating_add(1))) {
         (Some(b'\n'), _) => Http09::Line {
             uri,
-            len: 4 + p + 1,
+            len: p.saturating_add(4 + 1),
         },
         (Some(b'\r'), Some(b'\n')) => Http09::Line {
             uri,
-            len: 4 + p + 2,
+            len: p.saturating_add(4 + 2),
         },
         (Some(b'\r'), None) => Http09::NeedMore,
         _ => Http09::No,
@@ -282,7 +284,7 @@ pub(crate) fn malformed_request_line(line: &[u8]) -> Option<(Cow<'static, str>, 
     {
         return None;
     }
-    let rest = line.get(sp + 1..).unwrap_or_default();
+    let rest = line.get(sp.saturating_add(1)..).unwrap_or_default();
     let target = rest
         .split(|&b| b == b' ')
         .find(|t| !t.is_empty())
@@ -324,7 +326,8 @@ pub(crate) fn capped_string(bytes: &[u8], max: usize) -> String {
     if s.len() > max {
         let mut cut = max;
         while !s.is_char_boundary(cut) {
-            cut -= 1;
+            // Terminates: 0 is always a char boundary.
+            cut = cut.saturating_sub(1);
         }
         s.truncate(cut);
     }
@@ -332,6 +335,13 @@ pub(crate) fn capped_string(bytes: &[u8], max: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

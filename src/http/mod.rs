@@ -29,6 +29,16 @@
 //! [`HttpConnection::drain_settled`] (long keep-alive connections), and call
 //! [`HttpConnection::finish`] when the flow table lets the connection go.
 
+// Hostile input: every path from capture bytes must be free of panics and
+// silent overflow, so the panicking shortcuts are denied here (tests excepted).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+
 mod chunked;
 mod connection;
 mod facts;

@@ -114,7 +114,7 @@ impl Pairing {
             return false;
         }
         self.fifo.push_back(Pending::Request { idx, pipelined });
-        self.requests += 1;
+        self.requests = self.requests.saturating_add(1);
         true
     }
 
@@ -149,7 +149,7 @@ impl Pairing {
         if !uncertain {
             return match self.pop_request() {
                 Some((idx, pipelined)) => {
-                    self.resolved += 1;
+                    self.resolved = self.resolved.saturating_add(1);
                     self.resolved_pipelined |= pipelined;
                     Decision::Pair {
                         idx,
@@ -161,7 +161,8 @@ impl Pairing {
                 None => Decision::Orphan,
             };
         }
-        let holes = self.fifo.len() - self.requests;
+        // `requests` counts the queue's requests, so never exceeds its length.
+        let holes = self.fifo.len().saturating_sub(self.requests);
         if self.requests == 0 {
             // Answers a request lost in a gap, or none: keep any holes, more
             // lost requests may be answered next.
@@ -180,17 +181,17 @@ impl Pairing {
         let lost = if sequential {
             // A client that waits for each response: all but the latest
             // request were answered inside the gap.
-            self.requests - 1
+            self.requests.saturating_sub(1)
         } else {
-            usize::from(desync && at_boundary).min(self.requests - 1)
+            usize::from(desync && at_boundary).min(self.requests.saturating_sub(1))
         };
         let mut passed = 0;
         while let Some(entry) = self.fifo.pop_front() {
             if let Pending::Request { idx, .. } = entry {
-                self.requests -= 1;
+                self.requests = self.requests.saturating_sub(1);
                 if passed < lost {
                     unanswered(idx, NoResponse::LostInGap);
-                    passed += 1;
+                    passed = passed.saturating_add(1);
                 } else {
                     return Decision::Pair {
                         idx,
@@ -208,7 +209,7 @@ impl Pairing {
         // Holes in front are dropped only by the uncertain paths above.
         while let Some(entry) = self.fifo.pop_front() {
             if let Pending::Request { idx, pipelined } = entry {
-                self.requests -= 1;
+                self.requests = self.requests.saturating_sub(1);
                 return Some((idx, pipelined));
             }
         }
@@ -236,6 +237,13 @@ impl Pairing {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

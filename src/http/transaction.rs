@@ -6,7 +6,7 @@ use super::facts::{HeaderFacts, HttpVersion};
 use super::framing::{Framing, FramingError};
 use super::serde_ts::{opt_secs, secs};
 use crate::flow::Connection;
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -363,7 +363,7 @@ pub struct HttpConnectionReport {
 
 impl HttpConnectionReport {
     pub fn direction(&self, side: Side) -> &DirectionReport {
-        &self.directions[side.index()]
+        self.directions.of(side)
     }
 
     /// Where each direction (client, server) stopped being parsed.

@@ -176,7 +176,9 @@ impl Reassembler {
         let base = self.base?;
         let rel = seq.wrapping_sub(base);
         let here = self.next;
-        // Signed distance from `here` within the 32-bit circle.
+        // Signed distance from `here` within the 32-bit circle (the `as`
+        // casts reinterpret bits on purpose; an offset past i64::MAX, which
+        // no capture reaches, would come out negative and give `None`).
         let delta = rel.wrapping_sub(here as u32) as i32 as i64;
         let offset = (here as i64).checked_add(delta)?;
         u64::try_from(offset).ok()
@@ -197,13 +199,13 @@ impl Reassembler {
         ts: Timestamp,
         handler: &mut H,
     ) -> SegmentKind {
-        self.stats.packets += 1;
+        self.stats.packets = self.stats.packets.saturating_add(1);
         if self.base.is_none() {
             self.base = Some(seq);
         }
         let Some(start) = self.offset_of(seq) else {
             // Before a mid-stream pickup's first byte: nothing to place.
-            self.stats.before_start += 1;
+            self.stats.before_start = self.stats.before_start.saturating_add(1);
             return if payload_len == 0 {
                 SegmentKind::PureAck
             } else {
@@ -213,7 +215,10 @@ impl Reassembler {
         let len = u64::from(payload_len);
         let end = start.saturating_add(len);
         self.stats.max_segment = self.stats.max_segment.max(payload_len);
-        let captured = &captured[..captured.len().min(payload_len as usize)];
+        // Link padding beyond the TCP payload is not stream data.
+        let captured = captured
+            .get(..usize::try_from(payload_len).unwrap_or(usize::MAX))
+            .unwrap_or(captured);
 
         if fin && self.fin_at.is_none() {
             self.fin_at = Some(end);
@@ -221,27 +226,28 @@ impl Reassembler {
 
         let kind = if len <= 1 && !fin && start.checked_add(1) == Some(self.next) {
             // Keep-alive: one byte (or none) at snd.una - 1, already acknowledged.
-            self.stats.keepalives += 1;
+            self.stats.keepalives = self.stats.keepalives.saturating_add(1);
             return SegmentKind::KeepAlive;
         } else if len == 0 {
             SegmentKind::PureAck
         } else if end <= self.next {
-            self.stats.retransmissions += 1;
+            self.stats.retransmissions = self.stats.retransmissions.saturating_add(1);
             self.check_retransmission(start, captured);
             SegmentKind::Retransmission
         } else if start > self.next {
-            self.stats.out_of_order += 1;
+            self.stats.out_of_order = self.stats.out_of_order.saturating_add(1);
             self.buffer(side, start, captured, ts, handler);
             self.declare_acked_hole(side, ts, handler);
             SegmentKind::NewData
         } else {
             // In order, possibly overlapping the end of what was delivered.
-            let skip = (self.next - start) as usize;
+            // `start <= next` here, and the overlap is shorter than the segment.
+            let skip = usize::try_from(self.next.saturating_sub(start)).unwrap_or(usize::MAX);
             let probe = len == 1 && peer_window_zero;
             if probe {
-                self.stats.zero_window_probes += 1;
+                self.stats.zero_window_probes = self.stats.zero_window_probes.saturating_add(1);
             }
-            self.stats.data_segments += 1;
+            self.stats.data_segments = self.stats.data_segments.saturating_add(1);
             self.deliver(side, start, captured, len, skip, ts, handler);
             self.drain(side, handler);
             if probe {
@@ -340,13 +346,17 @@ impl Reassembler {
             Some((&first, _)) => to.min(first),
             None => to,
         };
-        if to > self.next {
-            let len = to - self.next;
-            self.stats.gaps += 1;
-            self.stats.gap_bytes += len;
+        let len = to.saturating_sub(self.next);
+        if len > 0 {
+            self.count_gap(len);
             h.on_gap(side, self.next, len, ts);
             self.next = to;
         }
+    }
+
+    fn count_gap(&mut self, len: u64) {
+        self.stats.gaps = self.stats.gaps.saturating_add(1);
+        self.stats.gap_bytes = self.stats.gap_bytes.saturating_add(len);
     }
 
     /// Hands over `[start + skip, start + len)`, whose first `captured.len()`
@@ -365,17 +375,18 @@ impl Reassembler {
         if let Some(bytes) = captured.get(skip..) {
             if !bytes.is_empty() {
                 h.on_data(side, self.next, bytes, ts);
-                self.stats.bytes += bytes.len() as u64;
+                let delivered = bytes.len() as u64;
+                self.stats.bytes = self.stats.bytes.saturating_add(delivered);
                 self.remember(self.next, bytes);
-                self.next += bytes.len() as u64;
+                self.next = self.next.saturating_add(delivered);
             }
         }
-        let end = start + len;
-        if end > self.next {
+        let end = start.saturating_add(len);
+        let cut = end.saturating_sub(self.next);
+        if cut > 0 {
             // Cut by the snaplen: never captured.
-            self.stats.gaps += 1;
-            self.stats.gap_bytes += end - self.next;
-            h.on_gap(side, self.next, end - self.next, ts);
+            self.count_gap(cut);
+            h.on_gap(side, self.next, cut, ts);
             self.next = end;
         }
     }
@@ -390,11 +401,12 @@ impl Reassembler {
             let p = entry.remove();
             self.pending_bytes = self
                 .pending_bytes
-                .saturating_sub(p.bytes.len() + PENDING_OVERHEAD);
+                .saturating_sub(p.bytes.len().saturating_add(PENDING_OVERHEAD));
             let len = p.bytes.len() as u64;
-            if start + len > self.next {
-                let skip = (self.next - start) as usize;
-                self.stats.data_segments += 1;
+            if start.saturating_add(len) > self.next {
+                // `start <= next` (checked above).
+                let skip = usize::try_from(self.next.saturating_sub(start)).unwrap_or(usize::MAX);
+                self.stats.data_segments = self.stats.data_segments.saturating_add(1);
                 self.deliver(side, start, &p.bytes, len, skip, p.ts, h);
             }
         }
@@ -413,42 +425,43 @@ impl Reassembler {
         ts: Timestamp,
         h: &mut H,
     ) {
-        let end = start + captured.len() as u64;
+        let end = start.saturating_add(captured.len() as u64);
         // Buffered segments are disjoint and sorted, so the ones overlapping
         // [start, end) are the last few that begin before `end`.
         let mut overlaps: Vec<(u64, u64)> = self
             .pending
             .range(..end)
             .rev()
-            .map(|(s, p)| (*s, *s + p.bytes.len() as u64))
+            .map(|(s, p)| (*s, s.saturating_add(p.bytes.len() as u64)))
             .take_while(|&(_, e)| e > start)
             .collect();
         overlaps.reverse();
+        // Every offset sliced below lies within the segment it is taken from,
+        // so `within` never misses.
         let mut cursor = start;
         for (s, e) in overlaps {
             if s > cursor {
-                self.insert_pending(
-                    cursor,
-                    &captured[(cursor - start) as usize..(s - start) as usize],
-                    ts,
-                );
+                let hole = within(captured, start, cursor, s).unwrap_or_default();
+                self.insert_pending(cursor, hole, ts);
             }
             let (from, to) = (s.max(start), e.min(end));
             if let Some(p) = self.pending.get(&s) {
-                let old = &p.bytes[(from - s) as usize..(to - s) as usize];
-                let new = &captured[(from - start) as usize..(to - start) as usize];
+                let old = within(&p.bytes, s, from, to);
+                let new = within(captured, start, from, to);
                 if old != new {
-                    self.stats.conflicting_overlaps += 1;
+                    self.stats.conflicting_overlaps =
+                        self.stats.conflicting_overlaps.saturating_add(1);
                 }
             }
             cursor = cursor.max(e);
         }
         if cursor < end {
-            self.insert_pending(cursor, &captured[(cursor - start) as usize..], ts);
+            let rest = within(captured, start, cursor, end).unwrap_or_default();
+            self.insert_pending(cursor, rest, ts);
         }
         // Over the cap: give up on the oldest hole.
         while self.pending_bytes > self.limits.max_out_of_order_bytes {
-            self.stats.buffer_cap_hits += 1;
+            self.stats.buffer_cap_hits = self.stats.buffer_cap_hits.saturating_add(1);
             let Some((&first, _)) = self.pending.first_key_value() else {
                 break;
             };
@@ -461,7 +474,9 @@ impl Reassembler {
         if bytes.is_empty() {
             return;
         }
-        self.pending_bytes += bytes.len() + PENDING_OVERHEAD;
+        self.pending_bytes = self
+            .pending_bytes
+            .saturating_add(bytes.len().saturating_add(PENDING_OVERHEAD));
         self.pending.insert(
             at,
             Pending {
@@ -475,12 +490,15 @@ impl Reassembler {
         let recent = self
             .recent
             .get_or_insert_with(|| Box::new([Recent::default(); RECENT]));
-        recent[self.recent_pos % RECENT] = Recent {
-            offset,
-            len: bytes.len() as u32,
-            hash: hash_bytes(bytes),
-        };
-        self.recent_pos = (self.recent_pos + 1) % RECENT;
+        // `recent_pos < RECENT` always, so the slot is always there.
+        if let Some(slot) = recent.get_mut(self.recent_pos % RECENT) {
+            *slot = Recent {
+                offset,
+                len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+                hash: hash_bytes(bytes),
+            };
+        }
+        self.recent_pos = self.recent_pos.wrapping_add(1) % RECENT;
     }
 
     /// A retransmission of a recently delivered segment, byte range for byte
@@ -490,7 +508,7 @@ impl Reassembler {
         if captured.is_empty() {
             return;
         }
-        let len = captured.len() as u32;
+        let len = u32::try_from(captured.len()).unwrap_or(u32::MAX);
         if let Some(r) = self
             .recent
             .iter()
@@ -498,10 +516,17 @@ impl Reassembler {
             .find(|r| r.len == len && r.offset == start)
         {
             if r.hash != hash_bytes(captured) {
-                self.stats.conflicting_overlaps += 1;
+                self.stats.conflicting_overlaps = self.stats.conflicting_overlaps.saturating_add(1);
             }
         }
     }
+}
+
+/// The bytes of `bytes` (which start at stream offset `base`) between stream
+/// offsets `from` and `to`, if it holds them.
+fn within(bytes: &[u8], base: u64, from: u64, to: u64) -> Option<&[u8]> {
+    let index = |at: u64| usize::try_from(at.checked_sub(base)?).ok();
+    bytes.get(index(from)?..index(to)?)
 }
 
 /// A fingerprint of a segment's bytes: its first 32 bytes and its length.
@@ -513,7 +538,7 @@ impl Reassembler {
 /// differs there too in practice.
 fn hash_bytes(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let head = &bytes[..bytes.len().min(32)];
+    let head = bytes.get(..32).unwrap_or(bytes);
     let mut h = (bytes.len() as u64).wrapping_mul(K);
     let mut words = head.chunks_exact(8);
     for w in &mut words {

@@ -11,6 +11,16 @@
 //! What comes out is a sequence of calls on a [`StreamHandler`]: the HTTP
 //! layer is one, the `connections` command uses [`NoopHandler`].
 
+// Hostile input: every path from capture bytes must be free of panics and
+// silent overflow, so the panicking shortcuts are denied here (tests excepted).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
+
 mod direction;
 mod pacing;
 
@@ -45,6 +55,34 @@ impl Side {
         match self {
             Side::Client => "client",
             Side::Server => "server",
+        }
+    }
+}
+
+/// One side's half of a per-direction pair `[client, server]`, the layout of
+/// every per-direction array in the crate. A match on the side rather than
+/// `pair[side.index()]`: no index, so nothing that could be out of range.
+pub trait BySide<T> {
+    fn of(&self, side: Side) -> &T;
+    fn of_mut(&mut self, side: Side) -> &mut T;
+}
+
+impl<T> BySide<T> for [T; 2] {
+    #[inline(always)]
+    fn of(&self, side: Side) -> &T {
+        let [client, server] = self;
+        match side {
+            Side::Client => client,
+            Side::Server => server,
+        }
+    }
+
+    #[inline(always)]
+    fn of_mut(&mut self, side: Side) -> &mut T {
+        let [client, server] = self;
+        match side {
+            Side::Client => client,
+            Side::Server => server,
         }
     }
 }
