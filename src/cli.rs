@@ -2,7 +2,7 @@
 //! the outcome to an exit code (0 ok, 1 findings at or above --fail-on,
 //! 2 usage error, unreadable or corrupt capture, or internal error).
 
-use crate::analyze::{run_check, run_http_capture, CaptureSummary, Limits};
+use crate::analyze::{run_check, run_counting_capture, run_http_capture, CaptureSummary, Limits};
 use crate::http::TransactionRecord;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat};
@@ -229,10 +229,9 @@ fn run(cli: Cli) -> io::Result<i32> {
                     let r = w.render(&rec, || connections::row(&rec, t0));
                     w.item(r);
                 };
-                let summary = run_http_capture(path, &limits, |a| {
-                    let n = a.http.transactions.len() as u64;
-                    let rec = ConnectionRecord::new(path, &a.connection, Some(n));
-                    reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
+                let summary = run_counting_capture(path, &limits, |conn, n| {
+                    let rec = ConnectionRecord::new(path, &conn, Some(n));
+                    reorder.push(conn.id, rec, |rec| emit(rec, &mut w));
                 });
                 reorder.drain(|rec| emit(rec, &mut w));
                 failed |= report_error(&summary);
