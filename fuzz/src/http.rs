@@ -215,9 +215,12 @@ fn run_script(script: &Script) {
         ack: Some(conn.start_ts.add_nanos(2_000_000)),
     };
     let mut ts = conn.start_ts.add_nanos(2_000_000);
-    // Where each direction stands (the end of the furthest data or gap),
-    // and the new bytes handed over: the parser must count exactly those.
-    let mut next = [0u64; 2];
+    // Where each direction stands as the parser sees it (the end of the
+    // furthest data or gap; unknown before either), and the new bytes
+    // handed over: the parser must count exactly those. Data starting past
+    // where the direction stands announces a hole up to it, even when it
+    // carries no bytes.
+    let mut next: [Option<u64>; 2] = [None, None];
     let mut new_bytes = [0u64; 2];
     let mut drained: Vec<Transaction> = Vec::new();
     for event in &script.events {
@@ -225,22 +228,28 @@ fn run_script(script: &Script) {
         match event {
             Event::Data(c, bytes) | Event::Overlap(c, _, bytes) | Event::Hole(c, _, bytes) => {
                 let i = side(*c).index();
+                let here = next[i].unwrap_or(0);
                 let offset = match event {
-                    Event::Overlap(_, back, _) => next[i].saturating_sub(u64::from(*back)),
-                    Event::Hole(_, skip, _) => next[i] + u64::from(*skip),
-                    _ => next[i],
+                    Event::Overlap(_, back, _) => here.saturating_sub(u64::from(*back)),
+                    Event::Hole(_, skip, _) => here + u64::from(*skip),
+                    _ => here,
                 };
                 http.on_data(side(*c), offset, bytes, ts);
+                let from = next[i].map_or(offset, |n| n.max(offset));
+                if next[i].is_some() {
+                    next[i] = Some(from);
+                }
                 if !bytes.is_empty() {
                     let end = offset + bytes.len() as u64;
-                    new_bytes[i] += end.saturating_sub(next[i].max(offset));
-                    next[i] = next[i].max(end);
+                    new_bytes[i] += end.saturating_sub(from);
+                    next[i] = Some(from.max(end));
                 }
             }
             Event::Gap(c, len) => {
                 let i = side(*c).index();
-                http.on_gap(side(*c), next[i], *len, ts);
-                next[i] += len;
+                let here = next[i].unwrap_or(0);
+                http.on_gap(side(*c), here, *len, ts);
+                next[i] = Some(here + len);
             }
             Event::Fin(c) => {
                 conn.fin[side(*c).index()].get_or_insert(ts);
