@@ -610,9 +610,10 @@ fn meta(
 
 /// Roles guessed from port numbers give way to the first payload: an HTTP
 /// request line is the client's, a status line the server's. Only while no
-/// data has been handed to the handler, so nothing it saw changes sides.
+/// data (or a FIN) has been handed to the handler, so nothing it saw changes sides.
 fn reconsider_roles<H>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) -> Side {
-    let delivered = e.rx.iter().any(|r| r.stats.bytes > 0 || r.stats.gaps > 0);
+    let delivered = e.rx.iter().any(|r| r.stats.bytes > 0 || r.stats.gaps > 0)
+        || e.conn.fin.iter().any(Option::is_some);
     if delivered {
         return side;
     }

@@ -591,14 +591,17 @@ impl HttpConnection {
         ts: Timestamp,
     ) -> usize {
         let peer_detected = self.dirs.of(side.peer()).report.detected;
-        let line = first_line(bytes);
+        // A first line longer than a head may be is no message's: it is
+        // skipped like the rest, so a recorded head never passes the cap.
+        let head = bytes.get(..self.limits.max_head_bytes).unwrap_or(bytes);
+        let line = first_line(head);
         let plausible = match (side, line) {
             (Side::Client, Some(line)) => malformed_request_line(line).is_some(),
             (Side::Server, Some(line)) => line.starts_with(b"HTTP/"),
             (_, None) => false,
         };
         // A recorded malformed message owns its first line; the rest is skipped.
-        let line_len = bytes
+        let line_len = head
             .iter()
             .position(|&b| b == b'\n')
             .map_or(0, |p| p.saturating_add(1));

@@ -212,17 +212,28 @@ impl Reassembler {
                 SegmentKind::Retransmission
             };
         };
-        let len = u64::from(payload_len);
-        let end = start.saturating_add(len);
+        let claimed = u64::from(payload_len);
         self.stats.max_segment = self.stats.max_segment.max(payload_len);
-        // Link padding beyond the TCP payload is not stream data.
-        let captured = captured
-            .get(..usize::try_from(payload_len).unwrap_or(usize::MAX))
-            .unwrap_or(captured);
-
-        if fin && self.fin_at.is_none() {
-            self.fin_at = Some(end);
+        // The stream ends at the sender's FIN: bytes placed beyond it (bogus
+        // or injected segments) are neither delivered nor buffered, so the
+        // handler never sees data after `on_fin`, and the stream cannot run
+        // past the FIN, which would then never be delivered. A FIN before
+        // bytes already delivered contradicts them and is not taken as the end.
+        if fin && self.fin_at.is_none() && start.saturating_add(claimed) >= self.next {
+            self.end_at(start.saturating_add(claimed));
         }
+        let len = match self.fin_at {
+            Some(fin) => claimed.min(fin.saturating_sub(start)),
+            None => claimed,
+        };
+        if len == 0 && claimed > 0 {
+            return SegmentKind::Retransmission;
+        }
+        let end = start.saturating_add(len);
+        // Link padding beyond the TCP payload, and bytes past the FIN, are not stream data.
+        let captured = captured
+            .get(..usize::try_from(len).unwrap_or(usize::MAX))
+            .unwrap_or(captured);
 
         let kind = if len <= 1 && !fin && start.checked_add(1) == Some(self.next) {
             // Keep-alive: one byte (or none) at snd.una - 1, already acknowledged.
@@ -332,6 +343,29 @@ impl Reassembler {
             }
         }
         self.maybe_fin(side, ts, handler);
+    }
+
+    /// Records the FIN's offset and forgets what was buffered or
+    /// acknowledged beyond it.
+    fn end_at(&mut self, fin: u64) {
+        self.fin_at = Some(fin);
+        self.acked = self.acked.min(fin);
+        let beyond = self.pending.split_off(&fin);
+        let dropped = beyond
+            .values()
+            .map(|p| p.bytes.len().saturating_add(PENDING_OVERHEAD))
+            .fold(0usize, usize::saturating_add);
+        self.pending_bytes = self.pending_bytes.saturating_sub(dropped);
+        if let Some(mut last) = self.pending.last_entry() {
+            let keep = usize::try_from(fin.saturating_sub(*last.key())).unwrap_or(usize::MAX);
+            let bytes = &mut last.get_mut().bytes;
+            if bytes.len() > keep {
+                self.pending_bytes = self
+                    .pending_bytes
+                    .saturating_sub(bytes.len().saturating_sub(keep));
+                bytes.truncate(keep);
+            }
+        }
     }
 
     fn maybe_fin<H: StreamHandler>(&mut self, side: Side, ts: Timestamp, handler: &mut H) {
