@@ -93,6 +93,15 @@ enum Command {
         /// Exit 0 even when findings are at or above --fail-on (damage still exits 2).
         #[arg(long)]
         exit_zero: bool,
+        /// List every finding in the table, SARIF, JUnit and GitHub output
+        /// instead of one entry per rule, client host and server endpoint
+        /// (JSON and JSON Lines always list every finding).
+        #[arg(long)]
+        no_group: bool,
+        /// Print only the number of findings per rule, most first (as a
+        /// table, or with --format json / jsonl as JSON).
+        #[arg(long)]
+        statistics: bool,
     },
     /// List the bounds connlint puts on its input, with their values.
     Limits,
@@ -290,7 +299,17 @@ fn run(cli: Cli) -> io::Result<i32> {
             ignore,
             config,
             exit_zero,
+            no_group,
+            statistics,
         } => {
+            if statistics && !format.has_statistics() {
+                eprintln!(
+                    "connlint: error: --statistics is written as table, json or jsonl, not {}",
+                    clap::ValueEnum::to_possible_value(&format)
+                        .map_or(String::new(), |v| v.get_name().to_string())
+                );
+                return Ok(2);
+            }
             let selection = CliSelection {
                 select,
                 ignore,
@@ -322,7 +341,12 @@ fn run(cli: Cli) -> io::Result<i32> {
                 .collect();
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            findings::write_check(&mut out, format, &outcomes)?;
+            if statistics {
+                findings::write_statistics(&mut out, format, &outcomes)?;
+            } else {
+                let options = findings::CheckOptions::new(&config, !no_group);
+                findings::write_check(&mut out, format, &outcomes, &options)?;
+            }
             out.flush()?;
             let gate = outcomes
                 .iter()

@@ -1,9 +1,13 @@
-//! `connlint check`: findings as a table grouped by connection, or as the
-//! SPEC §5 JSON document / JSON Lines.
+//! `connlint check`: findings as a table for people (repeats grouped, see
+//! [`super::group`]), as the SPEC §5 JSON document / JSON Lines for scripts
+//! (one record per finding, with its group key), as SARIF / JUnit / GitHub
+//! annotations for CI (one entry per group), or as per-rule statistics.
 
+use super::group::{Group, GroupKey, Grouper};
 use super::{write_json_line, Format};
 use crate::analyze::CheckOutcome;
-use crate::rules::{Finding, Severity};
+use crate::rules::{Finding, RuleMeta, Severity};
+use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -32,7 +36,7 @@ struct ErrorEntry<'a> {
     message: &'a str,
 }
 
-/// One finding with its capture, keys as SPEC §5 names them.
+/// One finding with its capture, keys as SPEC §5 names them, and its group.
 #[derive(Serialize)]
 pub struct FindingRecord<'a> {
     pub capture: &'a str,
@@ -46,6 +50,10 @@ pub struct FindingRecord<'a> {
     pub ts: f64,
     pub message: &'a str,
     pub evidence: &'a Map<String, Value>,
+    /// The finding's [`GroupKey`], `"S004 10.0.0.1 -> 10.0.0.2:80"`: the
+    /// findings of one capture with the same group are repeats of one
+    /// another, shown as one entry by the table, SARIF, JUnit and GitHub.
+    pub group: String,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -62,6 +70,7 @@ impl<'a> FindingRecord<'a> {
             ts: f.ts.as_secs_f64(),
             message: &f.message,
             evidence: &f.evidence,
+            group: GroupKey::of(f).to_string(),
         }
     }
 }
@@ -106,7 +115,53 @@ fn records(outcomes: &[CheckOutcome]) -> impl Iterator<Item = FindingRecord<'_>>
     })
 }
 
+/// How `check` shows its findings, besides the format.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    /// One entry per group in the table, SARIF, JUnit and GitHub output
+    /// (the default); false (`--no-group`) lists each finding.
+    pub group: bool,
+    /// The rules that ran, in catalogue order: JUnit has a test case for
+    /// each, passed or failed.
+    pub rules: Vec<&'static RuleMeta>,
+}
+
+impl CheckOptions {
+    /// The rules `config` enables.
+    pub fn new(config: &crate::rules::Config, group: bool) -> CheckOptions {
+        CheckOptions {
+            group,
+            rules: crate::rules::all()
+                .iter()
+                .zip(&config.rules)
+                .filter(|(_, s)| s.enabled)
+                .map(|(r, _)| r.meta())
+                .collect(),
+        }
+    }
+}
+
+impl Default for CheckOptions {
+    /// Grouped, every rule.
+    fn default() -> Self {
+        CheckOptions {
+            group: true,
+            rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
+        }
+    }
+}
+
+/// Writes the findings as a table (repeats grouped) or JSON / JSON Lines.
 pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -> io::Result<()> {
+    write_listing(out, format, outcomes, true)
+}
+
+fn write_listing<W: Write>(
+    out: &mut W,
+    format: Format,
+    outcomes: &[CheckOutcome],
+    group: bool,
+) -> io::Result<()> {
     match format {
         Format::Json => {
             let doc = Document {
@@ -141,39 +196,138 @@ pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -
             out.write_all(b"\n")
         }
         Format::Jsonl => records(outcomes).try_for_each(|r| write_json_line(out, &r)),
-        Format::Table => write_table(out, outcomes),
+        Format::Table => write_table(out, outcomes, group),
     }
 }
 
-fn write_table<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+/// The groups of one capture's findings, in the order of their first finding.
+fn groups_of(o: &CheckOutcome) -> Vec<Group> {
+    o.findings.iter().collect::<Grouper>().into_groups()
+}
+
+/// `ts` as the table prints it: seconds after the capture's first packet.
+fn rel(t0: Option<Timestamp>, ts: Timestamp) -> String {
+    match t0 {
+        Some(t0) => format!("+{:.3}s", ts.since(t0) as f64 / 1e9),
+        None => format!("{:.3}s", ts.as_secs_f64()),
+    }
+}
+
+/// A group in words: `20 findings of S001 handshake-dominated from
+/// 10.0.0.1 to 10.0.0.2:80 on 20 connections, +0.100s to +9.000s`.
+fn group_phrase(g: &Group, t0: Option<Timestamp>) -> String {
+    let (first, last) = (rel(t0, g.first_ts), rel(t0, g.last_ts));
+    let when = if first == last {
+        format!("at {first}")
+    } else {
+        format!("{first} to {last}")
+    };
+    format!(
+        "{} finding{} of {} {} from {} to {} on {} connection{}, {when}",
+        g.count,
+        plural(g.count),
+        g.key.code,
+        g.rule,
+        g.key.client_host,
+        g.key.server,
+        g.connections,
+        plural(g.connections)
+    )
+}
+
+/// One finding's line (and its evidence line) in the table, indented by
+/// `indent` beyond the usual two spaces.
+fn write_finding<W: Write>(
+    out: &mut W,
+    f: &Finding,
+    t0: Option<Timestamp>,
+    indent: &str,
+) -> io::Result<()> {
+    let at = t0.map_or(String::new(), |t0| format!("{} ", rel(Some(t0), f.ts)));
+    let tx = f.transaction.map_or(String::new(), |t| format!(" tx {t}"));
+    writeln!(
+        out,
+        "{indent}  {at}{:<7} {} {}{tx}: {}",
+        f.severity.name(),
+        f.code,
+        f.rule,
+        f.message
+    )?;
+    if !f.evidence.is_empty() {
+        let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        writeln!(out, "{indent}          evidence: {}", ev.join(" "))?;
+    }
+    Ok(())
+}
+
+/// A finding under its connection's header; consecutive findings on one
+/// connection share the header (`current` is the connection of the last).
+fn write_single<W: Write>(
+    out: &mut W,
+    path: &str,
+    t0: Option<Timestamp>,
+    f: &Finding,
+    current: &mut Option<u64>,
+) -> io::Result<()> {
+    if *current != Some(f.connection) {
+        *current = Some(f.connection);
+        writeln!(
+            out,
+            "\n{path}: connection {} {} -> {}",
+            f.connection, f.client, f.server
+        )?;
+    }
+    write_finding(out, f, t0, "")
+}
+
+/// A group of more than one: what it is, its examples under their
+/// connections, and how many more there are.
+fn write_group<W: Write>(
+    out: &mut W,
+    path: &str,
+    t0: Option<Timestamp>,
+    g: &Group,
+) -> io::Result<()> {
+    writeln!(out, "\n{path}: {}", group_phrase(g, t0))?;
+    let mut current = None;
+    for f in g.examples() {
+        if current != Some(f.connection) {
+            current = Some(f.connection);
+            writeln!(
+                out,
+                "  connection {} {} -> {}",
+                f.connection, f.client, f.server
+            )?;
+        }
+        write_finding(out, f, t0, "  ")?;
+    }
+    let more = g.more(g.examples().len());
+    if more > 0 {
+        writeln!(out, "  and {more} more like it")?;
+    }
+    Ok(())
+}
+
+fn write_table<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
+    let mut entries = 0u64;
     for o in outcomes {
         let path = &o.summary.path;
         let t0 = o.summary.first_ts;
         let mut current: Option<u64> = None;
-        for f in &o.findings {
-            if current != Some(f.connection) {
-                current = Some(f.connection);
-                writeln!(
-                    out,
-                    "\n{path}: connection {} {} -> {}",
-                    f.connection, f.client, f.server
-                )?;
+        if group {
+            let groups = groups_of(o);
+            entries += groups.len() as u64;
+            for g in &groups {
+                if g.count == 1 {
+                    write_single(out, path, t0, g.first(), &mut current)?;
+                } else {
+                    current = None;
+                    write_group(out, path, t0, g)?;
+                }
             }
-            let at = t0.map_or(String::new(), |t0| {
-                format!("+{:.3}s ", f.ts.since(t0) as f64 / 1e9)
-            });
-            let tx = f.transaction.map_or(String::new(), |t| format!(" tx {t}"));
-            writeln!(
-                out,
-                "  {at}{:<7} {} {}{tx}: {}",
-                f.severity.name(),
-                f.code,
-                f.rule,
-                f.message
-            )?;
-            if !f.evidence.is_empty() {
-                let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                writeln!(out, "          evidence: {}", ev.join(" "))?;
+        } else {
+            for f in &o.findings {
+                write_single(out, path, t0, f, &mut current)?;
             }
         }
     }
@@ -183,9 +337,15 @@ fn write_table<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<(
     if s.findings > 0 {
         writeln!(out)?;
     }
+    // The counts are of findings; the groups are said only when there are fewer.
+    let in_groups = if group && entries < s.findings {
+        format!(" in {entries} group{}", plural(entries))
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} finding{} ({} error, {} warning, {} info) in {} capture{}, {} connection{}, {} transaction{}",
+        "{} finding{}{in_groups} ({} error, {} warning, {} info) in {} capture{}, {} connection{}, {} transaction{}",
         s.findings,
         plural(s.findings),
         s.error,
@@ -254,12 +414,23 @@ pub enum CheckFormat {
     Table,
     Json,
     Jsonl,
-    /// SARIF 2.1.0, for code-scanning dashboards.
+    /// SARIF 2.1.0, for code-scanning dashboards: one result per group.
     Sarif,
-    /// JUnit XML: one test case per capture, one failure per finding.
+    /// JUnit XML: a test suite per capture, a test case per rule that ran,
+    /// failed by its findings.
     Junit,
-    /// GitHub Actions workflow commands (annotations on the run).
+    /// GitHub Actions workflow commands (annotations on the run): one per group.
     Github,
+}
+
+impl CheckFormat {
+    /// Whether `--statistics` can be written in this format.
+    pub fn has_statistics(self) -> bool {
+        matches!(
+            self,
+            CheckFormat::Table | CheckFormat::Json | CheckFormat::Jsonl
+        )
+    }
 }
 
 /// Writes the findings in a check format.
@@ -267,14 +438,16 @@ pub fn write_check<W: Write>(
     out: &mut W,
     format: CheckFormat,
     outcomes: &[CheckOutcome],
+    options: &CheckOptions,
 ) -> io::Result<()> {
+    let group = options.group;
     match format {
-        CheckFormat::Table => write(out, Format::Table, outcomes),
-        CheckFormat::Json => write(out, Format::Json, outcomes),
-        CheckFormat::Jsonl => write(out, Format::Jsonl, outcomes),
-        CheckFormat::Sarif => write_sarif(out, outcomes),
-        CheckFormat::Junit => write_junit(out, outcomes),
-        CheckFormat::Github => write_github(out, outcomes),
+        CheckFormat::Table => write_listing(out, Format::Table, outcomes, group),
+        CheckFormat::Json => write_listing(out, Format::Json, outcomes, group),
+        CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, group),
+        CheckFormat::Sarif => write_sarif(out, outcomes, group),
+        CheckFormat::Junit => write_junit(out, outcomes, options),
+        CheckFormat::Github => write_github(out, outcomes, group),
     }
 }
 
@@ -289,6 +462,35 @@ fn place(f: &Finding) -> String {
     )
 }
 
+/// One finding in one line of text, where it is first.
+fn finding_text(f: &Finding) -> String {
+    format!("{}: {}", place(f), f.message)
+}
+
+/// A group in one line of text (SARIF, GitHub): its first finding, then,
+/// if it has more, how many and over what. A group of one is its finding.
+fn group_text(g: &Group, t0: Option<Timestamp>) -> String {
+    let mut text = finding_text(g.first());
+    if g.count > 1 {
+        text.push_str(&format!(
+            " (and {} more like it: {})",
+            g.more(1),
+            group_phrase(g, t0)
+        ));
+    }
+    text
+}
+
+/// Each entry a CI format lists for a capture: a group, or with
+/// `--no-group` a finding (as a group of one).
+fn entries(o: &CheckOutcome, group: bool) -> Vec<Group> {
+    if group {
+        groups_of(o)
+    } else {
+        o.findings.iter().map(Group::new).collect()
+    }
+}
+
 fn sarif_level(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
@@ -297,7 +499,51 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-fn write_sarif<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+/// The partial fingerprint SARIF consumers match results across runs by:
+/// the group key (rule, client host, server endpoint).
+pub const SARIF_FINGERPRINT: &str = "connlintGroup/v1";
+
+fn sarif_result(path: &str, t0: Option<Timestamp>, g: &Group) -> Value {
+    use serde_json::json;
+    let f = g.first();
+    let key = g.key.to_string();
+    let examples: Vec<Value> = g
+        .examples()
+        .iter()
+        .map(|e| {
+            json!({
+                "connection": e.connection,
+                "client": e.client,
+                "server": e.server,
+                "transaction": e.transaction,
+                "ts": e.ts.as_secs_f64(),
+                "message": e.message,
+            })
+        })
+        .collect();
+    json!({
+        "ruleId": g.key.code,
+        "level": sarif_level(g.severity),
+        "message": {"text": group_text(g, t0)},
+        "locations": [{
+            "physicalLocation": {"artifactLocation": {"uri": path}},
+            "logicalLocations": [{"fullyQualifiedName": place(f), "kind": "object"}],
+        }],
+        "partialFingerprints": {SARIF_FINGERPRINT: key},
+        "properties": {
+            "ts": f.ts.as_secs_f64(),
+            "evidence": f.evidence,
+            "group": key,
+            "count": g.count,
+            "connections": g.connections,
+            "first_ts": g.first_ts.as_secs_f64(),
+            "last_ts": g.last_ts.as_secs_f64(),
+            "examples": examples,
+        },
+    })
+}
+
+fn write_sarif<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
     use serde_json::json;
     let rules: Vec<Value> = crate::rules::all()
         .iter()
@@ -313,23 +559,12 @@ fn write_sarif<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<(
             })
         })
         .collect();
-    let results: Vec<Value> = outcomes
-        .iter()
-        .flat_map(|o| {
-            o.findings.iter().map(move |f| {
-                json!({
-                    "ruleId": f.code,
-                    "level": sarif_level(f.severity),
-                    "message": {"text": format!("{}: {}", place(f), f.message)},
-                    "locations": [{
-                        "physicalLocation": {"artifactLocation": {"uri": o.summary.path}},
-                        "logicalLocations": [{"fullyQualifiedName": place(f), "kind": "object"}],
-                    }],
-                    "properties": {"ts": f.ts.as_secs_f64(), "evidence": f.evidence},
-                })
-            })
-        })
-        .collect();
+    let mut results: Vec<Value> = Vec::new();
+    for o in outcomes {
+        for g in entries(o, group) {
+            results.push(sarif_result(&o.summary.path, o.summary.first_ts, &g));
+        }
+    }
     let invocations: Vec<Value> = outcomes
         .iter()
         .filter_map(|o| o.summary.error.as_ref().map(|e| (o, e)))
@@ -367,8 +602,87 @@ fn xml(s: &str) -> String {
     o
 }
 
-fn write_junit<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
-    let s = Summary::of(outcomes);
+/// A finding as a line of a JUnit failure's text.
+fn junit_line(f: &Finding) -> String {
+    format!("{} ({}): {}", place(f), f.severity, f.message)
+}
+
+/// A group as lines of a JUnit failure's text: a group of one is its
+/// finding's line; a larger one says what it is, lists its examples and
+/// how many more there are.
+fn junit_group(text: &mut String, g: &Group, t0: Option<Timestamp>) {
+    if g.count == 1 {
+        text.push_str(&junit_line(g.first()));
+        text.push('\n');
+        return;
+    }
+    text.push_str(&group_phrase(g, t0));
+    text.push_str(":\n");
+    for f in g.examples() {
+        text.push_str("  ");
+        text.push_str(&junit_line(f));
+        text.push('\n');
+    }
+    let more = g.more(g.examples().len());
+    if more > 0 {
+        text.push_str(&format!("  and {more} more like it\n"));
+    }
+}
+
+/// JUnit: a test suite per capture, holding a test case `read` (an
+/// `<error>` when the capture is damaged) and one test case per rule that
+/// ran, or that has findings, in catalogue order. A rule's test case fails
+/// with at most one `<failure>` whose text lists its groups (each finding
+/// with `--no-group`); so `tests` >= `failures`.
+fn write_junit<W: Write>(
+    out: &mut W,
+    outcomes: &[CheckOutcome],
+    options: &CheckOptions,
+) -> io::Result<()> {
+    struct Case {
+        meta: &'static RuleMeta,
+        findings: u64,
+        groups: u64,
+        text: String,
+    }
+    struct Suite<'a> {
+        o: &'a CheckOutcome,
+        cases: Vec<Case>,
+        failures: u64,
+    }
+    let suites: Vec<Suite> = outcomes
+        .iter()
+        .map(|o| {
+            let t0 = o.summary.first_ts;
+            let groups = entries(o, options.group);
+            let cases: Vec<Case> = crate::rules::all()
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| {
+                    options.rules.iter().any(|r| r.code == m.code)
+                        || o.findings.iter().any(|f| f.code == m.code)
+                })
+                .map(|meta| {
+                    let mut case = Case {
+                        meta,
+                        findings: 0,
+                        groups: 0,
+                        text: String::new(),
+                    };
+                    for g in groups.iter().filter(|g| g.key.code == meta.code) {
+                        case.findings += g.count;
+                        case.groups += 1;
+                        junit_group(&mut case.text, g, t0);
+                    }
+                    case
+                })
+                .collect();
+            let failures = cases.iter().filter(|c| c.findings > 0).count() as u64;
+            Suite { o, cases, failures }
+        })
+        .collect();
+    let tests: u64 = suites.iter().map(|s| 1 + s.cases.len() as u64).sum();
+    let failures: u64 = suites.iter().map(|s| s.failures).sum();
     let errors = outcomes
         .iter()
         .filter(|o| o.summary.error.is_some())
@@ -376,43 +690,47 @@ fn write_junit<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<(
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="connlint" tests="{}" failures="{}" errors="{errors}">"#,
-        outcomes.len(),
-        s.findings
+        r#"<testsuites name="connlint" tests="{tests}" failures="{failures}" errors="{errors}">"#
     )?;
-    for o in outcomes {
-        let path = xml(&o.summary.path);
+    for s in &suites {
+        let path = xml(&s.o.summary.path);
         writeln!(
             out,
-            r#"  <testsuite name="{path}" tests="1" failures="{}" errors="{}">"#,
-            o.findings.len(),
-            u8::from(o.summary.error.is_some())
+            r#"  <testsuite name="{path}" tests="{}" failures="{}" errors="{}">"#,
+            1 + s.cases.len(),
+            s.failures,
+            u8::from(s.o.summary.error.is_some())
         )?;
-        writeln!(
-            out,
-            r#"    <testcase name="{path}" classname="connlint.check">"#
-        )?;
-        for f in &o.findings {
-            writeln!(
+        match &s.o.summary.error {
+            Some(e) => writeln!(
                 out,
-                r#"      <failure type="{} {}" message="{}">{} ({}): {}</failure>"#,
-                f.code,
-                f.rule,
-                xml(&f.message),
-                xml(&place(f)),
-                f.severity,
-                xml(&f.message)
-            )?;
-        }
-        if let Some(e) = &o.summary.error {
-            writeln!(
-                out,
-                r#"      <error type="damaged capture" message="byte offset {}: {}"/>"#,
+                r#"    <testcase name="read" classname="{path}">
+      <error type="damaged capture" message="byte offset {}: {}"/>
+    </testcase>"#,
                 e.offset,
                 xml(&e.reason)
+            )?,
+            None => writeln!(out, r#"    <testcase name="read" classname="{path}"/>"#)?,
+        }
+        for c in &s.cases {
+            let name = xml(&format!("{} {}", c.meta.code, c.meta.name));
+            if c.findings == 0 {
+                writeln!(out, r#"    <testcase name="{name}" classname="{path}"/>"#)?;
+                continue;
+            }
+            let mut message = format!("{} finding{}", c.findings, plural(c.findings));
+            if c.groups < c.findings {
+                message.push_str(&format!(" in {} group{}", c.groups, plural(c.groups)));
+            }
+            writeln!(
+                out,
+                r#"    <testcase name="{name}" classname="{path}">
+      <failure type="{name}" message="{message}">{}</failure>
+    </testcase>"#,
+                xml(&c.text)
             )?;
         }
-        writeln!(out, "    </testcase>\n  </testsuite>")?;
+        writeln!(out, "  </testsuite>")?;
     }
     writeln!(out, "</testsuites>")
 }
@@ -430,21 +748,20 @@ fn gh(s: &str, property: bool) -> String {
     o
 }
 
-fn write_github<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<()> {
+fn write_github<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
     for o in outcomes {
-        for f in &o.findings {
-            let level = match f.severity {
+        for g in entries(o, group) {
+            let level = match g.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
                 Severity::Info => "notice",
             };
             writeln!(
                 out,
-                "::{level} file={},title={}::{}: {}",
+                "::{level} file={},title={}::{}",
                 gh(&o.summary.path, true),
-                gh(&format!("{} {}", f.code, f.rule), true),
-                gh(&place(f), false),
-                gh(&f.message, false)
+                gh(&format!("{} {}", g.key.code, g.rule), true),
+                gh(&group_text(&g, o.summary.first_ts), false)
             )?;
         }
         if let Some(e) = &o.summary.error {
@@ -458,4 +775,62 @@ fn write_github<W: Write>(out: &mut W, outcomes: &[CheckOutcome]) -> io::Result<
         }
     }
     Ok(())
+}
+
+/// One line of `--statistics`: a rule and how many findings it has.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct RuleCount {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub count: u64,
+}
+
+/// Findings per rule, most first, then by code. Fed one finding at a time;
+/// holds one count per rule.
+pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<RuleCount> {
+    let mut counts: Vec<RuleCount> = Vec::new();
+    for f in findings {
+        match counts.iter_mut().find(|c| c.code == f.code) {
+            Some(c) => c.count += 1,
+            None => counts.push(RuleCount {
+                code: f.code,
+                name: f.rule,
+                count: 1,
+            }),
+        }
+    }
+    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+    counts
+}
+
+/// `--statistics` (ruff's): only the count per rule. As a table, aligned
+/// lines `94758  S004  tuple-reused-in-time-wait` and nothing for no
+/// findings; as JSON, an array of `{code, name, count}`; as JSON Lines,
+/// one such object per line. Other formats are refused.
+pub fn write_statistics<W: Write>(
+    out: &mut W,
+    format: CheckFormat,
+    outcomes: &[CheckOutcome],
+) -> io::Result<()> {
+    let stats = statistics(outcomes.iter().flat_map(|o| &o.findings));
+    match format {
+        CheckFormat::Table => {
+            let count_width = stats.iter().map(|s| s.count.to_string().len()).max();
+            let code_width = stats.iter().map(|s| s.code.len()).max().unwrap_or(0);
+            for s in &stats {
+                let w = count_width.unwrap_or(1);
+                writeln!(out, "{:>w$}  {:<code_width$}  {}", s.count, s.code, s.name)?;
+            }
+            Ok(())
+        }
+        CheckFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &stats).map_err(io::Error::other)?;
+            out.write_all(b"\n")
+        }
+        CheckFormat::Jsonl => stats.iter().try_for_each(|s| write_json_line(out, s)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--statistics is written as table, json or jsonl",
+        )),
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod connections;
 pub mod findings;
+pub mod group;
 pub mod stream;
 pub mod transactions;
 
