@@ -306,6 +306,7 @@ impl ConnSummary {
             ts,
             message,
             evidence: serde_json::Map::new(),
+            covers: None,
         }
     }
 }
