@@ -201,7 +201,7 @@ impl Rule for HandshakeDominated {
             ms(exchange),
             ratio * 100.0,
             ms(span),
-            fix(x.tx, x.request, x.response, closed_by),
+            fix(x.request, x.response, closed_by),
         );
         let mut f = Finding::new(&META, conn, syn, message)
             .with_ms("handshake_ms", handshake)
@@ -304,12 +304,7 @@ fn closer(conn: &Connection) -> Option<Side> {
 }
 
 /// What to change, from what the messages said and who closed.
-fn fix(
-    tx: &Transaction,
-    req: &MessageFacts,
-    resp: &MessageFacts,
-    closed_by: Option<Side>,
-) -> &'static str {
+fn fix(req: &MessageFacts, resp: &MessageFacts, closed_by: Option<Side>) -> &'static str {
     let old = |m: &MessageFacts| m.version == Some(HttpVersion::Http10);
     if req.headers.connection.close {
         "the client sent `Connection: close`: drop it and send the next requests to this server \
@@ -322,7 +317,7 @@ fn fix(
          keep-alive, and reuse the connection (a connection pool)"
     } else if old(resp) && !resp.headers.connection.keep_alive {
         "the server answered HTTP/1.0 without `Connection: keep-alive`: enable keep-alive on it"
-    } else if tx.version.is_some() && closed_by == Some(Side::Server) {
+    } else if closed_by == Some(Side::Server) {
         "the server closed it after one request: enable keep-alive on it, with a timeout longer \
          than the client's pause between requests"
     } else if closed_by == Some(Side::Client) {
