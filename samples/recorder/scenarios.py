@@ -11,11 +11,12 @@ TIME_WAIT, the RST for unread data) is the Linux kernel's own behaviour on a
 link with 25 ms one-way delay (see tapbridge.py).
 
 Timing budget, because it decides which rules fire: RTT is 50 ms, so a
-handshake costs 50 ms.  S001 fires on a first transaction when
-connect >= 0.4 * (connect + send + wait + receive).  With a prompt server the
-first transaction is about 50 + 0 + 50 + 0 ms -> ratio 0.5, so every sample
-that is *not* about S001 lets the server think THINK (150 ms) before its first
-answer (ratio about 0.2).  Think times are kept away from the 40 ms delayed-ACK
+handshake costs 50 ms.  S001 fires on a connection that carried one request
+and its response and then closed, when handshake >= 0.4 * (handshake +
+exchange + the capture point's RTT to the client).  With a prompt server that
+is about 50 / (50 + 50) -> ratio 0.5, so every one-transaction sample that is
+*not* about S001 lets the server think THINK (150 ms) before its first answer
+(ratio about 0.2).  A connection with several transactions is never S001.  Think times are kept away from the 40 ms delayed-ACK
 timer so that no pure ACK looks like it released data (T002) by accident.
 
 Usage (normally through record.sh, inside network namespaces):
@@ -81,6 +82,19 @@ def response(status, headers=(), body=b"", version="HTTP/1.1", length=True):
 
 def page(text):
     return f"<html><body>{text}</body></html>\n".encode()
+
+
+def png(side, seed):
+    """A valid side x side 8-bit grey PNG with a noisy pattern (a few hundred bytes)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + bytes((x * y * seed + x ^ y) & 0xFF for x in range(side)) for y in range(side))
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
 
 
 # ---------------------------------------------------------------- sockets
@@ -313,6 +327,12 @@ class S001(Direct):
         p.read_response()
         p.drain_to_eof()
         s.close()
+
+
+@scenario("S001-handshake-dominated-server-side", 41002, capture="server",
+          summary="the same one-GET connection, captured at the server: the response's last byte is seen leaving")
+class S001Server(S001):
+    pass
 
 
 @scenario("S002-connection-churn", 41011, conns=3,
@@ -1163,6 +1183,62 @@ class KeepAlive(Direct):
           summary="four transactions (GET, GET, POST, GET) reuse one connection; TCP_NODELAY, one write per message")
 class CleanKeepAlive(KeepAlive):
     pass
+
+
+@scenario("clean-keepalive-page-load", 46101,
+          summary="a page load on one keep-alive connection: a small HTML page, then five small subresource GETs, prompt server")
+class CleanPageLoad(Direct):
+    """What S001 must not flag: a browser-like page load that reuses its connection.
+
+    The server answers at once (no THINK): the first transaction alone is half
+    handshake, as on any fresh connection, but the connection then carries
+    the page's subresources, which is what S001 advises. TCP_NODELAY, one
+    write per message; the client "parses" 5 ms between a response and its
+    next request; no Connection header on either side (HTTP/1.1 persists).
+    """
+
+    HTML = ("<!doctype html><html><head><title>Joe's Hardware</title>"
+            "<link rel=stylesheet href=/css/site.css><script src=/js/cart.js></script>"
+            "<link rel=icon href=/favicon.ico></head><body><h1>Joe's Hardware</h1>"
+            + "".join(f"<p><img src=/img/{n}.png alt={n}> {n}: in stock</p>" for n in ("hammer", "saw"))
+            + "</body></html>\n").encode()
+    ASSETS = [
+        ("/css/site.css", "text/css", b"body{font-family:sans-serif}h1{color:#a00}p{margin:4px}\n" * 6),
+        ("/js/cart.js", "application/javascript", b"function add(sku){fetch('/cart?sku='+sku)}\n" * 12),
+        ("/img/hammer.png", "image/png", png(24, 1)),
+        ("/img/saw.png", "image/png", png(32, 7)),
+        ("/favicon.ico", "image/x-icon", bytes(318)),
+    ]
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        bodies = {"/": ("text/html", cls.HTML)}
+        bodies.update({path: (ctype, body) for path, ctype, body in cls.ASSETS})
+        while True:
+            try:
+                start, _, _ = p.read_request()
+            except EOFError:
+                break
+            ctype, body = bodies[start.split()[1]]
+            c.sendall(response("200 OK", [("Content-Type", ctype)], body))
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/", [("Accept", "text/html")]))
+        p.read_response()
+        for path, _, _ in cls.ASSETS:
+            time.sleep(0.005)
+            s.sendall(request("GET", path, [("Accept", "*/*"), ("Referer", f"http://{HOST}/")]))
+            p.read_response()
+        s.close()
 
 
 @scenario("clean-ipv6-keepalive", 46091, family=6,

@@ -520,6 +520,8 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
             let st = &mut e.rx.of_mut(side).stats;
             st.last_data_ts = Some(ts);
+            st.first_data_frame.get_or_insert(seg.frame);
+            st.last_data_frame = Some(seg.frame);
             if e.conn.fin.of(peer).is_some() {
                 st.bytes_after_peer_fin = st
                     .bytes_after_peer_fin

@@ -53,6 +53,12 @@ pub struct DirectionStats {
     pub max_segment: u32,
     /// When this side last sent new data.
     pub last_data_ts: Option<crate::Timestamp>,
+    /// Frame numbers of the first and the last segment that carried new
+    /// data from this side (set by the flow table), so that a rule can point
+    /// at the packets: on a connection with one request and its response,
+    /// the request's first packet and the response's last.
+    pub first_data_frame: Option<u64>,
+    pub last_data_frame: Option<u64>,
     /// New data this side sent after the peer's FIN: the peer had closed and
     /// would not read it (its kernel answers with RST).
     pub bytes_after_peer_fin: u64,

@@ -1,10 +1,18 @@
 //! Runs the enabled rules over a capture's finished connections.
+//!
+//! One cause, one finding: a group finding (a churn chain) may declare the
+//! connections it speaks for and the rules it subsumes there
+//! ([`Covers`](super::finding::Covers)); the engine then folds those rules'
+//! findings on those connections into it. No rule code is known here: the
+//! covering finding says what it stands for.
 
 use super::config::{Config, RuleSettings};
 use super::context::ConnectionFacts;
 use super::finding::Finding;
 use super::index::{CaptureIndex, ConnSummary};
 use super::registry::{self, Rule};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde_json::Value;
 use std::collections::HashSet;
 
 /// How long a connection summary stays in the index after the connection
@@ -13,12 +21,23 @@ use std::collections::HashSet;
 pub const INDEX_HORIZON_NS: i64 = 300 * 1_000_000_000;
 /// Most summaries in the index at once.
 pub const INDEX_MAX: usize = 200_000;
+/// Connection ids listed per folded rule in a covering finding's evidence.
+const MAX_FOLDED_LISTED: usize = 50;
 
 /// The linter of one capture: feed it finished connections, then finish.
 pub struct Linter<'c> {
     rules: Vec<(&'static dyn Rule, &'c RuleSettings)>,
     index: CaptureIndex,
     findings: Vec<Finding>,
+    /// Positions in `findings` folded into a covering finding: not reported.
+    folded: FxHashSet<usize>,
+    /// Positions in `findings` by connection, for the connections still in
+    /// the index (only those can be covered by a group finding).
+    by_connection: FxHashMap<u64, Vec<usize>>,
+    /// Per connection, the group findings covering it: (their code, their
+    /// position). Kept, like `by_connection`, for the connections still in
+    /// the index.
+    groups: FxHashMap<u64, Vec<(&'static str, usize)>>,
     /// (code, connection, transaction) already reported by a cross-connection
     /// rule, which may see the same connections at several evictions.
     seen: HashSet<(&'static str, u64, Option<u64>)>,
@@ -36,6 +55,9 @@ impl<'c> Linter<'c> {
             rules,
             index: CaptureIndex::default(),
             findings: Vec::new(),
+            folded: FxHashSet::default(),
+            by_connection: FxHashMap::default(),
+            groups: FxHashMap::default(),
             seen: HashSet::new(),
         }
     }
@@ -43,36 +65,158 @@ impl<'c> Linter<'c> {
     /// Checks one finished connection and records its summary for the
     /// cross-connection rules.
     pub fn connection(&mut self, cx: &ConnectionFacts<'_>) {
+        let mut out = Vec::new();
         for (rule, settings) in &self.rules {
-            let before = self.findings.len();
-            rule.check_connection(cx, settings, &mut self.findings);
-            apply_severity(&mut self.findings[before..], settings);
+            let before = out.len();
+            rule.check_connection(cx, settings, &mut out);
+            apply_severity(&mut out[before..], settings);
+        }
+        for f in out {
+            self.add(f);
         }
         self.index.push(ConnSummary::new(cx));
         if self.index.wants_eviction(INDEX_HORIZON_NS, INDEX_MAX) {
             self.run_capture_rules();
             self.index.evict(INDEX_HORIZON_NS, INDEX_MAX);
+            let live: FxHashSet<u64> = self.index.iter().map(|s| s.id).collect();
+            self.by_connection.retain(|id, _| live.contains(id));
+            self.groups.retain(|id, _| live.contains(id));
         }
     }
 
     fn run_capture_rules(&mut self) {
-        for (rule, settings) in &self.rules {
+        let rules = self.rules.clone();
+        for (rule, settings) in rules {
             let mut out = Vec::new();
             rule.check_capture(&self.index, settings, &mut out);
             apply_severity(&mut out, settings);
             for f in out {
                 if self.seen.insert((f.code, f.connection, f.transaction)) {
-                    self.findings.push(f);
+                    self.add(f);
                 }
             }
         }
+    }
+
+    /// Records a finding: a group finding folds what it subsumes, or joins
+    /// the finding of its group already reported; any other finding is
+    /// folded at once if a group finding already covers its connection.
+    fn add(&mut self, mut f: Finding) {
+        let Some(covers) = f.covers.take() else {
+            let pos = self.findings.len();
+            let (code, connection) = (f.code, f.connection);
+            self.by_connection.entry(connection).or_default().push(pos);
+            self.findings.push(f);
+            let covering: Vec<usize> = self
+                .groups
+                .get(&connection)
+                .map(|g| g.iter().map(|&(_, at)| at).collect())
+                .unwrap_or_default();
+            for g in covering {
+                if self.subsumes(g, code) {
+                    self.fold(g, pos);
+                }
+            }
+            return;
+        };
+        let code = f.code;
+        // The same group seen again: the finding already reported stands
+        // for it, and now for its new connections too.
+        let earlier = covers.connections.iter().find_map(|id| {
+            self.groups
+                .get(id)
+                .and_then(|g| g.iter().find(|(c, _)| *c == code))
+                .map(|&(_, at)| at)
+        });
+        let target = match earlier {
+            Some(g) => g,
+            None => {
+                let pos = self.findings.len();
+                self.by_connection
+                    .entry(f.connection)
+                    .or_default()
+                    .push(pos);
+                f.covers = Some(covers.clone());
+                self.findings.push(f);
+                pos
+            }
+        };
+        for &id in &covers.connections {
+            let g = self.groups.entry(id).or_default();
+            if !g.iter().any(|(c, _)| *c == code) {
+                g.push((code, target));
+            }
+            let on_it = self.by_connection.get(&id).cloned().unwrap_or_default();
+            for pos in on_it {
+                let subsumed = self
+                    .findings
+                    .get(pos)
+                    .is_some_and(|x| covers.subsumes.contains(&x.code));
+                if subsumed {
+                    self.fold(target, pos);
+                }
+            }
+        }
+    }
+
+    /// Whether the group finding at `group` subsumes findings of `code`.
+    fn subsumes(&self, group: usize, code: &str) -> bool {
+        self.findings
+            .get(group)
+            .and_then(|g| g.covers.as_ref())
+            .is_some_and(|c| c.subsumes.contains(&code))
+    }
+
+    /// Folds the finding at `pos` into the group finding at `group`, unless
+    /// it is more severe (a configured severity must not be hidden).
+    fn fold(&mut self, group: usize, pos: usize) {
+        if pos == group || self.folded.contains(&pos) || self.folded.contains(&group) {
+            return;
+        }
+        let (Some(g), Some(x)) = (self.findings.get(group), self.findings.get(pos)) else {
+            return;
+        };
+        if x.severity > g.severity {
+            return;
+        }
+        let (code, connection) = (x.code, x.connection);
+        self.folded.insert(pos);
+        let Some(g) = self.findings.get_mut(group) else {
+            return;
+        };
+        let folded = g
+            .evidence
+            .entry("folded")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(map) = folded {
+            let ids = map.entry(code).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(ids) = ids {
+                if ids.len() < MAX_FOLDED_LISTED && !ids.contains(&Value::from(connection)) {
+                    ids.push(Value::from(connection));
+                }
+            }
+        }
+        let n = g
+            .evidence
+            .get("folded_findings")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        g.evidence
+            .insert("folded_findings".to_string(), Value::from(n + 1));
     }
 
     /// Runs the cross-connection rules on what is left and returns every
     /// finding, ordered by connection, then time.
     pub fn finish(mut self) -> Vec<Finding> {
         self.run_capture_rules();
-        let mut f = self.findings;
+        let folded = self.folded;
+        let mut f: Vec<Finding> = self
+            .findings
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !folded.contains(i))
+            .map(|(_, f)| f)
+            .collect();
         f.sort_by(|a, b| {
             a.connection
                 .cmp(&b.connection)
@@ -89,5 +233,102 @@ fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
         for f in findings {
             f.severity = s;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::Timeline;
+    use crate::rules::{CliSelection, Config, ConfigFile, Finding};
+
+    const GET: &[u8] = b"GET /catalog HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+
+    /// One request on a new connection from `port` at `at` ms, answered at
+    /// once over a 50 ms RTT (handshake-dominated: 50 / 100), then closed.
+    fn one_shot(t: &mut Timeline, port: u16, at: f64) {
+        t.connection(&format!("10.0.0.1:{port}"), "10.0.0.2:80");
+        t.handshake(at, 50.0)
+            .client(at + 50.0, GET)
+            .server(at + 100.0, OK)
+            .server_fin(at + 110.0)
+            .client_fin(at + 111.0)
+            .server_ack(at + 112.0);
+    }
+
+    fn chain(n: u16, every_ms: f64) -> Timeline {
+        let mut t = Timeline::new();
+        for i in 0..n {
+            one_shot(&mut t, 20000 + i, f64::from(i) * every_ms);
+        }
+        t
+    }
+
+    fn run(t: &Timeline, select: &[&str], toml: &str) -> Vec<Finding> {
+        let file = ConfigFile::parse(toml).expect("config parses");
+        let cli = CliSelection {
+            select: Some(select.iter().map(|s| s.to_string()).collect()),
+            ..CliSelection::default()
+        };
+        let config = Config::resolve(Some(("test", &file)), &cli).expect("config resolves");
+        t.run(&config)
+    }
+
+    fn codes(f: &[Finding]) -> Vec<(&str, u64)> {
+        f.iter().map(|f| (f.code, f.connection)).collect()
+    }
+
+    #[test]
+    fn a_churn_chain_folds_the_handshake_findings_of_its_connections() {
+        let t = chain(3, 160.0);
+        // Alone, S001 fires on each of the three connections.
+        assert_eq!(run(&t, &["S001"], "").len(), 3);
+        // With S002, one finding stands for the cause.
+        let f = run(&t, &["S001", "S002"], "");
+        assert_eq!(codes(&f), vec![("S002", 2)], "{f:?}");
+        assert_eq!(
+            f[0].evidence["folded"],
+            serde_json::json!({"S001": [0, 1, 2]})
+        );
+        assert_eq!(f[0].evidence["folded_findings"], 3);
+        // A connection outside the chain keeps its own S001.
+        let mut t = chain(3, 160.0);
+        t.connection("10.0.0.1:30000", "10.0.0.3:80");
+        t.handshake(1000.0, 50.0)
+            .client(1050.0, GET)
+            .server(1100.0, OK)
+            .close(1110.0);
+        let f = run(&t, &["S001", "S002"], "");
+        assert_eq!(codes(&f), vec![("S002", 2), ("S001", 3)], "{f:?}");
+    }
+
+    #[test]
+    fn a_more_severe_finding_is_not_folded() {
+        let t = chain(3, 160.0);
+        let f = run(
+            &t,
+            &["S001", "S002"],
+            "[rules.S001]\nseverity = \"error\"\n",
+        );
+        assert_eq!(f.iter().filter(|f| f.code == "S001").count(), 3, "{f:?}");
+        assert!(!f.iter().any(|f| f.evidence.contains_key("folded")));
+    }
+
+    #[test]
+    fn a_chain_seen_at_several_evictions_is_one_finding_that_folds_all() {
+        // One request every 5 s for 800 s: the cross-connection rules run
+        // when the index evicts (the chain's head leaves while it goes on),
+        // and again at the end. The chain is one finding, and every
+        // connection's S001 is folded into it, including those that arrived
+        // after it was first reported.
+        let t = chain(160, 5000.0);
+        let f = run(&t, &["S001", "S002"], "");
+        assert_eq!(f.len(), 1, "{:?}", codes(&f));
+        assert_eq!(f[0].code, "S002");
+        assert_eq!(f[0].evidence["folded_findings"], 160);
+        let listed = f[0].evidence["folded"]["S001"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(listed, 50, "ids listed at most");
     }
 }

@@ -20,6 +20,24 @@ pub struct Finding {
     /// One line a person can act on: what happened, where, what it cost, what to change.
     pub message: String,
     pub evidence: Map<String, Value>,
+    /// For a finding about a group of connections: the connections it
+    /// speaks for and the rules it subsumes there (see [`Covers`]).
+    pub covers: Option<Box<Covers>>,
+}
+
+/// What a group finding (a churn chain, say) declares so that one cause
+/// gives one finding: the connections of the group, and the codes of the
+/// rules whose findings on those connections report the same cause one
+/// connection at a time. The engine ([`Linter`](super::Linter)) folds those
+/// findings into this one (listing them in its `folded` evidence), and
+/// treats a later finding of the same rule that shares a connection with
+/// this one as the same group seen again (grown, or with its oldest
+/// connections evicted from the index): it extends this one instead of
+/// being reported.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Covers {
+    pub connections: Vec<u64>,
+    pub subsumes: &'static [&'static str],
 }
 
 impl Finding {
@@ -42,11 +60,26 @@ impl Finding {
             ts,
             message,
             evidence: Map::new(),
+            covers: None,
         }
     }
 
     pub fn transaction(mut self, index: u64) -> Finding {
         self.transaction = Some(index);
+        self
+    }
+
+    /// Declares the group of connections this finding speaks for and the
+    /// rules whose findings on them it subsumes (see [`Covers`]).
+    pub fn covering(
+        mut self,
+        connections: impl IntoIterator<Item = u64>,
+        subsumes: &'static [&'static str],
+    ) -> Finding {
+        self.covers = Some(Box::new(Covers {
+            connections: connections.into_iter().collect(),
+            subsumes,
+        }));
         self
     }
 

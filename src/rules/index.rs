@@ -13,7 +13,7 @@
 //!   connection that stays open (a pool) long after the failed one was
 //!   evicted, and is only seen when that connection finishes;
 //! - group claims ([`CaptureIndex::claim_group`]), so that a group a rule
-//!   reported (a churn chain, a burst of parallel connections) is not
+//!   reported (a burst of parallel connections) is not
 //!   reported again when later runs see it grown or with its head evicted.
 
 use super::context::ConnectionFacts;
@@ -306,6 +306,7 @@ impl ConnSummary {
             ts,
             message,
             evidence: serde_json::Map::new(),
+            covers: None,
         }
     }
 }

@@ -21,6 +21,6 @@ pub(crate) mod testing;
 pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn, RuleSettings};
 pub use context::{CheckHandler, ConnectionFacts};
 pub use engine::Linter;
-pub use finding::Finding;
+pub use finding::{Covers, Finding};
 pub use meta::{Family, OptionSpec, RuleMeta, Severity};
 pub use registry::{all, Rule};

@@ -140,6 +140,31 @@ impl Timeline {
         self
     }
 
+    /// The client's SYN alone, for handshakes seen away from the client
+    /// (with [`Timeline::syn_ack`] and [`Timeline::handshake_ack`]).
+    pub fn syn(&mut self, t: f64) -> &mut Self {
+        self.push(t, true, TcpFlags::SYN, b"");
+        self
+    }
+
+    /// A SYN carrying data (TCP Fast Open).
+    pub fn syn_with(&mut self, t: f64, bytes: &[u8]) -> &mut Self {
+        self.push(t, true, TcpFlags::SYN, bytes);
+        self
+    }
+
+    /// The server's SYN+ACK.
+    pub fn syn_ack(&mut self, t: f64) -> &mut Self {
+        self.push(t, false, TcpFlags::SYN | TcpFlags::ACK, b"");
+        self
+    }
+
+    /// The client's ACK completing the handshake.
+    pub fn handshake_ack(&mut self, t: f64) -> &mut Self {
+        self.push(t, true, TcpFlags::ACK, b"");
+        self
+    }
+
     /// Data from the client (with PSH and an ACK).
     pub fn client(&mut self, t: f64, bytes: &[u8]) -> &mut Self {
         self.push(t, true, TcpFlags::ACK | TcpFlags::PSH, bytes);

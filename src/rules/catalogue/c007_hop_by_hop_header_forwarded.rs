@@ -478,6 +478,7 @@ fn finding(
         ts,
         message,
         evidence,
+        covers: None,
     }
 }
 

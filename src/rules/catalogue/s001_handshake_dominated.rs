@@ -1,10 +1,14 @@
 //! S001 handshake-dominated.
 
+use crate::flow::{Connection, RoleEvidence};
+use crate::http::{HttpVersion, MessageFacts, Transaction};
+use crate::reassembly::Side;
 use crate::rules::config::RuleSettings;
 use crate::rules::context::ConnectionFacts;
 use crate::rules::finding::Finding;
 use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
 use crate::rules::registry::Rule;
+use crate::Timestamp;
 
 pub struct HandshakeDominated;
 
@@ -13,43 +17,103 @@ static META: RuleMeta = RuleMeta {
     name: "handshake-dominated",
     family: Family::Setup,
     severity: Severity::Warning,
-    summary: "A small request on a new connection spent most of its time on the TCP handshake",
+    summary: "A connection opened for one small request and its response, then closed: its TCP handshake dominated",
     doc: r#"## What it detects
-The first transaction on a connection whose handshake is in the capture, when the handshake
-(SYN to the ACK that completes it) took at least `handshake_ratio` of the transaction's whole time
-(connect + send + wait + receive), the handshake round trip was at least `min_handshake_ms`, and
-request and response together were no larger than `small_bytes`.
+A connection that was opened for one small exchange and then not reused: its handshake was
+seen (SYN, SYN+ACK and the ACK completing it), it carried exactly one request and its complete
+response and then closed (FIN or RST from either side), request + response were at most
+`small_bytes`, the handshake took at least `min_handshake_ms`, and the handshake was at least
+`handshake_ratio` of
+
+    span = handshake + exchange + the capture point's round trip to the client
+
+where *handshake* is SYN -> the ACK completing it and *exchange* is the request's first byte ->
+the response's last byte, both as seen at the capture point. The finding is on the connection
+(not on a transaction): it is about what the connection was used for. A keep-alive connection
+that carried several transactions is never S001: it already did what S001 advises.
+
+### The same verdict wherever the capture was taken
+Say the client-server round trip is R, the capture point is a one-way delay `a` from the client
+and `b` from the server (R = 2a + 2b), and the server takes P to answer.
+- The handshake, SYN -> ACK, is R at every capture point: the SYN passes at `a`, the ACK that
+  completes the handshake at `a + R`.
+- The request's first byte passes at the same moment as that ACK (or a fixed client delay after
+  it, the same everywhere), and the response's last byte passes `2b + P` later. At the client
+  (b = R/2) that is R + P; at the server (b = 0) only P: next to the server, the response's last
+  byte is seen *leaving*, and it still has the whole way to the client ahead of it.
+- The missing part is the round trip between the capture point and the client, `2a`, which the
+  handshake measures: SYN+ACK -> ACK (`Connection::capture_rtt_to_ns(Client)`). It is ~0 at the
+  client (its own stack's turnaround), R at the server and 2a in between.
+
+So `exchange + 2a = R + P` everywhere, the span is `2R + P` everywhere, and the ratio is
+`R / (2R + P)`: 0.5 for a server that answers at once, 0.4 when it takes R/2. The exchange in the
+message and in `exchange_ms` is the corrected one (what the client waited);
+`capture_exchange_ms` is what the capture point saw and `client_rtt_ms` the correction. The time
+between the handshake and the first request byte (a client that connects early) is in neither
+the handshake nor the exchange.
+
+### What counts as one request and its response
+- Exactly one transaction, with a request and a final response whose framing was satisfied (a
+  close-delimited body ends at the server's FIN). The request's own framing need not be: an
+  early answer (a `413` before the whole body) still ends the exchange. No response, or one cut short by RST, FIN,
+  a gap or the end of the capture: no verdict (the exchange has no end to measure; R001/R002 speak
+  for the failures). A HEAD or a 204/304 is an exchange like any other (no body); interim 1xx
+  responses (100 Continue) are part of the exchange and their bytes count.
+- Not a CONNECT (any answer) and not a 101 switch: a tunnel's or upgraded connection's bytes are
+  not HTTP, and the connection was opened to become that tunnel.
+- The connection closed (FIN or RST): one still open when the capture ended may yet have carried
+  the next request, and one picked up mid-stream has no handshake to judge. No gap and nothing
+  unparsed in either direction, since a second request could hide there.
+- The request did not leave before the handshake completed (data on the SYN, TCP Fast Open):
+  then the handshake did not hold it back.
 
 ## Why it matters
 Every new TCP connection costs one round trip before the first request byte can leave (SYN,
-SYN+ACK, ACK), and then starts in slow start. For a small request the request/response itself is
-also about one round trip, so a fresh connection roughly doubles the latency: the textbook case is
-a ratio near 0.5. A client that opens a connection per request pays this every time; one that
-keeps connections alive (HTTP/1.1 persistence, a connection pool) pays it once.
+SYN+ACK, ACK), and then starts in slow start. For a small request the exchange itself is also
+about one round trip, so a fresh connection roughly doubles the latency: the textbook case is a
+ratio near 0.5. A client that opens a connection per request pays this every time; one that
+keeps connections alive (HTTP/1.1 persistence, a connection pool) pays it once. When several
+such connections follow one another from one client to one server, S002 connection-churn
+reports the chain once and stands for these findings (they are folded into it).
 
 ## Example
 ```text
-connection 3 10.0.0.1:51234 -> 10.0.0.2:80
-  warning S001 handshake-dominated tx 0: GET /api/items: 50.5 ms of 101.1 ms (50%) went to the
-  TCP handshake for 230 bytes of request and response; reuse connections (keep-alive, a pool)
+samples/S001-handshake-dominated.pcap: connection 0 198.18.0.1:41001 -> 198.18.0.2:80
+  +0.000s warning S001 handshake-dominated: GET /stock/hammers, the only request on this
+  connection: the TCP handshake took 50.5 ms and the exchange 50.7 ms for 230 bytes, so the
+  handshake was 50% of 101.2 ms; the client sent `Connection: close`: drop it and send the next
+  requests to this server on the same connection (keep-alive, a connection pool)
+          evidence: capture_exchange_ms=50.594 client_rtt_ms=0.066 closed_by="server"
+          exchange_ms=50.66 handshake_ms=50.53 ratio=0.499 request_bytes=110 request_frame=4
+          response_bytes=120 response_frame=6 span_ms=101.19 syn_frame=1
 ```
+The same exchange captured at the server (`samples/S001-handshake-dominated-server-side.pcap`)
+reads "the exchange 50.5 ms as the client saw it (0.1 ms at the capture point, which is 50.4 ms
+of round trip from the client)", ratio 0.50.
 
 ## How to fix
 Reuse connections: send `Connection: keep-alive` on HTTP/1.0 or simply do not close HTTP/1.1
-connections after one request, and give the client a connection pool. If connections must be new,
+connections after one request, give the client a connection pool, and give the server a
+keep-alive timeout longer than the client's pause between requests. If connections must be new,
 bring the server closer (a CDN or edge proxy) so the round trip is shorter, or use TLS/TCP Fast
 Open where both ends support it.
 
+## Evidence
+`handshake_ms`, `exchange_ms` (as the client saw it), `capture_exchange_ms`, `client_rtt_ms`,
+`span_ms`, `ratio`, `request_bytes`, `response_bytes` (heads, bodies and interim responses),
+`closed_by`, and the frames: `syn_frame`, `request_frame` (the request's first packet) and
+`response_frame` (the response's last packet).
+
 ## Options
-- `handshake_ratio` (0.4): the share of the transaction's time the handshake must reach.
+- `handshake_ratio` (0.4): the share of the span the handshake must reach.
 - `min_handshake_ms` (1): handshakes faster than this (a LAN, loopback) are not worth reporting.
-- `small_bytes` (65536): request + response bytes (heads and bodies) at most this large count as small.
+- `small_bytes` (65536): request + response bytes at most this large count as small.
 "#,
     options: &[
         OptionSpec {
             key: "handshake_ratio",
             default: 0.4,
-            doc: "share of connect+send+wait+receive spent in the handshake (0-1)",
+            doc: "share of handshake + exchange + the capture point's RTT to the client spent in the handshake (0-1)",
             integer: false,
         },
         OptionSpec {
@@ -61,7 +125,7 @@ Open where both ends support it.
         OptionSpec {
             key: "small_bytes",
             default: 65536.0,
-            doc: "request + response bytes at most this count as a small transaction",
+            doc: "request + response bytes at most this count as a small exchange",
             integer: true,
         },
     ],
@@ -73,62 +137,199 @@ impl Rule for HandshakeDominated {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let Some(tx) = cx.http.transactions.first() else {
+        let Some(x) = one_exchange(cx) else {
             return;
         };
-        let t = &tx.timing;
-        // connect is set only for the first transaction of a connection whose
-        // whole handshake was seen.
-        let (Some(connect), Some(send), Some(wait), Some(receive)) =
-            (t.connect_ns, t.send_ns, t.wait_ns, t.receive_ns)
-        else {
+        let conn = cx.conn;
+        let h = &conn.handshake;
+        let (Some(syn), Some(handshake), Some(client_rtt)) = (
+            h.syn,
+            conn.handshake_rtt_ns(),
+            conn.capture_rtt_to_ns(Side::Client),
+        ) else {
             return;
         };
-        let Some(rtt) = cx.conn.handshake_rtt_ns() else {
-            return;
-        };
-        let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
-            return;
-        };
-        let total = connect + send + wait + receive;
-        if total <= 0 || rtt < s.ms_as_ns("min_handshake_ms") {
+        // A SYN+ACK seen before the SYN (clock steps, merged interfaces):
+        // the correction is meaningless; it is never more than the handshake.
+        let client_rtt = client_rtt.clamp(0, handshake.max(0));
+        if handshake < s.ms_as_ns("min_handshake_ms") || handshake <= 0 {
             return;
         }
-        let request_bytes = req.head_bytes + req.wire_body_bytes;
-        let response_bytes = resp.head_bytes + resp.wire_body_bytes;
-        let bytes = request_bytes + response_bytes;
+        // The request left before the handshake completed (data on the SYN,
+        // TCP Fast Open): the handshake held nothing back.
+        if h.ack.is_some_and(|ack| x.request.first_byte_ts < ack) {
+            return;
+        }
+        let capture_exchange = x.response.last_byte_ts.since(x.request.first_byte_ts);
+        if capture_exchange < 0 {
+            return;
+        }
+        let request_bytes = x.request.total_bytes();
+        let response_bytes = x
+            .response
+            .total_bytes()
+            .saturating_add(cx.http.direction(Side::Server).interim_bytes);
+        let bytes = request_bytes.saturating_add(response_bytes);
         if bytes as f64 > s.get("small_bytes") {
             return;
         }
-        let ratio = connect as f64 / total as f64;
+        let exchange = capture_exchange.saturating_add(client_rtt);
+        let span = handshake.saturating_add(exchange);
+        let ratio = handshake as f64 / span as f64;
         if ratio < s.get("handshake_ratio") {
             return;
         }
-        let what = match (&tx.method, &tx.uri) {
+        let closed_by = closer(conn);
+        let what = match (&x.tx.method, &x.tx.uri) {
             (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-            _ => "the first request".to_string(),
+            _ => "one request".to_string(),
+        };
+        let at_capture = if client_rtt >= 1_000_000 {
+            format!(
+                " as the client saw it ({} at the capture point, which is {} of round trip from \
+                 the client)",
+                ms(capture_exchange),
+                ms(client_rtt)
+            )
+        } else {
+            String::new()
         };
         let message = format!(
-            "{what}: {:.1} ms of {:.1} ms ({:.0}%) went to the TCP handshake for {bytes} bytes of request and \
-             response; reuse connections (keep-alive, a connection pool) so requests skip the handshake",
-            connect as f64 / 1e6,
-            total as f64 / 1e6,
-            ratio * 100.0
+            "{what}, the only request on this connection: the TCP handshake took {} and the \
+             exchange {}{at_capture} for {bytes} bytes, so the handshake was {:.0}% of {}; {}",
+            ms(handshake),
+            ms(exchange),
+            ratio * 100.0,
+            ms(span),
+            fix(x.request, x.response, closed_by),
         );
-        let ts = cx.conn.handshake.syn.unwrap_or(cx.conn.start_ts);
-        out.push(
-            Finding::new(&META, cx.conn, ts, message)
-                .transaction(tx.index)
-                .with_ms("connect_ms", connect)
-                .with_ms("send_ms", send)
-                .with_ms("wait_ms", wait)
-                .with_ms("receive_ms", receive)
-                .with("ratio", (ratio * 1000.0).round() / 1000.0)
-                .with_ms("handshake_rtt_ms", rtt)
-                .with("request_bytes", request_bytes)
-                .with("response_bytes", response_bytes),
-        );
+        let mut f = Finding::new(&META, conn, syn, message)
+            .with_ms("handshake_ms", handshake)
+            .with_ms("exchange_ms", exchange)
+            .with_ms("capture_exchange_ms", capture_exchange)
+            .with_ms("client_rtt_ms", client_rtt)
+            .with_ms("span_ms", span)
+            .with("ratio", (ratio * 1000.0).round() / 1000.0)
+            .with("request_bytes", request_bytes)
+            .with("response_bytes", response_bytes);
+        if let Some(side) = closed_by {
+            f = f.with("closed_by", side.name());
+        }
+        // The connection's first packet is the client's SYN when that is how
+        // its roles were decided.
+        if conn.roles == RoleEvidence::Syn && conn.start_ts == syn {
+            f = f.with("syn_frame", conn.first_frame);
+        }
+        // With one request and its response and nothing else on the
+        // connection, the client's first data is the request's first byte and
+        // the server's last data the response's last (checked by time).
+        if let Some(frame) = conn.stats(Side::Client).first_data_frame {
+            f = f.with("request_frame", frame);
+        }
+        let server = conn.stats(Side::Server);
+        if let (Some(frame), Some(ts)) = (server.last_data_frame, server.last_data_ts) {
+            if ts == x.response.last_byte_ts {
+                f = f.with("response_frame", frame);
+            }
+        }
+        out.push(f);
     }
+}
+
+/// The connection's one transaction, when the connection carried exactly one
+/// request and its complete response, nothing else, and then closed.
+struct OneExchange<'a> {
+    tx: &'a Transaction,
+    request: &'a MessageFacts,
+    response: &'a MessageFacts,
+}
+
+fn one_exchange<'a>(cx: &'a ConnectionFacts<'_>) -> Option<OneExchange<'a>> {
+    let http = cx.http;
+    let [tx] = http.transactions.as_slice() else {
+        return None;
+    };
+    if !http.is_http || http.anomalies.transactions_not_kept > 0 {
+        return None;
+    }
+    // A tunnel's bytes (CONNECT, 101 Switching Protocols) are not HTTP.
+    if tx.tunnel || tx.method.as_deref() == Some("CONNECT") || tx.status == Some(101) {
+        return None;
+    }
+    // Nothing hidden: a second request could be in a gap or in bytes the
+    // parser gave up on.
+    if http
+        .directions
+        .iter()
+        .any(|d| d.gaps > 0 || d.gap_bytes > 0 || d.unparsed_bytes > 0 || d.opaque_bytes > 0)
+    {
+        return None;
+    }
+    // Not reused: the connection closed. One still open at the end of the
+    // capture may yet carry the next request.
+    let conn = cx.conn;
+    if conn.rst.is_none() && conn.fin.iter().all(Option::is_none) {
+        return None;
+    }
+    // The response's framing satisfied: the exchange has an end. The
+    // request need only be there (a malformed one answered 400 is still
+    // one request and its response).
+    let (Some(request), Some(response)) = (&tx.request, &tx.response) else {
+        return None;
+    };
+    if !response.framing_satisfied {
+        return None;
+    }
+    Some(OneExchange {
+        tx,
+        request,
+        response,
+    })
+}
+
+/// The side whose FIN or RST came first.
+fn closer(conn: &Connection) -> Option<Side> {
+    let mut first: Option<(Timestamp, Side)> = None;
+    let candidates = [
+        conn.fin[Side::Client.index()].map(|t| (t, Side::Client)),
+        conn.fin[Side::Server.index()].map(|t| (t, Side::Server)),
+        conn.rst.map(|(side, t)| (t, side)),
+    ];
+    for (t, side) in candidates.into_iter().flatten() {
+        if first.is_none_or(|(f, _)| t < f) {
+            first = Some((t, side));
+        }
+    }
+    first.map(|(_, side)| side)
+}
+
+/// What to change, from what the messages said and who closed.
+fn fix(req: &MessageFacts, resp: &MessageFacts, closed_by: Option<Side>) -> &'static str {
+    let old = |m: &MessageFacts| m.version == Some(HttpVersion::Http10);
+    if req.headers.connection.close {
+        "the client sent `Connection: close`: drop it and send the next requests to this server \
+         on the same connection (keep-alive, a connection pool)"
+    } else if resp.headers.connection.close {
+        "the server answered `Connection: close`: enable keep-alive on it so the client can send \
+         the next requests on the same connection"
+    } else if old(req) && !req.headers.connection.keep_alive {
+        "the client spoke HTTP/1.0 without `Connection: keep-alive`: use HTTP/1.1 or ask for \
+         keep-alive, and reuse the connection (a connection pool)"
+    } else if old(resp) && !resp.headers.connection.keep_alive {
+        "the server answered HTTP/1.0 without `Connection: keep-alive`: enable keep-alive on it"
+    } else if closed_by == Some(Side::Server) {
+        "the server closed it after one request: enable keep-alive on it, with a timeout longer \
+         than the client's pause between requests"
+    } else if closed_by == Some(Side::Client) {
+        "the client closed it after one request: keep it open and send the next requests to this \
+         server on it (a connection pool)"
+    } else {
+        "reuse connections (keep-alive, a connection pool) so that requests skip the handshake"
+    }
+}
+
+fn ms(ns: i64) -> String {
+    format!("{:.1} ms", ns as f64 / 1e6)
 }
 
 /// A request target short enough for a one-line message.
@@ -146,7 +347,8 @@ mod tests {
     const GET: &[u8] = b"GET /api/items HTTP/1.1\r\nHost: example.com\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 
-    /// Handshake of `rtt` ms, then the request and, `wait` ms later, the response.
+    /// Captured at the client: handshake of `rtt` ms, then the request and,
+    /// `wait` ms later, the response; the client closes 10 ms later.
     fn exchange(rtt: f64, wait: f64) -> Timeline {
         let mut t = Timeline::new();
         t.handshake(0.0, rtt)
@@ -156,19 +358,51 @@ mod tests {
         t
     }
 
+    /// The same exchange over a path of round trip `rtt`, with a server
+    /// that answers `think` ms after the request arrives, captured `a` ms
+    /// (one way) from the client: 0 at the client, rtt/2 at the server.
+    fn seen_from(a: f64, rtt: f64, think: f64) -> Timeline {
+        let b = rtt / 2.0 - a;
+        let mut t = Timeline::new();
+        t.syn(a)
+            .syn_ack(a + 2.0 * b)
+            .handshake_ack(a + rtt)
+            .client(a + rtt, GET)
+            .server(a + rtt + 2.0 * b + think, OK)
+            .close(a + rtt + 2.0 * b + think + 10.0);
+        t
+    }
+
     #[test]
     fn fires_when_the_handshake_is_half_the_time() {
         let f = exchange(50.0, 50.0).findings_of("S001");
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["ratio"], 0.5);
-        assert_eq!(f[0].evidence["connect_ms"], 50.0);
-        assert!(f[0].message.contains("GET /api/items"), "{}", f[0].message);
+        let e = &f[0].evidence;
+        assert_eq!(f[0].transaction, None, "a finding on the connection");
+        assert_eq!(e["ratio"], 0.5);
+        assert_eq!(e["handshake_ms"], 50.0);
+        assert_eq!(e["exchange_ms"], 50.0);
+        assert_eq!(e["client_rtt_ms"], 0.0);
+        assert_eq!(e["span_ms"], 100.0);
+        assert_eq!(e["request_bytes"], 46);
+        assert_eq!(e["response_bytes"], 43);
+        assert_eq!(e["closed_by"], "client");
+        // Frames: SYN 1, SYN+ACK 2, ACK 3, request 4, response 5.
+        assert_eq!(e["syn_frame"], 1);
+        assert_eq!(e["request_frame"], 4);
+        assert_eq!(e["response_frame"], 5);
+        let m = &f[0].message;
+        assert!(m.contains("GET /api/items"), "{m}");
+        assert!(
+            m.contains("handshake took 50.0 ms and the exchange 50.0 ms for 89 bytes"),
+            "{m}"
+        );
+        assert!(m.contains("the client closed it"), "{m}");
     }
 
     #[test]
     fn ratio_threshold_edges() {
-        // connect 40, wait 60: ratio exactly 0.4 fires; wait 60.1: 0.3998 does not.
+        // handshake 40, exchange 60: ratio exactly 0.4 fires; 60.1: 0.3998 does not.
         assert_eq!(exchange(40.0, 60.0).findings_of("S001").len(), 1);
         assert_eq!(exchange(40.0, 60.1).findings_of("S001").len(), 0);
         assert_eq!(
@@ -192,7 +426,7 @@ mod tests {
     }
 
     #[test]
-    fn large_transactions_are_not_small() {
+    fn large_exchanges_are_not_small() {
         let bytes = (GET.len() + OK.len()) as f64;
         assert_eq!(
             exchange(50.0, 50.0)
@@ -209,16 +443,172 @@ mod tests {
     }
 
     #[test]
-    fn later_transactions_and_missing_handshakes_do_not_count() {
-        // No SYN seen: no connect time, nothing to judge.
+    fn every_capture_point_gives_the_same_verdict() {
+        // R = 50 ms. Server answers at once: 50 / (100 + 0) = 0.5 everywhere.
+        // Server thinks 25 ms (R/2): exactly 0.4 everywhere; 25.1 ms: below.
+        for a in [0.0, 10.0, 25.0] {
+            for (think, fires, ratio) in [(0.0, 1, 0.5), (25.0, 1, 0.4), (25.1, 0, 0.0)] {
+                let f = seen_from(a, 50.0, think).findings_of("S001");
+                assert_eq!(f.len(), fires, "a={a} think={think}: {f:?}");
+                if let Some(f) = f.first() {
+                    let e = &f.evidence;
+                    assert_eq!(e["ratio"], ratio, "a={a} think={think}");
+                    assert_eq!(e["handshake_ms"], 50.0);
+                    assert_eq!(e["client_rtt_ms"], 2.0 * a);
+                    assert_eq!(e["capture_exchange_ms"], 50.0 - 2.0 * a + think);
+                    assert_eq!(e["exchange_ms"], 50.0 + think);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn server_side_capture_is_corrected() {
+        // At the server the exchange looks instant (request in, response out
+        // 1 ms later): without the correction the ratio would be 50/51. With
+        // a server that thinks 40 ms, the client waited 90 ms: 50/140, quiet.
+        let f = seen_from(25.0, 50.0, 1.0).findings_of("S001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["capture_exchange_ms"], 1.0);
+        assert_eq!(f[0].evidence["exchange_ms"], 51.0);
+        assert!(
+            f[0].message.contains("1.0 ms at the capture point"),
+            "{}",
+            f[0].message
+        );
+        assert!(seen_from(25.0, 50.0, 40.0).findings_of("S001").is_empty());
+    }
+
+    #[test]
+    fn one_transaction_fires_two_do_not() {
+        // The same first exchange, then a second request on the connection:
+        // it was reused, which is what S001 would advise.
         let mut t = Timeline::new();
-        t.client(0.0, GET).server(50.0, OK);
+        t.handshake(0.0, 50.0).client(50.0, GET).server(100.0, OK);
+        t.client(110.0, GET).server(160.0, OK).close(170.0);
         assert!(t.findings_of("S001").is_empty());
-        // A reused connection: the second, fast transaction has no connect
-        // time of its own and is not judged.
+        assert_eq!(exchange(50.0, 50.0).findings_of("S001").len(), 1);
+    }
+
+    #[test]
+    fn connect_and_upgrade_are_not_exchanges() {
+        let connect = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
         let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET).server(500.0, OK);
-        t.client(600.0, GET).server(610.0, OK);
+        t.handshake(0.0, 50.0)
+            .client(50.0, connect)
+            .server(100.0, b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .client(101.0, b"\x16\x03\x01\x00\x05hello")
+            .close(160.0);
+        assert!(t.findings_of("S001").is_empty());
+        // A refused CONNECT is still a CONNECT.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, connect)
+            .server(
+                100.0,
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            )
+            .close(110.0);
+        assert!(t.findings_of("S001").is_empty());
+        let upgrade =
+            b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, upgrade)
+            .server(
+                100.0,
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+            )
+            .server(101.0, b"\x81\x02hi")
+            .close(160.0);
+        assert!(t.findings_of("S001").is_empty());
+    }
+
+    #[test]
+    fn unfinished_or_unclosed_exchanges_are_not_judged() {
+        // No SYN seen: no handshake, nothing to judge.
+        let mut t = Timeline::new();
+        t.client(0.0, GET).server(50.0, OK).close(60.0);
+        assert!(t.findings_of("S001").is_empty());
+        // Still open at the end of the capture: it may yet be reused.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET).server(100.0, OK);
+        assert!(t.findings_of("S001").is_empty());
+        // No response: reset by the server.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET).server_rst(100.0);
+        assert!(t.findings_of("S001").is_empty());
+        // A response cut short by the server's FIN.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, GET)
+            .server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhello")
+            .server_fin(101.0)
+            .client_fin(102.0);
+        assert!(t.findings_of("S001").is_empty());
+        // Closed by a RST right after a complete response: judged.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, GET)
+            .server(100.0, OK)
+            .client_rst(101.0);
+        let f = t.findings_of("S001");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["closed_by"], "client");
+    }
+
+    #[test]
+    fn head_and_interim_responses_are_one_exchange() {
+        let head = b"HEAD /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, head)
+            .server(
+                100.0,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n",
+            )
+            .server_fin(101.0)
+            .client_fin(102.0)
+            .server_ack(103.0);
+        let f = t.findings_of("S001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["closed_by"], "server");
+        assert!(
+            f[0].message.contains("the client sent `Connection: close`"),
+            "{}",
+            f[0].message
+        );
+        // 100 Continue, then the body, then the final response: one
+        // exchange of 51 ms whose bytes include the interim head.
+        let post =
+            b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
+        let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, post)
+            .server(100.0, cont)
+            .client(100.0, b"ok")
+            .server(151.0, OK)
+            .close(160.0);
+        assert!(t.findings_of("S001").is_empty(), "50 / 151 < 0.4");
+        let f = t.findings_with("S001", &[("handshake_ratio", 0.3)]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["exchange_ms"], 101.0);
+        assert_eq!(
+            f[0].evidence["response_bytes"],
+            (OK.len() + cont.len()) as u64
+        );
+    }
+
+    #[test]
+    fn data_on_the_syn_is_not_held_back() {
+        // TCP Fast Open: the request rides on the SYN.
+        let mut t = Timeline::new();
+        t.syn_with(0.0, GET)
+            .syn_ack(50.0)
+            .handshake_ack(50.0)
+            .server(51.0, OK)
+            .close(60.0);
         assert!(t.findings_of("S001").is_empty());
     }
 }

@@ -27,6 +27,12 @@ do not link (they could not have shared one connection), but sequential chains t
 (a client with a few lanes, each opening a connection per request) form one group. The group
 is reported once, on its last connection, with the ids and client ports of all the others.
 
+One cause, one finding: S001 handshake-dominated on a connection of the chain says the same
+thing one connection at a time, so those findings are folded into this one (its `folded`
+evidence lists them, `folded_findings` counts them) unless configured more severe than it. The
+handshakes' cost is in `handshakes_ms` (all of the chain's) and `saved_handshakes_ms` (all but
+the first, which keeping one connection would have saved).
+
 ## Why it matters
 Every new connection costs a round trip of handshake before the request can leave, then
 starts in slow start with a small congestion window, and leaves a TIME_WAIT entry behind on
@@ -74,6 +80,9 @@ give the client a connection pool (one session object, not one per request).
 
 /// Ids and ports listed in evidence at most.
 const MAX_LISTED: usize = 50;
+/// Rules whose findings on a chain's connections report the chain's cause
+/// one connection at a time: S001 handshake-dominated.
+const SUBSUMES: &[&str] = &["S001"];
 
 impl Rule for ConnectionChurn {
     fn meta(&self) -> &'static RuleMeta {
@@ -102,7 +111,7 @@ impl Rule for ConnectionChurn {
             conns.sort_by_key(|c| (c.start_ts, c.id));
             for chain in chains(conns, window_ns) {
                 if chain.members.len() >= min {
-                    report(index, key, conns, &chain, out);
+                    report(key, conns, &chain, out);
                 }
             }
         }
@@ -206,17 +215,12 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 }
 
 fn report(
-    index: &CaptureIndex,
     (host, server): (IpAddr, SocketAddr),
     conns: &[&ConnSummary],
     chain: &Chain,
     out: &mut Vec<Finding>,
 ) {
     let members: Vec<&ConnSummary> = chain.members.iter().map(|&i| conns[i]).collect();
-    // Reported once: later runs see the chain grown, or its head evicted.
-    if index.claim_group(META.code, members.iter().map(|c| c.id)) {
-        return;
-    }
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return;
     };
@@ -312,7 +316,12 @@ fn report(
             .with_ms("span_ms", last.end_ts.since(first.start_ts))
             .with("closed_by", closed_by)
             .with("requests_with_connection_close", close_in_request)
-            .with("responses_with_connection_close", close_in_response),
+            .with("responses_with_connection_close", close_in_response)
+            // Reported once: a later run that sees the chain grown, or its
+            // head evicted, extends this finding (the engine matches it by
+            // its connections). S001 on these connections is this cause
+            // reported one connection at a time: folded into this finding.
+            .covering(members.iter().map(|c| c.id), SUBSUMES),
     );
 }
 
