@@ -210,6 +210,7 @@ mod tests {
             ts: Timestamp(ts),
             message: format!("on {conn} at {ts}"),
             evidence: Map::new(),
+            covers: None,
         }
     }
 
