@@ -765,6 +765,7 @@ impl HttpConnection {
             msg.end_offset = offset.saturating_add(consumed as u64);
             if consumed > 0 {
                 msg.last_byte_ts = ts;
+                msg.end_in_gap = false;
             }
             if chunk_facts.is_some() {
                 msg.chunked = chunk_facts;
@@ -1150,7 +1151,7 @@ impl StreamHandler for HttpConnection {
         }
     }
 
-    fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
+    fn on_gap(&mut self, from: Side, offset: u64, len: u64, _ts: Timestamp) {
         {
             let d = self.dirs.of_mut(from);
             d.report.gaps = d.report.gaps.saturating_add(1);
@@ -1178,10 +1179,14 @@ impl StreamHandler for HttpConnection {
                 if let Some(msg) = self.cur_msg(from) {
                     msg.gap_bytes = msg.gap_bytes.saturating_add(inside);
                     msg.end_offset = offset.saturating_add(inside);
+                    msg.end_in_gap = true;
                 }
                 if done {
-                    // The framing is satisfied even though not every byte was seen.
-                    self.complete_message(from, Some(ts));
+                    // The framing is satisfied even though not every byte
+                    // was seen. The message ends where the capture lost it:
+                    // its time stays that of the last byte seen, not the
+                    // time the gap was declared (often the end of the flow).
+                    self.complete_message(from, None);
                     if len > inside && matches!(self.dirs.of(from).state, State::Idle) {
                         // The gap runs past the body: whole messages may be in it.
                         self.dirs.of_mut(from).state = State::Seek;
@@ -1194,6 +1199,7 @@ impl StreamHandler for HttpConnection {
                     if let Some(msg) = self.cur_msg(from) {
                         msg.gap_bytes = msg.gap_bytes.saturating_add(len);
                         msg.end_offset = offset.saturating_add(len);
+                        msg.end_in_gap = true;
                     }
                 } else {
                     self.lose_framing(from, MessageEnd::GapInside);
@@ -1204,6 +1210,7 @@ impl StreamHandler for HttpConnection {
                 if let Some(msg) = self.cur_msg(from) {
                     msg.gap_bytes = msg.gap_bytes.saturating_add(len);
                     msg.end_offset = offset.saturating_add(len);
+                    msg.end_in_gap = true;
                 }
             }
             State::Seek => {
