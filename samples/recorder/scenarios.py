@@ -622,6 +622,42 @@ class C003(Direct):
         s.close()
 
 
+@scenario("C003-keep-alive-not-echoed-client-closes", 42032,
+          summary="HTTP/1.0 request asks keep-alive, the 1.0 response neither echoes it nor closes; the client waits 100 ms, closes, and the server's FIN answers the client's")
+class C003ClientCloses(Direct):
+    WAIT = 0.100  # how long the correct HTTP/1.0 client waits for the server's close
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        # HTTP/1.0 without "Connection: keep-alive": not persistent, yet this server
+        # neither echoes the token nor closes; it waits for another request.
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("nails"), version="HTTP/1.0"))
+        p.drain_to_eof()  # none comes: the client's FIN
+        c.close()  # only now, in answer to the client's FIN
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/nails", [("Connection", "keep-alive")], version="HTTP/1.0"))
+        _, headers, _ = p.read_response()
+        echoed = "keep-alive" in (header(headers, "Connection") or "").lower()
+        log(role, f"keep-alive echoed: {echoed}; waiting {cls.WAIT * 1000:.0f} ms for the server to close")
+        r, _, _ = select.select([s], [], [], cls.WAIT)
+        if r and not s.recv(1, socket.MSG_PEEK):
+            log(role, "the server closed")
+        else:
+            log(role, "no close from the server; closing ourselves")
+        s.close()
+
+
 @scenario("C004-request-after-connection-close", 42041,
           summary="the first response says Connection: close, the client sends a second request on the connection anyway")
 class C004(Direct):
