@@ -1115,6 +1115,60 @@ class R003(Direct):
         s.close()
 
 
+@scenario("R003-reset-on-close-early-answer", 45032,
+          summary="a 512 KiB upload; the server reads only the head, answers 413 with Connection: close and closes with the body unread: RST while the body still arrives")
+class R003EarlyAnswer(Direct):
+    BODY = 512 * 1024
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        # Read exactly the head and not a byte of the body: peek until the
+        # blank line is in, then take just that much.
+        while True:
+            peek = c.recv(65536, socket.MSG_PEEK)
+            end = peek.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            time.sleep(0.001)
+        head = c.recv(end + 4)
+        log(role, f"read the {len(head)}-byte head only")
+        # The body keeps arriving and piles up unread (the window shrinks).
+        time.sleep(THINK)
+        body = page("request entity too large: at most 64 KiB")
+        c.sendall(response("413 Payload Too Large", [("Content-Type", "text/html"), ("Connection", "close")], body))
+        c.close()  # the body still in the socket -> RST instead of FIN
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        payload = request("POST", "/upload", [("Content-Type", "application/octet-stream"),
+                                              ("Content-Length", str(cls.BODY))], b"u" * cls.BODY)
+        sent = {}
+
+        def upload():
+            try:
+                s.sendall(payload)
+                sent["all"] = True
+            except OSError as e:
+                sent["error"] = repr(e)
+
+        t = threading.Thread(target=upload)
+        t.start()
+        try:
+            start, _, _ = p.read_response("POST")
+            log(role, f"got {start!r}")
+        except (ConnectionResetError, EOFError) as e:
+            log(role, f"no response read: {e!r}")
+        t.join()
+        log(role, f"upload: {sent}")
+        s.close()
+
+
 @scenario("R004-retry-of-non-idempotent-request", 45041, conns=2,
           summary="a POST is reset without an answer; the client sends it again on a new connection")
 class R004(Direct):
