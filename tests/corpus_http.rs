@@ -255,7 +255,7 @@ fn probing_goes_on_in_a_stream_whose_request_lines_parse() {
         !req.head_truncated && !req.malformed,
         "a whole head: {req:?}"
     );
-    assert_eq!(req.framing_satisfied, true);
+    assert!(req.framing_satisfied);
     // The six heads before it were each cut by a hole.
     assert_eq!(c86.http.directions[0].heads_lost_in_gap, 6);
 }

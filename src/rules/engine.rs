@@ -43,11 +43,13 @@ impl<'c> Linter<'c> {
     /// Checks one finished connection and records its summary for the
     /// cross-connection rules.
     pub fn connection(&mut self, cx: &ConnectionFacts<'_>) {
+        let start = self.findings.len();
         for (rule, settings) in &self.rules {
             let before = self.findings.len();
             rule.check_connection(cx, settings, &mut self.findings);
             apply_severity(&mut self.findings[before..], settings);
         }
+        fold(&mut self.findings, start);
         self.index.push(ConnSummary::new(cx));
         if self.index.wants_eviction(INDEX_HORIZON_NS, INDEX_MAX) {
             self.run_capture_rules();
@@ -82,6 +84,29 @@ impl<'c> Linter<'c> {
         });
         f
     }
+}
+
+/// Drops the findings from `start` on (one connection's) whose cause
+/// another of them already states ([`Rule::folds`]).
+fn fold(findings: &mut Vec<Finding>, start: usize) {
+    let Some(new) = findings.get(start..).filter(|n| n.len() > 1) else {
+        return;
+    };
+    let rule_of = |code: &str| registry::all().iter().find(|r| r.meta().code == code);
+    let folded: Vec<bool> = new
+        .iter()
+        .map(|other| {
+            new.iter().any(|mine| {
+                mine.code != other.code && rule_of(mine.code).is_some_and(|r| r.folds(mine, other))
+            })
+        })
+        .collect();
+    let mut k = 0;
+    findings.retain(|_| {
+        let i = k;
+        k += 1;
+        i < start || !folded.get(i - start).copied().unwrap_or(false)
+    });
 }
 
 fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {

@@ -89,6 +89,19 @@ impl Rule for ResetOnCloseWithUnreadData {
         &META
     }
 
+    /// P003 on the same reset, when the pipelined requests it finds
+    /// unanswered are the ones this finding says were left unread: the
+    /// server's close with them in its socket is the one cause.
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        other.code == "P003"
+            && other.evidence.get("close").and_then(|v| v.as_str()) == Some("rst")
+            && other.evidence.get("closed_by") == mine.evidence.get("closer")
+            && subset(
+                other.evidence.get("unanswered_transactions"),
+                mine.evidence.get("unread_transactions"),
+            )
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         // An HTTP linter: resets on other protocols (TLS alerts crossing a
         // close, say) are not its business.
@@ -191,8 +204,10 @@ impl Rule for ResetOnCloseWithUnreadData {
             _ => format!(
                 "the {who} closed the connection with {unread_bytes} bytes from the {other} \
                  unread{what}{}, so its kernel {}; the RST discards the response the {other} has \
-                 not read yet: half-close and drain input before closing, and answer or refuse \
-                 (Connection: close) requests already received",
+                 not read yet, and the {other} must resend unanswered requests on a new \
+                 connection (only idempotent ones automatically): half-close and drain input \
+                 before closing, and answer or refuse (Connection: close) requests already \
+                 received",
                 first_data.map_or_else(String::new, |t| format!(
                     ", which had arrived {:.1} ms earlier",
                     rst_ts.since(t) as f64 / 1e6
@@ -225,6 +240,17 @@ impl Rule for ResetOnCloseWithUnreadData {
             f = f.with_ms("rst_after_last_data_ms", rst_ts.since(last));
         }
         out.push(f);
+    }
+}
+
+/// Whether the transaction list `a` (a JSON array) is non-empty and within `b`.
+pub(crate) fn subset(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    match (
+        a.and_then(serde_json::Value::as_array),
+        b.and_then(serde_json::Value::as_array),
+    ) {
+        (Some(a), Some(b)) => !a.is_empty() && a.iter().all(|x| b.contains(x)),
+        _ => false,
     }
 }
 
@@ -324,6 +350,22 @@ mod tests {
         assert_eq!(f[0].evidence["unread_data_age_ms"], 80.1);
         assert_eq!(f[0].evidence["rst_after_last_data_ms"], 0.1);
         assert!(f[0].message.contains("GET /3"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn the_unread_pipelined_request_is_one_finding_not_p003_too() {
+        let mut t = pipelined();
+        t.server_rst(300.1);
+        let codes: Vec<_> = t
+            .all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect();
+        assert_eq!(codes, ["R003"]);
+        assert!(t.findings_of("R003")[0].message.contains("must resend"));
+        // With R003 ignored, P003 reports the unanswered request.
+        assert_eq!(t.findings_of("P003").len(), 1);
     }
 
     #[test]
