@@ -31,7 +31,10 @@ A request sent on a connection after an earlier message on the same connection s
   already on its way when the `close` arrived is a pipelining casualty (P003), not this.
 
 The finding is on the first offending request, with the number of offending requests on the
-connection as evidence.
+connection (`requests_after_close`, `offending_transactions`) as evidence. When the server's
+kernel reset the connection over them (they met a closed socket), that reset is told here
+(`server_reset_after_ms`) and not again as R003: the client's request after the close is the
+cause.
 
 ## Why it matters
 `Connection: close` means "this is the last message on this connection" (RFC 9112 §9.6): a

@@ -21,6 +21,12 @@ A request or response whose header section has both a `Content-Length` field and
 `Transfer-Encoding` field, whatever their values. One finding per transaction, naming the
 message(s) and both values.
 
+When a request has both and a later request in the client stream starts before the request's
+Content-Length would end, that later request is what the two framings disagree on: a request to
+a chunked reader, body to a Content-Length reader. It is listed (`smuggled_transactions`) and
+named in the message, and the pipelining findings it would otherwise draw (P001, P002, P003) are
+not reported: they are this finding's consequence.
+
 ## Why it matters
 The two fields are two answers to one question: where does the body end? RFC 9112 §6.1 says
 Transfer-Encoding wins and the message "ought to be handled as an error", and a server may reject

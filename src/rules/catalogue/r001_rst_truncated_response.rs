@@ -22,7 +22,9 @@ not yet satisfied: fewer body bytes than its Content-Length, no zero-size last c
 short, or a close-delimited body that ended with a RST instead of a FIN. The evidence gives the
 bytes expected and received, which side sent the RST, and how long after the last response byte
 it came. A response cut by the end of the capture, or whose end fell in a capture gap, is not
-reported: only a RST in the capture counts.
+reported: only a RST in the capture counts. Pipelined requests behind the cut response that the
+same reset left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does
+not report them again.
 
 ## Why it matters
 A RST aborts the connection: the receiving kernel discards whatever it had not yet handed to the

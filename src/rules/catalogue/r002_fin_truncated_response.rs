@@ -26,7 +26,9 @@ inside a chunk, or a head cut short. A FIN carries the sender's final sequence n
 shortfall is certain even where a capture gap hid some bytes before it. A chunked body that stops
 cleanly after a whole chunk is a malformed body (F004), and a response whose framing was already
 broken (conflicting Content-Length, bad chunk syntax) is F003's or F004's; a response cut only by
-the end of the capture is not judged.
+the end of the capture is not judged. Pipelined requests behind the cut response that the same
+FIN left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does not
+report them again.
 
 ## Why it matters
 The server says "that is all" while the response says more is coming. The client is left with a
