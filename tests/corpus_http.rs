@@ -120,9 +120,13 @@ const TSHARK_WRONG: &[(&str, usize, usize, &str)] = &[
       connlint reassembles it without a gap (26689-byte body)"),
     ("pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap", 338, 338,
      "two responses whose segments arrive out of order; tshark does not reassemble out-of-order segments by default"),
-    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap", 302, 0,
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap", 307, 0,
      "request-only capture with small holes in the client streams; tshark stops at a hole that is never \
-      filled (see corpus_tshark.rs), connlint declares the gap and resynchronises at the next request line"),
+      filled (see corpus_tshark.rs), connlint declares the gap and resynchronises at the next request line. \
+      In streams 9, 86, 87, 106 and 112 every head before the last runs into a hole, so none parses \
+      whole; their request lines parse, so connlint keeps probing them past the first four segments: \
+      86's last segment is a whole GET /favicon.ico head (tshark lists it too), the other four end \
+      in a head the capture cuts, kept as a truncated request as everywhere else"),
     ("pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap", 0, 676,
      "response-only capture with holes; 682 segments start with a status line, some of them \
       retransmissions; connlint resynchronises after each hole, tshark stops at it"),
@@ -228,4 +232,30 @@ fn transactions_match_tshark_except_where_tshark_is_wrong() {
         requests > 2500 && responses > 2500,
         "{requests} {responses}"
     );
+}
+
+/// A client stream whose every head before the last runs into a capture
+/// hole is still probed at each segment start, because its request lines
+/// parse: stream 86 of 4KHttpRequests holds a whole `GET /favicon.ico` head
+/// in its seventh segment (frame 324), past the first four.
+#[test]
+fn probing_goes_on_in_a_stream_whose_request_lines_parse() {
+    let file = "pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap";
+    let mut conns: Vec<Analyzed> = Vec::new();
+    let path = corpus().join("files").join(file);
+    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
+        conns.push(a)
+    });
+    let c86 = conns.iter().find(|a| a.connection.id == 86).unwrap();
+    let txs = &c86.http.transactions;
+    assert_eq!(txs.len(), 1, "{txs:?}");
+    assert_eq!(txs[0].uri.as_deref(), Some("/favicon.ico"));
+    let req = txs[0].request.as_ref().unwrap();
+    assert!(
+        !req.head_truncated && !req.malformed,
+        "a whole head: {req:?}"
+    );
+    assert!(req.framing_satisfied);
+    // The six heads before it were each cut by a hole.
+    assert_eq!(c86.http.directions[0].heads_lost_in_gap, 6);
 }

@@ -117,3 +117,50 @@ fn pipelined_requests_in_one_segment() {
         ],
     );
 }
+
+/// A response whose Content-Length is completed by a capture gap ends at
+/// its last byte seen, not when the gap was declared (the end of the flow),
+/// and says so. 650HttpResponses stream 59: each 302 is 1496 bytes on the
+/// wire, of which the capture holds the first 1360 in one segment; the
+/// remaining 136 (and the next response's start) are a hole. Frame 113
+/// (1413746308.537528) carries response 1 whole but for that tail; the
+/// holes are only declared at the end of the flow, 15.4 s later (frame 133,
+/// 1413746323.903584).
+#[test]
+fn a_response_completed_by_a_gap_ends_at_its_last_byte_seen() {
+    use connlint::http::TransactionRecord;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap",
+    );
+    let mut conns: Vec<Analyzed> = Vec::new();
+    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
+        conns.push(a)
+    });
+    let c59 = conns.iter().find(|a| a.connection.id == 59).unwrap();
+    let tx = &c59.http.transactions[1];
+    assert_eq!(tx.status, Some(302));
+    let resp = tx.response.as_ref().unwrap();
+    assert!(resp.framing_satisfied && resp.end_in_gap);
+    assert_eq!(resp.gap_bytes, 136);
+    let rec = TransactionRecord::new("650", &c59.connection, tx);
+    close(rec.receive_ms, Some(0.0), "receive");
+    close(
+        rec.response_end_ts.map(|t| (t - 1413746308.537528) * 1e3),
+        Some(0.0),
+        "response end (ms after frame 113)",
+    );
+    assert!(rec.response_end_in_gap && !rec.request_end_in_gap);
+    // The response before it ends in frame 111, in data: not marked.
+    let first = c59.http.transactions[0].response.as_ref().unwrap();
+    assert!(!first.end_in_gap && first.gap_bytes == 0);
+    // The last one is cut by the end of the capture, not by a gap.
+    let last = c59
+        .http
+        .transactions
+        .last()
+        .unwrap()
+        .response
+        .as_ref()
+        .unwrap();
+    assert!(!last.end_in_gap && !last.framing_satisfied);
+}

@@ -642,6 +642,42 @@ class C003(Direct):
         s.close()
 
 
+@scenario("C003-keep-alive-not-echoed-client-closes", 42032,
+          summary="HTTP/1.0 request asks keep-alive, the 1.0 response neither echoes it nor closes; the client waits 100 ms, closes, and the server's FIN answers the client's")
+class C003ClientCloses(Direct):
+    WAIT = 0.100  # how long the correct HTTP/1.0 client waits for the server's close
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        # HTTP/1.0 without "Connection: keep-alive": not persistent, yet this server
+        # neither echoes the token nor closes; it waits for another request.
+        c.sendall(response("200 OK", [("Content-Type", "text/html")], page("nails"), version="HTTP/1.0"))
+        p.drain_to_eof()  # none comes: the client's FIN
+        c.close()  # only now, in answer to the client's FIN
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        s.sendall(request("GET", "/nails", [("Connection", "keep-alive")], version="HTTP/1.0"))
+        _, headers, _ = p.read_response()
+        echoed = "keep-alive" in (header(headers, "Connection") or "").lower()
+        log(role, f"keep-alive echoed: {echoed}; waiting {cls.WAIT * 1000:.0f} ms for the server to close")
+        r, _, _ = select.select([s], [], [], cls.WAIT)
+        if r and not s.recv(1, socket.MSG_PEEK):
+            log(role, "the server closed")
+        else:
+            log(role, "no close from the server; closing ourselves")
+        s.close()
+
+
 @scenario("C004-request-after-connection-close", 42041,
           summary="the first response says Connection: close, the client sends a second request on the connection anyway")
 class C004(Direct):
@@ -1096,6 +1132,60 @@ class R003(Direct):
             p.read_response()
         except (ConnectionResetError, EOFError) as e:
             log(role, f"connection ended: {e!r}")
+        s.close()
+
+
+@scenario("R003-reset-on-close-early-answer", 45032,
+          summary="a 512 KiB upload; the server reads only the head, answers 413 with Connection: close and closes with the body unread: RST while the body still arrives")
+class R003EarlyAnswer(Direct):
+    BODY = 512 * 1024
+
+    @classmethod
+    def server(cls, role):
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        # Read exactly the head and not a byte of the body: peek until the
+        # blank line is in, then take just that much.
+        while True:
+            peek = c.recv(65536, socket.MSG_PEEK)
+            end = peek.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            time.sleep(0.001)
+        head = c.recv(end + 4)
+        log(role, f"read the {len(head)}-byte head only")
+        # The body keeps arriving and piles up unread (the window shrinks).
+        time.sleep(THINK)
+        body = page("request entity too large: at most 64 KiB")
+        c.sendall(response("413 Payload Too Large", [("Content-Type", "text/html"), ("Connection", "close")], body))
+        c.close()  # the body still in the socket -> RST instead of FIN
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        p = Peer(s)
+        payload = request("POST", "/upload", [("Content-Type", "application/octet-stream"),
+                                              ("Content-Length", str(cls.BODY))], b"u" * cls.BODY)
+        sent = {}
+
+        def upload():
+            try:
+                s.sendall(payload)
+                sent["all"] = True
+            except OSError as e:
+                sent["error"] = repr(e)
+
+        t = threading.Thread(target=upload)
+        t.start()
+        try:
+            start, _, _ = p.read_response("POST")
+            log(role, f"got {start!r}")
+        except (ConnectionResetError, EOFError) as e:
+            log(role, f"no response read: {e!r}")
+        t.join()
+        log(role, f"upload: {sent}")
         s.close()
 
 

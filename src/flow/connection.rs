@@ -89,12 +89,29 @@ pub struct Connection {
     pub fin: [Option<Timestamp>; 2],
     /// The first RST: who sent it and when.
     pub rst: Option<(Side, Timestamp)>,
+    /// What the first RST's segment said, when it was seen (set with `rst`).
+    pub rst_segment: Option<RstSegment>,
     pub end_reason: EndReason,
     /// Per direction (index [`Side::index`]): bytes, retransmissions, gaps, ...
     pub dirs: [DirectionStats; 2],
     /// The connection that used the same 4-tuple before this one, if the
     /// flow table still remembered it.
     pub previous: Option<Previous>,
+}
+
+/// The segment of a connection's first RST.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RstSegment {
+    /// Its frame number in the capture.
+    pub frame: u64,
+    /// The offset in the peer's stream it acknowledged (its ACK number), when
+    /// it had the ACK flag: how much of the peer's data the resetting side's
+    /// kernel had received in order. A Linux kernel that resets on `close()`
+    /// with unread data acknowledges everything it received.
+    pub ack: Option<u64>,
+    /// How far the peer's stream had been seen at the capture point when the
+    /// RST passed (the end of its furthest segment): what the peer had sent.
+    pub peer_seen: u64,
 }
 
 /// The earlier connection on a reused 4-tuple.
@@ -133,6 +150,7 @@ impl Connection {
             handshake: Handshake::default(),
             fin: [None, None],
             rst: None,
+            rst_segment: None,
             end_reason: EndReason::EndOfCapture,
             dirs: Default::default(),
             previous: None,

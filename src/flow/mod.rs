@@ -25,5 +25,7 @@ mod connection;
 pub mod roles;
 mod table;
 
-pub use connection::{CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence};
+pub use connection::{
+    CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence, RstSegment,
+};
 pub use table::{Finished, FlowLimits, FlowStats, FlowTable};

@@ -1,6 +1,6 @@
 //! The flow table: live connections by canonical 4-tuple.
 
-use super::connection::{Connection, EndReason, RoleEvidence};
+use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
 use super::roles;
 use crate::decode::TcpSegment;
 use crate::reassembly::{
@@ -108,6 +108,8 @@ struct Entry<H> {
     closing_since: Option<Timestamp>,
     /// A reset seen, not yet handed to the handler (see `process_in`).
     pending_rst: Option<(Side, Timestamp)>,
+    /// The pending reset's segment: frame, acknowledgement, peer's bytes.
+    pending_rst_segment: Option<RstSegment>,
     last_ts: Timestamp,
 }
 
@@ -259,6 +261,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             window_zero: [false, false],
             closing_since: None,
             pending_rst: None,
+            pending_rst_segment: None,
             last_ts: seg.ts,
         })
     }
@@ -290,6 +293,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
         if let Some((side, ts)) = entry.pending_rst.take() {
             entry.conn.rst = Some((side, ts));
+            entry.conn.rst_segment = entry.pending_rst_segment.take();
             entry.handler.on_rst(side, ts);
         }
         let [c, s] = entry.rx;
@@ -467,6 +471,11 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         // closed nothing.
         if e.conn.rst.is_none() && e.pending_rst.is_none() {
             e.pending_rst = Some((side, ts));
+            e.pending_rst_segment = Some(RstSegment {
+                frame: seg.frame,
+                ack: ack_offset,
+                peer_seen: e.rx.of(peer).highest_seen(),
+            });
         }
         e.closing_since.get_or_insert(ts);
         let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
@@ -528,6 +537,7 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
                     .saturating_add(u64::from(seg.payload_len));
             }
             if let Some((rst_side, _)) = e.pending_rst.take() {
+                e.pending_rst_segment = None;
                 let st = &mut e.rx.of_mut(rst_side).stats;
                 st.ignored_resets = st.ignored_resets.saturating_add(1);
                 if e.conn.fin[0].is_none() || e.conn.fin[1].is_none() {

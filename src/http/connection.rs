@@ -30,7 +30,9 @@ use std::collections::VecDeque;
 /// Delivered ranges of a direction in which a message start is looked for
 /// while neither direction has been recognised as HTTP: enough to get past a
 /// mid-stream pickup inside a body, few enough that a long non-HTTP stream is
-/// not probed at every segment.
+/// not probed at every segment. A direction in which a whole start line
+/// parsed (its head then running into a capture hole) keeps being probed at
+/// segment starts: it speaks HTTP, it just has not shown a whole head yet.
 const PROBE_RANGES: u64 = 4;
 /// The index given to transactions past [`HttpLimits::max_transactions`]:
 /// it finds no transaction, so whatever would be recorded on it is dropped.
@@ -100,6 +102,9 @@ struct Direction {
     /// Offset expected next, to notice holes the reassembly did not report.
     next_offset: Option<u64>,
     ranges: u64,
+    /// A whole start line parsed here (its head may have run into a hole):
+    /// keep probing past [`PROBE_RANGES`] though no head was parsed whole.
+    probe_matched: bool,
     report: DirectionReport,
 }
 
@@ -118,6 +123,7 @@ impl Direction {
             after: After::Idle,
             next_offset: None,
             ranges: 0,
+            probe_matched: false,
             report: DirectionReport::default(),
         }
     }
@@ -418,8 +424,11 @@ impl HttpConnection {
     ) -> usize {
         let other = self.dirs.of(side.peer());
         let d = self.dirs.of(side);
-        let may_probe =
-            at_start && (d.report.detected || other.report.detected || d.ranges <= PROBE_RANGES);
+        let may_probe = at_start
+            && (d.report.detected
+                || other.report.detected
+                || d.probe_matched
+                || d.ranges <= PROBE_RANGES);
         if may_probe {
             let probe = match side {
                 Side::Client => probe_request(bytes),
@@ -515,6 +524,8 @@ impl HttpConnection {
                     let d = self.dirs.of_mut(side);
                     d.head_buf.extend_from_slice(bytes);
                     d.head_has_newline = bytes.contains(&b'\n');
+                    // The parser accepted a whole start line: HTTP.
+                    d.probe_matched |= d.head_has_newline;
                     bytes.len()
                 }
                 Err(NoHead::TooManyHeaders) => {
@@ -556,7 +567,11 @@ impl HttpConnection {
                     self.on_head(side, head, len, ts);
                     consumed
                 }
-                Err(NoHead::Partial) if probe != Probe::No => take,
+                Err(NoHead::Partial) if probe != Probe::No => {
+                    let d = self.dirs.of_mut(side);
+                    d.probe_matched |= d.head_has_newline;
+                    take
+                }
                 Err(NoHead::Partial | NoHead::Malformed) => {
                     let buffered = std::mem::take(&mut self.dirs.of_mut(side).head_buf);
                     let (head_offset, first_ts) = (
@@ -750,6 +765,7 @@ impl HttpConnection {
             msg.end_offset = offset.saturating_add(consumed as u64);
             if consumed > 0 {
                 msg.last_byte_ts = ts;
+                msg.end_in_gap = false;
             }
             if chunk_facts.is_some() {
                 msg.chunked = chunk_facts;
@@ -1135,7 +1151,7 @@ impl StreamHandler for HttpConnection {
         }
     }
 
-    fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
+    fn on_gap(&mut self, from: Side, offset: u64, len: u64, _ts: Timestamp) {
         {
             let d = self.dirs.of_mut(from);
             d.report.gaps = d.report.gaps.saturating_add(1);
@@ -1163,10 +1179,14 @@ impl StreamHandler for HttpConnection {
                 if let Some(msg) = self.cur_msg(from) {
                     msg.gap_bytes = msg.gap_bytes.saturating_add(inside);
                     msg.end_offset = offset.saturating_add(inside);
+                    msg.end_in_gap = true;
                 }
                 if done {
-                    // The framing is satisfied even though not every byte was seen.
-                    self.complete_message(from, Some(ts));
+                    // The framing is satisfied even though not every byte
+                    // was seen. The message ends where the capture lost it:
+                    // its time stays that of the last byte seen, not the
+                    // time the gap was declared (often the end of the flow).
+                    self.complete_message(from, None);
                     if len > inside && matches!(self.dirs.of(from).state, State::Idle) {
                         // The gap runs past the body: whole messages may be in it.
                         self.dirs.of_mut(from).state = State::Seek;
@@ -1179,6 +1199,7 @@ impl StreamHandler for HttpConnection {
                     if let Some(msg) = self.cur_msg(from) {
                         msg.gap_bytes = msg.gap_bytes.saturating_add(len);
                         msg.end_offset = offset.saturating_add(len);
+                        msg.end_in_gap = true;
                     }
                 } else {
                     self.lose_framing(from, MessageEnd::GapInside);
@@ -1189,6 +1210,7 @@ impl StreamHandler for HttpConnection {
                 if let Some(msg) = self.cur_msg(from) {
                     msg.gap_bytes = msg.gap_bytes.saturating_add(len);
                     msg.end_offset = offset.saturating_add(len);
+                    msg.end_in_gap = true;
                 }
             }
             State::Seek => {

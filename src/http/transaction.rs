@@ -78,6 +78,11 @@ pub struct MessageFacts {
     pub malformed: bool,
     /// The connection ended inside the head; what there was got parsed.
     pub head_truncated: bool,
+    /// The message's last bytes on the wire fell in a capture gap (a gap
+    /// that completed its Content-Length, or one its sender's close
+    /// followed): `last_byte_ts` is the last byte actually seen, not the
+    /// end of the message, which the capture does not show.
+    pub end_in_gap: bool,
 }
 
 impl MessageFacts {
@@ -101,6 +106,7 @@ impl MessageFacts {
             end: MessageEnd::InProgress,
             malformed: false,
             head_truncated: false,
+            end_in_gap: false,
         }
     }
 
@@ -247,7 +253,8 @@ impl Transaction {
 }
 
 /// One transaction as `connlint transactions --format json` prints it:
-/// exactly the SPEC §5 keys, in that order.
+/// the SPEC §5 keys, in that order, then whether each message's end fell in
+/// a capture gap (its times then end at the last byte seen).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TransactionRecord<'a> {
     pub capture: &'a str,
@@ -269,6 +276,12 @@ pub struct TransactionRecord<'a> {
     pub send_ms: Option<f64>,
     pub wait_ms: Option<f64>,
     pub receive_ms: Option<f64>,
+    /// The request's last bytes were in a capture gap: `send_ms` ends at
+    /// the last request byte seen.
+    pub request_end_in_gap: bool,
+    /// The response's last bytes were in a capture gap: `response_end_ts`
+    /// and `receive_ms` end at the last response byte seen.
+    pub response_end_in_gap: bool,
 }
 
 impl<'a> TransactionRecord<'a> {
@@ -295,6 +308,8 @@ impl<'a> TransactionRecord<'a> {
             send_ms: ms(tx.timing.send_ns),
             wait_ms: ms(tx.timing.wait_ns),
             receive_ms: ms(tx.timing.receive_ns),
+            request_end_in_gap: tx.request.as_ref().is_some_and(|m| m.end_in_gap),
+            response_end_in_gap: tx.response.as_ref().is_some_and(|m| m.end_in_gap),
         }
     }
 }

@@ -171,6 +171,16 @@ impl Reassembler {
         self.next
     }
 
+    /// The end of the furthest data seen: `next`, or past it the end of the
+    /// last buffered out-of-order segment.
+    pub fn highest_seen(&self) -> u64 {
+        let pending = self
+            .pending
+            .last_key_value()
+            .map_or(0, |(&at, p)| at.saturating_add(p.bytes.len() as u64));
+        self.next.max(pending)
+    }
+
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }

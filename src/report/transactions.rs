@@ -54,6 +54,12 @@ pub fn row(tx: &Transaction, r: &TransactionRecord<'_>) -> Vec<String> {
     if tx.pairing_inferred {
         notes.push("paired across a gap");
     }
+    if r.request_end_in_gap {
+        notes.push("request ends in a gap");
+    }
+    if r.response_end_in_gap {
+        notes.push("response ends in a gap");
+    }
     vec![
         r.connection.to_string(),
         r.index.to_string(),

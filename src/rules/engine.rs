@@ -71,6 +71,9 @@ impl<'c> Linter<'c> {
             rule.check_connection(cx, settings, &mut out);
             apply_severity(&mut out[before..], settings);
         }
+        // One cause, one finding on this connection first ([`Rule::folds`]),
+        // then across connections as the findings join the capture's.
+        fold(&mut out, 0);
         for f in out {
             self.add(f);
         }
@@ -226,6 +229,29 @@ impl<'c> Linter<'c> {
         });
         f
     }
+}
+
+/// Drops the findings from `start` on (one connection's) whose cause
+/// another of them already states ([`Rule::folds`]).
+fn fold(findings: &mut Vec<Finding>, start: usize) {
+    let Some(new) = findings.get(start..).filter(|n| n.len() > 1) else {
+        return;
+    };
+    let rule_of = |code: &str| registry::all().iter().find(|r| r.meta().code == code);
+    let folded: Vec<bool> = new
+        .iter()
+        .map(|other| {
+            new.iter().any(|mine| {
+                mine.code != other.code && rule_of(mine.code).is_some_and(|r| r.folds(mine, other))
+            })
+        })
+        .collect();
+    let mut k = 0;
+    findings.retain(|_| {
+        let i = k;
+        k += 1;
+        i < start || !folded.get(i - start).copied().unwrap_or(false)
+    });
 }
 
 fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {

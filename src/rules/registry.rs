@@ -23,6 +23,15 @@ pub trait Rule: Sync {
     ) {
     }
 
+    /// Whether `mine`, a finding of this rule, already states the cause of
+    /// `other`, another rule's finding on the same connection: one cause,
+    /// one finding, so the engine drops `other` (the keeper carries its
+    /// evidence). Applied only when both rules ran, so ignoring the keeper
+    /// brings the other finding back.
+    fn folds(&self, _mine: &Finding, _other: &Finding) -> bool {
+        false
+    }
+
     /// Checks what the capture's connections say together. Called when
     /// summaries are about to leave the index and at the end of the capture;
     /// findings are de-duplicated by (code, connection, transaction), so a

@@ -422,14 +422,15 @@ fn timing_values_are_exact() {
         "method": "GET", "uri": "/timed", "version": "HTTP/1.1", "status": 200,
         "request_body_bytes": 0, "response_body_bytes": 4, "complete": true, "pipelined": false,
         "request_start_ts": at(25_000).as_secs_f64(), "response_end_ts": at(80_000).as_secs_f64(),
-        "connect_ms": 20.0, "send_ms": 1.0, "wait_ms": 50.0, "receive_ms": 4.0
+        "connect_ms": 20.0, "send_ms": 1.0, "wait_ms": 50.0, "receive_ms": 4.0,
+        "request_end_in_gap": false, "response_end_in_gap": false
     });
     assert_eq!(json, expected);
     let keys: Vec<String> = match serde_json::to_value(TransactionRecord::new("x", &conn, first)) {
         Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
         other => panic!("not an object: {other:?}"),
     };
-    assert_eq!(keys.len(), 19);
+    assert_eq!(keys.len(), 21);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Detection by content, and the limits that keep hostile input bounded.
 
 use crate::common::*;
-use connlint::http::{HttpLimits, NoResponse};
+use connlint::http::{HttpConnectionReport, HttpLimits, NoResponse};
 
 #[test]
 fn tls_is_not_http_and_is_left_alone() {
@@ -235,4 +235,59 @@ fn transactions_past_the_cap_are_counted_not_kept() {
     );
     assert_eq!(report.anomalies.transactions_not_kept, 3);
     assert!(!report.anomalies.pairing_abandoned);
+}
+
+/// A request-only stream whose heads each run into a capture hole: nothing
+/// ever parses whole, so the direction is never "detected". Each segment is
+/// the first `cut` bytes of a long head, then a hole.
+fn heads_cut_by_holes(cut: usize) -> HttpConnectionReport {
+    let mut w = Wire::new();
+    let long = |i: usize| {
+        format!(
+            "GET /page/{i} HTTP/1.1\r\nHost: a\r\nCookie: {}\r\n\r\n",
+            "c".repeat(200)
+        )
+        .into_bytes()
+    };
+    for i in 0..6 {
+        let head = long(i);
+        w.c(&head[..cut], i as i64 * 1_000).gap(
+            Client,
+            (head.len() - cut) as u64,
+            i as i64 * 1_000 + 500,
+        );
+    }
+    // The seventh segment holds a whole head.
+    w.c(&get("/favicon.ico"), 7_000);
+    w.finish()
+}
+
+#[test]
+fn a_stream_whose_request_lines_parse_is_probed_past_the_first_ranges() {
+    // Each cut head holds its whole request line: HTTP, probed on.
+    let report = heads_cut_by_holes(40);
+    assert_eq!(report.direction(Client).heads_lost_in_gap, 6);
+    let uris: Vec<_> = report
+        .transactions
+        .iter()
+        .filter_map(|t| t.uri.as_deref())
+        .collect();
+    assert_eq!(uris, ["/favicon.ico"]);
+    assert!(
+        !report.transactions[0]
+            .request
+            .as_ref()
+            .unwrap()
+            .head_truncated
+    );
+}
+
+#[test]
+fn a_stream_whose_request_lines_never_complete_stops_being_probed() {
+    // Cut inside the request line (before its CRLF): no line ever parsed,
+    // so probing stops after the first ranges and the whole head in the
+    // seventh segment is not looked at.
+    let report = heads_cut_by_holes(14);
+    assert!(report.transactions.is_empty(), "{:?}", report.transactions);
+    assert!(!report.is_http);
 }

@@ -22,6 +22,8 @@ fn gap_inside_a_content_length_body_only_reduces_the_bytes() {
     assert_eq!((resp.body_bytes, resp.gap_bytes), (60, 40));
     assert_eq!(resp.end, MessageEnd::Complete);
     assert!(txs[0].complete, "the framing was satisfied");
+    assert!(!resp.end_in_gap, "its last bytes were seen");
+    assert_eq!(resp.last_byte_ts, at(1_300));
     assert_eq!(txs[1].status, Some(200));
     assert!(!txs[1].paired_after_gap, "the framing never got lost");
     assert_eq!(report.direction(Server).resyncs, 0);
@@ -177,6 +179,11 @@ fn gap_running_past_the_end_of_a_body_resyncs_at_the_next_status_line() {
     let first = txs[0].response.as_ref().unwrap();
     assert_eq!(first.end, MessageEnd::Complete);
     assert_eq!((first.body_bytes, first.gap_bytes), (5, 5));
+    // Its end was in the gap: it ends at its last byte seen, not when the
+    // gap was declared.
+    assert!(first.end_in_gap);
+    assert_eq!(first.last_byte_ts, at(1_000));
+    assert_eq!(txs[0].timing.receive_ns, Some(0));
     assert_eq!(txs[1].response_body_bytes(), 5);
     assert!(txs[1].paired_after_gap);
 }
@@ -254,4 +261,47 @@ fn close_delimited_body_interrupted_by_a_gap_resyncs_on_a_status_line() {
     assert_eq!(txs[0].response.as_ref().unwrap().end, MessageEnd::GapInside);
     assert_eq!(txs[1].status, Some(200));
     assert!(txs[1].paired_after_gap);
+}
+
+#[test]
+fn a_gap_that_completes_a_body_ends_it_at_the_last_byte_seen() {
+    // The last 40 of 100 body bytes are lost; the gap is declared 5 s later
+    // (as reassembly does when the flow ends or the peer's ACK passes it).
+    let mut w = Wire::new();
+    w.c(&get("/1"), 0)
+        .s(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", 1_000)
+        .s(&[b'a'; 60], 1_100)
+        .gap(Server, 40, 5_001_100);
+    let report = w.finish();
+    let tx = &report.transactions[0];
+    let resp = tx.response.as_ref().unwrap();
+    assert!(resp.framing_satisfied && resp.end_in_gap);
+    assert_eq!(resp.last_byte_ts, at(1_100));
+    assert_eq!(tx.timing.receive_ns, Some(100_000));
+    assert_eq!(tx.timing.response_end_ts, Some(at(1_100)));
+    // One byte short of the end in the gap, the rest seen: not marked.
+    let mut w = Wire::new();
+    w.c(&get("/1"), 0)
+        .s(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n", 1_000)
+        .s(&[b'a'; 60], 1_100)
+        .gap(Server, 39, 5_001_100)
+        .s(b"z", 5_001_200);
+    let report = w.finish();
+    let resp = report.transactions[0].response.as_ref().unwrap();
+    assert!(resp.framing_satisfied && !resp.end_in_gap);
+    assert_eq!(resp.last_byte_ts, at(5_001_200));
+}
+
+#[test]
+fn a_close_delimited_body_whose_tail_is_lost_before_the_fin_is_marked() {
+    let mut w = Wire::new();
+    w.c(&get("/a"), 0)
+        .s(b"HTTP/1.1 200 OK\r\n\r\nbody of unknown length", 1_000)
+        .gap(Server, 10, 9_000)
+        .fin(Server, 9_000);
+    let report = w.finish();
+    let resp = report.transactions[0].response.as_ref().unwrap();
+    assert_eq!(resp.end, MessageEnd::Complete);
+    assert!(resp.end_in_gap);
+    assert_eq!(resp.last_byte_ts, at(1_000));
 }

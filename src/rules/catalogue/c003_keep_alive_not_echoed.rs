@@ -18,27 +18,39 @@ static META: RuleMeta = RuleMeta {
     name: "keep-alive-not-echoed",
     family: Family::ConnectionHeader,
     severity: Severity::Warning,
-    summary: "an HTTP/1.0 keep-alive request was not confirmed, yet the connection was reused or held open",
+    summary: "an HTTP/1.0 keep-alive request was not confirmed, yet the connection was reused or not promptly closed",
     doc: r#"## What it detects
 An HTTP/1.0 request that asked for a persistent connection (`Connection: keep-alive`, without
 `close`) got a response that neither confirmed it (no `keep-alive` token in the response's
-Connection header) nor refused it (`close`), and then the connection was used as if it were
-persistent anyway:
+Connection header) nor refused it (`close`), and then the two sides did not act as if the
+connection were closing:
 
 - **reused**: the client sent another request on the connection after the unconfirmed
   response reached it (the finding is on that request), or
-- **held open**: no other request came, but the connection stayed open at least
-  `hold_open_ms` after the response ended: the server neither closed it nor was it closed by
-  the client or a reset (the finding is on the unconfirmed transaction). A connection the
-  flow table gave up on after a long idle time counts as held open; one the capture ended
-  on is measured up to its last packet.
+- **not closed by the server**: no other request came, and the server did not close the
+  connection promptly (the finding is on the unconfirmed transaction). A server that means to
+  close sends its FIN (or a reset) right behind its last byte, within a few milliseconds; the
+  rule fires when the server's close came `close_within_ms` or more after the response's last
+  byte, or never, or when the server's FIN only answered the client's: it came at least the
+  round trip from the capture point to the server after the client's FIN, so the server sent
+  it after the client's FIN had reached it. That is the textbook case: the client, seeing no
+  echo, waits a little, gives up and closes itself, and the server's FIN follows. A
+  connection the flow table gave up on after a long idle time, or that the capture ends on,
+  counts as not closed when it had been open that long.
+
+The evidence says who closed first (`closed_by`: client, server, client reset, server reset,
+idle timeout, capture end) and when, in milliseconds after the response's last byte
+(`held_open_ms`, `client_fin_after_ms`, `server_fin_after_ms`), and whether the server's FIN
+answered the client's (`server_fin_answered_client`).
 
 "Reached the client" is the response's first byte plus the round trip from the capture point
 to the client (from the handshake; zero when unknown): a request the client had sent before
-it could see the answer is a pipelining question (P001), not this one. Responses delimited by
-the server's close and tunnels are skipped (the server closes by definition). One finding per
-connection, on the first occurrence. A response that says `Connection: close` followed by
-another request is C004's case.
+it could see the answer is a pipelining question (P001), not this one. Without a handshake,
+the round trip to the server is unknown and only the `close_within_ms` bound is applied.
+Responses delimited by the server's close, tunnels, and responses whose end fell in a capture
+gap (the close cannot be timed against it) are skipped. One finding per connection, on the
+first occurrence. Once a request or response on the connection said `Connection: close`,
+later transactions are not judged here: a request after it is C004's case.
 
 ## Why it matters
 HTTP/1.0 connections are not persistent unless the server echoes the client's
@@ -46,15 +58,19 @@ HTTP/1.0 connections are not persistent unless the server echoes the client's
 treat the connection as closing and the server must close it after the response. When the two
 sides act on different assumptions, the request a client sends on an unconfirmed connection
 races with the server's close and can be lost or reset (and a non-idempotent one cannot be
-safely retried), while a server that neither echoes nor closes keeps a connection, a socket
-and often a worker, waiting for a request that a correct client will never send, until its
-idle timeout.
+safely retried). A server that neither echoes nor closes leaves the client guessing: a correct
+client waits for a close that does not come, then closes itself (the server's FIN only answers
+it), and a less careful one reuses the connection; meanwhile the server keeps a socket, and
+often a worker, waiting for a request that a correct client will never send.
 
 ## Example
 ```text
-connection 0 198.18.0.1:42031 -> 198.18.0.2:80
-  warning C003 keep-alive-not-echoed tx 1: GET /screws: the client reused the connection 0.2 ms
-  after response 0 (GET /nails) came back without confirming `Connection: keep-alive` ...
+connection 0 198.18.0.1:42032 -> 198.18.0.2:80
+  warning C003 keep-alive-not-echoed tx 0: GET /nails: the HTTP/1.0 request asked for
+  keep-alive and the response did not confirm it, yet the server did not close: the client
+  closed 100.7 ms after the response and the server's FIN came 54.2 ms after the client's, in
+  answer to it; a server that does not echo `Connection: keep-alive` must close right behind
+  the response ...
 ```
 
 ## How to fix
@@ -64,14 +80,16 @@ not. Client: reuse an HTTP/1.0 connection only after the response echoed the tok
 otherwise open a new connection (or speak HTTP/1.1, where persistence is the default).
 
 ## Options
-- `hold_open_ms` (1000): how long after an unconfirmed response the connection may stay open
-  before the server counts as holding it open for another request. A server that does not
-  mean to keep the connection closes within a millisecond or two of its last byte.
+- `close_within_ms` (50): how soon after an unconfirmed response's last byte the server must
+  close (FIN or reset) to count as closing it. A server that means to close sends its FIN
+  right behind its last byte, within a few milliseconds; the bound leaves room for a busy
+  server. (Before, the rule had `hold_open_ms`, 1000 ms, which a correct HTTP/1.0 client,
+  closing by itself long before, never let it reach.)
 "#,
     options: &[OptionSpec {
-        key: "hold_open_ms",
-        default: 1000.0,
-        doc: "time after an unconfirmed response the connection may stay open, in ms",
+        key: "close_within_ms",
+        default: 50.0,
+        doc: "time after an unconfirmed response within which the server must close, in ms",
         integer: false,
     }],
 };
@@ -82,10 +100,17 @@ impl Rule for KeepAliveNotEchoed {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let hold_ns = s.ms_as_ns("hold_open_ms");
+        let within_ns = s.ms_as_ns("close_within_ms");
         let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
         let txs = &cx.http.transactions;
         for (i, tx) in txs.iter().enumerate() {
+            // Once a message said `close`, what follows on the connection
+            // is C004's (one cause, one finding).
+            let says_close =
+                |m: &Option<MessageFacts>| m.as_ref().is_some_and(|m| m.headers.connection.close);
+            if says_close(&tx.request) || says_close(&tx.response) {
+                return;
+            }
             let Some((req, resp)) = unconfirmed(tx) else {
                 continue;
             };
@@ -126,46 +151,88 @@ impl Rule for KeepAliveNotEchoed {
                 );
                 return;
             }
-            if !resp.framing_satisfied {
+            if !resp.framing_satisfied || resp.end_in_gap {
                 continue;
             }
-            let (until, closed_by) = held_until(cx, resp.last_byte_ts);
-            let held = until.since(resp.last_byte_ts);
-            if held < hold_ns {
+            let Some(close) = how_closed(cx, resp.last_byte_ts, within_ns) else {
                 continue;
-            }
+            };
+            let end = resp.last_byte_ts;
+            let after = |t: Timestamp| t.since(end) as f64 / 1e6;
+            let what = match (close.client_fin, close.server_close) {
+                (Some(c), Some(sc)) if close.answered => format!(
+                    "the client closed {:.1} ms after the response and the server's FIN came \
+                     {:.1} ms after the client's, in answer to it",
+                    after(c),
+                    sc.since(c) as f64 / 1e6
+                ),
+                (client, Some(sc)) => format!(
+                    "{}the server {} only {:.1} ms after it",
+                    client
+                        .filter(|&c| c <= sc)
+                        .map_or_else(String::new, |c| format!(
+                            "the client closed {:.1} ms after the response and ",
+                            after(c)
+                        )),
+                    if close.server_reset {
+                        "reset the connection"
+                    } else {
+                        "closed"
+                    },
+                    after(sc)
+                ),
+                (Some(c), None) => format!(
+                    "the client closed {:.1} ms after the response and the server had not closed \
+                     {:.1} ms after it",
+                    after(c),
+                    close.server_open as f64 / 1e6
+                ),
+                (None, None) => match close.closed_by {
+                    "client reset" => format!(
+                        "the client reset the connection {:.1} ms after the response, the server \
+                         not having closed",
+                        after(close.until)
+                    ),
+                    "idle timeout" => format!(
+                        "the connection stayed open at least {:.1} ms after it and then went idle",
+                        close.server_open as f64 / 1e6
+                    ),
+                    _ => format!(
+                        "the connection stayed open at least {:.1} ms after it, until the capture \
+                         ended",
+                        close.server_open as f64 / 1e6
+                    ),
+                },
+            };
             let message = format!(
                 "{}: the HTTP/1.0 request asked for keep-alive and the response did not confirm \
-                 it, yet the connection stayed open {}{:.1} ms after the response ({}); a server \
-                 that does not echo `Connection: keep-alive` must close: echo the token if it \
-                 means to keep the connection, else close right after the response",
+                 it, yet the server did not close: {what}; a server that does not echo \
+                 `Connection: keep-alive` must close right behind the response (its FIN within a \
+                 few ms), else the client is left guessing: echo the token if it means to keep the \
+                 connection, else close",
                 label(tx),
-                if closed_by == "idle timeout" || closed_by == "capture end" {
-                    "at least "
-                } else {
-                    ""
-                },
-                held as f64 / 1e6,
-                match closed_by {
-                    "client" => "until the client closed it",
-                    "server" => "until the server closed it",
-                    "reset" => "until a reset",
-                    "idle timeout" => "and then went idle",
-                    _ => "until the capture ended",
-                }
             );
-            out.push(
-                Finding::new(&META, cx.conn, resp.last_byte_ts, message)
-                    .transaction(tx.index)
-                    .with("request_version", version(req))
-                    .with("response_version", version(resp))
-                    .with(
-                        "response_connection",
-                        tokens_value(&resp.headers.connection),
-                    )
-                    .with_ms("held_open_ms", held)
-                    .with("closed_by", closed_by),
-            );
+            let mut f = Finding::new(&META, cx.conn, end, message)
+                .transaction(tx.index)
+                .with("request_version", version(req))
+                .with("response_version", version(resp))
+                .with(
+                    "response_connection",
+                    tokens_value(&resp.headers.connection),
+                )
+                .with("closed_by", close.closed_by)
+                .with_ms("held_open_ms", close.held);
+            if let Some(c) = close.client_fin {
+                f = f.with_ms("client_fin_after_ms", c.since(end));
+            }
+            if let Some(sf) = close.server_fin {
+                f = f
+                    .with_ms("server_fin_after_ms", sf.since(end))
+                    .with("server_fin_answered_client", close.answered);
+            } else {
+                f = f.with_ms("server_open_ms", close.server_open);
+            }
+            out.push(f);
             return;
         }
     }
@@ -190,25 +257,90 @@ fn unconfirmed(tx: &Transaction) -> Option<(&MessageFacts, &MessageFacts)> {
     (asked && silent && !closes).then_some((req, resp))
 }
 
-/// When the connection stopped being open after `from`, and why: the first
-/// FIN or RST after it, else the last packet seen.
-fn held_until(cx: &ConnectionFacts<'_>, from: Timestamp) -> (Timestamp, &'static str) {
+/// How the connection ended after an unconfirmed response that ended at
+/// `from`, when the server did not close it promptly; `None` when it did
+/// (or when the capture does not show long enough to tell).
+struct Close {
+    /// Who closed first: "client", "server", "client reset", "server
+    /// reset", or "idle timeout" / "capture end" when nobody did.
+    closed_by: &'static str,
+    /// When the first close came (or the last packet, when nobody closed).
+    until: Timestamp,
+    /// `until - from`, in ns.
+    held: i64,
+    /// The client's FIN after `from`.
+    client_fin: Option<Timestamp>,
+    /// The server's FIN after `from`.
+    server_fin: Option<Timestamp>,
+    /// The server's own close after `from` (its FIN or its reset) ...
+    server_close: Option<Timestamp>,
+    /// ... which was a reset.
+    server_reset: bool,
+    /// How long after `from` the server was seen not to have closed: to its
+    /// close, else to the client's reset or the last packet, in ns.
+    server_open: i64,
+    /// The server's FIN came at least the round trip to the server after
+    /// the client's: it was sent after the client's FIN had reached it.
+    answered: bool,
+}
+
+fn how_closed(cx: &ConnectionFacts<'_>, from: Timestamp, within_ns: i64) -> Option<Close> {
     let c = cx.conn;
+    let after = |t: Option<Timestamp>| t.filter(|&t| t >= from);
+    let client_fin = after(c.fin[Side::Client.index()]);
+    let server_fin = after(c.fin[Side::Server.index()]);
+    let rst = c.rst.filter(|&(_, t)| t >= from);
+    let server_rst = rst.filter(|&(s, _)| s == Side::Server).map(|(_, t)| t);
+    let client_rst = rst.filter(|&(s, _)| s == Side::Client).map(|(_, t)| t);
+    // The server's own close: its FIN, or its reset.
+    let server_close = match (server_fin, server_rst) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    // Whether the server's FIN answered the client's: sent after the
+    // client's FIN reached the server. Unknown without a handshake.
+    let answered = match (client_fin, server_fin, c.capture_rtt_to_ns(Side::Server)) {
+        (Some(cf), Some(sf), Some(rtt)) => sf.since(cf) >= rtt.max(0),
+        _ => false,
+    };
+    let prompt = server_close.is_some_and(|t| t.since(from) < within_ns) && !answered;
+    if prompt {
+        return None;
+    }
     let events = [
-        (c.fin[Side::Client.index()], "client"),
-        (c.fin[Side::Server.index()], "server"),
-        (c.rst.map(|(_, t)| t), "reset"),
+        (client_fin, "client"),
+        (server_fin, "server"),
+        (client_rst, "client reset"),
+        (server_rst, "server reset"),
     ];
     let first = events
         .into_iter()
         .filter_map(|(t, who)| Some((t?, who)))
-        .filter(|&(t, _)| t >= from)
         .min_by_key(|&(t, _)| t);
-    match first {
+    let (until, closed_by) = match first {
         Some(e) => e,
         None if c.end_reason == EndReason::IdleTimeout => (c.end_ts, "idle timeout"),
         None => (c.end_ts, "capture end"),
+    };
+    // Without a close of its own, the server counts as not closing once
+    // the connection was seen open (or the client gave up) that long after
+    // the response.
+    let open_until = server_close.unwrap_or_else(|| client_rst.unwrap_or(c.end_ts.max(until)));
+    let server_open = open_until.since(from);
+    if server_close.is_none() && server_open < within_ns {
+        return None;
     }
+    Some(Close {
+        closed_by,
+        until,
+        held: until.since(from),
+        client_fin,
+        server_fin,
+        server_close,
+        server_reset: server_close.is_some() && server_close == server_rst,
+        server_open,
+        answered,
+    })
 }
 
 #[cfg(test)]
@@ -286,20 +418,134 @@ mod tests {
     }
 
     #[test]
-    fn held_open_threshold_edges() {
-        // The server closes 1000 ms after the response: held open.
+    fn server_close_threshold_edges() {
+        // The response ends at 250; the server closes 50 ms later: too late.
         let mut t = first(SILENT);
-        t.server_fin(1250.0).client_fin(1251.0);
+        t.server_fin(300.0).client_fin(301.0);
         let f = t.findings_of("C003");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["held_open_ms"], 1000.0);
         assert_eq!(f[0].evidence["closed_by"], "server");
-        // 999.9 ms: a prompt enough close.
+        assert_eq!(f[0].evidence["held_open_ms"], 50.0);
+        assert_eq!(f[0].evidence["server_fin_after_ms"], 50.0);
+        assert_eq!(f[0].evidence["server_fin_answered_client"], false);
+        assert!(
+            f[0].message
+                .contains("the server closed only 50.0 ms after it"),
+            "{}",
+            f[0].message
+        );
+        // 49.9 ms: a prompt close.
         let mut t = first(SILENT);
-        t.server_fin(1249.9).client_fin(1251.0);
+        t.server_fin(299.9).client_fin(301.0);
         assert!(t.findings_of("C003").is_empty());
-        assert_eq!(t.findings_with("C003", &[("hold_open_ms", 999.0)]).len(), 1);
+        assert_eq!(
+            t.findings_with("C003", &[("close_within_ms", 49.0)]).len(),
+            1
+        );
+        // A reset from the server is its close too.
+        let mut t = first(SILENT);
+        t.server_rst(299.9);
+        assert!(t.findings_of("C003").is_empty());
+        let mut t = first(SILENT);
+        t.server_rst(300.0);
+        let f = t.findings_of("C003");
+        assert_eq!(f[0].evidence["closed_by"], "server reset");
+        assert!(
+            f[0].message.contains("reset the connection only 50.0 ms"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn the_textbook_case_the_client_gives_up_and_the_server_answers_its_fin() {
+        // No echo: the client waits 100 ms and closes; the server's FIN
+        // comes a round trip (50 ms) later, in answer.
+        let mut t = first(SILENT);
+        t.client_fin(350.0).server_fin(400.1).client_ack(400.2);
+        let f = t.findings_of("C003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        let e = &f[0].evidence;
+        assert_eq!(e["closed_by"], "client");
+        assert_eq!(e["client_fin_after_ms"], 100.0);
+        assert_eq!(e["server_fin_after_ms"], 150.1);
+        assert_eq!(e["server_fin_answered_client"], true);
+        assert!(
+            f[0].message.contains(
+                "the client closed 100.0 ms after the response and the server's FIN came \
+                 50.1 ms after the client's, in answer to it"
+            ),
+            "{}",
+            f[0].message
+        );
+    }
+
+    /// Request at 12, response at 20 on a 10 ms round trip; the client
+    /// closes 5 ms after the response, the server's FIN comes at `server`.
+    fn quick_client(server: f64, handshake: bool) -> Timeline {
+        let mut t = Timeline::new();
+        if handshake {
+            t.handshake(0.0, 10.0);
+        }
+        t.client(12.0, ASK).server(20.0, SILENT);
+        t.client_fin(25.0)
+            .server_fin(server)
+            .client_ack(server + 0.1);
+        t
+    }
+
+    #[test]
+    fn a_server_fin_sent_after_the_clients_arrived_only_answers_it() {
+        // 15 ms after the response, within close_within_ms, but a round trip
+        // (10 ms) after the client's FIN: the server sent it in answer.
+        let f = quick_client(35.0, true).findings_of("C003");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["server_fin_answered_client"], true);
+        assert_eq!(f[0].evidence["closed_by"], "client");
+        // 0.1 ms earlier it crossed the client's FIN: the server closed by itself.
+        assert!(quick_client(34.9, true).findings_of("C003").is_empty());
+        // Without a handshake the round trip is unknown: the time bound alone.
+        assert!(quick_client(35.0, false).findings_of("C003").is_empty());
+    }
+
+    #[test]
+    fn a_connection_nobody_closes_is_judged_on_what_the_capture_shows() {
+        // The capture ends 49.9 ms after the response: too soon to tell.
+        let mut t = first(SILENT);
+        t.client_ack(299.9);
+        assert!(t.findings_of("C003").is_empty());
+        let mut t = first(SILENT);
+        t.client_ack(300.0);
+        let f = t.findings_of("C003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["closed_by"], "capture end");
+        assert_eq!(f[0].evidence["server_open_ms"], 50.0);
+        // The client closes after 5 ms and the capture ends 49.9 ms after the
+        // response with no FIN from the server: still too soon.
+        let mut t = first(SILENT);
+        t.client_fin(255.0).server_ack(299.9);
+        assert!(t.findings_of("C003").is_empty());
+        let mut t = first(SILENT);
+        t.client_fin(255.0).server_ack(300.0);
+        let f = t.findings_of("C003");
+        assert_eq!(f[0].evidence["closed_by"], "client");
+        assert!(
+            f[0].message
+                .contains("the server had not closed 50.0 ms after it"),
+            "{}",
+            f[0].message
+        );
+        // A client that resets before the bound cuts the wait short.
+        let mut t = first(SILENT);
+        t.client_rst(299.9);
+        assert!(t.findings_of("C003").is_empty());
+        let mut t = first(SILENT);
+        t.client_rst(300.0);
+        assert_eq!(
+            t.findings_of("C003")[0].evidence["closed_by"],
+            "client reset"
+        );
     }
 
     #[test]
@@ -310,10 +556,25 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence["closed_by"], "client");
         assert_eq!(f[0].evidence["held_open_ms"], 3000.0);
+        assert_eq!(f[0].evidence["server_fin_answered_client"], false);
         // A prompt server close is the correct behaviour.
         let mut t = first(SILENT);
         t.server_fin(250.0).client_fin(300.0);
         assert!(t.findings_of("C003").is_empty());
+    }
+
+    #[test]
+    fn the_old_option_name_is_refused_naming_the_new_one() {
+        use crate::rules::config::{CliSelection, Config, ConfigFile};
+        let file = ConfigFile::parse("[rules.C003]\nhold_open_ms = 1000\n").unwrap();
+        let err = Config::resolve(Some(("connlint.toml", &file)), &CliSelection::default())
+            .err()
+            .unwrap();
+        assert!(err.0.contains("hold_open_ms"), "{err}");
+        assert!(err.0.contains("close_within_ms"), "{err}");
+        let file =
+            ConfigFile::parse("[rules.keep-alive-not-echoed]\nclose_within_ms = 20\n").unwrap();
+        assert!(Config::resolve(Some(("connlint.toml", &file)), &CliSelection::default()).is_ok());
     }
 
     #[test]

@@ -31,7 +31,10 @@ A request sent on a connection after an earlier message on the same connection s
   already on its way when the `close` arrived is a pipelining casualty (P003), not this.
 
 The finding is on the first offending request, with the number of offending requests on the
-connection as evidence.
+connection (`requests_after_close`, `offending_transactions`) as evidence. When the server's
+kernel reset the connection over them (they met a closed socket), that reset is told here
+(`server_reset_after_ms`) and not again as R003: the client's request after the close is the
+cause.
 
 ## Why it matters
 `Connection: close` means "this is the last message on this connection" (RFC 9112 §9.6): a
@@ -61,6 +64,9 @@ None.
     options: &[],
 };
 
+/// Most transaction indices listed in `offending_transactions`.
+const MAX_LISTED: usize = 64;
+
 /// The earliest `Connection: close` that binds the client.
 #[derive(Clone, Copy)]
 struct Close {
@@ -77,6 +83,17 @@ impl Rule for RequestAfterConnectionClose {
         &META
     }
 
+    /// R003 on requests sent after the close: the server's reset over them
+    /// is its kernel's answer to this mistake, not a careless close.
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        other.code == "R003"
+            && other.evidence.get("closer").and_then(|v| v.as_str()) == Some("server")
+            && super::r003_reset_on_close_with_unread_data::subset(
+                other.evidence.get("unread_transactions"),
+                mine.evidence.get("offending_transactions"),
+            )
+    }
+
     fn check_connection(
         &self,
         cx: &ConnectionFacts<'_>,
@@ -88,10 +105,14 @@ impl Rule for RequestAfterConnectionClose {
         let mut close: Option<Close> = None;
         let mut first: Option<usize> = None;
         let mut offending = 0u64;
+        let mut listed: Vec<u64> = Vec::new();
         for (i, tx) in txs.iter().enumerate() {
             if let (Some(req), Some(c)) = (&tx.request, close) {
                 if req.first_byte_ts >= c.binds_from {
                     offending += 1;
+                    if listed.len() < MAX_LISTED {
+                        listed.push(tx.index);
+                    }
                     first.get_or_insert(i);
                 }
             }
@@ -140,27 +161,41 @@ impl Rule for RequestAfterConnectionClose {
             Kind::Request => format!("the client's own request {}", c.transaction),
             Kind::Response => format!("response {}", c.transaction),
         };
+        // The server's kernel resetting the connection over the request (the
+        // data met a closed socket): the consequence, told here (not R003).
+        let reset = cx
+            .conn
+            .rst
+            .filter(|&(side, ts)| side == Side::Server && ts >= req.first_byte_ts)
+            .map(|(_, ts)| ts);
         let message = format!(
             "{} was sent {:.1} ms after {which} ({closing}) said `Connection: close`; the \
-             connection is ending and the request can be dropped or reset: send it on a new \
+             connection is ending and the request can be dropped or reset{}: send it on a new \
              connection{}",
             label(tx),
             after as f64 / 1e6,
+            reset.map_or_else(String::new, |ts| format!(
+                " (the server reset the connection {:.1} ms after it, unread)",
+                ts.since(req.first_byte_ts) as f64 / 1e6
+            )),
             if offending > 1 {
                 format!(" ({offending} requests on this connection were sent after the close)")
             } else {
                 String::new()
             }
         );
-        out.push(
-            Finding::new(&META, cx.conn, req.first_byte_ts, message)
-                .transaction(tx.index)
-                .with("close_in", c.kind.as_str())
-                .with("close_transaction", c.transaction)
-                .with_ms("after_close_ms", after)
-                .with("requests_after_close", offending)
-                .with("answered", tx.response.is_some()),
-        );
+        let mut f = Finding::new(&META, cx.conn, req.first_byte_ts, message)
+            .transaction(tx.index)
+            .with("close_in", c.kind.as_str())
+            .with("close_transaction", c.transaction)
+            .with_ms("after_close_ms", after)
+            .with("requests_after_close", offending)
+            .with("offending_transactions", listed)
+            .with("answered", tx.response.is_some());
+        if let Some(ts) = reset {
+            f = f.with_ms("server_reset_after_ms", ts.since(req.first_byte_ts));
+        }
+        out.push(f);
     }
 }
 
@@ -172,6 +207,37 @@ mod tests {
     const TAPE: &[u8] = b"GET /tape HTTP/1.1\r\nHost: a\r\n\r\n";
     const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    #[test]
+    fn the_reset_over_the_late_request_is_this_findings_not_r003s() {
+        // The server said close and closed; the client's next request
+        // crosses the FIN and the server's kernel resets.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GLUE);
+        t.server(100.0, CLOSE).server_fin(100.1);
+        t.client(150.0, TAPE).server_rst(200.0);
+        let codes: Vec<_> = t
+            .all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect();
+        assert_eq!(codes, ["C004"]);
+        let f = t.findings_of("C004");
+        assert_eq!(
+            f[0].evidence["offending_transactions"],
+            serde_json::json!([1])
+        );
+        assert_eq!(f[0].evidence["server_reset_after_ms"], 50.0);
+        assert!(
+            f[0].message
+                .contains("reset the connection 50.0 ms after it"),
+            "{}",
+            f[0].message
+        );
+        // Alone, R003 sees data after the server's FIN answered by a reset.
+        assert_eq!(t.findings_of("R003").len(), 1);
+    }
 
     #[test]
     fn fires_on_a_request_after_a_closing_response() {

@@ -21,6 +21,12 @@ A request or response whose header section has both a `Content-Length` field and
 `Transfer-Encoding` field, whatever their values. One finding per transaction, naming the
 message(s) and both values.
 
+When a request has both and a later request in the client stream starts before the request's
+Content-Length would end, that later request is what the two framings disagree on: a request to
+a chunked reader, body to a Content-Length reader. It is listed (`smuggled_transactions`) and
+named in the message, and the pipelining findings it would otherwise draw (P001, P002, P003) are
+not reported: they are this finding's consequence.
+
 ## Why it matters
 The two fields are two answers to one question: where does the body end? RFC 9112 §6.1 says
 Transfer-Encoding wins and the message "ought to be handled as an error", and a server may reject
@@ -55,6 +61,29 @@ impl Rule for ContentLengthWithTransferEncoding {
         &META
     }
 
+    /// The pipelining findings (P001, P002, P003) on a request that lies
+    /// inside this request's Content-Length: it is not a pipelined request
+    /// but the bytes the two framings disagree on (one cause, one finding).
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        let Some(smuggled) = mine
+            .evidence
+            .get("smuggled_transactions")
+            .and_then(|v| v.as_array())
+        else {
+            return false;
+        };
+        match other.code {
+            "P001" | "P002" => other
+                .transaction
+                .is_some_and(|t| smuggled.contains(&t.into())),
+            "P003" => super::r003_reset_on_close_with_unread_data::subset(
+                other.evidence.get("unanswered_transactions"),
+                mine.evidence.get("smuggled_transactions"),
+            ),
+            _ => false,
+        }
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let req = tx
@@ -87,13 +116,35 @@ impl Rule for ContentLengthWithTransferEncoding {
             } else {
                 ""
             };
+            let smuggled = req.map(|r| smuggled(cx, tx, r)).unwrap_or_default();
+            let inside = match smuggled.as_slice() {
+                [] => String::new(),
+                [one, ..] => format!(
+                    "; past its chunked end, inside its Content-Length, the client stream holds \
+                     {} (tx {}{}): one reader's next request, the other's body",
+                    cx.http
+                        .transactions
+                        .iter()
+                        .find(|t| t.index == *one)
+                        .map_or_else(|| format!("request {one}"), label),
+                    one,
+                    if smuggled.len() > 1 {
+                        format!(" and {} more", smuggled.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                ),
+            };
             let message = format!(
-                "{what}{also}; parsers disagree on where its body ends (request smuggling): send \
-                 only one of them"
+                "{what}{also}; parsers disagree on where its body ends (request smuggling){inside}: \
+                 send only one of them"
             );
             let mut f = Finding::new(&META, cx.conn, first.first_byte_ts, message)
                 .transaction(tx.index)
                 .with("message", sides);
+            if !smuggled.is_empty() {
+                f = f.with("smuggled_transactions", smuggled);
+            }
             if let Some(cl) = &first.headers.content_length {
                 f = f.with("content_length", cl.values.clone());
             }
@@ -105,6 +156,35 @@ impl Rule for ContentLengthWithTransferEncoding {
             out.push(f);
         }
     }
+}
+
+/// Most transaction indices listed in `smuggled_transactions`.
+const MAX_LISTED: usize = 64;
+
+/// The requests after `req` (a request with both framings) that start
+/// before its Content-Length would end: read by chunked, they are new
+/// requests; read by Content-Length, they are its body.
+fn smuggled(cx: &ConnectionFacts<'_>, tx: &Transaction, req: &MessageFacts) -> Vec<u64> {
+    let Some(cl) = req
+        .headers
+        .content_length
+        .as_ref()
+        .and_then(|cl| cl.values.iter().copied().max())
+    else {
+        return Vec::new();
+    };
+    let cl_end = req
+        .start_offset
+        .saturating_add(req.head_bytes)
+        .saturating_add(cl);
+    cx.http
+        .transactions
+        .iter()
+        .filter(|t| t.index > tx.index)
+        .filter(|t| t.request.as_ref().is_some_and(|r| r.start_offset < cl_end))
+        .take(MAX_LISTED)
+        .map(|t| t.index)
+        .collect()
 }
 
 /// `Content-Length: 15 and Transfer-Encoding: chunked`.
@@ -146,6 +226,66 @@ mod tests {
     use crate::rules::testing::Timeline;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    /// zeek's 261-variant-04 shape: a chunked POST whose Content-Length (50)
+    /// runs past its chunked end, over a GET in the same segment; the
+    /// server answers nothing and closes.
+    fn smuggling(cl: usize) -> Timeline {
+        let bytes = format!(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: {cl}\r\n\r\n\
+             0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n"
+        );
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, bytes.as_bytes());
+        t.client_fin(51.0).server_fin(60.0).client_ack(61.0);
+        t
+    }
+
+    #[test]
+    fn a_request_inside_the_content_length_is_this_findings_not_pipelinings() {
+        let t = smuggling(50);
+        let all = t.all_findings();
+        let codes: Vec<_> = all
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect();
+        assert_eq!(codes, ["F002"], "{all:?}");
+        let f = t.findings_of("F002");
+        assert_eq!(
+            f[0].evidence["smuggled_transactions"],
+            serde_json::json!([1])
+        );
+        assert!(
+            f[0].message.contains("GET /smuggled (tx 1)"),
+            "{}",
+            f[0].message
+        );
+        // Alone, the pipelining rules still see a pipelined GET.
+        for code in ["P001", "P002", "P003"] {
+            assert_eq!(t.findings_of(code).len(), 1, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_request_past_the_content_length_is_not_smuggled() {
+        // The GET starts at body byte 5 (after `0` CRLF CRLF): a
+        // Content-Length of 5 ends exactly there, 6 covers its first byte.
+        let f = smuggling(5).findings_of("F002");
+        assert!(!f[0].evidence.contains_key("smuggled_transactions"));
+        let f = smuggling(6).findings_of("F002");
+        assert_eq!(
+            f[0].evidence["smuggled_transactions"],
+            serde_json::json!([1])
+        );
+        let codes: Vec<_> = smuggling(5)
+            .all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| c.starts_with('P'))
+            .collect();
+        assert_eq!(codes, ["P001", "P002", "P003"]);
+    }
 
     fn exchange(request: &[u8], response: &[u8]) -> Timeline {
         let mut t = Timeline::new();

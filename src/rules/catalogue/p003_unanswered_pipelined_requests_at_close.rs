@@ -24,6 +24,13 @@ requests on it had received no response. Requests whose response may have been i
 and connections the capture simply stops in, are not counted. One finding per connection, on the
 first unanswered request; the evidence lists every unanswered transaction.
 
+When another finding already states why the requests went unanswered, that finding carries them
+and this one is not reported (one cause, one finding): R003 when the server's reset is its kernel
+answering those very requests left unread, R001 or R002 when the reset or FIN that left them
+unanswered cut the response before them (`unanswered_transactions`), F002 when the "pipelined"
+request lies inside a Content-Length + chunked request's Content-Length (a smuggled request).
+With that rule ignored, this one reports them.
+
 ## Why it matters
 A server may close a persistent connection at any time: an idle or request-count limit, a
 restart, or an error. Requests pipelined behind the last response it wrote are then lost, and

@@ -1,6 +1,6 @@
 //! R001 rst-truncated-response.
 
-use crate::http::{Framing, MessageEnd, MessageFacts, Transaction};
+use crate::http::{Framing, MessageEnd, MessageFacts, NoResponse, Transaction};
 use crate::reassembly::Side;
 use crate::rules::config::RuleSettings;
 use crate::rules::context::ConnectionFacts;
@@ -22,7 +22,9 @@ not yet satisfied: fewer body bytes than its Content-Length, no zero-size last c
 short, or a close-delimited body that ended with a RST instead of a FIN. The evidence gives the
 bytes expected and received, which side sent the RST, and how long after the last response byte
 it came. A response cut by the end of the capture, or whose end fell in a capture gap, is not
-reported: only a RST in the capture counts.
+reported: only a RST in the capture counts. Pipelined requests behind the cut response that the
+same reset left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does
+not report them again.
 
 ## Why it matters
 A RST aborts the connection: the receiving kernel discards whatever it had not yet handed to the
@@ -134,6 +136,12 @@ impl Rule for RstTruncatedResponse {
         &META
     }
 
+    /// P003 on the same reset: the pipelined requests behind the cut
+    /// response went unanswered because of this abort (one cause).
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        folds_unanswered(mine, other, "rst", "rst_from")
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let Some(resp) = &tx.response else {
@@ -158,22 +166,87 @@ impl Rule for RstTruncatedResponse {
                      have it retry idempotent requests"
                 }
             };
+            let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::Rst { .. }));
             let message = format!(
                 "the {} response to {} was cut by a RST from the {who} {}, {after_ms:.1} ms after \
-                 its last byte; {fix}",
+                 its last byte{}; {fix}",
                 tx.status
                     .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
                 label(tx),
                 short.describe(),
+                behind_text(&behind),
             );
-            let f = Finding::new(&META, cx.conn, ts, message)
+            let mut f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("rst_from", who)
                 .with_ms("rst_after_last_data_ms", ts.since(resp.last_byte_ts))
                 .with_ms("rst_after_response_start_ms", ts.since(resp.first_byte_ts));
+            if !behind.is_empty() {
+                f = f.with("unanswered_transactions", behind);
+            }
             out.push(short.evidence(f));
         }
     }
+}
+
+/// Most transaction indices listed in `unanswered_transactions`.
+const MAX_LISTED: usize = 64;
+
+/// Pipelined requests after `tx` left without a response by the close that
+/// `why` matches: the ones P003 would report, which the truncation finding
+/// carries instead.
+pub(crate) fn unanswered_behind(
+    cx: &ConnectionFacts<'_>,
+    tx: &Transaction,
+    why: impl Fn(NoResponse) -> bool,
+) -> Vec<u64> {
+    cx.http
+        .transactions
+        .iter()
+        .filter(|t| {
+            t.index > tx.index
+                && t.pipelined
+                && t.request.is_some()
+                && t.response.is_none()
+                && t.no_response.is_some_and(&why)
+        })
+        .take(MAX_LISTED)
+        .map(|t| t.index)
+        .collect()
+}
+
+/// "; 2 pipelined requests behind it got no response ..." for the message.
+pub(crate) fn behind_text(behind: &[u64]) -> String {
+    match behind.len() {
+        0 => String::new(),
+        1 => format!(
+            ", and the pipelined request behind it (tx {}) got no response and must be resent on \
+             a new connection (only idempotent ones automatically)",
+            behind[0]
+        ),
+        n => format!(
+            ", and the {n} pipelined requests behind it (tx {}) got no response and must be \
+             resent on a new connection (only idempotent ones automatically)",
+            behind
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A P003 finding on the close (`how`: "rst" or "fin") that `mine`, a
+/// truncation finding whose evidence names the closing side under
+/// `side_key`, lists as unanswered.
+pub(crate) fn folds_unanswered(mine: &Finding, other: &Finding, how: &str, side_key: &str) -> bool {
+    other.code == "P003"
+        && other.evidence.get("close").and_then(|v| v.as_str()) == Some(how)
+        && other.evidence.get("closed_by") == mine.evidence.get(side_key)
+        && super::r003_reset_on_close_with_unread_data::subset(
+            other.evidence.get("unanswered_transactions"),
+            mine.evidence.get("unanswered_transactions"),
+        )
 }
 
 /// `METHOD target`, shortened for a one-line message.
@@ -252,6 +325,52 @@ mod tests {
         let f = t.findings_of("R001");
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence["head_truncated"], true);
+    }
+
+    /// GET / answered; /2 and /3 pipelined; /2's response cut short.
+    fn cut_with_a_request_behind() -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GET);
+        t.server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        t.client(200.0, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+            .client(201.0, b"GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+        t.server(300.0, PARTIAL);
+        t
+    }
+
+    /// The connection-rule findings (S001 judges the handshake).
+    pub(crate) fn codes(t: &Timeline) -> Vec<&'static str> {
+        t.all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect()
+    }
+
+    #[test]
+    fn the_requests_behind_a_cut_response_are_this_findings_not_p003s() {
+        let mut t = cut_with_a_request_behind();
+        t.server_rst(400.0);
+        assert_eq!(codes(&t), ["R001"], "one reset, one finding");
+        let f = t.findings_of("R001");
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(
+            f[0].evidence["unanswered_transactions"],
+            serde_json::json!([2])
+        );
+        assert!(
+            f[0].message.contains("pipelined request behind it (tx 2)"),
+            "{}",
+            f[0].message
+        );
+        // Without R001 (ignored), P003 still reports the unanswered request.
+        assert_eq!(t.findings_of("P003").len(), 1);
+        // Nothing behind it: no such evidence.
+        let mut t = answered(PARTIAL);
+        t.server_rst(200.0);
+        assert!(!t.findings_of("R001")[0]
+            .evidence
+            .contains_key("unanswered_transactions"));
     }
 
     #[test]

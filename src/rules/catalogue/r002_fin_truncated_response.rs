@@ -1,7 +1,9 @@
 //! R002 fin-truncated-response.
 
-use super::r001_rst_truncated_response::{label, Shortfall};
-use crate::http::{Framing, MessageEnd};
+use super::r001_rst_truncated_response::{
+    behind_text, folds_unanswered, label, unanswered_behind, Shortfall,
+};
+use crate::http::{Framing, MessageEnd, NoResponse};
 use crate::reassembly::Side;
 use crate::rules::config::RuleSettings;
 use crate::rules::context::ConnectionFacts;
@@ -24,7 +26,9 @@ inside a chunk, or a head cut short. A FIN carries the sender's final sequence n
 shortfall is certain even where a capture gap hid some bytes before it. A chunked body that stops
 cleanly after a whole chunk is a malformed body (F004), and a response whose framing was already
 broken (conflicting Content-Length, bad chunk syntax) is F003's or F004's; a response cut only by
-the end of the capture is not judged.
+the end of the capture is not judged. Pipelined requests behind the cut response that the same
+FIN left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does not
+report them again.
 
 ## Why it matters
 The server says "that is all" while the response says more is coming. The client is left with a
@@ -59,6 +63,12 @@ impl Rule for FinTruncatedResponse {
         &META
     }
 
+    /// P003 on the same FIN: the pipelined requests behind the cut
+    /// response went unanswered because the server stopped (one cause).
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        folds_unanswered(mine, other, "fin", "fin_from")
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let Some(resp) = &tx.response else {
@@ -90,8 +100,9 @@ impl Rule for FinTruncatedResponse {
             } else {
                 "make the framing match the body actually sent, and find why the server stops early"
             };
+            let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::ServerFin { .. }));
             let message = format!(
-                "the {} response to {} ended with the server's FIN {}{}; {fix}",
+                "the {} response to {} ended with the server's FIN {}{}{}; {fix}",
                 tx.status
                     .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
                 label(tx),
@@ -101,12 +112,16 @@ impl Rule for FinTruncatedResponse {
                 } else {
                     ""
                 },
+                behind_text(&behind),
             );
-            let f = Finding::new(&META, cx.conn, ts, message)
+            let mut f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("fin_from", "server")
                 .with("client_closed_first", client_first)
                 .with_ms("fin_after_last_data_ms", ts.since(resp.last_byte_ts));
+            if !behind.is_empty() {
+                f = f.with("unanswered_transactions", behind);
+            }
             out.push(short.evidence(f));
         }
     }
@@ -124,6 +139,35 @@ mod tests {
         t.handshake(0.0, 50.0).client(50.0, GET);
         t.server(100.0, response);
         t
+    }
+
+    #[test]
+    fn the_requests_behind_a_cut_response_are_this_findings_not_p003s() {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        t.server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        t.client(200.0, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
+            .client(201.0, b"GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+        t.server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell");
+        t.server_fin(400.0).client_fin(401.0);
+        let codes: Vec<_> = t
+            .all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect();
+        assert_eq!(codes, ["R002"], "one FIN, one finding");
+        let f = t.findings_of("R002");
+        assert_eq!(
+            f[0].evidence["unanswered_transactions"],
+            serde_json::json!([2])
+        );
+        assert_eq!(
+            t.findings_of("P003").len(),
+            1,
+            "P003 alone still reports it"
+        );
     }
 
     #[test]

@@ -26,11 +26,23 @@ A connection reset by the side that was closing it, while data from the peer was
   the closing side answered with a RST; or
 - the server reset the connection without a FIN while pipelined requests it had received were
   still unanswered: it called `close()` with them unread in its socket, so its kernel sent RST
-  instead of FIN.
+  instead of FIN (the finding also stands for those requests going unanswered, which P003
+  would otherwise report separately: one cause, one finding; the client must resend them); or
+- the server answered a request early, before its body was in (a `413`, a `401`, often with
+  `Connection: close`), stopped reading (its advertised window shrinks) and closed with body
+  bytes in its socket, so its kernel reset the connection while the body was still arriving.
+  The response is whole, so this is not R001. The evidence compares the RST's ACK number
+  (`rst_ack_bytes`: how much of the client's stream the server's kernel had received) with what
+  the client had sent when the RST passed the capture point (`client_sent_bytes`;
+  `in_flight_bytes` is the difference), and gives `unread_bytes`, the body bytes past the head
+  that the RST acknowledges (at most what the server left unread: the capture cannot see how
+  much of them the application read after the head; the reset on close shows some were
+  unread), with the RST's frame number (`rst_frame`).
 
 A server that resets while answering (a response cut short) is R001's; a lone request that the
 server aborts without answering is not judged here, since the capture cannot tell whether it was
-read.
+read. Data that arrives after the server's FIN because the client sent a request after a
+`Connection: close` is C004's finding (the client's mistake, not the server's close).
 
 ## Why it matters
 Closing a socket that still holds unread input makes the kernel abort the connection with a RST
@@ -53,7 +65,9 @@ connection 0 198.18.0.1:45031 -> 198.18.0.2:80
 
 ## How to fix
 Close gracefully: half-close with `shutdown(SHUT_WR)`, keep reading (and discarding) until the
-peer's FIN or a short timeout, then `close()`. Servers that close idle keep-alive connections
+peer's FIN or a short timeout, then `close()` (nginx's `lingering_close` does this after an
+early answer). Clients that upload large bodies should send `Expect: 100-continue` and wait for
+the `100` before the body. Servers that close idle keep-alive connections
 should announce it (`Connection: close` on the last response, or a `Keep-Alive: timeout` shorter
 than the real one) so clients stop reusing the connection first; clients should not reuse a
 connection close to the server's idle timeout, and should retry idempotent requests that meet a
@@ -73,6 +87,19 @@ const MAX_LISTED: usize = 64;
 impl Rule for ResetOnCloseWithUnreadData {
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+
+    /// P003 on the same reset, when the pipelined requests it finds
+    /// unanswered are the ones this finding says were left unread: the
+    /// server's close with them in its socket is the one cause.
+    fn folds(&self, mine: &Finding, other: &Finding) -> bool {
+        other.code == "P003"
+            && other.evidence.get("close").and_then(|v| v.as_str()) == Some("rst")
+            && other.evidence.get("closed_by") == mine.evidence.get("closer")
+            && subset(
+                other.evidence.get("unanswered_transactions"),
+                mine.evidence.get("unread_transactions"),
+            )
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
@@ -133,6 +160,11 @@ impl Rule for ResetOnCloseWithUnreadData {
             .sum();
         let unread_bytes = after_fin.saturating_add(unread_request_bytes);
         if unread_bytes == 0 {
+            if closer == Side::Server && !cut_a_response {
+                if let Some(f) = early_answer(cx, rst_ts) {
+                    out.push(f);
+                }
+            }
             return;
         }
         // Requests that arrived after the closer's FIN, for the message.
@@ -172,8 +204,10 @@ impl Rule for ResetOnCloseWithUnreadData {
             _ => format!(
                 "the {who} closed the connection with {unread_bytes} bytes from the {other} \
                  unread{what}{}, so its kernel {}; the RST discards the response the {other} has \
-                 not read yet: half-close and drain input before closing, and answer or refuse \
-                 (Connection: close) requests already received",
+                 not read yet, and the {other} must resend unanswered requests on a new \
+                 connection (only idempotent ones automatically): half-close and drain input \
+                 before closing, and answer or refuse (Connection: close) requests already \
+                 received",
                 first_data.map_or_else(String::new, |t| format!(
                     ", which had arrived {:.1} ms earlier",
                     rst_ts.since(t) as f64 / 1e6
@@ -209,6 +243,80 @@ impl Rule for ResetOnCloseWithUnreadData {
     }
 }
 
+/// Whether the transaction list `a` (a JSON array) is non-empty and within `b`.
+pub(crate) fn subset(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+    match (
+        a.and_then(serde_json::Value::as_array),
+        b.and_then(serde_json::Value::as_array),
+    ) {
+        (Some(a), Some(b)) => !a.is_empty() && a.iter().all(|x| b.contains(x)),
+        _ => false,
+    }
+}
+
+/// The server answered a request before its body was in (an early 413,
+/// say), then closed with body bytes unread in its socket, so its kernel
+/// reset the connection while the body was still arriving. The response is
+/// whole (else it is R001's); the request is not.
+fn early_answer(cx: &ConnectionFacts<'_>, rst_ts: Timestamp) -> Option<Finding> {
+    let seg = cx.conn.rst_segment?;
+    let acked = seg.ack?;
+    let tx = cx.http.transactions.iter().find(|tx| {
+        tx.request
+            .as_ref()
+            .is_some_and(|r| !r.malformed && matches!(r.end, MessageEnd::RstBeforeEnd { .. }))
+            && tx
+                .response
+                .as_ref()
+                .is_some_and(|r| r.framing_satisfied && r.first_byte_ts <= rst_ts)
+    })?;
+    let (req, resp) = (tx.request.as_ref()?, tx.response.as_ref()?);
+    let head_end = req.start_offset.saturating_add(req.head_bytes);
+    // Body bytes the server's kernel had taken in (its RST acknowledges them)
+    // past the head its answer was based on.
+    let unread = acked.checked_sub(head_end).filter(|&n| n > 0)?;
+    let sent = seg.peer_seen.max(acked);
+    let in_flight = sent.saturating_sub(acked);
+    let expected = req
+        .expected_body_bytes
+        .map_or_else(String::new, |n| format!(" {n}-byte"));
+    let message =
+        format!(
+        "the server answered {} with {} before the request's{expected} body was in, then closed \
+         with the body still arriving: its RST acknowledged {acked} bytes of the client's stream, \
+         the {}-byte head and {unread} body bytes it closed on without reading them all, while \
+         the client had sent {sent} ({in_flight} more on the way), so its kernel sent RST instead \
+         of FIN; the RST \
+         discards the response the client has not read yet (it sees a reset, not the {}): read \
+         and discard the rest of the body (or half-close and drain) before closing, and have \
+         clients send large bodies with `Expect: 100-continue`",
+        label(tx),
+        tx.status.map_or_else(|| "a response".to_string(), |s| s.to_string()),
+        req.head_bytes,
+        tx.status.map_or_else(|| "response".to_string(), |s| s.to_string()),
+    );
+    let mut f = Finding::new(&META, cx.conn, rst_ts, message)
+        .transaction(tx.index)
+        .with("closer", "server")
+        .with("rst_from", "server")
+        .with("unread_bytes", unread)
+        .with("unread_transactions", vec![tx.index])
+        .with("rst_ack_bytes", acked)
+        .with("client_sent_bytes", sent)
+        .with("in_flight_bytes", in_flight)
+        .with("request_head_bytes", req.head_bytes)
+        .with("rst_frame", seg.frame)
+        .with_ms("rst_after_response_ms", rst_ts.since(resp.last_byte_ts))
+        .with_ms("response_before_rst_ms", rst_ts.since(resp.first_byte_ts));
+    if let Some(n) = req.expected_body_bytes {
+        f = f.with("request_body_expected_bytes", n);
+    }
+    if let Some(status) = tx.status {
+        f = f.with("status", status);
+    }
+    Some(f)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::testing::Timeline;
@@ -242,6 +350,22 @@ mod tests {
         assert_eq!(f[0].evidence["unread_data_age_ms"], 80.1);
         assert_eq!(f[0].evidence["rst_after_last_data_ms"], 0.1);
         assert!(f[0].message.contains("GET /3"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn the_unread_pipelined_request_is_one_finding_not_p003_too() {
+        let mut t = pipelined();
+        t.server_rst(300.1);
+        let codes: Vec<_> = t
+            .all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect();
+        assert_eq!(codes, ["R003"]);
+        assert!(t.findings_of("R003")[0].message.contains("must resend"));
+        // With R003 ignored, P003 reports the unanswered request.
+        assert_eq!(t.findings_of("P003").len(), 1);
     }
 
     #[test]
@@ -322,6 +446,76 @@ mod tests {
         };
         assert!(run(true).is_empty());
         assert_eq!(run(false).len(), 1);
+    }
+
+    /// A POST of a 1000-byte body: head and `body` bytes at 50, a 413 at
+    /// 100 and the server's RST at 100.2 acknowledging what came so far,
+    /// while 200 more body bytes were on their way (seen at 100.1).
+    fn early_answer(body: usize, response: &[u8]) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0);
+        let mut head = POST_HEAD.to_vec();
+        head.extend(std::iter::repeat_n(b'u', body));
+        t.client(50.0, &head).server(100.0, response);
+        // Pushed before the late body, so it acknowledges only what came first.
+        t.server_rst(100.2).client(100.1, &[b'u'; 200]);
+        t
+    }
+    const POST_HEAD: &[u8] = b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+    const TOO_LARGE: &[u8] =
+        b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno";
+
+    #[test]
+    fn an_early_answer_then_a_reset_with_the_body_unread() {
+        let t = early_answer(300, TOO_LARGE);
+        let all = t.all_findings();
+        // (S001 judges the handshake, not the close.)
+        let all: Vec<_> = all.into_iter().filter(|f| f.code != "S001").collect();
+        let codes: Vec<&str> = all.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["R003"], "the response is whole: not R001 ({all:?})");
+        let f = &all[0];
+        assert_eq!(f.transaction, Some(0));
+        let e = &f.evidence;
+        let head = POST_HEAD.len() as u64;
+        assert_eq!(e["unread_bytes"], 300);
+        assert_eq!(e["rst_ack_bytes"], head + 300);
+        assert_eq!(e["client_sent_bytes"], head + 500);
+        assert_eq!(e["in_flight_bytes"], 200);
+        assert_eq!(e["request_head_bytes"], head);
+        assert_eq!(e["request_body_expected_bytes"], 1000);
+        assert_eq!(e["status"], 413);
+        assert_eq!(e["rst_after_response_ms"], 0.2);
+        assert!(e["rst_frame"].as_u64().unwrap() > 0);
+        assert!(
+            f.message.contains("answered POST /upload with 413"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn an_early_answer_threshold_edges() {
+        // The RST acknowledges the head and one body byte: one byte unread.
+        let f = early_answer(1, TOO_LARGE).findings_of("R003");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence["unread_bytes"], 1);
+        // Only the head: nothing shown unread when it closed.
+        assert!(early_answer(0, TOO_LARGE).findings_of("R003").is_empty());
+        // The answer one byte short is a truncated response: R001, not this.
+        let cut =
+            b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 3\r\n\r\nno";
+        let t = early_answer(300, cut);
+        assert!(t.findings_of("R003").is_empty());
+        assert_eq!(t.findings_of("R001").len(), 1);
+        // The request's body all in before the reset: not an early answer.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0);
+        let mut whole = POST_HEAD.to_vec();
+        whole.extend([b'u'; 1000]);
+        t.client(50.0, &whole)
+            .server(100.0, TOO_LARGE)
+            .server_rst(100.2);
+        assert!(t.findings_of("R003").is_empty());
     }
 
     #[test]
