@@ -17,7 +17,7 @@ exchange + the capture point's RTT to the client).  With a prompt server that
 is about 50 / (50 + 50) -> ratio 0.5, so every one-transaction sample that is
 *not* about S001 lets the server think THINK (150 ms) before its first answer
 (ratio about 0.2).  A connection with several transactions is never S001.  Think times are kept away from the 40 ms delayed-ACK
-timer so that no pure ACK looks like it released data (T002) by accident.
+timer so that no pure ACK looks like it released data (T001/T002) by accident.
 
 Usage (normally through record.sh, inside network namespaces):
     scenarios.py list
@@ -526,9 +526,9 @@ class T001Server(T001Base):
     pass
 
 
-@scenario("T002-delayed-ack", 41061,
-          summary="pipelined GETs in separate writes without TCP_NODELAY: the second waits for the server's delayed ACK of the first")
-class T002(Direct):
+@scenario("T001-nagle-delayed-ack-stall-pipelined", 41061,
+          summary="pipelined GETs in separate writes without TCP_NODELAY: Nagle holds the second until the server's delayed ACK of the first")
+class T001Pipelined(Direct):
     @classmethod
     def server(cls, role):
         ls = cls.listener()
