@@ -169,15 +169,16 @@ pub fn run_check_opened(
     config: &crate::rules::Config,
 ) -> CheckOutcome {
     use crate::rules::{CheckHandler, ConnectionFacts, Linter};
-    // Ack releases shorter than the smallest enabled Nagle / delayed-ACK
-    // threshold cannot make a rule fire: not worth keeping.
+    // Ack releases whose sender was quiet for less than the smallest
+    // enabled Nagle / delayed-ACK threshold cannot make a rule fire: not
+    // worth keeping.
     let min_wait_ns = crate::rules::all()
         .iter()
         .zip(&config.rules)
         .filter(|(r, s)| s.enabled && matches!(r.meta().code, "T001" | "T002"))
         .map(|(r, s)| match r.meta().code {
             "T001" => s.ms_as_ns("stall_ms"),
-            _ => s.ms_as_ns("delayed_ack_ms"),
+            _ => s.ms_as_ns("idle_ms"),
         })
         .min()
         .unwrap_or(i64::MAX);

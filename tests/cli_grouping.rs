@@ -20,14 +20,15 @@ use std::path::Path;
 /// are one large S001 group.
 const METHODS: &str = "tests/corpus/files/zeek__testing-btest-Traces-http-methods.pcap";
 /// One keep-alive connection with a Nagle stall on each of four POSTs:
-/// T001 and T002 groups with more findings than connections.
+/// a T001 group with more findings than connections.
 const RETRANS: &str = "tests/corpus/files/arkime__tests-pcap-wireshark-retrans.pcap";
 /// A browser: one client host, several servers, S001 and S003.
 const EXAMPLE: &str = "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap";
 /// IPv6 endpoints.
 const IPV6: &str = "tests/corpus/files/zeek__testing-btest-Traces-ipv6-http-atomic-frag.pcap";
-/// Two findings of two rules on one connection: groups of one.
+/// With the next, two findings of two rules in two captures: groups of one.
 const T001: &str = "samples/T001-nagle-delayed-ack-stall-client-side.pcap";
+const T002: &str = "samples/T002-delayed-ack-window-limited-client-side.pcap";
 const CLEAN: &str = "samples/clean-keepalive-reuse-nodelay.pcap";
 
 fn path(p: &str) -> String {
@@ -234,7 +235,7 @@ fn the_captures_hold_the_cases_these_tests_need() {
     assert!(
         g.iter()
             .any(|g| g.count() > 3 && g.connections().len() == 1),
-        "a group of more than three findings on one connection (T001/T002 on {RETRANS})"
+        "a group of more than three findings on one connection (T001 on {RETRANS})"
     );
     assert!(g.iter().any(|g| g.count() == 1), "a group of one");
     let captures: Vec<&str> = g.iter().map(|g| g.capture).collect();
@@ -391,9 +392,9 @@ fn no_group_lists_every_finding_as_before() {
     );
     assert!(!summary.contains("group"));
     // Where every group is of one, grouped output is exactly that listing.
-    let (_, grouped, _) = check(&[], &[T001]);
-    let (_, listed, _) = check(&["--no-group"], &[T001]);
-    assert_eq!(findings(&[T001]).len(), 2);
+    let (_, grouped, _) = check(&[], &[T001, T002]);
+    let (_, listed, _) = check(&["--no-group"], &[T001, T002]);
+    assert_eq!(findings(&[T001, T002]).len(), 2);
     assert_eq!(grouped, listed);
 }
 

@@ -17,7 +17,7 @@ exchange + the capture point's RTT to the client).  With a prompt server that
 is about 50 / (50 + 50) -> ratio 0.5, so every one-transaction sample that is
 *not* about S001 lets the server think THINK (150 ms) before its first answer
 (ratio about 0.2).  A connection with several transactions is never S001.  Think times are kept away from the 40 ms delayed-ACK
-timer so that no pure ACK looks like it released data (T002) by accident.
+timer so that no pure ACK looks like it released data (T001/T002) by accident.
 
 Usage (normally through record.sh, inside network namespaces):
     scenarios.py list
@@ -526,9 +526,9 @@ class T001Server(T001Base):
     pass
 
 
-@scenario("T002-delayed-ack", 41061,
-          summary="pipelined GETs in separate writes without TCP_NODELAY: the second waits for the server's delayed ACK of the first")
-class T002(Direct):
+@scenario("T001-nagle-delayed-ack-stall-pipelined", 41061,
+          summary="pipelined GETs in separate writes without TCP_NODELAY: Nagle holds the second until the server's delayed ACK of the first")
+class T001Pipelined(Direct):
     @classmethod
     def server(cls, role):
         ls = cls.listener()
@@ -559,6 +559,66 @@ class T002(Direct):
         p.read_response()
         p.read_response()
         s.close()
+
+
+class T002WindowBase(Direct):
+    """A server bound by its congestion window, waiting on the client's delayed ACK.
+
+    The server's route to the client has `initcwnd 3`: the RFC 3390 initial window for this
+    MSS (min(4 * MSS, max(2 * MSS, 4380 bytes)) = 3 segments), which stacks used before
+    RFC 6928's ten.  Its 30000-byte answer (TCP_NODELAY, one write) leaves as three full
+    segments; the client ACKs the first two at once (two full segments) and holds its ACK of
+    the third for the delayed-ACK timer, while the four segments the first ACK let out are
+    still on their way.  The server, its window full, sends nothing more until that delayed
+    ACK reaches it.  The client is put in delayed-ACK (ping-pong) mode with TCP_QUICKACK=0, as
+    the T001 server is; after the timer fires its kernel ACKs every segment (quick-ACK mode).
+
+    A small SO_RCVBUF at the client does not give this shape on Linux: a receiver whose
+    reading application frees half the offered window ACKs at once with the window update.
+    """
+
+    BODY_BYTES = 30000
+
+    @classmethod
+    def server(cls, role):
+        import subprocess
+
+        # Only inside the recorder's server namespace, on its own link.
+        subprocess.run(["ip", "route", "add", CLIENT4 + "/32", "dev", "eth0", "initcwnd", "3"], check=True)
+        ls = cls.listener()
+        ready(role)
+        c, _ = ls.accept()
+        nodelay(c)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(THINK)
+        line = b"joes-hardware spare parts catalogue, page filler.\n"  # 51 bytes
+        body = (line * (cls.BODY_BYTES // len(line) + 1))[: cls.BODY_BYTES]
+        c.sendall(response("200 OK", [("Content-Type", "text/plain")], body))
+        graceful_close(c, p)
+
+    @classmethod
+    def client(cls, role):
+        s = cls.open(cls.port)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        time.sleep(0.100)  # the option is in place before the response arrives
+        p = Peer(s)
+        s.sendall(request("GET", "/catalogue.txt"))
+        p.read_response()
+        p.drain_to_eof()
+        s.close()
+
+
+@scenario("T002-delayed-ack-window-limited-client-side", 41071, capture="client",
+          summary="a server whose 3-segment congestion window is full waits for the client's delayed ACK of the third segment; captured at the client")
+class T002WindowClient(T002WindowBase):
+    pass
+
+
+@scenario("T002-delayed-ack-window-limited-server-side", 41072, capture="server",
+          summary="the same window-limited response, captured at the server")
+class T002WindowServer(T002WindowBase):
+    pass
 
 
 # ---------------------------------------------------------------- C: Connection header

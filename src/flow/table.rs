@@ -439,6 +439,11 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         if flags.ack() && side == Side::Server && e.conn.handshake.syn_ack.is_none() {
             e.conn.handshake.syn_ack = Some(ts);
             e.server_isn = Some(seg.seq);
+            // The handshake's round trips seed the ack clock's (see
+            // `Connection::capture_rtt_to_ns`).
+            if let Some(syn) = e.conn.handshake.syn {
+                e.pacing.of_mut(Side::Server).note_rtt(ts.since(syn));
+            }
         }
     } else if flags.ack()
         && side == Side::Client
@@ -447,6 +452,9 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         && matches!(e.server_isn, Some(isn) if seg.ack == isn.wrapping_add(1))
     {
         e.conn.handshake.ack = Some(ts);
+        if let Some(syn_ack) = e.conn.handshake.syn_ack {
+            e.pacing.of_mut(Side::Client).note_rtt(ts.since(syn_ack));
+        }
     }
 
     // The acknowledgement speaks about the peer's stream: it may reveal a
@@ -524,6 +532,7 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         e.conn.fin.of_mut(side).get_or_insert(ts);
     }
     let offset = e.rx.of(side).offset_of(data_seq).unwrap_or(0);
+    let timestamps = timestamp_option(seg.options_raw);
 
     match kind {
         SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
@@ -557,7 +566,12 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
                 offset,
                 len: seg.payload_len,
                 mss: announced.map(|m| m.saturating_sub(options)),
+                tsecr: timestamps.map(|(_, tsecr)| tsecr),
             };
+            if !flags.fin() && e.pacing.of(side).unheld_partial(&sent) {
+                let st = &mut e.rx.of_mut(side).stats;
+                st.unheld_partials = st.unheld_partials.saturating_add(1);
+            }
             if let Some(release) = e.pacing.of_mut(side).data(side, sent) {
                 e.handler.on_ack_release(&release);
             }
@@ -567,9 +581,10 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
         SegmentKind::PureAck => {
             if let Some(acked) = ack_offset {
                 let rtt = e.pacing.of_mut(side).rtt();
+                let tsval = timestamps.map(|(tsval, _)| tsval);
                 e.pacing
                     .of_mut(peer)
-                    .peer_pure_ack(acked, ts, seg.frame, rtt);
+                    .peer_pure_ack(acked, ts, seg.frame, rtt, tsval);
             }
         }
         _ => {}
@@ -582,7 +597,7 @@ fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side
             e.pacing.of_mut(side).note_rtt(sample);
         }
     }
-    if let Some((tsval, tsecr)) = timestamp_option(seg.options_raw) {
+    if let Some((tsval, tsecr)) = timestamps {
         e.pacing.of_mut(peer).peer_tsval(tsval, ts);
         if flags.ack() {
             e.pacing.of_mut(side).own_tsecr(tsecr, ts);

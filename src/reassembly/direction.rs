@@ -62,6 +62,11 @@ pub struct DirectionStats {
     /// New data this side sent after the peer's FIN: the peer had closed and
     /// would not read it (its kernel answers with RST).
     pub bytes_after_peer_fin: u64,
+    /// Segments smaller than a full one that this side sent right after
+    /// another such segment the peer had not acknowledged yet, without FIN:
+    /// something Nagle's algorithm never lets out, so Nagle was off (see
+    /// `Pacing::unheld_partial`).
+    pub unheld_partials: u64,
 }
 
 /// Bounds on what one direction may buffer.

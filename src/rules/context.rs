@@ -9,8 +9,9 @@ use crate::Timestamp;
 pub struct ConnectionFacts<'a> {
     pub conn: &'a Connection,
     pub http: &'a HttpConnectionReport,
-    /// Data that left only after the peer's pure ACK and had waited at
-    /// least [`CheckHandler`]'s minimum (the Nagle / delayed-ACK evidence).
+    /// Data that left only after the peer's pure ACK, its sender quiet for
+    /// at least [`CheckHandler`]'s minimum before (the Nagle / delayed-ACK
+    /// evidence).
     pub releases: &'a [AckRelease],
 }
 
@@ -25,8 +26,8 @@ pub struct CheckHandler {
     pub http: HttpConnection,
     pub releases: Vec<AckRelease>,
     pub releases_dropped: u64,
-    /// Releases whose wait (release - held) is shorter than this are not
-    /// kept: no rule could fire on them.
+    /// Releases whose sender was quiet for less than this before them
+    /// ([`AckRelease::idle_ns`]) are not kept: no rule could fire on them.
     min_wait_ns: i64,
 }
 
@@ -58,7 +59,7 @@ impl StreamHandler for CheckHandler {
         self.http.on_segment(from, segment);
     }
     fn on_ack_release(&mut self, release: &AckRelease) {
-        if release.release_ts.since(release.held_ts) < self.min_wait_ns {
+        if release.idle_ns() < self.min_wait_ns {
             return;
         }
         if self.releases.len() < MAX_RELEASES {

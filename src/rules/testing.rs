@@ -189,6 +189,18 @@ impl Timeline {
         self
     }
 
+    /// A pure ACK from the client of all the server sent but its last
+    /// `unacked` bytes (a server-side capture, where later data is still on
+    /// its way to the client).
+    pub fn client_ack_short(&mut self, t: f64, unacked: u32) -> &mut Self {
+        self.push(t, true, TcpFlags::ACK, b"");
+        let c = self.conns[self.current];
+        if let Some(seg) = self.segs.last_mut() {
+            seg.ack = c.next[1].wrapping_sub(unacked);
+        }
+        self
+    }
+
     pub fn client_fin(&mut self, t: f64) -> &mut Self {
         self.push(t, true, TcpFlags::ACK | TcpFlags::FIN, b"");
         self

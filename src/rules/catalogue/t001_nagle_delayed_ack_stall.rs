@@ -17,27 +17,40 @@ static META: RuleMeta = RuleMeta {
     name: "nagle-delayed-ack-stall",
     family: Family::Tcp,
     severity: Severity::Warning,
-    summary: "Inside one HTTP message, a small write waited for the peer's ACK before the rest could leave (Nagle)",
+    summary: "Nagle's algorithm held a small write until the peer acknowledged the previous one",
     doc: r#"## What it detects
-A request or response whose sender, after a segment smaller than a full segment (the MSS), sent
-nothing more of the *same message* until the peer's pure ACK of that segment arrived, and then
-sent the rest at once — the write-write-read pattern. It fires when
-- the held segment is smaller than the MSS (from the SYNs, less the segment's TCP options; without
-  a SYN in the capture, the largest segment seen either way, and at least the 536 bytes
-  (1220 over IPv6) every TCP must accept), and so is the first segment released (Nagle never
-  holds a full segment: if that one was full, the window or the application held it),
-- the peer's ACK covered all of it, carried no data of its own, and no data from the peer came
-  between it and the release (a `100 Continue` answers `Expect`; the body that follows it is
-  not stalled),
-- the next data continues the same message and left at least `stall_ms` after the held
-  segment,
-- and that data was seen just when the ACK could have reached the sender: within `release_ms`
+A sender that, after a segment smaller than a full segment (the MSS), sent nothing more until the
+peer's pure ACK of it arrived, and then sent another partial segment at once: Nagle's algorithm
+holding a write. It fires when
+- the ACK covered everything the sender had sent, and both the segment it acknowledged and the
+  first one released are smaller than the MSS (from the SYNs, less the segment's TCP options;
+  without a SYN in the capture, the largest segment seen either way, and at least the 536 bytes
+  (1220 over IPv6) every TCP must accept). Nagle's algorithm never holds a full segment, and every
+  stack's holds a partial one while its previous partial segment is unacknowledged; other waits
+  on an ACK (a full window) are T002's;
+- the sender's Nagle's algorithm is not shown to be off: nowhere on the connection did it send a
+  partial segment right behind another one the peer had not acknowledged yet (without FIN), which
+  no stack's Nagle lets out. Such a sender's waits are its window's or its own, and T002 judges
+  them;
+- no data from the peer came between the ACK and the release (a `100 Continue` answers `Expect`;
+  the body that follows it is not stalled);
+- the sender sent nothing for at least `stall_ms` before the release;
+- and the release was seen just when the ACK could have reached the sender: within `release_ms`
   either side of the round trip between the capture point and the sender. That round trip comes
   from the handshake, TCP timestamps or earlier data/ACK pairs, so the rule works wherever the
   capture was taken (at the client, the server, or between); without any of them it cannot tell
-  a held write from a late one and stays silent.
+  a held write from a late one and stays silent. Segments already on their way when the ACK was
+  sent (seen sooner than one round trip after it; with TCP timestamps, only if they echo an older
+  value than the ACK's) are not taken for the release.
 
-It is reported once per message, on the first stall, with the number of stalls in the message.
+The held write may be an earlier piece of the same message (head, then body: the
+write-write-read pattern), the end of the previous message (pipelined requests, or responses,
+written one after the other), or data outside any HTTP message (a tunnel); `held_segment_in`
+says which. It is reported once per message (per connection and sender outside messages), on
+the first stall, with the number of stalls. When the round trip to the peer is known,
+`ack_delay_ms` says how long the peer held its ACK: its delayed-ACK timer makes the stall that
+long plus a round trip, and without it the stall is one round trip. Either way the stall is one
+finding, this one: T002 does not report it again.
 
 ## Why it matters
 Nagle's algorithm (RFC 896) keeps a sender from sending a small segment while an earlier small
@@ -46,8 +59,8 @@ Linux about 40 ms, Windows up to 200 ms — hoping to piggyback it on data. When
 writes one message in two calls (head, then body), the second write is held for the ACK of the
 first, while the receiver holds that ACK hoping to send it with its reply — which cannot come
 before the rest of the message. The exchange stalls for a delayed-ACK timer plus a round trip.
-On a fast network this turns a millisecond request into a 40 or 200 ms one, on every message
-written that way.
+Two pipelined requests written one after the other stall the same way. On a fast network this
+turns a millisecond request into a 40 or 200 ms one, on every message written that way.
 
 ## Example
 ```text
@@ -55,27 +68,28 @@ samples/T001-nagle-delayed-ack-stall-client-side.pcap: connection 0 198.18.0.1:4
   +0.151s warning T001 nagle-delayed-ack-stall tx 0: POST /orders: the request body waited
   93.2 ms for the server's ACK of a 173-byte first write (Nagle's algorithm; the server held
   that ACK 42.6 ms); set TCP_NODELAY on the client or write the request in one call
-          evidence: sender="client" message="request" small_segment_bytes=173 mss=1448
-          stall_ms=93.201 ack_after_ms=93.164 ack_delay_ms=42.599 release_frame=6 ...
+          evidence: sender="client" message="request" held_segment_in="same_message"
+          small_segment_bytes=173 mss=1448 stall_ms=93.201 ack_after_ms=93.164
+          ack_delay_ms=42.599 rtt_to_acker_ms=50.565 release_frame=6 ...
 ```
 
 ## How to fix
 Write each message with one call: build the head and body in one buffer, or use a gathering
-write (`writev`, `sendmsg`). Or set `TCP_NODELAY` on the socket of the side that writes in pieces
-(most HTTP client and server libraries have an option for it; many set it by default). `TCP_CORK`
-/ `MSG_MORE` (Linux) also coalesce the pieces. Turning off delayed ACK at the receiver
-(`TCP_QUICKACK`) only hides the symptom on one side.
+write (`writev`, `sendmsg`); write pipelined messages together. Or set `TCP_NODELAY` on the
+socket of the side that writes in pieces (most HTTP client and server libraries have an option
+for it; many set it by default). `TCP_CORK` / `MSG_MORE` (Linux) also coalesce the pieces.
+Turning off delayed ACK at the receiver (`TCP_QUICKACK`) only hides the symptom on one side.
 
 ## Options
-- `stall_ms` (20): the shortest wait, from the held segment to the rest of the message, reported.
-- `release_ms` (5): how far from "one round trip to the sender after the ACK" the rest of the
-  message may be seen and still count as released by that ACK.
+- `stall_ms` (20): the shortest time the sender sent nothing before the release.
+- `release_ms` (5): how far from "one round trip to the sender after the ACK" the release may be
+  seen and still count as released by that ACK.
 "#,
     options: &[
         OptionSpec {
             key: "stall_ms",
             default: 20.0,
-            doc: "shortest wait from the small segment to the rest of the message, in ms",
+            doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
         OptionSpec {
@@ -99,26 +113,22 @@ impl Rule for NagleDelayedAckStall {
         let stall_ns = s.ms_as_ns("stall_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
-        // One finding per message: the first stall, and how many there were.
+        // A sender that let a partial segment out behind an unacknowledged
+        // one has Nagle's algorithm off: its waits are something else.
+        let nagle_off = |side| cx.conn.stats(side).unheld_partials > 0;
+        // One finding per message (or per connection and sender, for data
+        // outside any HTTP message): the first stall, and how many there were.
         let mut found: Vec<(Stall<'_>, u32, i64)> = Vec::new();
         for r in cx.releases {
-            let wait = r.release_ts.since(r.held_ts);
-            if !r.acked_all || wait < stall_ns || r.release_offset > r.held_end {
-                continue;
+            let wait = r.idle_ns();
+            if wait < stall_ns || r.release_offset > r.prev_end {
+                continue; // short, or data missing from the capture
             }
-            // Nagle holds only partial segments: the held one is small, and
-            // so is the first one it let go (a full segment would have left
-            // without waiting, so something else held it: the window, or
-            // the application).
+            // Nagle's shape: a partial segment held until the ACK of the
+            // sender's previous partial segment (see `AckRelease::nagle_shaped`;
+            // T002 takes every other wait on a delayed ACK).
             let mss = mss_of(cx.conn, r);
-            if r.held_len >= mss.bytes || r.release_len >= mss.bytes {
-                continue;
-            }
-            let Some((tx, message)) = messages.find(r.sender, r.held_end) else {
-                continue;
-            };
-            // The held segment's last byte belongs to the same message.
-            if r.held_end <= message.start_offset {
+            if !r.nagle_shaped(mss.bytes) || nagle_off(r.sender) {
                 continue;
             }
             let Some(rtt) = rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
@@ -127,11 +137,14 @@ impl Rule for NagleDelayedAckStall {
             if !released_by_ack(r, rtt.ns, slack_ns) {
                 continue;
             }
+            let place = messages.find(r.sender, r.release_offset);
+            let key = place.map(|(tx, _)| tx.index);
             match found
                 .iter_mut()
                 .rev() // stalls of one message come together
-                .find(|(st, _, _)| st.tx.index == tx.index && st.release.sender == r.sender)
-            {
+                .find(|(st, _, _)| {
+                    st.place.map(|(tx, _)| tx.index) == key && st.release.sender == r.sender
+                }) {
                 Some((_, n, total)) => {
                     *n += 1;
                     *total = total.saturating_add(wait);
@@ -139,12 +152,10 @@ impl Rule for NagleDelayedAckStall {
                 None => found.push((
                     Stall {
                         release: r,
-                        tx,
-                        message,
+                        place,
                         mss,
                         rtt,
-                        ack_delay_ns: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns)
-                            .map(|to_peer| r.ack_ts.since(r.held_ts).saturating_sub(to_peer.ns)),
+                        to_acker: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
                     },
                     1,
                     wait,
@@ -162,39 +173,44 @@ const MS: i64 = 1_000_000;
 /// One stall that passed every test, with what the report needs.
 struct Stall<'a> {
     release: &'a AckRelease,
-    tx: &'a Transaction,
-    message: &'a MessageFacts,
+    /// The message the released data belongs to, if any.
+    place: Option<(&'a Transaction, &'a MessageFacts)>,
     mss: Mss,
     rtt: Rtt,
-    /// How long the peer held its ACK, as it saw it, when its round trip
-    /// to the capture point is known.
-    ack_delay_ns: Option<i64>,
+    /// The round trip between the capture point and the peer that sent
+    /// the ACK, when known: how long the peer held its ACK follows from it.
+    to_acker: Option<Rtt>,
+}
+
+/// Where the held segment was, relative to the message it held back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Held {
+    /// An earlier write of the same message (head, then body).
+    Same,
+    /// The end of the previous message (two pipelined requests, or two
+    /// responses, written one after the other).
+    Previous,
+    /// Data outside any HTTP message (a tunnel, an upgraded connection).
+    Outside,
 }
 
 fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Finding {
     let r = st.release;
-    let wait = r.release_ts.since(r.held_ts);
+    let wait = r.idle_ns();
     let (kind, writer) = match r.sender {
         Side::Client => ("request", "client"),
         Side::Server => ("response", "server"),
     };
-    let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= st.message.start_offset {
-        "first write"
-    } else {
-        "write"
-    };
-    let rest = if r.held_end
-        == st
-            .message
-            .start_offset
-            .saturating_add(st.message.head_bytes)
-    {
-        format!("the {kind} body")
-    } else {
-        format!("the rest of the {kind}")
+    let held = match st.place {
+        Some((_, m)) if r.held_end > m.start_offset => Held::Same,
+        Some(_) => Held::Previous,
+        None => Held::Outside,
     };
     let peer = r.sender.peer().name();
-    let held_by_peer = match st.ack_delay_ns {
+    let ack_delay_ns = st
+        .to_acker
+        .map(|to| r.ack_ts.since(r.held_ts).saturating_sub(to.ns));
+    let held_by_peer = match ack_delay_ns {
         Some(d) if d >= MS => format!("the {peer} held that ACK {:.1} ms", d as f64 / 1e6),
         Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
         None => format!(
@@ -202,23 +218,67 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
             r.ack_ts.ms_since(r.held_ts)
         ),
     };
-    let also = if stalls > 1 {
-        format!(", and {} more time(s) in the same {kind}", stalls - 1)
-    } else {
-        String::new()
+    let also = match (stalls, held) {
+        (1, _) => String::new(),
+        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
+        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
+    };
+    let (what_waited, of_what, fix) = match (held, st.place) {
+        (Held::Same, Some((_, m))) => {
+            let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= m.start_offset {
+                "first write"
+            } else {
+                "write"
+            };
+            let rest = if r.held_end == m.start_offset.saturating_add(m.head_bytes) {
+                format!("the {kind} body")
+            } else {
+                format!("the rest of the {kind}")
+            };
+            (
+                rest,
+                format!("a {}-byte {first}", r.held_len),
+                format!("write the {kind} in one call"),
+            )
+        }
+        (Held::Previous, _) => (
+            format!("the {kind}"),
+            format!(
+                "the {writer}'s previous {}-byte write, the end of the {kind} before it",
+                r.held_len
+            ),
+            format!("write back-to-back {kind}s in one call"),
+        ),
+        _ => (
+            "data outside any HTTP message".to_string(),
+            format!("a {}-byte write", r.held_len),
+            "write in fewer, larger calls".to_string(),
+        ),
+    };
+    let place = match st.place {
+        Some((tx, _)) => format!("{}: ", what(tx, r.sender)),
+        None => String::new(),
     };
     let message = format!(
-        "{}: {rest} waited {:.1} ms for the {}'s ACK of a {}-byte {first} (Nagle's algorithm; \
-         {held_by_peer}){also}; set TCP_NODELAY on the {writer} or write the {kind} in one call",
-        what(st.tx, r.sender),
+        "{place}{what_waited} waited {:.1} ms for the {peer}'s ACK of {of_what} (Nagle's \
+         algorithm; {held_by_peer}){also}; set TCP_NODELAY on the {writer} or {fix}",
         wait as f64 / 1e6,
-        r.sender.peer().name(),
-        r.held_len,
     );
-    let f = Finding::new(&META, conn, r.held_ts, message)
-        .transaction(st.tx.index)
+    let mut f = Finding::new(&META, conn, r.held_ts, message);
+    if let Some((tx, _)) = st.place {
+        f = f.transaction(tx.index);
+    }
+    let f = f
         .with("sender", r.sender.name())
-        .with("message", kind)
+        .with("message", if held == Held::Outside { "none" } else { kind })
+        .with(
+            "held_segment_in",
+            match held {
+                Held::Same => "same_message",
+                Held::Previous => "previous_message",
+                Held::Outside => "no_message",
+            },
+        )
         .with("small_segment_bytes", r.held_len)
         .with("mss", st.mss.bytes)
         .with("mss_from", st.mss.from)
@@ -233,9 +293,11 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
         .with("release_frame", r.release_frame)
         .with("stalls", stalls)
         .with_ms("total_stall_ms", total_ns);
-    match st.ack_delay_ns {
-        Some(d) => f.with_ms("ack_delay_ms", d.max(0)),
-        None => f,
+    match (ack_delay_ns, st.to_acker) {
+        (Some(d), Some(to)) => f
+            .with_ms("ack_delay_ms", d.max(0))
+            .with_ms("rtt_to_acker_ms", to.ns),
+        _ => f,
     }
 }
 
@@ -494,8 +556,10 @@ mod tests {
     }
 
     #[test]
-    fn a_new_message_after_the_ack_is_not_inside_one_message() {
-        // The T002 shape: GET /a, delayed ACK, GET /b.
+    fn a_write_held_behind_the_previous_message() {
+        // Two pipelined requests in two writes: GET /b waits for the
+        // server's delayed ACK of GET /a. The same Nagle stall, across a
+        // message boundary: reported on the held request.
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0)
             .client(100.0, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -504,7 +568,85 @@ mod tests {
             .server(250.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .server(251.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .close(300.0);
+        let f = t.findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(f[0].evidence["held_segment_in"], "previous_message");
+        assert_eq!(f[0].evidence["ack_delay_ms"], 43.0);
+        assert!(
+            f[0].message.starts_with(
+                "GET /b: the request waited 93.0 ms for the server's ACK of the client's \
+                 previous 28-byte write"
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0]
+            .message
+            .ends_with("set TCP_NODELAY on the client or write back-to-back requests in one call"));
+    }
+
+    #[test]
+    fn data_outside_any_message_is_reported_on_the_connection() {
+        // A tunnel: CONNECT, 200, then opaque bytes written in two pieces.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(100.0, b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n")
+            .server(150.0, b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .client(150.1, &[0x16; 27])
+            .server_ack(243.1)
+            .client(243.1, &[0x17; 60])
+            .server(293.1, &[0x17; 40])
+            .close(400.0);
+        let f = t.findings_of("T001");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].transaction, None);
+        assert_eq!(f[0].evidence["held_segment_in"], "no_message");
+        assert_eq!(f[0].evidence["message"], "none");
+        assert!(f[0]
+            .message
+            .starts_with("data outside any HTTP message waited 93.0 ms"));
+    }
+
+    #[test]
+    fn a_sender_with_nagle_off_is_not_held_by_it() {
+        // Earlier on the connection the client let a partial segment out
+        // right behind an unacknowledged one: its Nagle's algorithm is off,
+        // and the later wait is not Nagle's doing.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET /a HTTP/1.1\r\n")
+            .client(50.1, b"Host: h\r\n\r\n")
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .client(150.0, HEAD)
+            .server_ack(243.0)
+            .client(243.0, BODY)
+            .server(293.0, CREATED)
+            .close(400.0);
         assert!(t.findings_of("T001").is_empty());
+        // Without the first request in two pieces, it fires.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .client(150.0, HEAD)
+            .server_ack(243.0)
+            .client(243.0, BODY)
+            .server(293.0, CREATED)
+            .close(400.0);
+        assert_eq!(t.findings_of("T001").len(), 1);
+    }
+
+    #[test]
+    fn one_stall_is_one_finding() {
+        // The ACK that released the body was a delayed ACK: T001 says so in
+        // its evidence, and T002 does not report the stall again.
+        let all = post(50.0, 93.0, 0.0).all_findings();
+        let tcp: Vec<_> = all.iter().filter(|f| f.code.starts_with('T')).collect();
+        assert_eq!(tcp.len(), 1, "{all:?}");
+        assert_eq!(tcp[0].code, "T001");
+        assert_eq!(tcp[0].evidence["ack_delay_ms"], 43.0);
+        assert_eq!(tcp[0].evidence["rtt_to_acker_ms"], 50.0);
     }
 
     #[test]

@@ -17,56 +17,76 @@ static META: RuleMeta = RuleMeta {
     name: "delayed-ack",
     family: Family::Tcp,
     severity: Severity::Info,
-    summary: "A pure ACK held by the receiver's delayed-ACK timer, and the sender sent the moment it arrived",
+    summary:
+        "The receiver's delayed ACK kept a sender with a full window idle (a Nagle hold is T001)",
     doc: r#"## What it detects
-A pure ACK (no data) that the receiver sent at least `delayed_ack_ms` after the data it
-acknowledges, and after which the data's sender sent new data as soon as the ACK reached it —
-evidence the sender was blocked on that ACK (Nagle's algorithm holding a small write, or a full
-window). Both times are judged as the endpoints saw them, wherever the capture was taken:
-- the ACK's delay is the time from the data to the ACK at the capture point, less the round trip
-  between the capture point and the receiver;
-- the new data must be seen within `release_ms` of one round trip between the capture point and
-  the sender after the ACK (earlier, the sender could not have had the ACK; later, something
-  else made it send).
+A pure ACK (no data) that the receiver held back with its delayed-ACK timer while the data's
+sender sat idle waiting for it because its window — congestion, send or receive window — was
+full. It fires when
+- the ACK's delay is at least `delayed_ack_ms`, as the receiver saw it: the time from the segment
+  it acknowledged to the ACK at the capture point, less the round trip between the capture point
+  and the receiver;
+- the sender sent nothing for at least `idle_ms` before its next data (a sender still streaming
+  on other ACKs was not waiting for this one), and that data was seen within `release_ms` of one
+  round trip between the capture point and the sender after the ACK (earlier, the sender could
+  not have had the ACK; later, something else made it send). Captured at the receiver, the
+  sender's segments that were already on their way when the ACK left arrive after it: a segment
+  seen sooner than one round trip after the ACK — with TCP timestamps, only if it echoes a value
+  older than the ACK's — was in flight, and is neither the release nor the end of the wait;
+- and Nagle's algorithm does not explain the wait. A partial segment held until the sender's
+  previous partial segment was acknowledged is a Nagle hold, reported by T001 (whatever the ACK's
+  delay), and not here — unless the sender shows on the connection that its Nagle is off (it
+  sent a partial segment right behind an unacknowledged one, which no stack's Nagle lets out).
+  What is left: the sender released a full-sized segment, which Nagle never holds, or the ACK
+  covered only part of what the sender had in flight, or the sender's Nagle is off
+  (`blocked_by="window"`: a congestion window of one segment after a timeout, a small initial
+  window, send buffer or receive window); or a full segment was acknowledged and a partial one
+  released, which is a full window or a
+  Nagle's algorithm that holds a partial segment while *any* data is unacknowledged (BSD, macOS
+  and Windows stacks; Linux holds it only behind a partial segment): `blocked_by="nagle_or_window"`.
 
 The round trips come from the handshake, TCP timestamps, or earlier data/ACK pairs (the smallest
 estimate wins); without any of them the rule cannot place the capture and stays silent. A
 delayed ACK that nothing was waiting for — the sender sends its next data much later, or only
 after the receiver's own data — is normal and not reported. Findings go on the transaction whose
 data was released (on the connection, for data outside any HTTP message such as a tunnel), once
-per transaction and sender, with the number of such ACKs. When the released segment is
-full-sized, Nagle's algorithm (which holds only partial segments) is ruled out and the finding
-says the sender was window-bound (`blocked_by` in the evidence).
+per transaction and sender, with the number of such ACKs. The evidence names the segment the
+ACK acknowledged (`acked_bytes`, `held_frame`), how long the sender was idle (`idle_ms`) and how
+many in-flight segments came between the ACK and the release (`in_flight_segments`).
 
 ## Why it matters
 Delayed ACK (RFC 1122 §4.2.3.2) lets a receiver wait — Linux about 40 ms, Windows up to 200 ms —
-hoping to piggyback its ACK on data. That is harmless when the sender has nothing waiting for the
-ACK. But a sender that writes in pieces with Nagle's algorithm on holds its next small segment
-until the previous one is acknowledged, and a sender with a full window cannot send at all: every
-delayed ACK then adds the timer to the exchange. T001 reports the case inside one HTTP message;
-this rule reports every such ACK, for example between two pipelined requests written separately.
+hoping to piggyback its ACK on data; Linux acknowledges every second full segment at once and
+delays the odd one. A sender whose window is full cannot send until an ACK opens it, so when a
+flight ends on an odd segment — a three-segment initial window (RFC 3390), a congestion window
+cut by loss, a small send buffer or receive window — the sender idles for the receiver's timer.
+On a fast network that turns a response of a few round trips into one of several delayed-ACK
+timeouts.
 
 ## Example
 ```text
-samples/T002-delayed-ack.pcap: connection 0 198.18.0.1:41061 -> 198.18.0.2:80
-  +0.346s info    T002 delayed-ack tx 2: GET /b.js: the server delayed its ACK of the client's
-  83-byte segment by 43.0 ms, and the client sent 82 bytes 0.0 ms after the ACK reached it
-  (blocked on the ACK: Nagle's algorithm or a full window); set TCP_NODELAY on the client or
-  write in fewer, larger calls
-          evidence: ack_after_ms=93.49 ack_delay_ms=43.03 acker="server" blocked_by="nagle_or_window"
-          released_data_after_ms=0.038 rtt_to_acker_ms=50.46 rtt_to_sender_ms=0.056 ...
+samples/T002-delayed-ack-window-limited-client-side.pcap: connection 0 198.18.0.1:41071 -> 198.18.0.2:80
+  +0.396s info    T002 delayed-ack tx 0: GET /catalogue.txt: the client delayed its ACK of the
+  server's 1448-byte segment by 41.1 ms, and the server, quiet for 41.1 ms, sent 1448 bytes 0.0 ms
+  after the ACK reached it (held back by a full window: it released a full-sized segment, which
+  Nagle's algorithm never holds back); let the server keep more in flight (a larger initial or
+  congestion window, send buffer, or client receive window) or have the client acknowledge at once
+          evidence: ack_after_ms=41.1 ack_delay_ms=41.087 acked_bytes=1448 acker="client"
+          blocked_by="window" idle_ms=41.112 in_flight_segments=4 released_data_after_ms=50.472
+          rtt_to_sender_ms=50.542 sender="server" ...
 ```
 
 ## How to fix
-Make the sender independent of the ACK: one write per message (or `writev`), or `TCP_NODELAY`
-on the sender's socket. A window-bound sender needs more in flight: a larger send buffer at the
-sender, a larger receive buffer at the receiver, or a larger initial congestion window. Where you
-control the receiver, `TCP_QUICKACK` (Linux) or a shorter delayed-ACK timer (Windows
-`TcpAckFrequency`) removes the wait, but fixing the sender is the lasting cure.
+Let the sender keep more in flight: a larger initial congestion window (Linux `ip route ...
+initcwnd 10`, the RFC 6928 default), a larger send buffer at the sender, a larger receive buffer
+at the receiver. Where you control the receiver, `TCP_QUICKACK` (Linux) or a shorter delayed-ACK
+timer (Windows `TcpAckFrequency`) removes the wait. For `blocked_by="nagle_or_window"` on a BSD,
+macOS or Windows sender, `TCP_NODELAY` on its socket also lets the partial segment go.
 
 ## Options
 - `delayed_ack_ms` (35): the shortest ACK delay reported, as the receiver saw it (Linux's timer
   is 40 ms, so 35 catches it and leaves room for jitter).
+- `idle_ms` (20): the shortest time the sender sent nothing before the release.
 - `release_ms` (5): how far from "one round trip to the sender after the ACK" the new data may be
   seen and still count as released by that ACK.
 "#,
@@ -75,6 +95,12 @@ control the receiver, `TCP_QUICKACK` (Linux) or a shorter delayed-ACK timer (Win
             key: "delayed_ack_ms",
             default: 35.0,
             doc: "shortest ACK delay at the receiver reported, in ms",
+            integer: false,
+        },
+        OptionSpec {
+            key: "idle_ms",
+            default: 20.0,
+            doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
         OptionSpec {
@@ -93,6 +119,23 @@ struct Held<'a> {
     ack_delay_ns: i64,
     to_acker: Rtt,
     to_sender: Rtt,
+    blocked_by: Blocker,
+}
+
+/// What kept the sender from sending before the ACK came.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blocker {
+    /// Its window: it released a full-sized segment (Nagle never holds one).
+    FullSegment,
+    /// Its window: the ACK covered only part of what it had in flight.
+    PartialAck,
+    /// Its window: it let a partial segment out behind an unacknowledged one
+    /// elsewhere on the connection, so its Nagle's algorithm is off.
+    NagleOff,
+    /// A full segment was acknowledged and a partial one released: its
+    /// window, or a Nagle's algorithm that holds a partial segment while any
+    /// data is unacknowledged (BSD, macOS, Windows; not Linux).
+    WindowOrClassicNagle,
 }
 
 impl Rule for DelayedAck {
@@ -105,14 +148,27 @@ impl Rule for DelayedAck {
             return;
         }
         let delay_ns = s.ms_as_ns("delayed_ack_ms");
+        let idle_ns = s.ms_as_ns("idle_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
         // One finding per transaction (or per connection, for data outside
         // any HTTP message): the first delayed ACK, and how many there were.
         let mut found: Vec<(Held<'_>, u32)> = Vec::new();
         for r in cx.releases {
-            if r.release_offset > r.held_end {
+            if r.release_offset > r.prev_end {
                 continue; // data missing from the capture: the sender was not idle
+            }
+            // A partial segment held until a partial segment was ACKed is
+            // Nagle's algorithm: T001's, whose fix is the sender's (unless
+            // the sender showed its Nagle is off).
+            let mss = mss_of(cx.conn, r);
+            let nagle_off = cx.conn.stats(r.sender).unheld_partials > 0;
+            if r.nagle_shaped(mss.bytes) && !nagle_off {
+                continue;
+            }
+            // A sender still streaming on other ACKs was not waiting.
+            if r.idle_ns() < idle_ns {
+                continue;
             }
             let acker = r.sender.peer();
             let (Some(to_acker), Some(to_sender)) = (
@@ -125,7 +181,16 @@ impl Rule for DelayedAck {
             if ack_delay_ns < delay_ns || !released_by_ack(r, to_sender.ns, slack_ns) {
                 continue;
             }
-            let tx = messages.find(r.sender, r.held_end).map(|(tx, _)| tx);
+            let blocked_by = if r.release_len >= mss.bytes {
+                Blocker::FullSegment
+            } else if !r.acked_all {
+                Blocker::PartialAck
+            } else if nagle_off {
+                Blocker::NagleOff
+            } else {
+                Blocker::WindowOrClassicNagle
+            };
+            let tx = messages.find(r.sender, r.release_offset).map(|(tx, _)| tx);
             let key = tx.map(|t| t.index);
             match found
                 .iter_mut()
@@ -140,6 +205,7 @@ impl Rule for DelayedAck {
                         ack_delay_ns,
                         to_acker,
                         to_sender,
+                        blocked_by,
                     },
                     1,
                 )),
@@ -165,31 +231,48 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
     } else {
         String::new()
     };
-    // Nagle holds only partial segments: a full-sized release was held by
-    // the window, and the cure is on the window's side.
-    let window_only = r.release_len >= mss_of(conn, r).bytes;
-    let (cause, likely, fix) = if window_only {
-        (
-            "a full window: it released a full-sized segment",
+    let more = format!(
+        "let the {sender} keep more in flight (a larger initial or congestion window, send \
+         buffer, or {acker} receive window) or have the {acker} acknowledge at once"
+    );
+    let (cause, likely, fix) = match h.blocked_by {
+        Blocker::FullSegment => (
+            "by a full window: it released a full-sized segment, which Nagle's algorithm never \
+             holds back"
+                .to_string(),
             "window",
+            more,
+        ),
+        Blocker::PartialAck => (
             format!(
-                "let the {sender} keep more in flight (larger send buffer, congestion or receive \
-                 window) or have the {acker} acknowledge at once"
+                "by a full window: the ACK covered only part of what the {sender} had in flight"
             ),
-        )
-    } else {
-        (
-            "Nagle's algorithm or a full window",
+            "window",
+            more,
+        ),
+        Blocker::NagleOff => (
+            format!(
+                "by a full window: the {sender} has Nagle's algorithm off (elsewhere on this \
+                 connection it sent a partial segment right behind an unacknowledged one)"
+            ),
+            "window",
+            more,
+        ),
+        Blocker::WindowOrClassicNagle => (
+            "by a full window, or by a Nagle's algorithm that holds a partial segment while any \
+             data is unacknowledged (BSD, macOS and Windows stacks; not Linux)"
+                .to_string(),
             "nagle_or_window",
-            format!("set TCP_NODELAY on the {sender} or write in fewer, larger calls"),
-        )
+            format!("set TCP_NODELAY on the {sender} if its stack is one of those, else {more}"),
+        ),
     };
     let message = format!(
         "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {:.1} ms, and the \
-         {sender} sent {} bytes {:.1} ms after the ACK reached it (blocked on the ACK: \
+         {sender}, quiet for {:.1} ms, sent {} bytes {:.1} ms after the ACK reached it (held back \
          {cause}){also}; {fix}",
         r.held_len,
         h.ack_delay_ns as f64 / 1e6,
+        r.idle_ns() as f64 / 1e6,
         r.release_len,
         after_arrival.max(0) as f64 / 1e6,
     );
@@ -206,6 +289,8 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
         .with_ms("released_data_after_ms", r.release_ts.since(r.ack_ts))
         .with_ms("rtt_to_sender_ms", h.to_sender.ns)
         .with("rtt_to_sender_from", h.to_sender.from)
+        .with_ms("idle_ms", r.idle_ns())
+        .with("in_flight_segments", r.in_flight)
         .with("acked_bytes", r.held_len)
         .with("acked_all", r.acked_all)
         .with("released_bytes", r.release_len)
@@ -223,75 +308,72 @@ mod tests {
     const A: &[u8] = b"GET /a.css HTTP/1.1\r\nHost: h\r\n\r\n";
     const B: &[u8] = b"GET /b.js HTTP/1.1\r\nHost: h\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    const BIG: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
 
-    /// A client-side capture with a 50 ms round trip: GET /a.css at 100,
-    /// the server's pure ACK `ack` ms after it, GET /b.js `release` ms
-    /// after the ACK.
-    fn pipelined(ack: f64, release: f64) -> Timeline {
+    /// A client-side capture, MSS 100 and a 50 ms round trip, of a server
+    /// bound by a three-segment window: its first two segments are ACKed at
+    /// once (150.1), which lets out two more; the third is ACKed `delay` ms
+    /// late (at 150.2 + delay). The two it sent on the first ACK are seen
+    /// `in_flight` ms after the delayed ACK, and the segment that ACK
+    /// released `release` ms after it.
+    fn window_bound(delay: f64, in_flight: f64, release: f64) -> Timeline {
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 562\r\n\r\n".to_vec();
+        response.resize(600, b'x');
+        let seg = |n: usize| &response[n * 100..(n + 1) * 100];
         let mut t = Timeline::new();
-        let a = 100.0 + ack;
-        let b = a + release;
+        t.mss = Some(100);
+        let ack = 150.2 + delay;
         t.handshake(0.0, 50.0)
-            .client(100.0, A)
-            .server_ack(a)
-            .client(b, B)
-            .server(b + 50.0, OK)
-            .server(b + 50.1, OK)
-            .client_ack(b + 50.2)
-            .close(b + 100.0);
+            .client(100.0, BIG)
+            .server(150.0, seg(0))
+            .server(150.0, seg(1))
+            .client_ack(150.1)
+            .server(150.2, seg(2))
+            .client_ack(ack)
+            .server(ack + in_flight, seg(3))
+            .server(ack + in_flight, seg(4))
+            .client_ack(ack + in_flight + 0.1)
+            .server(ack + release, seg(5));
         t
     }
 
     #[test]
-    fn fires_on_the_released_transaction() {
-        let f = pipelined(93.0, 0.0).findings_of("T002");
+    fn fires_on_a_window_bound_sender_held_by_a_delayed_ack() {
+        let f = window_bound(40.0, 10.0, 50.0).findings_of("T002");
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1), "GET /b.js, whose data was held");
+        assert_eq!(f[0].transaction, Some(0));
         let e = &f[0].evidence;
-        assert_eq!(e["acker"], "server");
-        assert_eq!(e["sender"], "client");
-        assert_eq!(e["ack_delay_ms"], 43.0);
-        assert_eq!(e["ack_after_ms"], 93.0);
-        assert_eq!(e["rtt_to_acker_ms"], 50.0);
-        assert_eq!(e["released_data_after_ms"], 0.0);
-        assert_eq!(e["acked_bytes"], A.len() as u64);
-        assert_eq!(e["released_bytes"], B.len() as u64);
-        assert_eq!(e["release_frame"], 6);
-        assert_eq!(e["blocked_by"], "nagle_or_window");
+        assert_eq!(e["acker"], "client");
+        assert_eq!(e["sender"], "server");
+        assert_eq!(e["ack_delay_ms"], 40.0);
+        assert_eq!(e["ack_after_ms"], 40.0);
+        assert_eq!(e["acked_bytes"], 100);
+        // The two segments seen 10 ms after the ACK were in flight: the
+        // release is the one a round trip after it, 40 ms after them.
+        assert_eq!(e["in_flight_segments"], 2);
+        assert_eq!(e["released_data_after_ms"], 50.0);
+        assert_eq!(e["idle_ms"], 40.0);
+        assert_eq!(e["release_frame"], 13);
+        assert_eq!(e["blocked_by"], "window");
         assert!(
-            f[0].message
-                .starts_with("GET /b.js: the server delayed its ACK"),
+            f[0].message.starts_with(
+                "GET /big: the client delayed its ACK of the server's 100-byte segment by 40.0 ms"
+            ),
             "{}",
             f[0].message
         );
-        assert!(f[0].message.contains("TCP_NODELAY on the client"));
-    }
-
-    #[test]
-    fn a_full_segment_released_points_at_the_window() {
-        // MSS 100: the server's response goes out in full segments; the
-        // client's delayed ACK of the last one paces the next.
-        let mut t = Timeline::new();
-        t.mss = Some(100);
-        t.handshake(0.0, 50.0)
-            .client(100.0, b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(150.0, &[b'h'; 100])
-            .client_ack(190.0)
-            .server(240.0, &[b'b'; 100]);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["blocked_by"], "window");
-        assert_eq!(f[0].evidence["ack_delay_ms"], 40.0);
-        assert!(f[0].message.contains("full window"), "{}", f[0].message);
+        assert!(f[0].message.contains("full-sized segment"));
+        assert!(f[0].message.contains("let the server keep more in flight"));
     }
 
     #[test]
     fn ack_delay_threshold_edges() {
-        // 50 ms of the wait is the round trip to the server.
-        assert!(pipelined(84.9, 0.0).findings_of("T002").is_empty());
-        assert_eq!(pipelined(85.0, 0.0).findings_of("T002").len(), 1);
+        assert!(window_bound(34.9, 10.0, 50.0)
+            .findings_of("T002")
+            .is_empty());
+        assert_eq!(window_bound(35.0, 10.0, 50.0).findings_of("T002").len(), 1);
         assert_eq!(
-            pipelined(80.0, 0.0)
+            window_bound(30.0, 10.0, 50.0)
                 .findings_with("T002", &[("delayed_ack_ms", 30.0)])
                 .len(),
             1
@@ -299,15 +381,199 @@ mod tests {
     }
 
     #[test]
-    fn release_threshold_edges() {
-        assert_eq!(pipelined(93.0, 5.0).findings_of("T002").len(), 1);
-        assert!(pipelined(93.0, 5.1).findings_of("T002").is_empty());
+    fn idle_threshold_edges() {
+        // A sender still streaming on other ACKs until 19.9 ms before the
+        // release was not waiting; 20 ms quiet, it was.
+        assert!(window_bound(40.0, 30.1, 50.0)
+            .findings_of("T002")
+            .is_empty());
+        assert_eq!(window_bound(40.0, 30.0, 50.0).findings_of("T002").len(), 1);
         assert_eq!(
-            pipelined(93.0, 9.0)
+            window_bound(40.0, 40.0, 50.0)
+                .findings_with("T002", &[("idle_ms", 10.0)])
+                .len(),
+            1
+        );
+        assert!(window_bound(40.0, 40.0, 50.0)
+            .findings_of("T002")
+            .is_empty());
+    }
+
+    /// [`window_bound`] without in-flight data: the server's full segment
+    /// at 150, the client's ACK of it `delay` ms later, the next full
+    /// segment `release` ms after the ACK.
+    fn one_segment_window(delay: f64, release: f64) -> Timeline {
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Length: 162\r\n\r\n".to_vec();
+        response.resize(200, b'x');
+        let mut t = Timeline::new();
+        t.mss = Some(100);
+        t.handshake(0.0, 50.0)
+            .client(100.0, BIG)
+            .server(150.0, &response[..100])
+            .client_ack(150.0 + delay)
+            .server(150.0 + delay + release, &response[100..]);
+        t
+    }
+
+    #[test]
+    fn release_threshold_edges() {
+        // One round trip (50 ms) after the ACK, give or take release_ms.
+        assert_eq!(window_bound(40.0, 10.0, 55.0).findings_of("T002").len(), 1);
+        assert!(window_bound(40.0, 10.0, 55.1)
+            .findings_of("T002")
+            .is_empty());
+        assert_eq!(one_segment_window(40.0, 45.1).findings_of("T002").len(), 1);
+        assert!(one_segment_window(40.0, 44.9)
+            .findings_of("T002")
+            .is_empty());
+        assert_eq!(
+            one_segment_window(40.0, 59.0)
                 .findings_with("T002", &[("release_ms", 10.0)])
                 .len(),
             1
         );
+        // Later than the round trip after the first ACK, and closer to one
+        // after an ACK of in-flight data: released by that one, which was
+        // not delayed.
+        assert!(window_bound(40.0, 10.0, 59.0)
+            .findings_with("T002", &[("release_ms", 10.0)])
+            .is_empty());
+    }
+
+    #[test]
+    fn a_server_side_capture_times_the_segment_the_ack_covers() {
+        // Captured at the server; no SYN, so a full segment is the largest
+        // seen (600 bytes). A first exchange gives the round trips: 0.1 ms to
+        // the server, 50 ms to the client. The server's three-segment window
+        // leaves at 100.1; the client ACKs two at once (seen at 150.1), which
+        // lets out two more, and holds its ACK of the third 40 ms (seen at
+        // 190.1, while those two are still on their way to it).
+        let seg = [b'x'; 600];
+        let mut t = Timeline::new();
+        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(0.1, OK)
+            .client_ack(50.1)
+            .client(100.0, BIG)
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
+            .server(100.1, &seg)
+            .server(100.1, &seg)
+            .client_ack_short(150.1, 600)
+            .server(150.1, &seg)
+            .server(150.1, &seg)
+            .client_ack_short(190.1, 1200)
+            .server(190.2, &seg);
+        let f = t.findings_of("T002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        let e = &f[0].evidence;
+        assert_eq!(f[0].transaction, Some(1));
+        assert_eq!(e["acker"], "client");
+        assert_eq!(e["ack_after_ms"], 90.0);
+        assert_eq!(e["ack_delay_ms"], 40.0);
+        assert_eq!(e["rtt_to_acker_from"], "samples");
+        assert_eq!(e["acked_all"], false);
+        assert_eq!(e["idle_ms"], 40.1);
+        assert_eq!(e["blocked_by"], "window");
+        // ... and 50 ms after the ACK is too late to be its release here.
+        let mut t = Timeline::new();
+        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .server(0.1, OK)
+            .client_ack(50.1)
+            .client(100.0, BIG)
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
+            .server(100.1, &seg)
+            .server(100.1, &seg)
+            .client_ack_short(150.1, 600)
+            .server(150.1, &seg)
+            .server(150.1, &seg)
+            .client_ack_short(190.1, 1200)
+            .server(240.1, &seg);
+        assert!(t.findings_of("T002").is_empty());
+    }
+
+    /// A client-side capture with a 50 ms round trip: GET /a.css at 100,
+    /// the server's pure ACK `ack` ms after it, GET /b.js at once after it.
+    fn pipelined(ack: f64) -> Timeline {
+        let mut t = Timeline::new();
+        let a = 100.0 + ack;
+        t.handshake(0.0, 50.0)
+            .client(100.0, A)
+            .server_ack(a)
+            .client(a, B)
+            .server(a + 50.0, OK)
+            .server(a + 50.1, OK)
+            .client_ack(a + 50.2)
+            .close(a + 100.0);
+        t
+    }
+
+    #[test]
+    fn a_nagle_stall_is_t001s() {
+        // A partial segment held until a partial segment was ACKed: Nagle's
+        // algorithm, whatever the ACK's delay. T001 reports it, with the
+        // delay; T002 stays silent, so the stall is one finding.
+        let t = pipelined(93.0);
+        assert!(t.findings_of("T002").is_empty());
+        let all = t.all_findings();
+        let tcp: Vec<_> = all.iter().filter(|f| f.code.starts_with('T')).collect();
+        assert_eq!(tcp.len(), 1, "{all:?}");
+        assert_eq!(tcp[0].code, "T001");
+        assert_eq!(tcp[0].evidence["ack_delay_ms"], 43.0);
+    }
+
+    #[test]
+    fn a_sender_with_nagle_off_was_held_by_its_window() {
+        // The pipelined stall, from a client that earlier let a partial
+        // segment out right behind an unacknowledged one: not Nagle (off),
+        // so its window (one segment after a timeout, say) held it.
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, b"GET / HTTP/1.1\r\n")
+            .client(50.1, b"Host: h\r\n\r\n")
+            .server(100.1, OK)
+            .client(150.0, A)
+            .server_ack(243.0)
+            .client(243.0, B)
+            .server(293.0, OK)
+            .server(293.1, OK)
+            .close(400.0);
+        let f = t.findings_of("T002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["blocked_by"], "window");
+        assert!(
+            f[0].message.contains("Nagle's algorithm off"),
+            "{}",
+            f[0].message
+        );
+        assert!(t.findings_of("T001").is_empty());
+    }
+
+    #[test]
+    fn a_full_segment_acked_and_a_partial_one_released_is_ambiguous() {
+        // MSS 100: the client's 100-byte segment, ACKed 43 ms late, then
+        // its partial rest. Linux's Nagle would not hold it (its previous
+        // segment was full), BSD's, macOS's and Windows' would, and so would
+        // a full window.
+        let mut t = Timeline::new();
+        t.mss = Some(100);
+        let mut post = b"POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n".to_vec();
+        let head = post.len();
+        post.resize(head + 100, b'b');
+        t.handshake(0.0, 50.0)
+            .client(100.0, &post[..100])
+            .server_ack(193.0)
+            .client(193.0, &post[100..])
+            .server(243.0, OK)
+            .close(400.0);
+        let f = t.findings_of("T002");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].evidence["blocked_by"], "nagle_or_window");
+        assert_eq!(f[0].evidence["acked_bytes"], 100);
+        assert!(
+            f[0].message.contains("TCP_NODELAY on the client if"),
+            "{}",
+            f[0].message
+        );
+        assert!(t.findings_of("T001").is_empty());
     }
 
     #[test]
@@ -327,44 +593,13 @@ mod tests {
     }
 
     #[test]
-    fn a_server_side_capture_judges_both_round_trips() {
-        // No handshake; a first exchange gives the round trips: the server
-        // answers 0.1 ms after the request (the capture is at the server),
-        // the client's ACK comes 50 ms later. Then the response of the next
-        // request is written in two pieces; the client's ACK of the first
-        // leaves it 40 ms late (seen 90 ms after it here), and the rest
-        // comes 50 ms after the ACK was seen: one round trip to the server
-        // from here is 0.1 ms, so that is too late to be a release ...
-        let mut t = Timeline::new();
-        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
-            .client_ack(190.1)
-            .server(240.1, b"ok");
-        assert!(t.findings_of("T002").is_empty());
-        // ... while at once after it is one.
-        let mut t = Timeline::new();
-        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
-            .client_ack(190.1)
-            .server(190.2, b"ok");
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["acker"], "client");
-        assert_eq!(f[0].evidence["ack_delay_ms"], 40.0);
-        assert_eq!(f[0].evidence["rtt_to_acker_from"], "samples");
-    }
-
-    #[test]
     fn without_round_trips_it_stays_silent() {
         let mut t = Timeline::new();
-        t.client(100.0, A).server_ack(193.0).client(193.0, B);
+        t.mss = Some(100);
+        t.client(100.0, BIG)
+            .server(150.0, &[b'x'; 600])
+            .client_ack(190.0)
+            .server(240.0, &[b'y'; 600]);
         assert!(t.findings_of("T002").is_empty());
     }
 }
