@@ -2,22 +2,14 @@
 //! a stream handler per connection, handing each finished connection to the
 //! caller as soon as it is done.
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader, ReaderLimits};
-use crate::decode::{DecodeStats, Decoded, Decoder, FragmentLimits};
-use crate::flow::{Connection, Finished, FlowLimits, FlowStats, FlowTable};
-use crate::http::{HttpConnection, HttpConnectionReport, HttpLimits};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
+use crate::decode::{DecodeStats, Decoded, Decoder};
+use crate::flow::{Connection, Finished, FlowStats, FlowTable};
+use crate::http::{HttpConnection, HttpConnectionReport};
+pub use crate::limits::Limits;
 use crate::reassembly::StreamHandler;
 use crate::Timestamp;
 use std::path::Path;
-
-/// Every bound the pipeline enforces, in one place.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Limits {
-    pub reader: ReaderLimits,
-    pub fragments: FragmentLimits,
-    pub flow: FlowLimits,
-    pub http: HttpLimits,
-}
 
 /// What was read from one capture, besides the connections themselves.
 #[derive(Clone, Debug, Default)]
