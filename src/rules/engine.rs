@@ -6,11 +6,9 @@
 //! findings on those connections into it. No rule code is known here: the
 //! covering finding says what it stands for.
 
-use super::config::{Config, RuleSettings};
-use super::context::ConnectionFacts;
-use super::finding::Finding;
-use super::index::{CaptureIndex, ConnSummary};
-use super::registry::{self, Rule};
+use super::api::{CaptureIndex, ConnSummary, ConnectionFacts, Finding, Rule, RuleSettings};
+use super::catalogue;
+use super::config::Config;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -45,7 +43,7 @@ pub struct Linter<'c> {
 
 impl<'c> Linter<'c> {
     pub fn new(config: &'c Config) -> Linter<'c> {
-        let rules = registry::all()
+        let rules = catalogue::all()
             .iter()
             .zip(&config.rules)
             .filter(|(_, s)| s.enabled)
@@ -237,7 +235,7 @@ fn fold(findings: &mut Vec<Finding>, start: usize) {
     let Some(new) = findings.get(start..).filter(|n| n.len() > 1) else {
         return;
     };
-    let rule_of = |code: &str| registry::all().iter().find(|r| r.meta().code == code);
+    let rule_of = |code: &str| catalogue::all().iter().find(|r| r.meta().code == code);
     let folded: Vec<bool> = new
         .iter()
         .map(|other| {

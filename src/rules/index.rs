@@ -23,9 +23,9 @@ use crate::flow::Previous;
 use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
 use crate::reassembly::Side;
 use crate::Timestamp;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 /// Request summaries kept per connection.
@@ -259,7 +259,7 @@ impl ConnSummary {
     }
 
     /// The client's address without its port: host-level rules group by it.
-    pub fn client_host(&self) -> std::net::IpAddr {
+    pub fn client_host(&self) -> IpAddr {
         self.client.ip()
     }
 
@@ -421,6 +421,29 @@ impl CaptureIndex {
         let mut v: Vec<&ConnSummary> = self.entries.iter().collect();
         v.sort_by_key(|s| (s.start_ts, s.id));
         v
+    }
+
+    /// The summaries `keep` accepts, grouped by client host (any port) and
+    /// server endpoint, the unit of the rules about how one client uses one
+    /// server: groups in that key's order, each in the order its
+    /// connections began.
+    pub fn by_client_host_and_server(
+        &self,
+        keep: impl Fn(&ConnSummary) -> bool,
+    ) -> Vec<((IpAddr, SocketAddr), Vec<&ConnSummary>)> {
+        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
+        for c in self.entries.iter().filter(|c| keep(c)) {
+            groups
+                .entry((c.client_host(), c.server))
+                .or_default()
+                .push(c);
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|(key, _)| *key);
+        for (_, conns) in &mut groups {
+            conns.sort_by_key(|c| (c.start_ts, c.id));
+        }
+        groups
     }
 
     /// The summary of connection `id`, if it is still in the index.

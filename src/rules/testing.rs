@@ -10,12 +10,15 @@
 //! ```
 //!
 //! Every data segment carries an ACK of everything the sender has received,
-//! as real stacks do; pure ACKs, FIN and RST are explicit.
+//! as real stacks do; pure ACKs, FIN and RST are explicit. What a timeline
+//! cannot make (bytes the capture lost) is fed by hand with [`hand_fed`].
+//! The builders and messages several rules' tests share are here too.
 
 use super::{CheckHandler, Config, ConnectionFacts, Finding, Linter};
 use crate::decode::{TcpFlags, TcpSegment};
-use crate::flow::{FlowLimits, FlowTable};
-use crate::http::HttpLimits;
+use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};
+use crate::http::{HttpConnection, HttpLimits};
+use crate::reassembly::{Side, StreamHandler};
 use crate::rules::CliSelection;
 use crate::Timestamp;
 use std::net::SocketAddr;
@@ -298,4 +301,65 @@ pub fn config_for(code: &str, options: &[(&str, f64)]) -> Config {
         ..CliSelection::default()
     };
     Config::resolve(Some(("test", &file)), &cli).expect("test config resolves")
+}
+
+/// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
+/// bytes the capture lost.
+pub enum Ev<'a> {
+    Data(Side, &'a [u8], f64),
+    /// `len` bytes of `side`'s stream not captured.
+    Gap(Side, u64, f64),
+    Fin(Side, f64),
+    Rst(Side, f64),
+}
+
+/// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
+/// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
+pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
+    let mut conn = Connection::new(
+        0,
+        "10.0.0.1:40000".parse().expect("addr"),
+        "10.0.0.2:80".parse().expect("addr"),
+        RoleEvidence::Syn,
+        1,
+        ms(0.0),
+    );
+    conn.handshake.syn = Some(ms(0.0));
+    let mut http = HttpConnection::default();
+    let mut next = [0u64; 2];
+    for ev in events {
+        match *ev {
+            Ev::Data(side, bytes, t) => {
+                let i = side.index();
+                http.on_data(side, next[i], bytes, ms(t));
+                next[i] += bytes.len() as u64;
+                conn.dirs[i].bytes += bytes.len() as u64;
+                conn.dirs[i].last_data_ts = Some(ms(t));
+            }
+            Ev::Gap(side, len, t) => {
+                let i = side.index();
+                http.on_gap(side, next[i], len, ms(t));
+                next[i] += len;
+                conn.dirs[i].gaps += 1;
+                conn.dirs[i].gap_bytes += len;
+            }
+            Ev::Fin(side, t) => {
+                http.on_fin(side, ms(t));
+                conn.fin[side.index()] = Some(ms(t));
+            }
+            Ev::Rst(side, t) => {
+                http.on_rst(side, ms(t));
+                conn.rst = Some((side, ms(t)));
+            }
+        }
+    }
+    let report = http.finish(&conn);
+    let config = config_for(code, &[]);
+    let mut linter = Linter::new(&config);
+    linter.connection(&ConnectionFacts {
+        conn: &conn,
+        http: &report,
+        releases: &[],
+    });
+    linter.finish()
 }

@@ -1,11 +1,8 @@
 //! C002 proxy-connection-header.
 
-use super::c001_keep_alive_header_without_connection_token::{label, tokens, tokens_value};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{label, tokens, tokens_value};
+use crate::rules::proxy_legs::is_absolute_form;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct ProxyConnectionHeader;
 
@@ -85,24 +82,8 @@ impl Rule for ProxyConnectionHeader {
     }
 }
 
-/// `http://host/path`: a request target addressed to a proxy.
-pub(super) fn is_absolute_form(uri: &str) -> bool {
-    let b = uri.as_bytes();
-    let scheme_end = b.iter().position(|&c| c == b':');
-    match scheme_end {
-        Some(i) if i > 0 => {
-            b.get(..i).is_some_and(|s| {
-                s.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-            }) && b.get(i..i + 3) == Some(b"://")
-        }
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_absolute_form;
     use crate::rules::testing::Timeline;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
@@ -160,15 +141,5 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].transaction, Some(1));
         assert_eq!(f[1].evidence["absolute_form"], false);
-    }
-
-    #[test]
-    fn absolute_form_targets() {
-        assert!(is_absolute_form("http://a/b"));
-        assert!(is_absolute_form("HTTPS://a:443"));
-        assert!(!is_absolute_form("/a:b://c"));
-        assert!(!is_absolute_form("a.example:443"));
-        assert!(!is_absolute_form("*"));
-        assert!(!is_absolute_form("://x"));
     }
 }

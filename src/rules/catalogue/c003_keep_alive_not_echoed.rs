@@ -1,14 +1,10 @@
 //! C003 keep-alive-not-echoed.
 
-use super::c001_keep_alive_header_without_connection_token::{label, tokens_value, version};
+use super::common::{label, tokens_value, version};
 use crate::flow::EndReason;
 use crate::http::{Framing, HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct KeepAliveNotEchoed;

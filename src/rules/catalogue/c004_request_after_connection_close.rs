@@ -1,12 +1,8 @@
 //! C004 request-after-connection-close.
 
-use super::c001_keep_alive_header_without_connection_token::{label, Kind};
+use super::common::{label, subset, Kind, MAX_LISTED};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct RequestAfterConnectionClose;
@@ -64,9 +60,6 @@ None.
     options: &[],
 };
 
-/// Most transaction indices listed in `offending_transactions`.
-const MAX_LISTED: usize = 64;
-
 /// The earliest `Connection: close` that binds the client.
 #[derive(Clone, Copy)]
 struct Close {
@@ -88,7 +81,7 @@ impl Rule for RequestAfterConnectionClose {
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
         other.code == "R003"
             && other.evidence.get("closer").and_then(|v| v.as_str()) == Some("server")
-            && super::r003_reset_on_close_with_unread_data::subset(
+            && subset(
                 other.evidence.get("unread_transactions"),
                 mine.evidence.get("offending_transactions"),
             )

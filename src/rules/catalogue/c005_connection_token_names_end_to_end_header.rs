@@ -1,11 +1,7 @@
 //! C005 connection-token-names-end-to-end-header.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, field_case, label, on_message, tokens};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use serde_json::Value;
 
 pub struct ConnectionTokenNamesEndToEndHeader;
@@ -127,22 +123,6 @@ fn is_end_to_end(token: &str) -> bool {
     END_TO_END.contains(&token) || token.starts_with("access-control-")
 }
 
-/// `x-forwarded-for` as `X-Forwarded-For`, for messages.
-pub(super) fn field_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper { c.to_ascii_uppercase() } else { c });
-        upper = c == '-';
-    }
-    match out.as_str() {
-        "Te" => "TE".to_string(),
-        "Etag" => "ETag".to_string(),
-        "Www-Authenticate" => "WWW-Authenticate".to_string(),
-        _ => out,
-    }
-}
-
 impl Rule for ConnectionTokenNamesEndToEndHeader {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -154,78 +134,74 @@ impl Rule for ConnectionTokenNamesEndToEndHeader {
         _s: &RuleSettings,
         out: &mut Vec<Finding>,
     ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let h = &msg.headers;
-                let named: Vec<&str> = h
-                    .connection
-                    .others
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|t| is_end_to_end(t))
-                    .collect();
-                if named.is_empty() {
-                    continue;
-                }
-                let carried: Vec<&str> = named
-                    .iter()
-                    .copied()
-                    .filter(|t| h.field_names.contains(t))
-                    .collect();
-                let shown: Vec<String> = named
-                    .iter()
-                    .map(|t| format!("`{}`", field_case(t)))
-                    .collect();
-                let message = format!(
-                    "{}: the {kind}'s Connection header names {}, {} that every proxy on the way \
-                     must strip (RFC 9110 §7.6.1){}; remove {} from Connection",
-                    label(tx),
-                    shown.join(", "),
-                    if named.len() > 1 {
-                        "end-to-end fields"
-                    } else {
-                        "an end-to-end field"
-                    },
-                    if carried.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", and the {kind} carries {}",
-                            if carried.len() == named.len() && named.len() == 1 {
-                                "it".to_string()
-                            } else {
-                                carried
-                                    .iter()
-                                    .map(|t| field_case(t))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            }
-                        )
-                    },
-                    if named.len() > 1 { "them" } else { "it" }
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("connection", tokens(&h.connection))
-                        .with(
-                            "end_to_end_tokens",
-                            Value::from(named.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
-                        )
-                        .with(
-                            "carried",
-                            Value::from(carried.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
-                        ),
-                );
+        for (tx, kind, msg) in each_message(cx) {
+            let h = &msg.headers;
+            let named: Vec<&str> = h
+                .connection
+                .others
+                .iter()
+                .map(String::as_str)
+                .filter(|t| is_end_to_end(t))
+                .collect();
+            if named.is_empty() {
+                continue;
             }
+            let carried: Vec<&str> = named
+                .iter()
+                .copied()
+                .filter(|t| h.field_names.contains(t))
+                .collect();
+            let shown: Vec<String> = named
+                .iter()
+                .map(|t| format!("`{}`", field_case(t)))
+                .collect();
+            let message = format!(
+                "{}: the {kind}'s Connection header names {}, {} that every proxy on the way \
+                 must strip (RFC 9110 §7.6.1){}; remove {} from Connection",
+                label(tx),
+                shown.join(", "),
+                if named.len() > 1 {
+                    "end-to-end fields"
+                } else {
+                    "an end-to-end field"
+                },
+                if carried.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", and the {kind} carries {}",
+                        if carried.len() == named.len() && named.len() == 1 {
+                            "it".to_string()
+                        } else {
+                            carried
+                                .iter()
+                                .map(|t| field_case(t))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    )
+                },
+                if named.len() > 1 { "them" } else { "it" }
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("connection", tokens(&h.connection))
+                    .with(
+                        "end_to_end_tokens",
+                        Value::from(named.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                    )
+                    .with(
+                        "carried",
+                        Value::from(carried.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                    ),
+            );
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{field_case, is_end_to_end};
+    use super::is_end_to_end;
     use crate::rules::testing::Timeline;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
@@ -297,8 +273,5 @@ mod tests {
     fn names_and_cases() {
         assert!(is_end_to_end("authorization") && is_end_to_end("access-control-allow-origin"));
         assert!(!is_end_to_end("te") && !is_end_to_end("proxy-authorization"));
-        assert_eq!(field_case("x-forwarded-for"), "X-Forwarded-For");
-        assert_eq!(field_case("etag"), "ETag");
-        assert_eq!(field_case("te"), "TE");
     }
 }

@@ -1,11 +1,7 @@
 //! C006 conflicting-connection-tokens.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, label, on_message, tokens};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct ConflictingConnectionTokens;
 
@@ -60,32 +56,28 @@ impl Rule for ConflictingConnectionTokens {
         _s: &RuleSettings,
         out: &mut Vec<Finding>,
     ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let c = &msg.headers.connection;
-                if !(c.close && c.keep_alive) {
-                    continue;
-                }
-                let message = format!(
-                    "{}: the {kind}'s Connection header says both `close` and `keep-alive` (`{}`{}); \
-                     `close` should win (RFC 9112 §9.6) but not every peer or proxy reads it so: \
-                     send only one of them",
-                    label(tx),
-                    tokens(c),
-                    if c.fields > 1 {
-                        format!(", over {} field lines", c.fields)
-                    } else {
-                        String::new()
-                    }
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("connection", tokens(c))
-                        .with("connection_fields", c.fields),
-                );
+        for (tx, kind, msg) in each_message(cx) {
+            let c = &msg.headers.connection;
+            if !(c.close && c.keep_alive) {
+                continue;
             }
+            let message = format!(
+                "{}: the {kind}'s Connection header says both `close` and `keep-alive` (`{}`{}); \
+                 `close` should win (RFC 9112 §9.6) but not every peer or proxy reads it so: \
+                 send only one of them",
+                label(tx),
+                tokens(c),
+                if c.fields > 1 {
+                    format!(", over {} field lines", c.fields)
+                } else {
+                    String::new()
+                }
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("connection", tokens(c))
+                    .with("connection_fields", c.fields),
+            );
         }
     }
 }

@@ -1,24 +1,19 @@
 //! C007 hop-by-hop-header-forwarded.
 //!
-//! Two checks under one code: hop-by-hop fields in the direction where they
-//! cannot belong (one connection at a time), and, when both legs of a proxy
-//! are in the capture, hop-by-hop fields the proxy passed on (over the
-//! per-capture index).
+//! Two checks under one code, both about hop-by-hop fields where they do not
+//! belong: in the wrong direction (a request field in a response, or the
+//! reverse), judged one message at a time; and passed on by a proxy, when
+//! both of its legs are in the capture, judged over the pairs of legs the
+//! capture index finds ([`CaptureIndex::proxy_pairs`]).
 
-use super::c001_keep_alive_header_without_connection_token::{label, Kind};
-use super::c002_proxy_connection_header::is_absolute_form;
-use super::c005_connection_token_names_end_to_end_header::field_case;
-use crate::http::HeaderFacts;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary, RequestSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
-use crate::Timestamp;
-use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use super::common::{each_message, field_case, label, on_message, request_line, Kind};
+use crate::http::{HeaderFacts, HopByHop};
+use crate::rules::api::{
+    CaptureIndex, ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings,
+    Severity,
+};
+use crate::rules::proxy_legs::ProxyPair;
+use serde_json::Value;
 
 pub struct HopByHopHeaderForwarded;
 
@@ -104,11 +99,6 @@ and the response and restrict it to end-to-end fields.
     }],
 };
 
-/// Candidate outgoing requests looked at per incoming one: a bound on the
-/// work for very repetitive traffic (the same URL requested many times a
-/// second).
-const MAX_CANDIDATES: usize = 256;
-
 /// Connection tokens that name fields a proxy must or may generate for the
 /// next hop itself: their presence there says nothing about forwarding.
 const GENERATED: &[&str] = &[
@@ -124,263 +114,129 @@ impl Rule for HopByHopHeaderForwarded {
         &META
     }
 
+    /// The first check: hop-by-hop fields in the wrong direction.
     fn check_connection(
         &self,
         cx: &ConnectionFacts<'_>,
         _s: &RuleSettings,
         out: &mut Vec<Finding>,
     ) {
-        for tx in &cx.http.transactions {
-            let wrong = [
-                (Kind::Request, tx.request.as_ref()),
-                (Kind::Response, tx.response.as_ref()),
-            ];
-            for (kind, msg) in wrong {
-                let Some(msg) = msg else {
-                    continue;
-                };
-                let h = &msg.headers.hop_by_hop;
-                let fields: Vec<&str> = match kind {
-                    Kind::Request => [(h.proxy_authenticate, "Proxy-Authenticate")]
-                        .into_iter()
-                        .filter_map(|(on, name)| on.then_some(name))
-                        .collect(),
-                    Kind::Response => {
-                        [(h.proxy_authorization, "Proxy-Authorization"), (h.te, "TE")]
-                            .into_iter()
-                            .filter_map(|(on, name)| on.then_some(name))
-                            .collect()
-                    }
-                };
-                if fields.is_empty() {
-                    continue;
-                }
-                let why = match kind {
-                    Kind::Request => "a proxy's challenge that belongs in a 407 response",
-                    Kind::Response if h.proxy_authorization && h.te => {
-                        "request fields; Proxy-Authorization hands proxy credentials to whoever \
-                         reads the response"
-                    }
-                    Kind::Response if h.proxy_authorization => {
-                        "a request field: credentials for a proxy, here handed to whoever reads \
-                         the response"
-                    }
-                    Kind::Response => "a request field (the transfer codings the client accepts)",
-                };
-                let message = format!(
-                    "{}: the {kind} carries {}, {why}; some layer copies headers between requests \
-                     and responses: remove {} from the {kind}",
-                    label(tx),
-                    fields.join(" and "),
-                    if fields.len() > 1 { "them" } else { "it" }
-                );
-                let mut f = Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                    .transaction(tx.index)
-                    .with("message", kind.as_str())
-                    .with("fields", Value::from(fields));
-                if kind == Kind::Response {
-                    f = f.with("status", tx.status.map_or(Value::Null, Value::from));
-                }
-                out.push(f);
+        for (tx, kind, msg) in each_message(cx) {
+            let h = &msg.headers.hop_by_hop;
+            let Some((fields, why)) = wrong_direction(kind, h) else {
+                continue;
+            };
+            let message = format!(
+                "{}: the {kind} carries {}, {why}; some layer copies headers between requests \
+                 and responses: remove {} from the {kind}",
+                label(tx),
+                fields.join(" and "),
+                if fields.len() > 1 { "them" } else { "it" }
+            );
+            let mut f = on_message(&META, cx, tx, kind, msg, message).with("fields", fields);
+            if kind == Kind::Response {
+                f = f.with("status", tx.status.map_or(Value::Null, Value::from));
             }
+            out.push(f);
         }
     }
 
+    /// The second check: what a proxy passed on, the request it forwarded
+    /// and the response it relayed back.
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let window = s.ms_as_ns("forward_window_ms");
-        for pair in proxy_legs(index, window) {
-            let (a, i) = (pair.incoming.conn, pair.incoming.req);
-            let (b, o) = (pair.outgoing.conn, pair.outgoing.req);
-            let delay = o.ts.since(i.ts);
-            let what = format!("{} {}", o.method, shorten(&o.uri));
-            let fields = forwarded_fields(&i.headers, &o.headers);
-            if !fields.is_empty() {
-                let message = format!(
-                    "{what} forwarded by {} still carries {} from the incoming request (connection \
-                     {} {} -> {} tx {}); a proxy must remove Connection, the fields it names and \
-                     the other hop-by-hop fields before forwarding (RFC 9110 §7.6.1): fix the \
-                     proxy's header filtering",
-                    b.client.ip(),
-                    fields.join(", "),
-                    a.id,
-                    a.client,
-                    a.server,
-                    i.index
-                );
-                out.push(finding(
-                    b,
-                    o.index,
-                    o.ts,
-                    message,
-                    evidence(Kind::Request, &fields, &pair, delay),
-                ));
-            }
-            if let (Some(origin), Some(relayed)) = (&o.response_headers, &i.response_headers) {
-                let fields = forwarded_fields(origin, relayed);
-                if !fields.is_empty() {
-                    let message = format!(
-                        "the response to {what} relayed by {} still carries {} from the origin's \
-                         response (connection {} {} -> {} tx {}); a proxy must remove Connection, \
-                         the fields it names and the other hop-by-hop fields before relaying \
-                         (RFC 9110 §7.6.1): fix the proxy's header filtering",
-                        a.server.ip(),
-                        fields.join(", "),
-                        b.id,
-                        b.client,
-                        b.server,
-                        o.index
-                    );
-                    out.push(finding(
-                        a,
-                        i.index,
-                        i.ts,
-                        message,
-                        evidence(Kind::Response, &fields, &pair, delay),
-                    ));
-                }
-            }
+        for pair in index.proxy_pairs(window) {
+            out.extend(passed_on(Kind::Request, &pair));
+            out.extend(passed_on(Kind::Response, &pair));
         }
     }
 }
 
-/// One request in the index, with its target split for matching.
-#[derive(Clone, Copy)]
-struct Leg<'a> {
-    conn: &'a ConnSummary,
-    req: &'a RequestSummary,
-    /// `host[:port]` of an absolute-form target.
-    authority: Option<&'a str>,
-    /// The path and query, without the leading `/` (an absolute-form
-    /// target `http://a?q` and its origin-form `/?q` then agree).
-    path: &'a str,
-}
-
-impl<'a> Leg<'a> {
-    fn new(conn: &'a ConnSummary, req: &'a RequestSummary) -> Leg<'a> {
-        let (authority, path) = split_target(&req.uri);
-        Leg {
-            conn,
-            req,
-            authority,
-            path: path.strip_prefix('/').unwrap_or(path),
-        }
-    }
-}
-
-/// An incoming request and the request the proxy sent on for it.
-struct Pair<'a> {
-    incoming: Leg<'a>,
-    outgoing: Leg<'a>,
-}
-
-/// `http://host:port/path?q` -> (`host:port`, `/path?q`); an origin-form
-/// target is all path.
-fn split_target(uri: &str) -> (Option<&str>, &str) {
-    if !is_absolute_form(uri) {
-        return (None, uri);
-    }
-    let Some((_, rest)) = uri.split_once("://") else {
-        return (None, uri);
+/// The fields of `h` that cannot belong in a message of `kind`, and why.
+fn wrong_direction(kind: Kind, h: &HopByHop) -> Option<(Vec<&'static str>, &'static str)> {
+    let present = |fields: &[(bool, &'static str)]| -> Vec<&'static str> {
+        fields.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect()
     };
-    match rest.find(['/', '?', '#']) {
-        Some(i) => {
-            let (authority, path) = rest.split_at(i);
-            (Some(authority), path)
+    let fields = match kind {
+        Kind::Request => present(&[(h.proxy_authenticate, "Proxy-Authenticate")]),
+        Kind::Response => present(&[(h.proxy_authorization, "Proxy-Authorization"), (h.te, "TE")]),
+    };
+    let why = match kind {
+        Kind::Request => "a proxy's challenge that belongs in a 407 response",
+        Kind::Response if h.proxy_authorization && h.te => {
+            "request fields; Proxy-Authorization hands proxy credentials to whoever reads the \
+             response"
         }
-        None => (Some(rest), ""),
-    }
+        Kind::Response if h.proxy_authorization => {
+            "a request field: credentials for a proxy, here handed to whoever reads the response"
+        }
+        Kind::Response => "a request field (the transfer codings the client accepts)",
+    };
+    (!fields.is_empty()).then_some((fields, why))
 }
 
-/// The IP address an authority names, if it is a literal (`198.18.1.2`,
-/// `[2001:db8::2]:8080`).
-fn authority_ip(authority: &str) -> Option<IpAddr> {
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if let Some(v6) = host.strip_prefix('[') {
-        return v6.split_once(']')?.0.parse().ok();
+/// The finding on the message of `kind` that the proxy of `pair` sent on
+/// (the forwarded request, or the relayed response) if it still carries
+/// hop-by-hop fields of the message it came from. It goes on the leg the
+/// message left by, and names the leg it came in on.
+fn passed_on(kind: Kind, pair: &ProxyPair<'_>) -> Option<Finding> {
+    let (incoming, outgoing) = (&pair.incoming, &pair.outgoing);
+    let (came_in, left_by, fields) = match kind {
+        Kind::Request => (
+            incoming,
+            outgoing,
+            forwarded_fields(&incoming.req.headers, &outgoing.req.headers),
+        ),
+        Kind::Response => (
+            outgoing,
+            incoming,
+            forwarded_fields(
+                outgoing.req.response_headers.as_ref()?,
+                incoming.req.response_headers.as_ref()?,
+            ),
+        ),
+    };
+    if fields.is_empty() {
+        return None;
     }
-    host.split(':').next()?.parse().ok()
-}
-
-/// Pairs the two legs of proxied requests among the index's connections.
-fn proxy_legs(index: &CaptureIndex, window: i64) -> Vec<Pair<'_>> {
-    let conns = index.by_start();
-    let client_ips: HashSet<IpAddr> = conns.iter().map(|c| c.client.ip()).collect();
-    let server_ips: HashSet<IpAddr> = conns.iter().map(|c| c.server.ip()).collect();
-    // Incoming legs: requests addressed to a proxy, or received by a host
-    // that is also a client here. Most captures have none, and stop here.
-    let mut incoming: Vec<Leg<'_>> = Vec::new();
-    for c in &conns {
-        let relays = client_ips.contains(&c.server.ip());
-        for r in &c.requests {
-            let leg = Leg::new(c, r);
-            if relays || leg.authority.is_some() {
-                incoming.push(leg);
-            }
-        }
-    }
-    if incoming.is_empty() {
-        return Vec::new();
-    }
-    // Outgoing candidates by (method, path), in time order: requests sent by
-    // a host that is also a server here, or by anyone when some incoming
-    // request was addressed to a proxy (which may leave by another address).
-    let any_absolute = incoming.iter().any(|l| l.authority.is_some());
-    let mut by_target: HashMap<(&str, &str), Vec<Leg<'_>>> = HashMap::new();
-    for c in &conns {
-        if !(any_absolute || server_ips.contains(&c.client.ip())) {
-            continue;
-        }
-        for r in &c.requests {
-            let leg = Leg::new(c, r);
-            by_target
-                .entry((&r.method, leg.path))
-                .or_default()
-                .push(leg);
-        }
-    }
-    for legs in by_target.values_mut() {
-        legs.sort_by_key(|l| (l.req.ts, l.conn.id, l.req.index));
-    }
-    incoming.sort_by_key(|l| (l.req.ts, l.conn.id, l.req.index));
-    let mut used: HashSet<(u64, u64)> = HashSet::new();
-    let mut pairs = Vec::new();
-    for i in incoming {
-        let Some(candidates) = by_target.get(&(&*i.req.method, i.path)) else {
-            continue;
-        };
-        let start = candidates.partition_point(|o| o.req.ts < i.req.ts);
-        let found = candidates
-            .iter()
-            .skip(start)
-            .take(MAX_CANDIDATES)
-            .take_while(|o| o.req.ts.since(i.req.ts) <= window)
-            .find(|o| !used.contains(&(o.conn.id, o.req.index)) && forwards(&i, o));
-        if let Some(o) = found {
-            used.insert((o.conn.id, o.req.index));
-            pairs.push(Pair {
-                incoming: i,
-                outgoing: *o,
-            });
-        }
-    }
-    pairs
-}
-
-/// Whether `o` can be the request a proxy sent on for `i` (same method and
-/// path and the timing already hold).
-fn forwards(i: &Leg<'_>, o: &Leg<'_>) -> bool {
-    let (a, b) = (i.conn, o.conn);
-    if a.id == b.id || a.server == b.server || a.client.ip() == b.client.ip() {
-        return false;
-    }
-    if !(b.client.ip() == a.server.ip() || i.authority.is_some()) {
-        return false;
-    }
-    match (i.authority, o.authority) {
-        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-        (Some(x), None) => authority_ip(x).is_none_or(|ip| ip == b.server.ip()),
-        _ => true,
-    }
+    let what = request_line(&outgoing.req.method, &outgoing.req.uri);
+    let (said, verb) = match kind {
+        Kind::Request => (
+            format!(
+                "{what} forwarded by {} still carries {} from the incoming request",
+                left_by.conn.client.ip(),
+                fields.join(", ")
+            ),
+            "forwarding",
+        ),
+        Kind::Response => (
+            format!(
+                "the response to {what} relayed by {} still carries {} from the origin's response",
+                left_by.conn.server.ip(),
+                fields.join(", ")
+            ),
+            "relaying",
+        ),
+    };
+    let (from, to) = (came_in.conn, left_by.conn);
+    let message = format!(
+        "{said} (connection {} {} -> {} tx {}); a proxy must remove Connection, the fields it \
+         names and the other hop-by-hop fields before {verb} (RFC 9110 §7.6.1): fix the proxy's \
+         header filtering",
+        from.id, from.client, from.server, came_in.req.index
+    );
+    Some(
+        to.finding(&META, left_by.req.ts, message)
+            .transaction(left_by.req.index)
+            .with("message", kind.as_str())
+            .with("forwarded_fields", fields)
+            .with("incoming_connection", from.id)
+            .with("incoming_client", from.client.to_string())
+            .with("incoming_server", from.server.to_string())
+            .with("incoming_transaction", came_in.req.index)
+            .with("absolute_form", incoming.authority.is_some())
+            .with_ms("forward_delay_ms", outgoing.req.ts.since(incoming.req.ts)),
+    )
 }
 
 /// The hop-by-hop fields `out` (the message a proxy sent) passed on from
@@ -427,64 +283,8 @@ fn forwarded_fields(incoming: &HeaderFacts, out: &HeaderFacts) -> Vec<String> {
     v
 }
 
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
-fn evidence(kind: Kind, fields: &[String], pair: &Pair<'_>, delay: i64) -> Map<String, Value> {
-    let (a, i) = (pair.incoming.conn, pair.incoming.req);
-    let (b, o) = (pair.outgoing.conn, pair.outgoing.req);
-    let mut e = Map::new();
-    e.insert("message".into(), kind.as_str().into());
-    e.insert("forwarded_fields".into(), Value::from(fields.to_vec()));
-    let (from, from_tx) = match kind {
-        Kind::Request => (a, i.index),
-        Kind::Response => (b, o.index),
-    };
-    e.insert("incoming_connection".into(), from.id.into());
-    e.insert("incoming_client".into(), from.client.to_string().into());
-    e.insert("incoming_server".into(), from.server.to_string().into());
-    e.insert("incoming_transaction".into(), from_tx.into());
-    e.insert(
-        "absolute_form".into(),
-        pair.incoming.authority.is_some().into(),
-    );
-    e.insert(
-        "forward_delay_ms".into(),
-        ((delay as f64 / 1e3).round() / 1e3).into(),
-    );
-    e
-}
-
-/// A finding on a connection known only by its index summary.
-fn finding(
-    conn: &ConnSummary,
-    transaction: u64,
-    ts: Timestamp,
-    message: String,
-    evidence: Map<String, Value>,
-) -> Finding {
-    Finding {
-        code: META.code,
-        rule: META.name,
-        severity: META.severity,
-        connection: conn.id,
-        client: conn.client.to_string(),
-        server: conn.server.to_string(),
-        transaction: Some(transaction),
-        ts,
-        message,
-        evidence,
-        covers: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{authority_ip, split_target};
     use crate::rules::testing::Timeline;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
@@ -716,20 +516,5 @@ mod tests {
                 b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n",
             );
         assert!(t.findings_of("C007").is_empty());
-    }
-
-    #[test]
-    fn targets_and_authorities() {
-        assert_eq!(split_target("http://a:8080/x?y"), (Some("a:8080"), "/x?y"));
-        assert_eq!(split_target("http://a"), (Some("a"), ""));
-        assert_eq!(split_target("http://a?q"), (Some("a"), "?q"));
-        assert_eq!(split_target("/x"), (None, "/x"));
-        assert_eq!(authority_ip("198.18.1.2"), "198.18.1.2".parse().ok());
-        assert_eq!(authority_ip("u@198.18.1.2:80"), "198.18.1.2".parse().ok());
-        assert_eq!(
-            authority_ip("[2001:db8::2]:8080"),
-            "2001:db8::2".parse().ok()
-        );
-        assert_eq!(authority_ip("example.com:80"), None);
     }
 }

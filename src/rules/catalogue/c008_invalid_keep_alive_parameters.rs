@@ -1,11 +1,7 @@
 //! C008 invalid-keep-alive-parameters.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens_value};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, label, on_message, tokens_value};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use serde_json::Value;
 
 pub struct InvalidKeepAliveParameters;
@@ -87,45 +83,41 @@ impl Rule for InvalidKeepAliveParameters {
         _s: &RuleSettings,
         out: &mut Vec<Finding>,
     ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let Some(ka) = &msg.headers.keep_alive else {
-                    continue;
-                };
-                if !ka.invalid {
-                    continue;
-                }
-                let bad = bad_parameters(&ka.raw);
-                let named = bad
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                let what = match bad.len() {
-                    0 => {
-                        "a timeout or max parameter that is not a non-negative integer".to_string()
-                    }
-                    1 => format!("{named}, which is not a non-negative integer"),
-                    _ => format!("{named}, which are not non-negative integers"),
-                };
-                let message = format!(
-                    "{}: the {kind}'s `Keep-Alive: {}` has {what}, so peers ignore or misread how \
-                     long the idle connection is kept: send whole numbers such as \
-                     `timeout=5, max=100`",
-                    label(tx),
-                    ka.raw,
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("keep_alive", ka.raw.as_str())
-                        .with("invalid_parameters", Value::from(bad))
-                        .with("timeout", ka.timeout.map_or(Value::Null, Value::from))
-                        .with("max", ka.max.map_or(Value::Null, Value::from))
-                        .with("connection", tokens_value(&msg.headers.connection)),
-                );
+        for (tx, kind, msg) in each_message(cx) {
+            let Some(ka) = &msg.headers.keep_alive else {
+                continue;
+            };
+            if !ka.invalid {
+                continue;
             }
+            let bad = bad_parameters(&ka.raw);
+            let named = bad
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let what = match bad.len() {
+                0 => {
+                    "a timeout or max parameter that is not a non-negative integer".to_string()
+                }
+                1 => format!("{named}, which is not a non-negative integer"),
+                _ => format!("{named}, which are not non-negative integers"),
+            };
+            let message = format!(
+                "{}: the {kind}'s `Keep-Alive: {}` has {what}, so peers ignore or misread how \
+                 long the idle connection is kept: send whole numbers such as \
+                 `timeout=5, max=100`",
+                label(tx),
+                ka.raw,
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("keep_alive", ka.raw.as_str())
+                    .with("invalid_parameters", Value::from(bad))
+                    .with("timeout", ka.timeout.map_or(Value::Null, Value::from))
+                    .with("max", ka.max.map_or(Value::Null, Value::from))
+                    .with("connection", tokens_value(&msg.headers.connection)),
+            );
         }
     }
 }

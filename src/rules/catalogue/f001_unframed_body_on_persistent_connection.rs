@@ -1,12 +1,8 @@
 //! F001 unframed-body-on-persistent-connection.
 
-use super::p001_pipelined_before_persistence_known::wants_persistence;
-use crate::http::{Framing, HttpVersion, MessageEnd, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{response_to, wants_persistence};
+use crate::http::{Framing, HttpVersion, MessageEnd};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct UnframedBodyOnPersistentConnection;
 
@@ -91,12 +87,9 @@ impl Rule for UnframedBodyOnPersistentConnection {
                 None => "has neither Content-Length nor chunked encoding".to_string(),
             };
             let message = format!(
-                "the {} response to {} {length} on an {} keep-alive connection; its {}-byte body \
-                 {ended}, so the connection cannot be reused: send Content-Length or use chunked \
-                 encoding",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} {length} on an {} keep-alive connection; its {}-byte body {ended}, so the \
+                 connection cannot be reused: send Content-Length or use chunked encoding",
+                response_to(tx),
                 version_name(resp.version),
                 resp.wire_body_bytes.saturating_add(resp.gap_bytes),
             );
@@ -127,21 +120,6 @@ impl Rule for UnframedBodyOnPersistentConnection {
 
 fn version_name(v: Option<HttpVersion>) -> &'static str {
     v.map_or("unknown", HttpVersion::as_str)
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
 }
 
 #[cfg(test)]

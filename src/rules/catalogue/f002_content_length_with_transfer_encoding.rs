@@ -1,11 +1,8 @@
 //! F002 content-length-with-transfer-encoding.
 
+use super::common::{request_label, response_to, subset, MAX_LISTED};
 use crate::http::{MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct ContentLengthWithTransferEncoding;
 
@@ -76,7 +73,7 @@ impl Rule for ContentLengthWithTransferEncoding {
             "P001" | "P002" => other
                 .transaction
                 .is_some_and(|t| smuggled.contains(&t.into())),
-            "P003" => super::r003_reset_on_close_with_unread_data::subset(
+            "P003" => subset(
                 other.evidence.get("unanswered_transactions"),
                 mine.evidence.get("smuggled_transactions"),
             ),
@@ -101,14 +98,12 @@ impl Rule for ContentLengthWithTransferEncoding {
                 (None, None) => continue,
             };
             let what = match (req, resp) {
-                (Some(r), _) => format!("the request {} carries {}", label(tx), describe(r)),
-                (None, Some(r)) => format!(
-                    "the {} response to {} carries {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx),
+                (Some(r), _) => format!(
+                    "the request {} carries {}",
+                    request_label(tx),
                     describe(r)
                 ),
+                (None, Some(r)) => format!("the {} carries {}", response_to(tx), describe(r)),
                 (None, None) => continue,
             };
             let also = if req.is_some() && resp.is_some() {
@@ -126,7 +121,7 @@ impl Rule for ContentLengthWithTransferEncoding {
                         .transactions
                         .iter()
                         .find(|t| t.index == *one)
-                        .map_or_else(|| format!("request {one}"), label),
+                        .map_or_else(|| format!("request {one}"), request_label),
                     one,
                     if smuggled.len() > 1 {
                         format!(" and {} more", smuggled.len() - 1)
@@ -157,9 +152,6 @@ impl Rule for ContentLengthWithTransferEncoding {
         }
     }
 }
-
-/// Most transaction indices listed in `smuggled_transactions`.
-const MAX_LISTED: usize = 64;
 
 /// The requests after `req` (a request with both framings) that start
 /// before its Content-Length would end: read by chunked, they are new
@@ -204,21 +196,6 @@ fn describe(msg: &MessageFacts) -> String {
         .as_deref()
         .map_or("", |te| te.raw.as_str());
     format!("both Content-Length: {cl} and Transfer-Encoding: {te}")
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,8 @@
 //! F003 duplicate-content-length.
 
-use crate::http::{ContentLengthFacts, MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{request_label, response_to};
+use crate::http::{ContentLengthFacts, MessageFacts};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct DuplicateContentLength;
 
@@ -86,14 +83,9 @@ impl Rule for DuplicateContentLength {
                 Severity::Warning
             };
             let whom = if side == "request" {
-                format!("the request {}", label(tx))
+                format!("the request {}", request_label(tx))
             } else {
-                format!(
-                    "the {} response to {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx)
-                )
+                format!("the {}", response_to(tx))
             };
             let values = cl
                 .values
@@ -159,21 +151,6 @@ impl Rule for DuplicateContentLength {
 /// Values that differ or do not parse: the message has no valid length.
 fn is_invalid(cl: &ContentLengthFacts) -> bool {
     cl.conflicting || cl.unparsable > 0
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
 }
 
 #[cfg(test)]

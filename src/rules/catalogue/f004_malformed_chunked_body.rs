@@ -1,11 +1,8 @@
 //! F004 malformed-chunked-body.
 
-use crate::http::{ChunkError, ChunkFacts, MessageEnd, MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{request_label, response_to};
+use crate::http::{ChunkError, ChunkFacts, MessageEnd, MessageFacts};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct MalformedChunkedBody;
@@ -125,14 +122,9 @@ impl Rule for MalformedChunkedBody {
                 continue;
             };
             let whom = if side == "request" {
-                format!("the chunked request {}", label(tx))
+                format!("the chunked request {}", request_label(tx))
             } else {
-                format!(
-                    "the chunked {} response to {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx)
-                )
+                format!("the chunked {}", response_to(tx))
             };
             let after = format!(
                 "after {} chunk{}",
@@ -172,21 +164,6 @@ impl Rule for MalformedChunkedBody {
                     .with("body_bytes", msg.body_bytes),
             );
         }
-    }
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
     }
 }
 

@@ -1,11 +1,10 @@
 //! P001 pipelined-before-persistence-known.
 
-use crate::http::{HttpVersion, MessageFacts, NoResponse, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{
+    disturbed_by_gap, request_label, server_stream_has_gaps, wants_persistence,
+};
+use crate::http::{MessageFacts, Transaction};
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct PipelinedBeforePersistenceKnown;
@@ -52,35 +51,6 @@ None.
 "#,
     options: &[],
 };
-
-/// Whether a message's sender means to keep the connection open: HTTP/1.1
-/// unless it says `close`, HTTP/1.0 only with `keep-alive` (RFC 9112 §9.3).
-pub(crate) fn wants_persistence(msg: &MessageFacts) -> bool {
-    let c = &msg.headers.connection;
-    match msg.version {
-        Some(HttpVersion::Http11) => !c.close,
-        Some(HttpVersion::Http10) => c.keep_alive && !c.close,
-        _ => false,
-    }
-}
-
-/// Some of the server's bytes were not captured (lost packets, or a
-/// capture of one direction only): a response may have been among them.
-pub(crate) fn server_stream_has_gaps(cx: &ConnectionFacts<'_>) -> bool {
-    let side = crate::reassembly::Side::Server;
-    cx.conn.stats(side).gap_bytes > 0 || cx.http.direction(side).gaps > 0
-}
-
-/// A transaction's pairing, or the stream before it, was disturbed by a
-/// capture gap: which request was outstanding when is then a guess.
-fn disturbed_by_gap(tx: &Transaction) -> bool {
-    tx.paired_after_gap
-        || tx.orphan_response
-        || matches!(
-            tx.no_response,
-            Some(NoResponse::LostInGap | NoResponse::Unpaired)
-        )
-}
 
 impl Rule for PipelinedBeforePersistenceKnown {
     fn meta(&self) -> &'static RuleMeta {
@@ -145,10 +115,10 @@ impl Rule for PipelinedBeforePersistenceKnown {
         };
         let sent = req.first_byte_ts;
         let gap_ns = sent.since(previous_start);
-        let what = label(tx);
+        let what = request_label(tx);
         let previous = txs
             .get(tx.index.saturating_sub(1) as usize)
-            .map_or_else(|| "the previous request".to_string(), label);
+            .map_or_else(|| "the previous request".to_string(), request_label);
         let began = match first_response {
             Some(t) if t <= sent => "the responses so far did not promise persistence".to_string(),
             Some(t) => format!(
@@ -182,89 +152,10 @@ impl Rule for PipelinedBeforePersistenceKnown {
     }
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::flow::{Connection, RoleEvidence};
-    use crate::http::HttpConnection;
-    use crate::reassembly::{Side, StreamHandler};
-    use crate::rules::testing::{config_for, ms, Timeline};
-    use crate::rules::{ConnectionFacts, Finding, Linter};
-
-    /// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
-    /// bytes the capture lost.
-    pub(crate) enum Ev<'a> {
-        Data(Side, &'a [u8], f64),
-        /// `len` bytes of `side`'s stream not captured.
-        Gap(Side, u64, f64),
-        Fin(Side, f64),
-        Rst(Side, f64),
-    }
-
-    /// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
-    /// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
-    pub(crate) fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
-        let mut conn = Connection::new(
-            0,
-            "10.0.0.1:40000".parse().expect("addr"),
-            "10.0.0.2:80".parse().expect("addr"),
-            RoleEvidence::Syn,
-            1,
-            ms(0.0),
-        );
-        conn.handshake.syn = Some(ms(0.0));
-        let mut http = HttpConnection::default();
-        let mut next = [0u64; 2];
-        for ev in events {
-            match *ev {
-                Ev::Data(side, bytes, t) => {
-                    let i = side.index();
-                    http.on_data(side, next[i], bytes, ms(t));
-                    next[i] += bytes.len() as u64;
-                    conn.dirs[i].bytes += bytes.len() as u64;
-                    conn.dirs[i].last_data_ts = Some(ms(t));
-                }
-                Ev::Gap(side, len, t) => {
-                    let i = side.index();
-                    http.on_gap(side, next[i], len, ms(t));
-                    next[i] += len;
-                    conn.dirs[i].gaps += 1;
-                    conn.dirs[i].gap_bytes += len;
-                }
-                Ev::Fin(side, t) => {
-                    http.on_fin(side, ms(t));
-                    conn.fin[side.index()] = Some(ms(t));
-                }
-                Ev::Rst(side, t) => {
-                    http.on_rst(side, ms(t));
-                    conn.rst = Some((side, ms(t)));
-                }
-            }
-        }
-        let report = http.finish(&conn);
-        let config = config_for(code, &[]);
-        let mut linter = Linter::new(&config);
-        linter.connection(&ConnectionFacts {
-            conn: &conn,
-            http: &report,
-            releases: &[],
-        });
-        linter.finish()
-    }
+mod tests {
+    use crate::reassembly::Side;
+    use crate::rules::testing::{hand_fed, Ev, Timeline};
 
     fn get(path: &str) -> Vec<u8> {
         format!("GET {path} HTTP/1.1\r\nHost: example.com\r\n\r\n").into_bytes()

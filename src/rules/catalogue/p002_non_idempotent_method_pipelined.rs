@@ -1,12 +1,10 @@
 //! P002 non-idempotent-method-pipelined.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
-use crate::http::{NoResponse, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{
+    disturbed_by_gap, is_idempotent, request_label, server_stream_has_gaps,
+};
+use crate::http::Transaction;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct NonIdempotentMethodPipelined;
 
@@ -55,38 +53,6 @@ None.
     options: &[],
 };
 
-/// Methods RFC 9110 §9.2.2 and RFC 4918 define as idempotent.
-const IDEMPOTENT: &[&str] = &[
-    "GET",
-    "HEAD",
-    "OPTIONS",
-    "TRACE",
-    "PUT",
-    "DELETE",
-    "PROPFIND",
-    "PROPPATCH",
-    "MKCOL",
-    "COPY",
-    "MOVE",
-    "UNLOCK",
-    "SEARCH",
-    "REPORT",
-];
-
-pub(crate) fn is_idempotent(method: &str) -> bool {
-    IDEMPOTENT.contains(&method)
-}
-
-/// A transaction whose place in the pipeline a capture gap made uncertain.
-fn uncertain(tx: &Transaction) -> bool {
-    tx.paired_after_gap
-        || tx.orphan_response
-        || matches!(
-            tx.no_response,
-            Some(NoResponse::LostInGap | NoResponse::Unpaired)
-        )
-}
-
 impl Rule for NonIdempotentMethodPipelined {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -102,7 +68,7 @@ impl Rule for NonIdempotentMethodPipelined {
         // that drops out never comes back).
         let mut unanswered: Vec<&Transaction> = Vec::new();
         for (k, tx) in txs.iter().enumerate() {
-            if uncertain(tx) {
+            if disturbed_by_gap(tx) {
                 // Which responses were outstanding is a guess from here on.
                 return;
             }
@@ -144,7 +110,7 @@ impl NonIdempotentMethodPipelined {
         let method = tx.method.as_deref()?;
         let idempotent = is_idempotent(method);
         let sent = tx.request.as_ref()?.first_byte_ts;
-        let what = label(tx);
+        let what = request_label(tx);
         if !idempotent {
             // The latest earlier transaction still being answered.
             let prev = txs
@@ -166,7 +132,7 @@ impl NonIdempotentMethodPipelined {
                 "{what} was pipelined while the response to {} (tx {}) was outstanding ({when}); \
                  if the connection fails now the client cannot know whether it was processed \
                  nor safely resend it: send non-idempotent requests only on an idle connection",
-                label(prev),
+                request_label(prev),
                 prev.index
             );
             let mut f = Finding::new(&META, cx.conn, sent, message)
@@ -196,7 +162,7 @@ impl NonIdempotentMethodPipelined {
             "{what} was pipelined behind {} (tx {}) before its final status arrived ({when}); \
              if that request fails the client cannot tell what the server did with either: \
              wait for the final response to a non-idempotent request before sending more",
-            label(blocker),
+            request_label(blocker),
             blocker.index
         );
         let mut f = Finding::new(&META, cx.conn, sent, message)
@@ -214,24 +180,8 @@ impl NonIdempotentMethodPipelined {
     }
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_idempotent;
     use crate::rules::testing::Timeline;
 
     fn req(method: &str, path: &str) -> Vec<u8> {
@@ -335,20 +285,8 @@ mod tests {
     }
 
     #[test]
-    fn method_classes() {
-        for m in [
-            "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "PROPFIND",
-        ] {
-            assert!(is_idempotent(m), "{m}");
-        }
-        for m in ["POST", "PATCH", "CONNECT", "LOCK", "get", "BREW"] {
-            assert!(!is_idempotent(m), "{m}");
-        }
-    }
-
-    #[test]
     fn a_response_possibly_lost_in_a_capture_gap_proves_nothing() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
         let (first, one, two) = (req("GET", "/"), req("GET", "/one"), req("POST", "/two"));
         let run = |lost: bool| {

@@ -1,13 +1,9 @@
 //! P003 unanswered-pipelined-requests-at-close.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
+use super::common::{request_label, server_stream_has_gaps, MAX_LISTED};
 use crate::http::{NoResponse, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct UnansweredPipelinedRequestsAtClose;
@@ -61,8 +57,6 @@ None.
 
 /// Unanswered requests named in the message (all are in the evidence).
 const NAMED: usize = 3;
-/// Transaction indices kept in the evidence.
-const MAX_LISTED: usize = 64;
 
 impl Rule for UnansweredPipelinedRequestsAtClose {
     fn meta(&self) -> &'static RuleMeta {
@@ -102,9 +96,9 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
                 _ => return,
             },
         };
-        let who = side_name(by);
+        let who = by.name();
         let n = unanswered.len();
-        let mut names: Vec<String> = unanswered.iter().take(NAMED).map(|t| label(t)).collect();
+        let mut names: Vec<String> = unanswered.iter().take(NAMED).map(|t| request_label(t)).collect();
         if n > NAMED {
             names.push(format!("and {} more", n - NAMED));
         }
@@ -145,28 +139,6 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
             f = f.with_ms("close_after_last_request_ms", at.since(t));
         }
         out.push(f);
-    }
-}
-
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Client => "client",
-        Side::Server => "server",
-    }
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
     }
 }
 
@@ -247,7 +219,7 @@ mod tests {
 
     #[test]
     fn responses_possibly_lost_in_a_capture_gap_are_not_counted() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
         let (first, one, two) = (get("/"), get("/1"), get("/2"));
         let run = |lost: bool| {

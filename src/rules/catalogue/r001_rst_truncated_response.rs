@@ -1,12 +1,10 @@
 //! R001 rst-truncated-response.
 
-use crate::http::{Framing, MessageEnd, MessageFacts, NoResponse, Transaction};
+use super::common::response_to;
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
+use crate::http::{MessageEnd, NoResponse};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct RstTruncatedResponse;
 
@@ -55,82 +53,6 @@ None.
     options: &[],
 };
 
-/// What the response's framing promised and what arrived, for the message.
-pub(crate) struct Shortfall {
-    /// Content-Length, for a length-framed body.
-    pub expected: Option<u64>,
-    /// Body bytes on the wire before the close (captured or in gaps).
-    pub received: u64,
-    /// How the message says its body ends, in words.
-    pub framing: &'static str,
-    /// Body bytes the capture did not hold (counted in `received`).
-    pub uncaptured: u64,
-    /// The close cut the head itself.
-    pub head_cut: bool,
-}
-
-impl Shortfall {
-    pub(crate) fn of(msg: &MessageFacts) -> Shortfall {
-        let framing = match msg.framing {
-            Framing::Length { .. } => "content-length",
-            Framing::Chunked => "chunked",
-            Framing::CloseDelimited | Framing::Http09 => "close-delimited",
-            Framing::None | Framing::Tunnel | Framing::Invalid => "none",
-        };
-        Shortfall {
-            expected: msg.expected_body_bytes,
-            received: msg.wire_body_bytes.saturating_add(msg.gap_bytes),
-            framing,
-            uncaptured: msg.gap_bytes,
-            head_cut: msg.head_truncated,
-        }
-    }
-
-    /// "after 3000 of 10000 body bytes (7000 missing)" and the like.
-    pub(crate) fn describe(&self) -> String {
-        if self.head_cut {
-            return "inside its header section".to_string();
-        }
-        match (self.expected, self.framing) {
-            (Some(n), _) => format!(
-                "after {} of {n} body bytes ({} missing)",
-                self.received,
-                n.saturating_sub(self.received)
-            ),
-            (None, "chunked") => format!(
-                "after {} bytes of chunked body, before the zero-size last chunk",
-                self.received
-            ),
-            (None, "close-delimited") => format!(
-                "after {} bytes of a body delimited by the close, which a RST cannot end cleanly",
-                self.received
-            ),
-            _ => format!("after {} body bytes", self.received),
-        }
-    }
-
-    pub(crate) fn evidence(&self, mut f: Finding) -> Finding {
-        if let Some(n) = self.expected {
-            f = f
-                .with("expected_bytes", n)
-                .with("missing_bytes", n.saturating_sub(self.received));
-        }
-        if self.uncaptured > 0 {
-            f = f.with("uncaptured_bytes", self.uncaptured);
-        }
-        f.with("received_bytes", self.received)
-            .with("framing", self.framing)
-            .with("head_truncated", self.head_cut)
-    }
-}
-
-pub(crate) fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Client => "client",
-        Side::Server => "server",
-    }
-}
-
 impl Rule for RstTruncatedResponse {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -154,7 +76,7 @@ impl Rule for RstTruncatedResponse {
                 continue;
             }
             let short = Shortfall::of(resp);
-            let who = side_name(side);
+            let who = side.name();
             let after_ms = ts.since(resp.last_byte_ts) as f64 / 1e6;
             let fix = match side {
                 Side::Server => {
@@ -168,11 +90,9 @@ impl Rule for RstTruncatedResponse {
             };
             let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::Rst { .. }));
             let message = format!(
-                "the {} response to {} was cut by a RST from the {who} {}, {after_ms:.1} ms after \
-                 its last byte{}; {fix}",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} was cut by a RST from the {who} {}, {after_ms:.1} ms after its last byte{}; \
+                 {fix}",
+                response_to(tx),
                 short.describe(),
                 behind_text(&behind),
             );
@@ -186,81 +106,6 @@ impl Rule for RstTruncatedResponse {
             }
             out.push(short.evidence(f));
         }
-    }
-}
-
-/// Most transaction indices listed in `unanswered_transactions`.
-const MAX_LISTED: usize = 64;
-
-/// Pipelined requests after `tx` left without a response by the close that
-/// `why` matches: the ones P003 would report, which the truncation finding
-/// carries instead.
-pub(crate) fn unanswered_behind(
-    cx: &ConnectionFacts<'_>,
-    tx: &Transaction,
-    why: impl Fn(NoResponse) -> bool,
-) -> Vec<u64> {
-    cx.http
-        .transactions
-        .iter()
-        .filter(|t| {
-            t.index > tx.index
-                && t.pipelined
-                && t.request.is_some()
-                && t.response.is_none()
-                && t.no_response.is_some_and(&why)
-        })
-        .take(MAX_LISTED)
-        .map(|t| t.index)
-        .collect()
-}
-
-/// "; 2 pipelined requests behind it got no response ..." for the message.
-pub(crate) fn behind_text(behind: &[u64]) -> String {
-    match behind.len() {
-        0 => String::new(),
-        1 => format!(
-            ", and the pipelined request behind it (tx {}) got no response and must be resent on \
-             a new connection (only idempotent ones automatically)",
-            behind[0]
-        ),
-        n => format!(
-            ", and the {n} pipelined requests behind it (tx {}) got no response and must be \
-             resent on a new connection (only idempotent ones automatically)",
-            behind
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// A P003 finding on the close (`how`: "rst" or "fin") that `mine`, a
-/// truncation finding whose evidence names the closing side under
-/// `side_key`, lists as unanswered.
-pub(crate) fn folds_unanswered(mine: &Finding, other: &Finding, how: &str, side_key: &str) -> bool {
-    other.code == "P003"
-        && other.evidence.get("close").and_then(|v| v.as_str()) == Some(how)
-        && other.evidence.get("closed_by") == mine.evidence.get(side_key)
-        && super::r003_reset_on_close_with_unread_data::subset(
-            other.evidence.get("unanswered_transactions"),
-            mine.evidence.get("unanswered_transactions"),
-        )
-}
-
-/// `METHOD target`, shortened for a one-line message.
-pub(crate) fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
     }
 }
 

@@ -1,15 +1,10 @@
 //! R002 fin-truncated-response.
 
-use super::r001_rst_truncated_response::{
-    behind_text, folds_unanswered, label, unanswered_behind, Shortfall,
-};
+use super::common::response_to;
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
 use crate::http::{Framing, MessageEnd, NoResponse};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct FinTruncatedResponse;
 
@@ -102,10 +97,8 @@ impl Rule for FinTruncatedResponse {
             };
             let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::ServerFin { .. }));
             let message = format!(
-                "the {} response to {} ended with the server's FIN {}{}{}; {fix}",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} ended with the server's FIN {}{}{}; {fix}",
+                response_to(tx),
                 short.describe(),
                 if client_first {
                     " (the client had closed its side first)"
@@ -239,7 +232,7 @@ mod tests {
 
     #[test]
     fn a_fin_proves_the_shortfall_even_after_a_capture_gap() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
         let run = |lost: u64| {
             hand_fed(

@@ -1,14 +1,9 @@
 //! R003 reset-on-close-with-unread-data.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
-use super::r001_rst_truncated_response::{label, side_name};
+use super::common::{request_label, server_stream_has_gaps, subset, MAX_LISTED};
 use crate::http::{MessageEnd, NoResponse, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct ResetOnCloseWithUnreadData;
@@ -81,8 +76,6 @@ None.
 
 /// Requests named in the message.
 const NAMED: usize = 3;
-/// Transaction indices kept in the evidence.
-const MAX_LISTED: usize = 64;
 
 impl Rule for ResetOnCloseWithUnreadData {
     fn meta(&self) -> &'static RuleMeta {
@@ -178,15 +171,15 @@ impl Rule for ResetOnCloseWithUnreadData {
         // Which requests the message names: those that met the closed socket,
         // or else those left unread in it.
         let named: Vec<&Transaction> = if after_fin > 0 { late } else { unread };
-        let who = side_name(closer);
-        let other = side_name(peer);
+        let who = closer.name();
+        let other = peer.name();
         let first_data: Option<Timestamp> = named
             .iter()
             .filter_map(|tx| tx.request.as_ref().map(|r| r.first_byte_ts))
             .min();
         let mut what = String::new();
         if !named.is_empty() {
-            let mut names: Vec<String> = named.iter().take(NAMED).map(|t| label(t)).collect();
+            let mut names: Vec<String> = named.iter().take(NAMED).map(|t| request_label(t)).collect();
             if named.len() > NAMED {
                 names.push(format!("and {} more", named.len() - NAMED));
             }
@@ -243,17 +236,6 @@ impl Rule for ResetOnCloseWithUnreadData {
     }
 }
 
-/// Whether the transaction list `a` (a JSON array) is non-empty and within `b`.
-pub(crate) fn subset(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
-    match (
-        a.and_then(serde_json::Value::as_array),
-        b.and_then(serde_json::Value::as_array),
-    ) {
-        (Some(a), Some(b)) => !a.is_empty() && a.iter().all(|x| b.contains(x)),
-        _ => false,
-    }
-}
-
 /// The server answered a request before its body was in (an early 413,
 /// say), then closed with body bytes unread in its socket, so its kernel
 /// reset the connection while the body was still arriving. The response is
@@ -290,7 +272,7 @@ fn early_answer(cx: &ConnectionFacts<'_>, rst_ts: Timestamp) -> Option<Finding> 
          discards the response the client has not read yet (it sees a reset, not the {}): read \
          and discard the rest of the body (or half-close and drain) before closing, and have \
          clients send large bodies with `Expect: 100-continue`",
-        label(tx),
+        request_label(tx),
         tx.status.map_or_else(|| "a response".to_string(), |s| s.to_string()),
         req.head_bytes,
         tx.status.map_or_else(|| "response".to_string(), |s| s.to_string()),
@@ -427,7 +409,7 @@ mod tests {
 
     #[test]
     fn an_answer_possibly_lost_in_a_capture_gap_is_not_unread_data() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
+        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
         let (first, two, three) = (get("/"), get("/2"), get("/3"));
         let run = |lost: bool| {

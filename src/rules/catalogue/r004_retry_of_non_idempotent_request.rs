@@ -1,11 +1,7 @@
 //! R004 retry-of-non-idempotent-request.
 
-use super::s002_connection_churn::duration;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, FailedRequest};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{duration, is_idempotent, request_line};
+use crate::rules::api::{CaptureIndex, FailedRequest, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -65,17 +61,6 @@ just closed for being idle, so keep the client's idle timeout shorter than the s
     }],
 };
 
-/// Whether RFC 9110 §9.2.2 (or the method's own definition) makes `method`
-/// idempotent. Methods are case-sensitive; an unknown one is not.
-pub(crate) fn is_idempotent(method: &str) -> bool {
-    matches!(
-        method,
-        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
-            // WebDAV (RFC 4918 §9, RFC 5323, RFC 3253): safe or idempotent.
-            | "PROPFIND" | "PROPPATCH" | "MKCOL" | "COPY" | "MOVE" | "UNLOCK" | "SEARCH" | "REPORT"
-    )
-}
-
 /// The requests R004 judges: non-idempotent, and not a CONNECT (a failed
 /// tunnel request established nothing to repeat).
 fn judged(method: &str) -> bool {
@@ -90,7 +75,7 @@ impl Rule for RetryOfNonIdempotentRequest {
     }
 
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let window_ns = (s.get("retry_window_s") * 1e9) as i64;
+        let window_ns = s.s_as_ns("retry_window_s");
         let mut failed: FxHashMap<Key<'_>, Vec<&FailedRequest>> = FxHashMap::default();
         for f in index.failed_requests().filter(|f| judged(&f.method)) {
             failed
@@ -135,13 +120,12 @@ impl Rule for RetryOfNonIdempotentRequest {
                     ""
                 };
                 let message = format!(
-                    "{} {} was sent again {} after its first attempt (connection {} {}, \
+                    "{} was sent again {} after its first attempt (connection {} {}, \
                      transaction {}) was {}{caveat}: the server may have processed it before \
                      the failure, so repeating it can apply it twice; do not retry \
                      non-idempotent requests automatically, or make them idempotent with a key \
                      the server de-duplicates on",
-                    r.method,
-                    shorten(&r.uri),
+                    request_line(&r.method, &r.uri),
                     duration(after_failure),
                     first.connection,
                     first.client,
@@ -167,17 +151,8 @@ impl Rule for RetryOfNonIdempotentRequest {
     }
 }
 
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_idempotent;
     use crate::rules::testing::Timeline;
 
     const POST: &[u8] =
@@ -282,7 +257,6 @@ mod tests {
         assert!(reset_then(POST, longer, 50.0)
             .findings_of("R004")
             .is_empty());
-        assert!(is_idempotent("PROPFIND") && !is_idempotent("LOCK") && !is_idempotent("post"));
     }
 
     #[test]

@@ -1,13 +1,10 @@
 //! S001 handshake-dominated.
 
+use super::common::target;
 use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
 
 pub struct HandshakeDominated;
@@ -180,10 +177,7 @@ impl Rule for HandshakeDominated {
             return;
         }
         let closed_by = closer(conn);
-        let what = match (&x.tx.method, &x.tx.uri) {
-            (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-            _ => "one request".to_string(),
-        };
+        let what = target(x.tx).unwrap_or_else(|| "one request".to_string());
         let at_capture = if client_rtt >= 1_000_000 {
             format!(
                 " as the client saw it ({} at the capture point, which is {} of round trip from \
@@ -330,14 +324,6 @@ fn fix(req: &MessageFacts, resp: &MessageFacts, closed_by: Option<Side>) -> &'st
 
 fn ms(ns: i64) -> String {
     format!("{:.1} ms", ns as f64 / 1e6)
-}
-
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,8 @@
 //! S002 connection-churn.
 
+use super::common::{duration, request_line};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -91,27 +88,14 @@ impl Rule for ConnectionChurn {
 
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let min = (s.get("churn_min") as usize).max(2);
-        let window_ns = (s.get("churn_window_s") * 1e9) as i64;
-        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
-        for c in index.iter().filter(|c| is_one_shot(c)) {
-            groups
-                .entry((c.client_host(), c.server))
-                .or_default()
-                .push(c);
-        }
-        let mut keys: Vec<_> = groups.keys().copied().collect();
-        keys.sort();
-        for key in keys {
-            let Some(conns) = groups.get_mut(&key) else {
-                continue;
-            };
+        let window_ns = s.s_as_ns("churn_window_s");
+        for (key, conns) in index.by_client_host_and_server(is_one_shot) {
             if conns.len() < min {
                 continue;
             }
-            conns.sort_by_key(|c| (c.start_ts, c.id));
-            for chain in chains(conns, window_ns) {
+            for chain in chains(&conns, window_ns) {
                 if chain.members.len() >= min {
-                    report(key, conns, &chain, out);
+                    report(key, &conns, &chain, out);
                 }
             }
         }
@@ -276,7 +260,7 @@ fn report(
     let what = first
         .requests
         .first()
-        .map(|r| format!(" (first: {} {})", r.method, shorten(&r.uri)))
+        .map(|r| format!(" (first: {})", request_line(&r.method, &r.uri)))
         .unwrap_or_default();
     let who = match closed_by {
         "server" => " by the server",
@@ -325,29 +309,12 @@ fn report(
     );
 }
 
-/// A duration for a message: milliseconds below 10 s, seconds above.
-pub(super) fn duration(ns: i64) -> String {
-    if ns.unsigned_abs() < 10_000_000_000 {
-        format!("{:.1} ms", ns as f64 / 1e6)
-    } else {
-        format!("{:.1} s", ns as f64 / 1e9)
-    }
-}
-
 fn join(ports: &[u16]) -> String {
     ports
         .iter()
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
 }
 
 #[cfg(test)]

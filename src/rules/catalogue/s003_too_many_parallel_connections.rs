@@ -1,13 +1,8 @@
 //! S003 too-many-parallel-connections.
 
-use super::s002_connection_churn::duration;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::duration;
+use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -76,26 +71,12 @@ impl Rule for TooManyParallelConnections {
 
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let max = s.get("max_parallel") as usize;
-        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
-        for c in index.iter().filter(|c| counts(c)) {
-            groups
-                .entry((c.client_host(), c.server))
-                .or_default()
-                .push(c);
-        }
-        let mut keys: Vec<_> = groups
-            .iter()
-            .filter(|(_, v)| v.len() > max)
-            .map(|(k, _)| *k)
-            .collect();
-        keys.sort();
-        for key in keys {
-            let Some(conns) = groups.get_mut(&key) else {
+        for (key, conns) in index.by_client_host_and_server(counts) {
+            if conns.len() <= max {
                 continue;
-            };
-            conns.sort_by_key(|c| (c.start_ts, c.id));
-            for episode in episodes(conns, max) {
-                report(index, key, conns, &episode, max, out);
+            }
+            for episode in episodes(&conns, max) {
+                report(index, key, &conns, &episode, max, out);
             }
         }
     }

@@ -1,10 +1,6 @@
 //! S004 tuple-reused-in-time-wait.
 
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;
@@ -68,7 +64,7 @@ impl Rule for TupleReusedInTimeWait {
     }
 
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let limit_ns = (s.get("time_wait_s") * 1e9) as i64;
+        let limit_ns = s.s_as_ns("time_wait_s");
         // New generations of a tuple opened within the limit, with the gap.
         let reopened: Vec<_> = index
             .iter()

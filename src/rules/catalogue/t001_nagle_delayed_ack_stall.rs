@@ -1,14 +1,12 @@
 //! T001 nagle-delayed-ack-stall.
 
+use super::ack_clock::{
+    is_nagle_hold, mss_of, released_by_ack, rtt_to, what, Messages, Mss, PerMessage, Rtt,
+};
 use crate::flow::Connection;
-use crate::http::{HttpConnectionReport, MessageFacts, Transaction};
+use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
-use std::net::SocketAddr;
+use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct NagleDelayedAckStall;
 
@@ -113,22 +111,16 @@ impl Rule for NagleDelayedAckStall {
         let stall_ns = s.ms_as_ns("stall_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
-        // A sender that let a partial segment out behind an unacknowledged
-        // one has Nagle's algorithm off: its waits are something else.
-        let nagle_off = |side| cx.conn.stats(side).unheld_partials > 0;
-        // One finding per message (or per connection and sender, for data
-        // outside any HTTP message): the first stall, and how many there were.
-        let mut found: Vec<(Stall<'_>, u32, i64)> = Vec::new();
+        let mut found = PerMessage::default();
         for r in cx.releases {
             let wait = r.idle_ns();
             if wait < stall_ns || r.release_offset > r.prev_end {
                 continue; // short, or data missing from the capture
             }
-            // Nagle's shape: a partial segment held until the ACK of the
-            // sender's previous partial segment (see `AckRelease::nagle_shaped`;
-            // T002 takes every other wait on a delayed ACK).
+            // Nagle's algorithm holding a partial segment, from a sender
+            // whose Nagle is on (T002 takes every other wait on an ACK).
             let mss = mss_of(cx.conn, r);
-            if !r.nagle_shaped(mss.bytes) || nagle_off(r.sender) {
+            if !is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
             let Some(rtt) = rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
@@ -138,32 +130,16 @@ impl Rule for NagleDelayedAckStall {
                 continue;
             }
             let place = messages.find(r.sender, r.release_offset);
-            let key = place.map(|(tx, _)| tx.index);
-            match found
-                .iter_mut()
-                .rev() // stalls of one message come together
-                .find(|(st, _, _)| {
-                    st.place.map(|(tx, _)| tx.index) == key && st.release.sender == r.sender
-                }) {
-                Some((_, n, total)) => {
-                    *n += 1;
-                    *total = total.saturating_add(wait);
-                }
-                None => found.push((
-                    Stall {
-                        release: r,
-                        place,
-                        mss,
-                        rtt,
-                        to_acker: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
-                    },
-                    1,
-                    wait,
-                )),
-            }
+            found.add(r.sender, place.map(|(tx, _)| tx.index), wait, || Stall {
+                release: r,
+                place,
+                mss,
+                rtt,
+                to_acker: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
+            });
         }
-        for (st, n, total) in found {
-            out.push(finding(cx.conn, &st, n, total));
+        for t in found.into_tallies() {
+            out.push(finding(cx.conn, &t.first, t.count, t.total_ns));
         }
     }
 }
@@ -298,132 +274,6 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
             .with_ms("ack_delay_ms", d.max(0))
             .with_ms("rtt_to_acker_ms", to.ns),
         _ => f,
-    }
-}
-
-/// The MSS a held segment is judged against, and where it came from.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Mss {
-    pub bytes: u32,
-    pub from: &'static str,
-}
-
-/// The sender's full segment size: from the SYNs when seen; else the
-/// largest segment either side sent, but never below the default MSS every
-/// TCP must accept (RFC 9293 §3.7.1: 536 over IPv4, 1220 over IPv6), since a
-/// capture of small messages only shows no full segment at all.
-pub(super) fn mss_of(conn: &Connection, r: &AckRelease) -> Mss {
-    if let Some(m) = r.mss {
-        return Mss {
-            bytes: u32::from(m),
-            from: "syn",
-        };
-    }
-    let largest = conn.dirs[0].max_segment.max(conn.dirs[1].max_segment);
-    let default = match conn.client {
-        SocketAddr::V4(_) => 536,
-        SocketAddr::V6(_) => 1220,
-    };
-    if largest >= default {
-        Mss {
-            bytes: largest,
-            from: "largest_segment",
-        }
-    } else {
-        Mss {
-            bytes: default,
-            from: "default",
-        }
-    }
-}
-
-/// A round trip between the capture point and one side.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Rtt {
-    pub ns: i64,
-    pub from: &'static str,
-}
-
-/// The round trip between the capture point and `side`: the handshake's, or
-/// the estimate from timestamps and data/ACK pairs, whichever is smaller
-/// (both can only overstate it: a retransmitted SYN, a delayed ACK).
-pub(super) fn rtt_to(conn: &Connection, side: Side, sampled: Option<i64>) -> Option<Rtt> {
-    let handshake = conn.capture_rtt_to_ns(side).filter(|n| *n >= 0);
-    match (handshake, sampled) {
-        (Some(h), Some(s)) if s < h => Some(Rtt {
-            ns: s,
-            from: "samples",
-        }),
-        (Some(h), _) => Some(Rtt {
-            ns: h,
-            from: "handshake",
-        }),
-        (None, Some(s)) => Some(Rtt {
-            ns: s,
-            from: "samples",
-        }),
-        (None, None) => None,
-    }
-}
-
-/// Whether the release was seen when the ACK's arrival at the sender would
-/// put it: one round trip between the capture point and the sender after
-/// the ACK, give or take `slack_ns`. Earlier, the sender could not have had
-/// the ACK yet; later, something else (the application) decided.
-pub(super) fn released_by_ack(r: &AckRelease, rtt_to_sender_ns: i64, slack_ns: i64) -> bool {
-    let after = r.release_ts.since(r.ack_ts);
-    after >= rtt_to_sender_ns.saturating_sub(slack_ns)
-        && after <= rtt_to_sender_ns.saturating_add(slack_ns)
-}
-
-/// Each side's messages by stream offset, to place an offset in a message.
-pub(super) struct Messages<'a> {
-    by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2],
-}
-
-impl<'a> Messages<'a> {
-    pub fn new(http: &'a HttpConnectionReport) -> Messages<'a> {
-        let mut by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2] = [Vec::new(), Vec::new()];
-        for tx in &http.transactions {
-            if let Some(m) = &tx.request {
-                by_side[0].push((m, tx));
-            }
-            if let Some(m) = &tx.response {
-                by_side[1].push((m, tx));
-            }
-        }
-        for list in &mut by_side {
-            list.sort_by_key(|(m, _)| m.start_offset);
-        }
-        Messages { by_side }
-    }
-
-    /// The message of `side` that holds the byte at `offset`.
-    pub fn find(&self, side: Side, offset: u64) -> Option<(&'a Transaction, &'a MessageFacts)> {
-        let list = self.by_side.get(side.index())?;
-        let after = list.partition_point(|(m, _)| m.start_offset <= offset);
-        let (m, tx) = list.get(after.checked_sub(1)?)?;
-        (offset < m.end_offset).then_some((*tx, *m))
-    }
-}
-
-/// "POST /orders" for a message's transaction, or a plain description.
-pub(super) fn what(tx: &Transaction, side: Side) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => match (side, tx.status) {
-            (Side::Server, Some(status)) => format!("response {status}"),
-            (Side::Server, None) => "a response".to_string(),
-            (Side::Client, _) => "a request".to_string(),
-        },
-    }
-}
-
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
     }
 }
 

@@ -1,14 +1,12 @@
 //! T002 delayed-ack.
 
-use super::t001_nagle_delayed_ack_stall::{mss_of, released_by_ack, rtt_to, what, Messages, Rtt};
+use super::ack_clock::{
+    is_nagle_hold, mss_of, nagle_off, released_by_ack, rtt_to, what, Messages, PerMessage, Rtt,
+};
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
 
 pub struct DelayedAck;
 
@@ -151,9 +149,7 @@ impl Rule for DelayedAck {
         let idle_ns = s.ms_as_ns("idle_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
-        // One finding per transaction (or per connection, for data outside
-        // any HTTP message): the first delayed ACK, and how many there were.
-        let mut found: Vec<(Held<'_>, u32)> = Vec::new();
+        let mut found = PerMessage::default();
         for r in cx.releases {
             if r.release_offset > r.prev_end {
                 continue; // data missing from the capture: the sender was not idle
@@ -162,8 +158,7 @@ impl Rule for DelayedAck {
             // Nagle's algorithm: T001's, whose fix is the sender's (unless
             // the sender showed its Nagle is off).
             let mss = mss_of(cx.conn, r);
-            let nagle_off = cx.conn.stats(r.sender).unheld_partials > 0;
-            if r.nagle_shaped(mss.bytes) && !nagle_off {
+            if is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
             // A sender still streaming on other ACKs was not waiting.
@@ -185,34 +180,23 @@ impl Rule for DelayedAck {
                 Blocker::FullSegment
             } else if !r.acked_all {
                 Blocker::PartialAck
-            } else if nagle_off {
+            } else if nagle_off(cx.conn, r.sender) {
                 Blocker::NagleOff
             } else {
                 Blocker::WindowOrClassicNagle
             };
             let tx = messages.find(r.sender, r.release_offset).map(|(tx, _)| tx);
-            let key = tx.map(|t| t.index);
-            match found
-                .iter_mut()
-                .rev() // stalls of one message come together
-                .find(|(h, _)| h.tx.map(|t| t.index) == key && h.release.sender == r.sender)
-            {
-                Some((_, n)) => *n += 1,
-                None => found.push((
-                    Held {
-                        release: r,
-                        tx,
-                        ack_delay_ns,
-                        to_acker,
-                        to_sender,
-                        blocked_by,
-                    },
-                    1,
-                )),
-            }
+            found.add(r.sender, tx.map(|t| t.index), r.idle_ns(), || Held {
+                release: r,
+                tx,
+                ack_delay_ns,
+                to_acker,
+                to_sender,
+                blocked_by,
+            });
         }
-        for (h, n) in found {
-            out.push(finding(cx.conn, &h, n));
+        for t in found.into_tallies() {
+            out.push(finding(cx.conn, &t.first, t.count));
         }
     }
 }
