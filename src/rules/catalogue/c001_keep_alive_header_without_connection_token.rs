@@ -53,12 +53,7 @@ impl Rule for KeepAliveHeaderWithoutConnectionToken {
         &META
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let h = &msg.headers;
             let Some(ka) = &h.keep_alive else {

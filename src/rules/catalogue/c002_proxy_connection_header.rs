@@ -1,8 +1,8 @@
 //! C002 proxy-connection-header.
 
 use super::common::{label, tokens, tokens_value};
-use crate::rules::proxy_legs::is_absolute_form;
 use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::proxy_legs::is_absolute_form;
 
 pub struct ProxyConnectionHeader;
 
@@ -50,12 +50,7 @@ impl Rule for ProxyConnectionHeader {
         &META
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let Some(req) = &tx.request else {
                 continue;

@@ -4,7 +4,9 @@ use super::common::{label, tokens_value, version};
 use crate::flow::EndReason;
 use crate::http::{Framing, HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 use crate::Timestamp;
 
 pub struct KeepAliveNotEchoed;

@@ -87,12 +87,7 @@ impl Rule for RequestAfterConnectionClose {
             )
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
         let txs = &cx.http.transactions;
         let mut close: Option<Close> = None;

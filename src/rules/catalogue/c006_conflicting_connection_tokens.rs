@@ -50,12 +50,7 @@ impl Rule for ConflictingConnectionTokens {
         &META
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let c = &msg.headers.connection;
             if !(c.close && c.keep_alive) {

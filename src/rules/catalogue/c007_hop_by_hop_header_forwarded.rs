@@ -115,12 +115,7 @@ impl Rule for HopByHopHeaderForwarded {
     }
 
     /// The first check: hop-by-hop fields in the wrong direction.
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let h = &msg.headers.hop_by_hop;
             let Some((fields, why)) = wrong_direction(kind, h) else {
@@ -155,7 +150,11 @@ impl Rule for HopByHopHeaderForwarded {
 /// The fields of `h` that cannot belong in a message of `kind`, and why.
 fn wrong_direction(kind: Kind, h: &HopByHop) -> Option<(Vec<&'static str>, &'static str)> {
     let present = |fields: &[(bool, &'static str)]| -> Vec<&'static str> {
-        fields.iter().filter(|(on, _)| *on).map(|(_, n)| *n).collect()
+        fields
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| *n)
+            .collect()
     };
     let fields = match kind {
         Kind::Request => present(&[(h.proxy_authenticate, "Proxy-Authenticate")]),

@@ -77,12 +77,7 @@ impl Rule for InvalidKeepAliveParameters {
         &META
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let Some(ka) = &msg.headers.keep_alive else {
                 continue;
@@ -97,9 +92,7 @@ impl Rule for InvalidKeepAliveParameters {
                 .collect::<Vec<_>>()
                 .join(" and ");
             let what = match bad.len() {
-                0 => {
-                    "a timeout or max parameter that is not a non-negative integer".to_string()
-                }
+                0 => "a timeout or max parameter that is not a non-negative integer".to_string(),
                 1 => format!("{named}, which is not a non-negative integer"),
                 _ => format!("{named}, which are not non-negative integers"),
             };

@@ -98,11 +98,9 @@ impl Rule for ContentLengthWithTransferEncoding {
                 (None, None) => continue,
             };
             let what = match (req, resp) {
-                (Some(r), _) => format!(
-                    "the request {} carries {}",
-                    request_label(tx),
-                    describe(r)
-                ),
+                (Some(r), _) => {
+                    format!("the request {} carries {}", request_label(tx), describe(r))
+                }
                 (None, Some(r)) => format!("the {} carries {}", response_to(tx), describe(r)),
                 (None, None) => continue,
             };

@@ -1,8 +1,6 @@
 //! P001 pipelined-before-persistence-known.
 
-use super::common::{
-    disturbed_by_gap, request_label, server_stream_has_gaps, wants_persistence,
-};
+use super::common::{disturbed_by_gap, request_label, server_stream_has_gaps, wants_persistence};
 use crate::http::{MessageFacts, Transaction};
 use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 use crate::Timestamp;

@@ -1,8 +1,6 @@
 //! P002 non-idempotent-method-pipelined.
 
-use super::common::{
-    disturbed_by_gap, is_idempotent, request_label, server_stream_has_gaps,
-};
+use super::common::{disturbed_by_gap, is_idempotent, request_label, server_stream_has_gaps};
 use crate::http::Transaction;
 use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
 
@@ -286,8 +284,8 @@ mod tests {
 
     #[test]
     fn a_response_possibly_lost_in_a_capture_gap_proves_nothing() {
-        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
+        use crate::rules::testing::{hand_fed, Ev};
         let (first, one, two) = (req("GET", "/"), req("GET", "/one"), req("POST", "/two"));
         let run = |lost: bool| {
             let mut evs = vec![

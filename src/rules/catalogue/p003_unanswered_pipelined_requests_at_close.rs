@@ -98,7 +98,11 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
         };
         let who = by.name();
         let n = unanswered.len();
-        let mut names: Vec<String> = unanswered.iter().take(NAMED).map(|t| request_label(t)).collect();
+        let mut names: Vec<String> = unanswered
+            .iter()
+            .take(NAMED)
+            .map(|t| request_label(t))
+            .collect();
         if n > NAMED {
             names.push(format!("and {} more", n - NAMED));
         }
@@ -219,8 +223,8 @@ mod tests {
 
     #[test]
     fn responses_possibly_lost_in_a_capture_gap_are_not_counted() {
-        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
+        use crate::rules::testing::{hand_fed, Ev};
         let (first, one, two) = (get("/"), get("/1"), get("/2"));
         let run = |lost: bool| {
             let mut evs = vec![

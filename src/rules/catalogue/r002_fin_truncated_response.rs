@@ -232,8 +232,8 @@ mod tests {
 
     #[test]
     fn a_fin_proves_the_shortfall_even_after_a_capture_gap() {
-        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
+        use crate::rules::testing::{hand_fed, Ev};
         let run = |lost: u64| {
             hand_fed(
                 "R002",

@@ -179,7 +179,8 @@ impl Rule for ResetOnCloseWithUnreadData {
             .min();
         let mut what = String::new();
         if !named.is_empty() {
-            let mut names: Vec<String> = named.iter().take(NAMED).map(|t| request_label(t)).collect();
+            let mut names: Vec<String> =
+                named.iter().take(NAMED).map(|t| request_label(t)).collect();
             if named.len() > NAMED {
                 names.push(format!("and {} more", named.len() - NAMED));
             }
@@ -409,8 +410,8 @@ mod tests {
 
     #[test]
     fn an_answer_possibly_lost_in_a_capture_gap_is_not_unread_data() {
-        use crate::rules::testing::{hand_fed, Ev};
         use crate::reassembly::Side;
+        use crate::rules::testing::{hand_fed, Ev};
         let (first, two, three) = (get("/"), get("/2"), get("/3"));
         let run = |lost: bool| {
             let mut evs = vec![

@@ -1,7 +1,10 @@
 //! R004 retry-of-non-idempotent-request.
 
 use super::common::{duration, is_idempotent, request_line};
-use crate::rules::api::{CaptureIndex, FailedRequest, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    CaptureIndex, FailedRequest, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings,
+    Severity,
+};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 

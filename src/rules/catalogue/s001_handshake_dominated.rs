@@ -4,7 +4,9 @@ use super::common::target;
 use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 use crate::Timestamp;
 
 pub struct HandshakeDominated;

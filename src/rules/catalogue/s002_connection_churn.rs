@@ -2,7 +2,9 @@
 
 use super::common::{duration, request_line};
 use crate::reassembly::Side;
-use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 

@@ -1,7 +1,9 @@
 //! S003 too-many-parallel-connections.
 
 use super::common::duration;
-use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 use crate::Timestamp;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};

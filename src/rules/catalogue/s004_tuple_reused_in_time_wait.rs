@@ -1,6 +1,8 @@
 //! S004 tuple-reused-in-time-wait.
 
-use crate::rules::api::{CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    CaptureIndex, ConnSummary, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;

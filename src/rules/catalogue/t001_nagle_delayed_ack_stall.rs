@@ -6,7 +6,9 @@ use super::ack_clock::{
 use crate::flow::Connection;
 use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
-use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 
 pub struct NagleDelayedAckStall;
 

@@ -6,7 +6,9 @@ use super::ack_clock::{
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
-use crate::rules::api::{ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::{
+    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
+};
 
 pub struct DelayedAck;
 
