@@ -3,10 +3,10 @@
 //! [`RuleMeta`] it declares, and what it is shown (one connection's
 //! [`ConnectionFacts`], or the capture's [`CaptureIndex`]).
 //!
-//! A rule file imports from here, from the catalogue's shared helpers and
-//! from the pipeline's stages, never from another rule file (the
-//! `architecture` test checks it). Nothing here knows the catalogue: the
-//! engine and the configuration, above it, do.
+//! A rule file imports all of it (`use crate::rules::api::*;`), and
+//! otherwise only the catalogue's shared helpers and the pipeline's stages,
+//! never another rule file (the `architecture` test checks it). Nothing here
+//! knows the catalogue: the engine and the configuration, above it, do.
 
 pub use super::context::ConnectionFacts;
 pub use super::finding::{Covers, Finding};

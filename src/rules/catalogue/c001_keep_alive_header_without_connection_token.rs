@@ -1,7 +1,7 @@
 //! C001 keep-alive-header-without-connection-token.
 
 use super::common::{each_message, label, on_message, tokens, tokens_value, version};
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 
 pub struct KeepAliveHeaderWithoutConnectionToken;
 
@@ -89,65 +89,51 @@ impl Rule for KeepAliveHeaderWithoutConnectionToken {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /tools/saws HTTP/1.1\r\nHost: example.com\r\n\r\n";
 
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, request)
-            .server(250.0, response)
-            .close(300.0);
-        t
+    fn c001(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 250.0).findings_of("C001")
     }
 
     #[test]
     fn fires_on_a_response_without_a_connection_header() {
-        let f = exchange(
-            GET,
-            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok",
-        )
-        .findings_of("C001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["keep_alive"], "timeout=5, max=100");
-        assert!(f[0].evidence["connection"].is_null());
-        assert!(f[0].message.contains("GET /tools/saws"), "{}", f[0].message);
+        let resp =
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok";
+        let f = only(c001(GET, resp));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "response", "keep_alive": "timeout=5, max=100", "connection": null}),
+        );
+        assert_says(&f, "GET /tools/saws");
     }
 
     #[test]
     fn fires_on_a_request_whose_connection_header_says_close() {
-        let f = exchange(
-            b"GET / HTTP/1.0\r\nConnection: close\r\nKeep-Alive: 300\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
-        )
-        .findings_of("C001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["connection"], "close");
+        let req = b"GET / HTTP/1.0\r\nConnection: close\r\nKeep-Alive: 300\r\n\r\n";
+        let f = only(c001(req, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert_evidence(&f, json!({"message": "request", "connection": "close"}));
     }
 
     #[test]
     fn silent_when_the_token_is_there_or_keep_alive_is_absent() {
         // The token in any case, among others.
-        let ok = exchange(
-            GET,
-            b"HTTP/1.1 200 OK\r\nConnection: TE, Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n",
-        );
-        assert!(ok.findings_of("C001").is_empty());
+        let resp = b"HTTP/1.1 200 OK\r\nConnection: TE, Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n";
+        assert!(c001(GET, resp).is_empty());
         // `Connection: keep-alive` alone, no Keep-Alive header.
-        let plain = exchange(
-            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
-        );
-        assert!(plain.findings_of("C001").is_empty());
+        let req = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+        let resp = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n";
+        assert!(c001(req, resp).is_empty());
         // Proxy-Connection does not stand in for Connection.
-        let proxy = exchange(
-            b"GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 300\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        let req =
+            b"GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 300\r\n\r\n";
+        assert_eq!(
+            c001(req, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").len(),
+            1
         );
-        assert_eq!(proxy.findings_of("C001").len(), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! C002 proxy-connection-header.
 
 use super::common::{label, tokens, tokens_value};
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 use crate::rules::proxy_legs::is_absolute_form;
 
 pub struct ProxyConnectionHeader;
@@ -79,47 +79,32 @@ impl Rule for ProxyConnectionHeader {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-    fn request(bytes: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, bytes)
-            .server(250.0, OK)
-            .close(300.0);
-        t
+    fn c002(request: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, OK, 250.0).findings_of("C002")
     }
 
     #[test]
     fn fires_on_a_request_with_proxy_connection() {
-        let f = request(
+        let f = only(c002(
             b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\nProxy-Connection: Keep-Alive\r\n\r\n",
-        )
-        .findings_of("C002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["proxy_connection"], "keep-alive");
-        assert_eq!(f[0].evidence["absolute_form"], true);
-        assert!(f[0].evidence["connection"].is_null());
-        assert!(f[0].message.contains("GET http://a.example/x"));
+        ));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"proxy_connection": "keep-alive", "absolute_form": true, "connection": null}),
+        );
+        assert_says(&f, "GET http://a.example/x");
     }
 
     #[test]
     fn silent_without_it_and_on_responses() {
-        assert!(
-            request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
-                .findings_of("C002")
-                .is_empty()
-        );
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .server(
-                250.0,
-                b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n",
-            );
+        assert!(c002(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n").is_empty());
+        let resp = b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n";
+        let t = Timeline::exchange(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp, 250.0);
         assert!(t.findings_of("C002").is_empty());
     }
 
@@ -127,11 +112,8 @@ mod tests {
     fn every_request_that_carries_it_is_reported() {
         let mut t = Timeline::new();
         let get = b"GET / HTTP/1.1\r\nHost: a\r\nProxy-Connection: keep-alive\r\n\r\n";
-        t.handshake(0.0, 50.0)
-            .client(50.0, get)
-            .server(100.0, OK)
-            .client(110.0, get)
-            .server(160.0, OK);
+        t.handshake(0.0, 50.0).client(50.0, get).server(100.0, OK);
+        t.client(110.0, get).server(160.0, OK);
         let f = t.findings_of("C002");
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].transaction, Some(1));

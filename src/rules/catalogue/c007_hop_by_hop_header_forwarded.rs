@@ -8,10 +8,7 @@
 
 use super::common::{each_message, field_case, label, on_message, request_line, Kind};
 use crate::http::{HeaderFacts, HopByHop};
-use crate::rules::api::{
-    CaptureIndex, ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings,
-    Severity,
-};
+use crate::rules::api::*;
 use crate::rules::proxy_legs::ProxyPair;
 use serde_json::Value;
 
@@ -284,15 +281,16 @@ fn forwarded_fields(incoming: &HeaderFacts, out: &HeaderFacts) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     /// Client 10.0.0.1 -> proxy 10.0.0.2:3128 (connection 0, request at
     /// 50), proxy 10.0.0.2 -> origin 10.0.0.3:80 (connection 1, request at
-    /// 50 + `delay`), the origin's response, then the proxy's.
-    fn proxied(incoming: &[u8], outgoing: &[u8], delay: f64) -> Timeline {
-        proxied_with(incoming, outgoing, OK, OK, delay)
+    /// 50 + `delay`), the origin's response, then the proxy's; C007's
+    /// findings.
+    fn proxied(incoming: &[u8], outgoing: &[u8], delay: f64) -> Vec<Finding> {
+        proxied_with(incoming, outgoing, OK, OK, delay).findings_of("C007")
     }
 
     fn proxied_with(
@@ -321,62 +319,49 @@ mod tests {
 
     #[test]
     fn fires_on_the_forwarded_request() {
-        let f = proxied(IN, OUT_BROKEN, 1.0).findings_of("C007");
-        assert_eq!(f.len(), 1, "{f:?}");
-        // Connection ids follow the first packet: the default connection
-        // (never used) is not there; the incoming leg is 0... whichever id,
-        // the forwarded leg is the one to the origin.
-        assert_eq!(f[0].client, "10.0.0.2:50000");
-        assert_eq!(f[0].server, "10.0.0.3:80");
-        assert_eq!(f[0].transaction, Some(0));
+        let f = only(proxied(IN, OUT_BROKEN, 1.0));
+        // The finding is on the forwarded leg, the one to the origin.
         assert_eq!(
-            f[0].evidence["forwarded_fields"],
-            serde_json::json!(["Connection", "Keep-Alive", "X-Debug-Hop"])
+            (f.client.as_str(), f.server.as_str()),
+            ("10.0.0.2:50000", "10.0.0.3:80")
         );
-        assert_eq!(f[0].evidence["incoming_server"], "10.0.0.2:3128");
-        assert_eq!(f[0].evidence["forward_delay_ms"], 1.0);
-        assert_eq!(f[0].evidence["absolute_form"], true);
-        assert!(
-            f[0].message.contains("GET /tools/pliers"),
-            "{}",
-            f[0].message
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"forwarded_fields": ["Connection", "Keep-Alive", "X-Debug-Hop"], "incoming_server": "10.0.0.2:3128", "forward_delay_ms": 1.0, "absolute_form": true}),
         );
+        assert_says(&f, "GET /tools/pliers");
     }
 
     #[test]
     fn a_proxys_own_connection_header_is_not_forwarding() {
-        assert!(proxied(IN, OUT_CLEAN, 1.0).findings_of("C007").is_empty());
+        assert!(proxied(IN, OUT_CLEAN, 1.0).is_empty());
         // The same keep-alive token both ways, nothing named: could be the
         // proxy's own.
         let plain_in =
             b"GET http://10.0.0.3/x HTTP/1.1\r\nHost: 10.0.0.3\r\nConnection: keep-alive\r\n\r\n";
         let plain_out = b"GET /x HTTP/1.1\r\nHost: 10.0.0.3\r\nConnection: keep-alive\r\n\r\n";
-        assert!(proxied(plain_in, plain_out, 1.0)
-            .findings_of("C007")
-            .is_empty());
+        assert!(proxied(plain_in, plain_out, 1.0).is_empty());
     }
 
     #[test]
     fn a_named_field_alone_or_a_stray_keep_alive_counts() {
         // The proxy dropped Connection but kept the field it named.
         let out = b"GET /tools/pliers HTTP/1.1\r\nHost: 10.0.0.3\r\nX-Debug-Hop: 1\r\nKeep-Alive: timeout=30\r\n\r\n";
-        let f = proxied(IN, out, 1.0).findings_of("C007");
-        assert_eq!(f.len(), 1);
-        assert_eq!(
-            f[0].evidence["forwarded_fields"],
-            serde_json::json!(["Keep-Alive", "X-Debug-Hop"])
+        let f = only(proxied(IN, out, 1.0));
+        assert_evidence(
+            &f,
+            json!({"forwarded_fields": ["Keep-Alive", "X-Debug-Hop"]}),
         );
     }
 
     #[test]
     fn forward_window_edges() {
-        assert_eq!(proxied(IN, OUT_BROKEN, 2000.0).findings_of("C007").len(), 1);
-        assert!(proxied(IN, OUT_BROKEN, 2000.1)
-            .findings_of("C007")
-            .is_empty());
+        assert_eq!(proxied(IN, OUT_BROKEN, 2000.0).len(), 1);
+        assert!(proxied(IN, OUT_BROKEN, 2000.1).is_empty());
+        let late = proxied_with(IN, OUT_BROKEN, OK, OK, 2000.1);
         assert_eq!(
-            proxied(IN, OUT_BROKEN, 2000.1)
-                .findings_with("C007", &[("forward_window_ms", 2001.0)])
+            late.findings_with("C007", &[("forward_window_ms", 2001.0)])
                 .len(),
             1
         );
@@ -386,33 +371,28 @@ mod tests {
     fn unrelated_requests_are_not_paired() {
         // Another path.
         let other = b"GET /tools/saws HTTP/1.1\r\nHost: 10.0.0.3\r\nConnection: keep-alive, X-Debug-Hop\r\nX-Debug-Hop: 1\r\n\r\n";
-        assert!(proxied(IN, other, 1.0).findings_of("C007").is_empty());
+        assert!(proxied(IN, other, 1.0).is_empty());
         // The absolute target names another server than the one contacted.
         let elsewhere = b"GET http://10.9.9.9/tools/pliers HTTP/1.1\r\nHost: 10.9.9.9\r\nConnection: X-Debug-Hop\r\nX-Debug-Hop: 1\r\n\r\n";
-        assert!(proxied(elsewhere, OUT_BROKEN, 1.0)
-            .findings_of("C007")
-            .is_empty());
+        assert!(proxied(elsewhere, OUT_BROKEN, 1.0).is_empty());
         // The same client sending the request twice (to a proxy, then
         // directly) is not a proxy's two legs.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:40000", "10.0.0.2:3128")
-            .handshake(0.0, 50.0)
-            .client(50.0, IN);
-        t.connection("10.0.0.1:40001", "10.0.0.3:80")
-            .handshake(60.0, 1.0)
+        t.connection("10.0.0.1:40000", "10.0.0.2:3128");
+        t.handshake(0.0, 50.0).client(50.0, IN);
+        t.connection("10.0.0.1:40001", "10.0.0.3:80");
+        t.handshake(60.0, 1.0)
             .client(61.0, OUT_BROKEN)
             .server(70.0, OK);
         assert!(t.findings_of("C007").is_empty());
         // A forwarded copy cannot precede the request it copies.
         let mut t = Timeline::new();
-        t.connection("10.0.0.2:50000", "10.0.0.3:80")
-            .handshake(0.0, 1.0)
+        t.connection("10.0.0.2:50000", "10.0.0.3:80");
+        t.handshake(0.0, 1.0)
             .client(10.0, OUT_BROKEN)
             .server(20.0, OK);
-        t.connection("10.0.0.1:40000", "10.0.0.2:3128")
-            .handshake(0.0, 1.0)
-            .client(30.0, IN)
-            .server(40.0, OK);
+        t.connection("10.0.0.1:40000", "10.0.0.2:3128");
+        t.handshake(0.0, 1.0).client(30.0, IN).server(40.0, OK);
         assert!(t.findings_of("C007").is_empty());
     }
 
@@ -421,33 +401,27 @@ mod tests {
         let inc =
             b"GET /app HTTP/1.1\r\nHost: www\r\nConnection: close, X-Trace\r\nX-Trace: 1\r\n\r\n";
         let out = b"GET /app HTTP/1.1\r\nHost: backend\r\nX-Trace: 1\r\n\r\n";
-        let f = proxied(inc, out, 0.5).findings_of("C007");
-        assert_eq!(f.len(), 1);
-        assert_eq!(
-            f[0].evidence["forwarded_fields"],
-            serde_json::json!(["X-Trace"])
+        let f = only(proxied(inc, out, 0.5));
+        assert_evidence(
+            &f,
+            json!({"forwarded_fields": ["X-Trace"], "absolute_form": false}),
         );
-        assert_eq!(f[0].evidence["absolute_form"], false);
     }
 
     #[test]
     fn a_relayed_response_is_reported_on_the_clients_leg() {
         let origin = b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Backend\r\nKeep-Alive: timeout=5, max=100\r\nX-Backend: b1\r\nContent-Length: 2\r\n\r\nok";
         let own = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok";
-        let f = proxied_with(IN, OUT_CLEAN, origin, origin, 1.0).findings_of("C007");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].client, "10.0.0.1:40000");
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(
-            f[0].evidence["forwarded_fields"],
-            serde_json::json!(["Connection", "Keep-Alive", "X-Backend"])
+        let f = only(proxied_with(IN, OUT_CLEAN, origin, origin, 1.0).findings_of("C007"));
+        assert_eq!(f.client, "10.0.0.1:40000");
+        assert_evidence(
+            &f,
+            json!({"message": "response", "forwarded_fields": ["Connection", "Keep-Alive", "X-Backend"], "incoming_server": "10.0.0.3:80"}),
         );
-        assert_eq!(f[0].evidence["incoming_server"], "10.0.0.3:80");
         // Same Keep-Alive, but beside the proxy's own keep-alive token and
         // with the origin's Connection removed: the proxy's own.
-        assert!(proxied_with(IN, OUT_CLEAN, origin, own, 1.0)
-            .findings_of("C007")
-            .is_empty());
+        let t = proxied_with(IN, OUT_CLEAN, origin, own, 1.0);
+        assert!(t.findings_of("C007").is_empty());
     }
 
     #[test]
@@ -455,14 +429,10 @@ mod tests {
         let inc = b"GET http://10.0.0.3/ws HTTP/1.1\r\nHost: 10.0.0.3\r\nConnection: Upgrade, TE\r\nUpgrade: websocket\r\nTE: trailers\r\n\r\n";
         let blind =
             b"GET /ws HTTP/1.1\r\nHost: 10.0.0.3\r\nUpgrade: websocket\r\nTE: trailers\r\n\r\n";
-        let f = proxied(inc, blind, 1.0).findings_of("C007");
-        assert_eq!(f.len(), 1);
-        assert_eq!(
-            f[0].evidence["forwarded_fields"],
-            serde_json::json!(["TE", "Upgrade"])
-        );
+        let f = only(proxied(inc, blind, 1.0));
+        assert_evidence(&f, json!({"forwarded_fields": ["TE", "Upgrade"]}));
         let own = b"GET /ws HTTP/1.1\r\nHost: 10.0.0.3\r\nConnection: upgrade, te\r\nUpgrade: websocket\r\nTE: trailers\r\n\r\n";
-        assert!(proxied(inc, own, 1.0).findings_of("C007").is_empty());
+        assert!(proxied(inc, own, 1.0).is_empty());
     }
 
     #[test]
@@ -481,39 +451,26 @@ mod tests {
             .server(300.0, b"HTTP/1.1 200 OK\r\nTE: trailers\r\nContent-Length: 0\r\n\r\n");
         let f = t.findings_of("C007");
         assert_eq!(f.len(), 3, "{f:?}");
-        assert_eq!(
-            (f[0].transaction, &f[0].evidence["message"]),
-            (Some(0), &"response".into())
+        assert_eq!(f[0].transaction, Some(0));
+        assert_evidence(
+            &f[0],
+            json!({"message": "response", "fields": ["Proxy-Authorization"], "status": 200}),
         );
-        assert_eq!(
-            f[0].evidence["fields"],
-            serde_json::json!(["Proxy-Authorization"])
+        assert_eq!(f[1].transaction, Some(1));
+        assert_evidence(
+            &f[1],
+            json!({"message": "request", "fields": ["Proxy-Authenticate"]}),
         );
-        assert_eq!(f[0].evidence["status"], 200);
-        assert_eq!(
-            (f[1].transaction, &f[1].evidence["message"]),
-            (Some(1), &"request".into())
-        );
-        assert_eq!(
-            f[1].evidence["fields"],
-            serde_json::json!(["Proxy-Authenticate"])
-        );
-        assert_eq!(f[2].evidence["fields"], serde_json::json!(["TE"]));
-        assert!(f[0].message.contains("GET /clamps"));
+        assert_evidence(&f[2], json!({"fields": ["TE"]}));
+        assert_says(&f[0], "GET /clamps");
     }
 
     #[test]
     fn right_direction_fields_are_fine() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(
-                50.0,
-                b"GET / HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\nConnection: TE\r\n\r\n",
-            )
-            .server(
-                250.0,
-                b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n",
-            );
-        assert!(t.findings_of("C007").is_empty());
+        let req = b"GET / HTTP/1.1\r\nHost: a\r\nProxy-Authorization: Basic eA==\r\nTE: trailers\r\nConnection: TE\r\n\r\n";
+        let resp = b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\nContent-Length: 0\r\n\r\n";
+        assert!(Timeline::exchange(req, resp, 250.0)
+            .findings_of("C007")
+            .is_empty());
     }
 }

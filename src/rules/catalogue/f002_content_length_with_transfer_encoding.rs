@@ -2,7 +2,7 @@
 
 use super::common::{request_label, response_to, subset, MAX_LISTED};
 use crate::http::{MessageFacts, Transaction};
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 
 pub struct ContentLengthWithTransferEncoding;
 
@@ -198,9 +198,9 @@ fn describe(msg: &MessageFacts) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     /// zeek's 261-variant-04 shape: a chunked POST whose Content-Length (50)
     /// runs past its chunked end, over a GET in the same segment; the
@@ -219,23 +219,10 @@ mod tests {
     #[test]
     fn a_request_inside_the_content_length_is_this_findings_not_pipelinings() {
         let t = smuggling(50);
-        let all = t.all_findings();
-        let codes: Vec<_> = all
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect();
-        assert_eq!(codes, ["F002"], "{all:?}");
-        let f = t.findings_of("F002");
-        assert_eq!(
-            f[0].evidence["smuggled_transactions"],
-            serde_json::json!([1])
-        );
-        assert!(
-            f[0].message.contains("GET /smuggled (tx 1)"),
-            "{}",
-            f[0].message
-        );
+        assert_eq!(t.codes_but_setup(), ["F002"]);
+        let f = only(t.findings_of("F002"));
+        assert_evidence(&f, json!({"smuggled_transactions": [1]}));
+        assert_says(&f, "GET /smuggled (tx 1)");
         // Alone, the pipelining rules still see a pipelined GET.
         for code in ["P001", "P002", "P003"] {
             assert_eq!(t.findings_of(code).len(), 1, "{code}");
@@ -246,61 +233,45 @@ mod tests {
     fn a_request_past_the_content_length_is_not_smuggled() {
         // The GET starts at body byte 5 (after `0` CRLF CRLF): a
         // Content-Length of 5 ends exactly there, 6 covers its first byte.
-        let f = smuggling(5).findings_of("F002");
-        assert!(!f[0].evidence.contains_key("smuggled_transactions"));
-        let f = smuggling(6).findings_of("F002");
+        let f = only(smuggling(5).findings_of("F002"));
+        assert!(!f.evidence.contains_key("smuggled_transactions"));
+        let f = only(smuggling(6).findings_of("F002"));
+        assert_evidence(&f, json!({"smuggled_transactions": [1]}));
         assert_eq!(
-            f[0].evidence["smuggled_transactions"],
-            serde_json::json!([1])
+            smuggling(5).codes_but_setup(),
+            ["F002", "P001", "P002", "P003"]
         );
-        let codes: Vec<_> = smuggling(5)
-            .all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| c.starts_with('P'))
-            .collect();
-        assert_eq!(codes, ["P001", "P002", "P003"]);
     }
 
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, request);
-        t.server(100.0, response).close(150.0);
-        t
+    fn f002(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 100.0).findings_of("F002")
     }
 
     #[test]
     fn fires_on_a_request_with_both() {
         let req = b"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 15\r\n\
                     Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
-        let f = exchange(req, OK).findings_of("F002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["content_length"], serde_json::json!([15]));
-        assert_eq!(f[0].evidence["transfer_encoding"], "chunked");
-        assert!(
-            f[0].message
-                .contains("Content-Length: 15 and Transfer-Encoding: chunked"),
-            "{}",
-            f[0].message
+        let f = only(f002(req, OK));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "request", "content_length": [15], "transfer_encoding": "chunked"}),
         );
+        assert_says(&f, "Content-Length: 15 and Transfer-Encoding: chunked");
     }
 
     #[test]
     fn fires_on_a_response_with_both_and_an_obfuscated_coding() {
         let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: xchunked\r\n\r\nok";
-        let f = exchange(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp).findings_of("F002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["chunked_final"], false);
+        let f = only(f002(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp));
+        assert_evidence(&f, json!({"message": "response", "chunked_final": false}));
     }
 
     #[test]
     fn one_field_alone_is_fine() {
         let chunked = b"POST /f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-        assert!(exchange(chunked, OK).findings_of("F002").is_empty());
+        assert!(f002(chunked, OK).is_empty());
         let cl = b"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
-        assert!(exchange(cl, OK).findings_of("F002").is_empty());
+        assert!(f002(cl, OK).is_empty());
     }
 }

@@ -2,7 +2,7 @@
 
 use super::common::{request_label, response_to};
 use crate::http::{ChunkError, ChunkFacts, MessageEnd, MessageFacts};
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct MalformedChunkedBody;
@@ -169,7 +169,8 @@ impl Rule for MalformedChunkedBody {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /t HTTP/1.1\r\nHost: a\r\n\r\n";
     const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -177,24 +178,24 @@ mod tests {
     /// GET, then a chunked response head and `body`; the client closes
     /// first, the server after (as a client that gives up would).
     fn response(body: &[u8]) -> Timeline {
-        let mut head = HEAD.to_vec();
-        head.extend_from_slice(body);
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, &head).close(150.0);
-        t
+        Timeline::exchange(GET, &[HEAD, body].concat(), 100.0)
+    }
+
+    /// GET, then a chunked response head and `body` at 100 ms, and nothing
+    /// more from either side yet.
+    fn unfinished(body: &[u8]) -> Timeline {
+        Timeline::unclosed(GET, &[HEAD, body].concat(), 100.0)
     }
 
     #[test]
     fn a_size_line_that_does_not_parse() {
-        let f = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").findings_of("F004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["error"], "bad-size");
-        assert_eq!(f[0].evidence["body_offset"], 10);
-        assert_eq!(f[0].evidence["chunks"], 1);
-        assert_eq!(f[0].evidence["message"], "response");
-        assert!(f[0].message.contains("GET /t"), "{}", f[0].message);
+        let f = only(response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").findings_of("F004"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"error": "bad-size", "body_offset": 10, "chunks": 1, "message": "response"}),
+        );
+        assert_says(&f, "GET /t");
     }
 
     #[test]
@@ -204,24 +205,20 @@ mod tests {
             (b"3\rXabc\r\n0\r\n\r\n", "bad-line-ending"),
             (b"11111111111111111\r\n", "size-too-long"),
         ] {
-            let f = response(body).findings_of("F004");
-            assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(body));
-            assert_eq!(f[0].evidence["error"], key);
+            let f = only(response(body).findings_of("F004"));
+            assert_eq!(f.evidence["error"], key);
         }
     }
 
     #[test]
     fn a_body_that_stops_after_a_whole_chunk_at_the_senders_fin() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhello\r\n");
-        t.server(100.0, &resp).server_fin(120.0).client_fin(130.0);
-        let f = t.findings_of("F004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["error"], "no-last-chunk");
-        assert_eq!(f[0].evidence["fin_after_last_chunk_ms"], 20.0);
-        assert_eq!(f[0].evidence["body_bytes"], 5);
+        let mut t = unfinished(b"5\r\nhello\r\n");
+        t.server_fin(120.0).client_fin(130.0);
+        let f = only(t.findings_of("F004"));
+        assert_evidence(
+            &f,
+            json!({"error": "no-last-chunk", "fin_after_last_chunk_ms": 20.0, "body_bytes": 5}),
+        );
     }
 
     #[test]
@@ -230,18 +227,11 @@ mod tests {
             .findings_of("F004")
             .is_empty());
         // Cut mid-chunk by the server's FIN: truncated (R002), not malformed.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhel");
-        t.server(100.0, &resp).server_fin(120.0).client_fin(130.0);
+        let mut t = unfinished(b"5\r\nhel");
+        t.server_fin(120.0).client_fin(130.0);
         assert!(t.findings_of("F004").is_empty());
         // After a whole chunk but the capture ends there: not judged.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhello\r\n");
-        t.server(100.0, &resp);
+        let mut t = unfinished(b"5\r\nhello\r\n");
         assert!(t.findings_of("F004").is_empty());
         // ... or the server resets there: R001's.
         t.server_rst(120.0);
@@ -251,17 +241,9 @@ mod tests {
     #[test]
     fn a_chunked_request_counts_too() {
         let req = b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, req);
-        t.server(
-            100.0,
-            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
-        )
-        .close(150.0);
-        let f = t.findings_of("F004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["body_offset"], 0);
+        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let f = only(Timeline::exchange(req, resp, 100.0).findings_of("F004"));
+        assert_evidence(&f, json!({"message": "request", "body_offset": 0}));
     }
 
     #[test]
@@ -269,12 +251,9 @@ mod tests {
         // As in the F004 sample: bad size line, the client closes first,
         // the server's FIN follows. Of the framing and truncation rules,
         // only F004 may speak.
-        let f = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").all_findings();
-        let codes: Vec<&str> = f
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| c.starts_with('F') || c.starts_with('R'))
-            .collect();
-        assert_eq!(codes, ["F004"]);
+        let t = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n");
+        let codes = t.codes_but_setup();
+        let codes: Vec<_> = codes.iter().filter(|c| c.starts_with(['F', 'R'])).collect();
+        assert_eq!(codes, [&"F004"]);
     }
 }

@@ -2,7 +2,7 @@
 
 use super::common::{disturbed_by_gap, request_label, server_stream_has_gaps, wants_persistence};
 use crate::http::{MessageFacts, Transaction};
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct PipelinedBeforePersistenceKnown;
@@ -153,12 +153,10 @@ impl Rule for PipelinedBeforePersistenceKnown {
 #[cfg(test)]
 mod tests {
     use crate::reassembly::Side;
-    use crate::rules::testing::{hand_fed, Ev, Timeline};
+    use crate::rules::testing::{assert_a_gap_silences, assert_evidence, assert_says, only};
+    use crate::rules::testing::{get, Ev, Timeline, OK};
+    use serde_json::json;
 
-    fn get(path: &str) -> Vec<u8> {
-        format!("GET {path} HTTP/1.1\r\nHost: example.com\r\n\r\n").into_bytes()
-    }
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const OK_10: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const OK_10_KA: &[u8] =
         b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
@@ -180,25 +178,31 @@ mod tests {
         t
     }
 
+    /// GET /a at 50 ms; the first 20 bytes of `first`, its response, at
+    /// 250; GET /b at `second`. The rest is the test's.
+    fn begun(first: &[u8], second: f64) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &first[..20]).client(second, &get("/b"));
+        t
+    }
+
     #[test]
     fn fires_on_a_second_request_before_any_response() {
-        let f = two(55.0, 250.0, OK).findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["after_previous_request_ms"], 5.0);
-        assert_eq!(f[0].evidence["first_response_after_ms"], 195.0);
-        assert_eq!(f[0].evidence["requests_before_confirmation"], 1);
-        assert!(f[0].message.contains("GET /b"), "{}", f[0].message);
-        assert!(f[0].message.contains("GET /a"), "{}", f[0].message);
+        let f = only(two(55.0, 250.0, OK).findings_of("P001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"after_previous_request_ms": 5.0, "first_response_after_ms": 195.0, "requests_before_confirmation": 1}),
+        );
+        assert_says(&f, "GET /b");
+        assert_says(&f, "GET /a");
     }
 
     #[test]
     fn a_request_after_a_confirming_response_is_fine() {
         // Sent just after the first response began: persistence was known.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK[..20]);
-        t.client(250.1, &get("/b"));
+        let mut t = begun(OK, 250.1);
         t.server(251.0, &OK[20..]).server(260.0, OK).close(300.0);
         assert!(t.findings_of("P001").is_empty());
         // ... and just before it: fires.
@@ -206,9 +210,8 @@ mod tests {
         t.handshake(0.0, 50.0).client(50.0, &get("/a"));
         t.client(249.9, &get("/b"));
         t.server(250.0, OK).server(260.0, OK).close(300.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["first_response_after_ms"], 0.1);
+        let f = only(t.findings_of("P001"));
+        assert_eq!(f.evidence["first_response_after_ms"], 0.1);
         // Sequential requests are not pipelining at all.
         assert!(two(300.0, 250.0, OK).findings_of("P001").is_empty());
     }
@@ -216,29 +219,18 @@ mod tests {
     #[test]
     fn an_http10_response_does_not_confirm_persistence() {
         // The first response began, but as HTTP/1.0 without keep-alive.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_10[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_10, 255.0);
         t.server(256.0, &OK_10[20..]).server(260.0, OK).close(300.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].message.contains("did not promise"), "{}", f[0].message);
+        let f = only(t.findings_of("P001"));
+        assert_says(&f, "did not promise");
         // Only the HTTP/1.1 answer to /b confirmed it, 5 ms after /b left.
-        assert_eq!(f[0].evidence["persistence_confirmed_after_ms"], 5.0);
-
+        assert_eq!(f.evidence["persistence_confirmed_after_ms"], 5.0);
         // Connection: close is not a promise either.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_CLOSE[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_CLOSE, 255.0);
         t.server(256.0, &OK_CLOSE[20..]).close(300.0);
         assert_eq!(t.findings_of("P001").len(), 1);
         // HTTP/1.0 with keep-alive echoed does confirm it.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_10_KA[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_10_KA, 255.0);
         t.server(256.0, &OK_10_KA[20..])
             .server(260.0, OK)
             .close(300.0);
@@ -253,30 +245,22 @@ mod tests {
         t.server(250.0, OK).server(250.0, OK).server(250.0, OK);
         t.client(300.0, &get("/d")).client(301.0, &get("/e"));
         t.server(350.0, OK).server(350.0, OK).close(400.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["requests_before_confirmation"], 2);
+        let f = only(t.findings_of("P001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_eq!(f.evidence["requests_before_confirmation"], 2);
     }
 
     #[test]
     fn a_server_stream_with_lost_bytes_may_hide_the_first_response() {
+        // Nothing lost, and nothing came: the second request was pipelined;
+        // a one-sided capture (the server's bytes all lost) proves nothing.
         let (a, b) = (get("/a"), get("/b"));
-        let run = |lost: Option<u64>| {
-            let mut evs = vec![
-                Ev::Data(Side::Client, &a, 50.0),
-                Ev::Data(Side::Client, &b, 150.0),
-            ];
-            if let Some(len) = lost {
-                evs.push(Ev::Gap(Side::Server, len, 200.0));
-            }
-            evs.push(Ev::Fin(Side::Client, 300.0));
-            hand_fed("P001", &evs)
-        };
-        // A one-sided capture: the server's bytes were all lost.
-        assert!(run(Some(500)).is_empty());
-        // Nothing lost, and nothing came: the second request was pipelined.
-        assert_eq!(run(None).len(), 1);
+        let events = [
+            Ev::Data(Side::Client, &a, 50.0),
+            Ev::Data(Side::Client, &b, 150.0),
+            Ev::Fin(Side::Client, 300.0),
+        ];
+        assert_a_gap_silences("P001", &events, Ev::Gap(Side::Server, 500, 200.0));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::common::response_to;
 use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
 use crate::http::{MessageEnd, NoResponse};
 use crate::reassembly::Side;
-use crate::rules::api::{ConnectionFacts, Family, Finding, Rule, RuleMeta, RuleSettings, Severity};
+use crate::rules::api::*;
 
 pub struct RstTruncatedResponse;
 
@@ -111,124 +111,73 @@ impl Rule for RstTruncatedResponse {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    const GET: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
-
-    /// GET, then `response` at 100 ms (nothing else from the server).
-    fn answered(response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, response);
-        t
-    }
+    use crate::rules::testing::{assert_evidence, assert_says, get, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const PARTIAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell";
 
-    #[test]
-    fn fires_on_a_reset_before_the_content_length_is_reached() {
-        let mut t = answered(PARTIAL);
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["expected_bytes"], 10);
-        assert_eq!(f[0].evidence["received_bytes"], 4);
-        assert_eq!(f[0].evidence["missing_bytes"], 6);
-        assert_eq!(f[0].evidence["rst_from"], "server");
-        assert_eq!(f[0].evidence["rst_after_last_data_ms"], 100.0);
-        assert!(f[0].message.contains("4 of 10"), "{}", f[0].message);
-        // A reset by the client counts as well.
-        let mut t = answered(PARTIAL);
-        t.client_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["rst_from"], "client");
+    /// GET /c, `response` at 100 ms, then `then`; R001's findings.
+    fn r001(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
+        let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
+        then(&mut t);
+        t.findings_of("R001")
     }
 
     #[test]
-    fn one_byte_short_fires_and_complete_does_not() {
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell");
-        t.server_rst(200.0);
-        assert_eq!(t.findings_of("R001")[0].evidence["missing_bytes"], 1);
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell");
-        t.server_rst(200.0);
-        assert!(t.findings_of("R001").is_empty());
+    fn fires_on_a_reset_before_the_content_length_is_reached() {
+        let f = only(r001(PARTIAL, |t| t.server_rst(200.0)));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"expected_bytes": 10, "received_bytes": 4, "missing_bytes": 6, "rst_from": "server", "rst_after_last_data_ms": 100.0}),
+        );
+        assert_says(&f, "4 of 10");
+        assert!(
+            !f.evidence.contains_key("unanswered_transactions"),
+            "none behind it"
+        );
+        // A reset by the client counts as well.
+        let f = only(r001(PARTIAL, |t| t.client_rst(200.0)));
+        assert_eq!(f.evidence["rst_from"], "client");
     }
 
     #[test]
     fn chunked_without_its_last_chunk_and_cut_heads() {
-        let mut t =
-            answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["framing"], "chunked");
-        assert!(!f[0].evidence.contains_key("expected_bytes"));
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Le");
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["head_truncated"], true);
-    }
-
-    /// GET / answered; /2 and /3 pipelined; /2's response cut short.
-    fn cut_with_a_request_behind() -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        t.client(200.0, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
-            .client(201.0, b"GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
-        t.server(300.0, PARTIAL);
-        t
-    }
-
-    /// The connection-rule findings (S001 judges the handshake).
-    pub(crate) fn codes(t: &Timeline) -> Vec<&'static str> {
-        t.all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect()
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+        let f = only(r001(chunked, |t| t.server_rst(200.0)));
+        assert_eq!(f.evidence["framing"], "chunked");
+        assert!(!f.evidence.contains_key("expected_bytes"));
+        let f = only(r001(b"HTTP/1.1 200 OK\r\nContent-Le", |t| {
+            t.server_rst(200.0)
+        }));
+        assert_eq!(f.evidence["head_truncated"], true);
     }
 
     #[test]
     fn the_requests_behind_a_cut_response_are_this_findings_not_p003s() {
-        let mut t = cut_with_a_request_behind();
+        let mut t = Timeline::two_pipelined(201.0, PARTIAL);
         t.server_rst(400.0);
-        assert_eq!(codes(&t), ["R001"], "one reset, one finding");
-        let f = t.findings_of("R001");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(
-            f[0].evidence["unanswered_transactions"],
-            serde_json::json!([2])
-        );
-        assert!(
-            f[0].message.contains("pipelined request behind it (tx 2)"),
-            "{}",
-            f[0].message
-        );
+        assert_eq!(t.codes_but_setup(), ["R001"], "one reset, one finding");
+        let f = only(t.findings_of("R001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(&f, json!({"unanswered_transactions": [2]}));
+        assert_says(&f, "pipelined request behind it (tx 2)");
         // Without R001 (ignored), P003 still reports the unanswered request.
         assert_eq!(t.findings_of("P003").len(), 1);
-        // Nothing behind it: no such evidence.
-        let mut t = answered(PARTIAL);
-        t.server_rst(200.0);
-        assert!(!t.findings_of("R001")[0]
-            .evidence
-            .contains_key("unanswered_transactions"));
     }
 
     #[test]
     fn capture_end_fin_or_no_response_are_not_this_rule() {
         // The capture stops mid-body.
-        assert!(answered(PARTIAL).findings_of("R001").is_empty());
+        assert!(r001(PARTIAL, |t| t).is_empty());
         // A FIN is R002's.
-        let mut t = answered(PARTIAL);
-        t.server_fin(200.0);
-        assert!(t.findings_of("R001").is_empty());
+        assert!(r001(PARTIAL, |t| t.server_fin(200.0)).is_empty());
         // Reset with no response byte at all: nothing was truncated.
         let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET).server_rst(200.0);
+        t.handshake(0.0, 50.0)
+            .client(50.0, &get("/c"))
+            .server_rst(200.0);
         assert!(t.findings_of("R001").is_empty());
     }
 }

@@ -1,14 +1,10 @@
 //! T001 nagle-delayed-ack-stall.
 
-use super::ack_clock::{
-    is_nagle_hold, mss_of, released_by_ack, rtt_to, what, Messages, Mss, PerMessage, Rtt,
-};
+use super::ack_clock::{self, Messages, Mss, PerMessage, Rtt};
 use crate::flow::Connection;
 use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
-use crate::rules::api::{
-    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
-};
+use crate::rules::api::*;
 
 pub struct NagleDelayedAckStall;
 
@@ -121,14 +117,14 @@ impl Rule for NagleDelayedAckStall {
             }
             // Nagle's algorithm holding a partial segment, from a sender
             // whose Nagle is on (T002 takes every other wait on an ACK).
-            let mss = mss_of(cx.conn, r);
-            if !is_nagle_hold(cx.conn, r, mss) {
+            let mss = ack_clock::mss_of(cx.conn, r);
+            if !ack_clock::is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
-            let Some(rtt) = rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
+            let Some(rtt) = ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
                 continue;
             };
-            if !released_by_ack(r, rtt.ns, slack_ns) {
+            if !ack_clock::released_by_ack(r, rtt.ns, slack_ns) {
                 continue;
             }
             let place = messages.find(r.sender, r.release_offset);
@@ -137,7 +133,7 @@ impl Rule for NagleDelayedAckStall {
                 place,
                 mss,
                 rtt,
-                to_acker: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
+                to_acker: ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
             });
         }
         for t in found.into_tallies() {
@@ -234,7 +230,7 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
         ),
     };
     let place = match st.place {
-        Some((tx, _)) => format!("{}: ", what(tx, r.sender)),
+        Some((tx, _)) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
     let message = format!(
@@ -281,7 +277,8 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const HEAD: &[u8] =
         b"POST /orders HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 22\r\n\r\n";
@@ -306,28 +303,24 @@ mod tests {
 
     #[test]
     fn fires_on_the_write_write_read_stall() {
-        let f = post(50.0, 93.0, 0.0).findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        let e = &f[0].evidence;
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(e["sender"], "client");
-        assert_eq!(e["message"], "request");
-        assert_eq!(e["small_segment_bytes"], HEAD.len() as u64);
-        assert_eq!(e["mss"], 1460);
-        assert_eq!(e["mss_from"], "syn");
-        assert_eq!(e["stall_ms"], 93.0);
-        assert_eq!(e["ack_after_ms"], 93.0);
-        assert_eq!(e["release_frame"], 6);
-        assert_eq!(e["released_bytes"], BODY.len() as u64);
+        let f = only(post(50.0, 93.0, 0.0).findings_of("T001"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"sender": "client", "message": "request", "small_segment_bytes": HEAD.len(), "mss": 1460, "mss_from": "syn"}),
+        );
+        assert_evidence(
+            &f,
+            json!({"stall_ms": 93.0, "ack_after_ms": 93.0, "release_frame": 6, "released_bytes": BODY.len(), "ack_delay_ms": 43.0}),
+        );
         assert!(
-            f[0].message
+            f.message
                 .starts_with("POST /orders: the request body waited 93.0 ms"),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0].message.contains("the server held that ACK 43.0 ms"));
-        assert!(f[0].message.contains("TCP_NODELAY on the client"));
-        assert_eq!(e["ack_delay_ms"], 43.0);
+        assert_says(&f, "the server held that ACK 43.0 ms");
+        assert_says(&f, "TCP_NODELAY on the client");
     }
 
     #[test]
@@ -423,8 +416,10 @@ mod tests {
         let f = t.findings_of("T001");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["held_segment_in"], "previous_message");
-        assert_eq!(f[0].evidence["ack_delay_ms"], 43.0);
+        assert_evidence(
+            &f[0],
+            json!({"held_segment_in": "previous_message", "ack_delay_ms": 43.0}),
+        );
         assert!(
             f[0].message.starts_with(
                 "GET /b: the request waited 93.0 ms for the server's ACK of the client's \
@@ -453,8 +448,10 @@ mod tests {
         let f = t.findings_of("T001");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].transaction, None);
-        assert_eq!(f[0].evidence["held_segment_in"], "no_message");
-        assert_eq!(f[0].evidence["message"], "none");
+        assert_evidence(
+            &f[0],
+            json!({"held_segment_in": "no_message", "message": "none"}),
+        );
         assert!(f[0]
             .message
             .starts_with("data outside any HTTP message waited 93.0 ms"));
@@ -497,8 +494,10 @@ mod tests {
         let tcp: Vec<_> = all.iter().filter(|f| f.code.starts_with('T')).collect();
         assert_eq!(tcp.len(), 1, "{all:?}");
         assert_eq!(tcp[0].code, "T001");
-        assert_eq!(tcp[0].evidence["ack_delay_ms"], 43.0);
-        assert_eq!(tcp[0].evidence["rtt_to_acker_ms"], 50.0);
+        assert_evidence(
+            tcp[0],
+            json!({"ack_delay_ms": 43.0, "rtt_to_acker_ms": 50.0}),
+        );
     }
 
     #[test]
@@ -516,10 +515,10 @@ mod tests {
             .close(300.0);
         let f = t.findings_of("T001");
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["sender"], "server");
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["stall_ms"], 90.0);
-        assert_eq!(f[0].evidence["rtt_to_sender_ms"], 50.0);
+        assert_evidence(
+            &f[0],
+            json!({"sender": "server", "message": "response", "stall_ms": 90.0, "rtt_to_sender_ms": 50.0}),
+        );
         assert!(f[0].message.starts_with("GET /slow: the response body"));
         // Seen too early for the ACK to have released it (20 ms after the
         // ACK, when the ACK needs 25 ms to get there and the data 25 back).
@@ -555,9 +554,10 @@ mod tests {
         let f = t.findings_of("T001");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["mss"], 536);
-        assert_eq!(f[0].evidence["mss_from"], "default");
-        assert_eq!(f[0].evidence["rtt_from"], "samples");
+        assert_evidence(
+            &f[0],
+            json!({"mss": 536, "mss_from": "default", "rtt_from": "samples"}),
+        );
     }
 
     #[test]
@@ -574,8 +574,9 @@ mod tests {
             .close(400.0);
         let f = t.findings_of("T001");
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["stalls"], 2);
-        assert_eq!(f[0].evidence["total_stall_ms"], 180.0);
-        assert_eq!(f[0].evidence["small_segment_bytes"], HEAD.len() as u64);
+        assert_evidence(
+            &f[0],
+            json!({"stalls": 2, "total_stall_ms": 180.0, "small_segment_bytes": HEAD.len() as u64}),
+        );
     }
 }

@@ -1,14 +1,10 @@
 //! T002 delayed-ack.
 
-use super::ack_clock::{
-    is_nagle_hold, mss_of, nagle_off, released_by_ack, rtt_to, what, Messages, PerMessage, Rtt,
-};
+use super::ack_clock::{self, Messages, PerMessage, Rtt};
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
-use crate::rules::api::{
-    ConnectionFacts, Family, Finding, OptionSpec, Rule, RuleMeta, RuleSettings, Severity,
-};
+use crate::rules::api::*;
 
 pub struct DelayedAck;
 
@@ -159,8 +155,8 @@ impl Rule for DelayedAck {
             // A partial segment held until a partial segment was ACKed is
             // Nagle's algorithm: T001's, whose fix is the sender's (unless
             // the sender showed its Nagle is off).
-            let mss = mss_of(cx.conn, r);
-            if is_nagle_hold(cx.conn, r, mss) {
+            let mss = ack_clock::mss_of(cx.conn, r);
+            if ack_clock::is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
             // A sender still streaming on other ACKs was not waiting.
@@ -169,20 +165,20 @@ impl Rule for DelayedAck {
             }
             let acker = r.sender.peer();
             let (Some(to_acker), Some(to_sender)) = (
-                rtt_to(cx.conn, acker, r.rtt_to_receiver_ns),
-                rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns),
+                ack_clock::rtt_to(cx.conn, acker, r.rtt_to_receiver_ns),
+                ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns),
             ) else {
                 continue;
             };
             let ack_delay_ns = r.ack_ts.since(r.held_ts).saturating_sub(to_acker.ns);
-            if ack_delay_ns < delay_ns || !released_by_ack(r, to_sender.ns, slack_ns) {
+            if ack_delay_ns < delay_ns || !ack_clock::released_by_ack(r, to_sender.ns, slack_ns) {
                 continue;
             }
             let blocked_by = if r.release_len >= mss.bytes {
                 Blocker::FullSegment
             } else if !r.acked_all {
                 Blocker::PartialAck
-            } else if nagle_off(cx.conn, r.sender) {
+            } else if ack_clock::nagle_off(cx.conn, r.sender) {
                 Blocker::NagleOff
             } else {
                 Blocker::WindowOrClassicNagle
@@ -209,7 +205,7 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
     let acker = r.sender.peer().name();
     let after_arrival = r.release_ts.since(r.ack_ts).saturating_sub(h.to_sender.ns);
     let place = match h.tx {
-        Some(tx) => format!("{}: ", what(tx, r.sender)),
+        Some(tx) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
     let also = if acks > 1 {
@@ -289,7 +285,8 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, Timeline};
+    use serde_json::json;
 
     const A: &[u8] = b"GET /a.css HTTP/1.1\r\nHost: h\r\n\r\n";
     const B: &[u8] = b"GET /b.js HTTP/1.1\r\nHost: h\r\n\r\n";
@@ -328,19 +325,16 @@ mod tests {
         let f = window_bound(40.0, 10.0, 50.0).findings_of("T002");
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].transaction, Some(0));
-        let e = &f[0].evidence;
-        assert_eq!(e["acker"], "client");
-        assert_eq!(e["sender"], "server");
-        assert_eq!(e["ack_delay_ms"], 40.0);
-        assert_eq!(e["ack_after_ms"], 40.0);
-        assert_eq!(e["acked_bytes"], 100);
+        assert_evidence(
+            &f[0],
+            json!({"acker": "client", "sender": "server", "ack_delay_ms": 40.0, "ack_after_ms": 40.0, "acked_bytes": 100}),
+        );
         // The two segments seen 10 ms after the ACK were in flight: the
         // release is the one a round trip after it, 40 ms after them.
-        assert_eq!(e["in_flight_segments"], 2);
-        assert_eq!(e["released_data_after_ms"], 50.0);
-        assert_eq!(e["idle_ms"], 40.0);
-        assert_eq!(e["release_frame"], 13);
-        assert_eq!(e["blocked_by"], "window");
+        assert_evidence(
+            &f[0],
+            json!({"in_flight_segments": 2, "released_data_after_ms": 50.0, "idle_ms": 40.0, "release_frame": 13, "blocked_by": "window"}),
+        );
         assert!(
             f[0].message.starts_with(
                 "GET /big: the client delayed its ACK of the server's 100-byte segment by 40.0 ms"
@@ -450,15 +444,11 @@ mod tests {
             .server(190.2, &seg);
         let f = t.findings_of("T002");
         assert_eq!(f.len(), 1, "{f:?}");
-        let e = &f[0].evidence;
         assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(e["acker"], "client");
-        assert_eq!(e["ack_after_ms"], 90.0);
-        assert_eq!(e["ack_delay_ms"], 40.0);
-        assert_eq!(e["rtt_to_acker_from"], "samples");
-        assert_eq!(e["acked_all"], false);
-        assert_eq!(e["idle_ms"], 40.1);
-        assert_eq!(e["blocked_by"], "window");
+        assert_evidence(
+            &f[0],
+            json!({"acker": "client", "ack_after_ms": 90.0, "ack_delay_ms": 40.0, "rtt_to_acker_from": "samples", "acked_all": false, "idle_ms": 40.1, "blocked_by": "window"}),
+        );
         // ... and 50 ms after the ACK is too late to be its release here.
         let mut t = Timeline::new();
         t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
@@ -552,8 +542,10 @@ mod tests {
             .close(400.0);
         let f = t.findings_of("T002");
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["blocked_by"], "nagle_or_window");
-        assert_eq!(f[0].evidence["acked_bytes"], 100);
+        assert_evidence(
+            &f[0],
+            json!({"blocked_by": "nagle_or_window", "acked_bytes": 100}),
+        );
         assert!(
             f[0].message.contains("TCP_NODELAY on the client if"),
             "{}",

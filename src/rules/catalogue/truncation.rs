@@ -133,3 +133,29 @@ pub(super) fn folds_unanswered(mine: &Finding, other: &Finding, how: &str, side_
             mine.evidence.get("unanswered_transactions"),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{get, Timeline};
+
+    #[test]
+    fn one_byte_short_is_cut_and_complete_is_not_whether_by_rst_or_fin() {
+        let short = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell";
+        let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell";
+        for (code, rst) in [("R001", true), ("R002", false)] {
+            let cut = |response: &[u8]| {
+                let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
+                if rst {
+                    t.server_rst(150.0);
+                } else {
+                    t.server_fin(150.0);
+                }
+                t.findings_of(code)
+            };
+            let f = cut(short);
+            assert_eq!(f.len(), 1, "{code}");
+            assert_eq!(f[0].evidence["missing_bytes"], 1, "{code}");
+            assert!(cut(whole).is_empty(), "{code}");
+        }
+    }
+}
