@@ -248,6 +248,17 @@ impl Timeline {
         t
     }
 
+    /// GET /c answered by `response` at 100 ms ([`Timeline::unclosed`]),
+    /// then what `then` does (a FIN, a reset, nothing).
+    pub fn answered_then(
+        response: &[u8],
+        then: impl FnOnce(&mut Timeline) -> &mut Timeline,
+    ) -> Timeline {
+        let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
+        then(&mut t);
+        t
+    }
+
     /// GET / answered at 100 ms (persistence confirmed), then GET /2 and
     /// GET /3 pipelined at 200 and `third` ms, and `response` to /2 at 300
     /// ms; how the connection ends is the test's.
@@ -316,6 +327,11 @@ impl Timeline {
     /// Findings of one rule with some thresholds set, as `connlint.toml` would.
     pub fn findings_with(&self, code: &str, options: &[(&str, f64)]) -> Vec<Finding> {
         self.run(&config_for(code, options))
+    }
+
+    /// How many findings of one rule, with some thresholds set.
+    pub fn fired(&self, code: &str, options: &[(&str, f64)]) -> usize {
+        self.findings_with(code, options).len()
     }
 
     /// Findings of every rule, default configuration.

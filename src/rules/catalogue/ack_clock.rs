@@ -14,7 +14,17 @@ use super::common::target;
 use crate::flow::Connection;
 use crate::http::{HttpConnectionReport, MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
+use crate::rules::api::OptionSpec;
 use std::net::SocketAddr;
+
+/// The option both rules have for [`released_by_ack`]'s slack (each rule
+/// has its own setting of it).
+pub(super) const RELEASE_MS: OptionSpec = OptionSpec {
+    key: "release_ms",
+    default: 5.0,
+    doc: "slack around the ACK's round trip to the sender for the release, in ms",
+    integer: false,
+};
 
 /// The MSS a held segment is judged against, and where it came from.
 #[derive(Clone, Copy, Debug)]

@@ -49,10 +49,6 @@ None.
 };
 
 impl Rule for KeepAliveHeaderWithoutConnectionToken {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let h = &msg.headers;
@@ -84,6 +80,10 @@ impl Rule for KeepAliveHeaderWithoutConnectionToken {
                     .with("version", version(msg)),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

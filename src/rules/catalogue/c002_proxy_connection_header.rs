@@ -46,10 +46,6 @@ None.
 };
 
 impl Rule for ProxyConnectionHeader {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let Some(req) = &tx.request else {
@@ -74,6 +70,10 @@ impl Rule for ProxyConnectionHeader {
                     .with("absolute_form", absolute_form),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

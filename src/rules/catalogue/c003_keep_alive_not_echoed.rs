@@ -91,10 +91,6 @@ otherwise open a new connection (or speak HTTP/1.1, where persistence is the def
 };
 
 impl Rule for KeepAliveNotEchoed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         let within_ns = s.ms_as_ns("close_within_ms");
         let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
@@ -231,6 +227,10 @@ impl Rule for KeepAliveNotEchoed {
             out.push(f);
             return;
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

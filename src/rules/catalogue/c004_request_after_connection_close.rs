@@ -60,22 +60,7 @@ None.
     options: &[],
 };
 
-/// The earliest `Connection: close` that binds the client.
-#[derive(Clone, Copy)]
-struct Close {
-    kind: Kind,
-    transaction: u64,
-    /// When the message carrying it was seen.
-    ts: Timestamp,
-    /// From when a request counts as sent in spite of it.
-    binds_from: Timestamp,
-}
-
 impl Rule for RequestAfterConnectionClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// R003 on requests sent after the close: the server's reset over them
     /// is its kernel's answer to this mistake, not a careless close.
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
@@ -185,6 +170,21 @@ impl Rule for RequestAfterConnectionClose {
         }
         out.push(f);
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
+/// The earliest `Connection: close` that binds the client.
+#[derive(Clone, Copy)]
+struct Close {
+    kind: Kind,
+    transaction: u64,
+    /// When the message carrying it was seen.
+    ts: Timestamp,
+    /// From when a request counts as sent in spite of it.
+    binds_from: Timestamp,
 }
 
 #[cfg(test)]

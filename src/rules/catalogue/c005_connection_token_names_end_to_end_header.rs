@@ -124,10 +124,6 @@ fn is_end_to_end(token: &str) -> bool {
 }
 
 impl Rule for ConnectionTokenNamesEndToEndHeader {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let h = &msg.headers;
@@ -191,6 +187,10 @@ impl Rule for ConnectionTokenNamesEndToEndHeader {
                     ),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

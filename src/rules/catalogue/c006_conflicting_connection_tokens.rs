@@ -46,10 +46,6 @@ None.
 };
 
 impl Rule for ConflictingConnectionTokens {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let c = &msg.headers.connection;
@@ -74,6 +70,10 @@ impl Rule for ConflictingConnectionTokens {
                     .with("connection_fields", c.fields),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

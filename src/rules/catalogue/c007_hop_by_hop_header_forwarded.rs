@@ -107,10 +107,6 @@ const GENERATED: &[&str] = &[
 ];
 
 impl Rule for HopByHopHeaderForwarded {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// The first check: hop-by-hop fields in the wrong direction.
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
@@ -141,6 +137,10 @@ impl Rule for HopByHopHeaderForwarded {
             out.extend(passed_on(Kind::Request, &pair));
             out.extend(passed_on(Kind::Response, &pair));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -73,10 +73,6 @@ fn bad_parameters(raw: &str) -> Vec<String> {
 }
 
 impl Rule for InvalidKeepAliveParameters {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
             let Some(ka) = &msg.headers.keep_alive else {
@@ -112,6 +108,10 @@ impl Rule for InvalidKeepAliveParameters {
                     .with("connection", tokens_value(&msg.headers.connection)),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -48,10 +48,6 @@ None.
 };
 
 impl Rule for UnframedBodyOnPersistentConnection {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
@@ -115,6 +111,10 @@ impl Rule for UnframedBodyOnPersistentConnection {
             }
             out.push(f);
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

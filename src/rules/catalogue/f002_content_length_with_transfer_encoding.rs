@@ -54,10 +54,6 @@ None.
 };
 
 impl Rule for ContentLengthWithTransferEncoding {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// The pipelining findings (P001, P002, P003) on a request that lies
     /// inside this request's Content-Length: it is not a pipelined request
     /// but the bytes the two framings disagree on (one cause, one finding).
@@ -148,6 +144,10 @@ impl Rule for ContentLengthWithTransferEncoding {
             }
             out.push(f);
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

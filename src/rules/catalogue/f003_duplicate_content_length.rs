@@ -56,10 +56,6 @@ fn duplicated(m: &Option<MessageFacts>) -> Option<(&MessageFacts, &ContentLength
 }
 
 impl Rule for DuplicateContentLength {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let found: Vec<(&str, &MessageFacts, &ContentLengthFacts)> = [
@@ -145,6 +141,10 @@ impl Rule for DuplicateContentLength {
             }
             out.push(f);
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

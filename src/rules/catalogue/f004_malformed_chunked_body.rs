@@ -56,59 +56,7 @@ None.
     options: &[],
 };
 
-/// What is wrong with a chunked body, if anything this rule reports.
-enum Problem {
-    Syntax(ChunkError),
-    NoLastChunk { fin: Timestamp },
-}
-
-fn problem(msg: &MessageFacts) -> Option<(Problem, ChunkFacts)> {
-    let chunked = msg.chunked?;
-    match chunked.error {
-        Some(
-            e @ (ChunkError::BadSize
-            | ChunkError::SizeTooLong
-            | ChunkError::BadLineEnding
-            | ChunkError::MissingCrlfAfterData),
-        ) => Some((Problem::Syntax(e), chunked)),
-        // Our own limits, not the sender's syntax.
-        Some(ChunkError::ExtensionTooLong | ChunkError::TrailerTooLong) => None,
-        None => match msg.end {
-            MessageEnd::FinBeforeEnd { ts, .. } if chunked.between_chunks && msg.gap_bytes == 0 => {
-                Some((Problem::NoLastChunk { fin: ts }, chunked))
-            }
-            _ => None,
-        },
-    }
-}
-
-fn error_text(e: ChunkError) -> &'static str {
-    match e {
-        ChunkError::BadSize => "a chunk-size line that does not parse",
-        ChunkError::SizeTooLong => "a chunk size too long to be a 64-bit number",
-        ChunkError::BadLineEnding => "a CR not followed by LF in its chunk framing",
-        ChunkError::MissingCrlfAfterData => "chunk data not followed by CRLF (the size is wrong)",
-        ChunkError::ExtensionTooLong => "chunk extensions over the limit",
-        ChunkError::TrailerTooLong => "trailers over the limit",
-    }
-}
-
-fn error_key(e: ChunkError) -> &'static str {
-    match e {
-        ChunkError::BadSize => "bad-size",
-        ChunkError::SizeTooLong => "size-too-long",
-        ChunkError::BadLineEnding => "bad-line-ending",
-        ChunkError::MissingCrlfAfterData => "missing-crlf-after-data",
-        ChunkError::ExtensionTooLong => "extension-too-long",
-        ChunkError::TrailerTooLong => "trailer-too-long",
-    }
-}
-
 impl Rule for MalformedChunkedBody {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             // The request first: when both are broken, it is what broke first.
@@ -164,6 +112,58 @@ impl Rule for MalformedChunkedBody {
                     .with("body_bytes", msg.body_bytes),
             );
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
+/// What is wrong with a chunked body, if anything this rule reports.
+enum Problem {
+    Syntax(ChunkError),
+    NoLastChunk { fin: Timestamp },
+}
+
+fn problem(msg: &MessageFacts) -> Option<(Problem, ChunkFacts)> {
+    let chunked = msg.chunked?;
+    match chunked.error {
+        Some(
+            e @ (ChunkError::BadSize
+            | ChunkError::SizeTooLong
+            | ChunkError::BadLineEnding
+            | ChunkError::MissingCrlfAfterData),
+        ) => Some((Problem::Syntax(e), chunked)),
+        // Our own limits, not the sender's syntax.
+        Some(ChunkError::ExtensionTooLong | ChunkError::TrailerTooLong) => None,
+        None => match msg.end {
+            MessageEnd::FinBeforeEnd { ts, .. } if chunked.between_chunks && msg.gap_bytes == 0 => {
+                Some((Problem::NoLastChunk { fin: ts }, chunked))
+            }
+            _ => None,
+        },
+    }
+}
+
+fn error_text(e: ChunkError) -> &'static str {
+    match e {
+        ChunkError::BadSize => "a chunk-size line that does not parse",
+        ChunkError::SizeTooLong => "a chunk size too long to be a 64-bit number",
+        ChunkError::BadLineEnding => "a CR not followed by LF in its chunk framing",
+        ChunkError::MissingCrlfAfterData => "chunk data not followed by CRLF (the size is wrong)",
+        ChunkError::ExtensionTooLong => "chunk extensions over the limit",
+        ChunkError::TrailerTooLong => "trailers over the limit",
+    }
+}
+
+fn error_key(e: ChunkError) -> &'static str {
+    match e {
+        ChunkError::BadSize => "bad-size",
+        ChunkError::SizeTooLong => "size-too-long",
+        ChunkError::BadLineEnding => "bad-line-ending",
+        ChunkError::MissingCrlfAfterData => "missing-crlf-after-data",
+        ChunkError::ExtensionTooLong => "extension-too-long",
+        ChunkError::TrailerTooLong => "trailer-too-long",
     }
 }
 

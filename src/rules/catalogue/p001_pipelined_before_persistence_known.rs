@@ -51,10 +51,6 @@ None.
 };
 
 impl Rule for PipelinedBeforePersistenceKnown {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         // Only a connection seen from its start says which request was first.
         if cx.conn.handshake.syn.is_none() {
@@ -147,6 +143,10 @@ impl Rule for PipelinedBeforePersistenceKnown {
             f = f.with_ms("persistence_confirmed_after_ms", t.since(sent));
         }
         out.push(f);
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

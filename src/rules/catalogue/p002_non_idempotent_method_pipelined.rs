@@ -52,10 +52,6 @@ None.
 };
 
 impl Rule for NonIdempotentMethodPipelined {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         let txs = &cx.http.transactions;
         // A response missing from a server stream with gaps may simply not
@@ -88,6 +84,10 @@ impl Rule for NonIdempotentMethodPipelined {
                 unanswered.push(tx);
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -59,10 +59,6 @@ None.
 const NAMED: usize = 3;
 
 impl Rule for UnansweredPipelinedRequestsAtClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         if server_stream_has_gaps(cx) {
             // The missing responses may be in the bytes the capture lost.
@@ -143,6 +139,10 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
             f = f.with_ms("close_after_last_request_ms", at.since(t));
         }
         out.push(f);
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

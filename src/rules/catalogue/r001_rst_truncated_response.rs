@@ -54,10 +54,6 @@ None.
 };
 
 impl Rule for RstTruncatedResponse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same reset: the pipelined requests behind the cut
     /// response went unanswered because of this abort (one cause).
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
@@ -96,16 +92,17 @@ impl Rule for RstTruncatedResponse {
                 short.describe(),
                 behind_text(&behind),
             );
-            let mut f = Finding::new(&META, cx.conn, ts, message)
+            let f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("rst_from", who)
                 .with_ms("rst_after_last_data_ms", ts.since(resp.last_byte_ts))
                 .with_ms("rst_after_response_start_ms", ts.since(resp.first_byte_ts));
-            if !behind.is_empty() {
-                f = f.with("unanswered_transactions", behind);
-            }
-            out.push(short.evidence(f));
+            out.push(short.evidence(f, behind));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -119,9 +116,7 @@ mod tests {
 
     /// GET /c, `response` at 100 ms, then `then`; R001's findings.
     fn r001(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
-        let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
-        then(&mut t);
-        t.findings_of("R001")
+        Timeline::answered_then(response, then).findings_of("R001")
     }
 
     #[test]

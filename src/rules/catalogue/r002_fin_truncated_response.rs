@@ -54,10 +54,6 @@ None.
 };
 
 impl Rule for FinTruncatedResponse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same FIN: the pipelined requests behind the cut
     /// response went unanswered because the server stopped (one cause).
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
@@ -107,16 +103,17 @@ impl Rule for FinTruncatedResponse {
                 },
                 behind_text(&behind),
             );
-            let mut f = Finding::new(&META, cx.conn, ts, message)
+            let f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("fin_from", "server")
                 .with("client_closed_first", client_first)
                 .with_ms("fin_after_last_data_ms", ts.since(resp.last_byte_ts));
-            if !behind.is_empty() {
-                f = f.with("unanswered_transactions", behind);
-            }
-            out.push(short.evidence(f));
+            out.push(short.evidence(f, behind));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -132,9 +129,7 @@ mod tests {
 
     /// GET /c, `response` at 100 ms, then `then`; R002's findings.
     fn r002(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
-        let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
-        then(&mut t);
-        t.findings_of("R002")
+        Timeline::answered_then(response, then).findings_of("R002")
     }
 
     #[test]

@@ -78,10 +78,6 @@ None.
 const NAMED: usize = 3;
 
 impl Rule for ResetOnCloseWithUnreadData {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same reset, when the pipelined requests it finds
     /// unanswered are the ones this finding says were left unread: the
     /// server's close with them in its socket is the one cause.
@@ -234,6 +230,10 @@ impl Rule for ResetOnCloseWithUnreadData {
             f = f.with_ms("rst_after_last_data_ms", rst_ts.since(last));
         }
         out.push(f);
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -70,10 +70,6 @@ fn judged(method: &str) -> bool {
 type Key<'a> = (IpAddr, SocketAddr, &'a str, &'a str);
 
 impl Rule for RetryOfNonIdempotentRequest {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let window_ns = s.s_as_ns("retry_window_s");
         let mut failed: FxHashMap<Key<'_>, Vec<&FailedRequest>> = FxHashMap::default();
@@ -148,6 +144,10 @@ impl Rule for RetryOfNonIdempotentRequest {
                 );
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

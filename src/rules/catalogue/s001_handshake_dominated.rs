@@ -129,10 +129,6 @@ Open where both ends support it.
 };
 
 impl Rule for HandshakeDominated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         let Some(x) = one_exchange(cx) else {
             return;
@@ -227,6 +223,10 @@ impl Rule for HandshakeDominated {
             }
         }
         out.push(f);
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -82,10 +82,6 @@ const MAX_LISTED: usize = 50;
 const SUBSUMES: &[&str] = &["S001"];
 
 impl Rule for ConnectionChurn {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let min = (s.get("churn_min") as usize).max(2);
         let window_ns = s.s_as_ns("churn_window_s");
@@ -99,6 +95,10 @@ impl Rule for ConnectionChurn {
                 }
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -65,10 +65,6 @@ connection.
 const MAX_LISTED: usize = 64;
 
 impl Rule for TooManyParallelConnections {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let max = s.get("max_parallel") as usize;
         for (key, conns) in index.by_client_host_and_server(counts) {
@@ -79,6 +75,10 @@ impl Rule for TooManyParallelConnections {
                 report(index, key, &conns, &episode, max, out);
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

@@ -59,10 +59,6 @@ client that closes first keeps it on its own side, where its kernel will not reu
 };
 
 impl Rule for TupleReusedInTimeWait {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let limit_ns = s.s_as_ns("time_wait_s");
         // New generations of a tuple opened within the limit, with the gap.
@@ -143,6 +139,10 @@ impl Rule for TupleReusedInTimeWait {
             }
             out.push(f);
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 

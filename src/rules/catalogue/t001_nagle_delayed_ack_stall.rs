@@ -88,20 +88,11 @@ Turning off delayed ACK at the receiver (`TCP_QUICKACK`) only hides the symptom 
             doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
-        OptionSpec {
-            key: "release_ms",
-            default: 5.0,
-            doc: "slack around the ACK's round trip to the sender for the release, in ms",
-            integer: false,
-        },
+        ack_clock::RELEASE_MS,
     ],
 };
 
 impl Rule for NagleDelayedAckStall {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;
@@ -139,6 +130,10 @@ impl Rule for NagleDelayedAckStall {
         for t in found.into_tallies() {
             out.push(finding(cx.conn, &t.first, t.count, t.total_ns));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -324,27 +319,23 @@ mod tests {
     }
 
     #[test]
-    fn stall_threshold_edges() {
+    fn stall_and_release_threshold_edges() {
+        let fired = |rtt, ack, release, options: &[(&str, f64)]| {
+            post(rtt, ack, release).fired("T001", options)
+        };
         // A LAN: the ACK comes 19.9 or 20 ms after the head.
-        assert!(post(0.5, 19.9, 0.0).findings_of("T001").is_empty());
-        assert_eq!(post(0.5, 20.0, 0.0).findings_of("T001").len(), 1);
-        assert!(post(0.5, 40.0, 0.0)
-            .findings_with("T001", &[("stall_ms", 40.1)])
-            .is_empty());
-    }
-
-    #[test]
-    fn the_rest_must_leave_when_the_ack_arrives() {
+        assert_eq!(
+            (fired(0.5, 19.9, 0.0, &[]), fired(0.5, 20.0, 0.0, &[])),
+            (0, 1)
+        );
+        assert_eq!(fired(0.5, 40.0, 0.0, &[("stall_ms", 40.1)]), 0);
         // Client-side capture: the sender is here, so the body must follow
         // the ACK within release_ms; later, the application decided.
-        assert_eq!(post(50.0, 60.0, 5.0).findings_of("T001").len(), 1);
-        assert!(post(50.0, 60.0, 5.1).findings_of("T001").is_empty());
         assert_eq!(
-            post(50.0, 60.0, 8.0)
-                .findings_with("T001", &[("release_ms", 8.0)])
-                .len(),
-            1
+            (fired(50.0, 60.0, 5.0, &[]), fired(50.0, 60.0, 5.1, &[])),
+            (1, 0)
         );
+        assert_eq!(fired(50.0, 60.0, 8.0, &[("release_ms", 8.0)]), 1);
     }
 
     #[test]
@@ -413,22 +404,21 @@ mod tests {
             .server(250.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .server(251.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .close(300.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, Some(1));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"held_segment_in": "previous_message", "ack_delay_ms": 43.0}),
         );
         assert!(
-            f[0].message.starts_with(
+            f.message.starts_with(
                 "GET /b: the request waited 93.0 ms for the server's ACK of the client's \
                  previous 28-byte write"
             ),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0]
+        assert!(f
             .message
             .ends_with("set TCP_NODELAY on the client or write back-to-back requests in one call"));
     }
@@ -445,14 +435,13 @@ mod tests {
             .client(243.1, &[0x17; 60])
             .server(293.1, &[0x17; 40])
             .close(400.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, None);
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, None);
         assert_evidence(
-            &f[0],
+            &f,
             json!({"held_segment_in": "no_message", "message": "none"}),
         );
-        assert!(f[0]
+        assert!(f
             .message
             .starts_with("data outside any HTTP message waited 93.0 ms"));
     }
@@ -513,13 +502,12 @@ mod tests {
             .client_ack(190.0)
             .server(240.0, b"hello")
             .close(300.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
+        let f = only(t.findings_of("T001"));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"sender": "server", "message": "response", "stall_ms": 90.0, "rtt_to_sender_ms": 50.0}),
         );
-        assert!(f[0].message.starts_with("GET /slow: the response body"));
+        assert!(f.message.starts_with("GET /slow: the response body"));
         // Seen too early for the ACK to have released it (20 ms after the
         // ACK, when the ACK needs 25 ms to get there and the data 25 back).
         let mut t = Timeline::new();
@@ -551,11 +539,10 @@ mod tests {
             .server_ack(193.0)
             .client(193.0, BODY)
             .server(243.0, CREATED);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, Some(1));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"mss": 536, "mss_from": "default", "rtt_from": "samples"}),
         );
     }
@@ -572,10 +559,9 @@ mod tests {
             .client(280.0, &BODY[10..])
             .server(330.0, CREATED)
             .close(400.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
+        let f = only(t.findings_of("T001"));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"stalls": 2, "total_stall_ms": 180.0, "small_segment_bytes": HEAD.len() as u64}),
         );
     }

@@ -99,12 +99,7 @@ macOS or Windows sender, `TCP_NODELAY` on its socket also lets the partial segme
             doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
-        OptionSpec {
-            key: "release_ms",
-            default: 5.0,
-            doc: "slack around the ACK's round trip to the sender for the release, in ms",
-            integer: false,
-        },
+        ack_clock::RELEASE_MS,
     ],
 };
 
@@ -135,10 +130,6 @@ enum Blocker {
 }
 
 impl Rule for DelayedAck {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;
@@ -196,6 +187,10 @@ impl Rule for DelayedAck {
         for t in found.into_tallies() {
             out.push(finding(cx.conn, &t.first, t.count));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -285,12 +280,11 @@ fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::{assert_evidence, Timeline};
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use serde_json::json;
 
     const A: &[u8] = b"GET /a.css HTTP/1.1\r\nHost: h\r\n\r\n";
     const B: &[u8] = b"GET /b.js HTTP/1.1\r\nHost: h\r\n\r\n";
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const BIG: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
 
     /// A client-side capture, MSS 100 and a 50 ms round trip, of a server
@@ -322,61 +316,46 @@ mod tests {
 
     #[test]
     fn fires_on_a_window_bound_sender_held_by_a_delayed_ack() {
-        let f = window_bound(40.0, 10.0, 50.0).findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(0));
+        let f = only(window_bound(40.0, 10.0, 50.0).findings_of("T002"));
+        assert_eq!(f.transaction, Some(0));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"acker": "client", "sender": "server", "ack_delay_ms": 40.0, "ack_after_ms": 40.0, "acked_bytes": 100}),
         );
         // The two segments seen 10 ms after the ACK were in flight: the
         // release is the one a round trip after it, 40 ms after them.
         assert_evidence(
-            &f[0],
+            &f,
             json!({"in_flight_segments": 2, "released_data_after_ms": 50.0, "idle_ms": 40.0, "release_frame": 13, "blocked_by": "window"}),
         );
         assert!(
-            f[0].message.starts_with(
+            f.message.starts_with(
                 "GET /big: the client delayed its ACK of the server's 100-byte segment by 40.0 ms"
             ),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0].message.contains("full-sized segment"));
-        assert!(f[0].message.contains("let the server keep more in flight"));
+        assert!(f.message.contains("full-sized segment"));
+        assert!(f.message.contains("let the server keep more in flight"));
     }
 
     #[test]
-    fn ack_delay_threshold_edges() {
-        assert!(window_bound(34.9, 10.0, 50.0)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(window_bound(35.0, 10.0, 50.0).findings_of("T002").len(), 1);
-        assert_eq!(
-            window_bound(30.0, 10.0, 50.0)
-                .findings_with("T002", &[("delayed_ack_ms", 30.0)])
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn idle_threshold_edges() {
+    fn ack_delay_and_idle_threshold_edges() {
+        let fired = |delay, in_flight, options: &[(&str, f64)]| {
+            window_bound(delay, in_flight, 50.0).fired("T002", options)
+        };
+        assert_eq!((fired(34.9, 10.0, &[]), fired(35.0, 10.0, &[])), (0, 1));
+        assert_eq!(fired(30.0, 10.0, &[("delayed_ack_ms", 30.0)]), 1);
         // A sender still streaming on other ACKs until 19.9 ms before the
         // release was not waiting; 20 ms quiet, it was.
-        assert!(window_bound(40.0, 30.1, 50.0)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(window_bound(40.0, 30.0, 50.0).findings_of("T002").len(), 1);
+        assert_eq!((fired(40.0, 30.1, &[]), fired(40.0, 30.0, &[])), (0, 1));
         assert_eq!(
-            window_bound(40.0, 40.0, 50.0)
-                .findings_with("T002", &[("idle_ms", 10.0)])
-                .len(),
-            1
+            (
+                fired(40.0, 40.0, &[("idle_ms", 10.0)]),
+                fired(40.0, 40.0, &[])
+            ),
+            (1, 0)
         );
-        assert!(window_bound(40.0, 40.0, 50.0)
-            .findings_of("T002")
-            .is_empty());
     }
 
     /// [`window_bound`] without in-flight data: the server's full segment
@@ -398,26 +377,19 @@ mod tests {
     #[test]
     fn release_threshold_edges() {
         // One round trip (50 ms) after the ACK, give or take release_ms.
-        assert_eq!(window_bound(40.0, 10.0, 55.0).findings_of("T002").len(), 1);
-        assert!(window_bound(40.0, 10.0, 55.1)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(one_segment_window(40.0, 45.1).findings_of("T002").len(), 1);
-        assert!(one_segment_window(40.0, 44.9)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(
-            one_segment_window(40.0, 59.0)
-                .findings_with("T002", &[("release_ms", 10.0)])
-                .len(),
-            1
-        );
+        let bound = |release, options: &[(&str, f64)]| {
+            window_bound(40.0, 10.0, release).fired("T002", options)
+        };
+        let one = |release, options: &[(&str, f64)]| {
+            one_segment_window(40.0, release).fired("T002", options)
+        };
+        assert_eq!((bound(55.0, &[]), bound(55.1, &[])), (1, 0));
+        assert_eq!((one(45.1, &[]), one(44.9, &[])), (1, 0));
+        assert_eq!(one(59.0, &[("release_ms", 10.0)]), 1);
         // Later than the round trip after the first ACK, and closer to one
         // after an ACK of in-flight data: released by that one, which was
         // not delayed.
-        assert!(window_bound(40.0, 10.0, 59.0)
-            .findings_with("T002", &[("release_ms", 10.0)])
-            .is_empty());
+        assert_eq!(bound(59.0, &[("release_ms", 10.0)]), 0);
     }
 
     #[test]
@@ -442,11 +414,10 @@ mod tests {
             .server(150.1, &seg)
             .client_ack_short(190.1, 1200)
             .server(190.2, &seg);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
+        let f = only(t.findings_of("T002"));
+        assert_eq!(f.transaction, Some(1));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"acker": "client", "ack_after_ms": 90.0, "ack_delay_ms": 40.0, "rtt_to_acker_from": "samples", "acked_all": false, "idle_ms": 40.1, "blocked_by": "window"}),
         );
         // ... and 50 ms after the ACK is too late to be its release here.
@@ -512,14 +483,9 @@ mod tests {
             .server(293.0, OK)
             .server(293.1, OK)
             .close(400.0);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["blocked_by"], "window");
-        assert!(
-            f[0].message.contains("Nagle's algorithm off"),
-            "{}",
-            f[0].message
-        );
+        let f = only(t.findings_of("T002"));
+        assert_eq!(f.evidence["blocked_by"], "window");
+        assert_says(&f, "Nagle's algorithm off");
         assert!(t.findings_of("T001").is_empty());
     }
 
@@ -540,17 +506,12 @@ mod tests {
             .client(193.0, &post[100..])
             .server(243.0, OK)
             .close(400.0);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
+        let f = only(t.findings_of("T002"));
         assert_evidence(
-            &f[0],
+            &f,
             json!({"blocked_by": "nagle_or_window", "acked_bytes": 100}),
         );
-        assert!(
-            f[0].message.contains("TCP_NODELAY on the client if"),
-            "{}",
-            f[0].message
-        );
+        assert_says(&f, "TCP_NODELAY on the client if");
         assert!(t.findings_of("T001").is_empty());
     }
 

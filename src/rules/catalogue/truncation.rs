@@ -61,8 +61,12 @@ impl Shortfall {
         }
     }
 
-    /// The same numbers as evidence.
-    pub(super) fn evidence(&self, mut f: Finding) -> Finding {
+    /// The same numbers as evidence, with the pipelined requests `behind`
+    /// the cut response that the close left unanswered, if any.
+    pub(super) fn evidence(&self, mut f: Finding, behind: Vec<u64>) -> Finding {
+        if !behind.is_empty() {
+            f = f.with("unanswered_transactions", behind);
+        }
         if let Some(n) = self.expected {
             f = f
                 .with("expected_bytes", n)
