@@ -9,7 +9,7 @@
 //! knows the catalogue: the engine and the configuration, above it, do.
 
 pub use super::context::ConnectionFacts;
-pub use super::finding::{Covers, Finding};
+pub use super::finding::{Covers, Finding, Ms};
 pub use super::index::{CaptureIndex, ConnSummary, FailedRequest, RequestSummary};
 pub use super::meta::{Family, OptionSpec, RuleMeta, Severity};
 use std::collections::BTreeMap;

@@ -32,5 +32,5 @@ pub use catalogue::all;
 pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn};
 pub use context::{CheckHandler, ConnectionFacts};
 pub use engine::Linter;
-pub use finding::{Covers, Finding};
+pub use finding::{Covers, Finding, Ms};
 pub use meta::{Family, OptionSpec, RuleMeta, Severity};

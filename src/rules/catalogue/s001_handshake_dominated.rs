@@ -6,6 +6,7 @@ use crate::http::{HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
 use crate::rules::api::*;
 use crate::Timestamp;
+use serde::Serialize;
 
 pub struct HandshakeDominated;
 
@@ -173,61 +174,90 @@ impl Rule for HandshakeDominated {
             return;
         }
         let closed_by = closer(conn);
-        let what = target(x.tx).unwrap_or_else(|| "one request".to_string());
-        let at_capture = if client_rtt >= 1_000_000 {
-            format!(
-                " as the client saw it ({} at the capture point, which is {} of round trip from \
-                 the client)",
-                ms(capture_exchange),
-                ms(client_rtt)
-            )
-        } else {
-            String::new()
-        };
-        let message = format!(
-            "{what}, the only request on this connection: the TCP handshake took {} and the \
-             exchange {}{at_capture} for {bytes} bytes, so the handshake was {:.0}% of {}; {}",
-            ms(handshake),
-            ms(exchange),
-            ratio * 100.0,
-            ms(span),
-            fix(x.request, x.response, closed_by),
-        );
-        let mut f = Finding::new(&META, conn, syn, message)
-            .with_ms("handshake_ms", handshake)
-            .with_ms("exchange_ms", exchange)
-            .with_ms("capture_exchange_ms", capture_exchange)
-            .with_ms("client_rtt_ms", client_rtt)
-            .with_ms("span_ms", span)
-            .with("ratio", (ratio * 1000.0).round() / 1000.0)
-            .with("request_bytes", request_bytes)
-            .with("response_bytes", response_bytes);
-        if let Some(side) = closed_by {
-            f = f.with("closed_by", side.name());
-        }
-        // The connection's first packet is the client's SYN when that is how
-        // its roles were decided.
-        if conn.roles == RoleEvidence::Syn && conn.start_ts == syn {
-            f = f.with("syn_frame", conn.first_frame);
-        }
-        // With one request and its response and nothing else on the
-        // connection, the client's first data is the request's first byte and
-        // the server's last data the response's last (checked by time).
-        if let Some(frame) = conn.stats(Side::Client).first_data_frame {
-            f = f.with("request_frame", frame);
-        }
         let server = conn.stats(Side::Server);
-        if let (Some(frame), Some(ts)) = (server.last_data_frame, server.last_data_ts) {
-            if ts == x.response.last_byte_ts {
-                f = f.with("response_frame", frame);
-            }
-        }
-        out.push(f);
+        let evidence = Evidence {
+            handshake_ms: Ms(handshake),
+            exchange_ms: Ms(exchange),
+            capture_exchange_ms: Ms(capture_exchange),
+            client_rtt_ms: Ms(client_rtt),
+            span_ms: Ms(span),
+            ratio,
+            request_bytes,
+            response_bytes,
+            closed_by: closed_by.map(Side::name),
+            // The connection's first packet is the client's SYN when that is
+            // how its roles were decided.
+            syn_frame: (conn.roles == RoleEvidence::Syn && conn.start_ts == syn)
+                .then_some(conn.first_frame),
+            // With one request and its response and nothing else on the
+            // connection, the client's first data is the request's first byte
+            // and the server's last data the response's last (checked by time).
+            request_frame: conn.stats(Side::Client).first_data_frame,
+            response_frame: server
+                .last_data_frame
+                .filter(|_| server.last_data_ts == Some(x.response.last_byte_ts)),
+        };
+        let what = target(x.tx).unwrap_or_else(|| "one request".to_string());
+        let message = evidence.message(&what, fix(x.request, x.response, closed_by));
+        out.push(Finding::new(&META, conn, syn, message).with_evidence(&evidence));
     }
 
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
+}
+
+/// What S001 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    handshake_ms: Ms,
+    /// As the client saw it: the exchange at the capture point plus the
+    /// capture point's round trip to the client.
+    exchange_ms: Ms,
+    capture_exchange_ms: Ms,
+    client_rtt_ms: Ms,
+    span_ms: Ms,
+    #[serde(serialize_with = "thousandths")]
+    ratio: f64,
+    request_bytes: u64,
+    response_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syn_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_frame: Option<u64>,
+}
+
+impl Evidence {
+    /// The finding's message: `what` was the request, `fix` what to change.
+    fn message(&self, what: &str, fix: &str) -> String {
+        let at_capture = if self.client_rtt_ms.0 >= 1_000_000 {
+            format!(
+                " as the client saw it ({} at the capture point, which is {} of round trip from \
+                 the client)",
+                self.capture_exchange_ms, self.client_rtt_ms
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{what}, the only request on this connection: the TCP handshake took {} and the \
+             exchange {}{at_capture} for {} bytes, so the handshake was {:.0}% of {}; {fix}",
+            self.handshake_ms,
+            self.exchange_ms,
+            self.request_bytes.saturating_add(self.response_bytes),
+            self.ratio * 100.0,
+            self.span_ms,
+        )
+    }
+}
+
+/// A ratio in evidence: three decimals.
+fn thousandths<S: serde::Serializer>(ratio: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((ratio * 1000.0).round() / 1000.0)
 }
 
 /// The connection's one transaction, when the connection carried exactly one
@@ -320,10 +350,6 @@ fn fix(req: &MessageFacts, resp: &MessageFacts, closed_by: Option<Side>) -> &'st
     } else {
         "reuse connections (keep-alive, a connection pool) so that requests skip the handshake"
     }
-}
-
-fn ms(ns: i64) -> String {
-    format!("{:.1} ms", ns as f64 / 1e6)
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use crate::flow::Connection;
 use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
 use crate::rules::api::*;
+use serde::Serialize;
 
 pub struct NagleDelayedAckStall;
 
@@ -165,33 +166,46 @@ enum Held {
 
 fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Finding {
     let r = st.release;
-    let wait = r.idle_ns();
-    let (kind, writer) = match r.sender {
-        Side::Client => ("request", "client"),
-        Side::Server => ("response", "server"),
+    let kind = match r.sender {
+        Side::Client => "request",
+        Side::Server => "response",
     };
     let held = match st.place {
         Some((_, m)) if r.held_end > m.start_offset => Held::Same,
         Some(_) => Held::Previous,
         None => Held::Outside,
     };
-    let peer = r.sender.peer().name();
-    let ack_delay_ns = st
-        .to_acker
-        .map(|to| r.ack_ts.since(r.held_ts).saturating_sub(to.ns));
-    let held_by_peer = match ack_delay_ns {
-        Some(d) if d >= MS => format!("the {peer} held that ACK {:.1} ms", d as f64 / 1e6),
-        Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
-        None => format!(
-            "the ACK came {:.1} ms after that write",
-            r.ack_ts.ms_since(r.held_ts)
-        ),
+    let evidence = Evidence {
+        sender: r.sender.name(),
+        message: if held == Held::Outside { "none" } else { kind },
+        held_segment_in: match held {
+            Held::Same => "same_message",
+            Held::Previous => "previous_message",
+            Held::Outside => "no_message",
+        },
+        small_segment_bytes: r.held_len,
+        mss: st.mss.bytes,
+        mss_from: st.mss.from,
+        stall_ms: Ms(r.idle_ns()),
+        ack_after_ms: Ms(r.ack_ts.since(r.held_ts)),
+        release_after_ack_ms: Ms(r.release_ts.since(r.ack_ts)),
+        rtt_to_sender_ms: Ms(st.rtt.ns),
+        rtt_from: st.rtt.from,
+        released_bytes: r.release_len,
+        held_frame: r.held_frame,
+        ack_frame: r.ack_frame,
+        release_frame: r.release_frame,
+        stalls,
+        total_stall_ms: Ms(total_ns),
+        // How long the peer held its ACK: the ACK's time after the held
+        // write, less the round trip to the peer.
+        ack_delay_ms: st
+            .to_acker
+            .map(|to| Ms(r.ack_ts.since(r.held_ts).saturating_sub(to.ns))),
+        rtt_to_acker_ms: st.to_acker.map(|to| Ms(to.ns)),
     };
-    let also = match (stalls, held) {
-        (1, _) => String::new(),
-        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
-        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
-    };
+    let bytes = evidence.small_segment_bytes;
+    let writer = evidence.sender;
     let (what_waited, of_what, fix) = match (held, st.place) {
         (Held::Same, Some((_, m))) => {
             let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= m.start_offset {
@@ -206,21 +220,18 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
             };
             (
                 rest,
-                format!("a {}-byte {first}", r.held_len),
+                format!("a {bytes}-byte {first}"),
                 format!("write the {kind} in one call"),
             )
         }
         (Held::Previous, _) => (
             format!("the {kind}"),
-            format!(
-                "the {writer}'s previous {}-byte write, the end of the {kind} before it",
-                r.held_len
-            ),
+            format!("the {writer}'s previous {bytes}-byte write, the end of the {kind} before it"),
             format!("write back-to-back {kind}s in one call"),
         ),
         _ => (
             "data outside any HTTP message".to_string(),
-            format!("a {}-byte write", r.held_len),
+            format!("a {bytes}-byte write"),
             "write in fewer, larger calls".to_string(),
         ),
     };
@@ -228,46 +239,69 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
         Some((tx, _)) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
+    let also = match (stalls, held) {
+        (1, _) => String::new(),
+        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
+        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
+    };
     let message = format!(
-        "{place}{what_waited} waited {:.1} ms for the {peer}'s ACK of {of_what} (Nagle's \
-         algorithm; {held_by_peer}){also}; set TCP_NODELAY on the {writer} or {fix}",
-        wait as f64 / 1e6,
+        "{place}{what_waited} waited {} for the {}'s ACK of {of_what} (Nagle's algorithm; {}){also}; \
+         set TCP_NODELAY on the {writer} or {fix}",
+        evidence.stall_ms,
+        r.sender.peer().name(),
+        evidence.held_by_peer(r.sender.peer().name()),
     );
     let mut f = Finding::new(&META, conn, r.held_ts, message);
     if let Some((tx, _)) = st.place {
         f = f.transaction(tx.index);
     }
-    let f = f
-        .with("sender", r.sender.name())
-        .with("message", if held == Held::Outside { "none" } else { kind })
-        .with(
-            "held_segment_in",
-            match held {
-                Held::Same => "same_message",
-                Held::Previous => "previous_message",
-                Held::Outside => "no_message",
-            },
-        )
-        .with("small_segment_bytes", r.held_len)
-        .with("mss", st.mss.bytes)
-        .with("mss_from", st.mss.from)
-        .with_ms("stall_ms", wait)
-        .with_ms("ack_after_ms", r.ack_ts.since(r.held_ts))
-        .with_ms("release_after_ack_ms", r.release_ts.since(r.ack_ts))
-        .with_ms("rtt_to_sender_ms", st.rtt.ns)
-        .with("rtt_from", st.rtt.from)
-        .with("released_bytes", r.release_len)
-        .with("held_frame", r.held_frame)
-        .with("ack_frame", r.ack_frame)
-        .with("release_frame", r.release_frame)
-        .with("stalls", stalls)
-        .with_ms("total_stall_ms", total_ns);
-    match (ack_delay_ns, st.to_acker) {
-        (Some(d), Some(to)) => f
-            .with_ms("ack_delay_ms", d.max(0))
-            .with_ms("rtt_to_acker_ms", to.ns),
-        _ => f,
+    f.with_evidence(&evidence)
+}
+
+/// What T001 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    sender: &'static str,
+    message: &'static str,
+    held_segment_in: &'static str,
+    small_segment_bytes: u32,
+    mss: u32,
+    mss_from: &'static str,
+    stall_ms: Ms,
+    ack_after_ms: Ms,
+    release_after_ack_ms: Ms,
+    rtt_to_sender_ms: Ms,
+    rtt_from: &'static str,
+    released_bytes: u32,
+    held_frame: u64,
+    ack_frame: u64,
+    release_frame: u64,
+    stalls: u32,
+    total_stall_ms: Ms,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "not_below_zero"
+    )]
+    ack_delay_ms: Option<Ms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_to_acker_ms: Option<Ms>,
+}
+
+impl Evidence {
+    /// How the peer's ACK came, for the message.
+    fn held_by_peer(&self, peer: &str) -> String {
+        match self.ack_delay_ms {
+            Some(d) if d.0 >= MS => format!("the {peer} held that ACK {d}"),
+            Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
+            None => format!("the ACK came {} after that write", self.ack_after_ms),
+        }
     }
+}
+
+/// An ACK delay in evidence: a negative one (the ACK came sooner than the
+/// round trip estimate) is no delay.
+fn not_below_zero<S: serde::Serializer>(d: &Option<Ms>, s: S) -> Result<S::Ok, S::Error> {
+    d.map(|d| Ms(d.0.max(0))).serialize(s)
 }
 
 #[cfg(test)]

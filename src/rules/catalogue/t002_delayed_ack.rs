@@ -5,6 +5,7 @@ use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
 use crate::rules::api::*;
+use serde::Serialize;
 
 pub struct DelayedAck;
 
@@ -196,86 +197,128 @@ impl Rule for DelayedAck {
 
 fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
     let r = h.release;
-    let sender = r.sender.name();
-    let acker = r.sender.peer().name();
-    let after_arrival = r.release_ts.since(r.ack_ts).saturating_sub(h.to_sender.ns);
+    let (sender, acker) = (r.sender.name(), r.sender.peer().name());
+    let evidence = Evidence {
+        acker,
+        sender,
+        ack_delay_ms: Ms(h.ack_delay_ns),
+        ack_after_ms: Ms(r.ack_ts.since(r.held_ts)),
+        rtt_to_acker_ms: Ms(h.to_acker.ns),
+        rtt_to_acker_from: h.to_acker.from,
+        released_data_after_ms: Ms(r.release_ts.since(r.ack_ts)),
+        rtt_to_sender_ms: Ms(h.to_sender.ns),
+        rtt_to_sender_from: h.to_sender.from,
+        idle_ms: Ms(r.idle_ns()),
+        in_flight_segments: r.in_flight,
+        acked_bytes: r.held_len,
+        acked_all: r.acked_all,
+        released_bytes: r.release_len,
+        held_frame: r.held_frame,
+        ack_frame: r.ack_frame,
+        release_frame: r.release_frame,
+        delayed_acks: acks,
+        blocked_by: match h.blocked_by {
+            Blocker::WindowOrClassicNagle => "nagle_or_window",
+            _ => "window",
+        },
+    };
     let place = match h.tx {
         Some(tx) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
-    let also = if acks > 1 {
-        format!(" ({} such ACKs here)", acks)
-    } else {
-        String::new()
-    };
-    let more = format!(
-        "let the {sender} keep more in flight (a larger initial or congestion window, send \
-         buffer, or {acker} receive window) or have the {acker} acknowledge at once"
+    let mut f = Finding::new(
+        &META,
+        conn,
+        r.ack_ts,
+        evidence.message(&place, h.blocked_by),
     );
-    let (cause, likely, fix) = match h.blocked_by {
-        Blocker::FullSegment => (
-            "by a full window: it released a full-sized segment, which Nagle's algorithm never \
-             holds back"
-                .to_string(),
-            "window",
-            more,
-        ),
-        Blocker::PartialAck => (
-            format!(
-                "by a full window: the ACK covered only part of what the {sender} had in flight"
-            ),
-            "window",
-            more,
-        ),
-        Blocker::NagleOff => (
-            format!(
-                "by a full window: the {sender} has Nagle's algorithm off (elsewhere on this \
-                 connection it sent a partial segment right behind an unacknowledged one)"
-            ),
-            "window",
-            more,
-        ),
-        Blocker::WindowOrClassicNagle => (
-            "by a full window, or by a Nagle's algorithm that holds a partial segment while any \
-             data is unacknowledged (BSD, macOS and Windows stacks; not Linux)"
-                .to_string(),
-            "nagle_or_window",
-            format!("set TCP_NODELAY on the {sender} if its stack is one of those, else {more}"),
-        ),
-    };
-    let message = format!(
-        "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {:.1} ms, and the \
-         {sender}, quiet for {:.1} ms, sent {} bytes {:.1} ms after the ACK reached it (held back \
-         {cause}){also}; {fix}",
-        r.held_len,
-        h.ack_delay_ns as f64 / 1e6,
-        r.idle_ns() as f64 / 1e6,
-        r.release_len,
-        after_arrival.max(0) as f64 / 1e6,
-    );
-    let mut f = Finding::new(&META, conn, r.ack_ts, message);
     if let Some(tx) = h.tx {
         f = f.transaction(tx.index);
     }
-    f.with("acker", acker)
-        .with("sender", sender)
-        .with_ms("ack_delay_ms", h.ack_delay_ns)
-        .with_ms("ack_after_ms", r.ack_ts.since(r.held_ts))
-        .with_ms("rtt_to_acker_ms", h.to_acker.ns)
-        .with("rtt_to_acker_from", h.to_acker.from)
-        .with_ms("released_data_after_ms", r.release_ts.since(r.ack_ts))
-        .with_ms("rtt_to_sender_ms", h.to_sender.ns)
-        .with("rtt_to_sender_from", h.to_sender.from)
-        .with_ms("idle_ms", r.idle_ns())
-        .with("in_flight_segments", r.in_flight)
-        .with("acked_bytes", r.held_len)
-        .with("acked_all", r.acked_all)
-        .with("released_bytes", r.release_len)
-        .with("held_frame", r.held_frame)
-        .with("ack_frame", r.ack_frame)
-        .with("release_frame", r.release_frame)
-        .with("delayed_acks", acks)
-        .with("blocked_by", likely)
+    f.with_evidence(&evidence)
+}
+
+/// What T002 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    acker: &'static str,
+    sender: &'static str,
+    /// How long the receiver held its ACK, as it saw it.
+    ack_delay_ms: Ms,
+    ack_after_ms: Ms,
+    rtt_to_acker_ms: Ms,
+    rtt_to_acker_from: &'static str,
+    released_data_after_ms: Ms,
+    rtt_to_sender_ms: Ms,
+    rtt_to_sender_from: &'static str,
+    idle_ms: Ms,
+    in_flight_segments: u32,
+    acked_bytes: u32,
+    acked_all: bool,
+    released_bytes: u32,
+    held_frame: u64,
+    ack_frame: u64,
+    release_frame: u64,
+    delayed_acks: u32,
+    blocked_by: &'static str,
+}
+
+impl Evidence {
+    /// The finding's message, after `place` (the message it is about).
+    fn message(&self, place: &str, blocked_by: Blocker) -> String {
+        let Evidence { sender, acker, .. } = *self;
+        // When the released data left the sender, after the ACK reached it.
+        let after_arrival = Ms(self
+            .released_data_after_ms
+            .0
+            .saturating_sub(self.rtt_to_sender_ms.0)
+            .max(0));
+        let also = if self.delayed_acks > 1 {
+            format!(" ({} such ACKs here)", self.delayed_acks)
+        } else {
+            String::new()
+        };
+        let more = format!(
+            "let the {sender} keep more in flight (a larger initial or congestion window, send \
+             buffer, or {acker} receive window) or have the {acker} acknowledge at once"
+        );
+        let (cause, fix) = match blocked_by {
+            Blocker::FullSegment => (
+                "by a full window: it released a full-sized segment, which Nagle's algorithm \
+                 never holds back"
+                    .to_string(),
+                more,
+            ),
+            Blocker::PartialAck => (
+                format!(
+                    "by a full window: the ACK covered only part of what the {sender} had in \
+                     flight"
+                ),
+                more,
+            ),
+            Blocker::NagleOff => (
+                format!(
+                    "by a full window: the {sender} has Nagle's algorithm off (elsewhere on this \
+                     connection it sent a partial segment right behind an unacknowledged one)"
+                ),
+                more,
+            ),
+            Blocker::WindowOrClassicNagle => (
+                "by a full window, or by a Nagle's algorithm that holds a partial segment while \
+                 any data is unacknowledged (BSD, macOS and Windows stacks; not Linux)"
+                    .to_string(),
+                format!(
+                    "set TCP_NODELAY on the {sender} if its stack is one of those, else {more}"
+                ),
+            ),
+        };
+        format!(
+            "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {}, and the \
+             {sender}, quiet for {}, sent {} bytes {after_arrival} after the ACK reached it (held \
+             back {cause}){also}; {fix}",
+            self.acked_bytes, self.ack_delay_ms, self.idle_ms, self.released_bytes,
+        )
+    }
 }
 
 #[cfg(test)]
