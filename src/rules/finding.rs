@@ -6,6 +6,7 @@ use crate::Timestamp;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::net::SocketAddr;
 
 /// What a rule found, where, and the numbers that made it fire.
 #[derive(Clone, Debug)]
@@ -51,13 +52,25 @@ impl Finding {
         ts: Timestamp,
         message: String,
     ) -> Finding {
+        Finding::on(meta, (conn.id, conn.client, conn.server), ts, message)
+    }
+
+    /// A finding of `meta` on the connection (id, client, server) at `ts`,
+    /// for rules that know it by its summary rather than the
+    /// [`Connection`] (the cross-connection rules).
+    pub fn on(
+        meta: &'static RuleMeta,
+        (connection, client, server): (u64, SocketAddr, SocketAddr),
+        ts: Timestamp,
+        message: String,
+    ) -> Finding {
         Finding {
             code: meta.code,
             rule: meta.name,
             severity: meta.severity,
-            connection: conn.id,
-            client: conn.client.to_string(),
-            server: conn.server.to_string(),
+            connection,
+            client: client.to_string(),
+            server: server.to_string(),
             transaction: None,
             ts,
             message,

@@ -8,6 +8,11 @@
 //! of a few hundred bytes, dropped once it is older than any rule's window,
 //! keeps it bounded by the connections of the last couple of minutes.
 //!
+//! The index also serves those rules: it groups summaries by client host
+//! and server ([`CaptureIndex::by_client_host_and_server`], for S002 and
+//! S003) and pairs a proxy's two legs ([`CaptureIndex::proxy_pairs`], in
+//! [`proxy_legs`](super::proxy_legs), for C007).
+//!
 //! Two things outlive the summaries, both capped by count:
 //! - failed requests ([`FailedRequest`]), because a retry can travel on a
 //!   connection that stays open (a pool) long after the failed one was
@@ -295,19 +300,7 @@ impl ConnSummary {
     /// A finding of `meta` on this connection, for the cross-connection
     /// rules, which see summaries rather than [`Connection`](crate::flow::Connection)s.
     pub fn finding(&self, meta: &'static RuleMeta, ts: Timestamp, message: String) -> Finding {
-        Finding {
-            code: meta.code,
-            rule: meta.name,
-            severity: meta.severity,
-            connection: self.id,
-            client: self.client.to_string(),
-            server: self.server.to_string(),
-            transaction: None,
-            ts,
-            message,
-            evidence: serde_json::Map::new(),
-            covers: None,
-        }
+        Finding::on(meta, (self.id, self.client, self.server), ts, message)
     }
 }
 

@@ -2,11 +2,11 @@
 //!
 //! A rule file holds the rule's metadata and documentation, its check and
 //! its unit tests; it imports the API it stands on ([`crate::rules::api`]),
-//! the helpers the rules share ([`common`], [`ack_clock`] for T001/T002,
-//! [`truncation`] for R001/R002), and the pipeline's stages, but never
+//! the helpers the rules share (`common`, `ack_clock` for T001/T002,
+//! `truncation` for R001/R002), and the pipeline's stages, but never
 //! another rule file (the `architecture` test fails when one does).
 //!
-//! Adding a rule: its file here, its `mod` line and its place in [`RULES`]
+//! Adding a rule: its file here, its `mod` line and its place in `RULES`
 //! below (`rules_meta` fails until both are there), a sample capture with
 //! its expected findings (`samples/expected.tsv`); the count, the README
 //! table (`CONNLINT_BLESS=1 cargo test --test rules_meta`) and the rest are
