@@ -196,3 +196,45 @@ impl<T> PerMessage<T> {
         self.found.into_iter()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::testing::{assert_says, only, Timeline, OK};
+
+    /// A client-side capture over a 50 ms round trip: GET / at 50 ms, in
+    /// one write or in two (the second right behind the first, which no
+    /// Nagle's algorithm lets out), answered at 100.1; then GET /a at 150,
+    /// the server's pure ACK of it at 243 (a delayed ACK), GET /b at once
+    /// after it, both answered.
+    fn held_behind_a_delayed_ack(first_in_two_writes: bool) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0);
+        if first_in_two_writes {
+            t.client(50.0, b"GET / HTTP/1.1\r\n")
+                .client(50.1, b"Host: h\r\n\r\n");
+        } else {
+            t.client(50.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+        }
+        t.server(100.1, OK)
+            .client(150.0, b"GET /a.css HTTP/1.1\r\nHost: h\r\n\r\n");
+        t.server_ack(243.0)
+            .client(243.0, b"GET /b.js HTTP/1.1\r\nHost: h\r\n\r\n");
+        t.server(293.0, OK).server(293.1, OK).close(400.0);
+        t
+    }
+
+    #[test]
+    fn a_sender_with_nagle_off_is_held_by_its_window_not_by_nagle() {
+        // Nagle on: a Nagle hold, T001's alone.
+        let t = held_behind_a_delayed_ack(false);
+        assert_eq!(t.findings_of("T001").len(), 1);
+        assert!(t.findings_of("T002").is_empty());
+        // Off: the same wait was its window's (one segment after a timeout,
+        // say), T002's alone.
+        let t = held_behind_a_delayed_ack(true);
+        assert!(t.findings_of("T001").is_empty());
+        let f = only(t.findings_of("T002"));
+        assert_eq!(f.evidence["blocked_by"], "window");
+        assert_says(&f, "Nagle's algorithm off");
+    }
+}

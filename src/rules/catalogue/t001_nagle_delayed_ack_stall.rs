@@ -481,35 +481,6 @@ mod tests {
     }
 
     #[test]
-    fn a_sender_with_nagle_off_is_not_held_by_it() {
-        // Earlier on the connection the client let a partial segment out
-        // right behind an unacknowledged one: its Nagle's algorithm is off,
-        // and the later wait is not Nagle's doing.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET /a HTTP/1.1\r\n")
-            .client(50.1, b"Host: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .client(150.0, HEAD)
-            .server_ack(243.0)
-            .client(243.0, BODY)
-            .server(293.0, CREATED)
-            .close(400.0);
-        assert!(t.findings_of("T001").is_empty());
-        // Without the first request in two pieces, it fires.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .client(150.0, HEAD)
-            .server_ack(243.0)
-            .client(243.0, BODY)
-            .server(293.0, CREATED)
-            .close(400.0);
-        assert_eq!(t.findings_of("T001").len(), 1);
-    }
-
-    #[test]
     fn one_stall_is_one_finding() {
         // The ACK that released the body was a delayed ACK: T001 says so in
         // its evidence, and T002 does not report the stall again.

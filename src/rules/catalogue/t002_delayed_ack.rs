@@ -435,49 +435,41 @@ mod tests {
         assert_eq!(bound(59.0, &[("release_ms", 10.0)]), 0);
     }
 
-    #[test]
-    fn a_server_side_capture_times_the_segment_the_ack_covers() {
-        // Captured at the server; no SYN, so a full segment is the largest
-        // seen (600 bytes). A first exchange gives the round trips: 0.1 ms to
-        // the server, 50 ms to the client. The server's three-segment window
-        // leaves at 100.1; the client ACKs two at once (seen at 150.1), which
-        // lets out two more, and holds its ACK of the third 40 ms (seen at
-        // 190.1, while those two are still on their way to it).
+    /// Captured at the server; no SYN, so a full segment is the largest
+    /// seen (600 bytes). A first exchange gives the round trips: 0.1 ms to
+    /// the server, 50 ms to the client. The server's three-segment window
+    /// leaves at 100.1; the client ACKs two at once (seen at 150.1), which
+    /// lets out two more, and holds its ACK of the third 40 ms (seen at
+    /// 190.1, while those two are still on their way to it); the next
+    /// segment leaves at `release`.
+    fn server_side(release: f64) -> Timeline {
         let seg = [b'x'; 600];
         let mut t = Timeline::new();
         t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
             .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, BIG)
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
+            .client_ack(50.1);
+        t.client(100.0, BIG)
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n");
+        t.server(100.1, &seg)
             .server(100.1, &seg)
-            .server(100.1, &seg)
-            .client_ack_short(150.1, 600)
+            .client_ack_short(150.1, 600);
+        t.server(150.1, &seg)
             .server(150.1, &seg)
-            .server(150.1, &seg)
-            .client_ack_short(190.1, 1200)
-            .server(190.2, &seg);
-        let f = only(t.findings_of("T002"));
+            .client_ack_short(190.1, 1200);
+        t.server(release, &seg);
+        t
+    }
+
+    #[test]
+    fn a_server_side_capture_times_the_segment_the_ack_covers() {
+        let f = only(server_side(190.2).findings_of("T002"));
         assert_eq!(f.transaction, Some(1));
         assert_evidence(
             &f,
             json!({"acker": "client", "ack_after_ms": 90.0, "ack_delay_ms": 40.0, "rtt_to_acker_from": "samples", "acked_all": false, "idle_ms": 40.1, "blocked_by": "window"}),
         );
         // ... and 50 ms after the ACK is too late to be its release here.
-        let mut t = Timeline::new();
-        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, BIG)
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
-            .server(100.1, &seg)
-            .server(100.1, &seg)
-            .client_ack_short(150.1, 600)
-            .server(150.1, &seg)
-            .server(150.1, &seg)
-            .client_ack_short(190.1, 1200)
-            .server(240.1, &seg);
-        assert!(t.findings_of("T002").is_empty());
+        assert!(server_side(240.1).findings_of("T002").is_empty());
     }
 
     /// A client-side capture with a 50 ms round trip: GET /a.css at 100,
@@ -508,28 +500,6 @@ mod tests {
         assert_eq!(tcp.len(), 1, "{all:?}");
         assert_eq!(tcp[0].code, "T001");
         assert_eq!(tcp[0].evidence["ack_delay_ms"], 43.0);
-    }
-
-    #[test]
-    fn a_sender_with_nagle_off_was_held_by_its_window() {
-        // The pipelined stall, from a client that earlier let a partial
-        // segment out right behind an unacknowledged one: not Nagle (off),
-        // so its window (one segment after a timeout, say) held it.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\n")
-            .client(50.1, b"Host: h\r\n\r\n")
-            .server(100.1, OK)
-            .client(150.0, A)
-            .server_ack(243.0)
-            .client(243.0, B)
-            .server(293.0, OK)
-            .server(293.1, OK)
-            .close(400.0);
-        let f = only(t.findings_of("T002"));
-        assert_eq!(f.evidence["blocked_by"], "window");
-        assert_says(&f, "Nagle's algorithm off");
-        assert!(t.findings_of("T001").is_empty());
     }
 
     #[test]
