@@ -17,8 +17,8 @@
 //! Unknown keys, rules, options and values are errors that name the key: a
 //! misspelt threshold silently ignored would make a CI gate lie.
 
-use super::meta::{RuleMeta, Severity};
-use super::registry::{self, Rule};
+use super::api::{Rule, RuleMeta, RuleSettings, Severity};
+use super::catalogue;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -65,32 +65,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// One rule's settings once everything is resolved.
-#[derive(Clone, Debug)]
-pub struct RuleSettings {
-    pub enabled: bool,
-    pub severity: Option<Severity>,
-    /// Every option of the rule, with its default or configured value.
-    pub options: BTreeMap<&'static str, f64>,
-}
-
-impl RuleSettings {
-    /// The value of one of the rule's declared options.
-    ///
-    /// Rules ask only for keys they declare (the meta-test checks every
-    /// rule's option keys against its uses), so a missing key is a bug: it
-    /// falls back to 0 rather than bringing the run down.
-    pub fn get(&self, key: &str) -> f64 {
-        debug_assert!(self.options.contains_key(key), "undeclared option {key}");
-        self.options.get(key).copied().unwrap_or(0.0)
-    }
-
-    /// An option in milliseconds, as nanoseconds.
-    pub fn ms_as_ns(&self, key: &str) -> i64 {
-        (self.get(key) * 1e6) as i64
-    }
-}
-
 /// The resolved configuration of a `check` run.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -135,7 +109,7 @@ pub fn matches(meta: &RuleMeta, pattern: &str) -> bool {
 /// Checks that a selector names at least one rule (a typo would otherwise
 /// select nothing and pass every capture).
 fn check_selector(pattern: &str, origin: &str) -> Result<(), ConfigError> {
-    if registry::all().iter().any(|r| matches(r.meta(), pattern)) {
+    if catalogue::all().iter().any(|r| matches(r.meta(), pattern)) {
         Ok(())
     } else {
         Err(ConfigError(format!(
@@ -146,7 +120,7 @@ fn check_selector(pattern: &str, origin: &str) -> Result<(), ConfigError> {
 
 /// Finds a rule by code or name.
 pub fn find_rule(code_or_name: &str) -> Option<&'static dyn Rule> {
-    registry::all()
+    catalogue::all()
         .iter()
         .copied()
         .find(|r| r.meta().code.eq_ignore_ascii_case(code_or_name) || r.meta().name == code_or_name)
@@ -217,7 +191,7 @@ impl Config {
             fail_on = f;
         }
 
-        let mut rules: Vec<RuleSettings> = registry::all()
+        let mut rules: Vec<RuleSettings> = catalogue::all()
             .iter()
             .map(|r| {
                 let m = r.meta();
@@ -232,7 +206,7 @@ impl Config {
 
         if let Some(f) = file_cfg {
             for (key, table) in &f.rules {
-                let idx = registry::all()
+                let idx = catalogue::all()
                     .iter()
                     .position(|r| r.meta().code.eq_ignore_ascii_case(key) || r.meta().name == key)
                     .ok_or_else(|| {
@@ -241,7 +215,7 @@ impl Config {
                             at("rules")
                         ))
                     })?;
-                let meta = registry::all()[idx].meta();
+                let meta = catalogue::all()[idx].meta();
                 let settings = &mut rules[idx];
                 for (opt, value) in table {
                     let here = at(&format!("rules.{key}.{opt}"));

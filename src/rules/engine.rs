@@ -6,11 +6,9 @@
 //! findings on those connections into it. No rule code is known here: the
 //! covering finding says what it stands for.
 
-use super::config::{Config, RuleSettings};
-use super::context::ConnectionFacts;
-use super::finding::Finding;
-use super::index::{CaptureIndex, ConnSummary};
-use super::registry::{self, Rule};
+use super::api::{CaptureIndex, ConnSummary, ConnectionFacts, Finding, Rule, RuleSettings};
+use super::catalogue;
+use super::config::Config;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -45,7 +43,7 @@ pub struct Linter<'c> {
 
 impl<'c> Linter<'c> {
     pub fn new(config: &'c Config) -> Linter<'c> {
-        let rules = registry::all()
+        let rules = catalogue::all()
             .iter()
             .zip(&config.rules)
             .filter(|(_, s)| s.enabled)
@@ -237,7 +235,7 @@ fn fold(findings: &mut Vec<Finding>, start: usize) {
     let Some(new) = findings.get(start..).filter(|n| n.len() > 1) else {
         return;
     };
-    let rule_of = |code: &str| registry::all().iter().find(|r| r.meta().code == code);
+    let rule_of = |code: &str| catalogue::all().iter().find(|r| r.meta().code == code);
     let folded: Vec<bool> = new
         .iter()
         .map(|other| {
@@ -264,40 +262,25 @@ fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-    use crate::rules::{CliSelection, Config, ConfigFile, Finding};
+    use crate::rules::testing::{config_with, Timeline};
+    use crate::rules::Finding;
 
     const GET: &[u8] = b"GET /catalog HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
 
-    /// One request on a new connection from `port` at `at` ms, answered at
-    /// once over a 50 ms RTT (handshake-dominated: 50 / 100), then closed.
-    fn one_shot(t: &mut Timeline, port: u16, at: f64) {
-        t.connection(&format!("10.0.0.1:{port}"), "10.0.0.2:80");
-        t.handshake(at, 50.0)
-            .client(at + 50.0, GET)
-            .server(at + 100.0, OK)
-            .server_fin(at + 110.0)
-            .client_fin(at + 111.0)
-            .server_ack(at + 112.0);
-    }
-
+    /// `n` one-request connections (handshake-dominated: 50 / 100), one
+    /// opening every `every_ms`.
     fn chain(n: u16, every_ms: f64) -> Timeline {
         let mut t = Timeline::new();
         for i in 0..n {
-            one_shot(&mut t, 20000 + i, f64::from(i) * every_ms);
+            t.connection(&format!("10.0.0.1:{}", 20000 + i), "10.0.0.2:80");
+            t.one_shot(f64::from(i) * every_ms, GET, OK);
         }
         t
     }
 
     fn run(t: &Timeline, select: &[&str], toml: &str) -> Vec<Finding> {
-        let file = ConfigFile::parse(toml).expect("config parses");
-        let cli = CliSelection {
-            select: Some(select.iter().map(|s| s.to_string()).collect()),
-            ..CliSelection::default()
-        };
-        let config = Config::resolve(Some(("test", &file)), &cli).expect("config resolves");
-        t.run(&config)
+        t.run(&config_with(select, toml))
     }
 
     fn codes(f: &[Finding]) -> Vec<(&str, u64)> {

@@ -3,7 +3,10 @@
 use super::meta::{RuleMeta, Severity};
 use crate::flow::Connection;
 use crate::Timestamp;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::fmt;
+use std::net::SocketAddr;
 
 /// What a rule found, where, and the numbers that made it fire.
 #[derive(Clone, Debug)]
@@ -49,13 +52,25 @@ impl Finding {
         ts: Timestamp,
         message: String,
     ) -> Finding {
+        Finding::on(meta, (conn.id, conn.client, conn.server), ts, message)
+    }
+
+    /// A finding of `meta` on the connection (id, client, server) at `ts`,
+    /// for rules that know it by its summary rather than the
+    /// [`Connection`] (the cross-connection rules).
+    pub fn on(
+        meta: &'static RuleMeta,
+        (connection, client, server): (u64, SocketAddr, SocketAddr),
+        ts: Timestamp,
+        message: String,
+    ) -> Finding {
         Finding {
             code: meta.code,
             rule: meta.name,
             severity: meta.severity,
-            connection: conn.id,
-            client: conn.client.to_string(),
-            server: conn.server.to_string(),
+            connection,
+            client: client.to_string(),
+            server: server.to_string(),
             transaction: None,
             ts,
             message,
@@ -96,7 +111,41 @@ impl Finding {
 
     /// Adds a duration in milliseconds, rounded to microseconds.
     pub fn with_ms(self, key: &str, nanos: i64) -> Finding {
-        let ms = (nanos as f64 / 1e3).round() / 1e3;
-        self.with(key, ms)
+        self.with(key, Ms(nanos).evidence())
+    }
+
+    /// Adds every field of `evidence`, a struct that derives `Serialize`
+    /// (typed evidence): the rule builds its message from the same struct,
+    /// so the message cannot quote a number the evidence does not hold.
+    pub fn with_evidence(mut self, evidence: &impl Serialize) -> Finding {
+        match serde_json::to_value(evidence) {
+            Ok(Value::Object(fields)) => self.evidence.extend(fields),
+            other => debug_assert!(false, "evidence is not a struct: {other:?}"),
+        }
+        self
+    }
+}
+
+/// A duration (ns) as a finding shows it: in evidence as milliseconds
+/// rounded to microseconds ([`Finding::with_ms`]), in a message as
+/// milliseconds with one decimal (`93.2 ms`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ms(pub i64);
+
+impl Ms {
+    fn evidence(self) -> f64 {
+        (self.0 as f64 / 1e3).round() / 1e3
+    }
+}
+
+impl Serialize for Ms {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.evidence())
+    }
+}
+
+impl fmt::Display for Ms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.1} ms", self.0 as f64 / 1e6)
     }
 }

@@ -8,6 +8,11 @@
 //! of a few hundred bytes, dropped once it is older than any rule's window,
 //! keeps it bounded by the connections of the last couple of minutes.
 //!
+//! The index also serves those rules: it groups summaries by client host
+//! and server ([`CaptureIndex::by_client_host_and_server`], for S002 and
+//! S003) and pairs a proxy's two legs ([`CaptureIndex::proxy_pairs`], in
+//! [`proxy_legs`](super::proxy_legs), for C007).
+//!
 //! Two things outlive the summaries, both capped by count:
 //! - failed requests ([`FailedRequest`]), because a retry can travel on a
 //!   connection that stays open (a pool) long after the failed one was
@@ -23,9 +28,9 @@ use crate::flow::Previous;
 use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
 use crate::reassembly::Side;
 use crate::Timestamp;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 /// Request summaries kept per connection.
@@ -259,7 +264,7 @@ impl ConnSummary {
     }
 
     /// The client's address without its port: host-level rules group by it.
-    pub fn client_host(&self) -> std::net::IpAddr {
+    pub fn client_host(&self) -> IpAddr {
         self.client.ip()
     }
 
@@ -295,19 +300,7 @@ impl ConnSummary {
     /// A finding of `meta` on this connection, for the cross-connection
     /// rules, which see summaries rather than [`Connection`](crate::flow::Connection)s.
     pub fn finding(&self, meta: &'static RuleMeta, ts: Timestamp, message: String) -> Finding {
-        Finding {
-            code: meta.code,
-            rule: meta.name,
-            severity: meta.severity,
-            connection: self.id,
-            client: self.client.to_string(),
-            server: self.server.to_string(),
-            transaction: None,
-            ts,
-            message,
-            evidence: serde_json::Map::new(),
-            covers: None,
-        }
+        Finding::on(meta, (self.id, self.client, self.server), ts, message)
     }
 }
 
@@ -421,6 +414,29 @@ impl CaptureIndex {
         let mut v: Vec<&ConnSummary> = self.entries.iter().collect();
         v.sort_by_key(|s| (s.start_ts, s.id));
         v
+    }
+
+    /// The summaries `keep` accepts, grouped by client host (any port) and
+    /// server endpoint, the unit of the rules about how one client uses one
+    /// server: groups in that key's order, each in the order its
+    /// connections began.
+    pub fn by_client_host_and_server(
+        &self,
+        keep: impl Fn(&ConnSummary) -> bool,
+    ) -> Vec<((IpAddr, SocketAddr), Vec<&ConnSummary>)> {
+        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
+        for c in self.entries.iter().filter(|c| keep(c)) {
+            groups
+                .entry((c.client_host(), c.server))
+                .or_default()
+                .push(c);
+        }
+        let mut groups: Vec<_> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|(key, _)| *key);
+        for (_, conns) in &mut groups {
+            conns.sort_by_key(|c| (c.start_ts, c.id));
+        }
+        groups
     }
 
     /// The summary of connection `id`, if it is still in the index.

@@ -6,7 +6,16 @@
 //! finished connection — its TCP facts, the Nagle/delayed-ACK evidence the
 //! reassembly gathered, and its HTTP transactions — and the cross-connection
 //! rules also see a bounded index of recent connections.
+//!
+//! Imports go one way, down this list:
+//! - [`engine`] runs the enabled rules, [`config`] says which and how;
+//! - [`catalogue`]: the rules, one file each and peers (no rule file imports
+//!   another), with the helpers they share;
+//! - [`api`]: what a rule stands on (the trait, its settings, [`Finding`],
+//!   its [`RuleMeta`], the [`ConnectionFacts`] and [`index`] it is shown),
+//!   with [`proxy_legs`], a service of the index.
 
+pub mod api;
 pub mod catalogue;
 pub mod config;
 pub mod context;
@@ -14,13 +23,14 @@ pub mod engine;
 pub mod finding;
 pub mod index;
 pub mod meta;
-pub mod registry;
+pub mod proxy_legs;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn, RuleSettings};
+pub use api::{Rule, RuleSettings};
+pub use catalogue::all;
+pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn};
 pub use context::{CheckHandler, ConnectionFacts};
 pub use engine::Linter;
-pub use finding::{Covers, Finding};
+pub use finding::{Covers, Finding, Ms};
 pub use meta::{Family, OptionSpec, RuleMeta, Severity};
-pub use registry::{all, Rule};

@@ -10,12 +10,15 @@
 //! ```
 //!
 //! Every data segment carries an ACK of everything the sender has received,
-//! as real stacks do; pure ACKs, FIN and RST are explicit.
+//! as real stacks do; pure ACKs, FIN and RST are explicit. What a timeline
+//! cannot make (bytes the capture lost) is fed by hand with [`hand_fed`].
+//! The builders and messages several rules' tests share are here too.
 
 use super::{CheckHandler, Config, ConnectionFacts, Finding, Linter};
 use crate::decode::{TcpFlags, TcpSegment};
-use crate::flow::{FlowLimits, FlowTable};
-use crate::http::HttpLimits;
+use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};
+use crate::http::{HttpConnection, HttpLimits};
+use crate::reassembly::{Side, StreamHandler};
 use crate::rules::CliSelection;
 use crate::Timestamp;
 use std::net::SocketAddr;
@@ -226,6 +229,59 @@ impl Timeline {
         self.client_fin(t).server_fin(t + 1.0).client_ack(t + 2.0)
     }
 
+    /// One exchange on a new timeline: the handshake at 0 over a 50 ms
+    /// round trip, `request` at 50 ms, `response` at `answer`, and both
+    /// sides close 50 ms later ([`Timeline::close`]).
+    pub fn exchange(request: &[u8], response: &[u8], answer: f64) -> Timeline {
+        let mut t = Timeline::unclosed(request, response, answer);
+        t.close(answer + 50.0);
+        t
+    }
+
+    /// [`Timeline::exchange`] without the close: what comes after the
+    /// response is the test's.
+    pub fn unclosed(request: &[u8], response: &[u8], answer: f64) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0)
+            .client(50.0, request)
+            .server(answer, response);
+        t
+    }
+
+    /// GET /c answered by `response` at 100 ms ([`Timeline::unclosed`]),
+    /// then what `then` does (a FIN, a reset, nothing).
+    pub fn answered_then(
+        response: &[u8],
+        then: impl FnOnce(&mut Timeline) -> &mut Timeline,
+    ) -> Timeline {
+        let mut t = Timeline::unclosed(&get("/c"), response, 100.0);
+        then(&mut t);
+        t
+    }
+
+    /// GET / answered at 100 ms (persistence confirmed), then GET /2 and
+    /// GET /3 pipelined at 200 and `third` ms, and `response` to /2 at 300
+    /// ms; how the connection ends is the test's.
+    pub fn two_pipelined(third: f64, response: &[u8]) -> Timeline {
+        let mut t = Timeline::unclosed(&get("/"), OK, 100.0);
+        t.client(200.0, &get("/2")).client(third, &get("/3"));
+        t.server(300.0, response);
+        t
+    }
+
+    /// One request on the current connection, answered, then closed by the
+    /// server: SYN at `at` (50 ms round trip), `request` at +50, `response`
+    /// at +100, the server's FIN at +110, the client's at +111, the last ACK
+    /// at +112.
+    pub fn one_shot(&mut self, at: f64, request: &[u8], response: &[u8]) -> &mut Self {
+        self.handshake(at, 50.0)
+            .client(at + 50.0, request)
+            .server(at + 100.0, response)
+            .server_fin(at + 110.0)
+            .client_fin(at + 111.0)
+            .server_ack(at + 112.0)
+    }
+
     /// Runs the timeline (segments in time order, ties in insertion order)
     /// through the pipeline with `config`.
     pub fn run(&self, config: &Config) -> Vec<Finding> {
@@ -273,10 +329,69 @@ impl Timeline {
         self.run(&config_for(code, options))
     }
 
+    /// How many findings of one rule, with some thresholds set.
+    pub fn fired(&self, code: &str, options: &[(&str, f64)]) -> usize {
+        self.findings_with(code, options).len()
+    }
+
     /// Findings of every rule, default configuration.
     pub fn all_findings(&self) -> Vec<Finding> {
         self.run(&Config::default_all())
     }
+
+    /// The codes of [`Timeline::all_findings`] but the setup rules' (S001
+    /// judges most test timelines' handshakes): one cause, one finding.
+    pub fn codes_but_setup(&self) -> Vec<&'static str> {
+        self.all_findings()
+            .iter()
+            .map(|f| f.code)
+            .filter(|c| !c.starts_with('S'))
+            .collect()
+    }
+}
+
+/// A response with a two-byte body, the one most tests need.
+pub const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+/// `GET path` on HTTP/1.1, to host `a`.
+pub fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes()
+}
+
+/// The one finding in `found`; fails the test unless there is exactly one.
+#[track_caller]
+pub fn only(found: Vec<Finding>) -> Finding {
+    assert_eq!(found.len(), 1, "{found:?}");
+    found.into_iter().next().expect("one finding")
+}
+
+/// Asserts that `f`'s evidence has every key of `expected` (a JSON object)
+/// with that value.
+#[track_caller]
+pub fn assert_evidence(f: &Finding, expected: serde_json::Value) {
+    let Some(expected) = expected.as_object() else {
+        panic!("expected evidence is not an object: {expected}");
+    };
+    for (key, want) in expected {
+        assert_eq!(f.evidence.get(key), Some(want), "evidence `{key}` of {f:?}");
+    }
+}
+
+/// Asserts that `f`'s message contains `text`.
+#[track_caller]
+pub fn assert_says(f: &Finding, text: &str) {
+    assert!(f.message.contains(text), "{text:?} not in {:?}", f.message);
+}
+
+/// A configuration selecting the rules `select` names, from `toml` (a
+/// `connlint.toml`).
+pub fn config_with(select: &[&str], toml: &str) -> Config {
+    let file = super::ConfigFile::parse(toml).expect("test config parses");
+    let cli = CliSelection {
+        select: Some(select.iter().map(|s| s.to_string()).collect()),
+        ..CliSelection::default()
+    };
+    Config::resolve(Some(("test", &file)), &cli).expect("test config resolves")
 }
 
 /// A configuration selecting only `code`, with `options` set.
@@ -292,10 +407,78 @@ pub fn config_for(code: &str, options: &[(&str, f64)]) -> Config {
             }
         }
     }
-    let file = super::ConfigFile::parse(&text).expect("test config parses");
-    let cli = CliSelection {
-        select: Some(vec![code.to_string()]),
-        ..CliSelection::default()
-    };
-    Config::resolve(Some(("test", &file)), &cli).expect("test config resolves")
+    config_with(&[code], &text)
+}
+
+/// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
+/// bytes the capture lost.
+#[derive(Clone, Copy, Debug)]
+pub enum Ev<'a> {
+    Data(Side, &'a [u8], f64),
+    /// `len` bytes of `side`'s stream not captured.
+    Gap(Side, u64, f64),
+    Fin(Side, f64),
+    Rst(Side, f64),
+}
+
+/// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
+/// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
+pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
+    let mut conn = Connection::new(
+        0,
+        "10.0.0.1:40000".parse().expect("addr"),
+        "10.0.0.2:80".parse().expect("addr"),
+        RoleEvidence::Syn,
+        1,
+        ms(0.0),
+    );
+    conn.handshake.syn = Some(ms(0.0));
+    let mut http = HttpConnection::default();
+    let mut next = [0u64; 2];
+    for ev in events {
+        match *ev {
+            Ev::Data(side, bytes, t) => {
+                let i = side.index();
+                http.on_data(side, next[i], bytes, ms(t));
+                next[i] += bytes.len() as u64;
+                conn.dirs[i].bytes += bytes.len() as u64;
+                conn.dirs[i].last_data_ts = Some(ms(t));
+            }
+            Ev::Gap(side, len, t) => {
+                let i = side.index();
+                http.on_gap(side, next[i], len, ms(t));
+                next[i] += len;
+                conn.dirs[i].gaps += 1;
+                conn.dirs[i].gap_bytes += len;
+            }
+            Ev::Fin(side, t) => {
+                http.on_fin(side, ms(t));
+                conn.fin[side.index()] = Some(ms(t));
+            }
+            Ev::Rst(side, t) => {
+                http.on_rst(side, ms(t));
+                conn.rst = Some((side, ms(t)));
+            }
+        }
+    }
+    let report = http.finish(&conn);
+    let config = config_for(code, &[]);
+    let mut linter = Linter::new(&config);
+    linter.connection(&ConnectionFacts {
+        conn: &conn,
+        http: &report,
+        releases: &[],
+    });
+    linter.finish()
+}
+
+/// Asserts that rule `code` fires once on `events` (hand-fed), and not at
+/// all when the capture lost `gap` (an [`Ev::Gap`]) before the last of
+/// them: what may be in the lost bytes proves nothing.
+#[track_caller]
+pub fn assert_a_gap_silences(code: &str, events: &[Ev<'_>], gap: Ev<'_>) {
+    assert_eq!(hand_fed(code, events).len(), 1, "{code} without the gap");
+    let mut lost = events.to_vec();
+    lost.insert(events.len().saturating_sub(1), gap);
+    assert!(hand_fed(code, &lost).is_empty(), "{code} with the gap");
 }

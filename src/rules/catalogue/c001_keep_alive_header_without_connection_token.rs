@@ -1,15 +1,7 @@
 //! C001 keep-alive-header-without-connection-token.
-//!
-//! Also home of the small helpers the C rules share (naming a message in a
-//! finding, printing Connection tokens).
 
-use crate::http::{ConnectionTokens, MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
-use serde_json::Value;
+use super::common::{each_message, label, on_message, tokens, tokens_value, version};
+use crate::rules::api::*;
 
 pub struct KeepAliveHeaderWithoutConnectionToken;
 
@@ -57,211 +49,91 @@ None.
 };
 
 impl Rule for KeepAliveHeaderWithoutConnectionToken {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for (tx, kind, msg) in each_message(cx) {
+            let h = &msg.headers;
+            let Some(ka) = &h.keep_alive else {
+                continue;
+            };
+            if h.connection.keep_alive {
+                continue;
+            }
+            let connection = if h.connection.is_present() {
+                format!(
+                    "its Connection header says only `{}`",
+                    tokens(&h.connection)
+                )
+            } else {
+                "has no Connection header".to_string()
+            };
+            let message = format!(
+                "{}: the {kind} sends `Keep-Alive: {}` but {connection}; recipients ignore \
+                 Keep-Alive without `Connection: keep-alive` (RFC 2068 §19.7.1), so its \
+                 parameters never take effect: add `Connection: keep-alive` or drop Keep-Alive",
+                label(tx),
+                ka.raw
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("keep_alive", ka.raw.as_str())
+                    .with("connection", tokens_value(&h.connection))
+                    .with("version", version(msg)),
+            );
+        }
+    }
+
     fn meta(&self) -> &'static RuleMeta {
         &META
     }
-
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let h = &msg.headers;
-                let Some(ka) = &h.keep_alive else {
-                    continue;
-                };
-                if h.connection.keep_alive {
-                    continue;
-                }
-                let connection = if h.connection.is_present() {
-                    format!(
-                        "its Connection header says only `{}`",
-                        tokens(&h.connection)
-                    )
-                } else {
-                    "has no Connection header".to_string()
-                };
-                let message = format!(
-                    "{}: the {kind} sends `Keep-Alive: {}` but {connection}; recipients ignore \
-                     Keep-Alive without `Connection: keep-alive` (RFC 2068 §19.7.1), so its \
-                     parameters never take effect: add `Connection: keep-alive` or drop Keep-Alive",
-                    label(tx),
-                    ka.raw
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("keep_alive", ka.raw.as_str())
-                        .with("connection", tokens_value(&h.connection))
-                        .with("version", version(msg)),
-                );
-            }
-        }
-    }
-}
-
-/// Which message of a transaction a finding is about.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
-    Request,
-    Response,
-}
-
-impl Kind {
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Kind::Request => "request",
-            Kind::Response => "response",
-        }
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The request and the final response of a transaction, those present.
-pub(super) fn messages(tx: &Transaction) -> impl Iterator<Item = (Kind, &MessageFacts)> {
-    [
-        (Kind::Request, tx.request.as_ref()),
-        (Kind::Response, tx.response.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(k, m)| Some((k, m?)))
-}
-
-/// "GET /path" for a message's transaction, or "transaction N" when the
-/// request was not seen.
-pub(super) fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        (Some(m), None) => m.to_string(),
-        _ => format!("transaction {}", tx.index),
-    }
-}
-
-/// A request target short enough for a one-line message.
-pub(super) fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
-/// The tokens of a Connection-like header, lowercased, as one list
-/// (`keep-alive, x-debug-hop`).
-pub(super) fn tokens(c: &ConnectionTokens) -> String {
-    let mut v: Vec<&str> = Vec::new();
-    if c.keep_alive {
-        v.push("keep-alive");
-    }
-    if c.close {
-        v.push("close");
-    }
-    if c.upgrade {
-        v.push("upgrade");
-    }
-    v.extend(c.others.iter().map(String::as_str));
-    v.join(", ")
-}
-
-/// [`tokens`] as evidence: `null` when the header is absent.
-pub(super) fn tokens_value(c: &ConnectionTokens) -> Value {
-    if c.is_present() {
-        Value::from(tokens(c))
-    } else {
-        Value::Null
-    }
-}
-
-pub(super) fn version(m: &MessageFacts) -> Value {
-    m.version.map_or(Value::Null, |v| Value::from(v.as_str()))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /tools/saws HTTP/1.1\r\nHost: example.com\r\n\r\n";
 
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, request)
-            .server(250.0, response)
-            .close(300.0);
-        t
+    fn c001(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 250.0).findings_of("C001")
     }
 
     #[test]
     fn fires_on_a_response_without_a_connection_header() {
-        let f = exchange(
-            GET,
-            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok",
-        )
-        .findings_of("C001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["keep_alive"], "timeout=5, max=100");
-        assert!(f[0].evidence["connection"].is_null());
-        assert!(f[0].message.contains("GET /tools/saws"), "{}", f[0].message);
+        let resp =
+            b"HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok";
+        let f = only(c001(GET, resp));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "response", "keep_alive": "timeout=5, max=100", "connection": null}),
+        );
+        assert_says(&f, "GET /tools/saws");
     }
 
     #[test]
     fn fires_on_a_request_whose_connection_header_says_close() {
-        let f = exchange(
-            b"GET / HTTP/1.0\r\nConnection: close\r\nKeep-Alive: 300\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
-        )
-        .findings_of("C001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["connection"], "close");
+        let req = b"GET / HTTP/1.0\r\nConnection: close\r\nKeep-Alive: 300\r\n\r\n";
+        let f = only(c001(req, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        assert_evidence(&f, json!({"message": "request", "connection": "close"}));
     }
 
     #[test]
     fn silent_when_the_token_is_there_or_keep_alive_is_absent() {
         // The token in any case, among others.
-        let ok = exchange(
-            GET,
-            b"HTTP/1.1 200 OK\r\nConnection: TE, Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n",
-        );
-        assert!(ok.findings_of("C001").is_empty());
+        let resp = b"HTTP/1.1 200 OK\r\nConnection: TE, Keep-Alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n";
+        assert!(c001(GET, resp).is_empty());
         // `Connection: keep-alive` alone, no Keep-Alive header.
-        let plain = exchange(
-            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
-        );
-        assert!(plain.findings_of("C001").is_empty());
+        let req = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+        let resp = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n";
+        assert!(c001(req, resp).is_empty());
         // Proxy-Connection does not stand in for Connection.
-        let proxy = exchange(
-            b"GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 300\r\n\r\n",
-            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        let req =
+            b"GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\nKeep-Alive: 300\r\n\r\n";
+        assert_eq!(
+            c001(req, b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").len(),
+            1
         );
-        assert_eq!(proxy.findings_of("C001").len(), 1);
-    }
-
-    #[test]
-    fn helpers_name_messages_and_tokens() {
-        let mut tx = crate::http::Transaction::new(3);
-        assert_eq!(super::label(&tx), "transaction 3");
-        tx.method = Some("GET".into());
-        tx.uri = Some("/".repeat(70));
-        assert_eq!(super::label(&tx).chars().count(), 4 + 60 + 1);
-        let c = crate::http::ConnectionTokens {
-            fields: 1,
-            close: true,
-            keep_alive: true,
-            others: vec!["x-a".into()],
-            ..Default::default()
-        };
-        assert_eq!(super::tokens(&c), "keep-alive, close, x-a");
     }
 }

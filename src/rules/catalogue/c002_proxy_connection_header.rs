@@ -1,11 +1,8 @@
 //! C002 proxy-connection-header.
 
-use super::c001_keep_alive_header_without_connection_token::{label, tokens, tokens_value};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{label, tokens, tokens_value};
+use crate::rules::api::*;
+use crate::rules::proxy_legs::is_absolute_form;
 
 pub struct ProxyConnectionHeader;
 
@@ -49,16 +46,7 @@ None.
 };
 
 impl Rule for ProxyConnectionHeader {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let Some(req) = &tx.request else {
                 continue;
@@ -83,67 +71,40 @@ impl Rule for ProxyConnectionHeader {
             );
         }
     }
-}
 
-/// `http://host/path`: a request target addressed to a proxy.
-pub(super) fn is_absolute_form(uri: &str) -> bool {
-    let b = uri.as_bytes();
-    let scheme_end = b.iter().position(|&c| c == b':');
-    match scheme_end {
-        Some(i) if i > 0 => {
-            b.get(..i).is_some_and(|s| {
-                s.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-            }) && b.get(i..i + 3) == Some(b"://")
-        }
-        _ => false,
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_absolute_form;
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-    fn request(bytes: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, bytes)
-            .server(250.0, OK)
-            .close(300.0);
-        t
+    fn c002(request: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, OK, 250.0).findings_of("C002")
     }
 
     #[test]
     fn fires_on_a_request_with_proxy_connection() {
-        let f = request(
+        let f = only(c002(
             b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\nProxy-Connection: Keep-Alive\r\n\r\n",
-        )
-        .findings_of("C002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["proxy_connection"], "keep-alive");
-        assert_eq!(f[0].evidence["absolute_form"], true);
-        assert!(f[0].evidence["connection"].is_null());
-        assert!(f[0].message.contains("GET http://a.example/x"));
+        ));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"proxy_connection": "keep-alive", "absolute_form": true, "connection": null}),
+        );
+        assert_says(&f, "GET http://a.example/x");
     }
 
     #[test]
     fn silent_without_it_and_on_responses() {
-        assert!(
-            request(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
-                .findings_of("C002")
-                .is_empty()
-        );
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .server(
-                250.0,
-                b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n",
-            );
+        assert!(c002(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n").is_empty());
+        let resp = b"HTTP/1.1 200 OK\r\nProxy-Connection: close\r\nContent-Length: 0\r\n\r\n";
+        let t = Timeline::exchange(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp, 250.0);
         assert!(t.findings_of("C002").is_empty());
     }
 
@@ -151,24 +112,11 @@ mod tests {
     fn every_request_that_carries_it_is_reported() {
         let mut t = Timeline::new();
         let get = b"GET / HTTP/1.1\r\nHost: a\r\nProxy-Connection: keep-alive\r\n\r\n";
-        t.handshake(0.0, 50.0)
-            .client(50.0, get)
-            .server(100.0, OK)
-            .client(110.0, get)
-            .server(160.0, OK);
+        t.handshake(0.0, 50.0).client(50.0, get).server(100.0, OK);
+        t.client(110.0, get).server(160.0, OK);
         let f = t.findings_of("C002");
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].transaction, Some(1));
         assert_eq!(f[1].evidence["absolute_form"], false);
-    }
-
-    #[test]
-    fn absolute_form_targets() {
-        assert!(is_absolute_form("http://a/b"));
-        assert!(is_absolute_form("HTTPS://a:443"));
-        assert!(!is_absolute_form("/a:b://c"));
-        assert!(!is_absolute_form("a.example:443"));
-        assert!(!is_absolute_form("*"));
-        assert!(!is_absolute_form("://x"));
     }
 }

@@ -1,14 +1,10 @@
 //! C003 keep-alive-not-echoed.
 
-use super::c001_keep_alive_header_without_connection_token::{label, tokens_value, version};
+use super::common::{label, tokens_value, version};
 use crate::flow::EndReason;
 use crate::http::{Framing, HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct KeepAliveNotEchoed;
@@ -95,10 +91,6 @@ otherwise open a new connection (or speak HTTP/1.1, where persistence is the def
 };
 
 impl Rule for KeepAliveNotEchoed {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         let within_ns = s.ms_as_ns("close_within_ms");
         let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
@@ -236,6 +228,10 @@ impl Rule for KeepAliveNotEchoed {
             return;
         }
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
 }
 
 /// The request and response of a transaction where an HTTP/1.0 request
@@ -345,14 +341,15 @@ fn how_closed(cx: &ConnectionFacts<'_>, from: Timestamp, within_ns: i64) -> Opti
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const ASK: &[u8] = b"GET /nails HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n";
     const ASK2: &[u8] = b"GET /screws HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n";
     const SILENT: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const ECHO: &[u8] = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
 
-    /// Request at 50, response at 250, then `then`.
+    /// Request at 50, `response` at 250 (ending there), nothing else yet.
     fn first(response: &[u8]) -> Timeline {
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0)
@@ -361,20 +358,28 @@ mod tests {
         t
     }
 
+    /// [`first`] with an unconfirmed response, then `then`; C003's findings.
+    fn after_silence(
+        then: impl FnOnce(&mut Timeline) -> &mut Timeline,
+    ) -> Vec<crate::rules::Finding> {
+        let mut t = first(SILENT);
+        then(&mut t);
+        t.findings_of("C003")
+    }
+
     #[test]
     fn fires_on_the_request_that_reuses_an_unconfirmed_connection() {
-        let mut t = first(SILENT);
-        t.client(250.2, ASK2)
-            .server(300.0, SILENT)
-            .server_fin(300.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f.len(), 1, "once per connection");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["unconfirmed_transaction"], 0);
-        assert_eq!(f[0].evidence["after_response_ms"], 0.2);
-        assert_eq!(f[0].evidence["answered"], true);
-        assert!(f[0].evidence["response_connection"].is_null());
-        assert!(f[0].message.contains("GET /screws"), "{}", f[0].message);
+        let f = only(after_silence(|t| {
+            t.client(250.2, ASK2)
+                .server(300.0, SILENT)
+                .server_fin(300.0)
+        }));
+        assert_eq!(f.transaction, Some(1), "once per connection");
+        assert_evidence(
+            &f,
+            json!({"unconfirmed_transaction": 0, "after_response_ms": 0.2, "answered": true, "response_connection": null}),
+        );
+        assert_says(&f, "GET /screws");
     }
 
     #[test]
@@ -391,18 +396,19 @@ mod tests {
     fn silent_when_nothing_was_asked() {
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.0\r\n\r\n")
-            .server(250.0, SILENT)
-            .client(260.0, b"GET /b HTTP/1.0\r\n\r\n")
-            .server(300.0, SILENT);
+            .client(50.0, b"GET / HTTP/1.0\r\n\r\n");
+        t.server(250.0, SILENT)
+            .client(260.0, b"GET /b HTTP/1.0\r\n\r\n");
+        t.server(300.0, SILENT);
         assert!(t.findings_of("C003").is_empty());
         // HTTP/1.1 asking keep-alive is persistent by default.
+        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n")
-            .server(250.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .client(260.0, b"GET /b HTTP/1.1\r\n\r\n")
-            .server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            .client(50.0, b"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n");
+        t.server(250.0, ok)
+            .client(260.0, b"GET /b HTTP/1.1\r\n\r\n");
+        t.server(300.0, ok);
         assert!(t.findings_of("C003").is_empty());
     }
 
@@ -410,31 +416,24 @@ mod tests {
     fn a_request_sent_before_the_answer_could_arrive_is_not_reuse() {
         // Client-side capture, so the client sees the response when the
         // capture does: request 1 at 249.9 was sent before it.
-        let mut t = first(SILENT);
-        t.client(249.9, ASK2)
-            .server(300.0, SILENT)
-            .server_fin(300.0);
-        assert!(t.findings_of("C003").is_empty());
+        let f = after_silence(|t| {
+            t.client(249.9, ASK2)
+                .server(300.0, SILENT)
+                .server_fin(300.0)
+        });
+        assert!(f.is_empty());
     }
 
     #[test]
     fn server_close_threshold_edges() {
         // The response ends at 250; the server closes 50 ms later: too late.
-        let mut t = first(SILENT);
-        t.server_fin(300.0).client_fin(301.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["closed_by"], "server");
-        assert_eq!(f[0].evidence["held_open_ms"], 50.0);
-        assert_eq!(f[0].evidence["server_fin_after_ms"], 50.0);
-        assert_eq!(f[0].evidence["server_fin_answered_client"], false);
-        assert!(
-            f[0].message
-                .contains("the server closed only 50.0 ms after it"),
-            "{}",
-            f[0].message
+        let f = only(after_silence(|t| t.server_fin(300.0).client_fin(301.0)));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"closed_by": "server", "held_open_ms": 50.0, "server_fin_after_ms": 50.0, "server_fin_answered_client": false}),
         );
+        assert_says(&f, "the server closed only 50.0 ms after it");
         // 49.9 ms: a prompt close.
         let mut t = first(SILENT);
         t.server_fin(299.9).client_fin(301.0);
@@ -444,40 +443,27 @@ mod tests {
             1
         );
         // A reset from the server is its close too.
-        let mut t = first(SILENT);
-        t.server_rst(299.9);
-        assert!(t.findings_of("C003").is_empty());
-        let mut t = first(SILENT);
-        t.server_rst(300.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f[0].evidence["closed_by"], "server reset");
-        assert!(
-            f[0].message.contains("reset the connection only 50.0 ms"),
-            "{}",
-            f[0].message
-        );
+        assert!(after_silence(|t| t.server_rst(299.9)).is_empty());
+        let f = only(after_silence(|t| t.server_rst(300.0)));
+        assert_eq!(f.evidence["closed_by"], "server reset");
+        assert_says(&f, "reset the connection only 50.0 ms");
     }
 
     #[test]
     fn the_textbook_case_the_client_gives_up_and_the_server_answers_its_fin() {
         // No echo: the client waits 100 ms and closes; the server's FIN
         // comes a round trip (50 ms) later, in answer.
-        let mut t = first(SILENT);
-        t.client_fin(350.0).server_fin(400.1).client_ack(400.2);
-        let f = t.findings_of("C003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        let e = &f[0].evidence;
-        assert_eq!(e["closed_by"], "client");
-        assert_eq!(e["client_fin_after_ms"], 100.0);
-        assert_eq!(e["server_fin_after_ms"], 150.1);
-        assert_eq!(e["server_fin_answered_client"], true);
-        assert!(
-            f[0].message.contains(
-                "the client closed 100.0 ms after the response and the server's FIN came \
-                 50.1 ms after the client's, in answer to it"
-            ),
-            "{}",
-            f[0].message
+        let f = only(after_silence(|t| {
+            t.client_fin(350.0).server_fin(400.1).client_ack(400.2)
+        }));
+        assert_evidence(
+            &f,
+            json!({"closed_by": "client", "client_fin_after_ms": 100.0, "server_fin_after_ms": 150.1, "server_fin_answered_client": true}),
+        );
+        assert_says(
+            &f,
+            "the client closed 100.0 ms after the response and the server's FIN came 50.1 ms \
+             after the client's, in answer to it",
         );
     }
 
@@ -499,10 +485,11 @@ mod tests {
     fn a_server_fin_sent_after_the_clients_arrived_only_answers_it() {
         // 15 ms after the response, within close_within_ms, but a round trip
         // (10 ms) after the client's FIN: the server sent it in answer.
-        let f = quick_client(35.0, true).findings_of("C003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["server_fin_answered_client"], true);
-        assert_eq!(f[0].evidence["closed_by"], "client");
+        let f = only(quick_client(35.0, true).findings_of("C003"));
+        assert_evidence(
+            &f,
+            json!({"server_fin_answered_client": true, "closed_by": "client"}),
+        );
         // 0.1 ms earlier it crossed the client's FIN: the server closed by itself.
         assert!(quick_client(34.9, true).findings_of("C003").is_empty());
         // Without a handshake the round trip is unknown: the time bound alone.
@@ -512,55 +499,33 @@ mod tests {
     #[test]
     fn a_connection_nobody_closes_is_judged_on_what_the_capture_shows() {
         // The capture ends 49.9 ms after the response: too soon to tell.
-        let mut t = first(SILENT);
-        t.client_ack(299.9);
-        assert!(t.findings_of("C003").is_empty());
-        let mut t = first(SILENT);
-        t.client_ack(300.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["closed_by"], "capture end");
-        assert_eq!(f[0].evidence["server_open_ms"], 50.0);
+        assert!(after_silence(|t| t.client_ack(299.9)).is_empty());
+        let f = only(after_silence(|t| t.client_ack(300.0)));
+        assert_evidence(
+            &f,
+            json!({"closed_by": "capture end", "server_open_ms": 50.0}),
+        );
         // The client closes after 5 ms and the capture ends 49.9 ms after the
         // response with no FIN from the server: still too soon.
-        let mut t = first(SILENT);
-        t.client_fin(255.0).server_ack(299.9);
-        assert!(t.findings_of("C003").is_empty());
-        let mut t = first(SILENT);
-        t.client_fin(255.0).server_ack(300.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f[0].evidence["closed_by"], "client");
-        assert!(
-            f[0].message
-                .contains("the server had not closed 50.0 ms after it"),
-            "{}",
-            f[0].message
-        );
+        assert!(after_silence(|t| t.client_fin(255.0).server_ack(299.9)).is_empty());
+        let f = only(after_silence(|t| t.client_fin(255.0).server_ack(300.0)));
+        assert_eq!(f.evidence["closed_by"], "client");
+        assert_says(&f, "the server had not closed 50.0 ms after it");
         // A client that resets before the bound cuts the wait short.
-        let mut t = first(SILENT);
-        t.client_rst(299.9);
-        assert!(t.findings_of("C003").is_empty());
-        let mut t = first(SILENT);
-        t.client_rst(300.0);
-        assert_eq!(
-            t.findings_of("C003")[0].evidence["closed_by"],
-            "client reset"
-        );
+        assert!(after_silence(|t| t.client_rst(299.9)).is_empty());
+        let f = only(after_silence(|t| t.client_rst(300.0)));
+        assert_eq!(f.evidence["closed_by"], "client reset");
     }
 
     #[test]
     fn the_client_closing_late_also_shows_the_server_held_it() {
-        let mut t = first(SILENT);
-        t.client_fin(3250.0).server_fin(3251.0);
-        let f = t.findings_of("C003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["closed_by"], "client");
-        assert_eq!(f[0].evidence["held_open_ms"], 3000.0);
-        assert_eq!(f[0].evidence["server_fin_answered_client"], false);
+        let f = only(after_silence(|t| t.client_fin(3250.0).server_fin(3251.0)));
+        assert_evidence(
+            &f,
+            json!({"closed_by": "client", "held_open_ms": 3000.0, "server_fin_answered_client": false}),
+        );
         // A prompt server close is the correct behaviour.
-        let mut t = first(SILENT);
-        t.server_fin(250.0).client_fin(300.0);
-        assert!(t.findings_of("C003").is_empty());
+        assert!(after_silence(|t| t.server_fin(250.0).client_fin(300.0)).is_empty());
     }
 
     #[test]

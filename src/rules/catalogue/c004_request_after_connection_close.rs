@@ -1,12 +1,8 @@
 //! C004 request-after-connection-close.
 
-use super::c001_keep_alive_header_without_connection_token::{label, Kind};
+use super::common::{label, subset, Kind, MAX_LISTED};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct RequestAfterConnectionClose;
@@ -64,42 +60,19 @@ None.
     options: &[],
 };
 
-/// Most transaction indices listed in `offending_transactions`.
-const MAX_LISTED: usize = 64;
-
-/// The earliest `Connection: close` that binds the client.
-#[derive(Clone, Copy)]
-struct Close {
-    kind: Kind,
-    transaction: u64,
-    /// When the message carrying it was seen.
-    ts: Timestamp,
-    /// From when a request counts as sent in spite of it.
-    binds_from: Timestamp,
-}
-
 impl Rule for RequestAfterConnectionClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// R003 on requests sent after the close: the server's reset over them
     /// is its kernel's answer to this mistake, not a careless close.
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
         other.code == "R003"
             && other.evidence.get("closer").and_then(|v| v.as_str()) == Some("server")
-            && super::r003_reset_on_close_with_unread_data::subset(
+            && subset(
                 other.evidence.get("unread_transactions"),
                 mine.evidence.get("offending_transactions"),
             )
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         let to_client = cx.conn.capture_rtt_to_ns(Side::Client).unwrap_or(0).max(0);
         let txs = &cx.http.transactions;
         let mut close: Option<Close> = None;
@@ -197,107 +170,103 @@ impl Rule for RequestAfterConnectionClose {
         }
         out.push(f);
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
+/// The earliest `Connection: close` that binds the client.
+#[derive(Clone, Copy)]
+struct Close {
+    kind: Kind,
+    transaction: u64,
+    /// When the message carrying it was seen.
+    ts: Timestamp,
+    /// From when a request counts as sent in spite of it.
+    binds_from: Timestamp,
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use serde_json::json;
 
     const GLUE: &[u8] = b"GET /glue HTTP/1.1\r\nHost: a\r\n\r\n";
     const TAPE: &[u8] = b"GET /tape HTTP/1.1\r\nHost: a\r\n\r\n";
     const CLOSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+    /// GLUE at 50, then `then`.
+    fn glue_then(then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, GLUE);
+        then(&mut t);
+        t
+    }
 
     #[test]
     fn the_reset_over_the_late_request_is_this_findings_not_r003s() {
         // The server said close and closed; the client's next request
         // crosses the FIN and the server's kernel resets.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GLUE);
-        t.server(100.0, CLOSE).server_fin(100.1);
-        t.client(150.0, TAPE).server_rst(200.0);
-        let codes: Vec<_> = t
-            .all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect();
-        assert_eq!(codes, ["C004"]);
-        let f = t.findings_of("C004");
-        assert_eq!(
-            f[0].evidence["offending_transactions"],
-            serde_json::json!([1])
+        let t = glue_then(|t| {
+            t.server(100.0, CLOSE).server_fin(100.1);
+            t.client(150.0, TAPE).server_rst(200.0)
+        });
+        assert_eq!(t.codes_but_setup(), ["C004"]);
+        let f = only(t.findings_of("C004"));
+        assert_evidence(
+            &f,
+            json!({"offending_transactions": [1], "server_reset_after_ms": 50.0}),
         );
-        assert_eq!(f[0].evidence["server_reset_after_ms"], 50.0);
-        assert!(
-            f[0].message
-                .contains("reset the connection 50.0 ms after it"),
-            "{}",
-            f[0].message
-        );
+        assert_says(&f, "reset the connection 50.0 ms after it");
         // Alone, R003 sees data after the server's FIN answered by a reset.
         assert_eq!(t.findings_of("R003").len(), 1);
     }
 
     #[test]
     fn fires_on_a_request_after_a_closing_response() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, GLUE)
-            .server(250.0, CLOSE)
-            .client(250.2, TAPE)
-            .server(300.0, CLOSE)
-            .server_fin(300.0);
-        let f = t.findings_of("C004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["close_in"], "response");
-        assert_eq!(f[0].evidence["close_transaction"], 0);
-        assert_eq!(f[0].evidence["after_close_ms"], 0.2);
-        assert_eq!(f[0].evidence["requests_after_close"], 1);
-        assert!(f[0].message.contains("GET /tape"), "{}", f[0].message);
+        let t = glue_then(|t| {
+            t.server(250.0, CLOSE).client(250.2, TAPE);
+            t.server(300.0, CLOSE).server_fin(300.0)
+        });
+        let f = only(t.findings_of("C004"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"close_in": "response", "close_transaction": 0, "after_close_ms": 0.2, "requests_after_close": 1}),
+        );
+        assert_says(&f, "GET /tape");
     }
 
     #[test]
     fn a_request_on_its_way_before_the_close_arrived_does_not_count() {
         // Pipelined before the response: sent at 100, the close came at 250.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, GLUE)
-            .client(100.0, TAPE)
-            .server(250.0, CLOSE)
-            .server_fin(250.0);
+        let t = glue_then(|t| t.client(100.0, TAPE).server(250.0, CLOSE).server_fin(250.0));
         assert!(t.findings_of("C004").is_empty());
     }
 
     #[test]
     fn the_clients_own_close_binds_every_later_request() {
         let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(
-                50.0,
-                b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
-            )
-            .client(50.1, TAPE)
-            .client(50.2, GLUE)
-            .server(250.0, CLOSE);
-        let f = t.findings_of("C004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["close_in"], "request");
-        assert_eq!(f[0].evidence["requests_after_close"], 2);
-        assert_eq!(f[0].evidence["answered"], false);
+        t.handshake(0.0, 50.0).client(
+            50.0,
+            b"GET /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        );
+        t.client(50.1, TAPE).client(50.2, GLUE).server(250.0, CLOSE);
+        let f = only(t.findings_of("C004"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"close_in": "request", "requests_after_close": 2, "answered": false}),
+        );
     }
 
     #[test]
     fn silent_on_keep_alive_connections_and_on_the_last_request() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, GLUE)
-            .server(250.0, OK)
-            .client(260.0, TAPE)
-            .server(300.0, CLOSE)
-            .server_fin(300.0);
+        let t = glue_then(|t| {
+            t.server(250.0, OK).client(260.0, TAPE);
+            t.server(300.0, CLOSE).server_fin(300.0)
+        });
         assert!(t.findings_of("C004").is_empty());
     }
 }

@@ -1,11 +1,7 @@
 //! C005 connection-token-names-end-to-end-header.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, field_case, label, on_message, tokens};
+use crate::rules::api::*;
 use serde_json::Value;
 
 pub struct ConnectionTokenNamesEndToEndHeader;
@@ -127,158 +123,116 @@ fn is_end_to_end(token: &str) -> bool {
     END_TO_END.contains(&token) || token.starts_with("access-control-")
 }
 
-/// `x-forwarded-for` as `X-Forwarded-For`, for messages.
-pub(super) fn field_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper { c.to_ascii_uppercase() } else { c });
-        upper = c == '-';
-    }
-    match out.as_str() {
-        "Te" => "TE".to_string(),
-        "Etag" => "ETag".to_string(),
-        "Www-Authenticate" => "WWW-Authenticate".to_string(),
-        _ => out,
-    }
-}
-
 impl Rule for ConnectionTokenNamesEndToEndHeader {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for (tx, kind, msg) in each_message(cx) {
+            let h = &msg.headers;
+            let named: Vec<&str> = h
+                .connection
+                .others
+                .iter()
+                .map(String::as_str)
+                .filter(|t| is_end_to_end(t))
+                .collect();
+            if named.is_empty() {
+                continue;
+            }
+            let carried: Vec<&str> = named
+                .iter()
+                .copied()
+                .filter(|t| h.field_names.contains(t))
+                .collect();
+            let shown: Vec<String> = named
+                .iter()
+                .map(|t| format!("`{}`", field_case(t)))
+                .collect();
+            let message = format!(
+                "{}: the {kind}'s Connection header names {}, {} that every proxy on the way \
+                 must strip (RFC 9110 §7.6.1){}; remove {} from Connection",
+                label(tx),
+                shown.join(", "),
+                if named.len() > 1 {
+                    "end-to-end fields"
+                } else {
+                    "an end-to-end field"
+                },
+                if carried.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        ", and the {kind} carries {}",
+                        if carried.len() == named.len() && named.len() == 1 {
+                            "it".to_string()
+                        } else {
+                            carried
+                                .iter()
+                                .map(|t| field_case(t))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    )
+                },
+                if named.len() > 1 { "them" } else { "it" }
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("connection", tokens(&h.connection))
+                    .with(
+                        "end_to_end_tokens",
+                        Value::from(named.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                    )
+                    .with(
+                        "carried",
+                        Value::from(carried.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
+                    ),
+            );
+        }
+    }
+
     fn meta(&self) -> &'static RuleMeta {
         &META
-    }
-
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let h = &msg.headers;
-                let named: Vec<&str> = h
-                    .connection
-                    .others
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|t| is_end_to_end(t))
-                    .collect();
-                if named.is_empty() {
-                    continue;
-                }
-                let carried: Vec<&str> = named
-                    .iter()
-                    .copied()
-                    .filter(|t| h.field_names.contains(t))
-                    .collect();
-                let shown: Vec<String> = named
-                    .iter()
-                    .map(|t| format!("`{}`", field_case(t)))
-                    .collect();
-                let message = format!(
-                    "{}: the {kind}'s Connection header names {}, {} that every proxy on the way \
-                     must strip (RFC 9110 §7.6.1){}; remove {} from Connection",
-                    label(tx),
-                    shown.join(", "),
-                    if named.len() > 1 {
-                        "end-to-end fields"
-                    } else {
-                        "an end-to-end field"
-                    },
-                    if carried.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", and the {kind} carries {}",
-                            if carried.len() == named.len() && named.len() == 1 {
-                                "it".to_string()
-                            } else {
-                                carried
-                                    .iter()
-                                    .map(|t| field_case(t))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            }
-                        )
-                    },
-                    if named.len() > 1 { "them" } else { "it" }
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("connection", tokens(&h.connection))
-                        .with(
-                            "end_to_end_tokens",
-                            Value::from(named.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
-                        )
-                        .with(
-                            "carried",
-                            Value::from(carried.iter().map(|t| field_case(t)).collect::<Vec<_>>()),
-                        ),
-                );
-            }
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{field_case, is_end_to_end};
-    use crate::rules::testing::Timeline;
+    use super::is_end_to_end;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-
-    fn request(bytes: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, bytes)
-            .server(250.0, OK)
-            .close(300.0);
-        t
+    fn c005(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 250.0).findings_of("C005")
     }
 
     #[test]
     fn fires_when_connection_names_the_cookie() {
-        let f = request(
-            b"GET /account HTTP/1.1\r\nHost: a\r\nCookie: session=7f\r\nConnection: Cookie\r\n\r\n",
-        )
-        .findings_of("C005");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["end_to_end_tokens"][0], "Cookie");
-        assert_eq!(f[0].evidence["carried"][0], "Cookie");
-        assert!(f[0].message.contains("`Cookie`"), "{}", f[0].message);
+        let req =
+            b"GET /account HTTP/1.1\r\nHost: a\r\nCookie: session=7f\r\nConnection: Cookie\r\n\r\n";
+        let f = only(c005(req, OK));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "request", "end_to_end_tokens": ["Cookie"], "carried": ["Cookie"]}),
+        );
+        assert_says(&f, "`Cookie`");
     }
 
     #[test]
     fn lists_every_end_to_end_name_once_per_message() {
-        let f = request(
-            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Content-Length, X-Hop, host\r\n\r\n",
-        )
-        .findings_of("C005");
-        assert_eq!(f.len(), 1);
-        assert_eq!(
-            f[0].evidence["end_to_end_tokens"],
-            serde_json::json!(["Content-Length", "Host"])
+        let req = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Content-Length, X-Hop, host\r\n\r\n";
+        let f = only(c005(req, OK));
+        assert_evidence(
+            &f,
+            json!({"end_to_end_tokens": ["Content-Length", "Host"], "carried": ["Host"]}),
         );
-        assert_eq!(f[0].evidence["carried"], serde_json::json!(["Host"]));
     }
 
     #[test]
     fn responses_count_too() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            .server(
-                250.0,
-                b"HTTP/1.1 200 OK\r\nConnection: Set-Cookie\r\nSet-Cookie: a=b\r\nContent-Length: 0\r\n\r\n",
-            );
-        let f = t.findings_of("C005");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "response");
+        let resp = b"HTTP/1.1 200 OK\r\nConnection: Set-Cookie\r\nSet-Cookie: a=b\r\nContent-Length: 0\r\n\r\n";
+        let f = only(c005(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp));
+        assert_eq!(f.evidence["message"], "response");
     }
 
     #[test]
@@ -289,16 +243,13 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Debug-Hop\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close, Keep-Alive, Transfer-Encoding\r\n\r\n",
         ] {
-            assert!(request(ok).findings_of("C005").is_empty(), "{}", String::from_utf8_lossy(ok));
+            assert!(c005(ok, OK).is_empty(), "{}", String::from_utf8_lossy(ok));
         }
     }
 
     #[test]
-    fn names_and_cases() {
+    fn end_to_end_names() {
         assert!(is_end_to_end("authorization") && is_end_to_end("access-control-allow-origin"));
         assert!(!is_end_to_end("te") && !is_end_to_end("proxy-authorization"));
-        assert_eq!(field_case("x-forwarded-for"), "X-Forwarded-For");
-        assert_eq!(field_case("etag"), "ETag");
-        assert_eq!(field_case("te"), "TE");
     }
 }

@@ -1,11 +1,7 @@
 //! C006 conflicting-connection-tokens.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, label, on_message, tokens};
+use crate::rules::api::*;
 
 pub struct ConflictingConnectionTokens;
 
@@ -50,86 +46,66 @@ None.
 };
 
 impl Rule for ConflictingConnectionTokens {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for (tx, kind, msg) in each_message(cx) {
+            let c = &msg.headers.connection;
+            if !(c.close && c.keep_alive) {
+                continue;
+            }
+            let message = format!(
+                "{}: the {kind}'s Connection header says both `close` and `keep-alive` (`{}`{}); \
+                 `close` should win (RFC 9112 §9.6) but not every peer or proxy reads it so: \
+                 send only one of them",
+                label(tx),
+                tokens(c),
+                if c.fields > 1 {
+                    format!(", over {} field lines", c.fields)
+                } else {
+                    String::new()
+                }
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("connection", tokens(c))
+                    .with("connection_fields", c.fields),
+            );
+        }
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let c = &msg.headers.connection;
-                if !(c.close && c.keep_alive) {
-                    continue;
-                }
-                let message = format!(
-                    "{}: the {kind}'s Connection header says both `close` and `keep-alive` (`{}`{}); \
-                     `close` should win (RFC 9112 §9.6) but not every peer or proxy reads it so: \
-                     send only one of them",
-                    label(tx),
-                    tokens(c),
-                    if c.fields > 1 {
-                        format!(", over {} field lines", c.fields)
-                    } else {
-                        String::new()
-                    }
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("connection", tokens(c))
-                        .with("connection_fields", c.fields),
-                );
-            }
-        }
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, request)
-            .server(250.0, response)
-            .close(300.0);
-        t
-    }
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
+    fn c006(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 250.0).findings_of("C006")
+    }
+
     #[test]
     fn fires_on_one_field_line_with_both() {
-        let f = exchange(
-            b"GET /ladders HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n",
-            OK,
-        )
-        .findings_of("C006");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["connection"], "keep-alive, close");
-        assert_eq!(f[0].evidence["connection_fields"], 1);
-        assert!(f[0].message.contains("GET /ladders"));
+        let req = b"GET /ladders HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n";
+        let f = only(c006(req, OK));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "request", "connection": "keep-alive, close", "connection_fields": 1}),
+        );
+        assert_says(&f, "GET /ladders");
     }
 
     #[test]
     fn fires_across_repeated_field_lines_and_on_responses() {
-        let f = exchange(
-            b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nConnection: CLOSE\r\nContent-Length: 0\r\n\r\n",
-        )
-        .findings_of("C006");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["connection_fields"], 2);
+        let resp = b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\nConnection: CLOSE\r\nContent-Length: 0\r\n\r\n";
+        let f = only(c006(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp));
+        assert_evidence(&f, json!({"message": "response", "connection_fields": 2}));
     }
 
     #[test]
@@ -140,7 +116,7 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nProxy-Connection: keep-alive\r\n\r\n",
             b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close-ish, keep-alive\r\n\r\n",
         ] {
-            assert!(exchange(req, OK).findings_of("C006").is_empty());
+            assert!(c006(req, OK).is_empty());
         }
     }
 }

@@ -1,11 +1,7 @@
 //! C008 invalid-keep-alive-parameters.
 
-use super::c001_keep_alive_header_without_connection_token::{label, messages, tokens_value};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{each_message, label, on_message, tokens_value};
+use crate::rules::api::*;
 use serde_json::Value;
 
 pub struct InvalidKeepAliveParameters;
@@ -77,133 +73,101 @@ fn bad_parameters(raw: &str) -> Vec<String> {
 }
 
 impl Rule for InvalidKeepAliveParameters {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for (tx, kind, msg) in each_message(cx) {
+            let Some(ka) = &msg.headers.keep_alive else {
+                continue;
+            };
+            if !ka.invalid {
+                continue;
+            }
+            let bad = bad_parameters(&ka.raw);
+            let named = bad
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(" and ");
+            let what = match bad.len() {
+                0 => "a timeout or max parameter that is not a non-negative integer".to_string(),
+                1 => format!("{named}, which is not a non-negative integer"),
+                _ => format!("{named}, which are not non-negative integers"),
+            };
+            let message = format!(
+                "{}: the {kind}'s `Keep-Alive: {}` has {what}, so peers ignore or misread how \
+                 long the idle connection is kept: send whole numbers such as \
+                 `timeout=5, max=100`",
+                label(tx),
+                ka.raw,
+            );
+            out.push(
+                on_message(&META, cx, tx, kind, msg, message)
+                    .with("keep_alive", ka.raw.as_str())
+                    .with("invalid_parameters", Value::from(bad))
+                    .with("timeout", ka.timeout.map_or(Value::Null, Value::from))
+                    .with("max", ka.max.map_or(Value::Null, Value::from))
+                    .with("connection", tokens_value(&msg.headers.connection)),
+            );
+        }
     }
 
-    fn check_connection(
-        &self,
-        cx: &ConnectionFacts<'_>,
-        _s: &RuleSettings,
-        out: &mut Vec<Finding>,
-    ) {
-        for tx in &cx.http.transactions {
-            for (kind, msg) in messages(tx) {
-                let Some(ka) = &msg.headers.keep_alive else {
-                    continue;
-                };
-                if !ka.invalid {
-                    continue;
-                }
-                let bad = bad_parameters(&ka.raw);
-                let named = bad
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ");
-                let what = match bad.len() {
-                    0 => {
-                        "a timeout or max parameter that is not a non-negative integer".to_string()
-                    }
-                    1 => format!("{named}, which is not a non-negative integer"),
-                    _ => format!("{named}, which are not non-negative integers"),
-                };
-                let message = format!(
-                    "{}: the {kind}'s `Keep-Alive: {}` has {what}, so peers ignore or misread how \
-                     long the idle connection is kept: send whole numbers such as \
-                     `timeout=5, max=100`",
-                    label(tx),
-                    ka.raw,
-                );
-                out.push(
-                    Finding::new(&META, cx.conn, msg.first_byte_ts, message)
-                        .transaction(tx.index)
-                        .with("message", kind.as_str())
-                        .with("keep_alive", ka.raw.as_str())
-                        .with("invalid_parameters", Value::from(bad))
-                        .with("timeout", ka.timeout.map_or(Value::Null, Value::from))
-                        .with("max", ka.max.map_or(Value::Null, Value::from))
-                        .with("connection", tokens_value(&msg.headers.connection)),
-                );
-            }
-        }
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::bad_parameters;
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
-    fn response(bytes: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET /tools/levels HTTP/1.1\r\nHost: a\r\n\r\n")
-            .server(250.0, bytes)
-            .close(300.0);
-        t
+    /// GET /tools/levels answered with a keep-alive response carrying
+    /// `keep_alive` (a Keep-Alive field line).
+    fn c008(keep_alive: &str) -> Vec<Finding> {
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n{keep_alive}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let req = b"GET /tools/levels HTTP/1.1\r\nHost: a\r\n\r\n";
+        Timeline::exchange(req, resp.as_bytes(), 250.0).findings_of("C008")
     }
 
     #[test]
     fn fires_on_words_and_negative_numbers() {
-        let f = response(
-            b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=five, max=-1\r\nContent-Length: 0\r\n\r\n",
-        )
-        .findings_of("C008");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(
-            f[0].evidence["invalid_parameters"],
-            serde_json::json!(["timeout=five", "max=-1"])
+        let f = only(c008("Keep-Alive: timeout=five, max=-1"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "response", "invalid_parameters": ["timeout=five", "max=-1"], "timeout": null}),
         );
-        assert!(f[0].evidence["timeout"].is_null());
-        assert!(f[0].message.contains("GET /tools/levels"));
+        assert_says(&f, "GET /tools/levels");
     }
 
     #[test]
     fn one_bad_parameter_keeps_the_good_one() {
-        let f = response(
-            b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5, max=1e3\r\nContent-Length: 0\r\n\r\n",
-        )
-        .findings_of("C008");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["timeout"], 5);
-        assert_eq!(
-            f[0].evidence["invalid_parameters"],
-            serde_json::json!(["max=1e3"])
-        );
+        let f = only(c008("Keep-Alive: timeout=5, max=1e3"));
+        assert_evidence(&f, json!({"timeout": 5, "invalid_parameters": ["max=1e3"]}));
     }
 
     #[test]
     fn valid_and_unjudged_parameters_are_silent() {
         for ok in [
-            &b"Keep-Alive: timeout=5, max=100"[..],
-            b"Keep-Alive: timeout=\"0\", max=0",
-            b"Keep-Alive: 300",
-            b"Keep-Alive: timeout=5, foo=bar",
-            b"Keep-Alive: TIMEOUT = 5",
+            "Keep-Alive: timeout=5, max=100",
+            "Keep-Alive: timeout=\"0\", max=0",
+            "Keep-Alive: 300",
+            "Keep-Alive: timeout=5, foo=bar",
+            "Keep-Alive: TIMEOUT = 5",
         ] {
-            let mut bytes = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n".to_vec();
-            bytes.extend_from_slice(ok);
-            bytes.extend_from_slice(b"\r\nContent-Length: 0\r\n\r\n");
-            assert!(
-                response(&bytes).findings_of("C008").is_empty(),
-                "{}",
-                String::from_utf8_lossy(ok)
-            );
+            assert!(c008(ok).is_empty(), "{ok}");
         }
     }
 
     #[test]
     fn bad_parameters_are_named_as_written() {
-        assert_eq!(
-            bad_parameters("timeout=1.5, max"),
-            vec!["timeout=1.5", "max"]
-        );
+        assert_eq!(bad_parameters("timeout=1.5, max"), ["timeout=1.5", "max"]);
         assert_eq!(
             bad_parameters("timeout=, Max=\"x\""),
-            vec!["timeout=", "Max=\"x\""]
+            ["timeout=", "Max=\"x\""]
         );
         assert!(bad_parameters("timeout=5, max=\"7\", x=y, 300").is_empty());
     }

@@ -1,12 +1,8 @@
 //! F001 unframed-body-on-persistent-connection.
 
-use super::p001_pipelined_before_persistence_known::wants_persistence;
-use crate::http::{Framing, HttpVersion, MessageEnd, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{response_to, wants_persistence};
+use crate::http::{Framing, HttpVersion, MessageEnd};
+use crate::rules::api::*;
 
 pub struct UnframedBodyOnPersistentConnection;
 
@@ -52,10 +48,6 @@ None.
 };
 
 impl Rule for UnframedBodyOnPersistentConnection {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
@@ -91,12 +83,9 @@ impl Rule for UnframedBodyOnPersistentConnection {
                 None => "has neither Content-Length nor chunked encoding".to_string(),
             };
             let message = format!(
-                "the {} response to {} {length} on an {} keep-alive connection; its {}-byte body \
-                 {ended}, so the connection cannot be reused: send Content-Length or use chunked \
-                 encoding",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} {length} on an {} keep-alive connection; its {}-byte body {ended}, so the \
+                 connection cannot be reused: send Content-Length or use chunked encoding",
+                response_to(tx),
                 version_name(resp.version),
                 resp.wire_body_bytes.saturating_add(resp.gap_bytes),
             );
@@ -123,94 +112,68 @@ impl Rule for UnframedBodyOnPersistentConnection {
             out.push(f);
         }
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
 }
 
 fn version_name(v: Option<HttpVersion>) -> &'static str {
     v.map_or("unknown", HttpVersion::as_str)
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const GET11: &[u8] = b"GET /p HTTP/1.1\r\nHost: a\r\n\r\n";
     const GET11_CLOSE: &[u8] = b"GET /p HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
     const GET10: &[u8] = b"GET /p HTTP/1.0\r\n\r\n";
     const GET10_KA: &[u8] = b"GET /p HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
 
-    /// `request`, then `response` and the server's FIN.
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
+    /// `request`, then `response` and the server's FIN; F001's findings.
+    fn f001(request: &[u8], response: &[u8]) -> Vec<Finding> {
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, request);
         t.server(100.0, response).server_fin(101.0);
         t.client_fin(110.0).server_ack(111.0);
-        t
+        t.findings_of("F001")
     }
 
     #[test]
     fn fires_on_a_close_delimited_body_both_sides_meant_to_keep() {
-        let f = exchange(
+        let f = only(f001(
             GET11,
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello",
-        )
-        .findings_of("F001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["body_bytes"], 5);
-        assert_eq!(f[0].evidence["status"], 200);
-        assert_eq!(f[0].evidence["server_fin_after_response_ms"], 1.0);
-        assert!(f[0].message.contains("GET /p"), "{}", f[0].message);
+        ));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"body_bytes": 5, "status": 200, "server_fin_after_response_ms": 1.0}),
+        );
+        assert_says(&f, "GET /p");
         // HTTP/1.0 with keep-alive agreed on both sides.
-        let f = exchange(
-            GET10_KA,
-            b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nhello",
-        )
-        .findings_of("F001");
-        assert_eq!(f.len(), 1);
+        let resp = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nhello";
+        assert_eq!(f001(GET10_KA, resp).len(), 1);
         // A final coding other than chunked is close-delimited too.
-        let f = exchange(
+        let f = only(f001(
             GET11,
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nhello",
-        )
-        .findings_of("F001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["transfer_encoding"], "gzip");
+        ));
+        assert_eq!(f.evidence["transfer_encoding"], "gzip");
     }
 
     #[test]
     fn silent_when_either_side_did_not_mean_to_keep_the_connection() {
         let unframed = b"HTTP/1.1 200 OK\r\n\r\nhello";
-        assert!(exchange(GET11_CLOSE, unframed)
-            .findings_of("F001")
-            .is_empty());
-        assert!(exchange(GET10, unframed).findings_of("F001").is_empty());
-        assert!(
-            exchange(GET11, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello")
-                .findings_of("F001")
-                .is_empty()
-        );
-        assert!(exchange(GET11, b"HTTP/1.0 200 OK\r\n\r\nhello")
-            .findings_of("F001")
-            .is_empty());
+        assert!(f001(GET11_CLOSE, unframed).is_empty());
+        assert!(f001(GET10, unframed).is_empty());
+        assert!(f001(GET11, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello").is_empty());
+        assert!(f001(GET11, b"HTTP/1.0 200 OK\r\n\r\nhello").is_empty());
         // HTTP/1.0 asked for keep-alive, the server did not echo it.
-        assert!(exchange(GET10_KA, b"HTTP/1.0 200 OK\r\n\r\nhello")
-            .findings_of("F001")
-            .is_empty());
+        assert!(f001(GET10_KA, b"HTTP/1.0 200 OK\r\n\r\nhello").is_empty());
     }
 
     #[test]
@@ -224,7 +187,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
         ] {
             assert!(
-                exchange(GET11, resp).findings_of("F001").is_empty(),
+                f001(GET11, resp).is_empty(),
                 "{}",
                 String::from_utf8_lossy(resp)
             );

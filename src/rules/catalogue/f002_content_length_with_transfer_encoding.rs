@@ -1,11 +1,8 @@
 //! F002 content-length-with-transfer-encoding.
 
+use super::common::{request_label, response_to, subset, MAX_LISTED};
 use crate::http::{MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 
 pub struct ContentLengthWithTransferEncoding;
 
@@ -57,10 +54,6 @@ None.
 };
 
 impl Rule for ContentLengthWithTransferEncoding {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// The pipelining findings (P001, P002, P003) on a request that lies
     /// inside this request's Content-Length: it is not a pipelined request
     /// but the bytes the two framings disagree on (one cause, one finding).
@@ -76,7 +69,7 @@ impl Rule for ContentLengthWithTransferEncoding {
             "P001" | "P002" => other
                 .transaction
                 .is_some_and(|t| smuggled.contains(&t.into())),
-            "P003" => super::r003_reset_on_close_with_unread_data::subset(
+            "P003" => subset(
                 other.evidence.get("unanswered_transactions"),
                 mine.evidence.get("smuggled_transactions"),
             ),
@@ -101,14 +94,10 @@ impl Rule for ContentLengthWithTransferEncoding {
                 (None, None) => continue,
             };
             let what = match (req, resp) {
-                (Some(r), _) => format!("the request {} carries {}", label(tx), describe(r)),
-                (None, Some(r)) => format!(
-                    "the {} response to {} carries {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx),
-                    describe(r)
-                ),
+                (Some(r), _) => {
+                    format!("the request {} carries {}", request_label(tx), describe(r))
+                }
+                (None, Some(r)) => format!("the {} carries {}", response_to(tx), describe(r)),
                 (None, None) => continue,
             };
             let also = if req.is_some() && resp.is_some() {
@@ -126,7 +115,7 @@ impl Rule for ContentLengthWithTransferEncoding {
                         .transactions
                         .iter()
                         .find(|t| t.index == *one)
-                        .map_or_else(|| format!("request {one}"), label),
+                        .map_or_else(|| format!("request {one}"), request_label),
                     one,
                     if smuggled.len() > 1 {
                         format!(" and {} more", smuggled.len() - 1)
@@ -156,10 +145,11 @@ impl Rule for ContentLengthWithTransferEncoding {
             out.push(f);
         }
     }
-}
 
-/// Most transaction indices listed in `smuggled_transactions`.
-const MAX_LISTED: usize = 64;
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
 
 /// The requests after `req` (a request with both framings) that start
 /// before its Content-Length would end: read by chunked, they are new
@@ -206,26 +196,11 @@ fn describe(msg: &MessageFacts) -> String {
     format!("both Content-Length: {cl} and Transfer-Encoding: {te}")
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     /// zeek's 261-variant-04 shape: a chunked POST whose Content-Length (50)
     /// runs past its chunked end, over a GET in the same segment; the
@@ -244,23 +219,10 @@ mod tests {
     #[test]
     fn a_request_inside_the_content_length_is_this_findings_not_pipelinings() {
         let t = smuggling(50);
-        let all = t.all_findings();
-        let codes: Vec<_> = all
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect();
-        assert_eq!(codes, ["F002"], "{all:?}");
-        let f = t.findings_of("F002");
-        assert_eq!(
-            f[0].evidence["smuggled_transactions"],
-            serde_json::json!([1])
-        );
-        assert!(
-            f[0].message.contains("GET /smuggled (tx 1)"),
-            "{}",
-            f[0].message
-        );
+        assert_eq!(t.codes_but_setup(), ["F002"]);
+        let f = only(t.findings_of("F002"));
+        assert_evidence(&f, json!({"smuggled_transactions": [1]}));
+        assert_says(&f, "GET /smuggled (tx 1)");
         // Alone, the pipelining rules still see a pipelined GET.
         for code in ["P001", "P002", "P003"] {
             assert_eq!(t.findings_of(code).len(), 1, "{code}");
@@ -271,61 +233,45 @@ mod tests {
     fn a_request_past_the_content_length_is_not_smuggled() {
         // The GET starts at body byte 5 (after `0` CRLF CRLF): a
         // Content-Length of 5 ends exactly there, 6 covers its first byte.
-        let f = smuggling(5).findings_of("F002");
-        assert!(!f[0].evidence.contains_key("smuggled_transactions"));
-        let f = smuggling(6).findings_of("F002");
+        let f = only(smuggling(5).findings_of("F002"));
+        assert!(!f.evidence.contains_key("smuggled_transactions"));
+        let f = only(smuggling(6).findings_of("F002"));
+        assert_evidence(&f, json!({"smuggled_transactions": [1]}));
         assert_eq!(
-            f[0].evidence["smuggled_transactions"],
-            serde_json::json!([1])
+            smuggling(5).codes_but_setup(),
+            ["F002", "P001", "P002", "P003"]
         );
-        let codes: Vec<_> = smuggling(5)
-            .all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| c.starts_with('P'))
-            .collect();
-        assert_eq!(codes, ["P001", "P002", "P003"]);
     }
 
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, request);
-        t.server(100.0, response).close(150.0);
-        t
+    fn f002(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 100.0).findings_of("F002")
     }
 
     #[test]
     fn fires_on_a_request_with_both() {
         let req = b"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 15\r\n\
                     Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
-        let f = exchange(req, OK).findings_of("F002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["content_length"], serde_json::json!([15]));
-        assert_eq!(f[0].evidence["transfer_encoding"], "chunked");
-        assert!(
-            f[0].message
-                .contains("Content-Length: 15 and Transfer-Encoding: chunked"),
-            "{}",
-            f[0].message
+        let f = only(f002(req, OK));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"message": "request", "content_length": [15], "transfer_encoding": "chunked"}),
         );
+        assert_says(&f, "Content-Length: 15 and Transfer-Encoding: chunked");
     }
 
     #[test]
     fn fires_on_a_response_with_both_and_an_obfuscated_coding() {
         let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: xchunked\r\n\r\nok";
-        let f = exchange(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp).findings_of("F002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["chunked_final"], false);
+        let f = only(f002(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", resp));
+        assert_evidence(&f, json!({"message": "response", "chunked_final": false}));
     }
 
     #[test]
     fn one_field_alone_is_fine() {
         let chunked = b"POST /f HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-        assert!(exchange(chunked, OK).findings_of("F002").is_empty());
+        assert!(f002(chunked, OK).is_empty());
         let cl = b"POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
-        assert!(exchange(cl, OK).findings_of("F002").is_empty());
+        assert!(f002(cl, OK).is_empty());
     }
 }

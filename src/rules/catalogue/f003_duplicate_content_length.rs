@@ -1,11 +1,8 @@
 //! F003 duplicate-content-length.
 
-use crate::http::{ContentLengthFacts, MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{request_label, response_to};
+use crate::http::{ContentLengthFacts, MessageFacts};
+use crate::rules::api::*;
 
 pub struct DuplicateContentLength;
 
@@ -59,10 +56,6 @@ fn duplicated(m: &Option<MessageFacts>) -> Option<(&MessageFacts, &ContentLength
 }
 
 impl Rule for DuplicateContentLength {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for tx in &cx.http.transactions {
             let found: Vec<(&str, &MessageFacts, &ContentLengthFacts)> = [
@@ -86,14 +79,9 @@ impl Rule for DuplicateContentLength {
                 Severity::Warning
             };
             let whom = if side == "request" {
-                format!("the request {}", label(tx))
+                format!("the request {}", request_label(tx))
             } else {
-                format!(
-                    "the {} response to {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx)
-                )
+                format!("the {}", response_to(tx))
             };
             let values = cl
                 .values
@@ -154,6 +142,10 @@ impl Rule for DuplicateContentLength {
             out.push(f);
         }
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
 }
 
 /// Values that differ or do not parse: the message has no valid length.
@@ -161,110 +153,71 @@ fn is_invalid(cl: &ContentLengthFacts) -> bool {
     cl.conflicting || cl.unparsable > 0
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::rules::meta::Severity;
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, config_with, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /t HTTP/1.1\r\nHost: a\r\n\r\n";
-
-    fn exchange(request: &[u8], response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, request);
-        t.server(100.0, response).close(150.0);
-        t
-    }
 
     fn with_lengths(fields: &str) -> Vec<u8> {
         format!("HTTP/1.1 200 OK\r\n{fields}\r\nhello").into_bytes()
     }
 
+    fn f003(request: &[u8], response: &[u8]) -> Vec<Finding> {
+        Timeline::exchange(request, response, 100.0).findings_of("F003")
+    }
+
     #[test]
     fn agreeing_values_are_a_warning() {
-        let resp = with_lengths("Content-Length: 5\r\nContent-Length: 5\r\n");
-        let f = exchange(GET, &resp).findings_of("F003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Warning);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["values"], serde_json::json!([5]));
-        assert_eq!(f[0].evidence["count"], 2);
-        assert_eq!(f[0].evidence["fields"], 2);
-        assert!(f[0].message.contains("agree (5)"), "{}", f[0].message);
+        let f = only(f003(
+            GET,
+            &with_lengths("Content-Length: 5\r\nContent-Length: 5\r\n"),
+        ));
+        assert_eq!((f.severity, f.transaction), (Severity::Warning, Some(0)));
+        assert_evidence(&f, json!({"values": [5], "count": 2, "fields": 2}));
+        assert_says(&f, "agree (5)");
         // A comma list counts too.
-        let f = exchange(GET, &with_lengths("Content-Length: 5, 5\r\n")).findings_of("F003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["fields"], 1);
-        assert!(f[0].message.contains("comma-separated"), "{}", f[0].message);
+        let f = only(f003(GET, &with_lengths("Content-Length: 5, 5\r\n")));
+        assert_eq!(f.evidence["fields"], 1);
+        assert_says(&f, "comma-separated");
     }
 
     #[test]
     fn differing_or_unparsable_values_are_an_error() {
-        let f = exchange(
+        let f = only(f003(
             GET,
             &with_lengths("Content-Length: 5\r\nContent-Length: 40\r\n"),
-        )
-        .findings_of("F003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Error);
-        assert_eq!(f[0].evidence["values"], serde_json::json!([5, 40]));
-        assert_eq!(f[0].evidence["conflicting"], true);
-        let f = exchange(GET, &with_lengths("Content-Length: 5, five\r\n")).findings_of("F003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Error);
-        assert_eq!(f[0].evidence["unparsable"], 1);
+        ));
+        assert_eq!(f.severity, Severity::Error);
+        assert_evidence(&f, json!({"values": [5, 40], "conflicting": true}));
+        let f = only(f003(GET, &with_lengths("Content-Length: 5, five\r\n")));
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.evidence["unparsable"], 1);
     }
 
     #[test]
     fn the_configured_severity_still_wins() {
         let resp = with_lengths("Content-Length: 5\r\nContent-Length: 5\r\n");
-        let t = exchange(GET, &resp);
-        let file = "[rules.F003]\nseverity = \"error\"\n";
-        let config = crate::rules::Config::resolve(
-            Some((
-                "test",
-                &crate::rules::ConfigFile::parse(file).expect("parses"),
-            )),
-            &crate::rules::CliSelection {
-                select: Some(vec!["F003".into()]),
-                ..Default::default()
-            },
-        )
-        .expect("resolves");
+        let t = Timeline::exchange(GET, &resp, 100.0);
+        let config = config_with(&["F003"], "[rules.F003]\nseverity = \"error\"\n");
         assert_eq!(t.run(&config)[0].severity, Severity::Error);
     }
 
     #[test]
     fn a_single_value_is_fine() {
-        assert!(exchange(GET, &with_lengths("Content-Length: 5\r\n"))
-            .findings_of("F003")
-            .is_empty());
+        assert!(f003(GET, &with_lengths("Content-Length: 5\r\n")).is_empty());
         let post = b"POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi";
-        assert!(exchange(post, &with_lengths("Content-Length: 5\r\n"))
-            .findings_of("F003")
-            .is_empty());
+        assert!(f003(post, &with_lengths("Content-Length: 5\r\n")).is_empty());
     }
 
     #[test]
     fn a_request_counts_too() {
         let post =
             b"POST /t HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi";
-        let f = exchange(post, &with_lengths("Content-Length: 5\r\n")).findings_of("F003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "request");
+        let f = only(f003(post, &with_lengths("Content-Length: 5\r\n")));
+        assert_eq!(f.evidence["message"], "request");
     }
 }

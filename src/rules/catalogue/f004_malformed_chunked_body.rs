@@ -1,11 +1,8 @@
 //! F004 malformed-chunked-body.
 
-use crate::http::{ChunkError, ChunkFacts, MessageEnd, MessageFacts, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{request_label, response_to};
+use crate::http::{ChunkError, ChunkFacts, MessageEnd, MessageFacts};
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct MalformedChunkedBody;
@@ -59,6 +56,69 @@ None.
     options: &[],
 };
 
+impl Rule for MalformedChunkedBody {
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        for tx in &cx.http.transactions {
+            // The request first: when both are broken, it is what broke first.
+            let found = [("request", &tx.request), ("response", &tx.response)]
+                .into_iter()
+                .find_map(|(side, m)| {
+                    let m = m.as_ref()?;
+                    problem(m).map(|(p, c)| (side, m, p, c))
+                });
+            let Some((side, msg, problem, chunks)) = found else {
+                continue;
+            };
+            let whom = if side == "request" {
+                format!("the chunked request {}", request_label(tx))
+            } else {
+                format!("the chunked {}", response_to(tx))
+            };
+            let after = format!(
+                "after {} chunk{}",
+                chunks.chunks,
+                if chunks.chunks == 1 { "" } else { "s" }
+            );
+            let f = match problem {
+                Problem::Syntax(e) => {
+                    // The decoder stops on the offending byte, which it has consumed.
+                    let at = msg.wire_body_bytes.saturating_sub(1);
+                    let message = format!(
+                        "{whom} has {} at body byte {at}, {after}; the recipient cannot find the end \
+                         of the message and parsers may disagree on where the next one starts: fix \
+                         the sender's chunked encoder",
+                        error_text(e)
+                    );
+                    Finding::new(&META, cx.conn, msg.last_byte_ts, message)
+                        .with("error", error_key(e))
+                        .with("body_offset", at)
+                }
+                Problem::NoLastChunk { fin } => {
+                    let message = format!(
+                        "{whom} ended with the sender's FIN {after} ({} body bytes) and no zero-size \
+                         last chunk; a recipient cannot tell it from a body cut short: end chunked \
+                         bodies with `0` CRLF CRLF",
+                        msg.body_bytes
+                    );
+                    Finding::new(&META, cx.conn, fin, message)
+                        .with("error", "no-last-chunk")
+                        .with_ms("fin_after_last_chunk_ms", fin.since(msg.last_byte_ts))
+                }
+            };
+            out.push(
+                f.transaction(tx.index)
+                    .with("message", side)
+                    .with("chunks", chunks.chunks)
+                    .with("body_bytes", msg.body_bytes),
+            );
+        }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
 /// What is wrong with a chunked body, if anything this rule reports.
 enum Problem {
     Syntax(ChunkError),
@@ -107,92 +167,10 @@ fn error_key(e: ChunkError) -> &'static str {
     }
 }
 
-impl Rule for MalformedChunkedBody {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
-    fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
-        for tx in &cx.http.transactions {
-            // The request first: when both are broken, it is what broke first.
-            let found = [("request", &tx.request), ("response", &tx.response)]
-                .into_iter()
-                .find_map(|(side, m)| {
-                    let m = m.as_ref()?;
-                    problem(m).map(|(p, c)| (side, m, p, c))
-                });
-            let Some((side, msg, problem, chunks)) = found else {
-                continue;
-            };
-            let whom = if side == "request" {
-                format!("the chunked request {}", label(tx))
-            } else {
-                format!(
-                    "the chunked {} response to {}",
-                    tx.status
-                        .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                    label(tx)
-                )
-            };
-            let after = format!(
-                "after {} chunk{}",
-                chunks.chunks,
-                if chunks.chunks == 1 { "" } else { "s" }
-            );
-            let f = match problem {
-                Problem::Syntax(e) => {
-                    // The decoder stops on the offending byte, which it has consumed.
-                    let at = msg.wire_body_bytes.saturating_sub(1);
-                    let message = format!(
-                        "{whom} has {} at body byte {at}, {after}; the recipient cannot find the end \
-                         of the message and parsers may disagree on where the next one starts: fix \
-                         the sender's chunked encoder",
-                        error_text(e)
-                    );
-                    Finding::new(&META, cx.conn, msg.last_byte_ts, message)
-                        .with("error", error_key(e))
-                        .with("body_offset", at)
-                }
-                Problem::NoLastChunk { fin } => {
-                    let message = format!(
-                        "{whom} ended with the sender's FIN {after} ({} body bytes) and no zero-size \
-                         last chunk; a recipient cannot tell it from a body cut short: end chunked \
-                         bodies with `0` CRLF CRLF",
-                        msg.body_bytes
-                    );
-                    Finding::new(&META, cx.conn, fin, message)
-                        .with("error", "no-last-chunk")
-                        .with_ms("fin_after_last_chunk_ms", fin.since(msg.last_byte_ts))
-                }
-            };
-            out.push(
-                f.transaction(tx.index)
-                    .with("message", side)
-                    .with("chunks", chunks.chunks)
-                    .with("body_bytes", msg.body_bytes),
-            );
-        }
-    }
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /t HTTP/1.1\r\nHost: a\r\n\r\n";
     const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -200,24 +178,24 @@ mod tests {
     /// GET, then a chunked response head and `body`; the client closes
     /// first, the server after (as a client that gives up would).
     fn response(body: &[u8]) -> Timeline {
-        let mut head = HEAD.to_vec();
-        head.extend_from_slice(body);
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, &head).close(150.0);
-        t
+        Timeline::exchange(GET, &[HEAD, body].concat(), 100.0)
+    }
+
+    /// GET, then a chunked response head and `body` at 100 ms, and nothing
+    /// more from either side yet.
+    fn unfinished(body: &[u8]) -> Timeline {
+        Timeline::unclosed(GET, &[HEAD, body].concat(), 100.0)
     }
 
     #[test]
     fn a_size_line_that_does_not_parse() {
-        let f = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").findings_of("F004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["error"], "bad-size");
-        assert_eq!(f[0].evidence["body_offset"], 10);
-        assert_eq!(f[0].evidence["chunks"], 1);
-        assert_eq!(f[0].evidence["message"], "response");
-        assert!(f[0].message.contains("GET /t"), "{}", f[0].message);
+        let f = only(response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").findings_of("F004"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"error": "bad-size", "body_offset": 10, "chunks": 1, "message": "response"}),
+        );
+        assert_says(&f, "GET /t");
     }
 
     #[test]
@@ -227,24 +205,20 @@ mod tests {
             (b"3\rXabc\r\n0\r\n\r\n", "bad-line-ending"),
             (b"11111111111111111\r\n", "size-too-long"),
         ] {
-            let f = response(body).findings_of("F004");
-            assert_eq!(f.len(), 1, "{}", String::from_utf8_lossy(body));
-            assert_eq!(f[0].evidence["error"], key);
+            let f = only(response(body).findings_of("F004"));
+            assert_eq!(f.evidence["error"], key);
         }
     }
 
     #[test]
     fn a_body_that_stops_after_a_whole_chunk_at_the_senders_fin() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhello\r\n");
-        t.server(100.0, &resp).server_fin(120.0).client_fin(130.0);
-        let f = t.findings_of("F004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["error"], "no-last-chunk");
-        assert_eq!(f[0].evidence["fin_after_last_chunk_ms"], 20.0);
-        assert_eq!(f[0].evidence["body_bytes"], 5);
+        let mut t = unfinished(b"5\r\nhello\r\n");
+        t.server_fin(120.0).client_fin(130.0);
+        let f = only(t.findings_of("F004"));
+        assert_evidence(
+            &f,
+            json!({"error": "no-last-chunk", "fin_after_last_chunk_ms": 20.0, "body_bytes": 5}),
+        );
     }
 
     #[test]
@@ -253,18 +227,11 @@ mod tests {
             .findings_of("F004")
             .is_empty());
         // Cut mid-chunk by the server's FIN: truncated (R002), not malformed.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhel");
-        t.server(100.0, &resp).server_fin(120.0).client_fin(130.0);
+        let mut t = unfinished(b"5\r\nhel");
+        t.server_fin(120.0).client_fin(130.0);
         assert!(t.findings_of("F004").is_empty());
         // After a whole chunk but the capture ends there: not judged.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        let mut resp = HEAD.to_vec();
-        resp.extend_from_slice(b"5\r\nhello\r\n");
-        t.server(100.0, &resp);
+        let mut t = unfinished(b"5\r\nhello\r\n");
         assert!(t.findings_of("F004").is_empty());
         // ... or the server resets there: R001's.
         t.server_rst(120.0);
@@ -274,17 +241,9 @@ mod tests {
     #[test]
     fn a_chunked_request_counts_too() {
         let req = b"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, req);
-        t.server(
-            100.0,
-            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
-        )
-        .close(150.0);
-        let f = t.findings_of("F004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["message"], "request");
-        assert_eq!(f[0].evidence["body_offset"], 0);
+        let resp = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        let f = only(Timeline::exchange(req, resp, 100.0).findings_of("F004"));
+        assert_evidence(&f, json!({"message": "request", "body_offset": 0}));
     }
 
     #[test]
@@ -292,12 +251,9 @@ mod tests {
         // As in the F004 sample: bad size line, the client closes first,
         // the server's FIN follows. Of the framing and truncation rules,
         // only F004 may speak.
-        let f = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n").all_findings();
-        let codes: Vec<&str> = f
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| c.starts_with('F') || c.starts_with('R'))
-            .collect();
-        assert_eq!(codes, ["F004"]);
+        let t = response(b"5\r\nruler\r\nsix\r\ns in 3\r\n0\r\n\r\n");
+        let codes = t.codes_but_setup();
+        let codes: Vec<_> = codes.iter().filter(|c| c.starts_with(['F', 'R'])).collect();
+        assert_eq!(codes, [&"F004"]);
     }
 }

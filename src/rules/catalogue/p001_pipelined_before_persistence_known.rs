@@ -1,11 +1,8 @@
 //! P001 pipelined-before-persistence-known.
 
-use crate::http::{HttpVersion, MessageFacts, NoResponse, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{disturbed_by_gap, request_label, server_stream_has_gaps, wants_persistence};
+use crate::http::{MessageFacts, Transaction};
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct PipelinedBeforePersistenceKnown;
@@ -53,40 +50,7 @@ None.
     options: &[],
 };
 
-/// Whether a message's sender means to keep the connection open: HTTP/1.1
-/// unless it says `close`, HTTP/1.0 only with `keep-alive` (RFC 9112 §9.3).
-pub(crate) fn wants_persistence(msg: &MessageFacts) -> bool {
-    let c = &msg.headers.connection;
-    match msg.version {
-        Some(HttpVersion::Http11) => !c.close,
-        Some(HttpVersion::Http10) => c.keep_alive && !c.close,
-        _ => false,
-    }
-}
-
-/// Some of the server's bytes were not captured (lost packets, or a
-/// capture of one direction only): a response may have been among them.
-pub(crate) fn server_stream_has_gaps(cx: &ConnectionFacts<'_>) -> bool {
-    let side = crate::reassembly::Side::Server;
-    cx.conn.stats(side).gap_bytes > 0 || cx.http.direction(side).gaps > 0
-}
-
-/// A transaction's pairing, or the stream before it, was disturbed by a
-/// capture gap: which request was outstanding when is then a guess.
-fn disturbed_by_gap(tx: &Transaction) -> bool {
-    tx.paired_after_gap
-        || tx.orphan_response
-        || matches!(
-            tx.no_response,
-            Some(NoResponse::LostInGap | NoResponse::Unpaired)
-        )
-}
-
 impl Rule for PipelinedBeforePersistenceKnown {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         // Only a connection seen from its start says which request was first.
         if cx.conn.handshake.syn.is_none() {
@@ -145,10 +109,10 @@ impl Rule for PipelinedBeforePersistenceKnown {
         };
         let sent = req.first_byte_ts;
         let gap_ns = sent.since(previous_start);
-        let what = label(tx);
+        let what = request_label(tx);
         let previous = txs
             .get(tx.index.saturating_sub(1) as usize)
-            .map_or_else(|| "the previous request".to_string(), label);
+            .map_or_else(|| "the previous request".to_string(), request_label);
         let began = match first_response {
             Some(t) if t <= sent => "the responses so far did not promise persistence".to_string(),
             Some(t) => format!(
@@ -180,96 +144,19 @@ impl Rule for PipelinedBeforePersistenceKnown {
         }
         out.push(f);
     }
-}
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::flow::{Connection, RoleEvidence};
-    use crate::http::HttpConnection;
-    use crate::reassembly::{Side, StreamHandler};
-    use crate::rules::testing::{config_for, ms, Timeline};
-    use crate::rules::{ConnectionFacts, Finding, Linter};
+mod tests {
+    use crate::reassembly::Side;
+    use crate::rules::testing::{assert_a_gap_silences, assert_evidence, assert_says, only};
+    use crate::rules::testing::{get, Ev, Timeline, OK};
+    use serde_json::json;
 
-    /// One HTTP event fed by hand: what a [`Timeline`] cannot make, such as
-    /// bytes the capture lost.
-    pub(crate) enum Ev<'a> {
-        Data(Side, &'a [u8], f64),
-        /// `len` bytes of `side`'s stream not captured.
-        Gap(Side, u64, f64),
-        Fin(Side, f64),
-        Rst(Side, f64),
-    }
-
-    /// Runs rule `code` over a connection (SYN at 0 ms) whose HTTP parser is
-    /// fed `events`; the flow facts (FIN, RST, gap bytes) follow them.
-    pub(crate) fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
-        let mut conn = Connection::new(
-            0,
-            "10.0.0.1:40000".parse().expect("addr"),
-            "10.0.0.2:80".parse().expect("addr"),
-            RoleEvidence::Syn,
-            1,
-            ms(0.0),
-        );
-        conn.handshake.syn = Some(ms(0.0));
-        let mut http = HttpConnection::default();
-        let mut next = [0u64; 2];
-        for ev in events {
-            match *ev {
-                Ev::Data(side, bytes, t) => {
-                    let i = side.index();
-                    http.on_data(side, next[i], bytes, ms(t));
-                    next[i] += bytes.len() as u64;
-                    conn.dirs[i].bytes += bytes.len() as u64;
-                    conn.dirs[i].last_data_ts = Some(ms(t));
-                }
-                Ev::Gap(side, len, t) => {
-                    let i = side.index();
-                    http.on_gap(side, next[i], len, ms(t));
-                    next[i] += len;
-                    conn.dirs[i].gaps += 1;
-                    conn.dirs[i].gap_bytes += len;
-                }
-                Ev::Fin(side, t) => {
-                    http.on_fin(side, ms(t));
-                    conn.fin[side.index()] = Some(ms(t));
-                }
-                Ev::Rst(side, t) => {
-                    http.on_rst(side, ms(t));
-                    conn.rst = Some((side, ms(t)));
-                }
-            }
-        }
-        let report = http.finish(&conn);
-        let config = config_for(code, &[]);
-        let mut linter = Linter::new(&config);
-        linter.connection(&ConnectionFacts {
-            conn: &conn,
-            http: &report,
-            releases: &[],
-        });
-        linter.finish()
-    }
-
-    fn get(path: &str) -> Vec<u8> {
-        format!("GET {path} HTTP/1.1\r\nHost: example.com\r\n\r\n").into_bytes()
-    }
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const OK_10: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const OK_10_KA: &[u8] =
         b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
@@ -291,25 +178,31 @@ pub(crate) mod tests {
         t
     }
 
+    /// GET /a at 50 ms; the first 20 bytes of `first`, its response, at
+    /// 250; GET /b at `second`. The rest is the test's.
+    fn begun(first: &[u8], second: f64) -> Timeline {
+        let mut t = Timeline::new();
+        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
+        t.server(250.0, &first[..20]).client(second, &get("/b"));
+        t
+    }
+
     #[test]
     fn fires_on_a_second_request_before_any_response() {
-        let f = two(55.0, 250.0, OK).findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["after_previous_request_ms"], 5.0);
-        assert_eq!(f[0].evidence["first_response_after_ms"], 195.0);
-        assert_eq!(f[0].evidence["requests_before_confirmation"], 1);
-        assert!(f[0].message.contains("GET /b"), "{}", f[0].message);
-        assert!(f[0].message.contains("GET /a"), "{}", f[0].message);
+        let f = only(two(55.0, 250.0, OK).findings_of("P001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"after_previous_request_ms": 5.0, "first_response_after_ms": 195.0, "requests_before_confirmation": 1}),
+        );
+        assert_says(&f, "GET /b");
+        assert_says(&f, "GET /a");
     }
 
     #[test]
     fn a_request_after_a_confirming_response_is_fine() {
         // Sent just after the first response began: persistence was known.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK[..20]);
-        t.client(250.1, &get("/b"));
+        let mut t = begun(OK, 250.1);
         t.server(251.0, &OK[20..]).server(260.0, OK).close(300.0);
         assert!(t.findings_of("P001").is_empty());
         // ... and just before it: fires.
@@ -317,9 +210,8 @@ pub(crate) mod tests {
         t.handshake(0.0, 50.0).client(50.0, &get("/a"));
         t.client(249.9, &get("/b"));
         t.server(250.0, OK).server(260.0, OK).close(300.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["first_response_after_ms"], 0.1);
+        let f = only(t.findings_of("P001"));
+        assert_eq!(f.evidence["first_response_after_ms"], 0.1);
         // Sequential requests are not pipelining at all.
         assert!(two(300.0, 250.0, OK).findings_of("P001").is_empty());
     }
@@ -327,29 +219,18 @@ pub(crate) mod tests {
     #[test]
     fn an_http10_response_does_not_confirm_persistence() {
         // The first response began, but as HTTP/1.0 without keep-alive.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_10[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_10, 255.0);
         t.server(256.0, &OK_10[20..]).server(260.0, OK).close(300.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].message.contains("did not promise"), "{}", f[0].message);
+        let f = only(t.findings_of("P001"));
+        assert_says(&f, "did not promise");
         // Only the HTTP/1.1 answer to /b confirmed it, 5 ms after /b left.
-        assert_eq!(f[0].evidence["persistence_confirmed_after_ms"], 5.0);
-
+        assert_eq!(f.evidence["persistence_confirmed_after_ms"], 5.0);
         // Connection: close is not a promise either.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_CLOSE[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_CLOSE, 255.0);
         t.server(256.0, &OK_CLOSE[20..]).close(300.0);
         assert_eq!(t.findings_of("P001").len(), 1);
         // HTTP/1.0 with keep-alive echoed does confirm it.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/a"));
-        t.server(250.0, &OK_10_KA[..20]);
-        t.client(255.0, &get("/b"));
+        let mut t = begun(OK_10_KA, 255.0);
         t.server(256.0, &OK_10_KA[20..])
             .server(260.0, OK)
             .close(300.0);
@@ -364,30 +245,22 @@ pub(crate) mod tests {
         t.server(250.0, OK).server(250.0, OK).server(250.0, OK);
         t.client(300.0, &get("/d")).client(301.0, &get("/e"));
         t.server(350.0, OK).server(350.0, OK).close(400.0);
-        let f = t.findings_of("P001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["requests_before_confirmation"], 2);
+        let f = only(t.findings_of("P001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_eq!(f.evidence["requests_before_confirmation"], 2);
     }
 
     #[test]
     fn a_server_stream_with_lost_bytes_may_hide_the_first_response() {
+        // Nothing lost, and nothing came: the second request was pipelined;
+        // a one-sided capture (the server's bytes all lost) proves nothing.
         let (a, b) = (get("/a"), get("/b"));
-        let run = |lost: Option<u64>| {
-            let mut evs = vec![
-                Ev::Data(Side::Client, &a, 50.0),
-                Ev::Data(Side::Client, &b, 150.0),
-            ];
-            if let Some(len) = lost {
-                evs.push(Ev::Gap(Side::Server, len, 200.0));
-            }
-            evs.push(Ev::Fin(Side::Client, 300.0));
-            hand_fed("P001", &evs)
-        };
-        // A one-sided capture: the server's bytes were all lost.
-        assert!(run(Some(500)).is_empty());
-        // Nothing lost, and nothing came: the second request was pipelined.
-        assert_eq!(run(None).len(), 1);
+        let events = [
+            Ev::Data(Side::Client, &a, 50.0),
+            Ev::Data(Side::Client, &b, 150.0),
+            Ev::Fin(Side::Client, 300.0),
+        ];
+        assert_a_gap_silences("P001", &events, Ev::Gap(Side::Server, 500, 200.0));
     }
 
     #[test]

@@ -1,12 +1,8 @@
 //! P002 non-idempotent-method-pipelined.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
-use crate::http::{NoResponse, Transaction};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{disturbed_by_gap, is_idempotent, request_label, server_stream_has_gaps};
+use crate::http::Transaction;
+use crate::rules::api::*;
 
 pub struct NonIdempotentMethodPipelined;
 
@@ -55,43 +51,7 @@ None.
     options: &[],
 };
 
-/// Methods RFC 9110 §9.2.2 and RFC 4918 define as idempotent.
-const IDEMPOTENT: &[&str] = &[
-    "GET",
-    "HEAD",
-    "OPTIONS",
-    "TRACE",
-    "PUT",
-    "DELETE",
-    "PROPFIND",
-    "PROPPATCH",
-    "MKCOL",
-    "COPY",
-    "MOVE",
-    "UNLOCK",
-    "SEARCH",
-    "REPORT",
-];
-
-pub(crate) fn is_idempotent(method: &str) -> bool {
-    IDEMPOTENT.contains(&method)
-}
-
-/// A transaction whose place in the pipeline a capture gap made uncertain.
-fn uncertain(tx: &Transaction) -> bool {
-    tx.paired_after_gap
-        || tx.orphan_response
-        || matches!(
-            tx.no_response,
-            Some(NoResponse::LostInGap | NoResponse::Unpaired)
-        )
-}
-
 impl Rule for NonIdempotentMethodPipelined {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         let txs = &cx.http.transactions;
         // A response missing from a server stream with gaps may simply not
@@ -102,7 +62,7 @@ impl Rule for NonIdempotentMethodPipelined {
         // that drops out never comes back).
         let mut unanswered: Vec<&Transaction> = Vec::new();
         for (k, tx) in txs.iter().enumerate() {
-            if uncertain(tx) {
+            if disturbed_by_gap(tx) {
                 // Which responses were outstanding is a guess from here on.
                 return;
             }
@@ -125,6 +85,10 @@ impl Rule for NonIdempotentMethodPipelined {
             }
         }
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
 }
 
 /// Earlier transactions looked at for the outstanding response: responses
@@ -144,7 +108,7 @@ impl NonIdempotentMethodPipelined {
         let method = tx.method.as_deref()?;
         let idempotent = is_idempotent(method);
         let sent = tx.request.as_ref()?.first_byte_ts;
-        let what = label(tx);
+        let what = request_label(tx);
         if !idempotent {
             // The latest earlier transaction still being answered.
             let prev = txs
@@ -166,7 +130,7 @@ impl NonIdempotentMethodPipelined {
                 "{what} was pipelined while the response to {} (tx {}) was outstanding ({when}); \
                  if the connection fails now the client cannot know whether it was processed \
                  nor safely resend it: send non-idempotent requests only on an idle connection",
-                label(prev),
+                request_label(prev),
                 prev.index
             );
             let mut f = Finding::new(&META, cx.conn, sent, message)
@@ -196,7 +160,7 @@ impl NonIdempotentMethodPipelined {
             "{what} was pipelined behind {} (tx {}) before its final status arrived ({when}); \
              if that request fails the client cannot tell what the server did with either: \
              wait for the final response to a non-idempotent request before sending more",
-            label(blocker),
+            request_label(blocker),
             blocker.index
         );
         let mut f = Finding::new(&META, cx.conn, sent, message)
@@ -214,25 +178,12 @@ impl NonIdempotentMethodPipelined {
     }
 }
 
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_idempotent;
-    use crate::rules::testing::Timeline;
+    use crate::reassembly::Side;
+    use crate::rules::testing::{assert_a_gap_silences, assert_evidence, assert_says, only};
+    use crate::rules::testing::{Ev, Timeline, OK};
+    use serde_json::json;
 
     fn req(method: &str, path: &str) -> Vec<u8> {
         if method == "POST" || method == "PATCH" {
@@ -242,15 +193,20 @@ mod tests {
         }
         .into_bytes()
     }
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-    /// GET / answered at 100 ms (persistence confirmed); then `first` at
-    /// 200 ms and `second` at `second_at`; both answered at 300 and 310 ms.
-    fn after_confirmation(first: &str, second: &str, second_at: f64) -> Timeline {
+    /// GET / answered at 100 ms (persistence confirmed), then `first` at
+    /// 200 ms; the rest is the test's.
+    fn confirmed_then(first: &str) -> Timeline {
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, &req("GET", "/"));
-        t.server(100.0, OK);
-        t.client(200.0, &req(first, "/one"));
+        t.server(100.0, OK).client(200.0, &req(first, "/one"));
+        t
+    }
+
+    /// [`confirmed_then`] `first`, then `second` at `second_at`; both
+    /// answered at 300 and 310 ms (or once sent); P002's findings.
+    fn p002(first: &str, second: &str, second_at: f64) -> Vec<crate::rules::Finding> {
+        let mut t = confirmed_then(first);
         if second_at < 300.0 {
             t.client(second_at, &req(second, "/two"));
             t.server(300.0, OK).server(310.0, OK);
@@ -260,111 +216,71 @@ mod tests {
             t.server(second_at + 10.0, OK);
         }
         t.close(400.0);
-        t
+        t.findings_of("P002")
     }
 
     #[test]
     fn a_pipelined_post_fires() {
-        let f = after_confirmation("GET", "POST", 205.0).findings_of("P002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(2));
-        assert_eq!(f[0].evidence["method"], "POST");
-        assert_eq!(f[0].evidence["outstanding_transaction"], 1);
-        assert_eq!(f[0].evidence["outstanding_response_ends_after_ms"], 95.0);
-        assert!(f[0].message.contains("POST /two"), "{}", f[0].message);
-        assert!(f[0].message.contains("GET /one"), "{}", f[0].message);
-        assert_eq!(
-            after_confirmation("GET", "PATCH", 205.0)
-                .findings_of("P002")
-                .len(),
-            1
+        let f = only(p002("GET", "POST", 205.0));
+        assert_eq!(f.transaction, Some(2));
+        assert_evidence(
+            &f,
+            json!({"method": "POST", "outstanding_transaction": 1, "outstanding_response_ends_after_ms": 95.0}),
         );
+        assert_says(&f, "POST /two");
+        assert_says(&f, "GET /one");
+        assert_eq!(p002("GET", "PATCH", 205.0).len(), 1);
     }
 
     #[test]
     fn a_post_sent_once_the_response_ended_is_fine() {
         // Response 1 ends at 300 ms: a POST at 300.1 is not pipelined.
-        assert!(after_confirmation("GET", "POST", 300.1)
-            .findings_of("P002")
-            .is_empty());
+        assert!(p002("GET", "POST", 300.1).is_empty());
         // Pipelined GETs are fine.
-        assert!(after_confirmation("GET", "GET", 205.0)
-            .findings_of("P002")
-            .is_empty());
-        assert!(after_confirmation("GET", "PUT", 205.0)
-            .findings_of("P002")
-            .is_empty());
+        assert!(p002("GET", "GET", 205.0).is_empty());
+        assert!(p002("GET", "PUT", 205.0).is_empty());
     }
 
     #[test]
     fn an_idempotent_request_queued_behind_a_post_fires() {
-        let f = after_confirmation("POST", "GET", 205.0).findings_of("P002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(2));
-        assert_eq!(f[0].evidence["queued_behind_transaction"], 1);
-        assert_eq!(f[0].evidence["queued_behind_method"], "POST");
-        assert_eq!(f[0].evidence["status_arrived_after_ms"], 95.0);
+        let f = only(p002("POST", "GET", 205.0));
+        assert_eq!(f.transaction, Some(2));
+        assert_evidence(
+            &f,
+            json!({"queued_behind_transaction": 1, "queued_behind_method": "POST", "status_arrived_after_ms": 95.0}),
+        );
         // A POST behind a POST: one finding for the second, not two.
-        let f = after_confirmation("POST", "POST", 205.0).findings_of("P002");
-        assert_eq!(f.len(), 1);
-        assert!(f[0].evidence.contains_key("outstanding_transaction"));
+        let f = only(p002("POST", "POST", 205.0));
+        assert!(f.evidence.contains_key("outstanding_transaction"));
     }
 
     #[test]
     fn queued_behind_a_post_whose_status_already_arrived_is_fine() {
         // The POST's response head arrives at 300 ms but its body only at
         // 320; a GET at 310 is pipelined, yet the status was in.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &req("GET", "/"));
-        t.server(100.0, OK);
-        t.client(200.0, &req("POST", "/one"));
-        t.server(300.0, &OK[..OK.len() - 2]);
-        t.client(310.0, &req("GET", "/two"));
+        let mut t = confirmed_then("POST");
+        t.server(300.0, &OK[..OK.len() - 2])
+            .client(310.0, &req("GET", "/two"));
         t.server(320.0, b"ok").server(330.0, OK).close(400.0);
         assert!(t.findings_of("P002").is_empty());
         // GET at 299.9, before the status: fires.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &req("GET", "/"));
-        t.server(100.0, OK);
-        t.client(200.0, &req("POST", "/one"));
+        let mut t = confirmed_then("POST");
         t.client(299.9, &req("GET", "/two"));
         t.server(300.0, OK).server(330.0, OK).close(400.0);
-        let f = t.findings_of("P002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["status_arrived_after_ms"], 0.1);
-    }
-
-    #[test]
-    fn method_classes() {
-        for m in [
-            "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE", "PROPFIND",
-        ] {
-            assert!(is_idempotent(m), "{m}");
-        }
-        for m in ["POST", "PATCH", "CONNECT", "LOCK", "get", "BREW"] {
-            assert!(!is_idempotent(m), "{m}");
-        }
+        let f = only(t.findings_of("P002"));
+        assert_eq!(f.evidence["status_arrived_after_ms"], 0.1);
     }
 
     #[test]
     fn a_response_possibly_lost_in_a_capture_gap_proves_nothing() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
-        use crate::reassembly::Side;
         let (first, one, two) = (req("GET", "/"), req("GET", "/one"), req("POST", "/two"));
-        let run = |lost: bool| {
-            let mut evs = vec![
-                Ev::Data(Side::Client, &first, 50.0),
-                Ev::Data(Side::Server, OK, 100.0),
-                Ev::Data(Side::Client, &one, 200.0),
-                Ev::Data(Side::Client, &two, 205.0),
-            ];
-            if lost {
-                evs.push(Ev::Gap(Side::Server, 500, 300.0));
-            }
-            evs.push(Ev::Fin(Side::Client, 400.0));
-            hand_fed("P002", &evs)
-        };
-        assert!(run(true).is_empty());
-        assert_eq!(run(false).len(), 1);
+        let events = [
+            Ev::Data(Side::Client, &first, 50.0),
+            Ev::Data(Side::Server, OK, 100.0),
+            Ev::Data(Side::Client, &one, 200.0),
+            Ev::Data(Side::Client, &two, 205.0),
+            Ev::Fin(Side::Client, 400.0),
+        ];
+        assert_a_gap_silences("P002", &events, Ev::Gap(Side::Server, 500, 300.0));
     }
 }

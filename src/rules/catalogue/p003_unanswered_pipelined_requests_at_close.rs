@@ -1,13 +1,9 @@
 //! P003 unanswered-pipelined-requests-at-close.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
+use super::common::{request_label, server_stream_has_gaps, MAX_LISTED};
 use crate::http::{NoResponse, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct UnansweredPipelinedRequestsAtClose;
@@ -61,14 +57,8 @@ None.
 
 /// Unanswered requests named in the message (all are in the evidence).
 const NAMED: usize = 3;
-/// Transaction indices kept in the evidence.
-const MAX_LISTED: usize = 64;
 
 impl Rule for UnansweredPipelinedRequestsAtClose {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         if server_stream_has_gaps(cx) {
             // The missing responses may be in the bytes the capture lost.
@@ -102,9 +92,13 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
                 _ => return,
             },
         };
-        let who = side_name(by);
+        let who = by.name();
         let n = unanswered.len();
-        let mut names: Vec<String> = unanswered.iter().take(NAMED).map(|t| label(t)).collect();
+        let mut names: Vec<String> = unanswered
+            .iter()
+            .take(NAMED)
+            .map(|t| request_label(t))
+            .collect();
         if n > NAMED {
             names.push(format!("and {} more", n - NAMED));
         }
@@ -146,42 +140,25 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
         }
         out.push(f);
     }
-}
 
-fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Client => "client",
-        Side::Server => "server",
-    }
-}
-
-/// `METHOD target`, shortened for a one-line message.
-fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    fn get(path: &str) -> Vec<u8> {
-        format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes()
-    }
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    use crate::reassembly::Side;
+    use crate::rules::testing::{assert_a_gap_silences, assert_evidence, assert_says, only};
+    use crate::rules::testing::{get, Ev, Timeline, OK};
+    use serde_json::json;
 
     /// GET / answered (persistence confirmed), then /1, /2, /3 pipelined;
-    /// the server answers `answered` of them.
-    fn pipeline(answered: usize) -> Timeline {
+    /// the server answers `answered` of them, then `then` happens.
+    fn pipeline(
+        answered: usize,
+        then: impl FnOnce(&mut Timeline) -> &mut Timeline,
+    ) -> Vec<crate::rules::Finding> {
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, &get("/"));
         t.server(100.0, OK);
@@ -191,50 +168,38 @@ mod tests {
         for i in 0..answered {
             t.server(200.0 + i as f64, OK);
         }
-        t
+        then(&mut t);
+        t.findings_of("P003")
     }
 
     #[test]
     fn fires_when_the_server_closes_with_requests_outstanding() {
-        let mut t = pipeline(1);
-        t.server_fin(250.0).client_fin(260.0).server_ack(261.0);
-        let f = t.findings_of("P003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(2));
-        assert_eq!(f[0].evidence["unanswered"], 2);
-        assert_eq!(
-            f[0].evidence["unanswered_transactions"],
-            serde_json::json!([2, 3])
+        let f = only(pipeline(1, |t| {
+            t.server_fin(250.0).client_fin(260.0).server_ack(261.0)
+        }));
+        assert_eq!(f.transaction, Some(2));
+        assert_evidence(
+            &f,
+            json!({"unanswered": 2, "unanswered_transactions": [2, 3], "close": "fin", "closed_by": "server", "close_after_last_request_ms": 147.0}),
         );
-        assert_eq!(f[0].evidence["close"], "fin");
-        assert_eq!(f[0].evidence["closed_by"], "server");
-        assert_eq!(f[0].evidence["close_after_last_request_ms"], 147.0);
-        assert!(f[0].message.contains("GET /2, GET /3"), "{}", f[0].message);
+        assert_says(&f, "GET /2, GET /3");
     }
 
     #[test]
     fn a_reset_counts_from_either_side() {
-        let mut t = pipeline(2);
-        t.client_rst(250.0);
-        let f = t.findings_of("P003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(3));
-        assert_eq!(f[0].evidence["close"], "rst");
-        assert_eq!(f[0].evidence["closed_by"], "client");
+        let f = only(pipeline(2, |t| t.client_rst(250.0)));
+        assert_eq!(f.transaction, Some(3));
+        assert_evidence(&f, json!({"close": "rst", "closed_by": "client"}));
     }
 
     #[test]
     fn all_answered_or_capture_ended_is_silent() {
-        let mut t = pipeline(3);
-        t.server_fin(250.0).client_fin(260.0);
-        assert!(t.findings_of("P003").is_empty());
+        assert!(pipeline(3, |t| t.server_fin(250.0).client_fin(260.0)).is_empty());
         // The capture stops with the requests outstanding: nothing closed.
-        assert!(pipeline(1).findings_of("P003").is_empty());
+        assert!(pipeline(1, |t| t).is_empty());
         // The client closes its side and the capture ends: the server may
         // still answer.
-        let mut t = pipeline(1);
-        t.client_fin(250.0);
-        assert!(t.findings_of("P003").is_empty());
+        assert!(pipeline(1, |t| t.client_fin(250.0)).is_empty());
     }
 
     #[test]
@@ -247,24 +212,15 @@ mod tests {
 
     #[test]
     fn responses_possibly_lost_in_a_capture_gap_are_not_counted() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
-        use crate::reassembly::Side;
         let (first, one, two) = (get("/"), get("/1"), get("/2"));
-        let run = |lost: bool| {
-            let mut evs = vec![
-                Ev::Data(Side::Client, &first, 50.0),
-                Ev::Data(Side::Server, OK, 100.0),
-                Ev::Data(Side::Client, &one, 101.0),
-                Ev::Data(Side::Client, &two, 102.0),
-                Ev::Data(Side::Server, OK, 200.0),
-            ];
-            if lost {
-                evs.push(Ev::Gap(Side::Server, 40, 210.0));
-            }
-            evs.push(Ev::Fin(Side::Server, 250.0));
-            hand_fed("P003", &evs)
-        };
-        assert!(run(true).is_empty());
-        assert_eq!(run(false).len(), 1);
+        let events = [
+            Ev::Data(Side::Client, &first, 50.0),
+            Ev::Data(Side::Server, OK, 100.0),
+            Ev::Data(Side::Client, &one, 101.0),
+            Ev::Data(Side::Client, &two, 102.0),
+            Ev::Data(Side::Server, OK, 200.0),
+            Ev::Fin(Side::Server, 250.0),
+        ];
+        assert_a_gap_silences("P003", &events, Ev::Gap(Side::Server, 40, 210.0));
     }
 }

@@ -1,12 +1,10 @@
 //! R001 rst-truncated-response.
 
-use crate::http::{Framing, MessageEnd, MessageFacts, NoResponse, Transaction};
+use super::common::response_to;
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
+use crate::http::{MessageEnd, NoResponse};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 
 pub struct RstTruncatedResponse;
 
@@ -55,87 +53,7 @@ None.
     options: &[],
 };
 
-/// What the response's framing promised and what arrived, for the message.
-pub(crate) struct Shortfall {
-    /// Content-Length, for a length-framed body.
-    pub expected: Option<u64>,
-    /// Body bytes on the wire before the close (captured or in gaps).
-    pub received: u64,
-    /// How the message says its body ends, in words.
-    pub framing: &'static str,
-    /// Body bytes the capture did not hold (counted in `received`).
-    pub uncaptured: u64,
-    /// The close cut the head itself.
-    pub head_cut: bool,
-}
-
-impl Shortfall {
-    pub(crate) fn of(msg: &MessageFacts) -> Shortfall {
-        let framing = match msg.framing {
-            Framing::Length { .. } => "content-length",
-            Framing::Chunked => "chunked",
-            Framing::CloseDelimited | Framing::Http09 => "close-delimited",
-            Framing::None | Framing::Tunnel | Framing::Invalid => "none",
-        };
-        Shortfall {
-            expected: msg.expected_body_bytes,
-            received: msg.wire_body_bytes.saturating_add(msg.gap_bytes),
-            framing,
-            uncaptured: msg.gap_bytes,
-            head_cut: msg.head_truncated,
-        }
-    }
-
-    /// "after 3000 of 10000 body bytes (7000 missing)" and the like.
-    pub(crate) fn describe(&self) -> String {
-        if self.head_cut {
-            return "inside its header section".to_string();
-        }
-        match (self.expected, self.framing) {
-            (Some(n), _) => format!(
-                "after {} of {n} body bytes ({} missing)",
-                self.received,
-                n.saturating_sub(self.received)
-            ),
-            (None, "chunked") => format!(
-                "after {} bytes of chunked body, before the zero-size last chunk",
-                self.received
-            ),
-            (None, "close-delimited") => format!(
-                "after {} bytes of a body delimited by the close, which a RST cannot end cleanly",
-                self.received
-            ),
-            _ => format!("after {} body bytes", self.received),
-        }
-    }
-
-    pub(crate) fn evidence(&self, mut f: Finding) -> Finding {
-        if let Some(n) = self.expected {
-            f = f
-                .with("expected_bytes", n)
-                .with("missing_bytes", n.saturating_sub(self.received));
-        }
-        if self.uncaptured > 0 {
-            f = f.with("uncaptured_bytes", self.uncaptured);
-        }
-        f.with("received_bytes", self.received)
-            .with("framing", self.framing)
-            .with("head_truncated", self.head_cut)
-    }
-}
-
-pub(crate) fn side_name(side: Side) -> &'static str {
-    match side {
-        Side::Client => "client",
-        Side::Server => "server",
-    }
-}
-
 impl Rule for RstTruncatedResponse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same reset: the pipelined requests behind the cut
     /// response went unanswered because of this abort (one cause).
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
@@ -154,7 +72,7 @@ impl Rule for RstTruncatedResponse {
                 continue;
             }
             let short = Shortfall::of(resp);
-            let who = side_name(side);
+            let who = side.name();
             let after_ms = ts.since(resp.last_byte_ts) as f64 / 1e6;
             let fix = match side {
                 Side::Server => {
@@ -168,222 +86,93 @@ impl Rule for RstTruncatedResponse {
             };
             let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::Rst { .. }));
             let message = format!(
-                "the {} response to {} was cut by a RST from the {who} {}, {after_ms:.1} ms after \
-                 its last byte{}; {fix}",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} was cut by a RST from the {who} {}, {after_ms:.1} ms after its last byte{}; \
+                 {fix}",
+                response_to(tx),
                 short.describe(),
                 behind_text(&behind),
             );
-            let mut f = Finding::new(&META, cx.conn, ts, message)
+            let f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("rst_from", who)
                 .with_ms("rst_after_last_data_ms", ts.since(resp.last_byte_ts))
                 .with_ms("rst_after_response_start_ms", ts.since(resp.first_byte_ts));
-            if !behind.is_empty() {
-                f = f.with("unanswered_transactions", behind);
-            }
-            out.push(short.evidence(f));
+            out.push(short.evidence(f, behind));
         }
     }
-}
 
-/// Most transaction indices listed in `unanswered_transactions`.
-const MAX_LISTED: usize = 64;
-
-/// Pipelined requests after `tx` left without a response by the close that
-/// `why` matches: the ones P003 would report, which the truncation finding
-/// carries instead.
-pub(crate) fn unanswered_behind(
-    cx: &ConnectionFacts<'_>,
-    tx: &Transaction,
-    why: impl Fn(NoResponse) -> bool,
-) -> Vec<u64> {
-    cx.http
-        .transactions
-        .iter()
-        .filter(|t| {
-            t.index > tx.index
-                && t.pipelined
-                && t.request.is_some()
-                && t.response.is_none()
-                && t.no_response.is_some_and(&why)
-        })
-        .take(MAX_LISTED)
-        .map(|t| t.index)
-        .collect()
-}
-
-/// "; 2 pipelined requests behind it got no response ..." for the message.
-pub(crate) fn behind_text(behind: &[u64]) -> String {
-    match behind.len() {
-        0 => String::new(),
-        1 => format!(
-            ", and the pipelined request behind it (tx {}) got no response and must be resent on \
-             a new connection (only idempotent ones automatically)",
-            behind[0]
-        ),
-        n => format!(
-            ", and the {n} pipelined requests behind it (tx {}) got no response and must be \
-             resent on a new connection (only idempotent ones automatically)",
-            behind
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// A P003 finding on the close (`how`: "rst" or "fin") that `mine`, a
-/// truncation finding whose evidence names the closing side under
-/// `side_key`, lists as unanswered.
-pub(crate) fn folds_unanswered(mine: &Finding, other: &Finding, how: &str, side_key: &str) -> bool {
-    other.code == "P003"
-        && other.evidence.get("close").and_then(|v| v.as_str()) == Some(how)
-        && other.evidence.get("closed_by") == mine.evidence.get(side_key)
-        && super::r003_reset_on_close_with_unread_data::subset(
-            other.evidence.get("unanswered_transactions"),
-            mine.evidence.get("unanswered_transactions"),
-        )
-}
-
-/// `METHOD target`, shortened for a one-line message.
-pub(crate) fn label(tx: &Transaction) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => format!("request {}", tx.index),
-    }
-}
-
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    const GET: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
-
-    /// GET, then `response` at 100 ms (nothing else from the server).
-    fn answered(response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, response);
-        t
-    }
+    use crate::rules::testing::{assert_evidence, assert_says, get, only, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
     const PARTIAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell";
 
-    #[test]
-    fn fires_on_a_reset_before_the_content_length_is_reached() {
-        let mut t = answered(PARTIAL);
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["expected_bytes"], 10);
-        assert_eq!(f[0].evidence["received_bytes"], 4);
-        assert_eq!(f[0].evidence["missing_bytes"], 6);
-        assert_eq!(f[0].evidence["rst_from"], "server");
-        assert_eq!(f[0].evidence["rst_after_last_data_ms"], 100.0);
-        assert!(f[0].message.contains("4 of 10"), "{}", f[0].message);
-        // A reset by the client counts as well.
-        let mut t = answered(PARTIAL);
-        t.client_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["rst_from"], "client");
+    /// GET /c, `response` at 100 ms, then `then`; R001's findings.
+    fn r001(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
+        Timeline::answered_then(response, then).findings_of("R001")
     }
 
     #[test]
-    fn one_byte_short_fires_and_complete_does_not() {
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell");
-        t.server_rst(200.0);
-        assert_eq!(t.findings_of("R001")[0].evidence["missing_bytes"], 1);
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell");
-        t.server_rst(200.0);
-        assert!(t.findings_of("R001").is_empty());
+    fn fires_on_a_reset_before_the_content_length_is_reached() {
+        let f = only(r001(PARTIAL, |t| t.server_rst(200.0)));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"expected_bytes": 10, "received_bytes": 4, "missing_bytes": 6, "rst_from": "server", "rst_after_last_data_ms": 100.0}),
+        );
+        assert_says(&f, "4 of 10");
+        assert!(
+            !f.evidence.contains_key("unanswered_transactions"),
+            "none behind it"
+        );
+        // A reset by the client counts as well.
+        let f = only(r001(PARTIAL, |t| t.client_rst(200.0)));
+        assert_eq!(f.evidence["rst_from"], "client");
     }
 
     #[test]
     fn chunked_without_its_last_chunk_and_cut_heads() {
-        let mut t =
-            answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["framing"], "chunked");
-        assert!(!f[0].evidence.contains_key("expected_bytes"));
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Le");
-        t.server_rst(200.0);
-        let f = t.findings_of("R001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["head_truncated"], true);
-    }
-
-    /// GET / answered; /2 and /3 pipelined; /2's response cut short.
-    fn cut_with_a_request_behind() -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        t.client(200.0, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
-            .client(201.0, b"GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
-        t.server(300.0, PARTIAL);
-        t
-    }
-
-    /// The connection-rule findings (S001 judges the handshake).
-    pub(crate) fn codes(t: &Timeline) -> Vec<&'static str> {
-        t.all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect()
+        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+        let f = only(r001(chunked, |t| t.server_rst(200.0)));
+        assert_eq!(f.evidence["framing"], "chunked");
+        assert!(!f.evidence.contains_key("expected_bytes"));
+        let f = only(r001(b"HTTP/1.1 200 OK\r\nContent-Le", |t| {
+            t.server_rst(200.0)
+        }));
+        assert_eq!(f.evidence["head_truncated"], true);
     }
 
     #[test]
     fn the_requests_behind_a_cut_response_are_this_findings_not_p003s() {
-        let mut t = cut_with_a_request_behind();
+        let mut t = Timeline::two_pipelined(201.0, PARTIAL);
         t.server_rst(400.0);
-        assert_eq!(codes(&t), ["R001"], "one reset, one finding");
-        let f = t.findings_of("R001");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(
-            f[0].evidence["unanswered_transactions"],
-            serde_json::json!([2])
-        );
-        assert!(
-            f[0].message.contains("pipelined request behind it (tx 2)"),
-            "{}",
-            f[0].message
-        );
+        assert_eq!(t.codes_but_setup(), ["R001"], "one reset, one finding");
+        let f = only(t.findings_of("R001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(&f, json!({"unanswered_transactions": [2]}));
+        assert_says(&f, "pipelined request behind it (tx 2)");
         // Without R001 (ignored), P003 still reports the unanswered request.
         assert_eq!(t.findings_of("P003").len(), 1);
-        // Nothing behind it: no such evidence.
-        let mut t = answered(PARTIAL);
-        t.server_rst(200.0);
-        assert!(!t.findings_of("R001")[0]
-            .evidence
-            .contains_key("unanswered_transactions"));
     }
 
     #[test]
     fn capture_end_fin_or_no_response_are_not_this_rule() {
         // The capture stops mid-body.
-        assert!(answered(PARTIAL).findings_of("R001").is_empty());
+        assert!(r001(PARTIAL, |t| t).is_empty());
         // A FIN is R002's.
-        let mut t = answered(PARTIAL);
-        t.server_fin(200.0);
-        assert!(t.findings_of("R001").is_empty());
+        assert!(r001(PARTIAL, |t| t.server_fin(200.0)).is_empty());
         // Reset with no response byte at all: nothing was truncated.
         let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET).server_rst(200.0);
+        t.handshake(0.0, 50.0)
+            .client(50.0, &get("/c"))
+            .server_rst(200.0);
         assert!(t.findings_of("R001").is_empty());
     }
 }

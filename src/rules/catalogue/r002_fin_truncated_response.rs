@@ -1,15 +1,10 @@
 //! R002 fin-truncated-response.
 
-use super::r001_rst_truncated_response::{
-    behind_text, folds_unanswered, label, unanswered_behind, Shortfall,
-};
+use super::common::response_to;
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
 use crate::http::{Framing, MessageEnd, NoResponse};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 
 pub struct FinTruncatedResponse;
 
@@ -59,10 +54,6 @@ None.
 };
 
 impl Rule for FinTruncatedResponse {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same FIN: the pipelined requests behind the cut
     /// response went unanswered because the server stopped (one cause).
     fn folds(&self, mine: &Finding, other: &Finding) -> bool {
@@ -102,10 +93,8 @@ impl Rule for FinTruncatedResponse {
             };
             let behind = unanswered_behind(cx, tx, |n| matches!(n, NoResponse::ServerFin { .. }));
             let message = format!(
-                "the {} response to {} ended with the server's FIN {}{}{}; {fix}",
-                tx.status
-                    .map_or_else(|| "unparsed".to_string(), |s| s.to_string()),
-                label(tx),
+                "the {} ended with the server's FIN {}{}{}; {fix}",
+                response_to(tx),
                 short.describe(),
                 if client_first {
                     " (the client had closed its side first)"
@@ -114,55 +103,42 @@ impl Rule for FinTruncatedResponse {
                 },
                 behind_text(&behind),
             );
-            let mut f = Finding::new(&META, cx.conn, ts, message)
+            let f = Finding::new(&META, cx.conn, ts, message)
                 .transaction(tx.index)
                 .with("fin_from", "server")
                 .with("client_closed_first", client_first)
                 .with_ms("fin_after_last_data_ms", ts.since(resp.last_byte_ts));
-            if !behind.is_empty() {
-                f = f.with("unanswered_transactions", behind);
-            }
-            out.push(short.evidence(f));
+            out.push(short.evidence(f, behind));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::reassembly::Side;
+    use crate::rules::testing::{assert_evidence, assert_says, get, hand_fed, only};
+    use crate::rules::testing::{Ev, Timeline};
+    use crate::rules::Finding;
+    use serde_json::json;
 
-    const GET: &[u8] = b"GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
     const PARTIAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell";
 
-    fn answered(response: &[u8]) -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET);
-        t.server(100.0, response);
-        t
+    /// GET /c, `response` at 100 ms, then `then`; R002's findings.
+    fn r002(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
+        Timeline::answered_then(response, then).findings_of("R002")
     }
 
     #[test]
     fn the_requests_behind_a_cut_response_are_this_findings_not_p003s() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-        t.server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        t.client(200.0, b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n")
-            .client(201.0, b"GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
-        t.server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhell");
+        let mut t = Timeline::two_pipelined(201.0, PARTIAL);
         t.server_fin(400.0).client_fin(401.0);
-        let codes: Vec<_> = t
-            .all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect();
-        assert_eq!(codes, ["R002"], "one FIN, one finding");
-        let f = t.findings_of("R002");
-        assert_eq!(
-            f[0].evidence["unanswered_transactions"],
-            serde_json::json!([2])
-        );
+        assert_eq!(t.codes_but_setup(), ["R002"], "one FIN, one finding");
+        let f = only(t.findings_of("R002"));
+        assert_evidence(&f, json!({"unanswered_transactions": [2]}));
         assert_eq!(
             t.findings_of("P003").len(),
             1,
@@ -172,102 +148,67 @@ mod tests {
 
     #[test]
     fn fires_on_a_server_fin_before_the_content_length() {
-        let mut t = answered(PARTIAL);
-        t.server_fin(150.0).client_fin(160.0).server_ack(161.0);
-        let f = t.findings_of("R002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(f[0].evidence["expected_bytes"], 10);
-        assert_eq!(f[0].evidence["received_bytes"], 4);
-        assert_eq!(f[0].evidence["fin_from"], "server");
-        assert_eq!(f[0].evidence["fin_after_last_data_ms"], 50.0);
-        assert_eq!(f[0].evidence["client_closed_first"], false);
-        assert!(f[0].message.contains("4 of 10"), "{}", f[0].message);
-    }
-
-    #[test]
-    fn one_byte_short_fires_and_complete_does_not() {
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhell");
-        t.server_fin(150.0);
-        assert_eq!(t.findings_of("R002")[0].evidence["missing_bytes"], 1);
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nhell");
-        t.server_fin(150.0);
-        assert!(t.findings_of("R002").is_empty());
+        let f = only(r002(PARTIAL, |t| {
+            t.server_fin(150.0).client_fin(160.0).server_ack(161.0)
+        }));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"expected_bytes": 10, "received_bytes": 4, "fin_from": "server", "fin_after_last_data_ms": 50.0, "client_closed_first": false}),
+        );
+        assert_says(&f, "4 of 10");
+        // The client closing first is noted.
+        let f = only(r002(PARTIAL, |t| t.client_fin(120.0).server_fin(150.0)));
+        assert_eq!(f.evidence["client_closed_first"], true);
     }
 
     #[test]
     fn a_chunked_body_cut_inside_a_chunk() {
-        let mut t = answered(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n9\r\nabc",
-        );
-        t.server_fin(150.0);
-        let f = t.findings_of("R002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["framing"], "chunked");
+        let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n9\r\nabc";
+        let f = only(r002(cut, |t| t.server_fin(150.0)));
+        assert_eq!(f.evidence["framing"], "chunked");
         // Whole chunks and then the FIN: F004's, not a truncation.
-        let mut t =
-            answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-        t.server_fin(150.0);
-        assert!(t.findings_of("R002").is_empty());
+        let whole = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+        assert!(r002(whole, |t| t.server_fin(150.0)).is_empty());
     }
 
     #[test]
     fn broken_framing_capture_end_and_resets_are_not_this_rule() {
         // Conflicting lengths: the body is close-delimited and ends at the FIN.
-        let mut t =
-            answered(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 10\r\n\r\nhell");
-        t.client_fin(120.0).server_fin(150.0);
-        assert!(t.findings_of("R002").is_empty());
+        let two = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Length: 10\r\n\r\nhell";
+        assert!(r002(two, |t| t.client_fin(120.0).server_fin(150.0)).is_empty());
         // Bad chunk syntax.
-        let mut t = answered(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nsix\r\n");
-        t.client_fin(120.0).server_fin(150.0);
-        assert!(t.findings_of("R002").is_empty());
-        assert!(answered(PARTIAL).findings_of("R002").is_empty());
-        let mut t = answered(PARTIAL);
-        t.server_rst(150.0);
-        assert!(t.findings_of("R002").is_empty());
-    }
-
-    #[test]
-    fn the_client_closing_first_is_noted() {
-        let mut t = answered(PARTIAL);
-        t.client_fin(120.0).server_fin(150.0);
-        let f = t.findings_of("R002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["client_closed_first"], true);
+        let bad = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nsix\r\n";
+        assert!(r002(bad, |t| t.client_fin(120.0).server_fin(150.0)).is_empty());
+        assert!(r002(PARTIAL, |t| t).is_empty());
+        assert!(r002(PARTIAL, |t| t.server_rst(150.0)).is_empty());
     }
 
     #[test]
     fn a_fin_proves_the_shortfall_even_after_a_capture_gap() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
-        use crate::reassembly::Side;
+        let get = get("/c");
         let run = |lost: u64| {
-            hand_fed(
-                "R002",
-                &[
-                    Ev::Data(Side::Client, GET, 50.0),
-                    Ev::Data(Side::Server, PARTIAL, 100.0),
-                    Ev::Gap(Side::Server, lost, 110.0),
-                    Ev::Fin(Side::Server, 150.0),
-                ],
-            )
+            let events = [
+                Ev::Data(Side::Client, &get, 50.0),
+                Ev::Data(Side::Server, PARTIAL, 100.0),
+                Ev::Gap(Side::Server, lost, 110.0),
+                Ev::Fin(Side::Server, 150.0),
+            ];
+            hand_fed("R002", &events)
         };
         // 4 captured + 3 lost of 10.
-        let f = run(3);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["received_bytes"], 7);
-        assert_eq!(f[0].evidence["uncaptured_bytes"], 3);
+        let f = only(run(3));
+        assert_evidence(&f, json!({"received_bytes": 7, "uncaptured_bytes": 3}));
         // The lost bytes were the rest of the body: complete.
         assert!(run(6).is_empty());
     }
 
     #[test]
     fn a_head_cut_by_the_fin() {
-        let mut t = answered(b"HTTP/1.0 200 OK\r\nServer: x\r\n");
-        t.server_fin(150.0);
-        let f = t.findings_of("R002");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["head_truncated"], true);
-        assert!(f[0].message.contains("header section"), "{}", f[0].message);
+        let f = only(r002(b"HTTP/1.0 200 OK\r\nServer: x\r\n", |t| {
+            t.server_fin(150.0)
+        }));
+        assert_eq!(f.evidence["head_truncated"], true);
+        assert_says(&f, "header section");
     }
 }

@@ -1,14 +1,9 @@
 //! R003 reset-on-close-with-unread-data.
 
-use super::p001_pipelined_before_persistence_known::server_stream_has_gaps;
-use super::r001_rst_truncated_response::{label, side_name};
+use super::common::{request_label, server_stream_has_gaps, subset, MAX_LISTED};
 use crate::http::{MessageEnd, NoResponse, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use crate::Timestamp;
 
 pub struct ResetOnCloseWithUnreadData;
@@ -81,14 +76,8 @@ None.
 
 /// Requests named in the message.
 const NAMED: usize = 3;
-/// Transaction indices kept in the evidence.
-const MAX_LISTED: usize = 64;
 
 impl Rule for ResetOnCloseWithUnreadData {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// P003 on the same reset, when the pipelined requests it finds
     /// unanswered are the ones this finding says were left unread: the
     /// server's close with them in its socket is the one cause.
@@ -178,15 +167,16 @@ impl Rule for ResetOnCloseWithUnreadData {
         // Which requests the message names: those that met the closed socket,
         // or else those left unread in it.
         let named: Vec<&Transaction> = if after_fin > 0 { late } else { unread };
-        let who = side_name(closer);
-        let other = side_name(peer);
+        let who = closer.name();
+        let other = peer.name();
         let first_data: Option<Timestamp> = named
             .iter()
             .filter_map(|tx| tx.request.as_ref().map(|r| r.first_byte_ts))
             .min();
         let mut what = String::new();
         if !named.is_empty() {
-            let mut names: Vec<String> = named.iter().take(NAMED).map(|t| label(t)).collect();
+            let mut names: Vec<String> =
+                named.iter().take(NAMED).map(|t| request_label(t)).collect();
             if named.len() > NAMED {
                 names.push(format!("and {} more", named.len() - NAMED));
             }
@@ -241,16 +231,9 @@ impl Rule for ResetOnCloseWithUnreadData {
         }
         out.push(f);
     }
-}
 
-/// Whether the transaction list `a` (a JSON array) is non-empty and within `b`.
-pub(crate) fn subset(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
-    match (
-        a.and_then(serde_json::Value::as_array),
-        b.and_then(serde_json::Value::as_array),
-    ) {
-        (Some(a), Some(b)) => !a.is_empty() && a.iter().all(|x| b.contains(x)),
-        _ => false,
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -290,7 +273,7 @@ fn early_answer(cx: &ConnectionFacts<'_>, rst_ts: Timestamp) -> Option<Finding> 
          discards the response the client has not read yet (it sees a reset, not the {}): read \
          and discard the rest of the body (or half-close and drain) before closing, and have \
          clients send large bodies with `Expect: 100-continue`",
-        label(tx),
+        request_label(tx),
         tx.status.map_or_else(|| "a response".to_string(), |s| s.to_string()),
         req.head_bytes,
         tx.status.map_or_else(|| "response".to_string(), |s| s.to_string()),
@@ -319,52 +302,32 @@ fn early_answer(cx: &ConnectionFacts<'_>, rst_ts: Timestamp) -> Option<Finding> 
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
-
-    fn get(path: &str) -> Vec<u8> {
-        format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").into_bytes()
-    }
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    use crate::reassembly::Side;
+    use crate::rules::testing::{assert_a_gap_silences, assert_evidence, assert_says, only};
+    use crate::rules::testing::{get, Ev, Timeline, OK};
+    use serde_json::json;
 
     /// GET / answered; /2 and /3 pipelined at 200 and 220 ms; /2 answered
     /// at 300 ms.
     fn pipelined() -> Timeline {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/"));
-        t.server(100.0, OK);
-        t.client(200.0, &get("/2")).client(220.0, &get("/3"));
-        t.server(300.0, OK);
-        t
+        Timeline::two_pipelined(220.0, OK)
     }
 
     #[test]
     fn a_server_reset_with_pipelined_requests_unread() {
         let mut t = pipelined();
         t.server_rst(300.1);
-        let f = t.findings_of("R003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(2));
-        assert_eq!(f[0].evidence["closer"], "server");
-        assert_eq!(f[0].evidence["unread_bytes"], get("/3").len());
-        assert_eq!(f[0].evidence["unread_transactions"], serde_json::json!([2]));
-        assert_eq!(f[0].evidence["unread_data_age_ms"], 80.1);
-        assert_eq!(f[0].evidence["rst_after_last_data_ms"], 0.1);
-        assert!(f[0].message.contains("GET /3"), "{}", f[0].message);
-    }
-
-    #[test]
-    fn the_unread_pipelined_request_is_one_finding_not_p003_too() {
-        let mut t = pipelined();
-        t.server_rst(300.1);
-        let codes: Vec<_> = t
-            .all_findings()
-            .iter()
-            .map(|f| f.code)
-            .filter(|c| !c.starts_with('S'))
-            .collect();
-        assert_eq!(codes, ["R003"]);
-        assert!(t.findings_of("R003")[0].message.contains("must resend"));
-        // With R003 ignored, P003 reports the unanswered request.
+        let f = only(t.findings_of("R003"));
+        assert_eq!(f.transaction, Some(2));
+        assert_evidence(
+            &f,
+            json!({"closer": "server", "unread_bytes": get("/3").len(), "unread_transactions": [2], "unread_data_age_ms": 80.1, "rst_after_last_data_ms": 0.1}),
+        );
+        assert_says(&f, "GET /3");
+        // One finding, not P003's too; with R003 ignored, P003 reports the
+        // unanswered request.
+        assert_eq!(t.codes_but_setup(), ["R003"]);
+        assert_says(&f, "must resend");
         assert_eq!(t.findings_of("P003").len(), 1);
     }
 
@@ -372,23 +335,22 @@ mod tests {
     fn data_after_the_closers_fin_then_a_reset() {
         // The server closes an idle keep-alive connection; the client sends
         // a new request that crosses the FIN; the server resets.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/"));
-        t.server(100.0, OK).server_fin(5000.0);
-        t.client(5000.5, &get("/again")).server_rst(5025.0);
-        let f = t.findings_of("R003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["bytes_after_fin"], get("/again").len());
-        assert_eq!(f[0].evidence["rst_after_fin_ms"], 25.0);
+        let mut t = Timeline::unclosed(&get("/"), OK, 100.0);
+        t.server_fin(5000.0)
+            .client(5000.5, &get("/again"))
+            .server_rst(5025.0);
+        let f = only(t.findings_of("R003"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"bytes_after_fin": get("/again").len(), "rst_after_fin_ms": 25.0}),
+        );
         // The same from the client: it closed, the server kept sending.
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, &get("/"));
         t.client_fin(60.0).server(100.0, OK).client_rst(125.0);
-        let f = t.findings_of("R003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["closer"], "client");
-        assert_eq!(f[0].evidence["unread_bytes"], OK.len());
+        let f = only(t.findings_of("R003"));
+        assert_evidence(&f, json!({"closer": "client", "unread_bytes": OK.len()}));
     }
 
     #[test]
@@ -408,48 +370,39 @@ mod tests {
             .server_rst(200.0);
         assert!(t.findings_of("R003").is_empty());
         // A reset from the side that did not close (the peer of the FIN).
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/"));
-        t.server(100.0, OK).server_fin(200.0).client_rst(210.0);
+        let mut t = Timeline::unclosed(&get("/"), OK, 100.0);
+        t.server_fin(200.0).client_rst(210.0);
         assert!(t.findings_of("R003").is_empty());
     }
 
     #[test]
     fn a_reset_that_cuts_a_response_is_r001s() {
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, &get("/"));
-        t.server(100.0, OK);
-        t.client(200.0, &get("/2")).client(220.0, &get("/3"));
-        t.server(300.0, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok");
+        let mut t =
+            Timeline::two_pipelined(220.0, b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nok");
         t.server_rst(300.1);
         assert!(t.findings_of("R003").is_empty());
     }
 
     #[test]
     fn an_answer_possibly_lost_in_a_capture_gap_is_not_unread_data() {
-        use super::super::p001_pipelined_before_persistence_known::tests::{hand_fed, Ev};
-        use crate::reassembly::Side;
         let (first, two, three) = (get("/"), get("/2"), get("/3"));
-        let run = |lost: bool| {
-            let mut evs = vec![
-                Ev::Data(Side::Client, &first, 50.0),
-                Ev::Data(Side::Server, OK, 100.0),
-                Ev::Data(Side::Client, &two, 200.0),
-                Ev::Data(Side::Client, &three, 220.0),
-                Ev::Data(Side::Server, OK, 300.0),
-            ];
-            if lost {
-                evs.push(Ev::Gap(Side::Server, 40, 300.0));
-            }
-            evs.push(Ev::Rst(Side::Server, 300.1));
-            hand_fed("R003", &evs)
-        };
-        assert!(run(true).is_empty());
-        assert_eq!(run(false).len(), 1);
+        let events = [
+            Ev::Data(Side::Client, &first, 50.0),
+            Ev::Data(Side::Server, OK, 100.0),
+            Ev::Data(Side::Client, &two, 200.0),
+            Ev::Data(Side::Client, &three, 220.0),
+            Ev::Data(Side::Server, OK, 300.0),
+            Ev::Rst(Side::Server, 300.1),
+        ];
+        assert_a_gap_silences("R003", &events, Ev::Gap(Side::Server, 40, 300.0));
     }
 
-    /// A POST of a 1000-byte body: head and `body` bytes at 50, a 413 at
-    /// 100 and the server's RST at 100.2 acknowledging what came so far,
+    const POST_HEAD: &[u8] = b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+    const TOO_LARGE: &[u8] =
+        b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno";
+
+    /// A POST of a 1000-byte body: head and `body` bytes at 50, `response`
+    /// at 100 and the server's RST at 100.2 acknowledging what came so far,
     /// while 200 more body bytes were on their way (seen at 100.1).
     fn early_answer(body: usize, response: &[u8]) -> Timeline {
         let mut t = Timeline::new();
@@ -461,44 +414,35 @@ mod tests {
         t.server_rst(100.2).client(100.1, &[b'u'; 200]);
         t
     }
-    const POST_HEAD: &[u8] = b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
-    const TOO_LARGE: &[u8] =
-        b"HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\nContent-Length: 2\r\n\r\nno";
 
     #[test]
     fn an_early_answer_then_a_reset_with_the_body_unread() {
         let t = early_answer(300, TOO_LARGE);
-        let all = t.all_findings();
-        // (S001 judges the handshake, not the close.)
-        let all: Vec<_> = all.into_iter().filter(|f| f.code != "S001").collect();
-        let codes: Vec<&str> = all.iter().map(|f| f.code).collect();
-        assert_eq!(codes, ["R003"], "the response is whole: not R001 ({all:?})");
-        let f = &all[0];
-        assert_eq!(f.transaction, Some(0));
-        let e = &f.evidence;
-        let head = POST_HEAD.len() as u64;
-        assert_eq!(e["unread_bytes"], 300);
-        assert_eq!(e["rst_ack_bytes"], head + 300);
-        assert_eq!(e["client_sent_bytes"], head + 500);
-        assert_eq!(e["in_flight_bytes"], 200);
-        assert_eq!(e["request_head_bytes"], head);
-        assert_eq!(e["request_body_expected_bytes"], 1000);
-        assert_eq!(e["status"], 413);
-        assert_eq!(e["rst_after_response_ms"], 0.2);
-        assert!(e["rst_frame"].as_u64().unwrap() > 0);
-        assert!(
-            f.message.contains("answered POST /upload with 413"),
-            "{}",
-            f.message
+        assert_eq!(
+            t.codes_but_setup(),
+            ["R003"],
+            "the response is whole: not R001"
         );
+        let f = only(t.findings_of("R003"));
+        assert_eq!(f.transaction, Some(0));
+        let head = POST_HEAD.len() as u64;
+        assert_evidence(
+            &f,
+            json!({"unread_bytes": 300, "rst_ack_bytes": head + 300, "client_sent_bytes": head + 500, "in_flight_bytes": 200}),
+        );
+        assert_evidence(
+            &f,
+            json!({"request_head_bytes": head, "request_body_expected_bytes": 1000, "status": 413, "rst_after_response_ms": 0.2}),
+        );
+        assert!(f.evidence["rst_frame"].as_u64().unwrap() > 0);
+        assert_says(&f, "answered POST /upload with 413");
     }
 
     #[test]
     fn an_early_answer_threshold_edges() {
         // The RST acknowledges the head and one body byte: one byte unread.
-        let f = early_answer(1, TOO_LARGE).findings_of("R003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["unread_bytes"], 1);
+        let f = only(early_answer(1, TOO_LARGE).findings_of("R003"));
+        assert_eq!(f.evidence["unread_bytes"], 1);
         // Only the head: nothing shown unread when it closed.
         assert!(early_answer(0, TOO_LARGE).findings_of("R003").is_empty());
         // The answer one byte short is a truncated response: R001, not this.
@@ -508,13 +452,9 @@ mod tests {
         assert!(t.findings_of("R003").is_empty());
         assert_eq!(t.findings_of("R001").len(), 1);
         // The request's body all in before the reset: not an early answer.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0);
-        let mut whole = POST_HEAD.to_vec();
-        whole.extend([b'u'; 1000]);
-        t.client(50.0, &whole)
-            .server(100.0, TOO_LARGE)
-            .server_rst(100.2);
+        let whole = [POST_HEAD, &[b'u'; 1000]].concat();
+        let mut t = Timeline::unclosed(&whole, TOO_LARGE, 100.0);
+        t.server_rst(100.2);
         assert!(t.findings_of("R003").is_empty());
     }
 
@@ -540,23 +480,19 @@ mod tests {
             .server(110.0, OK);
         t.on(0).server_rst(300.1);
         t.on(1).close(400.0);
-        let f = t.findings_of("R003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].client, "10.0.0.1:40000");
+        let f = only(t.findings_of("R003"));
+        assert_eq!(f.client, "10.0.0.1:40000");
     }
 
     #[test]
     fn a_half_close_then_a_reset_with_pipelined_requests_unread() {
         let mut t = pipelined();
         t.server_fin(300.05).server_rst(300.1);
-        let f = t.findings_of("R003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["bytes_after_fin"], 0);
-        assert_eq!(f[0].evidence["unread_transactions"], serde_json::json!([2]));
-        assert!(
-            f[0].message.contains("reset the connection after its FIN"),
-            "{}",
-            f[0].message
+        let f = only(t.findings_of("R003"));
+        assert_evidence(
+            &f,
+            json!({"bytes_after_fin": 0, "unread_transactions": [2]}),
         );
+        assert_says(&f, "reset the connection after its FIN");
     }
 }

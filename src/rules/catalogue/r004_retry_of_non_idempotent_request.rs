@@ -1,11 +1,7 @@
 //! R004 retry-of-non-idempotent-request.
 
-use super::s002_connection_churn::duration;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, FailedRequest};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::{duration, is_idempotent, request_line};
+use crate::rules::api::*;
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -65,17 +61,6 @@ just closed for being idle, so keep the client's idle timeout shorter than the s
     }],
 };
 
-/// Whether RFC 9110 §9.2.2 (or the method's own definition) makes `method`
-/// idempotent. Methods are case-sensitive; an unknown one is not.
-pub(crate) fn is_idempotent(method: &str) -> bool {
-    matches!(
-        method,
-        "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
-            // WebDAV (RFC 4918 §9, RFC 5323, RFC 3253): safe or idempotent.
-            | "PROPFIND" | "PROPPATCH" | "MKCOL" | "COPY" | "MOVE" | "UNLOCK" | "SEARCH" | "REPORT"
-    )
-}
-
 /// The requests R004 judges: non-idempotent, and not a CONNECT (a failed
 /// tunnel request established nothing to repeat).
 fn judged(method: &str) -> bool {
@@ -85,12 +70,8 @@ fn judged(method: &str) -> bool {
 type Key<'a> = (IpAddr, SocketAddr, &'a str, &'a str);
 
 impl Rule for RetryOfNonIdempotentRequest {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let window_ns = (s.get("retry_window_s") * 1e9) as i64;
+        let window_ns = s.s_as_ns("retry_window_s");
         let mut failed: FxHashMap<Key<'_>, Vec<&FailedRequest>> = FxHashMap::default();
         for f in index.failed_requests().filter(|f| judged(&f.method)) {
             failed
@@ -135,13 +116,12 @@ impl Rule for RetryOfNonIdempotentRequest {
                     ""
                 };
                 let message = format!(
-                    "{} {} was sent again {} after its first attempt (connection {} {}, \
+                    "{} was sent again {} after its first attempt (connection {} {}, \
                      transaction {}) was {}{caveat}: the server may have processed it before \
                      the failure, so repeating it can apply it twice; do not retry \
                      non-idempotent requests automatically, or make them idempotent with a key \
                      the server de-duplicates on",
-                    r.method,
-                    shorten(&r.uri),
+                    request_line(&r.method, &r.uri),
                     duration(after_failure),
                     first.connection,
                     first.client,
@@ -165,40 +145,44 @@ impl Rule for RetryOfNonIdempotentRequest {
             }
         }
     }
-}
 
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_idempotent;
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const POST: &[u8] =
         b"POST /orders HTTP/1.1\r\nHost: shop\r\nContent-Length: 11\r\n\r\n{\"qty\": 1}\n";
     const CREATED: &[u8] = b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
     const ERROR: &[u8] = b"HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nno";
 
-    /// `req` on 10.0.0.1:45041 at 50 ms, reset by the server at 250 ms
-    /// without a response; then `retry` on 10.0.0.1:45042, opened at
-    /// `300 + delay - 50` ms so that it is sent `delay` ms after the reset
-    /// (at 250 + delay), answered 201.
-    fn reset_then(req: &[u8], retry: &[u8], delay: f64) -> Timeline {
-        let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0).client(50.0, req).server_rst(250.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        let at = 250.0 + delay;
-        t.handshake(at - 50.0, 50.0)
-            .client(at, retry)
+    /// A new connection from `client` to 10.0.0.2:80 (its SYN 50 ms
+    /// before) on which `request` is sent at `at`; how it ends is the
+    /// test's.
+    fn attempt<'t>(t: &'t mut Timeline, client: &str, at: f64, request: &[u8]) -> &'t mut Timeline {
+        t.connection(client, "10.0.0.2:80");
+        t.handshake(at - 50.0, 50.0).client(at, request)
+    }
+
+    /// [`attempt`], answered 201 50 ms later and closed.
+    fn created(t: &mut Timeline, client: &str, at: f64, request: &[u8]) {
+        attempt(t, client, at, request)
             .server(at + 50.0, CREATED)
             .close(at + 60.0);
+    }
+
+    /// `req` on 10.0.0.1:45041 at 50 ms, reset by the server at 250 ms
+    /// without a response; then `retry` on 10.0.0.1:45042, sent `delay` ms
+    /// after the reset and answered 201.
+    fn reset_then(req: &[u8], retry: &[u8], delay: f64) -> Timeline {
+        let mut t = Timeline::new();
+        attempt(&mut t, "10.0.0.1:45041", 50.0, req).server_rst(250.0);
+        created(&mut t, "10.0.0.1:45042", 250.0 + delay, retry);
         t
     }
 
@@ -207,60 +191,41 @@ mod tests {
         let t = reset_then(POST, POST, 51.0);
         // On by default, as an error.
         let all = t.all_findings();
-        assert!(
-            all.iter().any(|f| f.code == "R004"
-                && f.connection == 1
-                && f.severity == crate::rules::Severity::Error),
-            "{all:?}"
+        let on = |f: &&crate::rules::Finding| f.code == "R004" && f.connection == 1;
+        let f = only(all.iter().filter(on).cloned().collect());
+        assert_eq!(f.severity, crate::rules::Severity::Error);
+        let f = only(t.findings_of("R004"));
+        assert_eq!(
+            (f.connection, f.client.as_str(), f.transaction),
+            (1, "10.0.0.1:45042", Some(0))
         );
-        let f = t.findings_of("R004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].connection, 1);
-        assert_eq!(f[0].client, "10.0.0.1:45042");
-        assert_eq!(f[0].transaction, Some(0));
-        let e = &f[0].evidence;
-        assert_eq!(e["first_connection"], 0);
-        assert_eq!(e["first_transaction"], 0);
-        assert_eq!(e["first_client"], "10.0.0.1:45041");
-        assert_eq!(e["failure"], "reset");
-        assert_eq!(e["failed_by"], "server");
-        assert_eq!(e["retry_after_failure_ms"], 51.0);
-        assert_eq!(e["retry_after_first_attempt_ms"], 251.0);
-        assert_eq!(e["sent_after_server_fin"], false);
+        assert_evidence(
+            &f,
+            json!({"first_connection": 0, "first_transaction": 0, "first_client": "10.0.0.1:45041", "failure": "reset", "failed_by": "server"}),
+        );
+        assert_evidence(
+            &f,
+            json!({"retry_after_failure_ms": 51.0, "retry_after_first_attempt_ms": 251.0, "sent_after_server_fin": false}),
+        );
         assert!(
-            f[0].message
-                .starts_with("POST /orders was sent again 51.0 ms"),
+            f.message.starts_with("POST /orders was sent again 51.0 ms"),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(
-            f[0].message
-                .contains("reset by the server with no response"),
-            "{}",
-            f[0].message
-        );
+        assert_says(&f, "reset by the server with no response");
     }
 
     #[test]
     fn retry_window_edges() {
-        assert_eq!(
-            reset_then(POST, POST, 60_000.0).findings_of("R004").len(),
-            1
-        );
-        assert_eq!(
-            reset_then(POST, POST, 60_001.0).findings_of("R004").len(),
-            0
-        );
-        assert_eq!(
-            reset_then(POST, POST, 60_001.0)
-                .findings_with("R004", &[("retry_window_s", 61.0)])
-                .len(),
-            1
-        );
+        let fired = |delay: f64, window: f64| {
+            let t = reset_then(POST, POST, delay);
+            t.findings_with("R004", &[("retry_window_s", window)]).len()
+        };
+        assert_eq!((fired(60_000.0, 60.0), fired(60_001.0, 60.0)), (1, 0));
+        assert_eq!(fired(60_001.0, 61.0), 1);
         // Sent before the failure: a second request, not a retry of a
         // failed one.
-        assert_eq!(reset_then(POST, POST, -0.001).findings_of("R004").len(), 0);
-        assert_eq!(reset_then(POST, POST, 0.0).findings_of("R004").len(), 1);
+        assert_eq!((fired(-0.001, 60.0), fired(0.0, 60.0)), (0, 1));
     }
 
     #[test]
@@ -282,7 +247,6 @@ mod tests {
         assert!(reset_then(POST, longer, 50.0)
             .findings_of("R004")
             .is_empty());
-        assert!(is_idempotent("PROPFIND") && !is_idempotent("LOCK") && !is_idempotent("post"));
     }
 
     #[test]
@@ -290,16 +254,10 @@ mod tests {
         // The first attempt got a complete 500: the server answered, and
         // sending it again is the application's call, not a blind retry.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0)
-            .client(50.0, POST)
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST)
             .server(100.0, ERROR)
             .close(110.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        t.handshake(200.0, 50.0)
-            .client(250.0, POST)
-            .server(300.0, CREATED)
-            .close(310.0);
+        created(&mut t, "10.0.0.1:45042", 250.0, POST);
         assert!(t.findings_of("R004").is_empty());
     }
 
@@ -307,78 +265,44 @@ mod tests {
     fn other_failures_count_and_are_named() {
         // The response is cut short by the server's FIN.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0)
-            .client(50.0, POST)
-            .server(
-                100.0,
-                b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nok",
-            )
-            .server_fin(110.0)
-            .client_fin(111.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        t.handshake(150.0, 50.0)
-            .client(200.0, POST)
-            .server(250.0, CREATED)
-            .close(260.0);
-        let f = t.findings_of("R004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["failure"], "response-truncated");
-        assert_eq!(f[0].evidence["retry_after_failure_ms"], 90.0);
-
+        let cut = b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\nok";
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST).server(100.0, cut);
+        t.server_fin(110.0).client_fin(111.0);
+        created(&mut t, "10.0.0.1:45042", 200.0, POST);
+        let f = only(t.findings_of("R004"));
+        assert_evidence(
+            &f,
+            json!({"failure": "response-truncated", "retry_after_failure_ms": 90.0}),
+        );
         // The client aborts (RST) after 5 s without a response.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0).client(50.0, POST).client_rst(5050.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        t.handshake(5060.0, 50.0)
-            .client(5110.0, POST)
-            .server(5160.0, CREATED)
-            .close(5170.0);
-        let f = t.findings_of("R004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["failure"], "reset");
-        assert_eq!(f[0].evidence["failed_by"], "client");
-        assert!(
-            f[0].message.contains("reset by the client"),
-            "{}",
-            f[0].message
-        );
-
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST).client_rst(5050.0);
+        created(&mut t, "10.0.0.1:45042", 5110.0, POST);
+        let f = only(t.findings_of("R004"));
+        assert_evidence(&f, json!({"failure": "reset", "failed_by": "client"}));
+        assert_says(&f, "reset by the client");
         // The client gives up (FIN) without a response and retries.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0)
-            .client(50.0, POST)
-            .client_fin(5050.0)
-            .server_fin(5051.0)
-            .client_ack(5052.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        t.handshake(5060.0, 50.0)
-            .client(5110.0, POST)
-            .server(5160.0, CREATED)
-            .close(5170.0);
-        let f = t.findings_of("R004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["failure"], "client-gave-up");
-        assert_eq!(f[0].evidence["failed_by"], "client");
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST).client_fin(5050.0);
+        t.server_fin(5051.0).client_ack(5052.0);
+        created(&mut t, "10.0.0.1:45042", 5110.0, POST);
+        let f = only(t.findings_of("R004"));
+        assert_evidence(
+            &f,
+            json!({"failure": "client-gave-up", "failed_by": "client"}),
+        );
     }
 
     #[test]
     fn another_client_host_or_server_is_not_a_retry() {
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0).client(50.0, POST).server_rst(250.0);
-        t.connection("10.0.0.9:45042", "10.0.0.2:80");
-        t.handshake(250.0, 50.0)
-            .client(300.0, POST)
-            .server(350.0, CREATED)
-            .close(360.0);
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST).server_rst(250.0);
+        created(&mut t, "10.0.0.9:45042", 300.0, POST);
         t.connection("10.0.0.1:45043", "10.0.0.2:8080");
         t.handshake(250.0, 50.0)
             .client(300.0, POST)
-            .server(350.0, CREATED)
-            .close(360.0);
+            .server(350.0, CREATED);
+        t.close(360.0);
         assert!(t.findings_of("R004").is_empty());
     }
 
@@ -390,23 +314,19 @@ mod tests {
         // judged only when its connection finishes, from the failed-request
         // store.
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:45041", "10.0.0.2:80");
-        t.handshake(0.0, 50.0).client(50.0, POST).server_rst(250.0);
-        t.connection("10.0.0.1:45042", "10.0.0.2:80");
-        t.handshake(250.0, 50.0)
-            .client(300.0, POST)
-            .server(350.0, CREATED)
-            .client(500_000.0, POST)
+        attempt(&mut t, "10.0.0.1:45041", 50.0, POST).server_rst(250.0);
+        attempt(&mut t, "10.0.0.1:45042", 300.0, POST).server(350.0, CREATED);
+        t.client(500_000.0, POST)
             .server(500_050.0, CREATED)
             .close(990_000.0);
-        t.connection("10.0.0.1:45043", "10.0.0.2:80");
-        t.handshake(699_000.0, 50.0)
-            .client(699_050.0, b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n")
-            .server(699_100.0, CREATED)
-            .close(699_200.0);
-        let f = t.findings_of("R004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!((f[0].connection, f[0].transaction), (1, Some(0)));
-        assert_eq!(f[0].evidence["first_connection"], 0);
+        created(
+            &mut t,
+            "10.0.0.1:45043",
+            699_050.0,
+            b"GET / HTTP/1.1\r\nHost: shop\r\n\r\n",
+        );
+        let f = only(t.findings_of("R004"));
+        assert_eq!((f.connection, f.transaction), (1, Some(0)));
+        assert_eq!(f.evidence["first_connection"], 0);
     }
 }

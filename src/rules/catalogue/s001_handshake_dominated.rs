@@ -1,14 +1,12 @@
 //! S001 handshake-dominated.
 
+use super::common::target;
 use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use crate::Timestamp;
+use serde::Serialize;
 
 pub struct HandshakeDominated;
 
@@ -132,10 +130,6 @@ Open where both ends support it.
 };
 
 impl Rule for HandshakeDominated {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         let Some(x) = one_exchange(cx) else {
             return;
@@ -180,60 +174,90 @@ impl Rule for HandshakeDominated {
             return;
         }
         let closed_by = closer(conn);
-        let what = match (&x.tx.method, &x.tx.uri) {
-            (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-            _ => "one request".to_string(),
+        let server = conn.stats(Side::Server);
+        let evidence = Evidence {
+            handshake_ms: Ms(handshake),
+            exchange_ms: Ms(exchange),
+            capture_exchange_ms: Ms(capture_exchange),
+            client_rtt_ms: Ms(client_rtt),
+            span_ms: Ms(span),
+            ratio,
+            request_bytes,
+            response_bytes,
+            closed_by: closed_by.map(Side::name),
+            // The connection's first packet is the client's SYN when that is
+            // how its roles were decided.
+            syn_frame: (conn.roles == RoleEvidence::Syn && conn.start_ts == syn)
+                .then_some(conn.first_frame),
+            // With one request and its response and nothing else on the
+            // connection, the client's first data is the request's first byte
+            // and the server's last data the response's last (checked by time).
+            request_frame: conn.stats(Side::Client).first_data_frame,
+            response_frame: server
+                .last_data_frame
+                .filter(|_| server.last_data_ts == Some(x.response.last_byte_ts)),
         };
-        let at_capture = if client_rtt >= 1_000_000 {
+        let what = target(x.tx).unwrap_or_else(|| "one request".to_string());
+        let message = evidence.message(&what, fix(x.request, x.response, closed_by));
+        out.push(Finding::new(&META, conn, syn, message).with_evidence(&evidence));
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+}
+
+/// What S001 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    handshake_ms: Ms,
+    /// As the client saw it: the exchange at the capture point plus the
+    /// capture point's round trip to the client.
+    exchange_ms: Ms,
+    capture_exchange_ms: Ms,
+    client_rtt_ms: Ms,
+    span_ms: Ms,
+    #[serde(serialize_with = "thousandths")]
+    ratio: f64,
+    request_bytes: u64,
+    response_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syn_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_frame: Option<u64>,
+}
+
+impl Evidence {
+    /// The finding's message: `what` was the request, `fix` what to change.
+    fn message(&self, what: &str, fix: &str) -> String {
+        let at_capture = if self.client_rtt_ms.0 >= 1_000_000 {
             format!(
                 " as the client saw it ({} at the capture point, which is {} of round trip from \
                  the client)",
-                ms(capture_exchange),
-                ms(client_rtt)
+                self.capture_exchange_ms, self.client_rtt_ms
             )
         } else {
             String::new()
         };
-        let message = format!(
+        format!(
             "{what}, the only request on this connection: the TCP handshake took {} and the \
-             exchange {}{at_capture} for {bytes} bytes, so the handshake was {:.0}% of {}; {}",
-            ms(handshake),
-            ms(exchange),
-            ratio * 100.0,
-            ms(span),
-            fix(x.request, x.response, closed_by),
-        );
-        let mut f = Finding::new(&META, conn, syn, message)
-            .with_ms("handshake_ms", handshake)
-            .with_ms("exchange_ms", exchange)
-            .with_ms("capture_exchange_ms", capture_exchange)
-            .with_ms("client_rtt_ms", client_rtt)
-            .with_ms("span_ms", span)
-            .with("ratio", (ratio * 1000.0).round() / 1000.0)
-            .with("request_bytes", request_bytes)
-            .with("response_bytes", response_bytes);
-        if let Some(side) = closed_by {
-            f = f.with("closed_by", side.name());
-        }
-        // The connection's first packet is the client's SYN when that is how
-        // its roles were decided.
-        if conn.roles == RoleEvidence::Syn && conn.start_ts == syn {
-            f = f.with("syn_frame", conn.first_frame);
-        }
-        // With one request and its response and nothing else on the
-        // connection, the client's first data is the request's first byte and
-        // the server's last data the response's last (checked by time).
-        if let Some(frame) = conn.stats(Side::Client).first_data_frame {
-            f = f.with("request_frame", frame);
-        }
-        let server = conn.stats(Side::Server);
-        if let (Some(frame), Some(ts)) = (server.last_data_frame, server.last_data_ts) {
-            if ts == x.response.last_byte_ts {
-                f = f.with("response_frame", frame);
-            }
-        }
-        out.push(f);
+             exchange {}{at_capture} for {} bytes, so the handshake was {:.0}% of {}; {fix}",
+            self.handshake_ms,
+            self.exchange_ms,
+            self.request_bytes.saturating_add(self.response_bytes),
+            self.ratio * 100.0,
+            self.span_ms,
+        )
     }
+}
+
+/// A ratio in evidence: three decimals.
+fn thousandths<S: serde::Serializer>(ratio: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((ratio * 1000.0).round() / 1000.0)
 }
 
 /// The connection's one transaction, when the connection carried exactly one
@@ -328,21 +352,10 @@ fn fix(req: &MessageFacts, resp: &MessageFacts, closed_by: Option<Side>) -> &'st
     }
 }
 
-fn ms(ns: i64) -> String {
-    format!("{:.1} ms", ns as f64 / 1e6)
-}
-
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /api/items HTTP/1.1\r\nHost: example.com\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
@@ -375,71 +388,44 @@ mod tests {
 
     #[test]
     fn fires_when_the_handshake_is_half_the_time() {
-        let f = exchange(50.0, 50.0).findings_of("S001");
-        assert_eq!(f.len(), 1);
-        let e = &f[0].evidence;
-        assert_eq!(f[0].transaction, None, "a finding on the connection");
-        assert_eq!(e["ratio"], 0.5);
-        assert_eq!(e["handshake_ms"], 50.0);
-        assert_eq!(e["exchange_ms"], 50.0);
-        assert_eq!(e["client_rtt_ms"], 0.0);
-        assert_eq!(e["span_ms"], 100.0);
-        assert_eq!(e["request_bytes"], 46);
-        assert_eq!(e["response_bytes"], 43);
-        assert_eq!(e["closed_by"], "client");
+        let f = only(exchange(50.0, 50.0).findings_of("S001"));
+        assert_eq!(f.transaction, None, "a finding on the connection");
+        assert_evidence(
+            &f,
+            json!({"ratio": 0.5, "handshake_ms": 50.0, "exchange_ms": 50.0, "client_rtt_ms": 0.0, "span_ms": 100.0}),
+        );
+        assert_evidence(
+            &f,
+            json!({"request_bytes": 46, "response_bytes": 43, "closed_by": "client"}),
+        );
         // Frames: SYN 1, SYN+ACK 2, ACK 3, request 4, response 5.
-        assert_eq!(e["syn_frame"], 1);
-        assert_eq!(e["request_frame"], 4);
-        assert_eq!(e["response_frame"], 5);
-        let m = &f[0].message;
-        assert!(m.contains("GET /api/items"), "{m}");
-        assert!(
-            m.contains("handshake took 50.0 ms and the exchange 50.0 ms for 89 bytes"),
-            "{m}"
+        assert_evidence(
+            &f,
+            json!({"syn_frame": 1, "request_frame": 4, "response_frame": 5}),
         );
-        assert!(m.contains("the client closed it"), "{m}");
+        assert_says(&f, "GET /api/items");
+        assert_says(
+            &f,
+            "handshake took 50.0 ms and the exchange 50.0 ms for 89 bytes",
+        );
+        assert_says(&f, "the client closed it");
     }
 
     #[test]
-    fn ratio_threshold_edges() {
+    fn threshold_edges() {
+        let found = |rtt: f64, wait: f64, options: &[(&str, f64)]| {
+            exchange(rtt, wait).findings_with("S001", options).len()
+        };
         // handshake 40, exchange 60: ratio exactly 0.4 fires; 60.1: 0.3998 does not.
-        assert_eq!(exchange(40.0, 60.0).findings_of("S001").len(), 1);
-        assert_eq!(exchange(40.0, 60.1).findings_of("S001").len(), 0);
-        assert_eq!(
-            exchange(40.0, 60.1)
-                .findings_with("S001", &[("handshake_ratio", 0.39)])
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn fast_handshakes_are_not_reported() {
-        assert_eq!(exchange(0.9, 0.9).findings_of("S001").len(), 0);
-        assert_eq!(exchange(1.0, 1.0).findings_of("S001").len(), 1);
-        assert_eq!(
-            exchange(1.0, 1.0)
-                .findings_with("S001", &[("min_handshake_ms", 1.5)])
-                .len(),
-            0
-        );
-    }
-
-    #[test]
-    fn large_exchanges_are_not_small() {
+        assert_eq!((found(40.0, 60.0, &[]), found(40.0, 60.1, &[])), (1, 0));
+        assert_eq!(found(40.0, 60.1, &[("handshake_ratio", 0.39)]), 1);
+        // Fast handshakes are not reported.
+        assert_eq!((found(0.9, 0.9, &[]), found(1.0, 1.0, &[])), (0, 1));
+        assert_eq!(found(1.0, 1.0, &[("min_handshake_ms", 1.5)]), 0);
+        // Large exchanges are not small.
         let bytes = (GET.len() + OK.len()) as f64;
-        assert_eq!(
-            exchange(50.0, 50.0)
-                .findings_with("S001", &[("small_bytes", bytes)])
-                .len(),
-            1
-        );
-        assert_eq!(
-            exchange(50.0, 50.0)
-                .findings_with("S001", &[("small_bytes", bytes - 1.0)])
-                .len(),
-            0
-        );
+        assert_eq!(found(50.0, 50.0, &[("small_bytes", bytes)]), 1);
+        assert_eq!(found(50.0, 50.0, &[("small_bytes", bytes - 1.0)]), 0);
     }
 
     #[test]
@@ -450,13 +436,16 @@ mod tests {
             for (think, fires, ratio) in [(0.0, 1, 0.5), (25.0, 1, 0.4), (25.1, 0, 0.0)] {
                 let f = seen_from(a, 50.0, think).findings_of("S001");
                 assert_eq!(f.len(), fires, "a={a} think={think}: {f:?}");
-                if let Some(f) = f.first() {
-                    let e = &f.evidence;
-                    assert_eq!(e["ratio"], ratio, "a={a} think={think}");
-                    assert_eq!(e["handshake_ms"], 50.0);
-                    assert_eq!(e["client_rtt_ms"], 2.0 * a);
-                    assert_eq!(e["capture_exchange_ms"], 50.0 - 2.0 * a + think);
-                    assert_eq!(e["exchange_ms"], 50.0 + think);
+                for f in &f {
+                    let (client_rtt, seen) = (2.0 * a, 50.0 - 2.0 * a + think);
+                    assert_evidence(
+                        f,
+                        json!({"ratio": ratio, "handshake_ms": 50.0, "client_rtt_ms": client_rtt}),
+                    );
+                    assert_evidence(
+                        f,
+                        json!({"capture_exchange_ms": seen, "exchange_ms": 50.0 + think}),
+                    );
                 }
             }
         }
@@ -467,15 +456,9 @@ mod tests {
         // At the server the exchange looks instant (request in, response out
         // 1 ms later): without the correction the ratio would be 50/51. With
         // a server that thinks 40 ms, the client waited 90 ms: 50/140, quiet.
-        let f = seen_from(25.0, 50.0, 1.0).findings_of("S001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["capture_exchange_ms"], 1.0);
-        assert_eq!(f[0].evidence["exchange_ms"], 51.0);
-        assert!(
-            f[0].message.contains("1.0 ms at the capture point"),
-            "{}",
-            f[0].message
-        );
+        let f = only(seen_from(25.0, 50.0, 1.0).findings_of("S001"));
+        assert_evidence(&f, json!({"capture_exchange_ms": 1.0, "exchange_ms": 51.0}));
+        assert_says(&f, "1.0 ms at the capture point");
         assert!(seen_from(25.0, 50.0, 40.0).findings_of("S001").is_empty());
     }
 
@@ -483,8 +466,7 @@ mod tests {
     fn one_transaction_fires_two_do_not() {
         // The same first exchange, then a second request on the connection:
         // it was reused, which is what S001 would advise.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET).server(100.0, OK);
+        let mut t = Timeline::unclosed(GET, OK, 100.0);
         t.client(110.0, GET).server(160.0, OK).close(170.0);
         assert!(t.findings_of("S001").is_empty());
         assert_eq!(exchange(50.0, 50.0).findings_of("S001").len(), 1);
@@ -493,34 +475,20 @@ mod tests {
     #[test]
     fn connect_and_upgrade_are_not_exchanges() {
         let connect = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, connect)
-            .server(100.0, b"HTTP/1.1 200 Connection established\r\n\r\n")
-            .client(101.0, b"\x16\x03\x01\x00\x05hello")
-            .close(160.0);
+        let established = b"HTTP/1.1 200 Connection established\r\n\r\n";
+        let mut t = Timeline::unclosed(connect, established, 100.0);
+        t.client(101.0, b"\x16\x03\x01\x00\x05hello").close(160.0);
         assert!(t.findings_of("S001").is_empty());
         // A refused CONNECT is still a CONNECT.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, connect)
-            .server(
-                100.0,
-                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
-            )
-            .close(110.0);
-        assert!(t.findings_of("S001").is_empty());
+        let refused = b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n";
+        assert!(Timeline::exchange(connect, refused, 100.0)
+            .findings_of("S001")
+            .is_empty());
         let upgrade =
             b"GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, upgrade)
-            .server(
-                100.0,
-                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
-            )
-            .server(101.0, b"\x81\x02hi")
-            .close(160.0);
+        let switching = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        let mut t = Timeline::unclosed(upgrade, switching, 100.0);
+        t.server(101.0, b"\x81\x02hi").close(160.0);
         assert!(t.findings_of("S001").is_empty());
     }
 
@@ -531,72 +499,46 @@ mod tests {
         t.client(0.0, GET).server(50.0, OK).close(60.0);
         assert!(t.findings_of("S001").is_empty());
         // Still open at the end of the capture: it may yet be reused.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0).client(50.0, GET).server(100.0, OK);
-        assert!(t.findings_of("S001").is_empty());
+        assert!(Timeline::unclosed(GET, OK, 100.0)
+            .findings_of("S001")
+            .is_empty());
         // No response: reset by the server.
         let mut t = Timeline::new();
         t.handshake(0.0, 50.0).client(50.0, GET).server_rst(100.0);
         assert!(t.findings_of("S001").is_empty());
         // A response cut short by the server's FIN.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, GET)
-            .server(100.0, b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhello")
-            .server_fin(101.0)
-            .client_fin(102.0);
+        let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhello";
+        let mut t = Timeline::unclosed(GET, cut, 100.0);
+        t.server_fin(101.0).client_fin(102.0);
         assert!(t.findings_of("S001").is_empty());
         // Closed by a RST right after a complete response: judged.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, GET)
-            .server(100.0, OK)
-            .client_rst(101.0);
-        let f = t.findings_of("S001");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["closed_by"], "client");
+        let mut t = Timeline::unclosed(GET, OK, 100.0);
+        t.client_rst(101.0);
+        assert_eq!(only(t.findings_of("S001")).evidence["closed_by"], "client");
     }
 
     #[test]
     fn head_and_interim_responses_are_one_exchange() {
         let head = b"HEAD /a HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, head)
-            .server(
-                100.0,
-                b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n",
-            )
-            .server_fin(101.0)
-            .client_fin(102.0)
-            .server_ack(103.0);
-        let f = t.findings_of("S001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["closed_by"], "server");
-        assert!(
-            f[0].message.contains("the client sent `Connection: close`"),
-            "{}",
-            f[0].message
-        );
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
+        let mut t = Timeline::unclosed(head, resp, 100.0);
+        t.server_fin(101.0).client_fin(102.0).server_ack(103.0);
+        let f = only(t.findings_of("S001"));
+        assert_eq!(f.evidence["closed_by"], "server");
+        assert_says(&f, "the client sent `Connection: close`");
         // 100 Continue, then the body, then the final response: one
         // exchange of 51 ms whose bytes include the interim head.
         let post =
             b"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n";
         let cont = b"HTTP/1.1 100 Continue\r\n\r\n";
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, post)
-            .server(100.0, cont)
-            .client(100.0, b"ok")
-            .server(151.0, OK)
-            .close(160.0);
+        let mut t = Timeline::unclosed(post, cont, 100.0);
+        t.client(100.0, b"ok").server(151.0, OK).close(160.0);
         assert!(t.findings_of("S001").is_empty(), "50 / 151 < 0.4");
-        let f = t.findings_with("S001", &[("handshake_ratio", 0.3)]);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["exchange_ms"], 101.0);
-        assert_eq!(
-            f[0].evidence["response_bytes"],
-            (OK.len() + cont.len()) as u64
+        let f = only(t.findings_with("S001", &[("handshake_ratio", 0.3)]));
+        let response_bytes = OK.len() + cont.len();
+        assert_evidence(
+            &f,
+            json!({"exchange_ms": 101.0, "response_bytes": response_bytes}),
         );
     }
 
@@ -604,11 +546,8 @@ mod tests {
     fn data_on_the_syn_is_not_held_back() {
         // TCP Fast Open: the request rides on the SYN.
         let mut t = Timeline::new();
-        t.syn_with(0.0, GET)
-            .syn_ack(50.0)
-            .handshake_ack(50.0)
-            .server(51.0, OK)
-            .close(60.0);
+        t.syn_with(0.0, GET).syn_ack(50.0).handshake_ack(50.0);
+        t.server(51.0, OK).close(60.0);
         assert!(t.findings_of("S001").is_empty());
     }
 }

@@ -1,11 +1,8 @@
 //! S002 connection-churn.
 
+use super::common::{duration, request_line};
 use crate::reassembly::Side;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, SocketAddr};
 
@@ -85,36 +82,23 @@ const MAX_LISTED: usize = 50;
 const SUBSUMES: &[&str] = &["S001"];
 
 impl Rule for ConnectionChurn {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let min = (s.get("churn_min") as usize).max(2);
-        let window_ns = (s.get("churn_window_s") * 1e9) as i64;
-        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
-        for c in index.iter().filter(|c| is_one_shot(c)) {
-            groups
-                .entry((c.client_host(), c.server))
-                .or_default()
-                .push(c);
-        }
-        let mut keys: Vec<_> = groups.keys().copied().collect();
-        keys.sort();
-        for key in keys {
-            let Some(conns) = groups.get_mut(&key) else {
-                continue;
-            };
+        let window_ns = s.s_as_ns("churn_window_s");
+        for (key, conns) in index.by_client_host_and_server(is_one_shot) {
             if conns.len() < min {
                 continue;
             }
-            conns.sort_by_key(|c| (c.start_ts, c.id));
-            for chain in chains(conns, window_ns) {
+            for chain in chains(&conns, window_ns) {
                 if chain.members.len() >= min {
-                    report(key, conns, &chain, out);
+                    report(key, &conns, &chain, out);
                 }
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -276,7 +260,7 @@ fn report(
     let what = first
         .requests
         .first()
-        .map(|r| format!(" (first: {} {})", r.method, shorten(&r.uri)))
+        .map(|r| format!(" (first: {})", request_line(&r.method, &r.uri)))
         .unwrap_or_default();
     let who = match closed_by {
         "server" => " by the server",
@@ -325,15 +309,6 @@ fn report(
     );
 }
 
-/// A duration for a message: milliseconds below 10 s, seconds above.
-pub(super) fn duration(ns: i64) -> String {
-    if ns.unsigned_abs() < 10_000_000_000 {
-        format!("{:.1} ms", ns as f64 / 1e6)
-    } else {
-        format!("{:.1} s", ns as f64 / 1e9)
-    }
-}
-
 fn join(ports: &[u16]) -> String {
     ports
         .iter()
@@ -342,33 +317,20 @@ fn join(ports: &[u16]) -> String {
         .join(", ")
 }
 
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /catalog HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     const OK_KEEP: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
-    /// One request on a new connection from port `port` at `at` ms: SYN,
-    /// request at +50, response at +100, server FIN at +110 (the close),
-    /// client FIN +111, last ACK +112.
+    /// One request on a new connection from port `port` at `at` ms, closed
+    /// by the server ([`Timeline::one_shot`]; its close at +110).
     fn one_shot(t: &mut Timeline, port: u16, at: f64) {
         t.connection(&format!("10.0.0.1:{port}"), "10.0.0.2:80");
-        t.handshake(at, 50.0)
-            .client(at + 50.0, GET)
-            .server(at + 100.0, OK)
-            .server_fin(at + 110.0)
-            .client_fin(at + 111.0)
-            .server_ack(at + 112.0);
+        t.one_shot(at, GET, OK);
     }
 
     /// `n` one-shot connections, each SYN `gap` ms after the previous close.
@@ -382,57 +344,31 @@ mod tests {
 
     #[test]
     fn fires_once_on_the_last_connection_of_the_chain() {
-        let f = chain(3, 50.0).findings_of("S002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].connection, 2);
-        assert_eq!(f[0].client, "10.0.0.1:41013");
-        assert_eq!(f[0].evidence["connections"], 3);
-        assert_eq!(
-            f[0].evidence["connection_ids"],
-            serde_json::json!([0, 1, 2])
+        let f = only(chain(3, 50.0).findings_of("S002"));
+        assert_eq!((f.connection, f.client.as_str()), (2, "10.0.0.1:41013"));
+        assert_evidence(
+            &f,
+            json!({"connections": 3, "connection_ids": [0, 1, 2], "client_ports": [41011, 41012, 41013]}),
         );
-        assert_eq!(
-            f[0].evidence["client_ports"],
-            serde_json::json!([41011, 41012, 41013])
+        assert_evidence(
+            &f,
+            json!({"max_gap_ms": 50.0, "handshakes_ms": 150.0, "saved_handshakes_ms": 100.0, "closed_by": "server"}),
         );
-        assert_eq!(f[0].evidence["max_gap_ms"], 50.0);
-        assert_eq!(f[0].evidence["handshakes_ms"], 150.0);
-        assert_eq!(f[0].evidence["saved_handshakes_ms"], 100.0);
-        assert_eq!(f[0].evidence["closed_by"], "server");
-        assert!(
-            f[0].message.contains("client sends `Connection: close`"),
-            "{}",
-            f[0].message
-        );
+        assert_says(&f, "client sends `Connection: close`");
     }
 
     #[test]
-    fn chain_length_edges() {
-        assert_eq!(chain(2, 50.0).findings_of("S002").len(), 0);
-        assert_eq!(chain(3, 50.0).findings_of("S002").len(), 1);
-        assert_eq!(
-            chain(3, 50.0)
-                .findings_with("S002", &[("churn_min", 4.0)])
-                .len(),
-            0
-        );
-        let f = chain(7, 50.0).findings_of("S002");
-        assert_eq!(f.len(), 1, "one chain, one finding: {f:?}");
-        assert_eq!(f[0].evidence["connections"], 7);
-        assert_eq!(f[0].connection, 6);
-    }
-
-    #[test]
-    fn window_edges() {
+    fn chain_length_and_window_edges() {
+        let found = |n: usize, gap: f64, options: &[(&str, f64)]| {
+            chain(n, gap).findings_with("S002", options).len()
+        };
+        assert_eq!((found(2, 50.0, &[]), found(3, 50.0, &[])), (0, 1));
+        assert_eq!(found(3, 50.0, &[("churn_min", 4.0)]), 0);
+        let f = only(chain(7, 50.0).findings_of("S002"));
+        assert_eq!((f.connection, &f.evidence["connections"]), (6, &json!(7)));
         // 10 s between a close and the next SYN still chains; 10.001 s does not.
-        assert_eq!(chain(3, 10_000.0).findings_of("S002").len(), 1);
-        assert_eq!(chain(3, 10_001.0).findings_of("S002").len(), 0);
-        assert_eq!(
-            chain(3, 10_001.0)
-                .findings_with("S002", &[("churn_window_s", 11.0)])
-                .len(),
-            1
-        );
+        assert_eq!((found(3, 10_000.0, &[]), found(3, 10_001.0, &[])), (1, 0));
+        assert_eq!(found(3, 10_001.0, &[("churn_window_s", 11.0)]), 1);
     }
 
     #[test]
@@ -441,13 +377,11 @@ mod tests {
         let mut t = Timeline::new();
         for i in 0..3 {
             one_shot(&mut t, 41011 + i, f64::from(i) * 160.0);
-        }
-        for i in 0..3 {
             one_shot(&mut t, 41021 + i, 20_000.0 + f64::from(i) * 160.0);
         }
         let f = t.findings_of("S002");
-        assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!((f[0].connection, f[1].connection), (2, 5));
+        let on: Vec<u64> = f.iter().map(|f| f.connection).collect();
+        assert_eq!(on, [2, 5], "{f:?}");
     }
 
     #[test]
@@ -458,13 +392,10 @@ mod tests {
         t.connection("10.0.0.1:41012", "10.0.0.2:80");
         t.handshake(160.0, 50.0)
             .client(210.0, GET)
-            .server(260.0, OK_KEEP)
-            .client(270.0, GET)
-            .server(280.0, OK)
-            .close(290.0);
+            .server(260.0, OK_KEEP);
+        t.client(270.0, GET).server(280.0, OK).close(290.0);
         one_shot(&mut t, 41013, 340.0);
         assert!(t.findings_of("S002").is_empty());
-
         // Three one-request connections open at the same time: parallel,
         // not a chain (one connection could not have carried them in turn).
         let mut t = Timeline::new();
@@ -472,19 +403,12 @@ mod tests {
             one_shot(&mut t, 41011 + i, f64::from(i));
         }
         assert!(t.findings_of("S002").is_empty());
-
         // Different servers: no chain.
         let mut t = Timeline::new();
         for i in 0..3u16 {
-            t.connection(
-                &format!("10.0.0.1:{}", 41011 + i),
-                &format!("10.0.0.{}:80", 2 + i),
-            );
-            let at = f64::from(i) * 160.0;
-            t.handshake(at, 50.0)
-                .client(at + 50.0, GET)
-                .server(at + 100.0, OK)
-                .close(at + 110.0);
+            let server = format!("10.0.0.{}:80", 2 + i);
+            t.connection(&format!("10.0.0.1:{}", 41011 + i), &server);
+            t.one_shot(f64::from(i) * 160.0, GET, OK);
         }
         assert!(t.findings_of("S002").is_empty());
     }
@@ -508,14 +432,11 @@ mod tests {
         // Two lanes, each a chain of 2, overlapping each other: 4 one-shot
         // connections, each opened soon after some other one closed.
         let mut t = Timeline::new();
-        one_shot(&mut t, 41011, 0.0);
-        one_shot(&mut t, 41012, 60.0);
-        one_shot(&mut t, 41013, 115.0);
-        one_shot(&mut t, 41014, 175.0);
-        let f = t.findings_of("S002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["connections"], 4);
-        assert_eq!(f[0].connection, 3);
+        for (port, at) in [(41011, 0.0), (41012, 60.0), (41013, 115.0), (41014, 175.0)] {
+            one_shot(&mut t, port, at);
+        }
+        let f = only(t.findings_of("S002"));
+        assert_eq!((f.connection, &f.evidence["connections"]), (3, &json!(4)));
     }
 
     #[test]
@@ -527,9 +448,8 @@ mod tests {
         for i in 0..160u16 {
             one_shot(&mut t, 20000 + i, f64::from(i) * 5000.0);
         }
-        let f = t.findings_of("S002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        let n = f[0].evidence["connections"].as_u64().unwrap_or(0);
+        let f = only(t.findings_of("S002"));
+        let n = f.evidence["connections"].as_u64().unwrap_or(0);
         assert!((3..=160).contains(&n), "{n}");
     }
 }

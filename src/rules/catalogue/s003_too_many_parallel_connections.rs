@@ -1,13 +1,8 @@
 //! S003 too-many-parallel-connections.
 
-use super::s002_connection_churn::duration;
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use super::common::duration;
+use crate::rules::api::*;
 use crate::Timestamp;
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 
@@ -70,34 +65,20 @@ connection.
 const MAX_LISTED: usize = 64;
 
 impl Rule for TooManyParallelConnections {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
         let max = s.get("max_parallel") as usize;
-        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
-        for c in index.iter().filter(|c| counts(c)) {
-            groups
-                .entry((c.client_host(), c.server))
-                .or_default()
-                .push(c);
-        }
-        let mut keys: Vec<_> = groups
-            .iter()
-            .filter(|(_, v)| v.len() > max)
-            .map(|(k, _)| *k)
-            .collect();
-        keys.sort();
-        for key in keys {
-            let Some(conns) = groups.get_mut(&key) else {
+        for (key, conns) in index.by_client_host_and_server(counts) {
+            if conns.len() <= max {
                 continue;
-            };
-            conns.sort_by_key(|c| (c.start_ts, c.id));
-            for episode in episodes(conns, max) {
-                report(index, key, conns, &episode, max, out);
+            }
+            for episode in episodes(&conns, max) {
+                report(index, key, &conns, &episode, max, out);
             }
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -225,10 +206,10 @@ fn report(
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /img/tile.png HTTP/1.1\r\nHost: example.com\r\n\r\n";
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
     /// A connection from `client` to 10.0.0.2:80 open from `from` (SYN) to
     /// `to` (the client's FIN; the server's follows at +1, the last ACK at
@@ -241,110 +222,72 @@ mod tests {
             .close(to);
     }
 
-    /// `n` connections from 10.0.0.1, the k-th opened at k ms, all open
-    /// until 500 ms.
-    fn burst(n: u16) -> Timeline {
-        let mut t = Timeline::new();
+    /// `n` connections from 10.0.0.1 ports `first_port`..., the k-th opened
+    /// at `at + k` ms, all open until `to`.
+    fn burst(t: &mut Timeline, n: u16, first_port: u16, at: f64, to: f64) {
         for k in 0..n {
             conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                500.0,
+                t,
+                &format!("10.0.0.1:{}", first_port + k),
+                at + f64::from(k),
+                to,
             );
         }
+    }
+
+    /// [`burst`] of `n` from port 41021 at 0 ms, open until 500 ms.
+    fn burst_of(n: u16) -> Timeline {
+        let mut t = Timeline::new();
+        burst(&mut t, n, 41021, 0.0, 500.0);
         t
     }
 
     #[test]
     fn fires_on_the_connection_that_crossed_the_limit() {
-        let f = burst(8).findings_of("S003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].connection, 6);
-        assert_eq!(f[0].client, "10.0.0.1:41027");
-        assert_eq!(f[0].evidence["max_open"], 8);
-        assert_eq!(f[0].evidence["max_parallel"], 6);
-        assert_eq!(f[0].evidence["opened_while_over"], 2);
+        let f = only(burst_of(8).findings_of("S003"));
+        assert_eq!((f.connection, f.client.as_str()), (6, "10.0.0.1:41027"));
         // Over the limit from the 7th SYN (6 ms) until the first of the
         // eight closes (500 ms), which leaves 7 — still over — so until the
         // second closes, also at 500 ms.
-        assert_eq!(f[0].evidence["over_limit_ms"], 494.0);
-        assert_eq!(f[0].evidence["peak_after_ms"], 1.0);
-        assert_eq!(
-            f[0].evidence["client_ports"],
-            serde_json::json!([41021, 41022, 41023, 41024, 41025, 41026, 41027, 41028])
+        assert_evidence(
+            &f,
+            json!({"max_open": 8, "max_parallel": 6, "opened_while_over": 2, "over_limit_ms": 494.0, "peak_after_ms": 1.0}),
         );
-        assert!(
-            f[0].message
-                .contains("8 connections from 10.0.0.1 to 10.0.0.2:80"),
-            "{}",
-            f[0].message
-        );
+        let ports: Vec<u16> = (41021..=41028).collect();
+        assert_evidence(&f, json!({"client_ports": ports}));
+        assert_says(&f, "8 connections from 10.0.0.1 to 10.0.0.2:80");
     }
 
     #[test]
     fn limit_edges() {
-        assert_eq!(burst(6).findings_of("S003").len(), 0);
-        assert_eq!(burst(7).findings_of("S003").len(), 1);
-        assert_eq!(
-            burst(7)
-                .findings_with("S003", &[("max_parallel", 7.0)])
-                .len(),
-            0
-        );
-        assert_eq!(
-            burst(3)
-                .findings_with("S003", &[("max_parallel", 2.0)])
-                .len(),
-            1
-        );
+        let found = |n: u16, max: f64| {
+            burst_of(n)
+                .findings_with("S003", &[("max_parallel", max)])
+                .len()
+        };
+        assert_eq!((found(6, 6.0), found(7, 6.0)), (0, 1));
+        assert_eq!((found(7, 7.0), found(3, 2.0)), (0, 1));
     }
 
     #[test]
     fn touching_intervals_do_not_overlap() {
-        // Six open until 100 ms; a seventh opens exactly when the first
-        // starts to close (its FIN at 100 ms): never seven at once.
-        let mut t = Timeline::new();
-        conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
-        for k in 1..6u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                200.0,
-            );
-        }
-        conn(&mut t, "10.0.0.1:41030", 100.0, 300.0);
-        assert!(t.findings_of("S003").is_empty());
-        // Nor when it opens while the first is closing (its last ACK is at
-        // 102 ms): the client is replacing that connection, not adding one.
-        let mut t = Timeline::new();
-        conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
-        for k in 1..6u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                200.0,
-            );
-        }
-        conn(&mut t, "10.0.0.1:41030", 101.0, 300.0);
-        assert!(t.findings_of("S003").is_empty());
+        // Six: the first open until 100 ms, five more until 200 ms; a
+        // seventh opens at `seventh`.
+        let six_and = |seventh: f64| {
+            let mut t = Timeline::new();
+            conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
+            burst(&mut t, 5, 41022, 1.0, 200.0);
+            conn(&mut t, "10.0.0.1:41030", seventh, 300.0);
+            t.findings_of("S003")
+        };
+        // Exactly when the first starts to close (its FIN at 100 ms): never
+        // seven at once.
+        assert!(six_and(100.0).is_empty());
+        // Nor while the first is closing (its last ACK is at 102 ms): the
+        // client is replacing that connection, not adding one.
+        assert!(six_and(101.0).is_empty());
         // ... but one microsecond before the FIN, it overlaps.
-        let mut t = Timeline::new();
-        conn(&mut t, "10.0.0.1:41021", 0.0, 100.0);
-        for k in 1..6u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                200.0,
-            );
-        }
-        conn(&mut t, "10.0.0.1:41030", 99.999, 300.0);
-        let f = t.findings_of("S003");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].client, "10.0.0.1:41030");
+        assert_eq!(only(six_and(99.999)).client, "10.0.0.1:41030");
     }
 
     #[test]
@@ -352,26 +295,20 @@ mod tests {
         // 4 + 4 from two client hosts: neither has more than 6.
         let mut t = Timeline::new();
         for k in 0..8u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.{}:{}", 1 + 2 * (k % 2), 41021 + k),
-                f64::from(k),
-                500.0,
-            );
+            let client = format!("10.0.0.{}:{}", 1 + 2 * (k % 2), 41021 + k);
+            conn(&mut t, &client, f64::from(k), 500.0);
         }
         assert!(t.findings_of("S003").is_empty());
         // 4 + 4 to two ports of the server: neither endpoint has more than 6.
         let mut t = Timeline::new();
         for k in 0..8u16 {
-            t.connection(
-                &format!("10.0.0.1:{}", 41021 + k),
-                &format!("10.0.0.2:{}", 80 + k % 2),
-            );
+            let server = format!("10.0.0.2:{}", 80 + k % 2);
+            t.connection(&format!("10.0.0.1:{}", 41021 + k), &server);
             let at = f64::from(k);
             t.handshake(at, 1.0)
                 .client(at + 1.0, GET)
-                .server(at + 2.0, OK)
-                .close(498.0);
+                .server(at + 2.0, OK);
+            t.close(498.0);
         }
         assert!(t.findings_of("S003").is_empty());
     }
@@ -380,29 +317,23 @@ mod tests {
     fn each_stretch_is_reported_once() {
         // Two bursts of 8, a second apart: two findings, one per burst, on
         // each burst's 7th connection.
+        let mut t = burst_of(8);
+        burst(&mut t, 8, 42021, 1500.0, 2000.0);
+        let on: Vec<u64> = t.findings_of("S003").iter().map(|f| f.connection).collect();
+        assert_eq!(on, [6, 14]);
+        // A count that dips to 7 and comes back to 8 is still one stretch.
         let mut t = Timeline::new();
-        for k in 0..8u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                500.0,
-            );
-        }
-        for k in 0..8u16 {
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 42021 + k),
-                1500.0 + f64::from(k),
-                2000.0,
-            );
-        }
-        let f = t.findings_of("S003");
-        assert_eq!(f.len(), 2, "{f:?}");
-        assert_eq!((f[0].connection, f[1].connection), (6, 14));
-        // A connection never closed in the capture is open until its last
-        // packet, not until the capture ends: six that went quiet at 2-7 ms
-        // do not overlap a seventh opened at 100 ms ...
+        conn(&mut t, "10.0.0.1:41021", 0.0, 200.0);
+        burst(&mut t, 7, 41022, 1.0, 500.0);
+        conn(&mut t, "10.0.0.1:41099", 300.0, 500.0);
+        let f = only(t.findings_of("S003"));
+        assert_eq!(f.evidence["opened_while_over"], 3);
+    }
+
+    #[test]
+    fn a_connection_never_closed_is_open_until_its_last_packet() {
+        // Six that went quiet at 2-7 ms do not overlap a seventh opened at
+        // 100 ms, not until the capture ends ...
         let mut t = Timeline::new();
         for k in 0..6u16 {
             let at = f64::from(k);
@@ -412,35 +343,14 @@ mod tests {
                 .server(at + 2.0, OK);
         }
         t.connection("10.0.0.1:41099", "10.0.0.2:80");
-        t.handshake(100.0, 1.0)
-            .client(101.0, GET)
-            .server(102.0, OK)
-            .client(1000.0, GET)
-            .server(1001.0, OK);
+        t.handshake(100.0, 1.0).client(101.0, GET).server(102.0, OK);
+        t.client(1000.0, GET).server(1001.0, OK);
         assert!(t.findings_of("S003").is_empty());
         // ... until each of them carries another exchange at 150 ms.
         for n in 1..=6 {
             t.on(n).client(150.0, GET).server(151.0, OK);
         }
-        let f = t.findings_of("S003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].client, "10.0.0.1:41099");
-
-        // A count that dips to 7 and comes back to 8 is still one stretch.
-        let mut t = Timeline::new();
-        for k in 0..8u16 {
-            let end = if k == 0 { 200.0 } else { 500.0 };
-            conn(
-                &mut t,
-                &format!("10.0.0.1:{}", 41021 + k),
-                f64::from(k),
-                end,
-            );
-        }
-        conn(&mut t, "10.0.0.1:41099", 300.0, 500.0);
-        let f = t.findings_of("S003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["opened_while_over"], 3);
+        assert_eq!(only(t.findings_of("S003")).client, "10.0.0.1:41099");
     }
 
     #[test]
@@ -451,9 +361,8 @@ mod tests {
             t.connection(&format!("10.0.0.1:{}", 41021 + k), "10.0.0.2:80");
             let at = f64::from(k);
             t.handshake(at, 1.0)
-                .client(at + 1.0, b"\x16\x03\x01\x00\x05hello")
-                .server(at + 2.0, b"\x16\x03\x03\x00\x02ok")
-                .close(498.0);
+                .client(at + 1.0, b"\x16\x03\x01\x00\x05hello");
+            t.server(at + 2.0, b"\x16\x03\x03\x00\x02ok").close(498.0);
         }
         assert!(t.findings_of("S003").is_empty());
     }
@@ -474,9 +383,7 @@ mod tests {
                 at + 20_000.0,
             );
         }
-        let f = t.findings_of("S003");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].connection, 6);
-        assert_eq!(f[0].evidence["max_open"], 10);
+        let f = only(t.findings_of("S003"));
+        assert_eq!((f.connection, &f.evidence["max_open"]), (6, &json!(10)));
     }
 }

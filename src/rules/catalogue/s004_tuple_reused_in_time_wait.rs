@@ -1,10 +1,6 @@
 //! S004 tuple-reused-in-time-wait.
 
-use crate::rules::config::RuleSettings;
-use crate::rules::finding::Finding;
-use crate::rules::index::{CaptureIndex, ConnSummary};
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;
@@ -63,12 +59,8 @@ client that closes first keeps it on its own side, where its kernel will not reu
 };
 
 impl Rule for TupleReusedInTimeWait {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let limit_ns = (s.get("time_wait_s") * 1e9) as i64;
+        let limit_ns = s.s_as_ns("time_wait_s");
         // New generations of a tuple opened within the limit, with the gap.
         let reopened: Vec<_> = index
             .iter()
@@ -148,125 +140,99 @@ impl Rule for TupleReusedInTimeWait {
             out.push(f);
         }
     }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const GET: &[u8] = b"GET /cart HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n";
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
     const TUPLE: (&str, &str) = ("10.0.0.1:41031", "10.0.0.2:80");
 
-    /// One exchange on the current connection from `t`; the server closes
-    /// first (FIN at +110, client FIN +111, last ACK +112).
-    fn exchange(t: &mut Timeline, at: f64) {
-        t.handshake(at, 50.0)
-            .client(at + 50.0, GET)
-            .server(at + 100.0, OK)
-            .server_fin(at + 110.0)
-            .client_fin(at + 111.0)
-            .server_ack(at + 112.0);
-    }
-
-    /// Generation 0 at 0 ms, generation 1's SYN `gap` ms after generation
-    /// 0's last packet (at 112 ms).
-    fn reuse_after(gap: f64) -> Timeline {
+    /// Generation 0 of the tuple at 0 ms, ended by `end` (given the time of
+    /// the response, 100 ms), then generation 1's exchange at `at` ms, the
+    /// server closing first ([`Timeline::one_shot`]).
+    fn reopened(end: impl FnOnce(&mut Timeline, f64) -> &mut Timeline, at: f64) -> Timeline {
         let mut t = Timeline::new();
         t.connection(TUPLE.0, TUPLE.1);
-        exchange(&mut t, 0.0);
+        end(
+            t.handshake(0.0, 50.0).client(50.0, GET).server(100.0, OK),
+            100.0,
+        );
         t.connection(TUPLE.0, TUPLE.1);
-        exchange(&mut t, 112.0 + gap);
+        t.one_shot(at, GET, OK);
         t
+    }
+
+    /// Both generations closed by the server first (its FIN at +110, the
+    /// last ACK at +112); generation 1's SYN `gap` ms after generation 0's
+    /// last packet.
+    fn reuse_after(gap: f64) -> Timeline {
+        reopened(
+            |t, at| {
+                t.server_fin(at + 10.0)
+                    .client_fin(at + 11.0)
+                    .server_ack(at + 12.0)
+            },
+            112.0 + gap,
+        )
     }
 
     #[test]
     fn fires_on_the_new_generation_with_the_gap_and_the_closer() {
-        let f = reuse_after(150.0).findings_of("S004");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].connection, 1);
-        assert_eq!(f[0].client, TUPLE.0);
-        assert_eq!(f[0].transaction, None);
-        assert_eq!(f[0].evidence["previous_connection"], 0);
-        assert_eq!(f[0].evidence["generation"], 1);
-        assert_eq!(f[0].evidence["gap_ms"], 150.0);
-        assert_eq!(f[0].evidence["since_first_fin_ms"], 152.0);
-        assert_eq!(f[0].evidence["first_closer"], "server");
-        assert!(
-            f[0].message.contains("server closed that one first"),
-            "{}",
-            f[0].message
+        let f = only(reuse_after(150.0).findings_of("S004"));
+        assert_eq!(
+            (f.connection, f.client.as_str(), f.transaction),
+            (1, TUPLE.0, None)
         );
+        assert_evidence(
+            &f,
+            json!({"previous_connection": 0, "generation": 1, "gap_ms": 150.0, "since_first_fin_ms": 152.0, "first_closer": "server"}),
+        );
+        assert_says(&f, "server closed that one first");
     }
 
     #[test]
     fn time_wait_threshold_edges() {
+        let found = |gap: f64, time_wait_s: f64| {
+            let options = [("time_wait_s", time_wait_s)];
+            reuse_after(gap).findings_with("S004", &options).len()
+        };
         // 59.999 s after the close: still in TIME_WAIT; 60 s: out of it.
-        assert_eq!(reuse_after(59_999.0).findings_of("S004").len(), 1);
-        assert_eq!(reuse_after(60_000.0).findings_of("S004").len(), 0);
-        assert_eq!(
-            reuse_after(60_000.0)
-                .findings_with("S004", &[("time_wait_s", 120.0)])
-                .len(),
-            1
-        );
-        assert_eq!(
-            reuse_after(150.0)
-                .findings_with("S004", &[("time_wait_s", 0.15)])
-                .len(),
-            0
-        );
+        assert_eq!((found(59_999.0, 60.0), found(60_000.0, 60.0)), (1, 0));
+        assert_eq!((found(60_000.0, 120.0), found(150.0, 0.15)), (1, 0));
     }
 
     #[test]
     fn the_client_closing_first_is_named() {
-        let mut t = Timeline::new();
-        t.connection(TUPLE.0, TUPLE.1);
-        t.handshake(0.0, 50.0)
-            .client(50.0, GET)
-            .server(100.0, OK)
-            .close(110.0);
-        t.connection(TUPLE.0, TUPLE.1);
-        exchange(&mut t, 1000.0);
-        let f = t.findings_of("S004");
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence["first_closer"], "client");
-        assert_eq!(f[0].evidence["gap_ms"], 888.0);
+        let f = only(reopened(|t, at| t.close(at + 10.0), 1000.0).findings_of("S004"));
+        assert_evidence(&f, json!({"first_closer": "client", "gap_ms": 888.0}));
     }
 
     #[test]
     fn a_reset_leaves_no_time_wait_and_an_open_connection_is_not_closed() {
         // Generation 0 reset by the server: no TIME_WAIT anywhere.
-        let mut t = Timeline::new();
-        t.connection(TUPLE.0, TUPLE.1);
-        t.handshake(0.0, 50.0)
-            .client(50.0, GET)
-            .server(100.0, OK)
-            .server_rst(110.0);
-        t.connection(TUPLE.0, TUPLE.1);
-        exchange(&mut t, 300.0);
+        let t = reopened(|t, at| t.server_rst(at + 10.0), 300.0);
         assert!(t.findings_of("S004").is_empty());
-
         // Generation 0 half-closed only (the server's FIN): its closer is in
         // FIN_WAIT_2, not TIME_WAIT.
-        let mut t = Timeline::new();
-        t.connection(TUPLE.0, TUPLE.1);
-        t.handshake(0.0, 50.0)
-            .client(50.0, GET)
-            .server(100.0, OK)
-            .server_fin(110.0);
-        t.connection(TUPLE.0, TUPLE.1);
-        exchange(&mut t, 300.0);
+        let t = reopened(|t, at| t.server_fin(at + 10.0), 300.0);
         assert!(t.findings_of("S004").is_empty());
     }
 
     #[test]
     fn distinct_tuples_are_not_reuse() {
         let mut t = Timeline::new();
-        t.connection("10.0.0.1:41031", "10.0.0.2:80");
-        exchange(&mut t, 0.0);
-        t.connection("10.0.0.1:41032", "10.0.0.2:80");
-        exchange(&mut t, 200.0);
+        t.connection("10.0.0.1:41031", "10.0.0.2:80")
+            .one_shot(0.0, GET, OK);
+        t.connection("10.0.0.1:41032", "10.0.0.2:80")
+            .one_shot(200.0, GET, OK);
         assert!(t.findings_of("S004").is_empty());
     }
 }

@@ -1,14 +1,11 @@
 //! T001 nagle-delayed-ack-stall.
 
+use super::ack_clock::{self, Messages, Mss, PerMessage, Rtt};
 use crate::flow::Connection;
-use crate::http::{HttpConnectionReport, MessageFacts, Transaction};
+use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
-use std::net::SocketAddr;
+use crate::rules::api::*;
+use serde::Serialize;
 
 pub struct NagleDelayedAckStall;
 
@@ -92,20 +89,11 @@ Turning off delayed ACK at the receiver (`TCP_QUICKACK`) only hides the symptom 
             doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
-        OptionSpec {
-            key: "release_ms",
-            default: 5.0,
-            doc: "slack around the ACK's round trip to the sender for the release, in ms",
-            integer: false,
-        },
+        ack_clock::RELEASE_MS,
     ],
 };
 
 impl Rule for NagleDelayedAckStall {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;
@@ -113,58 +101,40 @@ impl Rule for NagleDelayedAckStall {
         let stall_ns = s.ms_as_ns("stall_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
-        // A sender that let a partial segment out behind an unacknowledged
-        // one has Nagle's algorithm off: its waits are something else.
-        let nagle_off = |side| cx.conn.stats(side).unheld_partials > 0;
-        // One finding per message (or per connection and sender, for data
-        // outside any HTTP message): the first stall, and how many there were.
-        let mut found: Vec<(Stall<'_>, u32, i64)> = Vec::new();
+        let mut found = PerMessage::default();
         for r in cx.releases {
             let wait = r.idle_ns();
             if wait < stall_ns || r.release_offset > r.prev_end {
                 continue; // short, or data missing from the capture
             }
-            // Nagle's shape: a partial segment held until the ACK of the
-            // sender's previous partial segment (see `AckRelease::nagle_shaped`;
-            // T002 takes every other wait on a delayed ACK).
-            let mss = mss_of(cx.conn, r);
-            if !r.nagle_shaped(mss.bytes) || nagle_off(r.sender) {
+            // Nagle's algorithm holding a partial segment, from a sender
+            // whose Nagle is on (T002 takes every other wait on an ACK).
+            let mss = ack_clock::mss_of(cx.conn, r);
+            if !ack_clock::is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
-            let Some(rtt) = rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
+            let Some(rtt) = ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
                 continue;
             };
-            if !released_by_ack(r, rtt.ns, slack_ns) {
+            if !ack_clock::released_by_ack(r, rtt.ns, slack_ns) {
                 continue;
             }
             let place = messages.find(r.sender, r.release_offset);
-            let key = place.map(|(tx, _)| tx.index);
-            match found
-                .iter_mut()
-                .rev() // stalls of one message come together
-                .find(|(st, _, _)| {
-                    st.place.map(|(tx, _)| tx.index) == key && st.release.sender == r.sender
-                }) {
-                Some((_, n, total)) => {
-                    *n += 1;
-                    *total = total.saturating_add(wait);
-                }
-                None => found.push((
-                    Stall {
-                        release: r,
-                        place,
-                        mss,
-                        rtt,
-                        to_acker: rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
-                    },
-                    1,
-                    wait,
-                )),
-            }
+            found.add(r.sender, place.map(|(tx, _)| tx.index), wait, || Stall {
+                release: r,
+                place,
+                mss,
+                rtt,
+                to_acker: ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
+            });
         }
-        for (st, n, total) in found {
-            out.push(finding(cx.conn, &st, n, total));
+        for t in found.into_tallies() {
+            out.push(finding(cx.conn, &t.first, t.count, t.total_ns));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
@@ -196,33 +166,46 @@ enum Held {
 
 fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Finding {
     let r = st.release;
-    let wait = r.idle_ns();
-    let (kind, writer) = match r.sender {
-        Side::Client => ("request", "client"),
-        Side::Server => ("response", "server"),
+    let kind = match r.sender {
+        Side::Client => "request",
+        Side::Server => "response",
     };
     let held = match st.place {
         Some((_, m)) if r.held_end > m.start_offset => Held::Same,
         Some(_) => Held::Previous,
         None => Held::Outside,
     };
-    let peer = r.sender.peer().name();
-    let ack_delay_ns = st
-        .to_acker
-        .map(|to| r.ack_ts.since(r.held_ts).saturating_sub(to.ns));
-    let held_by_peer = match ack_delay_ns {
-        Some(d) if d >= MS => format!("the {peer} held that ACK {:.1} ms", d as f64 / 1e6),
-        Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
-        None => format!(
-            "the ACK came {:.1} ms after that write",
-            r.ack_ts.ms_since(r.held_ts)
-        ),
+    let evidence = Evidence {
+        sender: r.sender.name(),
+        message: if held == Held::Outside { "none" } else { kind },
+        held_segment_in: match held {
+            Held::Same => "same_message",
+            Held::Previous => "previous_message",
+            Held::Outside => "no_message",
+        },
+        small_segment_bytes: r.held_len,
+        mss: st.mss.bytes,
+        mss_from: st.mss.from,
+        stall_ms: Ms(r.idle_ns()),
+        ack_after_ms: Ms(r.ack_ts.since(r.held_ts)),
+        release_after_ack_ms: Ms(r.release_ts.since(r.ack_ts)),
+        rtt_to_sender_ms: Ms(st.rtt.ns),
+        rtt_from: st.rtt.from,
+        released_bytes: r.release_len,
+        held_frame: r.held_frame,
+        ack_frame: r.ack_frame,
+        release_frame: r.release_frame,
+        stalls,
+        total_stall_ms: Ms(total_ns),
+        // How long the peer held its ACK: the ACK's time after the held
+        // write, less the round trip to the peer.
+        ack_delay_ms: st
+            .to_acker
+            .map(|to| Ms(r.ack_ts.since(r.held_ts).saturating_sub(to.ns))),
+        rtt_to_acker_ms: st.to_acker.map(|to| Ms(to.ns)),
     };
-    let also = match (stalls, held) {
-        (1, _) => String::new(),
-        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
-        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
-    };
+    let bytes = evidence.small_segment_bytes;
+    let writer = evidence.sender;
     let (what_waited, of_what, fix) = match (held, st.place) {
         (Held::Same, Some((_, m))) => {
             let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= m.start_offset {
@@ -237,199 +220,94 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
             };
             (
                 rest,
-                format!("a {}-byte {first}", r.held_len),
+                format!("a {bytes}-byte {first}"),
                 format!("write the {kind} in one call"),
             )
         }
         (Held::Previous, _) => (
             format!("the {kind}"),
-            format!(
-                "the {writer}'s previous {}-byte write, the end of the {kind} before it",
-                r.held_len
-            ),
+            format!("the {writer}'s previous {bytes}-byte write, the end of the {kind} before it"),
             format!("write back-to-back {kind}s in one call"),
         ),
         _ => (
             "data outside any HTTP message".to_string(),
-            format!("a {}-byte write", r.held_len),
+            format!("a {bytes}-byte write"),
             "write in fewer, larger calls".to_string(),
         ),
     };
     let place = match st.place {
-        Some((tx, _)) => format!("{}: ", what(tx, r.sender)),
+        Some((tx, _)) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
+    let also = match (stalls, held) {
+        (1, _) => String::new(),
+        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
+        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
+    };
     let message = format!(
-        "{place}{what_waited} waited {:.1} ms for the {peer}'s ACK of {of_what} (Nagle's \
-         algorithm; {held_by_peer}){also}; set TCP_NODELAY on the {writer} or {fix}",
-        wait as f64 / 1e6,
+        "{place}{what_waited} waited {} for the {}'s ACK of {of_what} (Nagle's algorithm; {}){also}; \
+         set TCP_NODELAY on the {writer} or {fix}",
+        evidence.stall_ms,
+        r.sender.peer().name(),
+        evidence.held_by_peer(r.sender.peer().name()),
     );
     let mut f = Finding::new(&META, conn, r.held_ts, message);
     if let Some((tx, _)) = st.place {
         f = f.transaction(tx.index);
     }
-    let f = f
-        .with("sender", r.sender.name())
-        .with("message", if held == Held::Outside { "none" } else { kind })
-        .with(
-            "held_segment_in",
-            match held {
-                Held::Same => "same_message",
-                Held::Previous => "previous_message",
-                Held::Outside => "no_message",
-            },
-        )
-        .with("small_segment_bytes", r.held_len)
-        .with("mss", st.mss.bytes)
-        .with("mss_from", st.mss.from)
-        .with_ms("stall_ms", wait)
-        .with_ms("ack_after_ms", r.ack_ts.since(r.held_ts))
-        .with_ms("release_after_ack_ms", r.release_ts.since(r.ack_ts))
-        .with_ms("rtt_to_sender_ms", st.rtt.ns)
-        .with("rtt_from", st.rtt.from)
-        .with("released_bytes", r.release_len)
-        .with("held_frame", r.held_frame)
-        .with("ack_frame", r.ack_frame)
-        .with("release_frame", r.release_frame)
-        .with("stalls", stalls)
-        .with_ms("total_stall_ms", total_ns);
-    match (ack_delay_ns, st.to_acker) {
-        (Some(d), Some(to)) => f
-            .with_ms("ack_delay_ms", d.max(0))
-            .with_ms("rtt_to_acker_ms", to.ns),
-        _ => f,
-    }
+    f.with_evidence(&evidence)
 }
 
-/// The MSS a held segment is judged against, and where it came from.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Mss {
-    pub bytes: u32,
-    pub from: &'static str,
+/// What T001 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    sender: &'static str,
+    message: &'static str,
+    held_segment_in: &'static str,
+    small_segment_bytes: u32,
+    mss: u32,
+    mss_from: &'static str,
+    stall_ms: Ms,
+    ack_after_ms: Ms,
+    release_after_ack_ms: Ms,
+    rtt_to_sender_ms: Ms,
+    rtt_from: &'static str,
+    released_bytes: u32,
+    held_frame: u64,
+    ack_frame: u64,
+    release_frame: u64,
+    stalls: u32,
+    total_stall_ms: Ms,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "not_below_zero"
+    )]
+    ack_delay_ms: Option<Ms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_to_acker_ms: Option<Ms>,
 }
 
-/// The sender's full segment size: from the SYNs when seen; else the
-/// largest segment either side sent, but never below the default MSS every
-/// TCP must accept (RFC 9293 §3.7.1: 536 over IPv4, 1220 over IPv6), since a
-/// capture of small messages only shows no full segment at all.
-pub(super) fn mss_of(conn: &Connection, r: &AckRelease) -> Mss {
-    if let Some(m) = r.mss {
-        return Mss {
-            bytes: u32::from(m),
-            from: "syn",
-        };
-    }
-    let largest = conn.dirs[0].max_segment.max(conn.dirs[1].max_segment);
-    let default = match conn.client {
-        SocketAddr::V4(_) => 536,
-        SocketAddr::V6(_) => 1220,
-    };
-    if largest >= default {
-        Mss {
-            bytes: largest,
-            from: "largest_segment",
-        }
-    } else {
-        Mss {
-            bytes: default,
-            from: "default",
+impl Evidence {
+    /// How the peer's ACK came, for the message.
+    fn held_by_peer(&self, peer: &str) -> String {
+        match self.ack_delay_ms {
+            Some(d) if d.0 >= MS => format!("the {peer} held that ACK {d}"),
+            Some(_) => format!("the {peer} acknowledged at once, so the wait was the round trip"),
+            None => format!("the ACK came {} after that write", self.ack_after_ms),
         }
     }
 }
 
-/// A round trip between the capture point and one side.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Rtt {
-    pub ns: i64,
-    pub from: &'static str,
-}
-
-/// The round trip between the capture point and `side`: the handshake's, or
-/// the estimate from timestamps and data/ACK pairs, whichever is smaller
-/// (both can only overstate it: a retransmitted SYN, a delayed ACK).
-pub(super) fn rtt_to(conn: &Connection, side: Side, sampled: Option<i64>) -> Option<Rtt> {
-    let handshake = conn.capture_rtt_to_ns(side).filter(|n| *n >= 0);
-    match (handshake, sampled) {
-        (Some(h), Some(s)) if s < h => Some(Rtt {
-            ns: s,
-            from: "samples",
-        }),
-        (Some(h), _) => Some(Rtt {
-            ns: h,
-            from: "handshake",
-        }),
-        (None, Some(s)) => Some(Rtt {
-            ns: s,
-            from: "samples",
-        }),
-        (None, None) => None,
-    }
-}
-
-/// Whether the release was seen when the ACK's arrival at the sender would
-/// put it: one round trip between the capture point and the sender after
-/// the ACK, give or take `slack_ns`. Earlier, the sender could not have had
-/// the ACK yet; later, something else (the application) decided.
-pub(super) fn released_by_ack(r: &AckRelease, rtt_to_sender_ns: i64, slack_ns: i64) -> bool {
-    let after = r.release_ts.since(r.ack_ts);
-    after >= rtt_to_sender_ns.saturating_sub(slack_ns)
-        && after <= rtt_to_sender_ns.saturating_add(slack_ns)
-}
-
-/// Each side's messages by stream offset, to place an offset in a message.
-pub(super) struct Messages<'a> {
-    by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2],
-}
-
-impl<'a> Messages<'a> {
-    pub fn new(http: &'a HttpConnectionReport) -> Messages<'a> {
-        let mut by_side: [Vec<(&'a MessageFacts, &'a Transaction)>; 2] = [Vec::new(), Vec::new()];
-        for tx in &http.transactions {
-            if let Some(m) = &tx.request {
-                by_side[0].push((m, tx));
-            }
-            if let Some(m) = &tx.response {
-                by_side[1].push((m, tx));
-            }
-        }
-        for list in &mut by_side {
-            list.sort_by_key(|(m, _)| m.start_offset);
-        }
-        Messages { by_side }
-    }
-
-    /// The message of `side` that holds the byte at `offset`.
-    pub fn find(&self, side: Side, offset: u64) -> Option<(&'a Transaction, &'a MessageFacts)> {
-        let list = self.by_side.get(side.index())?;
-        let after = list.partition_point(|(m, _)| m.start_offset <= offset);
-        let (m, tx) = list.get(after.checked_sub(1)?)?;
-        (offset < m.end_offset).then_some((*tx, *m))
-    }
-}
-
-/// "POST /orders" for a message's transaction, or a plain description.
-pub(super) fn what(tx: &Transaction, side: Side) -> String {
-    match (&tx.method, &tx.uri) {
-        (Some(m), Some(u)) => format!("{m} {}", shorten(u)),
-        _ => match (side, tx.status) {
-            (Side::Server, Some(status)) => format!("response {status}"),
-            (Side::Server, None) => "a response".to_string(),
-            (Side::Client, _) => "a request".to_string(),
-        },
-    }
-}
-
-/// A request target short enough for a one-line message.
-fn shorten(uri: &str) -> String {
-    match uri.char_indices().nth(60) {
-        Some((cut, _)) => format!("{}…", &uri[..cut]),
-        None => uri.to_string(),
-    }
+/// An ACK delay in evidence: a negative one (the ACK came sooner than the
+/// round trip estimate) is no delay.
+fn not_below_zero<S: serde::Serializer>(d: &Option<Ms>, s: S) -> Result<S::Ok, S::Error> {
+    d.map(|d| Ms(d.0.max(0))).serialize(s)
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+    use serde_json::json;
 
     const HEAD: &[u8] =
         b"POST /orders HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 22\r\n\r\n";
@@ -454,52 +332,44 @@ mod tests {
 
     #[test]
     fn fires_on_the_write_write_read_stall() {
-        let f = post(50.0, 93.0, 0.0).findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        let e = &f[0].evidence;
-        assert_eq!(f[0].transaction, Some(0));
-        assert_eq!(e["sender"], "client");
-        assert_eq!(e["message"], "request");
-        assert_eq!(e["small_segment_bytes"], HEAD.len() as u64);
-        assert_eq!(e["mss"], 1460);
-        assert_eq!(e["mss_from"], "syn");
-        assert_eq!(e["stall_ms"], 93.0);
-        assert_eq!(e["ack_after_ms"], 93.0);
-        assert_eq!(e["release_frame"], 6);
-        assert_eq!(e["released_bytes"], BODY.len() as u64);
+        let f = only(post(50.0, 93.0, 0.0).findings_of("T001"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"sender": "client", "message": "request", "small_segment_bytes": HEAD.len(), "mss": 1460, "mss_from": "syn"}),
+        );
+        assert_evidence(
+            &f,
+            json!({"stall_ms": 93.0, "ack_after_ms": 93.0, "release_frame": 6, "released_bytes": BODY.len(), "ack_delay_ms": 43.0}),
+        );
         assert!(
-            f[0].message
+            f.message
                 .starts_with("POST /orders: the request body waited 93.0 ms"),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0].message.contains("the server held that ACK 43.0 ms"));
-        assert!(f[0].message.contains("TCP_NODELAY on the client"));
-        assert_eq!(e["ack_delay_ms"], 43.0);
+        assert_says(&f, "the server held that ACK 43.0 ms");
+        assert_says(&f, "TCP_NODELAY on the client");
     }
 
     #[test]
-    fn stall_threshold_edges() {
+    fn stall_and_release_threshold_edges() {
+        let fired = |rtt, ack, release, options: &[(&str, f64)]| {
+            post(rtt, ack, release).fired("T001", options)
+        };
         // A LAN: the ACK comes 19.9 or 20 ms after the head.
-        assert!(post(0.5, 19.9, 0.0).findings_of("T001").is_empty());
-        assert_eq!(post(0.5, 20.0, 0.0).findings_of("T001").len(), 1);
-        assert!(post(0.5, 40.0, 0.0)
-            .findings_with("T001", &[("stall_ms", 40.1)])
-            .is_empty());
-    }
-
-    #[test]
-    fn the_rest_must_leave_when_the_ack_arrives() {
+        assert_eq!(
+            (fired(0.5, 19.9, 0.0, &[]), fired(0.5, 20.0, 0.0, &[])),
+            (0, 1)
+        );
+        assert_eq!(fired(0.5, 40.0, 0.0, &[("stall_ms", 40.1)]), 0);
         // Client-side capture: the sender is here, so the body must follow
         // the ACK within release_ms; later, the application decided.
-        assert_eq!(post(50.0, 60.0, 5.0).findings_of("T001").len(), 1);
-        assert!(post(50.0, 60.0, 5.1).findings_of("T001").is_empty());
         assert_eq!(
-            post(50.0, 60.0, 8.0)
-                .findings_with("T001", &[("release_ms", 8.0)])
-                .len(),
-            1
+            (fired(50.0, 60.0, 5.0, &[]), fired(50.0, 60.0, 5.1, &[])),
+            (1, 0)
         );
+        assert_eq!(fired(50.0, 60.0, 8.0, &[("release_ms", 8.0)]), 1);
     }
 
     #[test]
@@ -568,20 +438,21 @@ mod tests {
             .server(250.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .server(251.0, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
             .close(300.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["held_segment_in"], "previous_message");
-        assert_eq!(f[0].evidence["ack_delay_ms"], 43.0);
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"held_segment_in": "previous_message", "ack_delay_ms": 43.0}),
+        );
         assert!(
-            f[0].message.starts_with(
+            f.message.starts_with(
                 "GET /b: the request waited 93.0 ms for the server's ACK of the client's \
                  previous 28-byte write"
             ),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0]
+        assert!(f
             .message
             .ends_with("set TCP_NODELAY on the client or write back-to-back requests in one call"));
     }
@@ -598,43 +469,15 @@ mod tests {
             .client(243.1, &[0x17; 60])
             .server(293.1, &[0x17; 40])
             .close(400.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, None);
-        assert_eq!(f[0].evidence["held_segment_in"], "no_message");
-        assert_eq!(f[0].evidence["message"], "none");
-        assert!(f[0]
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, None);
+        assert_evidence(
+            &f,
+            json!({"held_segment_in": "no_message", "message": "none"}),
+        );
+        assert!(f
             .message
             .starts_with("data outside any HTTP message waited 93.0 ms"));
-    }
-
-    #[test]
-    fn a_sender_with_nagle_off_is_not_held_by_it() {
-        // Earlier on the connection the client let a partial segment out
-        // right behind an unacknowledged one: its Nagle's algorithm is off,
-        // and the later wait is not Nagle's doing.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET /a HTTP/1.1\r\n")
-            .client(50.1, b"Host: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .client(150.0, HEAD)
-            .server_ack(243.0)
-            .client(243.0, BODY)
-            .server(293.0, CREATED)
-            .close(400.0);
-        assert!(t.findings_of("T001").is_empty());
-        // Without the first request in two pieces, it fires.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            .client(150.0, HEAD)
-            .server_ack(243.0)
-            .client(243.0, BODY)
-            .server(293.0, CREATED)
-            .close(400.0);
-        assert_eq!(t.findings_of("T001").len(), 1);
     }
 
     #[test]
@@ -645,8 +488,10 @@ mod tests {
         let tcp: Vec<_> = all.iter().filter(|f| f.code.starts_with('T')).collect();
         assert_eq!(tcp.len(), 1, "{all:?}");
         assert_eq!(tcp[0].code, "T001");
-        assert_eq!(tcp[0].evidence["ack_delay_ms"], 43.0);
-        assert_eq!(tcp[0].evidence["rtt_to_acker_ms"], 50.0);
+        assert_evidence(
+            tcp[0],
+            json!({"ack_delay_ms": 43.0, "rtt_to_acker_ms": 50.0}),
+        );
     }
 
     #[test]
@@ -662,13 +507,12 @@ mod tests {
             .client_ack(190.0)
             .server(240.0, b"hello")
             .close(300.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["sender"], "server");
-        assert_eq!(f[0].evidence["message"], "response");
-        assert_eq!(f[0].evidence["stall_ms"], 90.0);
-        assert_eq!(f[0].evidence["rtt_to_sender_ms"], 50.0);
-        assert!(f[0].message.starts_with("GET /slow: the response body"));
+        let f = only(t.findings_of("T001"));
+        assert_evidence(
+            &f,
+            json!({"sender": "server", "message": "response", "stall_ms": 90.0, "rtt_to_sender_ms": 50.0}),
+        );
+        assert!(f.message.starts_with("GET /slow: the response body"));
         // Seen too early for the ACK to have released it (20 ms after the
         // ACK, when the ACK needs 25 ms to get there and the data 25 back).
         let mut t = Timeline::new();
@@ -700,12 +544,12 @@ mod tests {
             .server_ack(193.0)
             .client(193.0, BODY)
             .server(243.0, CREATED);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(f[0].evidence["mss"], 536);
-        assert_eq!(f[0].evidence["mss_from"], "default");
-        assert_eq!(f[0].evidence["rtt_from"], "samples");
+        let f = only(t.findings_of("T001"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"mss": 536, "mss_from": "default", "rtt_from": "samples"}),
+        );
     }
 
     #[test]
@@ -720,10 +564,10 @@ mod tests {
             .client(280.0, &BODY[10..])
             .server(330.0, CREATED)
             .close(400.0);
-        let f = t.findings_of("T001");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["stalls"], 2);
-        assert_eq!(f[0].evidence["total_stall_ms"], 180.0);
-        assert_eq!(f[0].evidence["small_segment_bytes"], HEAD.len() as u64);
+        let f = only(t.findings_of("T001"));
+        assert_evidence(
+            &f,
+            json!({"stalls": 2, "total_stall_ms": 180.0, "small_segment_bytes": HEAD.len() as u64}),
+        );
     }
 }

@@ -1,14 +1,11 @@
 //! T002 delayed-ack.
 
-use super::t001_nagle_delayed_ack_stall::{mss_of, released_by_ack, rtt_to, what, Messages, Rtt};
+use super::ack_clock::{self, Messages, PerMessage, Rtt};
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
-use crate::rules::config::RuleSettings;
-use crate::rules::context::ConnectionFacts;
-use crate::rules::finding::Finding;
-use crate::rules::meta::{Family, OptionSpec, RuleMeta, Severity};
-use crate::rules::registry::Rule;
+use crate::rules::api::*;
+use serde::Serialize;
 
 pub struct DelayedAck;
 
@@ -103,12 +100,7 @@ macOS or Windows sender, `TCP_NODELAY` on its socket also lets the partial segme
             doc: "shortest time the sender sent nothing before the release, in ms",
             integer: false,
         },
-        OptionSpec {
-            key: "release_ms",
-            default: 5.0,
-            doc: "slack around the ACK's round trip to the sender for the release, in ms",
-            integer: false,
-        },
+        ack_clock::RELEASE_MS,
     ],
 };
 
@@ -139,10 +131,6 @@ enum Blocker {
 }
 
 impl Rule for DelayedAck {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;
@@ -151,9 +139,7 @@ impl Rule for DelayedAck {
         let idle_ns = s.ms_as_ns("idle_ms");
         let slack_ns = s.ms_as_ns("release_ms");
         let messages = Messages::new(cx.http);
-        // One finding per transaction (or per connection, for data outside
-        // any HTTP message): the first delayed ACK, and how many there were.
-        let mut found: Vec<(Held<'_>, u32)> = Vec::new();
+        let mut found = PerMessage::default();
         for r in cx.releases {
             if r.release_offset > r.prev_end {
                 continue; // data missing from the capture: the sender was not idle
@@ -161,9 +147,8 @@ impl Rule for DelayedAck {
             // A partial segment held until a partial segment was ACKed is
             // Nagle's algorithm: T001's, whose fix is the sender's (unless
             // the sender showed its Nagle is off).
-            let mss = mss_of(cx.conn, r);
-            let nagle_off = cx.conn.stats(r.sender).unheld_partials > 0;
-            if r.nagle_shaped(mss.bytes) && !nagle_off {
+            let mss = ack_clock::mss_of(cx.conn, r);
+            if ack_clock::is_nagle_hold(cx.conn, r, mss) {
                 continue;
             }
             // A sender still streaming on other ACKs was not waiting.
@@ -172,142 +157,177 @@ impl Rule for DelayedAck {
             }
             let acker = r.sender.peer();
             let (Some(to_acker), Some(to_sender)) = (
-                rtt_to(cx.conn, acker, r.rtt_to_receiver_ns),
-                rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns),
+                ack_clock::rtt_to(cx.conn, acker, r.rtt_to_receiver_ns),
+                ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns),
             ) else {
                 continue;
             };
             let ack_delay_ns = r.ack_ts.since(r.held_ts).saturating_sub(to_acker.ns);
-            if ack_delay_ns < delay_ns || !released_by_ack(r, to_sender.ns, slack_ns) {
+            if ack_delay_ns < delay_ns || !ack_clock::released_by_ack(r, to_sender.ns, slack_ns) {
                 continue;
             }
             let blocked_by = if r.release_len >= mss.bytes {
                 Blocker::FullSegment
             } else if !r.acked_all {
                 Blocker::PartialAck
-            } else if nagle_off {
+            } else if ack_clock::nagle_off(cx.conn, r.sender) {
                 Blocker::NagleOff
             } else {
                 Blocker::WindowOrClassicNagle
             };
             let tx = messages.find(r.sender, r.release_offset).map(|(tx, _)| tx);
-            let key = tx.map(|t| t.index);
-            match found
-                .iter_mut()
-                .rev() // stalls of one message come together
-                .find(|(h, _)| h.tx.map(|t| t.index) == key && h.release.sender == r.sender)
-            {
-                Some((_, n)) => *n += 1,
-                None => found.push((
-                    Held {
-                        release: r,
-                        tx,
-                        ack_delay_ns,
-                        to_acker,
-                        to_sender,
-                        blocked_by,
-                    },
-                    1,
-                )),
-            }
+            found.add(r.sender, tx.map(|t| t.index), r.idle_ns(), || Held {
+                release: r,
+                tx,
+                ack_delay_ns,
+                to_acker,
+                to_sender,
+                blocked_by,
+            });
         }
-        for (h, n) in found {
-            out.push(finding(cx.conn, &h, n));
+        for t in found.into_tallies() {
+            out.push(finding(cx.conn, &t.first, t.count));
         }
+    }
+
+    fn meta(&self) -> &'static RuleMeta {
+        &META
     }
 }
 
 fn finding(conn: &Connection, h: &Held<'_>, acks: u32) -> Finding {
     let r = h.release;
-    let sender = r.sender.name();
-    let acker = r.sender.peer().name();
-    let after_arrival = r.release_ts.since(r.ack_ts).saturating_sub(h.to_sender.ns);
+    let (sender, acker) = (r.sender.name(), r.sender.peer().name());
+    let evidence = Evidence {
+        acker,
+        sender,
+        ack_delay_ms: Ms(h.ack_delay_ns),
+        ack_after_ms: Ms(r.ack_ts.since(r.held_ts)),
+        rtt_to_acker_ms: Ms(h.to_acker.ns),
+        rtt_to_acker_from: h.to_acker.from,
+        released_data_after_ms: Ms(r.release_ts.since(r.ack_ts)),
+        rtt_to_sender_ms: Ms(h.to_sender.ns),
+        rtt_to_sender_from: h.to_sender.from,
+        idle_ms: Ms(r.idle_ns()),
+        in_flight_segments: r.in_flight,
+        acked_bytes: r.held_len,
+        acked_all: r.acked_all,
+        released_bytes: r.release_len,
+        held_frame: r.held_frame,
+        ack_frame: r.ack_frame,
+        release_frame: r.release_frame,
+        delayed_acks: acks,
+        blocked_by: match h.blocked_by {
+            Blocker::WindowOrClassicNagle => "nagle_or_window",
+            _ => "window",
+        },
+    };
     let place = match h.tx {
-        Some(tx) => format!("{}: ", what(tx, r.sender)),
+        Some(tx) => format!("{}: ", ack_clock::what(tx, r.sender)),
         None => String::new(),
     };
-    let also = if acks > 1 {
-        format!(" ({} such ACKs here)", acks)
-    } else {
-        String::new()
-    };
-    let more = format!(
-        "let the {sender} keep more in flight (a larger initial or congestion window, send \
-         buffer, or {acker} receive window) or have the {acker} acknowledge at once"
+    let mut f = Finding::new(
+        &META,
+        conn,
+        r.ack_ts,
+        evidence.message(&place, h.blocked_by),
     );
-    let (cause, likely, fix) = match h.blocked_by {
-        Blocker::FullSegment => (
-            "by a full window: it released a full-sized segment, which Nagle's algorithm never \
-             holds back"
-                .to_string(),
-            "window",
-            more,
-        ),
-        Blocker::PartialAck => (
-            format!(
-                "by a full window: the ACK covered only part of what the {sender} had in flight"
-            ),
-            "window",
-            more,
-        ),
-        Blocker::NagleOff => (
-            format!(
-                "by a full window: the {sender} has Nagle's algorithm off (elsewhere on this \
-                 connection it sent a partial segment right behind an unacknowledged one)"
-            ),
-            "window",
-            more,
-        ),
-        Blocker::WindowOrClassicNagle => (
-            "by a full window, or by a Nagle's algorithm that holds a partial segment while any \
-             data is unacknowledged (BSD, macOS and Windows stacks; not Linux)"
-                .to_string(),
-            "nagle_or_window",
-            format!("set TCP_NODELAY on the {sender} if its stack is one of those, else {more}"),
-        ),
-    };
-    let message = format!(
-        "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {:.1} ms, and the \
-         {sender}, quiet for {:.1} ms, sent {} bytes {:.1} ms after the ACK reached it (held back \
-         {cause}){also}; {fix}",
-        r.held_len,
-        h.ack_delay_ns as f64 / 1e6,
-        r.idle_ns() as f64 / 1e6,
-        r.release_len,
-        after_arrival.max(0) as f64 / 1e6,
-    );
-    let mut f = Finding::new(&META, conn, r.ack_ts, message);
     if let Some(tx) = h.tx {
         f = f.transaction(tx.index);
     }
-    f.with("acker", acker)
-        .with("sender", sender)
-        .with_ms("ack_delay_ms", h.ack_delay_ns)
-        .with_ms("ack_after_ms", r.ack_ts.since(r.held_ts))
-        .with_ms("rtt_to_acker_ms", h.to_acker.ns)
-        .with("rtt_to_acker_from", h.to_acker.from)
-        .with_ms("released_data_after_ms", r.release_ts.since(r.ack_ts))
-        .with_ms("rtt_to_sender_ms", h.to_sender.ns)
-        .with("rtt_to_sender_from", h.to_sender.from)
-        .with_ms("idle_ms", r.idle_ns())
-        .with("in_flight_segments", r.in_flight)
-        .with("acked_bytes", r.held_len)
-        .with("acked_all", r.acked_all)
-        .with("released_bytes", r.release_len)
-        .with("held_frame", r.held_frame)
-        .with("ack_frame", r.ack_frame)
-        .with("release_frame", r.release_frame)
-        .with("delayed_acks", acks)
-        .with("blocked_by", likely)
+    f.with_evidence(&evidence)
+}
+
+/// What T002 found, as its evidence lists it and its message says it.
+#[derive(Serialize)]
+struct Evidence {
+    acker: &'static str,
+    sender: &'static str,
+    /// How long the receiver held its ACK, as it saw it.
+    ack_delay_ms: Ms,
+    ack_after_ms: Ms,
+    rtt_to_acker_ms: Ms,
+    rtt_to_acker_from: &'static str,
+    released_data_after_ms: Ms,
+    rtt_to_sender_ms: Ms,
+    rtt_to_sender_from: &'static str,
+    idle_ms: Ms,
+    in_flight_segments: u32,
+    acked_bytes: u32,
+    acked_all: bool,
+    released_bytes: u32,
+    held_frame: u64,
+    ack_frame: u64,
+    release_frame: u64,
+    delayed_acks: u32,
+    blocked_by: &'static str,
+}
+
+impl Evidence {
+    /// The finding's message, after `place` (the message it is about).
+    fn message(&self, place: &str, blocked_by: Blocker) -> String {
+        let Evidence { sender, acker, .. } = *self;
+        // When the released data left the sender, after the ACK reached it.
+        let after_arrival = Ms(self
+            .released_data_after_ms
+            .0
+            .saturating_sub(self.rtt_to_sender_ms.0)
+            .max(0));
+        let also = if self.delayed_acks > 1 {
+            format!(" ({} such ACKs here)", self.delayed_acks)
+        } else {
+            String::new()
+        };
+        let more = format!(
+            "let the {sender} keep more in flight (a larger initial or congestion window, send \
+             buffer, or {acker} receive window) or have the {acker} acknowledge at once"
+        );
+        let (cause, fix) = match blocked_by {
+            Blocker::FullSegment => (
+                "by a full window: it released a full-sized segment, which Nagle's algorithm \
+                 never holds back"
+                    .to_string(),
+                more,
+            ),
+            Blocker::PartialAck => (
+                format!(
+                    "by a full window: the ACK covered only part of what the {sender} had in \
+                     flight"
+                ),
+                more,
+            ),
+            Blocker::NagleOff => (
+                format!(
+                    "by a full window: the {sender} has Nagle's algorithm off (elsewhere on this \
+                     connection it sent a partial segment right behind an unacknowledged one)"
+                ),
+                more,
+            ),
+            Blocker::WindowOrClassicNagle => (
+                "by a full window, or by a Nagle's algorithm that holds a partial segment while \
+                 any data is unacknowledged (BSD, macOS and Windows stacks; not Linux)"
+                    .to_string(),
+                format!(
+                    "set TCP_NODELAY on the {sender} if its stack is one of those, else {more}"
+                ),
+            ),
+        };
+        format!(
+            "{place}the {acker} delayed its ACK of the {sender}'s {}-byte segment by {}, and the \
+             {sender}, quiet for {}, sent {} bytes {after_arrival} after the ACK reached it (held \
+             back {cause}){also}; {fix}",
+            self.acked_bytes, self.ack_delay_ms, self.idle_ms, self.released_bytes,
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::testing::Timeline;
+    use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
+    use serde_json::json;
 
     const A: &[u8] = b"GET /a.css HTTP/1.1\r\nHost: h\r\n\r\n";
     const B: &[u8] = b"GET /b.js HTTP/1.1\r\nHost: h\r\n\r\n";
-    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
     const BIG: &[u8] = b"GET /big HTTP/1.1\r\nHost: h\r\n\r\n";
 
     /// A client-side capture, MSS 100 and a 50 ms round trip, of a server
@@ -339,64 +359,46 @@ mod tests {
 
     #[test]
     fn fires_on_a_window_bound_sender_held_by_a_delayed_ack() {
-        let f = window_bound(40.0, 10.0, 50.0).findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].transaction, Some(0));
-        let e = &f[0].evidence;
-        assert_eq!(e["acker"], "client");
-        assert_eq!(e["sender"], "server");
-        assert_eq!(e["ack_delay_ms"], 40.0);
-        assert_eq!(e["ack_after_ms"], 40.0);
-        assert_eq!(e["acked_bytes"], 100);
+        let f = only(window_bound(40.0, 10.0, 50.0).findings_of("T002"));
+        assert_eq!(f.transaction, Some(0));
+        assert_evidence(
+            &f,
+            json!({"acker": "client", "sender": "server", "ack_delay_ms": 40.0, "ack_after_ms": 40.0, "acked_bytes": 100}),
+        );
         // The two segments seen 10 ms after the ACK were in flight: the
         // release is the one a round trip after it, 40 ms after them.
-        assert_eq!(e["in_flight_segments"], 2);
-        assert_eq!(e["released_data_after_ms"], 50.0);
-        assert_eq!(e["idle_ms"], 40.0);
-        assert_eq!(e["release_frame"], 13);
-        assert_eq!(e["blocked_by"], "window");
+        assert_evidence(
+            &f,
+            json!({"in_flight_segments": 2, "released_data_after_ms": 50.0, "idle_ms": 40.0, "release_frame": 13, "blocked_by": "window"}),
+        );
         assert!(
-            f[0].message.starts_with(
+            f.message.starts_with(
                 "GET /big: the client delayed its ACK of the server's 100-byte segment by 40.0 ms"
             ),
             "{}",
-            f[0].message
+            f.message
         );
-        assert!(f[0].message.contains("full-sized segment"));
-        assert!(f[0].message.contains("let the server keep more in flight"));
+        assert!(f.message.contains("full-sized segment"));
+        assert!(f.message.contains("let the server keep more in flight"));
     }
 
     #[test]
-    fn ack_delay_threshold_edges() {
-        assert!(window_bound(34.9, 10.0, 50.0)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(window_bound(35.0, 10.0, 50.0).findings_of("T002").len(), 1);
-        assert_eq!(
-            window_bound(30.0, 10.0, 50.0)
-                .findings_with("T002", &[("delayed_ack_ms", 30.0)])
-                .len(),
-            1
-        );
-    }
-
-    #[test]
-    fn idle_threshold_edges() {
+    fn ack_delay_and_idle_threshold_edges() {
+        let fired = |delay, in_flight, options: &[(&str, f64)]| {
+            window_bound(delay, in_flight, 50.0).fired("T002", options)
+        };
+        assert_eq!((fired(34.9, 10.0, &[]), fired(35.0, 10.0, &[])), (0, 1));
+        assert_eq!(fired(30.0, 10.0, &[("delayed_ack_ms", 30.0)]), 1);
         // A sender still streaming on other ACKs until 19.9 ms before the
         // release was not waiting; 20 ms quiet, it was.
-        assert!(window_bound(40.0, 30.1, 50.0)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(window_bound(40.0, 30.0, 50.0).findings_of("T002").len(), 1);
+        assert_eq!((fired(40.0, 30.1, &[]), fired(40.0, 30.0, &[])), (0, 1));
         assert_eq!(
-            window_bound(40.0, 40.0, 50.0)
-                .findings_with("T002", &[("idle_ms", 10.0)])
-                .len(),
-            1
+            (
+                fired(40.0, 40.0, &[("idle_ms", 10.0)]),
+                fired(40.0, 40.0, &[])
+            ),
+            (1, 0)
         );
-        assert!(window_bound(40.0, 40.0, 50.0)
-            .findings_of("T002")
-            .is_empty());
     }
 
     /// [`window_bound`] without in-flight data: the server's full segment
@@ -418,76 +420,56 @@ mod tests {
     #[test]
     fn release_threshold_edges() {
         // One round trip (50 ms) after the ACK, give or take release_ms.
-        assert_eq!(window_bound(40.0, 10.0, 55.0).findings_of("T002").len(), 1);
-        assert!(window_bound(40.0, 10.0, 55.1)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(one_segment_window(40.0, 45.1).findings_of("T002").len(), 1);
-        assert!(one_segment_window(40.0, 44.9)
-            .findings_of("T002")
-            .is_empty());
-        assert_eq!(
-            one_segment_window(40.0, 59.0)
-                .findings_with("T002", &[("release_ms", 10.0)])
-                .len(),
-            1
-        );
+        let bound = |release, options: &[(&str, f64)]| {
+            window_bound(40.0, 10.0, release).fired("T002", options)
+        };
+        let one = |release, options: &[(&str, f64)]| {
+            one_segment_window(40.0, release).fired("T002", options)
+        };
+        assert_eq!((bound(55.0, &[]), bound(55.1, &[])), (1, 0));
+        assert_eq!((one(45.1, &[]), one(44.9, &[])), (1, 0));
+        assert_eq!(one(59.0, &[("release_ms", 10.0)]), 1);
         // Later than the round trip after the first ACK, and closer to one
         // after an ACK of in-flight data: released by that one, which was
         // not delayed.
-        assert!(window_bound(40.0, 10.0, 59.0)
-            .findings_with("T002", &[("release_ms", 10.0)])
-            .is_empty());
+        assert_eq!(bound(59.0, &[("release_ms", 10.0)]), 0);
     }
 
-    #[test]
-    fn a_server_side_capture_times_the_segment_the_ack_covers() {
-        // Captured at the server; no SYN, so a full segment is the largest
-        // seen (600 bytes). A first exchange gives the round trips: 0.1 ms to
-        // the server, 50 ms to the client. The server's three-segment window
-        // leaves at 100.1; the client ACKs two at once (seen at 150.1), which
-        // lets out two more, and holds its ACK of the third 40 ms (seen at
-        // 190.1, while those two are still on their way to it).
+    /// Captured at the server; no SYN, so a full segment is the largest
+    /// seen (600 bytes). A first exchange gives the round trips: 0.1 ms to
+    /// the server, 50 ms to the client. The server's three-segment window
+    /// leaves at 100.1; the client ACKs two at once (seen at 150.1), which
+    /// lets out two more, and holds its ACK of the third 40 ms (seen at
+    /// 190.1, while those two are still on their way to it); the next
+    /// segment leaves at `release`.
+    fn server_side(release: f64) -> Timeline {
         let seg = [b'x'; 600];
         let mut t = Timeline::new();
         t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
             .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, BIG)
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
+            .client_ack(50.1);
+        t.client(100.0, BIG)
+            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n");
+        t.server(100.1, &seg)
             .server(100.1, &seg)
-            .server(100.1, &seg)
-            .client_ack_short(150.1, 600)
+            .client_ack_short(150.1, 600);
+        t.server(150.1, &seg)
             .server(150.1, &seg)
-            .server(150.1, &seg)
-            .client_ack_short(190.1, 1200)
-            .server(190.2, &seg);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        let e = &f[0].evidence;
-        assert_eq!(f[0].transaction, Some(1));
-        assert_eq!(e["acker"], "client");
-        assert_eq!(e["ack_after_ms"], 90.0);
-        assert_eq!(e["ack_delay_ms"], 40.0);
-        assert_eq!(e["rtt_to_acker_from"], "samples");
-        assert_eq!(e["acked_all"], false);
-        assert_eq!(e["idle_ms"], 40.1);
-        assert_eq!(e["blocked_by"], "window");
+            .client_ack_short(190.1, 1200);
+        t.server(release, &seg);
+        t
+    }
+
+    #[test]
+    fn a_server_side_capture_times_the_segment_the_ack_covers() {
+        let f = only(server_side(190.2).findings_of("T002"));
+        assert_eq!(f.transaction, Some(1));
+        assert_evidence(
+            &f,
+            json!({"acker": "client", "ack_after_ms": 90.0, "ack_delay_ms": 40.0, "rtt_to_acker_from": "samples", "acked_all": false, "idle_ms": 40.1, "blocked_by": "window"}),
+        );
         // ... and 50 ms after the ACK is too late to be its release here.
-        let mut t = Timeline::new();
-        t.client(0.0, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
-            .server(0.1, OK)
-            .client_ack(50.1)
-            .client(100.0, BIG)
-            .server(100.1, b"HTTP/1.1 200 OK\r\nContent-Length: 4200\r\n\r\n")
-            .server(100.1, &seg)
-            .server(100.1, &seg)
-            .client_ack_short(150.1, 600)
-            .server(150.1, &seg)
-            .server(150.1, &seg)
-            .client_ack_short(190.1, 1200)
-            .server(240.1, &seg);
-        assert!(t.findings_of("T002").is_empty());
+        assert!(server_side(240.1).findings_of("T002").is_empty());
     }
 
     /// A client-side capture with a 50 ms round trip: GET /a.css at 100,
@@ -521,33 +503,6 @@ mod tests {
     }
 
     #[test]
-    fn a_sender_with_nagle_off_was_held_by_its_window() {
-        // The pipelined stall, from a client that earlier let a partial
-        // segment out right behind an unacknowledged one: not Nagle (off),
-        // so its window (one segment after a timeout, say) held it.
-        let mut t = Timeline::new();
-        t.handshake(0.0, 50.0)
-            .client(50.0, b"GET / HTTP/1.1\r\n")
-            .client(50.1, b"Host: h\r\n\r\n")
-            .server(100.1, OK)
-            .client(150.0, A)
-            .server_ack(243.0)
-            .client(243.0, B)
-            .server(293.0, OK)
-            .server(293.1, OK)
-            .close(400.0);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["blocked_by"], "window");
-        assert!(
-            f[0].message.contains("Nagle's algorithm off"),
-            "{}",
-            f[0].message
-        );
-        assert!(t.findings_of("T001").is_empty());
-    }
-
-    #[test]
     fn a_full_segment_acked_and_a_partial_one_released_is_ambiguous() {
         // MSS 100: the client's 100-byte segment, ACKed 43 ms late, then
         // its partial rest. Linux's Nagle would not hold it (its previous
@@ -564,15 +519,12 @@ mod tests {
             .client(193.0, &post[100..])
             .server(243.0, OK)
             .close(400.0);
-        let f = t.findings_of("T002");
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].evidence["blocked_by"], "nagle_or_window");
-        assert_eq!(f[0].evidence["acked_bytes"], 100);
-        assert!(
-            f[0].message.contains("TCP_NODELAY on the client if"),
-            "{}",
-            f[0].message
+        let f = only(t.findings_of("T002"));
+        assert_evidence(
+            &f,
+            json!({"blocked_by": "nagle_or_window", "acked_bytes": 100}),
         );
+        assert_says(&f, "TCP_NODELAY on the client if");
         assert!(t.findings_of("T001").is_empty());
     }
 
