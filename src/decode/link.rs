@@ -740,6 +740,137 @@ mod tests {
         assert_eq!(network(LinkType(129), &linux[..6]), Network::Malformed);
     }
 
+    fn eth_ip4() -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&IP4);
+        f
+    }
+
+    #[test]
+    fn ppi_reads_the_wrapped_link_type_and_refuses_to_nest() {
+        let mut p = vec![0, 0, 8, 0, 1, 0, 0, 0];
+        p.extend(eth_ip4());
+        assert_eq!(network(LinkType(192), &p), Network::Ipv4(&IP4));
+        // Fields between the 8-byte header and the frame.
+        let mut fields = vec![0, 0, 20, 0, 1, 0, 0, 0];
+        fields.extend_from_slice(&[2, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        fields.extend(eth_ip4());
+        assert_eq!(network(LinkType(192), &fields), Network::Ipv4(&IP4));
+        // An unknown wrapped link type is reported as that link type.
+        let mut odd = vec![0, 0, 8, 0, 147, 0, 0, 0];
+        odd.extend_from_slice(&[0; 20]);
+        assert_eq!(network(LinkType(192), &odd), Network::Unsupported(147));
+        // PPI in PPI, a bad version, a length past the frame or under 8.
+        let nested = [0, 0, 8, 0, 192, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0, 0];
+        assert_eq!(network(LinkType(192), &nested), Network::Malformed);
+        assert_eq!(
+            network(LinkType(192), &[1, 0, 8, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        assert_eq!(
+            network(LinkType(192), &[0, 0, 99, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        assert_eq!(
+            network(LinkType(192), &[0, 0, 4, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        // PKTAP likewise.
+        let mut pk = 8u32.to_le_bytes().to_vec();
+        pk.extend_from_slice(&1u32.to_le_bytes());
+        pk.extend(eth_ip4());
+        assert_eq!(network(LinkType(258), &pk), Network::Ipv4(&IP4));
+        let mut pk_nested = 8u32.to_le_bytes().to_vec();
+        pk_nested.extend_from_slice(&258u32.to_le_bytes());
+        pk_nested.extend_from_slice(&pk);
+        assert_eq!(network(LinkType(258), &pk_nested), Network::Malformed);
+    }
+
+    #[test]
+    fn ipoib_in_the_pcap_and_rfc_4391_forms() {
+        let mut long = vec![0x11; 40];
+        long.extend_from_slice(&[0x86, 0xdd, 0, 0]);
+        long.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(242), &long), Network::Ipv6(&IP6));
+        let mut short = vec![0x08, 0x00, 0, 0];
+        short.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType(242), &short), Network::Ipv4(&IP4));
+        let mut arp = vec![0x22; 40];
+        arp.extend_from_slice(&[0x08, 0x06, 0, 0, 0, 1]);
+        assert_eq!(network(LinkType(242), &arp), Network::NotIp(0x0806));
+        assert_eq!(network(LinkType(242), &[0x08, 0x00]), Network::Malformed);
+    }
+
+    #[test]
+    fn juniper_ethernet_header_forms() {
+        let mut plain = b"MGC\x01".to_vec();
+        plain.extend(eth_ip4());
+        assert_eq!(network(LinkType(178), &plain), Network::Ipv4(&IP4));
+        let mut ext = b"MGC\x80".to_vec();
+        ext.extend_from_slice(&[0, 3, 1, 1, 9]);
+        ext.extend(eth_ip4());
+        assert_eq!(network(LinkType(178), &ext), Network::Ipv4(&IP4));
+        let mut no_l2 = b"MGC\x82".to_vec();
+        no_l2.extend_from_slice(&[0, 0, 6, 0, 0, 0]);
+        no_l2.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(178), &no_l2), Network::Ipv6(&IP6));
+        let mut mpls = b"MGC\x02".to_vec();
+        mpls.extend_from_slice(&[5, 0, 0, 0, 0, 1, 0x01, 0x40]);
+        assert_eq!(
+            network(LinkType(178), &mpls),
+            Network::Mpls(&[0, 1, 0x01, 0x40])
+        );
+        assert_eq!(network(LinkType(178), b"XGC\x00"), Network::Malformed);
+        assert_eq!(network(LinkType(178), b"MGC\x80\x00"), Network::Malformed);
+        assert_eq!(
+            network(LinkType(178), b"MGC\x80\x00\x09"),
+            Network::Malformed
+        );
+        let mut odd = b"MGC\x02".to_vec();
+        odd.extend_from_slice(&[10, 0, 0, 0, 0xfe]);
+        assert_eq!(network(LinkType(178), &odd), Network::NotIp(NO_ETHERTYPE));
+    }
+
+    #[test]
+    fn pflog_prism_avs_ipnet_netanalyzer_ppp_ether_mpls() {
+        let mut pflog = vec![61, 24];
+        pflog.extend_from_slice(&[0; 62]);
+        pflog.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(117), &pflog), Network::Ipv6(&IP6));
+        assert_eq!(network(LinkType(117), &[0, 2]), Network::Malformed);
+        let data = {
+            let mut d = vec![0x08, 0x01];
+            d.extend_from_slice(&[0u8; 22]);
+            d.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+            d.extend_from_slice(&IP4);
+            d
+        };
+        let mut prism = vec![0x41, 0, 0, 0, 16, 0, 0, 0];
+        prism.extend_from_slice(&[0; 8]);
+        prism.extend_from_slice(&data);
+        assert_eq!(network(LinkType(119), &prism), Network::Ipv4(&IP4));
+        let mut avs = vec![0x80, 0x21, 0x10, 0x01, 0, 0, 0, 12, 0, 0, 0, 0];
+        avs.extend_from_slice(&data);
+        assert_eq!(network(LinkType(163), &avs), Network::Ipv4(&IP4));
+        let mut ipnet = vec![1, 2];
+        ipnet.extend_from_slice(&[0; 22]);
+        ipnet.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType(226), &ipnet), Network::Ipv4(&IP4));
+        let mut na = vec![0; 4];
+        na.extend(eth_ip4());
+        assert_eq!(network(LinkType(240), &na), Network::Ipv4(&IP4));
+        let mut nat = vec![0; 12];
+        nat.extend(eth_ip4());
+        assert_eq!(network(LinkType(241), &nat), Network::Ipv4(&IP4));
+        let pppoe = [0x11, 0x00, 0x12, 0x34, 0x00, 0x04, 0x00, 0x21, 0x45, 0x00];
+        assert_eq!(network(LinkType(51), &pppoe), Network::Ipv4(&IP4));
+        assert_eq!(
+            network(LinkType(219), &[0, 1, 0x01, 0x40]),
+            Network::Mpls(&[0, 1, 0x01, 0x40])
+        );
+    }
+
     #[test]
     fn unknown_link_type_is_unsupported() {
         assert_eq!(network(LinkType(147), &[0; 40]), Network::Unsupported(147));

@@ -109,8 +109,8 @@ pub enum Decoded<'a> {
 /// Counts of what was seen and skipped, reported with every capture.
 ///
 /// Every frame lands in exactly one bucket, so
-/// `frames == tcp_segments + non_tcp + non_ip + Σ unsupported_link + malformed
-/// + esp + tunnel_too_deep + fragments - fragments_reassembled` (a frame that
+/// `frames == tcp_segments + non_tcp + non_ip + Σ unsupported_link + malformed +
+/// esp + tunnel_too_deep + fragments - fragments_reassembled` (a frame that
 /// completes a datagram is counted as a fragment, and the datagram as a TCP
 /// segment, non-TCP, ... like a frame). Fragments still waiting when the
 /// capture ends are counted as dropped (and incomplete) by [`Decoder::finish`].
