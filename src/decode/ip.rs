@@ -69,6 +69,7 @@ pub(crate) enum Ip<'a> {
 
 /// Reads an IPv4 packet. `cut` is how many bytes of the frame the snaplen
 /// left out, so `packet.len() + cut` is the packet's length on the wire.
+#[inline(always)]
 pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     let Some(header) = packet.get(..20) else {
         return Ip::Malformed;
