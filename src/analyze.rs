@@ -226,10 +226,12 @@ pub fn run_check_opened(
 
 /// The tunnel of each tunnelled connection of a check, so that its
 /// findings can name it: interned descriptions, and (connection id,
-/// description index) in id order of finishing. Untunnelled captures keep
-/// nothing; a tunnelled one keeps 12 bytes per connection, up to
-/// [`TunnelNames::MAX`] connections (findings on later ones go without the
-/// name; the connections listing still shows it).
+/// description index) in order of finishing. Untunnelled captures keep
+/// nothing; a tunnelled one keeps 16 bytes per connection, up to
+/// [`TunnelNames::MAX_CONNECTIONS`] connections and
+/// [`TunnelNames::MAX_NAMES`] distinct descriptions (findings on the
+/// connections past either go without the name; the connections listing
+/// still shows it).
 #[derive(Default)]
 struct TunnelNames {
     names: Vec<String>,
@@ -238,18 +240,24 @@ struct TunnelNames {
 }
 
 impl TunnelNames {
-    const MAX: usize = 1 << 22;
+    const MAX_CONNECTIONS: usize = 1 << 20;
+    const MAX_NAMES: usize = 1 << 16;
 
     fn add(&mut self, id: u64, tunnel: &crate::decode::TunnelPath) {
-        if self.by_connection.len() >= Self::MAX {
+        if self.by_connection.len() >= Self::MAX_CONNECTIONS {
             return;
         }
         let name = tunnel.to_string();
-        let next = self.names.len() as u32;
-        let i = *self.index.entry(name.clone()).or_insert_with(|| next);
-        if i == next {
-            self.names.push(name);
-        }
+        let i = match self.index.get(&name) {
+            Some(&i) => i,
+            None if self.names.len() < Self::MAX_NAMES => {
+                let i = self.names.len() as u32;
+                self.index.insert(name.clone(), i);
+                self.names.push(name);
+                i
+            }
+            None => return,
+        };
         self.by_connection.push((id, i));
     }
 
