@@ -30,6 +30,11 @@ struct Cli {
     /// Print time, throughput and peak memory to stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
+    /// Treat a flow seen inside a tunnel and outside it (or in two tunnels)
+    /// as one connection; by default the tunnel is part of the connection's
+    /// identity.
+    #[arg(long, global = true)]
+    merge_tunnels: bool,
 }
 
 /// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
@@ -208,6 +213,7 @@ fn run(cli: Cli) -> io::Result<i32> {
             return Ok(2);
         }
     }
+    limits.tunnels.merge = cli.merge_tunnels;
     match cli.command {
         Command::Limits => {
             let stdout = io::stdout();
@@ -226,7 +232,8 @@ fn run(cli: Cli) -> io::Result<i32> {
                 "connections",
                 connections::HEADER,
                 connections::RIGHT,
-            );
+            )
+            .optional_column("tunnel");
             w.begin();
             let mut records = Vec::new();
             let mut failed = false;
@@ -259,7 +266,8 @@ fn run(cli: Cli) -> io::Result<i32> {
                 "transactions",
                 transactions::HEADER,
                 transactions::RIGHT,
-            );
+            )
+            .optional_column("tunnel");
             w.begin();
             let mut records = Vec::new();
             let mut failed = false;
@@ -270,13 +278,28 @@ fn run(cli: Cli) -> io::Result<i32> {
                     conns += 1;
                     http_conns += u64::from(a.http.is_http);
                     txs += a.http.transactions.len() as u64;
+                    let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
                     let rendered: Vec<Rendered> = a
                         .http
                         .transactions
                         .iter()
                         .map(|tx| {
                             let r = TransactionRecord::new(path, &a.connection, tx);
-                            w.render(&r, || transactions::row(tx, &r))
+                            let row = || {
+                                let mut cells = transactions::row(tx, &r);
+                                cells.extend(tunnel.clone());
+                                cells
+                            };
+                            match &tunnel {
+                                None => w.render(&r, row),
+                                Some(t) => w.render(
+                                    &transactions::TunnelledRecord {
+                                        record: &r,
+                                        tunnel: t,
+                                    },
+                                    row,
+                                ),
+                            }
                         })
                         .collect();
                     reorder.push(a.connection.id, rendered, |v| {
@@ -330,6 +353,7 @@ fn run(cli: Cli) -> io::Result<i32> {
                     return Ok(2);
                 }
             }
+            limits.tunnels.merge = cli.merge_tunnels;
             let mut failed = false;
             let outcomes: Vec<_> = captures
                 .iter()
@@ -383,9 +407,39 @@ fn run(cli: Cli) -> io::Result<i32> {
     }
 }
 
+/// When more frames that may hold TCP went undecoded than TCP segments were
+/// decoded, what they were: `1290 frames with ethertype 0x8909 not
+/// decoded (3 TCP segments were)`, the largest kinds first.
+fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
+    let undecoded = summary.decode.undecoded();
+    let total: u64 = undecoded.iter().map(|(n, _)| n).sum();
+    if total == 0 || total <= summary.decode.tcp_segments {
+        return None;
+    }
+    let mut parts: Vec<String> = undecoded
+        .iter()
+        .take(3)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if undecoded.len() > 3 {
+        let rest: u64 = undecoded.iter().skip(3).map(|(n, _)| n).sum();
+        parts.push(format!("{rest} more of other kinds"));
+    }
+    let tcp = summary.decode.tcp_segments;
+    Some(format!(
+        "{} not decoded ({tcp} TCP segment{} {})",
+        parts.join(", "),
+        if tcp == 1 { "" } else { "s" },
+        if tcp == 1 { "was" } else { "were" }
+    ))
+}
+
 /// Prints a capture's damage to stderr (file, byte offset, reason), and a
 /// note for each bound it reached; true if it was damaged.
 fn report_error(summary: &CaptureSummary) -> bool {
+    if let Some(note) = undecoded_note(summary) {
+        eprintln!("connlint: note: {}: {note}", summary.path);
+    }
     for (key, n, meaning) in summary.limits_hit.reached() {
         eprintln!(
             "connlint: note: {}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",

@@ -51,6 +51,11 @@ const KEYS: &[Key] = &[
         |l| l.fragments.max_bytes
     ),
     key!(
+        "max_tunnels",
+        "distinct tunnels (outer endpoints and ids) told apart in flow keys",
+        |l| l.tunnels.max_tunnels
+    ),
+    key!(
         "max_connections",
         "TCP connections tracked at once (oldest idle finished first)",
         |l| l.flow.max_connections
@@ -145,6 +150,10 @@ pub struct LimitsHit {
     #[serde(skip_serializing_if = "is_zero")]
     pub max_fragment_datagrams: u64,
     #[serde(skip_serializing_if = "is_zero")]
+    pub max_fragment_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_tunnels: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub max_connections: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_out_of_order_bytes: u64,
@@ -208,7 +217,17 @@ impl LimitsHit {
             (
                 "max_fragment_datagrams",
                 self.max_fragment_datagrams,
-                "IP fragments were dropped (a bound, a timeout, or fragments that did not fit)",
+                "IP fragments were dropped to stay within the datagrams reassembled at once",
+            ),
+            (
+                "max_fragment_bytes",
+                self.max_fragment_bytes,
+                "IP fragments were dropped to stay within the bytes buffered",
+            ),
+            (
+                "max_tunnels",
+                self.max_tunnels,
+                "flows in tunnels seen after the bound share one key per 4-tuple",
             ),
             (
                 "max_connections",

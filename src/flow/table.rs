@@ -2,7 +2,7 @@
 
 use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
 use super::roles;
-use crate::decode::TcpSegment;
+use crate::decode::{TcpSegment, Tunnel};
 use crate::reassembly::{
     timestamp_option, BySide, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta,
     Sent, Side, StreamHandler,
@@ -74,15 +74,17 @@ pub struct Finished<H> {
     pub handler: H,
 }
 
+/// The canonical 4-tuple, and the key of the tunnel it came through (0 for
+/// none; see [`Tunnel`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct FlowKey(SocketAddr, SocketAddr);
+struct FlowKey(SocketAddr, SocketAddr, u32);
 
 impl FlowKey {
-    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
         if a <= b {
-            FlowKey(a, b)
+            FlowKey(a, b, tunnel)
         } else {
-            FlowKey(b, a)
+            FlowKey(b, a, tunnel)
         }
     }
 }
@@ -157,6 +159,18 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
     /// Takes one segment; connections that end because of it (or because
     /// capture time moved past their timeouts) are handed to `done`.
     pub fn process(&mut self, seg: &TcpSegment<'_>, done: &mut impl FnMut(Finished<H>)) {
+        self.process_tunnelled(seg, Tunnel::NONE, done)
+    }
+
+    /// [`FlowTable::process`] for a segment that came through `tunnel`: its
+    /// key tells the connection apart from the same 4-tuple elsewhere, and
+    /// a new connection records the tunnel's path.
+    pub fn process_tunnelled(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        tunnel: Tunnel<'_>,
+        done: &mut impl FnMut(Finished<H>),
+    ) {
         if seg.ts > self.now {
             self.now = seg.ts;
         }
@@ -168,7 +182,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
         }
 
-        let key = FlowKey::new(seg.src, seg.dst);
+        let key = FlowKey::new(seg.src, seg.dst, tunnel.key);
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut generation = 0;
         let mut previous = None;
@@ -209,6 +223,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
         let mut entry = self.open(seg, generation);
         entry.conn.previous = previous;
+        entry.conn.tunnel = tunnel.owned();
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
         let after = entry.buffered();
