@@ -42,6 +42,7 @@
 mod chunked;
 mod connection;
 mod facts;
+mod field_names;
 mod framing;
 mod head;
 mod pairing;
