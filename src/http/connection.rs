@@ -20,6 +20,17 @@ use crate::flow::Connection;
 use crate::reassembly::{BySide, Side, StreamHandler};
 use crate::Timestamp;
 
+/// What is left of a delivered range: `bytes` at stream `offset`, captured
+/// at `ts`; `at_start` at the start of what the reassembly delivered, where
+/// a message start may be probed for.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Range<'a> {
+    pub bytes: &'a [u8],
+    pub offset: u64,
+    pub ts: Timestamp,
+    pub at_start: bool,
+}
+
 /// The HTTP/1.x parser of one TCP connection; see the [module docs](super).
 #[derive(Debug)]
 pub struct HttpConnection {
@@ -117,26 +128,20 @@ impl HttpConnection {
         self.store.drain_settled(busy, connect_ns)
     }
 
-    /// Consumes a prefix of `bytes` (at stream `offset`) according to the
-    /// state of `side`; returns how much. Zero only together with a change
-    /// of state, so the caller's loop always progresses.
-    fn consume(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        offset: u64,
-        ts: Timestamp,
-        at_start: bool,
-    ) -> usize {
+    /// Consumes a prefix of `range` according to the state of `side`;
+    /// returns how much. Zero only together with a change of state, so the
+    /// caller's loop always progresses.
+    fn consume(&mut self, side: Side, range: Range<'_>) -> usize {
+        let Range { bytes, offset, .. } = range;
         let len = bytes.len();
         let d = self.dirs.of_mut(side);
         match d.state() {
-            State::StartLine { .. } => self.read_start_line(side, bytes, offset, ts),
-            State::Headers { .. } => self.read_rest_of_head(side, bytes, offset, ts),
+            State::StartLine { .. } => self.read_start_line(side, range),
+            State::Headers { .. } => self.read_rest_of_head(side, range),
             State::BodyByLength { .. }
             | State::BodyChunked { .. }
-            | State::BodyUntilClose { .. } => self.read_body(side, bytes, offset, ts, at_start),
-            State::Seek => self.seek(side, bytes, offset, ts, at_start),
+            | State::BodyUntilClose { .. } => self.read_body(side, range),
+            State::Seek => self.seek(side, range),
             State::Tunnel => {
                 d.report.opaque_bytes = d.report.opaque_bytes.saturating_add(len as u64);
                 len
@@ -187,7 +192,13 @@ impl StreamHandler for HttpConnection {
         let mut pos = 0usize;
         let mut idle_steps = 0u32;
         while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-            let n = self.consume(from, rest, offset.saturating_add(pos as u64), ts, pos == 0);
+            let range = Range {
+                bytes: rest,
+                offset: offset.saturating_add(pos as u64),
+                ts,
+                at_start: pos == 0,
+            };
+            let n = self.consume(from, range);
             if n == 0 {
                 idle_steps = idle_steps.saturating_add(1);
                 if idle_steps > 8 {

@@ -397,10 +397,11 @@ fn push_raw(raw: &mut String, value: &[u8]) {
     clippy::arithmetic_side_effects,
     clippy::panic
 )]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn scan(fields: &[(&str, &str)]) -> HeaderFacts {
+    /// [`HeaderFacts::scan`] of `(name, value)` pairs (the framing tests use it too).
+    pub(crate) fn scan(fields: &[(&str, &str)]) -> HeaderFacts {
         let headers: Vec<httparse::Header<'_>> = fields
             .iter()
             .map(|(n, v)| httparse::Header {

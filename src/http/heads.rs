@@ -3,6 +3,7 @@
 //! or from the buffer a split head collects in, and what happens to bytes
 //! that should have been a head and are not one.
 
+use super::connection::Range;
 use super::direction::Event;
 use super::head::{
     find_head_end, first_line, leading_crlf, malformed_request_line, parse_request, parse_response,
@@ -36,14 +37,13 @@ pub(super) struct Candidate {
 impl HttpConnection {
     /// In `Seek`: a message may start at the start of a delivered range
     /// (while probing is worth it); anything else is skipped.
-    pub(super) fn seek(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        offset: u64,
-        ts: Timestamp,
-        at_start: bool,
-    ) -> usize {
+    pub(super) fn seek(&mut self, side: Side, range: Range<'_>) -> usize {
+        let Range {
+            bytes,
+            offset,
+            ts,
+            at_start,
+        } = range;
         let other = self.dirs.of(side.peer());
         let d = self.dirs.of(side);
         let may_probe = at_start
@@ -81,13 +81,10 @@ impl HttpConnection {
 
     /// In `StartLine`: a head parsed whole from the delivered bytes, or the
     /// start of one buffered (`HeadSplit`), or a rejection.
-    pub(super) fn read_start_line(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        offset: u64,
-        ts: Timestamp,
-    ) -> usize {
+    pub(super) fn read_start_line(&mut self, side: Side, range: Range<'_>) -> usize {
+        let Range {
+            bytes, offset, ts, ..
+        } = range;
         let crlf = leading_crlf(bytes);
         if crlf > 0 {
             let r = &mut self.dirs.of_mut(side).report;
@@ -135,13 +132,10 @@ impl HttpConnection {
 
     /// In `Headers`: the buffered head grows by the delivered bytes up to
     /// its end, and is parsed when it may have become whole.
-    pub(super) fn read_rest_of_head(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        offset: u64,
-        ts: Timestamp,
-    ) -> usize {
+    pub(super) fn read_rest_of_head(&mut self, side: Side, range: Range<'_>) -> usize {
+        let Range {
+            bytes, offset, ts, ..
+        } = range;
         let d = self.dirs.of_mut(side);
         let prev = d.head_buf.len();
         let end = find_head_end(&d.head_buf, bytes);

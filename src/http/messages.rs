@@ -4,9 +4,10 @@
 //! cut by a close, or with its framing lost.
 
 use super::chunked::{ChunkLimits, ChunkedDecoder};
+use super::connection::Range;
 use super::direction::{AfterMessage, BodyOutcome, Event, MessageBody};
 use super::facts::{HeaderFacts, HttpVersion};
-use super::framing::{request_framing, response_framing, Framing, RequestKind};
+use super::framing::{request_framing, response_framing, Framing, FramingError, RequestKind};
 use super::head::{ParsedHead, StartLine};
 use super::transaction::{MessageEnd, MessageFacts};
 use super::HttpConnection;
@@ -63,13 +64,7 @@ impl HttpConnection {
         } else {
             request_framing(&headers)
         };
-        msg.version = Some(version);
-        msg.framing = framing;
-        msg.framing_error = error;
-        msg.headers = headers;
-        if let Framing::Length { bytes } = framing {
-            msg.expected_body_bytes = Some(bytes);
-        }
+        record_head(&mut msg, version, framing, error, headers);
         let then = if version == HttpVersion::Http09 {
             // 0.9 has one request per connection; anything more is not HTTP.
             AfterMessage::Seek
@@ -153,13 +148,7 @@ impl HttpConnection {
             None => RequestKind::default(),
         };
         let (framing, error) = response_framing(code, kind, &headers);
-        msg.version = Some(version);
-        msg.framing = framing;
-        msg.framing_error = error;
-        msg.headers = headers;
-        if let Framing::Length { bytes } = framing {
-            msg.expected_body_bytes = Some(bytes);
-        }
+        record_head(&mut msg, version, framing, error, headers);
         let tunnel = framing == Framing::Tunnel;
         if let Some(tx) = self.store.get(idx) {
             tx.status = Some(code);
@@ -247,24 +236,21 @@ impl HttpConnection {
     }
 
     /// In a body: as much of `bytes` as is the body's, recorded on its message.
-    pub(super) fn read_body(
-        &mut self,
-        side: Side,
-        bytes: &[u8],
-        offset: u64,
-        ts: Timestamp,
-        at_start: bool,
-    ) -> usize {
-        let Some(read) = self.dirs.of_mut(side).read_body(bytes, at_start) else {
+    pub(super) fn read_body(&mut self, side: Side, range: Range<'_>) -> usize {
+        let Some(read) = self
+            .dirs
+            .of_mut(side)
+            .read_body(range.bytes, range.at_start)
+        else {
             return 0;
         };
         let consumed = read.consumed;
         if let Some(msg) = self.cur_msg(side) {
             msg.body_bytes = msg.body_bytes.saturating_add(read.payload);
             msg.wire_body_bytes = msg.wire_body_bytes.saturating_add(consumed as u64);
-            msg.end_offset = offset.saturating_add(consumed as u64);
+            msg.end_offset = range.offset.saturating_add(consumed as u64);
             if consumed > 0 {
-                msg.last_byte_ts = ts;
+                msg.last_byte_ts = range.ts;
                 msg.end_in_gap = false;
             }
             if read.chunk_facts.is_some() {
@@ -273,7 +259,7 @@ impl HttpConnection {
         }
         match read.outcome {
             BodyOutcome::More => {}
-            BodyOutcome::Done => self.complete_message(side, Some(ts)),
+            BodyOutcome::Done => self.complete_message(side, Some(range.ts)),
             BodyOutcome::Failed => self.lose_framing(side, MessageEnd::FramingError),
             BodyOutcome::Resync => {
                 self.lose_framing(side, MessageEnd::GapInside);
@@ -329,5 +315,22 @@ impl HttpConnection {
         self.end_message(side, end, None);
         self.dirs.of_mut(side).step(Event::FramingLost);
         self.desync(side, false);
+    }
+}
+
+/// Records on `msg` what its parsed head said and the framing it gives.
+fn record_head(
+    msg: &mut MessageFacts,
+    version: HttpVersion,
+    framing: Framing,
+    error: Option<FramingError>,
+    headers: HeaderFacts,
+) {
+    msg.version = Some(version);
+    msg.framing = framing;
+    msg.framing_error = error;
+    msg.headers = headers;
+    if let Framing::Length { bytes } = framing {
+        msg.expected_body_bytes = Some(bytes);
     }
 }
