@@ -139,8 +139,6 @@ fn check_rst<H: StreamHandler>(
 ) -> bool {
     let (flags, ts) = (seg.flags, seg.ts);
     if flags.rst() {
-        let stats = &mut e.rx.of_mut(side).stats;
-        stats.packets = stats.packets.saturating_add(1);
         // The reset takes effect when the connection is finished, unless new
         // data follows it: a reset the peer ignored (out of window, injected)
         // closed nothing.
@@ -153,8 +151,7 @@ fn check_rst<H: StreamHandler>(
             });
         }
         e.closing_since.get_or_insert(ts);
-        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
-        e.handler.on_segment(side, &meta);
+        control_only(e, seg, side, ack_offset);
         return true;
     }
     // Before any SYN+ACK, a server segment without SYN or payload is not part
@@ -168,13 +165,26 @@ fn check_rst<H: StreamHandler>(
         && seg.payload_len == 0
     {
         let stats = &mut e.rx.of_mut(side).stats;
-        stats.packets = stats.packets.saturating_add(1);
         stats.unsynchronized = stats.unsynchronized.saturating_add(1);
-        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
-        e.handler.on_segment(side, &meta);
+        control_only(e, seg, side, ack_offset);
         return true;
     }
     false
+}
+
+/// A segment that goes no further than [`check_rst`]: counted on its side
+/// and handed to the handler as a control segment.
+#[inline(always)]
+fn control_only<H: StreamHandler>(
+    e: &mut Entry<H>,
+    seg: &TcpSegment<'_>,
+    side: Side,
+    ack_offset: Option<u64>,
+) {
+    let stats = &mut e.rx.of_mut(side).stats;
+    stats.packets = stats.packets.saturating_add(1);
+    let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
+    e.handler.on_segment(side, &meta);
 }
 
 /// The reassembler places the segment's bytes (and its FIN) in the stream
