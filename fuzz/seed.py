@@ -28,11 +28,13 @@ MAX_FILE = 64 << 10
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Must match LINK_TYPES in fuzz/src/decode.rs.
-LINK_TYPES = [0, 1, 7, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 129, 228, 229, 239, 276, 147]
+LINK_TYPES = [0, 1, 7, 9, 12, 14, 50, 101, 104, 105, 108, 113, 127, 129, 228, 229, 239, 276, 147,
+              51, 117, 119, 163, 178, 192, 219, 226, 240, 241, 242, 258]
 
 
 def captures():
-    dirs = ["tests/corpus/files", "samples", "tests/data/capture", "tests/data/decode"]
+    dirs = ["tests/corpus/files", "samples", "tests/data/capture", "tests/data/decode",
+            "tests/data/tunnels"]
     out = []
     for d in dirs:
         path = os.path.join(ROOT, d)
@@ -148,6 +150,64 @@ def seed_decode(seen):
                 save("decode", bytes([LINK_TYPES.index(run[0][0])]) + body, seen)
 
 
+def tunnel_wraps(eth):
+    """An Ethernet frame (IPv4 or IPv6 inside) in each tunnel and link header
+    the decoder reads, built as tests/tunnels.rs builds them."""
+    ip = eth[14:]
+    etype = eth[12:14]
+    mac = bytes.fromhex("02000000ee0102000000ee02")
+
+    def ipv4(proto, payload):
+        return (struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(payload), 1, 0x4000, 64, proto, 0)
+                + bytes([192, 0, 2, 1, 192, 0, 2, 2]) + payload)
+
+    def udp(dport, payload):
+        return struct.pack(">HHHH", 50000, dport, 8 + len(payload), 0) + payload
+
+    def e(t, payload):
+        return mac + struct.pack(">H", t) + payload
+
+    vx = bytes([8, 0, 0, 0, 0, 0, 42, 0]) + eth
+    gen = bytes([1, 0, 0x65, 0x58, 0, 0, 7, 0, 1, 8, 1, 0]) + eth
+    out = [
+        (1, e(0x0800, ipv4(17, udp(4789, vx)))),
+        (1, e(0x0800, ipv4(17, udp(6081, gen)))),
+        (1, e(0x0800, ipv4(47, struct.pack(">HHHHII", 0xb000, int.from_bytes(etype, "big"), 0, 0, 5, 1) + ip))),
+        (1, e(0x0800, ipv4(47, struct.pack(">HHI", 0x2000, 0x6558, 0x123456) + eth))),
+        (1, e(0x0800, ipv4(47, struct.pack(">HHI", 0x1000, 0x88be, 1) + bytes([0x10, 0x64, 1, 0x23, 0, 0, 0, 7]) + eth))),
+        (1, e(0x0800, ipv4(47, struct.pack(">HHI", 0x1000, 0x22eb, 1) + bytes([0x20, 0, 0, 200, 1, 2, 3, 4, 0, 0, 0, 0x31]) + bytes(8) + eth))),
+        (1, e(0x0800, ipv4(4 if etype == b"\x08\x00" else 41, ip))),
+        (1, e(0x8847, struct.pack(">II", 100 << 12 | 64, 200 << 12 | 0x100 | 64) + ip)),
+        (1, e(0x8847, struct.pack(">II", 16 << 12 | 0x100 | 64, 0) + eth)),
+        (1, e(0x0800, ipv4(17, struct.pack(">HHHHHHH", 1701, 1701, 0, 0, 0x4802, 12 + 4 + len(ip), 3) + struct.pack(">HHH", 9, 0, 1) + bytes([0xff, 3, 0, 0x21]) + ip))),
+        (1, eth[:12] + bytes([0x89, 0x09, 1, 1, 0, 1, 0, 100]) + eth[12:]),
+        (1, e(0x0800, ipv4(51, bytes([4, 4, 0, 0, 0, 0, 0x10, 1, 0, 0, 0, 9]) + bytes(12) + ip))),
+        (1, e(0x0800, ipv4(50, ip))),
+        (192, bytes([0, 0, 8, 0, 1, 0, 0, 0]) + eth),
+        (178, b"MGC\x80" + bytes([0, 6, 4, 4, 0, 0, 0, 7]) + eth),
+        (242, bytes(40) + etype + bytes(2) + ip),
+        (258, struct.pack("<II", 8, 1) + eth),
+        (117, bytes([4, 2, 0, 0]) + ip),
+    ]
+    return out
+
+
+def seed_tunnels(seen):
+    for path in captures():
+        if "/samples/" not in path and "/tunnels/" not in path:
+            continue
+        fs = [f for f in frames(path, 6) if f[0] == 1 and f[1][12:14] in (b"\x08\x00", b"\x86\xdd")]
+        for _, frame, orig in fs[:3]:
+            for link, wrapped in tunnel_wraps(frame):
+                save("decode", bytes([LINK_TYPES.index(link)]) + decode_record(wrapped, len(wrapped)), seen)
+        if fs:
+            wraps = [tunnel_wraps(f) for _, f, _ in fs]
+            for i in range(len(wraps[0])):
+                link = wraps[0][i][0]
+                body = b"".join(decode_record(w[i][1], len(w[i][1])) for w in wraps)
+                save("decode", bytes([LINK_TYPES.index(link)]) + body, seen)
+
+
 def follow(path, stream):
     """[(is_client, bytes)] of one TCP stream, in tshark's chunk order."""
     try:
@@ -238,6 +298,7 @@ def main():
             seed_files(target, seen)
         elif target == "decode":
             seed_decode(seen)
+            seed_tunnels(seen)
         elif target == "http":
             seed_http(seen)
         print("%s: %d seeds" % (target, len(seen)))

@@ -71,7 +71,7 @@ where
         }
     };
     summary.format = Some(reader.format());
-    let mut decoder = Decoder::new(limits.fragments);
+    let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
     let mut done = |f: Finished<H>| {
@@ -84,8 +84,8 @@ where
                 summary.frames += 1;
                 summary.first_ts.get_or_insert(frame.ts);
                 summary.last_ts = Some(frame.ts);
-                if let Decoded::Tcp(seg) = decoder.decode(&frame) {
-                    table.process(&seg, &mut done);
+                if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
+                    table.process_tunnelled(&seg, tunnel, &mut done);
                 }
             }
             Ok(None) => break,
@@ -100,7 +100,9 @@ where
     table.finish_all(&mut done);
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
-    hit.max_fragment_datagrams = summary.decode.fragments_dropped;
+    hit.max_fragment_datagrams = summary.decode.fragment_datagram_limit_hits;
+    hit.max_fragment_bytes = summary.decode.fragment_byte_limit_hits;
+    hit.max_tunnels = summary.decode.tunnels_over_limit;
     hit.max_connections = summary.flow.evicted;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
     summary.limits_hit = hit;
@@ -177,6 +179,8 @@ pub fn run_check_opened(
     let http_limits = limits.http;
     let mut linter = Linter::new(config);
     let (mut connections, mut transactions) = (0u64, 0u64);
+    // The tunnels of tunnelled connections, to name them on their findings.
+    let mut tunnels = TunnelNames::default();
     let mut hit = crate::limits::LimitsHit::default();
     let summary = run_opened(
         path,
@@ -188,6 +192,9 @@ pub fn run_check_opened(
             hit.add_http(&http);
             connections += 1;
             transactions += http.transactions.len() as u64;
+            if let Some(t) = &f.connection.tunnel {
+                tunnels.add(f.connection.id, t);
+            }
             linter.connection(&ConnectionFacts {
                 conn: &f.connection,
                 http: &http,
@@ -197,11 +204,74 @@ pub fn run_check_opened(
     );
     let mut summary = summary;
     summary.limits_hit.merge_http(&hit);
+    let mut findings = linter.finish();
+    tunnels.name(&mut findings);
     CheckOutcome {
         summary,
         connections,
         transactions,
-        findings: linter.finish(),
+        findings,
+    }
+}
+
+/// The tunnel of each tunnelled connection of a check, so that its
+/// findings can name it: interned descriptions, and (connection id,
+/// description index) in order of finishing. Untunnelled captures keep
+/// nothing; a tunnelled one keeps 16 bytes per connection, up to
+/// [`TunnelNames::MAX_CONNECTIONS`] connections and
+/// [`TunnelNames::MAX_NAMES`] distinct descriptions (findings on the
+/// connections past either go without the name; the connections listing
+/// still shows it).
+#[derive(Default)]
+struct TunnelNames {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+    by_connection: Vec<(u64, u32)>,
+}
+
+impl TunnelNames {
+    const MAX_CONNECTIONS: usize = 1 << 20;
+    const MAX_NAMES: usize = 1 << 16;
+
+    fn add(&mut self, id: u64, tunnel: &crate::decode::TunnelPath) {
+        if self.by_connection.len() >= Self::MAX_CONNECTIONS {
+            return;
+        }
+        let name = tunnel.to_string();
+        let i = match self.index.get(&name) {
+            Some(&i) => i,
+            None if self.names.len() < Self::MAX_NAMES => {
+                let i = self.names.len() as u32;
+                self.index.insert(name.clone(), i);
+                self.names.push(name);
+                i
+            }
+            None => return,
+        };
+        self.by_connection.push((id, i));
+    }
+
+    /// Adds `tunnel` to the evidence of every finding on a tunnelled connection.
+    fn name(mut self, findings: &mut [crate::rules::Finding]) {
+        if self.by_connection.is_empty() {
+            return;
+        }
+        self.by_connection.sort_unstable();
+        for f in findings {
+            if let Ok(at) = self
+                .by_connection
+                .binary_search_by_key(&f.connection, |(id, _)| *id)
+            {
+                let name = self
+                    .by_connection
+                    .get(at)
+                    .and_then(|(_, i)| self.names.get(*i as usize));
+                if let Some(name) = name {
+                    f.evidence
+                        .insert("tunnel".to_string(), serde_json::Value::from(name.as_str()));
+                }
+            }
+        }
     }
 }
 

@@ -32,6 +32,11 @@ struct Cli {
     /// Print time, throughput and peak memory to stderr at the end.
     #[arg(long, global = true)]
     stats: bool,
+    /// Treat a flow seen inside a tunnel and outside it (or in two tunnels)
+    /// as one connection; by default the tunnel is part of the connection's
+    /// identity.
+    #[arg(long, global = true)]
+    merge_tunnels: bool,
 }
 
 /// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
@@ -239,6 +244,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
             return usage(format!("--limit {e}"));
         }
     }
+    limits.tunnels.merge = cli.merge_tunnels;
     match cli.command {
         Command::Limits => limits_command(&limits),
         Command::Connections { captures, format } => {
@@ -270,6 +276,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 exit_zero,
                 no_group,
                 statistics,
+                merge_tunnels: cli.merge_tunnels,
             },
             &cli.limits,
         ),
@@ -305,7 +312,8 @@ fn connections_command(
         "connections",
         connections::HEADER,
         connections::RIGHT,
-    );
+    )
+    .optional_column("tunnel");
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
@@ -347,7 +355,8 @@ fn transactions_command(
         "transactions",
         transactions::HEADER,
         transactions::RIGHT,
-    );
+    )
+    .optional_column("tunnel");
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
@@ -358,13 +367,28 @@ fn transactions_command(
             conns += 1;
             http_conns += u64::from(a.http.is_http);
             txs += a.http.transactions.len() as u64;
+            let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
             let rendered: Vec<Rendered> = a
                 .http
                 .transactions
                 .iter()
                 .map(|tx| {
                     let r = TransactionRecord::new(path, &a.connection, tx);
-                    w.render(&r, || transactions::row(tx, &r))
+                    let row = || {
+                        let mut cells = transactions::row(tx, &r);
+                        cells.extend(tunnel.clone());
+                        cells
+                    };
+                    match &tunnel {
+                        None => w.render(&r, row),
+                        Some(t) => w.render(
+                            &transactions::TunnelledRecord {
+                                record: &r,
+                                tunnel: t,
+                            },
+                            row,
+                        ),
+                    }
                 })
                 .collect();
             reorder.push(a.connection.id, rendered, |v| {
@@ -392,6 +416,7 @@ struct CheckArgs {
     exit_zero: bool,
     no_group: bool,
     statistics: bool,
+    merge_tunnels: bool,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
@@ -419,6 +444,7 @@ fn check_command(
             return usage(format!("limit {e}"));
         }
     }
+    limits.tunnels.merge = args.merge_tunnels;
     let mut damaged = false;
     let outcomes: Vec<_> = captures
         .iter()
@@ -472,9 +498,39 @@ fn rule_command(rule: &str) -> io::Result<Outcome> {
     }
 }
 
+/// When more frames that may hold TCP went undecoded than TCP segments were
+/// decoded, what they were: `1290 frames with ethertype 0x8909 not
+/// decoded (3 TCP segments were)`, the largest kinds first.
+fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
+    let undecoded = summary.decode.undecoded();
+    let total: u64 = undecoded.iter().map(|(n, _)| n).sum();
+    if total == 0 || total <= summary.decode.tcp_segments {
+        return None;
+    }
+    let mut parts: Vec<String> = undecoded
+        .iter()
+        .take(3)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if undecoded.len() > 3 {
+        let rest: u64 = undecoded.iter().skip(3).map(|(n, _)| n).sum();
+        parts.push(format!("{rest} more of other kinds"));
+    }
+    let tcp = summary.decode.tcp_segments;
+    Some(format!(
+        "{} not decoded ({tcp} TCP segment{} {})",
+        parts.join(", "),
+        if tcp == 1 { "" } else { "s" },
+        if tcp == 1 { "was" } else { "were" }
+    ))
+}
+
 /// Prints a capture's damage to stderr (file, byte offset, reason), and a
 /// note for each bound it reached; true if it was damaged.
 fn report_error(summary: &CaptureSummary) -> bool {
+    if let Some(note) = undecoded_note(summary) {
+        eprintln!("connlint: note: {}: {note}", summary.path);
+    }
     for (key, n, meaning) in summary.limits_hit.reached() {
         eprintln!(
             "connlint: note: {}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",

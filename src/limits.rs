@@ -9,7 +9,7 @@
 //! partial.
 
 use crate::capture::ReaderLimits;
-use crate::decode::FragmentLimits;
+use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
@@ -20,6 +20,8 @@ use serde::Serialize;
 pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
+    /// How tunnels are told apart (`--merge-tunnels`, `max_tunnels`).
+    pub tunnels: TunnelOptions,
     pub flow: FlowLimits,
     pub http: HttpLimits,
 }
@@ -60,6 +62,11 @@ const KEYS: &[Key] = &[
         "max_fragment_bytes",
         "bytes held for IP fragment reassembly",
         |l| l.fragments.max_bytes
+    ),
+    key!(
+        "max_tunnels",
+        "distinct tunnels (outer endpoints and ids) told apart in flow keys",
+        |l| l.tunnels.max_tunnels
     ),
     key!(
         "max_connections",
@@ -156,6 +163,10 @@ pub struct LimitsHit {
     #[serde(skip_serializing_if = "is_zero")]
     pub max_fragment_datagrams: u64,
     #[serde(skip_serializing_if = "is_zero")]
+    pub max_fragment_bytes: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_tunnels: u64,
+    #[serde(skip_serializing_if = "is_zero")]
     pub max_connections: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_out_of_order_bytes: u64,
@@ -219,7 +230,17 @@ impl LimitsHit {
             (
                 "max_fragment_datagrams",
                 self.max_fragment_datagrams,
-                "IP fragments were dropped (a bound, a timeout, or fragments that did not fit)",
+                "IP fragments were dropped to stay within the datagrams reassembled at once",
+            ),
+            (
+                "max_fragment_bytes",
+                self.max_fragment_bytes,
+                "IP fragments were dropped to stay within the bytes buffered",
+            ),
+            (
+                "max_tunnels",
+                self.max_tunnels,
+                "flows in tunnels seen after the bound share one key per 4-tuple",
             ),
             (
                 "max_connections",

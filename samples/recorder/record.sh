@@ -15,6 +15,12 @@
 # OUT_DIR (default: the samples/ directory), KEEP_LOGS=1 to keep the programs' logs,
 # BRIDGE_OPTS extra tapbridge.py options (e.g. "--drop a2b:1" to lose the first data
 # frame from the client side; a2b is client -> server on the direct link).
+# TUNNEL=vxlan records a direct IPv4 scenario through a tunnel instead: the
+# scenario's addresses (198.18.0.1/2) move onto a Linux VXLAN device (VNI 42,
+# UDP 4789) whose underlay is 192.0.2.1/2 on the delayed link, and tcpdump
+# captures the underlay, writing OUT_DIR/NAME.vxlan.pcap. (Of the tunnel
+# devices Linux has, the recording kernel builds only vxlan; the others are
+# built byte by byte in tests/tunnels.rs.)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -131,7 +137,8 @@ new_ns() {
 }
 
 start_capture() {  # ns dev outfile
-    ip netns exec "$1" tcpdump -i "$2" -Z root --immediate-mode -U -s 0 -w "$3" tcp 2>"$3.log" &
+    # shellcheck disable=SC2086 # the filter is words
+    ip netns exec "$1" tcpdump -i "$2" -Z root --immediate-mode -U -s 0 -w "$3" ${CAPTURE_FILTER:-tcp} 2>"$3.log" &
     PIDS+=($!)
     CAPS+=($!)
     wait_for_text "$3.log" "listening on" "tcpdump in $1"
@@ -141,6 +148,29 @@ run_role() {  # ns role
     READY_DIR=$WORK ip netns exec "$1" "$PY" "$HERE/scenarios.py" run "$NAME" "$2" >"$WORK/$2.log" 2>&1 &
     PIDS+=($!)
     ROLE_PIDS+=($!)
+}
+
+# tunnel_overlay C_MAC S_MAC: moves the direct link's scenario addresses
+# onto a tunnel between the two namespaces (see TUNNEL above).
+tunnel_overlay() {
+    local c1=$1 s1=$2 t1=02:00:c6:12:02:01 t2=02:00:c6:12:02:02 ns
+    ip -n "$NS_C" addr flush dev eth0
+    ip -n "$NS_S" addr flush dev eth0
+    addr "$NS_C" eth0 192.0.2.1/24 192.0.2.2 "$s1"
+    addr "$NS_S" eth0 192.0.2.2/24 192.0.2.1 "$c1"
+    case $TUNNEL in
+        vxlan)
+            ip -n "$NS_C" link add tun0 address $t1 type vxlan id 42 local 192.0.2.1 remote 192.0.2.2 dstport 4789
+            ip -n "$NS_S" link add tun0 address $t2 type vxlan id 42 local 192.0.2.2 remote 192.0.2.1 dstport 4789
+            CAPTURE_FILTER="udp port 4789" ;;
+        *) echo "record.sh: TUNNEL=$TUNNEL: only vxlan can be recorded here" >&2; exit 2 ;;
+    esac
+    for ns in "$NS_C" "$NS_S"; do
+        ip netns exec "$ns" ethtool -K tun0 tso off gso off gro off tx off >/dev/null 2>&1 || true
+        ip -n "$ns" link set tun0 up
+    done
+    addr "$NS_C" tun0 198.18.0.1/24 198.18.0.2 $t2
+    addr "$NS_S" tun0 198.18.0.2/24 198.18.0.1 $t1
 }
 
 record_one() {
@@ -165,6 +195,10 @@ record_one() {
         else
             addr "$NS_C" eth0 198.18.0.1/24 198.18.0.2 $S1
             addr "$NS_S" eth0 198.18.0.2/24 198.18.0.1 $C1
+        fi
+        if [[ -n ${TUNNEL:-} ]]; then
+            [[ $FAMILY == 4 ]] || { echo "record.sh: TUNNEL needs an IPv4 scenario" >&2; exit 2; }
+            tunnel_overlay $C1 $S1
         fi
     else
         # client 198.18.0.1 --(link a)-- 198.18.0.2 proxy 198.18.1.1 --(link u)-- 198.18.1.2 origin
@@ -217,7 +251,7 @@ record_one() {
         kill -INT "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
-    local out="$OUT_DIR/$NAME.pcap"
+    local out="$OUT_DIR/$NAME${TUNNEL:+.$TUNNEL}.pcap"
     if [[ ${#parts[@]} == 1 ]]; then
         cp "${parts[0]}" "$out"
     else

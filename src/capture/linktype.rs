@@ -27,19 +27,55 @@ impl LinkType {
         match self.0 {
             0 => "NULL",
             1 => "ETHERNET",
+            7 => "ARCNET_BSD",
             9 => "PPP",
             12 | 14 | 101 => "RAW",
             50 => "PPP_HDLC",
+            51 => "PPP_ETHER",
             104 => "C_HDLC",
             105 => "IEEE802_11",
             108 => "LOOP",
             113 => "LINUX_SLL",
+            117 => "PFLOG",
+            119 => "IEEE802_11_PRISM",
             127 => "IEEE802_11_RADIOTAP",
             129 => "ARCNET_LINUX",
+            163 => "IEEE802_11_AVS",
+            178 => "JUNIPER_ETHER",
+            192 => "PPI",
+            219 => "MPLS",
+            226 => "IPNET",
             228 => "IPV4",
             229 => "IPV6",
             239 => "NFLOG",
+            240 => "NETANALYZER",
+            241 => "NETANALYZER_TRANSPARENT",
+            242 => "IPOIB",
+            258 => "PKTAP",
             276 => "LINUX_SLL2",
+            // Common in the field and not read (yet): named when reported.
+            10 => "FDDI",
+            6 => "IEEE802_5",
+            100 => "ATM_RFC1483",
+            107 => "FRELAY",
+            123 => "SUNATM",
+            138 => "APPLE_IP_OVER_IEEE1394",
+            143 => "DOCSIS",
+            147..=162 => "USER",
+            187 => "BLUETOOTH_HCI_H4",
+            189 => "USB_LINUX",
+            195 => "IEEE802_15_4_WITHFCS",
+            197 => "ERF",
+            201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+            220 => "USB_LINUX_MMAPPED",
+            227 => "CAN_SOCKETCAN",
+            230 => "IEEE802_15_4_NOFCS",
+            249 => "USBPCAP",
+            252 => "WIRESHARK_UPPER_PDU",
+            253 => "NETLINK",
+            263 => "NORDIC_BLE",
+            274 => "ETHERNET_MPACKET",
+            279 => "VSOCK",
             _ => "unknown",
         }
     }
@@ -48,5 +84,20 @@ impl LinkType {
 impl fmt::Display for LinkType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.name(), self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LinkType;
+
+    #[test]
+    fn names_read_and_unread_link_types() {
+        assert_eq!(LinkType(192).to_string(), "PPI (192)");
+        assert_eq!(LinkType(242).name(), "IPOIB");
+        assert_eq!(LinkType(178).name(), "JUNIPER_ETHER");
+        assert_eq!(LinkType(197).name(), "ERF");
+        assert_eq!(LinkType(150).name(), "USER");
+        assert_eq!(LinkType(65000).name(), "unknown");
     }
 }

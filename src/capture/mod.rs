@@ -21,6 +21,8 @@
 
 mod input;
 mod linktype;
+mod pcap;
+mod pcapng;
 mod reader;
 
 pub use linktype::LinkType;

@@ -1,27 +1,19 @@
-//! Reading pcap and pcapng captures one record at a time.
+//! Reading pcap and pcapng captures one record at a time: the reader that
+//! tells the two apart by their magic number and hands out frames, whichever
+//! container (`pcap.rs`, `pcapng.rs`) found them.
 //!
 //! The container formats are parsed with the slice parsers of `pcap-file`
 //! (3.0: the 2.0 line rejected pcap records longer than the snaplen and
-//! mis-decoded pcapng `if_tsresol`/`if_tsoffset`). Framing is checked here
-//! first, so that every damaged file gets a byte offset and a reason a person
-//! can act on, and so that a stream never buffers a length it read from the
-//! file before that length is known to be sane.
-//!
-//! pcapng packet blocks (enhanced, simple, obsolete) are decoded here rather
-//! than by `pcap-file`'s typed blocks: those collect a block's options into a
-//! `Vec` (an allocation per packet) and reject harmless oddities such as an
-//! original length shorter than the captured one. Section headers and
-//! interface descriptions, which change how later blocks are read, go through
-//! `PcapNgParser::next_raw_block`, and timestamps through its state's
-//! `decode_timestamp`.
+//! mis-decoded pcapng `if_tsresol`/`if_tsoffset`). Framing is checked first,
+//! so that every damaged file gets a byte offset and a reason a person can
+//! act on, and so that a stream never buffers a length it read from the file
+//! before that length is known to be sane.
 
 use super::input::Input;
+use super::pcap::{PcapFile, PCAP_RECORD_HEADER};
+use super::pcapng::{PcapNgFile, SECTION_HEADER};
 use super::{CaptureError, Frame, LinkType};
 use crate::Timestamp;
-use pcap_file::pcap::{PcapParser, PcapTsResolution};
-use pcap_file::pcapng::blocks::interface_description::InterfaceTsResolution;
-use pcap_file::pcapng::PcapNgParser;
-use pcap_file::Endianness;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -48,25 +40,6 @@ impl Default for ReaderLimits {
     }
 }
 
-const PCAP_FILE_HEADER: usize = 24;
-const PCAP_RECORD_HEADER: usize = 16;
-/// A pcapng block's type and leading length, plus its trailing length.
-const BLOCK_OVERHEAD: usize = 12;
-/// Type and leading length: where a block's body starts.
-const BLOCK_BODY: usize = 8;
-/// Interface id, timestamp, captured and original length of an enhanced or
-/// obsolete packet block.
-const PACKET_HEADER: usize = 20;
-/// libpcap's MAXIMUM_SNAPLEN: captured lengths up to this are plausible even
-/// when the file header's snaplen is smaller (or zero, or nonsense).
-const PLAUSIBLE_CAPLEN: u32 = 262_144;
-
-const SECTION_HEADER: u32 = 0x0A0D_0D0A;
-const INTERFACE_DESCRIPTION: u32 = 1;
-const OBSOLETE_PACKET: u32 = 2;
-const SIMPLE_PACKET: u32 = 3;
-const ENHANCED_PACKET: u32 = 6;
-
 /// Reads the frames of one pcap or pcapng capture, in file order.
 ///
 /// Frames borrow the reader's bytes: the bytes it was given in memory, or the
@@ -86,41 +59,15 @@ enum Container {
     PcapNg(PcapNgFile),
 }
 
-struct PcapFile {
-    parser: PcapParser,
-    big_endian: bool,
-    nanos: bool,
-    link_type: LinkType,
-    snaplen: u32,
-}
-
-struct PcapNgFile {
-    parser: PcapNgParser,
-    /// Byte order of the current section.
-    big_endian: bool,
-    /// The current section's interfaces, in id order.
-    interfaces: Vec<Interface>,
-    /// Timestamp of the last frame, lent to simple packet blocks, which have none.
-    last_ts: Timestamp,
-}
-
-/// What a packet block needs from its interface description, looked up once.
-struct Interface {
-    link_type: LinkType,
-    snaplen: u32,
-    resolution: InterfaceTsResolution,
-    offset_secs: i64,
-}
-
 /// Where the next frame lies in the input's buffer and what it is; found
 /// before the frame borrows the buffer.
-struct Located {
-    offset: u64,
-    data_start: usize,
-    data_len: usize,
-    ts: Timestamp,
-    link_type: LinkType,
-    orig_len: u32,
+pub(super) struct Located {
+    pub offset: u64,
+    pub data_start: usize,
+    pub data_len: usize,
+    pub ts: Timestamp,
+    pub link_type: LinkType,
+    pub orig_len: u32,
 }
 
 impl CaptureReader {
@@ -258,456 +205,37 @@ impl CaptureReader {
     }
 }
 
-impl PcapFile {
-    fn start(input: &mut Input) -> Result<PcapFile, CaptureError> {
-        if !input.ensure(PCAP_FILE_HEADER)? {
-            let have = input.window().len();
-            return Err(CaptureError::new(
-                0,
-                format!(
-                    "the file ends {} into the {PCAP_FILE_HEADER}-byte pcap file header",
-                    bytes(have)
-                ),
-            ));
-        }
-        let (_, parser) = PcapParser::new(input.window())
-            .map_err(|e| CaptureError::new(0, format!("bad pcap file header: {e}")))?;
-        let header = parser.header();
-        let file = PcapFile {
-            big_endian: header.endianness == Endianness::Big,
-            nanos: header.ts_resolution == PcapTsResolution::NanoSecond,
-            // The upper bits may carry FCS information (LT_FCS_DATAWITHFCS).
-            link_type: LinkType(u32::from(header.datalink) & 0xFFFF),
-            snaplen: header.snaplen,
-            parser,
-        };
-        input.advance(PCAP_FILE_HEADER);
-        Ok(file)
-    }
-
-    fn next(
-        &mut self,
-        input: &mut Input,
-        limits: &ReaderLimits,
-    ) -> Result<Option<Located>, CaptureError> {
-        let offset = input.offset();
-        if !input.ensure(PCAP_RECORD_HEADER)? {
-            let have = input.window().len();
-            if have == 0 {
-                return Ok(None);
-            }
-            return Err(CaptureError::new(
-                offset,
-                format!(
-                    "the file ends {} into a {PCAP_RECORD_HEADER}-byte pcap record header: \
-                     it is cut short or has trailing garbage",
-                    bytes(have)
-                ),
-            ));
-        }
-        let incl_len = u32_at(input.window(), 8, self.big_endian);
-        let max = limits.max_record_bytes;
-        let over_limit = usize::try_from(incl_len).map_or(true, |n| n > max);
-        if input.is_stream() && over_limit {
-            return Err(CaptureError::new(
-                offset,
-                format!(
-                    "pcap record declares {incl_len} captured bytes, more than the {max}-byte limit \
-                     for one record when reading a stream: its length field is probably damaged \
-                     (if not, read the capture from a file rather than a pipe)"
-                ),
-            ));
-        }
-        if over_limit && incl_len > self.snaplen.max(PLAUSIBLE_CAPLEN) {
-            return Err(CaptureError::new(
-                offset,
-                format!(
-                    "pcap record declares {incl_len} captured bytes, more than the file's snaplen \
-                     ({}) and the {max}-byte record limit: its length field is damaged",
-                    self.snaplen
-                ),
-            ));
-        }
-        let record_len = usize::try_from(incl_len)
-            .ok()
-            .and_then(|n| n.checked_add(PCAP_RECORD_HEADER))
-            .unwrap_or(usize::MAX);
-        if !input.ensure(record_len)? {
-            let have = input.window().len().saturating_sub(PCAP_RECORD_HEADER);
-            return Err(CaptureError::new(
-                offset,
-                format!(
-                    "pcap record declares {incl_len} captured bytes but the file ends after {have}: \
-                     it is cut short"
-                ),
-            ));
-        }
-        let (_, raw) = self.parser.next_raw_packet(input.window()).map_err(|e| {
-            CaptureError::new(offset, format!("internal error reading a pcap record: {e}"))
-        })?;
-        let frac_nanos = if self.nanos {
-            i64::from(raw.ts_frac)
-        } else {
-            i64::from(raw.ts_frac).saturating_mul(1000)
-        };
-        let found = Located {
-            offset,
-            data_start: input.pos().saturating_add(PCAP_RECORD_HEADER),
-            data_len: raw.data.len(),
-            ts: Timestamp::from_secs_nanos(i64::from(raw.ts_sec), frac_nanos),
-            link_type: self.link_type,
-            orig_len: raw.orig_len,
-        };
-        input.advance(record_len);
-        Ok(Some(found))
-    }
-}
-
-impl PcapNgFile {
-    fn start(input: &mut Input, limits: &ReaderLimits) -> Result<PcapNgFile, CaptureError> {
-        let Some((_, len)) = frame_block(input, false, limits)? else {
-            return Err(CaptureError::new(0, "empty file"));
-        };
-        let block = input.window().get(..len).unwrap_or_default();
-        let (_, parser) = PcapNgParser::new(block).map_err(|e| {
-            CaptureError::new(
-                0,
-                format!("section header block is malformed: {}", error_chain(&e)),
-            )
-        })?;
-        let big_endian = parser.state().endianness() == Endianness::Big;
-        input.advance(len);
-        Ok(PcapNgFile {
-            parser,
-            big_endian,
-            interfaces: Vec::new(),
-            last_ts: Timestamp::ZERO,
-        })
-    }
-
-    fn next(
-        &mut self,
-        input: &mut Input,
-        limits: &ReaderLimits,
-    ) -> Result<Option<Located>, CaptureError> {
-        loop {
-            let Some((block_type, len)) = frame_block(input, self.big_endian, limits)? else {
-                return Ok(None);
-            };
-            let offset = input.offset();
-            let found = match block_type {
-                SECTION_HEADER | INTERFACE_DESCRIPTION => {
-                    self.update_state(input, offset, block_type, len)?;
-                    None
-                }
-                ENHANCED_PACKET | OBSOLETE_PACKET => {
-                    Some(self.packet(input, offset, block_type, len)?)
-                }
-                SIMPLE_PACKET => Some(self.simple_packet(input, offset, len)?),
-                // Statistics, name resolution, journal, custom and unknown
-                // blocks carry nothing connlint uses.
-                _ => None,
-            };
-            input.advance(len);
-            if let Some(found) = found {
-                self.last_ts = found.ts;
-                return Ok(Some(found));
-            }
-        }
-    }
-
-    /// Passes a section header or interface description to the parser, whose
-    /// state then reads later blocks (byte order, timestamp resolution).
-    fn update_state(
-        &mut self,
-        input: &Input,
-        offset: u64,
-        block_type: u32,
-        len: usize,
-    ) -> Result<(), CaptureError> {
-        let block = input.window().get(..len).unwrap_or_default();
-        self.parser.next_raw_block(block).map_err(|e| {
-            CaptureError::new(
-                offset,
-                format!(
-                    "{} is malformed: {}",
-                    block_name(block_type),
-                    error_chain(&e)
-                ),
-            )
-        })?;
-        let state = self.parser.state();
-        if block_type == SECTION_HEADER {
-            self.big_endian = state.endianness() == Endianness::Big;
-            self.interfaces.clear();
-        } else if let Some(idb) = state.interfaces().last() {
-            self.interfaces.push(Interface {
-                link_type: LinkType(u32::from(idb.linktype)),
-                snaplen: idb.snaplen,
-                resolution: idb.ts_resolution(),
-                offset_secs: idb.ts_offset(),
-            });
-        }
-        Ok(())
-    }
-
-    /// An enhanced packet block, or the obsolete packet block it replaced
-    /// (whose interface id is 16 bits, followed by a drop count).
-    fn packet(
-        &self,
-        input: &Input,
-        offset: u64,
-        block_type: u32,
-        len: usize,
-    ) -> Result<Located, CaptureError> {
-        let name = block_name(block_type);
-        let body = block_body(input.window(), len);
-        if body.len() < PACKET_HEADER {
-            return Err(CaptureError::new(
-                offset,
-                format!("{name} is {len} bytes long, too short for its packet header: the file is damaged"),
-            ));
-        }
-        let be = self.big_endian;
-        let interface_id = if block_type == ENHANCED_PACKET {
-            u32_at(body, 0, be)
-        } else {
-            u32::from(u16_at(body, 0, be))
-        };
-        let (ts_high, ts_low) = (u32_at(body, 4, be), u32_at(body, 8, be));
-        let caplen = u32_at(body, 12, be);
-        let orig_len = u32_at(body, 16, be);
-        let room = body.len().saturating_sub(PACKET_HEADER);
-        let data_len = usize::try_from(caplen).unwrap_or(usize::MAX);
-        if data_len > room {
-            return Err(CaptureError::new(
-                offset,
-                format!("{name} declares {caplen} captured bytes but holds only {room}: the file is damaged"),
-            ));
-        }
-        let Some(interface) = self
-            .interfaces
-            .get(usize::try_from(interface_id).unwrap_or(usize::MAX))
-        else {
-            return Err(CaptureError::new(
-                offset,
-                format!(
-                    "{name} refers to interface {interface_id}, but its section describes only {} \
-                     interface(s) before it: an interface description block is missing or the id \
-                     is damaged",
-                    self.interfaces.len()
-                ),
-            ));
-        };
-        Ok(Located {
-            offset,
-            data_start: input.pos().saturating_add(BLOCK_BODY + PACKET_HEADER),
-            data_len,
-            ts: self.timestamp(interface, interface_id, ts_high, ts_low),
-            link_type: interface.link_type,
-            orig_len,
-        })
-    }
-
-    /// A simple packet block: interface 0, no timestamp (the previous frame's
-    /// is used, keeping capture time monotonic for the stages after this
-    /// one), captured length = original length cut to the snaplen and to the
-    /// block.
-    fn simple_packet(
-        &self,
-        input: &Input,
-        offset: u64,
-        len: usize,
-    ) -> Result<Located, CaptureError> {
-        let body = block_body(input.window(), len);
-        if body.len() < 4 {
-            return Err(CaptureError::new(
-                offset,
-                format!("simple packet block is {len} bytes long, too short for its header: the file is damaged"),
-            ));
-        }
-        let Some(interface) = self.interfaces.first() else {
-            return Err(CaptureError::new(
-                offset,
-                "simple packet block comes before any interface description block in its section: \
-                 the file is damaged",
-            ));
-        };
-        let orig_len = u32_at(body, 0, self.big_endian);
-        let mut data_len = usize::try_from(orig_len)
-            .unwrap_or(usize::MAX)
-            .min(body.len().saturating_sub(4));
-        if interface.snaplen != 0 {
-            data_len = data_len.min(usize::try_from(interface.snaplen).unwrap_or(usize::MAX));
-        }
-        Ok(Located {
-            offset,
-            data_start: input.pos().saturating_add(BLOCK_BODY + 4),
-            data_len,
-            ts: self.last_ts,
-            link_type: interface.link_type,
-            orig_len,
-        })
-    }
-
-    /// Capture time of a packet on `interface`: its `if_tsresol` ticks plus
-    /// its `if_tsoffset` seconds.
-    fn timestamp(
-        &self,
-        interface: &Interface,
-        interface_id: u32,
-        high: u32,
-        low: u32,
-    ) -> Timestamp {
-        match self
-            .parser
-            .state()
-            .decode_timestamp(interface_id, high, low)
-        {
-            Ok(since_epoch) => Timestamp(i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)),
-            // pcap-file refuses times before 1970 (a negative if_tsoffset);
-            // connlint's timestamps are signed, so work them out here.
-            Err(_) => {
-                let ticks = (u64::from(high) << 32) | u64::from(low);
-                let since_offset = interface.resolution.decode_timestamp(ticks).as_nanos();
-                let nanos = i128::try_from(since_offset)
-                    .unwrap_or(i128::MAX)
-                    .saturating_add(
-                        i128::from(interface.offset_secs).saturating_mul(1_000_000_000),
-                    );
-                Timestamp(nanos.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
-            }
-        }
-    }
-}
-
-/// Checks the framing of the pcapng block at the start of the input's window
-/// and makes the whole block available. Returns its type and total length, or
-/// `None` at a clean end of file.
-///
-/// `big_endian` is the current section's byte order; a section header block
-/// announces its own.
-fn frame_block(
+/// Makes the `len`-byte header of the next record (`what`) available at the
+/// start of the input's window: `false` at a clean end of file, an error when
+/// the file ends inside the header.
+pub(super) fn record_header(
     input: &mut Input,
-    big_endian: bool,
-    limits: &ReaderLimits,
-) -> Result<Option<(u32, usize)>, CaptureError> {
+    len: usize,
+    what: &str,
+) -> Result<bool, CaptureError> {
     let offset = input.offset();
-    if !input.ensure(BLOCK_OVERHEAD)? {
-        let have = input.window().len();
-        if have == 0 {
-            return Ok(None);
-        }
-        return Err(CaptureError::new(
-            offset,
-            format!(
-                "the file ends {} into a {BLOCK_OVERHEAD}-byte pcapng block header: \
-                 it is cut short or has trailing garbage",
-                bytes(have)
-            ),
-        ));
+    if input.ensure(len)? {
+        return Ok(true);
     }
-    let window = input.window();
-    // The section header's type reads the same in both byte orders.
-    let block_type = u32_at(window, 0, big_endian);
-    let be = if block_type == SECTION_HEADER {
-        match u32_at(window, 8, true) {
-            0x1A2B_3C4D => true,
-            0x4D3C_2B1A => false,
-            magic => {
-                return Err(CaptureError::new(
-                    offset,
-                    format!(
-                    "section header block has byte-order magic 0x{magic:08x}, not 0x1a2b3c4d in \
-                         either byte order: the file is damaged"
-                ),
-                ))
-            }
-        }
-    } else {
-        big_endian
-    };
-    let name = block_name(block_type);
-    let total = u32_at(window, 4, be);
-    // Built only for an error: this runs once per block.
-    let declares = || format!("{name} declares a total length of {total} bytes");
-    let len = usize::try_from(total).unwrap_or(usize::MAX);
-    if len < BLOCK_OVERHEAD {
-        return Err(CaptureError::new(
-            offset,
-            format!(
-                "{}, less than the {BLOCK_OVERHEAD}-byte minimum: the file is damaged",
-                declares()
-            ),
-        ));
+    let have = input.window().len();
+    if have == 0 {
+        return Ok(false);
     }
-    if !total.is_multiple_of(4) {
-        return Err(CaptureError::new(
-            offset,
-            format!("{}, not a multiple of 4: the file is damaged", declares()),
-        ));
-    }
-    let max = limits.max_record_bytes;
-    if input.is_stream() && len > max {
-        return Err(CaptureError::new(
-            offset,
-            format!(
-                "{}, more than the {max}-byte limit for one block when reading a stream: its \
-                 length field is probably damaged (if not, read the capture from a file rather than \
-                 a pipe)",
-                declares()
-            ),
-        ));
-    }
-    if !input.ensure(len)? {
-        let have = input.window().len();
-        return Err(CaptureError::new(
-            offset,
-            format!(
-                "{} but the file ends after {have}: it is cut short, or the length is damaged",
-                declares()
-            ),
-        ));
-    }
-    let trailer = u32_at(input.window(), len.saturating_sub(4), be);
-    if trailer != total {
-        return Err(CaptureError::new(
-            offset,
-            format!(
-                "{} at its start but {trailer} at its end: the file is damaged",
-                declares()
-            ),
-        ));
-    }
-    Ok(Some((block_type, len)))
-}
-
-/// The body of the block of total length `len` at the window's start.
-fn block_body(window: &[u8], len: usize) -> &[u8] {
-    window
-        .get(BLOCK_BODY..len.saturating_sub(4))
-        .unwrap_or_default()
+    Err(CaptureError::new(
+        offset,
+        format!(
+            "the file ends {} into a {len}-byte {what}: it is cut short or has trailing garbage",
+            bytes(have)
+        ),
+    ))
 }
 
 /// "1 byte", "5 bytes".
-fn bytes(n: usize) -> String {
+pub(super) fn bytes(n: usize) -> String {
     if n == 1 {
         "1 byte".to_string()
     } else {
         format!("{n} bytes")
-    }
-}
-
-fn block_name(block_type: u32) -> &'static str {
-    match block_type {
-        SECTION_HEADER => "section header block",
-        INTERFACE_DESCRIPTION => "interface description block",
-        OBSOLETE_PACKET => "packet block",
-        SIMPLE_PACKET => "simple packet block",
-        ENHANCED_PACKET => "enhanced packet block",
-        4 => "name resolution block",
-        5 => "interface statistics block",
-        _ => "pcapng block",
     }
 }
 
@@ -743,47 +271,26 @@ fn not_a_capture(magic: u32, start: &[u8]) -> String {
     }
 }
 
-/// An error and its sources, joined: `pcap-file`'s top-level messages
-/// ("Invalid raw block format") say little without their causes.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.ends_with(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+/// The `N` bytes at `at`, if there are that many.
+fn array_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
+    bytes.get(at..at.saturating_add(N))?.try_into().ok()
 }
 
-fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
-    let Some(word) = bytes
-        .get(at..at.saturating_add(4))
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-    else {
-        return 0;
-    };
-    if big_endian {
-        u32::from_be_bytes(word)
-    } else {
-        u32::from_le_bytes(word)
+/// The 32-bit word at `at` (0 past the end).
+pub(super) fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
+    match array_at(bytes, at) {
+        Some(word) if big_endian => u32::from_be_bytes(word),
+        Some(word) => u32::from_le_bytes(word),
+        None => 0,
     }
 }
 
-fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
-    let Some(half) = bytes
-        .get(at..at.saturating_add(2))
-        .and_then(|b| <[u8; 2]>::try_from(b).ok())
-    else {
-        return 0;
-    };
-    if big_endian {
-        u16::from_be_bytes(half)
-    } else {
-        u16::from_le_bytes(half)
+/// The 16-bit half-word at `at` (0 past the end).
+pub(super) fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
+    match array_at(bytes, at) {
+        Some(half) if big_endian => u16::from_be_bytes(half),
+        Some(half) => u16::from_le_bytes(half),
+        None => 0,
     }
 }
 

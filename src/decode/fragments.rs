@@ -56,6 +56,10 @@ pub(crate) struct FragmentKey {
     pub dst: IpAddr,
     pub protocol: u8,
     pub id: u32,
+    /// A hash of the tunnel layers the fragment came through (0 for
+    /// none), so that two tunnels carrying the same inner datagram ids do
+    /// not mix their fragments.
+    pub tunnel: u64,
 }
 
 impl FragmentKey {
@@ -199,6 +203,32 @@ pub(crate) struct FragmentTable {
     /// Fragments dropped since the decoder last asked (limits, timeouts,
     /// inconsistencies), for the decoder's stats.
     pub dropped: u64,
+    /// The same fragments by reason, and how often a bound was reached.
+    pub drops: Drops,
+}
+
+/// Why fragments were dropped, and how often each bound was reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Drops {
+    /// Their datagram never completed: fragments missing when it timed
+    /// out or the capture ended, or cut by the snaplen.
+    pub incomplete: u64,
+    /// Dropped to stay within `max_datagrams` or `max_bytes`.
+    pub over_limit: u64,
+    /// Inconsistent, too scattered, or past 65535 bytes.
+    pub invalid: u64,
+    /// Times `max_datagrams` made room by dropping a datagram.
+    pub datagram_limit_hits: u64,
+    /// Times `max_bytes` made room by dropping a datagram.
+    pub byte_limit_hits: u64,
+}
+
+/// Why a datagram is dropped.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reason {
+    Incomplete,
+    OverLimit,
+    Invalid,
 }
 
 impl FragmentTable {
@@ -233,19 +263,21 @@ impl FragmentTable {
         if end > MAX_DATAGRAM {
             // Ping of death: no datagram may be this long. Whatever else was
             // received of it goes too.
-            self.drop_datagram(&key);
-            self.dropped = self.dropped.saturating_add(1);
+            self.drop_datagram(&key, Reason::Invalid);
+            self.count_dropped(1, Reason::Invalid);
             return Reassembly::Dropped;
         }
         if !self.datagrams.contains_key(&key) {
             if self.limits.max_datagrams == 0 {
-                self.dropped = self.dropped.saturating_add(1);
+                self.count_dropped(1, Reason::OverLimit);
+                self.drops.datagram_limit_hits = self.drops.datagram_limit_hits.saturating_add(1);
                 return Reassembly::Dropped;
             }
             while self.datagrams.len() >= self.limits.max_datagrams {
                 if !self.evict_oldest(None) {
                     break;
                 }
+                self.drops.datagram_limit_hits = self.drops.datagram_limit_hits.saturating_add(1);
             }
             let seq = self.next_seq;
             self.next_seq = self.next_seq.saturating_add(1);
@@ -267,15 +299,16 @@ impl FragmentTable {
         let current = self.datagrams.get(&key).map_or(0, |d| d.buf.len());
         let growth = index(end).saturating_sub(current);
         while self.bytes.saturating_add(growth) > self.limits.max_bytes {
+            self.drops.byte_limit_hits = self.drops.byte_limit_hits.saturating_add(1);
             if !self.evict_oldest(Some(&key)) {
                 // Only this datagram is left and it does not fit.
-                self.drop_datagram(&key);
-                self.dropped = self.dropped.saturating_add(1);
+                self.drop_datagram(&key, Reason::OverLimit);
+                self.count_dropped(1, Reason::OverLimit);
                 return Reassembly::Dropped;
             }
         }
         let Some(datagram) = self.datagrams.get_mut(&key) else {
-            self.dropped = self.dropped.saturating_add(1);
+            self.count_dropped(1, Reason::Invalid);
             return Reassembly::Dropped;
         };
         datagram.fragments = datagram.fragments.saturating_add(1);
@@ -292,7 +325,7 @@ impl FragmentTable {
             (true, None) => true,
         };
         if !consistent || !datagram.insert(fragment.offset, fragment.data) {
-            self.drop_datagram(&key);
+            self.drop_datagram(&key, Reason::Invalid);
             return Reassembly::Dropped;
         }
         if !fragment.more {
@@ -316,16 +349,31 @@ impl FragmentTable {
         Reassembly::Complete { next_header }
     }
 
-    /// Drops the datagram `key` names, if any, counting its fragments.
+    /// Drops the datagram `key` names, if any, counting its fragments, and
+    /// counts the fragment that could not be kept (cut by the snaplen).
     pub(crate) fn discard(&mut self, key: &FragmentKey) {
-        self.drop_datagram(key);
+        self.drop_datagram(key, Reason::Incomplete);
+        self.count_dropped(1, Reason::Incomplete);
+    }
+
+    /// Counts `n` fragments dropped for `reason`.
+    pub(crate) fn count_dropped(&mut self, n: u64, reason: Reason) {
+        self.dropped = self.dropped.saturating_add(n);
+        let slot = match reason {
+            Reason::Incomplete => &mut self.drops.incomplete,
+            Reason::OverLimit => &mut self.drops.over_limit,
+            Reason::Invalid => &mut self.drops.invalid,
+        };
+        *slot = slot.saturating_add(n);
     }
 
     /// Drops every datagram still waiting, counting its fragments as dropped.
     pub(crate) fn clear(&mut self) {
+        let mut n = 0u64;
         for (_, d) in self.datagrams.drain() {
-            self.dropped = self.dropped.saturating_add(d.fragments);
+            n = n.saturating_add(d.fragments);
         }
+        self.count_dropped(n, Reason::Incomplete);
         self.bytes = 0;
         self.oldest = None;
     }
@@ -347,7 +395,7 @@ impl FragmentTable {
             }
             keep
         });
-        self.dropped = self.dropped.saturating_add(dropped);
+        self.count_dropped(dropped, Reason::Incomplete);
         self.bytes = self.bytes.saturating_sub(bytes);
         self.recompute_oldest();
     }
@@ -363,16 +411,16 @@ impl FragmentTable {
             .map(|(k, _)| *k);
         match victim {
             Some(key) => {
-                self.drop_datagram(&key);
+                self.drop_datagram(&key, Reason::OverLimit);
                 true
             }
             None => false,
         }
     }
 
-    fn drop_datagram(&mut self, key: &FragmentKey) {
+    fn drop_datagram(&mut self, key: &FragmentKey, reason: Reason) {
         if let Some(d) = self.datagrams.remove(key) {
-            self.dropped = self.dropped.saturating_add(d.fragments);
+            self.count_dropped(d.fragments, reason);
             self.bytes = self.bytes.saturating_sub(d.buf.len());
             self.recompute_oldest();
         }
@@ -397,6 +445,7 @@ mod tests {
 
     fn key(id: u32) -> FragmentKey {
         FragmentKey {
+            tunnel: 0,
             src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
             protocol: 6,

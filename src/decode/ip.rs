@@ -15,6 +15,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// IP protocol numbers that matter here.
 const TCP: u8 = 6;
+const IPIP: u8 = 4;
+const UDP: u8 = 17;
+const IPV6_IN_IP: u8 = 41;
+const GRE: u8 = 47;
 const IPV6_HOP_BY_HOP: u8 = 0;
 const IPV6_ROUTING: u8 = 43;
 const IPV6_FRAGMENT: u8 = 44;
@@ -46,14 +50,26 @@ pub(crate) enum Ip<'a> {
     },
     /// A fragment the snaplen cut: it can never be reassembled.
     CutFragment { key: FragmentKey },
-    /// Another protocol (UDP, ICMP, ESP, ...).
-    NonTcp,
+    /// Another protocol (UDP, ICMP, GRE, ESP, IP in IP, ...): its number,
+    /// its bytes (captured, capped at the IP length) and its length
+    /// according to the IP header.
+    Other {
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: u8,
+        captured: &'a [u8],
+        claimed: usize,
+    },
+    /// A fragment of a datagram of a protocol that cannot lead to TCP
+    /// (ICMP, ESP, ...): not buffered.
+    OtherFragment { protocol: u8 },
     /// Headers too short or inconsistent to decode.
     Malformed,
 }
 
 /// Reads an IPv4 packet. `cut` is how many bytes of the frame the snaplen
 /// left out, so `packet.len() + cut` is the packet's length on the wire.
+#[inline(always)]
 pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     let Some(header) = packet.get(..20) else {
         return Ip::Malformed;
@@ -97,15 +113,17 @@ pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     ));
 
     if more || offset != 0 {
-        // Only datagrams that can carry TCP are worth buffering.
-        if protocol != TCP && protocol != AUTH {
-            return Ip::NonTcp;
+        // Only datagrams that can carry TCP, directly or in a tunnel, are
+        // worth buffering.
+        if !may_lead_to_tcp(protocol) {
+            return Ip::OtherFragment { protocol };
         }
         let key = FragmentKey {
             src,
             dst,
             protocol,
             id: u32::from(u16::from_be_bytes([header[4], header[5]])),
+            tunnel: 0,
         };
         if captured.len() < claimed {
             return Ip::CutFragment { key };
@@ -122,7 +140,7 @@ pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     }
     match walk(protocol, captured, claimed, false) {
         Walk::Tcp { at } => tcp_at(src, dst, captured, claimed, at),
-        Walk::NonTcp => Ip::NonTcp,
+        Walk::Other { at, protocol } => other_at(src, dst, protocol, captured, claimed, at),
         Walk::Malformed | Walk::Fragment { .. } => Ip::Malformed,
     }
 }
@@ -160,7 +178,7 @@ pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
 
     match walk(next_header, captured, claimed, true) {
         Walk::Tcp { at } => tcp_at(src, dst, captured, claimed, at),
-        Walk::NonTcp => Ip::NonTcp,
+        Walk::Other { at, protocol } => other_at(src, dst, protocol, captured, claimed, at),
         Walk::Malformed => Ip::Malformed,
         Walk::Fragment {
             at,
@@ -170,13 +188,16 @@ pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
             next_header,
         } => {
             if !may_lead_to_tcp(next_header) {
-                return Ip::NonTcp;
+                return Ip::OtherFragment {
+                    protocol: next_header,
+                };
             }
             let key = FragmentKey {
                 src,
                 dst,
                 protocol: FragmentKey::IPV6,
                 id,
+                tunnel: 0,
             };
             match captured.get(at..) {
                 Some(data) if data.len() == claimed.saturating_sub(at) => Ip::Fragment {
@@ -206,7 +227,7 @@ pub(crate) fn reassembled(
     let claimed = datagram.len();
     match walk(next_header, datagram, claimed, ipv6) {
         Walk::Tcp { at } => tcp_at(src, dst, datagram, claimed, at),
-        Walk::NonTcp => Ip::NonTcp,
+        Walk::Other { at, protocol } => other_at(src, dst, protocol, datagram, claimed, at),
         // A fragment header inside a reassembled datagram is nonsense.
         Walk::Malformed | Walk::Fragment { .. } => Ip::Malformed,
     }
@@ -221,12 +242,34 @@ fn tcp_at(src: IpAddr, dst: IpAddr, captured: &[u8], claimed: usize, at: usize) 
     }
 }
 
-/// Whether a fragmented IPv6 datagram whose fragmentable part starts with
-/// `next_header` can hold TCP (directly or after more extension headers).
+fn other_at(
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    captured: &[u8],
+    claimed: usize,
+    at: usize,
+) -> Ip<'_> {
+    Ip::Other {
+        src,
+        dst,
+        protocol,
+        captured: captured.get(at..).unwrap_or_default(),
+        claimed: claimed.saturating_sub(at),
+    }
+}
+
+/// Whether a fragmented datagram whose fragmentable part starts with
+/// `next_header` can hold TCP: directly, after more extension headers, or
+/// in a tunnel (IP in IP, GRE, UDP to a tunnel port).
 fn may_lead_to_tcp(next_header: u8) -> bool {
     matches!(
         next_header,
         TCP | AUTH
+            | IPIP
+            | IPV6_IN_IP
+            | GRE
+            | UDP
             | IPV6_HOP_BY_HOP
             | IPV6_ROUTING
             | IPV6_DEST_OPTIONS
@@ -243,7 +286,11 @@ enum Walk {
     Tcp {
         at: usize,
     },
-    NonTcp,
+    /// Another protocol, whose header starts at `at`.
+    Other {
+        at: usize,
+        protocol: u8,
+    },
     Malformed,
     /// A real (non-atomic) IPv6 fragment; its data starts at `at`.
     Fragment {
@@ -311,7 +358,7 @@ fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
                     .get(at.saturating_add(1))
                     .map(|&len| usize::from(len).saturating_add(1).saturating_mul(8))
             }
-            _ => return Walk::NonTcp,
+            _ => return Walk::Other { at, protocol: next },
         };
         let Some(header_len) = header_len else {
             return Walk::Malformed;
@@ -356,7 +403,13 @@ mod tests {
         );
         assert_eq!(walk(IPV6_HOP_BY_HOP, &bytes, 20, true), Walk::Malformed);
         // IPv4 does not have IPv6 extension headers.
-        assert_eq!(walk(IPV6_HOP_BY_HOP, &bytes, n, false), Walk::NonTcp);
+        assert_eq!(
+            walk(IPV6_HOP_BY_HOP, &bytes, n, false),
+            Walk::Other {
+                at: 0,
+                protocol: IPV6_HOP_BY_HOP
+            }
+        );
     }
 
     #[test]

@@ -17,10 +17,17 @@ pub(crate) enum Network<'a> {
     Ipv4(&'a [u8]),
     /// The bytes from the IPv6 header on.
     Ipv6(&'a [u8]),
-    /// Something other than IP (ARP, LLDP, STP, 802.11 management, ...).
-    NotIp,
-    /// A link type connlint does not decode.
-    Unsupported,
+    /// An MPLS label stack (ethertype 0x8847/0x8848), from its first entry.
+    Mpls(&'a [u8]),
+    /// A Cisco MetaData header (ethertype 0x8909), from its version byte.
+    Cmd(&'a [u8]),
+    /// Something other than IP (ARP, LLDP, STP, 802.11 management, ...),
+    /// with its ethertype, or [`NO_ETHERTYPE`] where the link names its
+    /// payload otherwise.
+    NotIp(u16),
+    /// A link type connlint does not decode (possibly inside a PPI or
+    /// PKTAP header).
+    Unsupported(u32),
     /// Too short or inconsistent to tell what is inside.
     Malformed,
 }
@@ -35,6 +42,15 @@ const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD1: u16 = 0x9100;
 const ETHERTYPE_QINQ_OLD2: u16 = 0x9200;
 const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+/// Cisco MetaData (TrustSec SGT).
+const ETHERTYPE_CMD: u16 = 0x8909;
+
+/// Stands in for the ethertype of a non-IP payload a link names otherwise
+/// (an LLC frame, a PPP protocol, an address family); ethertypes are at
+/// least 0x0600, so it is never a real one.
+pub(crate) const NO_ETHERTYPE: u16 = 0;
 
 /// VLAN tags peeled before giving up. Real networks stack at most three
 /// (QinQinQ); the cap only stops a frame of nothing but tags from being
@@ -64,12 +80,33 @@ pub(crate) fn network(link_type: LinkType, data: &[u8]) -> Network<'_> {
         127 => radiotap(data),
         7 => arcnet(data, false),
         129 => arcnet(data, true),
-        _ => Network::Unsupported,
+        51 => pppoe_session(data),
+        117 => pflog(data),
+        119 => prism(data),
+        163 => avs(data),
+        178 => juniper_ethernet(data),
+        192 => ppi(data),
+        219 => Network::Mpls(data),
+        226 => ipnet(data),
+        240 => data.get(4..).map_or(Network::Malformed, ethernet),
+        241 => data.get(12..).map_or(Network::Malformed, ethernet),
+        242 => ipoib(data),
+        258 => pktap(data),
+        other => Network::Unsupported(other),
+    }
+}
+
+/// The link types a PPI or PKTAP header may wrap: any but those two, so
+/// that a hostile frame cannot nest them without end.
+fn wrapped(link_type: u32, data: &[u8]) -> Network<'_> {
+    match link_type {
+        192 | 258 => Network::Malformed,
+        other => network(LinkType(other), data),
     }
 }
 
 /// Raw IP: the version nibble says which.
-fn by_version(data: &[u8]) -> Network<'_> {
+pub(crate) fn by_version(data: &[u8]) -> Network<'_> {
     match data.first().map(|b| b >> 4) {
         Some(4) => Network::Ipv4(data),
         Some(6) => Network::Ipv6(data),
@@ -79,7 +116,7 @@ fn by_version(data: &[u8]) -> Network<'_> {
 
 /// Ethernet II (or 802.3 with LLC/SNAP): 6 + 6 address bytes, then an
 /// ethertype or a length.
-fn ethernet(data: &[u8]) -> Network<'_> {
+pub(crate) fn ethernet(data: &[u8]) -> Network<'_> {
     let Some(rest) = data.get(14..) else {
         return Network::Malformed;
     };
@@ -93,7 +130,7 @@ fn ethernet(data: &[u8]) -> Network<'_> {
 
 /// An ethertype and what follows it, peeling VLAN tags and PPPoE sessions.
 /// Shared by every link layer that names its payload with an ethertype.
-fn by_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Network<'_> {
+pub(crate) fn by_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Network<'_> {
     for _ in 0..=MAX_VLAN_TAGS {
         match ethertype {
             ETHERTYPE_IPV4 => return Network::Ipv4(rest),
@@ -108,7 +145,9 @@ fn by_ethertype(mut ethertype: u16, mut rest: &[u8]) -> Network<'_> {
                 rest = inner;
             }
             ETHERTYPE_PPPOE_SESSION => return pppoe_session(rest),
-            _ => return Network::NotIp,
+            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => return Network::Mpls(rest),
+            ETHERTYPE_CMD => return Network::Cmd(rest),
+            other => return Network::NotIp(other),
         }
     }
     Network::Malformed
@@ -145,14 +184,16 @@ fn ppp_protocol(data: &[u8]) -> Network<'_> {
     match protocol {
         0x0021 => Network::Ipv4(rest),
         0x0057 => Network::Ipv6(rest),
-        _ => Network::NotIp,
+        // MPLS unicast and multicast (RFC 3032 §4.3).
+        0x0281 | 0x0283 => Network::Mpls(rest),
+        _ => Network::NotIp(NO_ETHERTYPE),
     }
 }
 
 /// PPP link types 9 and 50: an optional 0xff 0x03 address/control pair
 /// (absent when address-and-control-field compression was negotiated), then
 /// the protocol.
-fn ppp_with_address(data: &[u8]) -> Network<'_> {
+pub(crate) fn ppp_with_address(data: &[u8]) -> Network<'_> {
     match data {
         [0xff, 0x03, rest @ ..] => ppp_protocol(rest),
         _ => ppp_protocol(data),
@@ -179,7 +220,7 @@ fn bsd_loopback(data: &[u8]) -> Network<'_> {
     } else if AF_INET6.contains(&family) {
         Network::Ipv6(rest)
     } else {
-        Network::NotIp
+        Network::NotIp(NO_ETHERTYPE)
     }
 }
 
@@ -217,7 +258,7 @@ fn snap(data: &[u8]) -> Network<'_> {
         [0xaa, 0xaa, 0x03, _, _, _, t0, t1, rest @ ..] => {
             by_ethertype(u16::from_be_bytes([*t0, *t1]), rest)
         }
-        [_, _, _, ..] => Network::NotIp,
+        [_, _, _, ..] => Network::NotIp(NO_ETHERTYPE),
         _ => Network::Malformed,
     }
 }
@@ -242,7 +283,7 @@ fn nflog(data: &[u8]) -> Network<'_> {
             let le = u16::from_le_bytes([a, b]) & 0x7fff;
             (1..=NFULA_MAX_KNOWN).contains(&le)
         }
-        _ => return Network::NotIp,
+        _ => return Network::NotIp(NO_ETHERTYPE),
     };
     let read = |bytes: &[u8], at: usize| -> u16 {
         match bytes.get(at..at.saturating_add(2)) {
@@ -268,7 +309,7 @@ fn nflog(data: &[u8]) -> Network<'_> {
         tlvs = tlvs.get(padded..).unwrap_or_default();
     }
     // Logged without its packet (e.g. a copy range of 0).
-    Network::NotIp
+    Network::NotIp(NO_ETHERTYPE)
 }
 
 /// Radiotap (link type 127): a little-endian header length at bytes 2..4,
@@ -297,7 +338,7 @@ fn ieee802_11(data: &[u8]) -> Network<'_> {
     let protected = fc1 & 0x40 != 0;
     // Type 2 is data; subtypes with bit 2 set carry no payload (null data).
     if frame_type != 2 || subtype & 0x4 != 0 || protected {
-        return Network::NotIp;
+        return Network::NotIp(NO_ETHERTYPE);
     }
     let four_addresses = fc1 & 0x3 == 0x3;
     let qos = subtype & 0x8 != 0;
@@ -340,12 +381,178 @@ fn arcnet(data: &[u8], linux: bool) -> Network<'_> {
             Some(_) => data.get(after.saturating_add(3)..),
             None => None,
         },
-        _ => return Network::NotIp,
+        _ => return Network::NotIp(NO_ETHERTYPE),
     };
     match (protocol, rest) {
         (ARC_IPV6, Some(rest)) => Network::Ipv6(rest),
         (_, Some(rest)) => Network::Ipv4(rest),
         (_, None) => Network::Malformed,
+    }
+}
+
+/// OpenBSD/FreeBSD pflog (link type 117): a header whose first byte is its
+/// length (padded to 4 bytes in the file) and whose second is the address
+/// family, then the packet.
+fn pflog(data: &[u8]) -> Network<'_> {
+    let (Some(&len), Some(&family)) = (data.first(), data.get(1)) else {
+        return Network::Malformed;
+    };
+    let len = usize::from(len).saturating_add(3) & !3;
+    let Some(packet) = data.get(len..).filter(|_| len >= 4) else {
+        return Network::Malformed;
+    };
+    let family = u32::from(family);
+    if family == AF_INET {
+        Network::Ipv4(packet)
+    } else if AF_INET6.contains(&family) {
+        Network::Ipv6(packet)
+    } else {
+        Network::NotIp(NO_ETHERTYPE)
+    }
+}
+
+/// Prism monitor-mode header (link type 119): message code, then the
+/// header's length as a 4-byte number in the writer's byte order (144 in
+/// practice), then an 802.11 frame.
+fn prism(data: &[u8]) -> Network<'_> {
+    let Some(&[a, b, c, d]) = data.get(4..8) else {
+        return Network::Malformed;
+    };
+    let le = u32::from_le_bytes([a, b, c, d]);
+    let len = if le > 0xffff {
+        u32::from_be_bytes([a, b, c, d])
+    } else {
+        le
+    };
+    match data.get(usize::try_from(len).unwrap_or(usize::MAX)..) {
+        Some(frame) if len >= 8 => ieee802_11(frame),
+        _ => Network::Malformed,
+    }
+}
+
+/// AVS capture header (link type 163): a big-endian version and header
+/// length, then an 802.11 frame.
+fn avs(data: &[u8]) -> Network<'_> {
+    let Some(&[a, b, c, d]) = data.get(4..8) else {
+        return Network::Malformed;
+    };
+    let len = u32::from_be_bytes([a, b, c, d]);
+    match data.get(usize::try_from(len).unwrap_or(usize::MAX)..) {
+        Some(frame) if len >= 8 => ieee802_11(frame),
+        _ => Network::Malformed,
+    }
+}
+
+/// Juniper's magic, "MGC".
+const JUNIPER_MAGIC: [u8; 3] = *b"MGC";
+/// The header has extension TLVs after it, with a 2-byte total length.
+const JUNIPER_FLAG_EXT: u8 = 0x80;
+/// The link-layer header was stripped: a 4-byte little-endian protocol
+/// follows the header instead.
+const JUNIPER_FLAG_NO_L2: u8 = 0x02;
+
+/// Juniper Ethernet (link type 178): "MGC", a flags byte, extension TLVs
+/// when flagged (2-byte length, then that many bytes), then an Ethernet
+/// frame or, with the layer 2 header stripped, a protocol number (2 IPv4,
+/// 6 IPv6, 3/7 IP after MPLS, 4/5/8 MPLS, 204 Ethernet) and the packet.
+fn juniper_ethernet(data: &[u8]) -> Network<'_> {
+    let (Some(magic), Some(&flags)) = (data.get(..3), data.get(3)) else {
+        return Network::Malformed;
+    };
+    if magic != JUNIPER_MAGIC {
+        return Network::Malformed;
+    }
+    let header = if flags & JUNIPER_FLAG_EXT != 0 {
+        match data.get(4..6) {
+            Some(_) => usize::from(be16(data, 4)).saturating_add(6),
+            None => return Network::Malformed,
+        }
+    } else {
+        4
+    };
+    let Some(rest) = data.get(header..) else {
+        return Network::Malformed;
+    };
+    if flags & JUNIPER_FLAG_NO_L2 == 0 {
+        return ethernet(rest);
+    }
+    let (Some(&[a, b, c, d]), Some(packet)) = (rest.get(..4), rest.get(4..)) else {
+        return Network::Malformed;
+    };
+    match u32::from_le_bytes([a, b, c, d]) {
+        2 | 3 => Network::Ipv4(packet),
+        6 | 7 => Network::Ipv6(packet),
+        4 | 5 | 8 => Network::Mpls(packet),
+        204 => ethernet(packet),
+        _ => Network::NotIp(NO_ETHERTYPE),
+    }
+}
+
+/// Per-Packet Information (link type 192): version 0, flags, a
+/// little-endian header length and link type, fields; then a frame of
+/// that link type (802.11 or Ethernet in practice).
+fn ppi(data: &[u8]) -> Network<'_> {
+    let (Some(&[version, _flags, l0, l1]), Some(&[d0, d1, d2, d3])) =
+        (data.get(..4), data.get(4..8))
+    else {
+        return Network::Malformed;
+    };
+    let len = usize::from(u16::from_le_bytes([l0, l1]));
+    if version != 0 || len < 8 {
+        return Network::Malformed;
+    }
+    match data.get(len..) {
+        Some(frame) => wrapped(u32::from_le_bytes([d0, d1, d2, d3]), frame),
+        None => Network::Malformed,
+    }
+}
+
+/// Solaris ipnet (link type 226): version, address family (2 IPv4, 26
+/// IPv6), then 22 more bytes of header.
+fn ipnet(data: &[u8]) -> Network<'_> {
+    let (Some(&family), Some(packet)) = (data.get(1), data.get(24..)) else {
+        return Network::Malformed;
+    };
+    match family {
+        2 => Network::Ipv4(packet),
+        26 => Network::Ipv6(packet),
+        _ => Network::NotIp(NO_ETHERTYPE),
+    }
+}
+
+/// IP over InfiniBand (link type 242). In pcap files (tcpdump's and
+/// Wireshark's reading) the packet follows a 44-byte header: the 20-byte
+/// destination and source hardware addresses, an ethertype, 2 reserved
+/// bytes. RFC 4391's own 4-byte header (ethertype, reserved) is read too
+/// when the 44-byte reading does not name IP or ARP and the 4-byte one does.
+fn ipoib(data: &[u8]) -> Network<'_> {
+    let known = |t: u16| matches!(t, ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | 0x0806);
+    if let (Some(_), Some(rest)) = (data.get(40..42), data.get(44..)) {
+        let t = be16(data, 40);
+        if known(t) {
+            return by_ethertype(t, rest);
+        }
+    }
+    match data.get(4..) {
+        Some(rest) if known(be16(data, 0)) => by_ethertype(be16(data, 0), rest),
+        Some(_) if data.len() >= 44 => {
+            by_ethertype(be16(data, 40), data.get(44..).unwrap_or_default())
+        }
+        _ => Network::Malformed,
+    }
+}
+
+/// Apple PKTAP (link type 258): a header whose first two 4-byte fields, in
+/// the writer's (little-endian) byte order, are its length and the link
+/// type of the frame after it.
+fn pktap(data: &[u8]) -> Network<'_> {
+    let (Some(&[l0, l1, l2, l3]), Some(&[d0, d1, d2, d3])) = (data.get(..4), data.get(4..8)) else {
+        return Network::Malformed;
+    };
+    let len = u32::from_le_bytes([l0, l1, l2, l3]);
+    match data.get(usize::try_from(len).unwrap_or(usize::MAX)..) {
+        Some(frame) if len >= 8 => wrapped(u32::from_le_bytes([d0, d1, d2, d3]), frame),
+        _ => Network::Malformed,
     }
 }
 
@@ -392,10 +599,13 @@ mod tests {
     fn ethernet_non_ip_and_llc() {
         let mut arp = vec![0u8; 12];
         arp.extend_from_slice(&[0x08, 0x06, 0, 1]);
-        assert_eq!(network(LinkType::ETHERNET, &arp), Network::NotIp);
+        assert_eq!(network(LinkType::ETHERNET, &arp), Network::NotIp(0x0806));
         let mut stp = vec![0u8; 12];
         stp.extend_from_slice(&[0x00, 0x26, 0x42, 0x42, 0x03, 0, 0]);
-        assert_eq!(network(LinkType::ETHERNET, &stp), Network::NotIp);
+        assert_eq!(
+            network(LinkType::ETHERNET, &stp),
+            Network::NotIp(NO_ETHERTYPE)
+        );
         let mut snap_ip = vec![0u8; 12];
         snap_ip.extend_from_slice(&[0x00, 0x40, 0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
         snap_ip.extend_from_slice(&IP4);
@@ -412,7 +622,7 @@ mod tests {
         let pfc = [0x11, 0x00, 0x12, 0x34, 0x00, 0x03, 0x21, 0x45, 0x00];
         assert_eq!(pppoe_session(&pfc), Network::Ipv4(&IP4));
         let lcp = [0x11, 0x00, 0x12, 0x34, 0x00, 0x04, 0xc0, 0x21, 1, 2];
-        assert_eq!(pppoe_session(&lcp), Network::NotIp);
+        assert_eq!(pppoe_session(&lcp), Network::NotIp(NO_ETHERTYPE));
         assert_eq!(pppoe_session(&[0x11, 0, 0]), Network::Malformed);
     }
 
@@ -433,7 +643,10 @@ mod tests {
                 assert_eq!(network(LinkType::LOOP, &f), want(&IP4[..]));
             }
         }
-        assert_eq!(network(LinkType::NULL, &[7, 0, 0, 0, 1]), Network::NotIp);
+        assert_eq!(
+            network(LinkType::NULL, &[7, 0, 0, 0, 1]),
+            Network::NotIp(NO_ETHERTYPE)
+        );
         assert_eq!(network(LinkType::NULL, &[2, 0, 0]), Network::Malformed);
     }
 
@@ -502,9 +715,15 @@ mod tests {
         assert_eq!(network(LinkType(127), &radiotap), Network::Ipv4(&IP4));
         let mut protected = qos_data.clone();
         protected[1] |= 0x40;
-        assert_eq!(network(LinkType(105), &protected), Network::NotIp);
+        assert_eq!(
+            network(LinkType(105), &protected),
+            Network::NotIp(NO_ETHERTYPE)
+        );
         let beacon = [0x80, 0x00, 0, 0];
-        assert_eq!(network(LinkType(105), &beacon), Network::NotIp);
+        assert_eq!(
+            network(LinkType(105), &beacon),
+            Network::NotIp(NO_ETHERTYPE)
+        );
         assert_eq!(network(LinkType(127), &[0, 0, 200, 0]), Network::Malformed);
     }
 
@@ -517,12 +736,143 @@ mod tests {
         let exception = [1, 2, 0xc4, 0xff, 0xff, 0xff, 0xc4, 0x00, 0, 1, 0x60, 0x00];
         assert_eq!(network(LinkType(7), &exception), Network::Ipv6(&IP6));
         let arp = [0xbe, 0x00, 0xea, 0x08, 0xd5, 0x00, 0x01, 0x65];
-        assert_eq!(network(LinkType(129), &arp), Network::NotIp);
+        assert_eq!(network(LinkType(129), &arp), Network::NotIp(NO_ETHERTYPE));
         assert_eq!(network(LinkType(129), &linux[..6]), Network::Malformed);
+    }
+
+    fn eth_ip4() -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&IP4);
+        f
+    }
+
+    #[test]
+    fn ppi_reads_the_wrapped_link_type_and_refuses_to_nest() {
+        let mut p = vec![0, 0, 8, 0, 1, 0, 0, 0];
+        p.extend(eth_ip4());
+        assert_eq!(network(LinkType(192), &p), Network::Ipv4(&IP4));
+        // Fields between the 8-byte header and the frame.
+        let mut fields = vec![0, 0, 20, 0, 1, 0, 0, 0];
+        fields.extend_from_slice(&[2, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        fields.extend(eth_ip4());
+        assert_eq!(network(LinkType(192), &fields), Network::Ipv4(&IP4));
+        // An unknown wrapped link type is reported as that link type.
+        let mut odd = vec![0, 0, 8, 0, 147, 0, 0, 0];
+        odd.extend_from_slice(&[0; 20]);
+        assert_eq!(network(LinkType(192), &odd), Network::Unsupported(147));
+        // PPI in PPI, a bad version, a length past the frame or under 8.
+        let nested = [0, 0, 8, 0, 192, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0, 0];
+        assert_eq!(network(LinkType(192), &nested), Network::Malformed);
+        assert_eq!(
+            network(LinkType(192), &[1, 0, 8, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        assert_eq!(
+            network(LinkType(192), &[0, 0, 99, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        assert_eq!(
+            network(LinkType(192), &[0, 0, 4, 0, 1, 0, 0, 0]),
+            Network::Malformed
+        );
+        // PKTAP likewise.
+        let mut pk = 8u32.to_le_bytes().to_vec();
+        pk.extend_from_slice(&1u32.to_le_bytes());
+        pk.extend(eth_ip4());
+        assert_eq!(network(LinkType(258), &pk), Network::Ipv4(&IP4));
+        let mut pk_nested = 8u32.to_le_bytes().to_vec();
+        pk_nested.extend_from_slice(&258u32.to_le_bytes());
+        pk_nested.extend_from_slice(&pk);
+        assert_eq!(network(LinkType(258), &pk_nested), Network::Malformed);
+    }
+
+    #[test]
+    fn ipoib_in_the_pcap_and_rfc_4391_forms() {
+        let mut long = vec![0x11; 40];
+        long.extend_from_slice(&[0x86, 0xdd, 0, 0]);
+        long.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(242), &long), Network::Ipv6(&IP6));
+        let mut short = vec![0x08, 0x00, 0, 0];
+        short.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType(242), &short), Network::Ipv4(&IP4));
+        let mut arp = vec![0x22; 40];
+        arp.extend_from_slice(&[0x08, 0x06, 0, 0, 0, 1]);
+        assert_eq!(network(LinkType(242), &arp), Network::NotIp(0x0806));
+        assert_eq!(network(LinkType(242), &[0x08, 0x00]), Network::Malformed);
+    }
+
+    #[test]
+    fn juniper_ethernet_header_forms() {
+        let mut plain = b"MGC\x01".to_vec();
+        plain.extend(eth_ip4());
+        assert_eq!(network(LinkType(178), &plain), Network::Ipv4(&IP4));
+        let mut ext = b"MGC\x80".to_vec();
+        ext.extend_from_slice(&[0, 3, 1, 1, 9]);
+        ext.extend(eth_ip4());
+        assert_eq!(network(LinkType(178), &ext), Network::Ipv4(&IP4));
+        let mut no_l2 = b"MGC\x82".to_vec();
+        no_l2.extend_from_slice(&[0, 0, 6, 0, 0, 0]);
+        no_l2.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(178), &no_l2), Network::Ipv6(&IP6));
+        let mut mpls = b"MGC\x02".to_vec();
+        mpls.extend_from_slice(&[5, 0, 0, 0, 0, 1, 0x01, 0x40]);
+        assert_eq!(
+            network(LinkType(178), &mpls),
+            Network::Mpls(&[0, 1, 0x01, 0x40])
+        );
+        assert_eq!(network(LinkType(178), b"XGC\x00"), Network::Malformed);
+        assert_eq!(network(LinkType(178), b"MGC\x80\x00"), Network::Malformed);
+        assert_eq!(
+            network(LinkType(178), b"MGC\x80\x00\x09"),
+            Network::Malformed
+        );
+        let mut odd = b"MGC\x02".to_vec();
+        odd.extend_from_slice(&[10, 0, 0, 0, 0xfe]);
+        assert_eq!(network(LinkType(178), &odd), Network::NotIp(NO_ETHERTYPE));
+    }
+
+    #[test]
+    fn pflog_prism_avs_ipnet_netanalyzer_ppp_ether_mpls() {
+        let mut pflog = vec![61, 24];
+        pflog.extend_from_slice(&[0; 62]);
+        pflog.extend_from_slice(&IP6);
+        assert_eq!(network(LinkType(117), &pflog), Network::Ipv6(&IP6));
+        assert_eq!(network(LinkType(117), &[0, 2]), Network::Malformed);
+        let data = {
+            let mut d = vec![0x08, 0x01];
+            d.extend_from_slice(&[0u8; 22]);
+            d.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+            d.extend_from_slice(&IP4);
+            d
+        };
+        let mut prism = vec![0x41, 0, 0, 0, 16, 0, 0, 0];
+        prism.extend_from_slice(&[0; 8]);
+        prism.extend_from_slice(&data);
+        assert_eq!(network(LinkType(119), &prism), Network::Ipv4(&IP4));
+        let mut avs = vec![0x80, 0x21, 0x10, 0x01, 0, 0, 0, 12, 0, 0, 0, 0];
+        avs.extend_from_slice(&data);
+        assert_eq!(network(LinkType(163), &avs), Network::Ipv4(&IP4));
+        let mut ipnet = vec![1, 2];
+        ipnet.extend_from_slice(&[0; 22]);
+        ipnet.extend_from_slice(&IP4);
+        assert_eq!(network(LinkType(226), &ipnet), Network::Ipv4(&IP4));
+        let mut na = vec![0; 4];
+        na.extend(eth_ip4());
+        assert_eq!(network(LinkType(240), &na), Network::Ipv4(&IP4));
+        let mut nat = vec![0; 12];
+        nat.extend(eth_ip4());
+        assert_eq!(network(LinkType(241), &nat), Network::Ipv4(&IP4));
+        let pppoe = [0x11, 0x00, 0x12, 0x34, 0x00, 0x04, 0x00, 0x21, 0x45, 0x00];
+        assert_eq!(network(LinkType(51), &pppoe), Network::Ipv4(&IP4));
+        assert_eq!(
+            network(LinkType(219), &[0, 1, 0x01, 0x40]),
+            Network::Mpls(&[0, 1, 0x01, 0x40])
+        );
     }
 
     #[test]
     fn unknown_link_type_is_unsupported() {
-        assert_eq!(network(LinkType(147), &[0; 40]), Network::Unsupported);
+        assert_eq!(network(LinkType(147), &[0; 40]), Network::Unsupported(147));
     }
 }

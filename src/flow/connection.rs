@@ -97,6 +97,9 @@ pub struct Connection {
     /// The connection that used the same 4-tuple before this one, if the
     /// flow table still remembered it.
     pub previous: Option<Previous>,
+    /// The tunnel layers its first segment came through (none for
+    /// untunnelled traffic).
+    pub tunnel: Option<Box<crate::decode::TunnelPath>>,
 }
 
 /// The segment of a connection's first RST.
@@ -154,6 +157,7 @@ impl Connection {
             end_reason: EndReason::EndOfCapture,
             dirs: Default::default(),
             previous: None,
+            tunnel: None,
         }
     }
 

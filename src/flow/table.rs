@@ -1,13 +1,13 @@
 //! The flow table: live connections by canonical 4-tuple.
 
+mod arrives;
+
 use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
 use super::roles;
-use crate::decode::TcpSegment;
-use crate::reassembly::{
-    timestamp_option, BySide, Pacing, Reassembler, ReassemblyLimits, SegmentKind, SegmentMeta,
-    Sent, Side, StreamHandler,
-};
+use crate::decode::{TcpSegment, Tunnel};
+use crate::reassembly::{BySide, Pacing, Reassembler, ReassemblyLimits, Side, StreamHandler};
 use crate::Timestamp;
+use arrives::process_in;
 use rustc_hash::FxHashMap;
 use std::net::SocketAddr;
 
@@ -74,15 +74,17 @@ pub struct Finished<H> {
     pub handler: H,
 }
 
+/// The canonical 4-tuple, and the key of the tunnel it came through (0 for
+/// none; see [`Tunnel`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct FlowKey(SocketAddr, SocketAddr);
+struct FlowKey(SocketAddr, SocketAddr, u32);
 
 impl FlowKey {
-    fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {
+    fn new(a: SocketAddr, b: SocketAddr, tunnel: u32) -> FlowKey {
         if a <= b {
-            FlowKey(a, b)
+            FlowKey(a, b, tunnel)
         } else {
-            FlowKey(b, a)
+            FlowKey(b, a, tunnel)
         }
     }
 }
@@ -106,7 +108,7 @@ struct Entry<H> {
     /// Whether each side's last advertised window was zero.
     window_zero: [bool; 2],
     closing_since: Option<Timestamp>,
-    /// A reset seen, not yet handed to the handler (see `process_in`).
+    /// A reset seen, not yet handed to the handler (see `arrives.rs`).
     pending_rst: Option<(Side, Timestamp)>,
     /// The pending reset's segment: frame, acknowledgement, peer's bytes.
     pending_rst_segment: Option<RstSegment>,
@@ -157,6 +159,18 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
     /// Takes one segment; connections that end because of it (or because
     /// capture time moved past their timeouts) are handed to `done`.
     pub fn process(&mut self, seg: &TcpSegment<'_>, done: &mut impl FnMut(Finished<H>)) {
+        self.process_tunnelled(seg, Tunnel::NONE, done)
+    }
+
+    /// [`FlowTable::process`] for a segment that came through `tunnel`: its
+    /// key tells the connection apart from the same 4-tuple elsewhere, and
+    /// a new connection records the tunnel's path.
+    pub fn process_tunnelled(
+        &mut self,
+        seg: &TcpSegment<'_>,
+        tunnel: Tunnel<'_>,
+        done: &mut impl FnMut(Finished<H>),
+    ) {
         if seg.ts > self.now {
             self.now = seg.ts;
         }
@@ -168,7 +182,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
         }
 
-        let key = FlowKey::new(seg.src, seg.dst);
+        let key = FlowKey::new(seg.src, seg.dst, tunnel.key);
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut generation = 0;
         let mut previous = None;
@@ -209,6 +223,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         }
         let mut entry = self.open(seg, generation);
         entry.conn.previous = previous;
+        entry.conn.tunnel = tunnel.owned();
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
         let after = entry.buffered();
@@ -400,266 +415,4 @@ fn side_of(conn: &Connection, src: SocketAddr) -> Side {
     } else {
         Side::Server
     }
-}
-
-/// One segment into its connection: handshake, acknowledgement of the
-/// peer's stream, the segment's own data, ack clocking, close.
-fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side: Side) {
-    if e.conn.roles == RoleEvidence::Port && e.conn.packets > 0 && !seg.payload.is_empty() {
-        side = reconsider_roles(e, seg, side);
-    }
-    let peer = side.peer();
-    let ts = seg.ts;
-    e.conn.packets = e.conn.packets.saturating_add(1);
-    e.conn.last_frame = seg.frame;
-    if ts > e.conn.end_ts {
-        e.conn.end_ts = ts;
-    }
-    e.last_ts = ts;
-    // tshark's base sequence number: the ISN for a SYN, else one before the
-    // first byte seen (so that a late SYN with that ISN is a retransmission).
-    let base = if seg.flags.syn() {
-        seg.seq
-    } else {
-        seg.seq.wrapping_sub(1)
-    };
-    e.first_seq.of_mut(side).get_or_insert(base);
-    let flags = seg.flags;
-
-    if flags.syn() {
-        let rx = e.rx.of_mut(side);
-        rx.syn(seg.seq);
-        let stats = &mut rx.stats;
-        let options = seg.options();
-        stats.mss = stats.mss.or(options.mss);
-        stats.window_scale = stats.window_scale.or(options.window_scale);
-        if !flags.ack() && side == Side::Client {
-            e.conn.handshake.syn.get_or_insert(ts);
-        }
-        if flags.ack() && side == Side::Server && e.conn.handshake.syn_ack.is_none() {
-            e.conn.handshake.syn_ack = Some(ts);
-            e.server_isn = Some(seg.seq);
-            // The handshake's round trips seed the ack clock's (see
-            // `Connection::capture_rtt_to_ns`).
-            if let Some(syn) = e.conn.handshake.syn {
-                e.pacing.of_mut(Side::Server).note_rtt(ts.since(syn));
-            }
-        }
-    } else if flags.ack()
-        && side == Side::Client
-        && e.conn.handshake.ack.is_none()
-        && e.conn.handshake.syn.is_some()
-        && matches!(e.server_isn, Some(isn) if seg.ack == isn.wrapping_add(1))
-    {
-        e.conn.handshake.ack = Some(ts);
-        if let Some(syn_ack) = e.conn.handshake.syn_ack {
-            e.pacing.of_mut(Side::Client).note_rtt(ts.since(syn_ack));
-        }
-    }
-
-    // The acknowledgement speaks about the peer's stream: it may reveal a
-    // hole there that will never be filled from this capture.
-    let mut ack_offset = None;
-    if flags.ack() {
-        let prx = e.rx.of_mut(peer);
-        if prx.has_base() {
-            prx.peer_ack(peer, seg.ack, ts, &mut e.handler);
-        } else {
-            prx.pick_up(seg.ack);
-        }
-        ack_offset = prx.offset_of(seg.ack);
-    }
-    *e.window_zero.of_mut(side) = seg.window == 0 && !flags.syn();
-
-    if flags.rst() {
-        let stats = &mut e.rx.of_mut(side).stats;
-        stats.packets = stats.packets.saturating_add(1);
-        // The reset takes effect when the connection is finished, unless new
-        // data follows it: a reset the peer ignored (out of window, injected)
-        // closed nothing.
-        if e.conn.rst.is_none() && e.pending_rst.is_none() {
-            e.pending_rst = Some((side, ts));
-            e.pending_rst_segment = Some(RstSegment {
-                frame: seg.frame,
-                ack: ack_offset,
-                peer_seen: e.rx.of(peer).highest_seen(),
-            });
-        }
-        e.closing_since.get_or_insert(ts);
-        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
-        e.handler.on_segment(side, &meta);
-        return;
-    }
-
-    // Before any SYN+ACK, a server segment without SYN or payload is not part
-    // of a synchronized connection: a client in SYN-SENT ignores it (a FIN
-    // here is an injection, and must not fix where the server's stream
-    // starts). Payload is kept: the SYN+ACK may just be missing from the capture.
-    if side == Side::Server
-        && e.conn.handshake.syn.is_some()
-        && e.conn.handshake.syn_ack.is_none()
-        && !flags.syn()
-        && seg.payload_len == 0
-    {
-        let stats = &mut e.rx.of_mut(side).stats;
-        stats.packets = stats.packets.saturating_add(1);
-        stats.unsynchronized = stats.unsynchronized.saturating_add(1);
-        let meta = meta(seg, SegmentKind::Control, 0, ack_offset, 0);
-        e.handler.on_segment(side, &meta);
-        return;
-    }
-
-    let data_seq = if flags.syn() {
-        seg.seq.wrapping_add(1)
-    } else {
-        seg.seq
-    };
-    let peer_window_zero = *e.window_zero.of(peer);
-    let mut kind = e.rx.of_mut(side).segment(
-        side,
-        data_seq,
-        seg.payload,
-        seg.payload_len,
-        flags.fin(),
-        peer_window_zero,
-        ts,
-        &mut e.handler,
-    );
-    if seg.payload_len == 0 && (flags.syn() || flags.fin()) {
-        kind = SegmentKind::Control;
-    }
-    if flags.fin() {
-        e.conn.fin.of_mut(side).get_or_insert(ts);
-    }
-    let offset = e.rx.of(side).offset_of(data_seq).unwrap_or(0);
-    let timestamps = timestamp_option(seg.options_raw);
-
-    match kind {
-        SegmentKind::NewData | SegmentKind::ZeroWindowProbe => {
-            let st = &mut e.rx.of_mut(side).stats;
-            st.last_data_ts = Some(ts);
-            st.first_data_frame.get_or_insert(seg.frame);
-            st.last_data_frame = Some(seg.frame);
-            if e.conn.fin.of(peer).is_some() {
-                st.bytes_after_peer_fin = st
-                    .bytes_after_peer_fin
-                    .saturating_add(u64::from(seg.payload_len));
-            }
-            if let Some((rst_side, _)) = e.pending_rst.take() {
-                e.pending_rst_segment = None;
-                let st = &mut e.rx.of_mut(rst_side).stats;
-                st.ignored_resets = st.ignored_resets.saturating_add(1);
-                if e.conn.fin[0].is_none() || e.conn.fin[1].is_none() {
-                    e.closing_since = None;
-                }
-            }
-            // What a full-sized segment could have carried: the smaller MSS
-            // either SYN announced, less this segment's options.
-            let announced = match (e.rx.of(side).stats.mss, e.rx.of(peer).stats.mss) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let options = u16::try_from(seg.options_raw.len()).unwrap_or(u16::MAX);
-            let sent = Sent {
-                ts,
-                frame: seg.frame,
-                offset,
-                len: seg.payload_len,
-                mss: announced.map(|m| m.saturating_sub(options)),
-                tsecr: timestamps.map(|(_, tsecr)| tsecr),
-            };
-            if !flags.fin() && e.pacing.of(side).unheld_partial(&sent) {
-                let st = &mut e.rx.of_mut(side).stats;
-                st.unheld_partials = st.unheld_partials.saturating_add(1);
-            }
-            if let Some(release) = e.pacing.of_mut(side).data(side, sent) {
-                e.handler.on_ack_release(&release);
-            }
-            e.pacing.of_mut(peer).peer_data(ack_offset);
-        }
-        SegmentKind::Retransmission => e.pacing.of_mut(side).retransmission(ts),
-        SegmentKind::PureAck => {
-            if let Some(acked) = ack_offset {
-                let rtt = e.pacing.of_mut(side).rtt();
-                let tsval = timestamps.map(|(tsval, _)| tsval);
-                e.pacing
-                    .of_mut(peer)
-                    .peer_pure_ack(acked, ts, seg.frame, rtt, tsval);
-            }
-        }
-        _ => {}
-    }
-    // Round-trip samples, after the ack-clock events above so that a
-    // segment never measures its own wait: the peer's data coming back
-    // acknowledged, and the peer's timestamp coming back echoed.
-    if let Some(acked) = ack_offset {
-        if let Some(sample) = e.pacing.of_mut(peer).ack_sample(acked, ts) {
-            e.pacing.of_mut(side).note_rtt(sample);
-        }
-    }
-    if let Some((tsval, tsecr)) = timestamps {
-        e.pacing.of_mut(peer).peer_tsval(tsval, ts);
-        if flags.ack() {
-            e.pacing.of_mut(side).own_tsecr(tsecr, ts);
-        }
-    }
-
-    let scale = match (e.rx[0].stats.window_scale, e.rx[1].stats.window_scale) {
-        (Some(_), Some(_)) if !flags.syn() => e.rx.of(side).stats.window_scale.unwrap_or(0).min(14),
-        _ => 0,
-    };
-    let window = u64::from(seg.window) << scale;
-    let meta = meta(seg, kind, offset, ack_offset, window);
-    e.handler.on_segment(side, &meta);
-
-    if e.conn.fin[0].is_some() && e.conn.fin[1].is_some() {
-        e.closing_since.get_or_insert(ts);
-    }
-}
-
-fn meta(
-    seg: &TcpSegment<'_>,
-    kind: SegmentKind,
-    offset: u64,
-    ack: Option<u64>,
-    window: u64,
-) -> SegmentMeta {
-    SegmentMeta {
-        ts: seg.ts,
-        frame: seg.frame,
-        kind,
-        offset,
-        len: seg.payload_len,
-        ack,
-        window,
-    }
-}
-
-/// Roles guessed from port numbers give way to the first payload: an HTTP
-/// request line is the client's, a status line the server's. Only while no
-/// data (or a FIN) has been handed to the handler, so nothing it saw changes sides.
-fn reconsider_roles<H>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) -> Side {
-    let delivered = e.rx.iter().any(|r| r.stats.bytes > 0 || r.stats.gaps > 0)
-        || e.conn.fin.iter().any(Option::is_some);
-    if delivered {
-        return side;
-    }
-    let should_be = if roles::starts_like_request(seg.payload) {
-        Side::Client
-    } else if roles::starts_like_response(seg.payload) {
-        Side::Server
-    } else {
-        return side;
-    };
-    e.conn.roles = RoleEvidence::Payload;
-    if should_be == side {
-        return side;
-    }
-    std::mem::swap(&mut e.conn.client, &mut e.conn.server);
-    e.rx.swap(0, 1);
-    e.pacing.swap(0, 1);
-    e.first_seq.swap(0, 1);
-    e.window_zero.swap(0, 1);
-    e.conn.fin.swap(0, 1);
-    should_be
 }

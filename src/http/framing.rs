@@ -115,16 +115,7 @@ pub(crate) fn response_framing(
 mod tests {
     use super::*;
 
-    fn facts(fields: &[(&str, &str)]) -> HeaderFacts {
-        let headers: Vec<httparse::Header<'_>> = fields
-            .iter()
-            .map(|(n, v)| httparse::Header {
-                name: n,
-                value: v.as_bytes(),
-            })
-            .collect();
-        HeaderFacts::scan(&headers)
-    }
+    use crate::http::facts::tests::scan as facts;
 
     const GET: RequestKind = RequestKind {
         head: false,

@@ -142,91 +142,100 @@ fn header_slots(limits: &HttpLimits) -> usize {
     limits.max_headers.clamp(1, HttpLimits::HARD_MAX_HEADERS)
 }
 
-/// Parses a request head at the start of `buf` (no leading CR/LF).
-pub(crate) fn parse_request(
-    buf: &[u8],
-    config: &httparse::ParserConfig,
+/// Runs `parse` (one of `httparse`'s parsers) with header slots on the
+/// stack, at most [`HttpLimits::max_headers`]; it returns the head's length
+/// and, when the start line gave everything a head needs, the head. Any
+/// parse error but too many fields goes to `on_error`.
+fn parse_in_slots<'b>(
     limits: &HttpLimits,
+    parse: impl FnOnce(
+        &mut [MaybeUninit<httparse::Header<'b>>],
+    ) -> Result<httparse::Status<(usize, Option<ParsedHead>)>, httparse::Error>,
+    on_error: impl FnOnce() -> Parsed,
 ) -> Parsed {
-    let mut storage: [MaybeUninit<httparse::Header<'_>>; HttpLimits::HARD_MAX_HEADERS] =
+    let mut storage: [MaybeUninit<httparse::Header<'b>>; HttpLimits::HARD_MAX_HEADERS] =
         [const { MaybeUninit::uninit() }; HttpLimits::HARD_MAX_HEADERS];
     let slots = header_slots(limits);
     let Some(headers) = storage.get_mut(..slots) else {
         return Err(NoHead::Malformed);
     };
-    let mut request = httparse::Request::new(&mut []);
-    match config.parse_request_with_uninit_headers(&mut request, buf, headers) {
-        Ok(httparse::Status::Complete(len)) => {
-            let (Some(method), Some(path), Some(minor)) =
-                (request.method, request.path, request.version)
-            else {
-                return Err(NoHead::Malformed);
-            };
-            Ok((
-                ParsedHead {
-                    start: StartLine::Request {
-                        method: method_name(method.as_bytes()),
-                        uri: capped_string(path.as_bytes(), MAX_URI_BYTES),
-                        version: HttpVersion::from_minor(minor),
-                    },
-                    headers: HeaderFacts::scan(request.headers),
-                },
-                len,
-            ))
-        }
+    match parse(headers) {
+        Ok(httparse::Status::Complete((len, Some(head)))) => Ok((head, len)),
+        Ok(httparse::Status::Complete((_, None))) => Err(NoHead::Malformed),
         Ok(httparse::Status::Partial) => Err(NoHead::Partial),
         Err(httparse::Error::TooManyHeaders) => Err(NoHead::TooManyHeaders),
-        Err(_) => match http09_request_line(buf) {
-            Http09::Line { uri, len } => Ok((
-                ParsedHead {
-                    start: StartLine::Request {
-                        method: Cow::Borrowed("GET"),
-                        uri: capped_string(uri, MAX_URI_BYTES),
-                        version: HttpVersion::Http09,
-                    },
-                    headers: HeaderFacts::default(),
-                },
-                len,
-            )),
-            Http09::NeedMore => Err(NoHead::Partial),
-            Http09::No => Err(NoHead::Malformed),
-        },
+        Err(_) => on_error(),
     }
 }
 
-/// Parses a response head at the start of `buf` (no leading CR/LF).
-pub(crate) fn parse_response(
-    buf: &[u8],
+/// Parses a request head at the start of `buf` (no leading CR/LF); a line
+/// `httparse` rejects may still be an HTTP/0.9 request.
+pub(crate) fn parse_request<'b>(
+    buf: &'b [u8],
     config: &httparse::ParserConfig,
     limits: &HttpLimits,
 ) -> Parsed {
-    let mut storage: [MaybeUninit<httparse::Header<'_>>; HttpLimits::HARD_MAX_HEADERS] =
-        [const { MaybeUninit::uninit() }; HttpLimits::HARD_MAX_HEADERS];
-    let slots = header_slots(limits);
-    let Some(headers) = storage.get_mut(..slots) else {
-        return Err(NoHead::Malformed);
-    };
-    let mut response = httparse::Response::new(&mut []);
-    match config.parse_response_with_uninit_headers(&mut response, buf, headers) {
-        Ok(httparse::Status::Complete(len)) => {
-            let (Some(minor), Some(code)) = (response.version, response.code) else {
-                return Err(NoHead::Malformed);
-            };
-            Ok((
-                ParsedHead {
-                    start: StartLine::Status {
-                        version: HttpVersion::from_minor(minor),
-                        code,
-                    },
-                    headers: HeaderFacts::scan(response.headers),
+    let parse = |headers: &mut [MaybeUninit<httparse::Header<'b>>]| {
+        let mut request = httparse::Request::new(&mut []);
+        let len = match config.parse_request_with_uninit_headers(&mut request, buf, headers)? {
+            httparse::Status::Complete(len) => len,
+            httparse::Status::Partial => return Ok(httparse::Status::Partial),
+        };
+        let head = match (request.method, request.path, request.version) {
+            (Some(method), Some(path), Some(minor)) => Some(ParsedHead {
+                start: StartLine::Request {
+                    method: method_name(method.as_bytes()),
+                    uri: capped_string(path.as_bytes(), MAX_URI_BYTES),
+                    version: HttpVersion::from_minor(minor),
                 },
-                len,
-            ))
-        }
-        Ok(httparse::Status::Partial) => Err(NoHead::Partial),
-        Err(httparse::Error::TooManyHeaders) => Err(NoHead::TooManyHeaders),
-        Err(_) => Err(NoHead::Malformed),
-    }
+                headers: HeaderFacts::scan(request.headers),
+            }),
+            _ => None,
+        };
+        Ok(httparse::Status::Complete((len, head)))
+    };
+    parse_in_slots(limits, parse, || match http09_request_line(buf) {
+        Http09::Line { uri, len } => Ok((
+            ParsedHead {
+                start: StartLine::Request {
+                    method: Cow::Borrowed("GET"),
+                    uri: capped_string(uri, MAX_URI_BYTES),
+                    version: HttpVersion::Http09,
+                },
+                headers: HeaderFacts::default(),
+            },
+            len,
+        )),
+        Http09::NeedMore => Err(NoHead::Partial),
+        Http09::No => Err(NoHead::Malformed),
+    })
+}
+
+/// Parses a response head at the start of `buf` (no leading CR/LF).
+pub(crate) fn parse_response<'b>(
+    buf: &'b [u8],
+    config: &httparse::ParserConfig,
+    limits: &HttpLimits,
+) -> Parsed {
+    let parse = |headers: &mut [MaybeUninit<httparse::Header<'b>>]| {
+        let mut response = httparse::Response::new(&mut []);
+        let len = match config.parse_response_with_uninit_headers(&mut response, buf, headers)? {
+            httparse::Status::Complete(len) => len,
+            httparse::Status::Partial => return Ok(httparse::Status::Partial),
+        };
+        let head = match (response.version, response.code) {
+            (Some(minor), Some(code)) => Some(ParsedHead {
+                start: StartLine::Status {
+                    version: HttpVersion::from_minor(minor),
+                    code,
+                },
+                headers: HeaderFacts::scan(response.headers),
+            }),
+            _ => None,
+        };
+        Ok(httparse::Status::Complete((len, head)))
+    };
+    parse_in_slots(limits, parse, || Err(NoHead::Malformed))
 }
 
 enum Http09<'a> {

@@ -24,6 +24,14 @@
 //!   pairing is either provably right or inferred and flagged
 //!   ([`Transaction::pairing_inferred`]); see `pairing.rs` for the rules.
 //!
+//! Where things are: `connection.rs` takes the reassembly's calls and
+//! dispatches each delivered range on its direction's state; `direction.rs`
+//! is that state machine (states named after RFC 9112, its transition table
+//! in the module docs); `heads.rs` finds message starts and reads heads;
+//! `messages.rs` starts and ends messages and reads bodies; `store.rs` holds
+//! the transactions and their pairing. `head.rs`, `facts.rs`,
+//! `field_names.rs`, `framing.rs` and `chunked.rs` parse and interpret bytes.
+//!
 //! Use: create one [`HttpConnection`] per connection, feed it the
 //! reassembly's calls, optionally take finished transactions early with
 //! [`HttpConnection::drain_settled`] (long keep-alive connections), and call
@@ -41,11 +49,16 @@
 
 mod chunked;
 mod connection;
+mod direction;
 mod facts;
+mod field_names;
 mod framing;
 mod head;
+mod heads;
+mod messages;
 mod pairing;
 mod serde_ts;
+mod store;
 mod timing;
 mod transaction;
 

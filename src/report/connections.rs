@@ -5,6 +5,11 @@ use crate::analyze::CaptureSummary;
 use crate::flow::{CloseKind, Connection};
 use crate::reassembly::Side;
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 /// A connection as the JSON contract names its fields (SPEC §5).
 #[derive(Clone, Debug, Serialize)]
@@ -29,6 +34,10 @@ pub struct ConnectionRecord {
     /// Retransmitted or overlapping segments whose bytes differed from the
     /// first copy (the first is kept): evasion, or a broken middlebox.
     pub conflicting_overlaps: u64,
+    /// The tunnel the connection's first segment came through, outermost
+    /// layer first (`vxlan vni 42 10.0.0.1->10.0.0.2`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
 }
 
 impl ConnectionRecord {
@@ -52,6 +61,7 @@ impl ConnectionRecord {
             packets: c.packets,
             gap_bytes: cs.gap_bytes + ss.gap_bytes,
             conflicting_overlaps: cs.conflicting_overlaps + ss.conflicting_overlaps,
+            tunnel: c.tunnel.as_ref().map(|t| t.to_string()),
         }
     }
 }
@@ -69,6 +79,35 @@ pub struct CaptureRecord {
     pub malformed: u64,
     /// Frames skipped because of their link type, by link type number.
     pub unsupported_link: std::collections::BTreeMap<u32, u64>,
+    /// `non_tcp` by IP protocol number (absent when empty, as are the
+    /// counters below when zero).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub non_tcp_protocols: BTreeMap<u8, u64>,
+    /// `non_ip` by ethertype, for frames that name their payload with one.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub non_ip_ethertypes: BTreeMap<String, u64>,
+    /// IPsec ESP packets (encrypted, not decoded).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub esp: u64,
+    /// Frames with more tunnel layers than connlint peels.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub tunnel_too_deep: u64,
+    /// Frames by the kind of each tunnel layer they came through.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tunnels: BTreeMap<crate::decode::TunnelKind, u64>,
+    /// IP fragments (of datagrams that may lead to TCP), the datagrams
+    /// completed from them, and the fragments dropped: never completed,
+    /// over a bound, invalid.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragments: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragments_reassembled: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragments_incomplete: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragments_over_limit: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragments_invalid: u64,
     /// Bounds reached, by key, with how often.
     pub limits_hit: crate::limits::LimitsHit,
     pub errors: Vec<ErrorRecord>,
@@ -92,6 +131,21 @@ impl CaptureRecord {
             non_ip: s.decode.non_ip,
             malformed: s.decode.malformed,
             unsupported_link: s.decode.unsupported_link.clone(),
+            non_tcp_protocols: s.decode.non_tcp_protocols.clone(),
+            non_ip_ethertypes: s
+                .decode
+                .non_ip_ethertypes
+                .iter()
+                .map(|(t, n)| (format!("0x{t:04x}"), *n))
+                .collect(),
+            esp: s.decode.esp,
+            tunnel_too_deep: s.decode.tunnel_too_deep,
+            tunnels: s.decode.tunnels.clone(),
+            fragments: s.decode.fragments,
+            fragments_reassembled: s.decode.fragments_reassembled,
+            fragments_incomplete: s.decode.fragments_incomplete,
+            fragments_over_limit: s.decode.fragments_over_limit,
+            fragments_invalid: s.decode.fragments_invalid,
             limits_hit: s.limits_hit,
             errors: s
                 .error
@@ -140,6 +194,9 @@ pub fn row(r: &ConnectionRecord, t0: f64) -> Vec<String> {
         r.gaps.to_string(),
         r.transactions.map_or("-".to_string(), |n| n.to_string()),
     ]
+    .into_iter()
+    .chain(r.tunnel.clone())
+    .collect()
 }
 
 /// "3 connections in 120 packets (118 TCP; 2 other)" and what was skipped.
@@ -156,6 +213,21 @@ pub fn summary_line(cap: &CaptureRecord) -> String {
     let other = cap.non_tcp + cap.non_ip;
     if other > 0 {
         s.push_str(&format!(", {other} not TCP"));
+    }
+    let tunnelled: u64 = cap.tunnels.values().sum();
+    if tunnelled > 0 {
+        let kinds: Vec<String> = cap
+            .tunnels
+            .iter()
+            .map(|(k, n)| format!("{n} {}", k.name()))
+            .collect();
+        s.push_str(&format!(", tunnel layers peeled: {}", kinds.join(", ")));
+    }
+    if cap.esp > 0 {
+        s.push_str(&format!(", {} ESP", cap.esp));
+    }
+    if cap.tunnel_too_deep > 0 {
+        s.push_str(&format!(", {} nested too deep", cap.tunnel_too_deep));
     }
     if cap.malformed > 0 {
         s.push_str(&format!(", {} malformed", cap.malformed));

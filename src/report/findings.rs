@@ -2,6 +2,18 @@
 //! [`super::group`]), as the SPEC §5 JSON document / JSON Lines for scripts
 //! (one record per finding, with its group key), as SARIF / JUnit / GitHub
 //! annotations for CI (one entry per group), or as per-rule statistics.
+//!
+//! This file has the records, the JSON document, the statistics and what the
+//! formats share (how a finding or a group is put in words); each of the
+//! other formats has its own file: `table.rs`, `sarif.rs`, `junit.rs`,
+//! `github.rs`.
+
+mod github;
+mod junit;
+mod sarif;
+mod table;
+
+pub use sarif::SARIF_FINGERPRINT;
 
 use super::group::{Group, GroupKey, Grouper};
 use super::{write_json_line, Format};
@@ -196,7 +208,7 @@ fn write_listing<W: Write>(
             out.write_all(b"\n")
         }
         Format::Jsonl => records(outcomes).try_for_each(|r| write_json_line(out, &r)),
-        Format::Table => write_table(out, outcomes, group),
+        Format::Table => table::write_table(out, outcomes, group),
     }
 }
 
@@ -232,131 +244,6 @@ fn group_phrase(g: &Group, t0: Option<Timestamp>) -> String {
         g.key.server,
         g.connections,
         plural(g.connections)
-    )
-}
-
-/// One finding's line (and its evidence line) in the table, indented by
-/// `indent` beyond the usual two spaces.
-fn write_finding<W: Write>(
-    out: &mut W,
-    f: &Finding,
-    t0: Option<Timestamp>,
-    indent: &str,
-) -> io::Result<()> {
-    let at = t0.map_or(String::new(), |t0| format!("{} ", rel(Some(t0), f.ts)));
-    let tx = f.transaction.map_or(String::new(), |t| format!(" tx {t}"));
-    writeln!(
-        out,
-        "{indent}  {at}{:<7} {} {}{tx}: {}",
-        f.severity.name(),
-        f.code,
-        f.rule,
-        f.message
-    )?;
-    if !f.evidence.is_empty() {
-        let ev: Vec<String> = f.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        writeln!(out, "{indent}          evidence: {}", ev.join(" "))?;
-    }
-    Ok(())
-}
-
-/// A finding under its connection's header; consecutive findings on one
-/// connection share the header (`current` is the connection of the last).
-fn write_single<W: Write>(
-    out: &mut W,
-    path: &str,
-    t0: Option<Timestamp>,
-    f: &Finding,
-    current: &mut Option<u64>,
-) -> io::Result<()> {
-    if *current != Some(f.connection) {
-        *current = Some(f.connection);
-        writeln!(
-            out,
-            "\n{path}: connection {} {} -> {}",
-            f.connection, f.client, f.server
-        )?;
-    }
-    write_finding(out, f, t0, "")
-}
-
-/// A group of more than one: what it is, its examples under their
-/// connections, and how many more there are.
-fn write_group<W: Write>(
-    out: &mut W,
-    path: &str,
-    t0: Option<Timestamp>,
-    g: &Group,
-) -> io::Result<()> {
-    writeln!(out, "\n{path}: {}", group_phrase(g, t0))?;
-    let mut current = None;
-    for f in g.examples() {
-        if current != Some(f.connection) {
-            current = Some(f.connection);
-            writeln!(
-                out,
-                "  connection {} {} -> {}",
-                f.connection, f.client, f.server
-            )?;
-        }
-        write_finding(out, f, t0, "  ")?;
-    }
-    let more = g.more(g.examples().len());
-    if more > 0 {
-        writeln!(out, "  and {more} more like it")?;
-    }
-    Ok(())
-}
-
-fn write_table<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
-    let mut entries = 0u64;
-    for o in outcomes {
-        let path = &o.summary.path;
-        let t0 = o.summary.first_ts;
-        let mut current: Option<u64> = None;
-        if group {
-            let groups = groups_of(o);
-            entries += groups.len() as u64;
-            for g in &groups {
-                if g.count == 1 {
-                    write_single(out, path, t0, g.first(), &mut current)?;
-                } else {
-                    current = None;
-                    write_group(out, path, t0, g)?;
-                }
-            }
-        } else {
-            for f in &o.findings {
-                write_single(out, path, t0, f, &mut current)?;
-            }
-        }
-    }
-    let s = Summary::of(outcomes);
-    let conns: u64 = outcomes.iter().map(|o| o.connections).sum();
-    let txs: u64 = outcomes.iter().map(|o| o.transactions).sum();
-    if s.findings > 0 {
-        writeln!(out)?;
-    }
-    // The counts are of findings; the groups are said only when there are fewer.
-    let in_groups = if group && entries < s.findings {
-        format!(" in {entries} group{}", plural(entries))
-    } else {
-        String::new()
-    };
-    writeln!(
-        out,
-        "{} finding{}{in_groups} ({} error, {} warning, {} info) in {} capture{}, {} connection{}, {} transaction{}",
-        s.findings,
-        plural(s.findings),
-        s.error,
-        s.warning,
-        s.info,
-        outcomes.len(),
-        plural(outcomes.len() as u64),
-        conns,
-        plural(conns),
-        txs,
-        plural(txs)
     )
 }
 
@@ -445,9 +332,9 @@ pub fn write_check<W: Write>(
         CheckFormat::Table => write_listing(out, Format::Table, outcomes, group),
         CheckFormat::Json => write_listing(out, Format::Json, outcomes, group),
         CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, group),
-        CheckFormat::Sarif => write_sarif(out, outcomes, group),
-        CheckFormat::Junit => write_junit(out, outcomes, options),
-        CheckFormat::Github => write_github(out, outcomes, group),
+        CheckFormat::Sarif => sarif::write_sarif(out, outcomes, group),
+        CheckFormat::Junit => junit::write_junit(out, outcomes, options),
+        CheckFormat::Github => github::write_github(out, outcomes, group),
     }
 }
 
@@ -489,292 +376,6 @@ fn entries(o: &CheckOutcome, group: bool) -> Vec<Group> {
     } else {
         o.findings.iter().map(Group::new).collect()
     }
-}
-
-fn sarif_level(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Info => "note",
-    }
-}
-
-/// The partial fingerprint SARIF consumers match results across runs by:
-/// the group key (rule, client host, server endpoint).
-pub const SARIF_FINGERPRINT: &str = "connlintGroup/v1";
-
-fn sarif_result(path: &str, t0: Option<Timestamp>, g: &Group) -> Value {
-    use serde_json::json;
-    let f = g.first();
-    let key = g.key.to_string();
-    let examples: Vec<Value> = g
-        .examples()
-        .iter()
-        .map(|e| {
-            json!({
-                "connection": e.connection,
-                "client": e.client,
-                "server": e.server,
-                "transaction": e.transaction,
-                "ts": e.ts.as_secs_f64(),
-                "message": e.message,
-            })
-        })
-        .collect();
-    json!({
-        "ruleId": g.key.code,
-        "level": sarif_level(g.severity),
-        "message": {"text": group_text(g, t0)},
-        "locations": [{
-            "physicalLocation": {"artifactLocation": {"uri": path}},
-            "logicalLocations": [{"fullyQualifiedName": place(f), "kind": "object"}],
-        }],
-        "partialFingerprints": {SARIF_FINGERPRINT: key},
-        "properties": {
-            "ts": f.ts.as_secs_f64(),
-            "evidence": f.evidence,
-            "group": key,
-            "count": g.count,
-            "connections": g.connections,
-            "first_ts": g.first_ts.as_secs_f64(),
-            "last_ts": g.last_ts.as_secs_f64(),
-            "examples": examples,
-        },
-    })
-}
-
-fn write_sarif<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
-    use serde_json::json;
-    let rules: Vec<Value> = crate::rules::all()
-        .iter()
-        .map(|r| {
-            let m = r.meta();
-            json!({
-                "id": m.code,
-                "name": m.name,
-                "shortDescription": {"text": m.summary},
-                "fullDescription": {"text": m.summary},
-                "help": {"text": m.doc, "markdown": m.doc},
-                "defaultConfiguration": {"level": sarif_level(m.severity)},
-            })
-        })
-        .collect();
-    let mut results: Vec<Value> = Vec::new();
-    for o in outcomes {
-        for g in entries(o, group) {
-            results.push(sarif_result(&o.summary.path, o.summary.first_ts, &g));
-        }
-    }
-    let invocations: Vec<Value> = outcomes
-        .iter()
-        .filter_map(|o| o.summary.error.as_ref().map(|e| (o, e)))
-        .map(|(o, e)| {
-            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", o.summary.path, e.offset, e.reason)}})
-        })
-        .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "connlint", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
-            "invocations": [{"executionSuccessful": invocations.is_empty(), "toolExecutionNotifications": invocations}],
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    out.write_all(b"\n")
-}
-
-/// Escapes text for XML attribute values and character data.
-fn xml(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// A finding as a line of a JUnit failure's text.
-fn junit_line(f: &Finding) -> String {
-    format!("{} ({}): {}", place(f), f.severity, f.message)
-}
-
-/// A group as lines of a JUnit failure's text: a group of one is its
-/// finding's line; a larger one says what it is, lists its examples and
-/// how many more there are.
-fn junit_group(text: &mut String, g: &Group, t0: Option<Timestamp>) {
-    if g.count == 1 {
-        text.push_str(&junit_line(g.first()));
-        text.push('\n');
-        return;
-    }
-    text.push_str(&group_phrase(g, t0));
-    text.push_str(":\n");
-    for f in g.examples() {
-        text.push_str("  ");
-        text.push_str(&junit_line(f));
-        text.push('\n');
-    }
-    let more = g.more(g.examples().len());
-    if more > 0 {
-        text.push_str(&format!("  and {more} more like it\n"));
-    }
-}
-
-/// JUnit: a test suite per capture, holding a test case `read` (an
-/// `<error>` when the capture is damaged) and one test case per rule that
-/// ran, or that has findings, in catalogue order. A rule's test case fails
-/// with at most one `<failure>` whose text lists its groups (each finding
-/// with `--no-group`); so `tests` >= `failures`.
-fn write_junit<W: Write>(
-    out: &mut W,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
-    struct Case {
-        meta: &'static RuleMeta,
-        findings: u64,
-        groups: u64,
-        text: String,
-    }
-    struct Suite<'a> {
-        o: &'a CheckOutcome,
-        cases: Vec<Case>,
-        failures: u64,
-    }
-    let suites: Vec<Suite> = outcomes
-        .iter()
-        .map(|o| {
-            let t0 = o.summary.first_ts;
-            let groups = entries(o, options.group);
-            let cases: Vec<Case> = crate::rules::all()
-                .iter()
-                .map(|r| r.meta())
-                .filter(|m| {
-                    options.rules.iter().any(|r| r.code == m.code)
-                        || o.findings.iter().any(|f| f.code == m.code)
-                })
-                .map(|meta| {
-                    let mut case = Case {
-                        meta,
-                        findings: 0,
-                        groups: 0,
-                        text: String::new(),
-                    };
-                    for g in groups.iter().filter(|g| g.key.code == meta.code) {
-                        case.findings += g.count;
-                        case.groups += 1;
-                        junit_group(&mut case.text, g, t0);
-                    }
-                    case
-                })
-                .collect();
-            let failures = cases.iter().filter(|c| c.findings > 0).count() as u64;
-            Suite { o, cases, failures }
-        })
-        .collect();
-    let tests: u64 = suites.iter().map(|s| 1 + s.cases.len() as u64).sum();
-    let failures: u64 = suites.iter().map(|s| s.failures).sum();
-    let errors = outcomes
-        .iter()
-        .filter(|o| o.summary.error.is_some())
-        .count();
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        r#"<testsuites name="connlint" tests="{tests}" failures="{failures}" errors="{errors}">"#
-    )?;
-    for s in &suites {
-        let path = xml(&s.o.summary.path);
-        writeln!(
-            out,
-            r#"  <testsuite name="{path}" tests="{}" failures="{}" errors="{}">"#,
-            1 + s.cases.len(),
-            s.failures,
-            u8::from(s.o.summary.error.is_some())
-        )?;
-        match &s.o.summary.error {
-            Some(e) => writeln!(
-                out,
-                r#"    <testcase name="read" classname="{path}">
-      <error type="damaged capture" message="byte offset {}: {}"/>
-    </testcase>"#,
-                e.offset,
-                xml(&e.reason)
-            )?,
-            None => writeln!(out, r#"    <testcase name="read" classname="{path}"/>"#)?,
-        }
-        for c in &s.cases {
-            let name = xml(&format!("{} {}", c.meta.code, c.meta.name));
-            if c.findings == 0 {
-                writeln!(out, r#"    <testcase name="{name}" classname="{path}"/>"#)?;
-                continue;
-            }
-            let mut message = format!("{} finding{}", c.findings, plural(c.findings));
-            if c.groups < c.findings {
-                message.push_str(&format!(" in {} group{}", c.groups, plural(c.groups)));
-            }
-            writeln!(
-                out,
-                r#"    <testcase name="{name}" classname="{path}">
-      <failure type="{name}" message="{message}">{}</failure>
-    </testcase>"#,
-                xml(&c.text)
-            )?;
-        }
-        writeln!(out, "  </testsuite>")?;
-    }
-    writeln!(out, "</testsuites>")
-}
-
-/// GitHub workflow commands escape `%`, CR and LF in messages (and `:` and
-/// `,` in properties).
-fn gh(s: &str, property: bool) -> String {
-    let mut o = s
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
-    if property {
-        o = o.replace(':', "%3A").replace(',', "%2C");
-    }
-    o
-}
-
-fn write_github<W: Write>(out: &mut W, outcomes: &[CheckOutcome], group: bool) -> io::Result<()> {
-    for o in outcomes {
-        for g in entries(o, group) {
-            let level = match g.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "notice",
-            };
-            writeln!(
-                out,
-                "::{level} file={},title={}::{}",
-                gh(&o.summary.path, true),
-                gh(&format!("{} {}", g.key.code, g.rule), true),
-                gh(&group_text(&g, o.summary.first_ts), false)
-            )?;
-        }
-        if let Some(e) = &o.summary.error {
-            writeln!(
-                out,
-                "::error file={},title=damaged capture::byte offset {}: {}",
-                gh(&o.summary.path, true),
-                e.offset,
-                gh(&e.reason, false)
-            )?;
-        }
-    }
-    Ok(())
 }
 
 /// One line of `--statistics`: a rule and how many findings it has.

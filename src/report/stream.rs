@@ -66,6 +66,9 @@ pub struct ListWriter<W: Write> {
     key: &'static str,
     header: &'static [&'static str],
     right: &'static [usize],
+    /// A column shown after the header's only in blocks where some row has
+    /// a cell for it (the tunnel of tunnelled connections).
+    optional: Option<&'static str>,
     rows: Vec<Vec<String>>,
     written: u64,
     /// The first write error; later writes are skipped.
@@ -86,10 +89,19 @@ impl<W: Write> ListWriter<W> {
             key,
             header,
             right,
+            optional: None,
             rows: Vec::new(),
             written: 0,
             error: None,
         }
+    }
+
+    /// Names a last column that rows may add a cell for; a table block
+    /// shows it only when one of its rows does, so listings without such
+    /// rows look exactly as before.
+    pub fn optional_column(mut self, name: &'static str) -> Self {
+        self.optional = Some(name);
+        self
     }
 
     pub fn format(&self) -> Format {
@@ -148,8 +160,18 @@ impl<W: Write> ListWriter<W> {
         }
         let mut table = Table::new();
         table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
-        table.set_header(self.header.to_vec());
-        for r in self.rows.drain(..) {
+        let width = self.header.len();
+        let wide = self.optional.is_some() && self.rows.iter().any(|r| r.len() > width);
+        let mut header = self.header.to_vec();
+        if let (true, Some(name)) = (wide, self.optional) {
+            header.push(name);
+        }
+        table.set_header(header);
+        for mut r in self.rows.drain(..) {
+            if wide && r.len() == width {
+                r.push("-".to_string());
+            }
+            r.truncate(if wide { width + 1 } else { width });
             table.add_row(r);
         }
         for &col in self.right {

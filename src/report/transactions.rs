@@ -2,6 +2,16 @@
 
 use super::ms_cell;
 use crate::http::{Transaction, TransactionRecord};
+use serde::Serialize;
+
+/// A transaction on a tunnelled connection: its record and the tunnel
+/// (untunnelled ones are written as their record alone, as before).
+#[derive(Serialize)]
+pub struct TunnelledRecord<'r, 'a> {
+    #[serde(flatten)]
+    pub record: &'r TransactionRecord<'a>,
+    pub tunnel: &'r str,
+}
 
 /// Longest URI shown in a table cell; the JSON keeps the whole URI.
 const URI_CELL: usize = 48;
