@@ -4,12 +4,12 @@
 //! above --fail-on, 2 usage error, unreadable or corrupt capture, or
 //! internal error).
 
-use crate::analyze::{run_check, run_counting_capture, run_http_capture, CaptureSummary, Limits};
-use crate::http::TransactionRecord;
+use crate::analyze::{self, run_check, CaptureSummary, Limits};
+use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
-use crate::report::transactions;
+use crate::report::transactions::{self, TransactionRecord};
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
@@ -325,9 +325,9 @@ fn connections_command(
             let r = w.render(&rec, || connections::row(&rec, t0));
             w.item(r);
         };
-        let summary = run_counting_capture(path, limits, |conn, n| {
-            let rec = ConnectionRecord::new(path, &conn, Some(n));
-            reorder.push(conn.id, rec, |rec| emit(rec, &mut w));
+        let summary = analyze::run(path, limits, Keep::COUNT, |a| {
+            let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()));
+            reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
         });
         reorder.drain(|rec| emit(rec, &mut w));
         damaged |= report_error(&summary);
@@ -363,7 +363,7 @@ fn transactions_command(
     for path in captures {
         let mut reorder = Reorder::default();
         let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
-        let summary = run_http_capture(path, limits, |a| {
+        let summary = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
             conns += 1;
             http_conns += u64::from(a.http.is_http);
             txs += a.http.transactions.len() as u64;
