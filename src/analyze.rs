@@ -1,25 +1,16 @@
 //! Runs the pipeline over one capture: reader -> decoder -> flow table, with
-//! a stream handler per connection, handing each finished connection to the
-//! caller as soon as it is done.
+//! the HTTP layer's stream handler on each connection (told what to keep),
+//! handing each finished connection to the caller as soon as it is done;
+//! and `check`'s run, which hands them to the linter.
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader, ReaderLimits};
-use crate::decode::{DecodeStats, Decoded, Decoder, FragmentLimits, TunnelOptions};
-use crate::flow::{Connection, Finished, FlowLimits, FlowStats, FlowTable};
-use crate::http::{HttpConnection, HttpConnectionReport, HttpLimits};
-use crate::reassembly::StreamHandler;
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
+use crate::decode::{DecodeStats, Decoded, Decoder};
+use crate::flow::{Connection, Finished, FlowStats, FlowTable};
+use crate::http::{ConnectionHandler, HttpConnectionReport, Keep};
+pub use crate::limits::Limits;
+use crate::reassembly::{AckRelease, StreamHandler};
 use crate::Timestamp;
 use std::path::Path;
-
-/// Every bound the pipeline enforces, in one place.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Limits {
-    pub reader: ReaderLimits,
-    pub fragments: FragmentLimits,
-    /// How tunnels are told apart (`--merge-tunnels`, `max_tunnels`).
-    pub tunnels: TunnelOptions,
-    pub flow: FlowLimits,
-    pub http: HttpLimits,
-}
 
 /// What was read from one capture, besides the connections themselves.
 #[derive(Clone, Debug, Default)]
@@ -40,24 +31,78 @@ pub struct CaptureSummary {
     pub limits_hit: crate::limits::LimitsHit,
 }
 
-/// Reads the capture at `path` (`-` = standard input) through the whole TCP
-/// pipeline. Each connection, once finished, goes to `done` with the handler
-/// `new_handler` made for it. A damaged capture is read up to the damage and
-/// the error recorded in the summary; the connections read so far are still
-/// finished and handed over.
-pub fn run_capture<H, F, D>(path: &str, limits: &Limits, new_handler: F, done: D) -> CaptureSummary
-where
-    H: StreamHandler,
-    F: FnMut() -> H,
-    D: FnMut(Finished<H>),
-{
-    let opened = CaptureReader::open(Path::new(path), limits.reader);
-    run_opened(path, opened, limits, new_handler, done)
+/// A finished connection with what the HTTP layer made of it.
+#[derive(Debug)]
+pub struct Analyzed {
+    pub connection: Connection,
+    /// The transactions kept ([`Keep::transactions`]) and the rest of the
+    /// HTTP layer's report.
+    pub http: HttpConnectionReport,
+    /// Transactions counted and dropped as they settled (when not kept).
+    pub settled: u64,
+    /// The ack releases kept ([`Keep::ack_releases_idle_ns`]).
+    pub releases: Vec<AckRelease>,
 }
 
-/// [`run_capture`] over a capture already opened (or that failed to open):
-/// for captures held in memory (tests, fuzzing) via [`CaptureReader::from_bytes`].
-pub fn run_opened<H, F, D>(
+impl Analyzed {
+    /// Every transaction the connection carried, kept or counted.
+    pub fn transaction_count(&self) -> u64 {
+        self.settled
+            .saturating_add(self.http.transactions.len() as u64)
+    }
+}
+
+/// Reads the capture at `path` (`-` = standard input) through the whole
+/// pipeline, the HTTP layer keeping what `keep` asks on every connection.
+/// Each connection, once finished, goes to `done`. A damaged capture is read
+/// up to the damage and the error recorded in the summary; the connections
+/// read so far are still finished and handed over.
+pub fn run<D>(path: &str, limits: &Limits, keep: Keep, done: D) -> CaptureSummary
+where
+    D: FnMut(Analyzed),
+{
+    let opened = CaptureReader::open(Path::new(path), limits.reader);
+    run_opened(path, opened, limits, keep, done)
+}
+
+/// [`run`] over a capture already opened (or that failed to open): for
+/// captures held in memory (tests, fuzzing) via [`CaptureReader::from_bytes`].
+pub fn run_opened<D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    keep: Keep,
+    mut done: D,
+) -> CaptureSummary
+where
+    D: FnMut(Analyzed),
+{
+    let http_limits = limits.http;
+    let mut hit = crate::limits::LimitsHit::default();
+    let mut summary = run_with_handler(
+        path,
+        opened,
+        limits,
+        || ConnectionHandler::new(http_limits, keep),
+        |f| {
+            let handled = f.handler.finish();
+            hit.add_http(&handled.http);
+            done(Analyzed {
+                connection: f.connection,
+                http: handled.http,
+                settled: handled.settled,
+                releases: handled.releases,
+            })
+        },
+    );
+    summary.limits_hit.merge_http(&hit);
+    summary
+}
+
+/// The pipeline with any [`StreamHandler`] (`new_handler` makes one per
+/// connection): what [`run_opened`] runs with the HTTP layer's, and what a
+/// test runs with its own.
+pub fn run_with_handler<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
@@ -119,38 +164,6 @@ where
     summary
 }
 
-/// A finished connection with what the HTTP layer made of it.
-#[derive(Debug)]
-pub struct Analyzed {
-    pub connection: Connection,
-    pub http: HttpConnectionReport,
-}
-
-/// [`run_capture`] with the HTTP layer on every connection: each finished
-/// connection comes with its transactions.
-pub fn run_http_capture<D>(path: &str, limits: &Limits, mut done: D) -> CaptureSummary
-where
-    D: FnMut(Analyzed),
-{
-    let http_limits = limits.http;
-    let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = run_capture(
-        path,
-        limits,
-        || HttpConnection::new(http_limits),
-        |f| {
-            let http = f.handler.finish(&f.connection);
-            hit.add_http(&http);
-            done(Analyzed {
-                connection: f.connection,
-                http,
-            })
-        },
-    );
-    summary.limits_hit.merge_http(&hit);
-    summary
-}
-
 /// What `connlint check` found in one capture.
 pub struct CheckOutcome {
     pub summary: CaptureSummary,
@@ -172,48 +185,28 @@ pub fn run_check_opened(
     limits: &Limits,
     config: &crate::rules::Config,
 ) -> CheckOutcome {
-    use crate::rules::{CheckHandler, ConnectionFacts, Linter};
-    // Ack releases whose sender was quiet for less than the smallest
-    // enabled Nagle / delayed-ACK threshold cannot make a rule fire: not
-    // worth keeping.
-    let min_wait_ns = crate::rules::all()
-        .iter()
-        .zip(&config.rules)
-        .filter(|(r, s)| s.enabled && matches!(r.meta().code, "T001" | "T002"))
-        .map(|(r, s)| match r.meta().code {
-            "T001" => s.ms_as_ns("stall_ms"),
-            _ => s.ms_as_ns("idle_ms"),
-        })
-        .min()
-        .unwrap_or(i64::MAX);
-    let http_limits = limits.http;
+    use crate::rules::{ConnectionFacts, Linter};
     let mut linter = Linter::new(config);
+    // Every transaction, and the ack releases the enabled rules need.
+    let keep = Keep {
+        transactions: true,
+        ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
+    };
     let (mut connections, mut transactions) = (0u64, 0u64);
     // The tunnels of tunnelled connections, to name them on their findings.
     let mut tunnels = TunnelNames::default();
-    let mut hit = crate::limits::LimitsHit::default();
-    let summary = run_opened(
-        path,
-        opened,
-        limits,
-        || CheckHandler::new(http_limits, min_wait_ns),
-        |f| {
-            let http = f.handler.http.finish(&f.connection);
-            hit.add_http(&http);
-            connections += 1;
-            transactions += http.transactions.len() as u64;
-            if let Some(t) = &f.connection.tunnel {
-                tunnels.add(f.connection.id, t);
-            }
-            linter.connection(&ConnectionFacts {
-                conn: &f.connection,
-                http: &http,
-                releases: &f.handler.releases,
-            });
-        },
-    );
-    let mut summary = summary;
-    summary.limits_hit.merge_http(&hit);
+    let summary = run_opened(path, opened, limits, keep, |a| {
+        connections += 1;
+        transactions += a.http.transactions.len() as u64;
+        if let Some(t) = &a.connection.tunnel {
+            tunnels.add(a.connection.id, t);
+        }
+        linter.connection(&ConnectionFacts {
+            conn: &a.connection,
+            http: &a.http,
+            releases: &a.releases,
+        });
+    });
     let mut findings = linter.finish();
     tunnels.name(&mut findings);
     CheckOutcome {
@@ -283,63 +276,4 @@ impl TunnelNames {
             }
         }
     }
-}
-
-/// The HTTP layer for `connlint connections`, which needs only how many
-/// transactions each connection carried: settled transactions are counted
-/// and dropped as the connection goes, so a long keep-alive connection does
-/// not hold them all (measured: 10% of the command's time on the benchmark).
-struct CountingHttp {
-    http: HttpConnection,
-    settled: u64,
-}
-
-impl CountingHttp {
-    fn drain(&mut self) {
-        let n = self.http.drain_settled(None).count() as u64;
-        self.settled = self.settled.saturating_add(n);
-    }
-}
-
-impl StreamHandler for CountingHttp {
-    fn on_data(&mut self, from: crate::reassembly::Side, offset: u64, bytes: &[u8], ts: Timestamp) {
-        self.http.on_data(from, offset, bytes, ts);
-        self.drain();
-    }
-    fn on_gap(&mut self, from: crate::reassembly::Side, offset: u64, len: u64, ts: Timestamp) {
-        self.http.on_gap(from, offset, len, ts);
-    }
-    fn on_fin(&mut self, from: crate::reassembly::Side, ts: Timestamp) {
-        self.http.on_fin(from, ts);
-    }
-    fn on_rst(&mut self, from: crate::reassembly::Side, ts: Timestamp) {
-        self.http.on_rst(from, ts);
-    }
-}
-
-/// [`run_capture`] with the HTTP layer counting transactions: each finished
-/// connection comes with its transaction count.
-pub fn run_counting_capture<D>(path: &str, limits: &Limits, mut done: D) -> CaptureSummary
-where
-    D: FnMut(Connection, u64),
-{
-    let http_limits = limits.http;
-    let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = run_capture(
-        path,
-        limits,
-        || CountingHttp {
-            http: HttpConnection::new(http_limits),
-            settled: 0,
-        },
-        |f| {
-            let settled = f.handler.settled;
-            let http = f.handler.http.finish(&f.connection);
-            hit.add_http(&http);
-            let n = settled.saturating_add(http.transactions.len() as u64);
-            done(f.connection, n)
-        },
-    );
-    summary.limits_hit.merge_http(&hit);
-    summary
 }

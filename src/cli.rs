@@ -1,13 +1,15 @@
-//! The command line: parses arguments, runs the pipeline, prints, and maps
-//! the outcome to an exit code (0 ok, 1 findings at or above --fail-on,
-//! 2 usage error, unreadable or corrupt capture, or internal error).
+//! The command line: parses arguments, hands each command to its own
+//! function, which runs the pipeline, prints, and returns an [`Outcome`];
+//! [`exit_code`] alone maps outcomes to exit codes (0 ok, 1 findings at or
+//! above --fail-on, 2 usage error, unreadable or corrupt capture, or
+//! internal error).
 
-use crate::analyze::{run_check, run_counting_capture, run_http_capture, CaptureSummary, Limits};
-use crate::http::TransactionRecord;
+use crate::analyze::{self, run_check, CaptureSummary, Limits};
+use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
-use crate::report::transactions;
+use crate::report::transactions::{self, TransactionRecord};
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
@@ -163,6 +165,42 @@ enum ListFormat {
     Json,
 }
 
+/// What a command came to. [`exit_code`] is the one place that turns it
+/// into the process's exit status, as ripgrep's `main` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Done, and nothing at or above `--fail-on` (or nothing to judge).
+    Clean,
+    /// Findings at or above `--fail-on` (and no `--exit-zero`).
+    Findings,
+    /// A capture was unreadable or damaged; the report of what was
+    /// readable was printed, and the damage named on stderr.
+    Damaged,
+    /// Bad usage or configuration; the reason is on stderr.
+    Usage,
+}
+
+/// Exit codes: 0 clean, 1 findings, 2 usage, configuration, damage or an
+/// I/O error; a closed pipe (`connlint ... | head`) is not an error.
+fn exit_code(result: io::Result<Outcome>) -> i32 {
+    match result {
+        Ok(Outcome::Clean) => 0,
+        Ok(Outcome::Findings) => 1,
+        Ok(Outcome::Damaged | Outcome::Usage) => 2,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("connlint: error: {e}");
+            2
+        }
+    }
+}
+
+/// A usage or configuration error: said on stderr.
+fn usage(message: impl std::fmt::Display) -> io::Result<Outcome> {
+    eprintln!("connlint: error: {message}");
+    Ok(Outcome::Usage)
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -195,124 +233,25 @@ pub fn main() -> i32 {
             bytes as f64 / 1e6 / secs.max(1e-9)
         );
     }
-    match result {
-        Ok(code) => code,
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-        Err(e) => {
-            eprintln!("connlint: error: {e}");
-            2
-        }
-    }
+    exit_code(result)
 }
 
-fn run(cli: Cli) -> io::Result<i32> {
+/// Parses the global `--limit`s and hands the command to its function.
+fn run(cli: Cli) -> io::Result<Outcome> {
     let mut limits = Limits::default();
     for l in &cli.limits {
         if let Err(e) = limits.set(l) {
-            eprintln!("connlint: error: --limit {e}");
-            return Ok(2);
+            return usage(format!("--limit {e}"));
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
     match cli.command {
-        Command::Limits => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            for (key, value, doc) in limits.describe() {
-                writeln!(out, "{key:<24} {value:>12}  {doc}")?;
-            }
-            out.flush()?;
-            Ok(0)
-        }
+        Command::Limits => limits_command(&limits),
         Command::Connections { captures, format } => {
-            let stdout = io::stdout();
-            let mut w = ListWriter::new(
-                BufWriter::new(stdout.lock()),
-                format,
-                "connections",
-                connections::HEADER,
-                connections::RIGHT,
-            )
-            .optional_column("tunnel");
-            w.begin();
-            let mut records = Vec::new();
-            let mut failed = false;
-            for path in &captures {
-                let mut reorder = Reorder::default();
-                let mut t0 = None;
-                let mut emit = |rec: ConnectionRecord, w: &mut ListWriter<_>| {
-                    let t0 = *t0.get_or_insert(rec.start_ts);
-                    let r = w.render(&rec, || connections::row(&rec, t0));
-                    w.item(r);
-                };
-                let summary = run_counting_capture(path, &limits, |conn, n| {
-                    let rec = ConnectionRecord::new(path, &conn, Some(n));
-                    reorder.push(conn.id, rec, |rec| emit(rec, &mut w));
-                });
-                reorder.drain(|rec| emit(rec, &mut w));
-                failed |= report_error(&summary);
-                let cap = CaptureRecord::new(&summary);
-                w.capture_done(&connections::summary_line(&cap));
-                records.push(cap);
-            }
-            w.end(&records)?;
-            Ok(if failed { 2 } else { 0 })
+            connections_command(&captures, format, &limits)
         }
         Command::Transactions { captures, format } => {
-            let stdout = io::stdout();
-            let mut w = ListWriter::new(
-                BufWriter::new(stdout.lock()),
-                format,
-                "transactions",
-                transactions::HEADER,
-                transactions::RIGHT,
-            )
-            .optional_column("tunnel");
-            w.begin();
-            let mut records = Vec::new();
-            let mut failed = false;
-            for path in &captures {
-                let mut reorder = Reorder::default();
-                let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
-                let summary = run_http_capture(path, &limits, |a| {
-                    conns += 1;
-                    http_conns += u64::from(a.http.is_http);
-                    txs += a.http.transactions.len() as u64;
-                    let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
-                    let rendered: Vec<Rendered> = a
-                        .http
-                        .transactions
-                        .iter()
-                        .map(|tx| {
-                            let r = TransactionRecord::new(path, &a.connection, tx);
-                            let row = || {
-                                let mut cells = transactions::row(tx, &r);
-                                cells.extend(tunnel.clone());
-                                cells
-                            };
-                            match &tunnel {
-                                None => w.render(&r, row),
-                                Some(t) => w.render(
-                                    &transactions::TunnelledRecord {
-                                        record: &r,
-                                        tunnel: t,
-                                    },
-                                    row,
-                                ),
-                            }
-                        })
-                        .collect();
-                    reorder.push(a.connection.id, rendered, |v| {
-                        v.into_iter().for_each(|r| w.item(r))
-                    });
-                });
-                reorder.drain(|v| v.into_iter().for_each(|r| w.item(r)));
-                failed |= report_error(&summary);
-                w.capture_done(&transactions::summary_line(path, txs, http_conns, conns));
-                records.push(CaptureRecord::new(&summary));
-            }
-            w.end(&records)?;
-            Ok(if failed { 2 } else { 0 })
+            transactions_command(&captures, format, &limits)
         }
         Command::Check {
             captures,
@@ -324,86 +263,238 @@ fn run(cli: Cli) -> io::Result<i32> {
             exit_zero,
             no_group,
             statistics,
-        } => {
-            if statistics && !format.has_statistics() {
-                eprintln!(
-                    "connlint: error: --statistics is written as table, json or jsonl, not {}",
-                    clap::ValueEnum::to_possible_value(&format)
-                        .map_or(String::new(), |v| v.get_name().to_string())
-                );
-                return Ok(2);
-            }
-            let selection = CliSelection {
-                select,
-                ignore,
-                fail_on,
-            };
-            let (config, file_limits) = match load_config(config.as_deref(), &selection) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("connlint: error: {e}");
-                    return Ok(2);
-                }
-            };
-            // The file's [limits] first, then --limit on top.
-            let mut limits = Limits::default();
-            for l in file_limits.iter().chain(&cli.limits) {
-                if let Err(e) = limits.set(l) {
-                    eprintln!("connlint: error: limit {e}");
-                    return Ok(2);
-                }
-            }
-            limits.tunnels.merge = cli.merge_tunnels;
-            let mut failed = false;
-            let outcomes: Vec<_> = captures
+        } => check_command(
+            &captures,
+            &CheckArgs {
+                format,
+                selection: CliSelection {
+                    select,
+                    ignore,
+                    fail_on,
+                },
+                config,
+                exit_zero,
+                no_group,
+                statistics,
+                merge_tunnels: cli.merge_tunnels,
+            },
+            &cli.limits,
+        ),
+        Command::Rules { format } => rules_command(format),
+        Command::Rule { rule } => rule_command(&rule),
+    }
+}
+
+/// A stdout writer for one command's report.
+fn stdout() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::new(io::stdout().lock())
+}
+
+/// `connlint limits`.
+fn limits_command(limits: &Limits) -> io::Result<Outcome> {
+    let mut out = stdout();
+    for (key, value, doc) in limits.describe() {
+        writeln!(out, "{key:<24} {value:>12}  {doc}")?;
+    }
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// `connlint connections`: streamed in connection order per capture.
+fn connections_command(
+    captures: &[String],
+    format: Format,
+    limits: &Limits,
+) -> io::Result<Outcome> {
+    let mut w = ListWriter::new(
+        stdout(),
+        format,
+        "connections",
+        connections::HEADER,
+        connections::RIGHT,
+    )
+    .optional_column("tunnel");
+    w.begin();
+    let mut records = Vec::new();
+    let mut damaged = false;
+    for path in captures {
+        let mut reorder = Reorder::default();
+        let mut t0 = None;
+        let mut emit = |rec: ConnectionRecord, w: &mut ListWriter<_>| {
+            let t0 = *t0.get_or_insert(rec.start_ts);
+            let r = w.render(&rec, || connections::row(&rec, t0));
+            w.item(r);
+        };
+        let summary = analyze::run(path, limits, Keep::COUNT, |a| {
+            let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()));
+            reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
+        });
+        reorder.drain(|rec| emit(rec, &mut w));
+        damaged |= report_error(&summary);
+        let cap = CaptureRecord::new(&summary);
+        w.capture_done(&connections::summary_line(&cap));
+        records.push(cap);
+    }
+    w.end(&records)?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `connlint transactions`: streamed in connection order per capture.
+fn transactions_command(
+    captures: &[String],
+    format: Format,
+    limits: &Limits,
+) -> io::Result<Outcome> {
+    let mut w = ListWriter::new(
+        stdout(),
+        format,
+        "transactions",
+        transactions::HEADER,
+        transactions::RIGHT,
+    )
+    .optional_column("tunnel");
+    w.begin();
+    let mut records = Vec::new();
+    let mut damaged = false;
+    for path in captures {
+        let mut reorder = Reorder::default();
+        let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
+        let summary = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
+            conns += 1;
+            http_conns += u64::from(a.http.is_http);
+            txs += a.http.transactions.len() as u64;
+            let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
+            let rendered: Vec<Rendered> = a
+                .http
+                .transactions
                 .iter()
-                .map(|path| {
-                    let o = run_check(path, &limits, &config);
-                    failed |= report_error(&o.summary);
-                    o
+                .map(|tx| {
+                    let r = TransactionRecord::new(path, &a.connection, tx);
+                    let row = || {
+                        let mut cells = transactions::row(tx, &r);
+                        cells.extend(tunnel.clone());
+                        cells
+                    };
+                    match &tunnel {
+                        None => w.render(&r, row),
+                        Some(t) => w.render(
+                            &transactions::TunnelledRecord {
+                                record: &r,
+                                tunnel: t,
+                            },
+                            row,
+                        ),
+                    }
                 })
                 .collect();
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            if statistics {
-                findings::write_statistics(&mut out, format, &outcomes)?;
-            } else {
-                let options = findings::CheckOptions::new(&config, !no_group);
-                findings::write_check(&mut out, format, &outcomes, &options)?;
-            }
-            out.flush()?;
-            let gate = outcomes
-                .iter()
-                .flat_map(|o| &o.findings)
-                .any(|f| config.fail_on.fails(f.severity));
-            Ok(if failed {
-                2
-            } else if gate && !exit_zero {
-                1
-            } else {
-                0
-            })
+            reorder.push(a.connection.id, rendered, |v| {
+                v.into_iter().for_each(|r| w.item(r))
+            });
+        });
+        reorder.drain(|v| v.into_iter().for_each(|r| w.item(r)));
+        damaged |= report_error(&summary);
+        w.capture_done(&transactions::summary_line(path, txs, http_conns, conns));
+        records.push(CaptureRecord::new(&summary));
+    }
+    w.end(&records)?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `connlint check`'s options, as parsed.
+struct CheckArgs {
+    format: CheckFormat,
+    selection: CliSelection,
+    config: Option<String>,
+    exit_zero: bool,
+    no_group: bool,
+    statistics: bool,
+    merge_tunnels: bool,
+}
+
+/// `connlint check`: the configuration (file, then command line), every
+/// capture linted, the report, and the gate.
+fn check_command(
+    captures: &[String],
+    args: &CheckArgs,
+    cli_limits: &[String],
+) -> io::Result<Outcome> {
+    if args.statistics && !args.format.has_statistics() {
+        return usage(format!(
+            "--statistics is written as table, json or jsonl, not {}",
+            clap::ValueEnum::to_possible_value(&args.format)
+                .map_or(String::new(), |v| v.get_name().to_string())
+        ));
+    }
+    let (config, file_limits) = match load_config(args.config.as_deref(), &args.selection) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    // The file's [limits] first, then --limit on top.
+    let mut limits = Limits::default();
+    for l in file_limits.iter().chain(cli_limits) {
+        if let Err(e) = limits.set(l) {
+            return usage(format!("limit {e}"));
         }
-        Command::Rules { format } => {
-            let stdout = io::stdout();
-            let mut out = BufWriter::new(stdout.lock());
-            findings::write_rules(&mut out, format == ListFormat::Json)?;
+    }
+    limits.tunnels.merge = args.merge_tunnels;
+    let mut damaged = false;
+    let outcomes: Vec<_> = captures
+        .iter()
+        .map(|path| {
+            let o = run_check(path, &limits, &config);
+            damaged |= report_error(&o.summary);
+            o
+        })
+        .collect();
+    let mut out = stdout();
+    if args.statistics {
+        findings::write_statistics(&mut out, args.format, &outcomes)?;
+    } else {
+        let options = findings::CheckOptions::new(&config, !args.no_group);
+        findings::write_check(&mut out, args.format, &outcomes, &options)?;
+    }
+    out.flush()?;
+    let gate = outcomes
+        .iter()
+        .flat_map(|o| &o.findings)
+        .any(|f| config.fail_on.fails(f.severity));
+    Ok(if damaged {
+        Outcome::Damaged
+    } else if gate && !args.exit_zero {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `connlint rules`.
+fn rules_command(format: ListFormat) -> io::Result<Outcome> {
+    let mut out = stdout();
+    findings::write_rules(&mut out, format == ListFormat::Json)?;
+    out.flush()?;
+    Ok(Outcome::Clean)
+}
+
+/// `connlint rule CODE|NAME`.
+fn rule_command(rule: &str) -> io::Result<Outcome> {
+    match crate::rules::config::find_rule(rule) {
+        Some(r) => {
+            let mut out = stdout();
+            findings::write_rule(&mut out, r.meta())?;
             out.flush()?;
-            Ok(0)
+            Ok(Outcome::Clean)
         }
-        Command::Rule { rule } => match crate::rules::config::find_rule(&rule) {
-            Some(r) => {
-                let stdout = io::stdout();
-                let mut out = BufWriter::new(stdout.lock());
-                findings::write_rule(&mut out, r.meta())?;
-                out.flush()?;
-                Ok(0)
-            }
-            None => {
-                eprintln!("connlint: error: no rule has the code or name `{rule}`; `connlint rules` lists them");
-                Ok(2)
-            }
-        },
+        None => usage(format!(
+            "no rule has the code or name `{rule}`; `connlint rules` lists them"
+        )),
     }
 }
 

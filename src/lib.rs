@@ -4,16 +4,23 @@
 //! handing the next a narrow typed view:
 //!
 //! ```text
-//! capture    pcap / pcapng bytes            -> Frame (timestamp, link type, bytes)
-//! decode     Frame                          -> TcpSegment (endpoints, seq/ack, flags, options, payload)
-//! flow       TcpSegment                     -> Connection (4-tuple + generation, roles, handshake, close)
-//! reassembly per direction of a Connection  -> in-order byte ranges, gaps, FIN/RST (StreamHandler calls)
-//! http       StreamHandler over a connection-> transactions with timing        (issue: transactions)
-//! report     finished connections           -> table / json / jsonl
+//! capture    pcap / pcapng bytes (file or stdin)  -> Frame (number, timestamp, link type, bytes)
+//! decode     Frame                                -> TcpSegment (link layers, tunnels, IP, TCP)
+//! reassembly one direction's segments             -> in-order bytes, gaps, FIN/RST, ack releases,
+//!                                                    as calls on a StreamHandler
+//! flow       TcpSegment                           -> Connection (4-tuple + tunnel + generation,
+//!                                                    roles, handshake, close), driving the
+//!                                                    reassemblers and the connection's handler
+//! http       StreamHandler calls                  -> transactions with timing and facts
+//! rules      finished connections (and an index)  -> findings
+//! report     connections, transactions, findings  -> table / json / jsonl / sarif / junit / github
 //! ```
 //!
-//! `analyze` ties the stages together; the binary in `main.rs` is a thin CLI on
-//! top of it.
+//! Imports run one way, down this list (`reassembly` sits below `flow`, which
+//! owns each connection's two reassemblers; `flow` meets `http` only through
+//! the `StreamHandler` trait): `tests/architecture.rs` checks it. `limits`
+//! gathers every stage's bounds, `analyze` runs the stages over a capture,
+//! and the binary in `main.rs` is a thin CLI (`cli`) on top.
 // No exception: capture files are streamed, not memory-mapped (see
 // capture/input.rs for the measurement that decided it).
 #![forbid(unsafe_code)]

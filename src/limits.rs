@@ -8,10 +8,23 @@
 //! the JSON documents carry `limits_hit`), so a report is never silently
 //! partial.
 
-use crate::analyze::Limits;
-use crate::http::{ChunkError, HttpConnectionReport};
+use crate::capture::ReaderLimits;
+use crate::decode::{FragmentLimits, TunnelOptions};
+use crate::flow::FlowLimits;
+use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
 use serde::Serialize;
+
+/// Every bound the pipeline enforces, one field per stage.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Limits {
+    pub reader: ReaderLimits,
+    pub fragments: FragmentLimits,
+    /// How tunnels are told apart (`--merge-tunnels`, `max_tunnels`).
+    pub tunnels: TunnelOptions,
+    pub flow: FlowLimits,
+    pub http: HttpLimits,
+}
 
 /// One settable bound: its key, what it bounds, and where it lives.
 struct Key {

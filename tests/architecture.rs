@@ -1,189 +1,251 @@
-//! The rules' imports go one way. The catalogue is a row of peers: no rule
-//! file imports another (what two rules share lives in a shared module of
-//! the catalogue), the shared modules import no rule, and the modules a rule
-//! stands on (the API, the capture index and its services) import neither
-//! the catalogue nor what runs it.
-//!
-//! The files are read as text: a rule file is `src/rules/catalogue/` plus a
-//! code and a name (`c001_keep_alive_header_without_connection_token.rs`),
-//! with the files of its directory, if it has one (its tests, say).
+//! The crate's layout is the pipeline, and imports run one way: a module
+//! may use the modules below it in [`LAYERS`], never one above it, and no
+//! two files import each other. Read from the sources' `crate::` paths, so a
+//! new arrow that runs back up fails here, with the line that made it.
 
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-fn rules_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules")
+/// The crate's top-level modules, lowest first. The pipeline's stages are
+/// in the order data flows (capture -> decode -> reassembly -> flow -> http
+/// -> rules), then what ties them together (limits, analyze) and what shows
+/// the result (report, cli). `reassembly` sits below `flow` because the flow
+/// table owns each connection's two reassemblers; both meet the HTTP layer
+/// only through the `StreamHandler` trait that `reassembly` defines.
+const LAYERS: &[&str] = &[
+    "time",
+    "capture",
+    "decode",
+    "reassembly",
+    "flow",
+    "http",
+    "rules",
+    "limits",
+    "analyze",
+    "report",
+    "cli",
+    "main",
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// Whether a file stem is a rule's: a family letter, three digits, `_`.
-fn is_rule_stem(stem: &str) -> bool {
-    let b = stem.as_bytes();
-    b.len() > 5
-        && b[0].is_ascii_lowercase()
-        && b[1..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'_'
-}
-
-/// Every `.rs` file under `dir`, recursively.
-fn sources_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(sources_under(&p));
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
         }
     }
-    out.sort();
+}
+
+/// The top-level module a source file belongs to (`src/http/head.rs` ->
+/// `http`, `src/time.rs` -> `time`).
+fn module_of(path: &Path) -> String {
+    let rel = path.strip_prefix(src()).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The code of a file without its unit tests (`#[cfg(test)]` to the end of
+/// the file, as this crate writes them) and without comments.
+fn code(text: &str) -> String {
+    let body = match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    body.lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every `crate::X` a file names, with the line it is on. `crate::Timestamp`
+/// is `time`'s re-export at the crate root.
+fn imports(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (n, line) in code(text).lines().enumerate() {
+        let mut rest = line;
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let module = if name == "Timestamp" {
+                "time".to_string()
+            } else {
+                name
+            };
+            out.push((module, n + 1));
+        }
+    }
     out
 }
 
-/// A module of the catalogue: its name and its files' text.
-struct Module {
-    name: String,
-    files: Vec<(PathBuf, String)>,
-}
-
-/// The catalogue's modules but `mod.rs`: (rule files, shared modules).
-fn catalogue() -> (Vec<Module>, Vec<Module>) {
-    let dir = rules_dir().join("catalogue");
-    let mut rules = Vec::new();
-    let mut shared = Vec::new();
-    for path in sources_under(&dir) {
-        if path.parent() != Some(dir.as_path()) || path.ends_with("mod.rs") {
-            continue; // a module's own directory is read with the module
-        }
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let mut files = vec![path.clone()];
-        files.extend(sources_under(&dir.join(&name)));
-        let files = files
-            .into_iter()
-            .map(|p| {
-                let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
-                (p, text)
-            })
-            .collect();
-        let m = Module { name, files };
-        if is_rule_stem(&m.name) {
-            rules.push(m);
-        } else {
-            shared.push(m);
-        }
-    }
-    (rules, shared)
-}
-
-/// Whether `text` names the module `name` as a whole word.
-fn names(text: &str, name: &str) -> bool {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    text.match_indices(name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
-        !before.is_some_and(ident) && !after.is_some_and(ident)
+fn rank(module: &str) -> usize {
+    LAYERS.iter().position(|m| *m == module).unwrap_or_else(|| {
+        panic!("module `{module}` is not placed in LAYERS (tests/architecture.rs)")
     })
 }
 
-/// The lines of `files` that reach into the catalogue by another way than
-/// a module's name: its glob (`use super::*` at a rule file's top level,
-/// which brings in the catalogue's private modules), or `super::super`
-/// (from inside a rule's own modules).
-fn reaches_around(files: &[(PathBuf, String)]) -> Vec<String> {
-    let mut found = Vec::new();
-    for (path, text) in files {
-        for (n, line) in text.lines().enumerate() {
-            let glob = line.starts_with("use super::*") || line.starts_with("pub use super::*");
-            if glob || line.contains("super::super") {
-                found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
-            }
-        }
-    }
-    found
-}
-
 #[test]
-fn no_rule_file_imports_another() {
-    let (rules, _) = catalogue();
-    assert!(rules.len() > 1, "no rule files found");
+fn stages_import_only_the_stages_below_them() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    files.sort();
+    assert!(files.len() > 40, "{} source files", files.len());
     let mut wrong = Vec::new();
-    for r in &rules {
-        for other in rules.iter().filter(|o| o.name != r.name) {
-            for (path, text) in &r.files {
-                if names(text, &other.name) {
-                    wrong.push(format!("{} uses {}", path.display(), other.name));
-                }
+    for file in &files {
+        let from = module_of(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        for (to, line) in imports(&text) {
+            if to != from && rank(&to) > rank(&from) {
+                wrong.push(format!(
+                    "{}:{line}: `{from}` uses `{to}`, a later stage",
+                    file.strip_prefix(src()).unwrap().display()
+                ));
             }
         }
-        wrong.extend(reaches_around(&r.files));
     }
     assert!(
         wrong.is_empty(),
-        "rule files are peers: move what two rules share into a shared module of the \
-         catalogue (common.rs, ...):\n{}",
+        "imports that run back up the pipeline:\n{}",
         wrong.join("\n")
     );
 }
 
+/// Which file a `crate::a::b::c` path lands in: the longest prefix that is
+/// a file (`a/b.rs` or `a/b/mod.rs`).
+fn file_of(path: &[String], known: &BTreeSet<PathBuf>) -> Option<PathBuf> {
+    for n in (1..=path.len()).rev() {
+        let rel: PathBuf = path[..n].iter().collect();
+        for candidate in [rel.with_extension("rs"), rel.join("mod.rs")] {
+            let full = src().join(&candidate);
+            if known.contains(&full) {
+                return Some(full);
+            }
+        }
+    }
+    None
+}
+
+/// The path at the start of `text`, braces and all: `a::{b::C, d}`.
+fn path_text(text: &str) -> &str {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return &text[..i],
+            '}' => depth -= 1,
+            c if depth == 0 && !(c.is_alphanumeric() || c == '_' || c == ':') => return &text[..i],
+            _ => {}
+        }
+    }
+    text
+}
+
+/// `a::{b::C, d::{e, F}}` -> `a::b::C`, `a::d::e`, `a::d::F`.
+fn expand(path: &str) -> Vec<String> {
+    let Some(open) = path.find('{') else {
+        return vec![path.to_string()];
+    };
+    let head = &path[..open];
+    let inner = path[open + 1..]
+        .strip_suffix('}')
+        .unwrap_or(&path[open + 1..]);
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&inner[start..]);
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .flat_map(|i| expand(&format!("{head}{i}")))
+        .collect()
+}
+
 #[test]
-fn the_shared_modules_import_no_rule() {
-    let (rules, shared) = catalogue();
-    assert!(!shared.is_empty(), "no shared modules found");
-    let mut wrong = Vec::new();
-    for m in &shared {
-        for r in &rules {
-            for (path, text) in &m.files {
-                if names(text, &r.name) {
-                    wrong.push(format!("{} uses {}", path.display(), r.name));
+fn no_two_files_import_each_other() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let known: BTreeSet<PathBuf> = files.iter().cloned().collect();
+    let mut edges: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+    for file in &files {
+        let text = code(&std::fs::read_to_string(file).unwrap());
+        // `crate::a::b::c` and `super::x` paths, resolved to files.
+        let dir = file.parent().unwrap();
+        for line in text.lines() {
+            for (prefix, base) in [("crate::", src()), ("super::", dir.to_path_buf())] {
+                let mut rest = line;
+                while let Some(i) = rest.find(prefix) {
+                    rest = &rest[i + prefix.len()..];
+                    // `super::` from a mod.rs is its own folder's parent.
+                    let base = if prefix == "super::" && file.ends_with("mod.rs") {
+                        base.parent().unwrap().to_path_buf()
+                    } else {
+                        base.clone()
+                    };
+                    let rel = base.strip_prefix(src()).unwrap_or(Path::new(""));
+                    let stem: Vec<String> = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                        .collect();
+                    for path in expand(path_text(rest)) {
+                        let mut full = stem.clone();
+                        full.extend(
+                            path.split("::")
+                                .map(str::trim)
+                                .take_while(|s| s.chars().next().is_some_and(char::is_lowercase))
+                                .map(str::to_string),
+                        );
+                        if let Some(target) = file_of(&full, &known) {
+                            if &target != file {
+                                edges.entry(file.clone()).or_default().insert(target);
+                            }
+                        }
+                    }
                 }
             }
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-#[test]
-fn what_a_rule_stands_on_imports_nothing_above_it() {
-    let below = [
-        "api.rs",
-        "context.rs",
-        "finding.rs",
-        "meta.rs",
-        "index.rs",
-        "proxy_legs.rs",
-    ];
-    let above = ["catalogue", "config", "engine", "testing"];
-    let mut wrong = Vec::new();
-    for file in below {
-        let path = rules_dir().join(file);
-        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-        for module in above {
-            for path_form in [format!("super::{module}"), format!("rules::{module}")] {
-                if names(&text, &path_form) {
-                    wrong.push(format!("src/rules/{file} uses {path_form}"));
-                }
+    let mut loops = Vec::new();
+    for (a, targets) in &edges {
+        for b in targets {
+            if a < b && edges.get(b).is_some_and(|t| t.contains(a)) {
+                loops.push(format!(
+                    "{} <-> {}",
+                    a.strip_prefix(src()).unwrap().display(),
+                    b.strip_prefix(src()).unwrap().display()
+                ));
             }
         }
     }
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-}
-
-#[test]
-fn the_checks_see_what_they_look_for() {
-    assert!(names("use super::c001_x::{label};", "c001_x"));
-    assert!(names("crate::rules::catalogue::c001_x::Kind", "c001_x"));
-    assert!(!names("use super::c001_x_y::label;", "c001_x"));
-    assert!(!names("my_c001_x", "c001_x"));
-    assert!(names("use super::catalogue;", "super::catalogue"));
-    let file = |text: &str| vec![(PathBuf::from("f.rs"), text.to_string())];
-    assert_eq!(reaches_around(&file("use super::*;\n")).len(), 1);
-    assert_eq!(reaches_around(&file("    use super::super::x;\n")).len(), 1);
-    assert!(reaches_around(&file("    use super::*;\n")).is_empty());
-    assert!(is_rule_stem("t002_delayed_ack") && !is_rule_stem("common"));
+    assert!(
+        loops.is_empty(),
+        "files that import each other:\n{}",
+        loops.join("\n")
+    );
 }

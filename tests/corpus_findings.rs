@@ -5,7 +5,8 @@
 //! a listed one that disappears: a change in what fires on real traffic is
 //! judged again before it lands.
 
-use connlint::analyze::{run_check, run_counting_capture, Limits};
+use connlint::analyze::{run, run_check, Limits};
+use connlint::http::Keep;
 use connlint::rules::Config;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,8 +68,8 @@ fn corpus_findings_are_the_reviewed_ones() {
         let o = run_check(path.to_str().unwrap(), &limits, &config);
         // Transactions per connection, counted by `connections`' own path.
         let mut per_conn: BTreeMap<u64, u64> = BTreeMap::new();
-        run_counting_capture(path.to_str().unwrap(), &limits, |c, n| {
-            per_conn.insert(c.id, n);
+        run(path.to_str().unwrap(), &limits, Keep::COUNT, |a| {
+            per_conn.insert(a.connection.id, a.transaction_count());
         });
         for f in &o.findings {
             let tx = f.transaction.map_or("-".to_string(), |t| t.to_string());

@@ -4,7 +4,8 @@
 //! except where tshark is wrong; each such file is listed below with why, and
 //! the test asserts connlint's answer for it.
 
-use connlint::analyze::{run_http_capture, Analyzed, Limits};
+use connlint::analyze::{run, Analyzed, Limits};
+use connlint::http::Keep;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -51,9 +52,12 @@ fn tshark_streams(file: &str) -> BTreeMap<u64, Stream> {
 fn our_streams(file: &str) -> BTreeMap<u64, Stream> {
     let mut conns: Vec<Analyzed> = Vec::new();
     let path = corpus().join("files").join(file);
-    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
-        conns.push(a)
-    });
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| conns.push(a),
+    );
     let mut out = BTreeMap::new();
     for a in conns {
         let mut s = Stream::default();
@@ -243,9 +247,12 @@ fn probing_goes_on_in_a_stream_whose_request_lines_parse() {
     let file = "pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap";
     let mut conns: Vec<Analyzed> = Vec::new();
     let path = corpus().join("files").join(file);
-    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
-        conns.push(a)
-    });
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| conns.push(a),
+    );
     let c86 = conns.iter().find(|a| a.connection.id == 86).unwrap();
     let txs = &c86.http.transactions;
     assert_eq!(txs.len(), 1, "{txs:?}");

@@ -11,7 +11,8 @@
 //! Where the two differ, the file is listed below with who is right and why;
 //! the test then asserts connlint's (right) answer.
 
-use connlint::analyze::{run_capture, Limits};
+use connlint::analyze::{run_with_handler, Limits};
+use connlint::capture::CaptureReader;
 use connlint::reassembly::{Side, StreamHandler};
 use connlint::Timestamp;
 use sha2::{Digest, Sha256};
@@ -37,6 +38,11 @@ struct Digests {
 }
 
 impl StreamHandler for Digests {
+    /// Roles as connlint's HTTP layer tells them (who speaks first), so the
+    /// directions match the commands'.
+    fn sender_of(payload: &[u8]) -> Option<Side> {
+        connlint::http::HttpConnection::sender_of(payload)
+    }
     fn on_data(&mut self, from: Side, _: u64, bytes: &[u8], _: Timestamp) {
         self.sha[from.index()].update(bytes);
         self.len[from.index()] += bytes.len() as u64;
@@ -66,9 +72,11 @@ struct Ours {
 
 fn analyze(path: &Path) -> (Vec<Ours>, connlint::analyze::CaptureSummary) {
     let mut conns = Vec::new();
-    let summary = run_capture(
+    let limits = Limits::default();
+    let summary = run_with_handler(
         path.to_str().unwrap(),
-        &Limits::default(),
+        CaptureReader::open(path, limits.reader),
+        &limits,
         Digests::default,
         |f| {
             let h = f.handler;

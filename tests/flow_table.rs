@@ -14,6 +14,11 @@ const S: &str = "10.0.0.2:80";
 struct Log(Vec<String>);
 
 impl StreamHandler for Log {
+    /// Who speaks first, as the HTTP layer reads it: the flow table's role
+    /// hint for a connection picked up mid-stream.
+    fn sender_of(payload: &[u8]) -> Option<Side> {
+        connlint::http::HttpConnection::sender_of(payload)
+    }
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], _: Timestamp) {
         self.0.push(format!(
             "{}@{offset}:{}",
@@ -69,7 +74,11 @@ const RST: u8 = TcpFlags::RST;
 const PA: u8 = TcpFlags::PSH | TcpFlags::ACK;
 
 fn run(segs: &[Seg]) -> Vec<(Connection, Log)> {
-    let mut table = FlowTable::new(FlowLimits::default(), Log::default);
+    run_with(segs, Log::default)
+}
+
+fn run_with<H: StreamHandler>(segs: &[Seg], new: impl FnMut() -> H) -> Vec<(Connection, H)> {
+    let mut table = FlowTable::new(FlowLimits::default(), new);
     let mut out = Vec::new();
     for (i, s) in segs.iter().enumerate() {
         let src: SocketAddr = s.src.parse().unwrap();
@@ -224,6 +233,20 @@ fn mid_stream_pickup_takes_roles_from_the_payload() {
     assert_eq!(c.roles, RoleEvidence::Payload);
     assert_eq!(c.handshake_rtt_ns(), None);
     assert_eq!(out[0].1 .0[0], "client@0:GET /x HTTP/1.1\r\n\r\n");
+
+    // A handler that cannot tell who speaks first leaves the roles to the
+    // ports: 9000 is a well-known alternative server port, 8001 is not.
+    struct Mute;
+    impl StreamHandler for Mute {
+        fn on_data(&mut self, _: Side, _: u64, _: &[u8], _: Timestamp) {}
+        fn on_gap(&mut self, _: Side, _: u64, _: u64, _: Timestamp) {}
+        fn on_fin(&mut self, _: Side, _: Timestamp) {}
+        fn on_rst(&mut self, _: Side, _: Timestamp) {}
+    }
+    let out = run_with(&s, || Mute);
+    let c = &out[0].0;
+    assert_eq!(c.client.to_string(), "10.0.0.2:8001");
+    assert_eq!(c.roles, RoleEvidence::Port);
 }
 
 #[test]

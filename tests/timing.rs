@@ -7,7 +7,8 @@
 //! first byte -> last byte; wait = request last byte -> final response first
 //! byte; receive = response first byte -> last byte.
 
-use connlint::analyze::{run_http_capture, Analyzed, Limits};
+use connlint::analyze::{run, Analyzed, Limits};
+use connlint::http::Keep;
 use std::path::Path;
 
 /// (connect, send, wait, receive) in ms, `None` where the phase does not apply.
@@ -18,9 +19,12 @@ fn phases(file: &str) -> Vec<(bool, Phases)> {
         .join("tests/corpus/files")
         .join(file);
     let mut conns: Vec<Analyzed> = Vec::new();
-    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
-        conns.push(a)
-    });
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| conns.push(a),
+    );
     conns.sort_by_key(|a| a.connection.id);
     let ms = |ns: Option<i64>| ns.map(|n| n as f64 / 1e6);
     conns
@@ -128,14 +132,17 @@ fn pipelined_requests_in_one_segment() {
 /// 1413746323.903584).
 #[test]
 fn a_response_completed_by_a_gap_ends_at_its_last_byte_seen() {
-    use connlint::http::TransactionRecord;
+    use connlint::report::transactions::TransactionRecord;
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
         "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap",
     );
     let mut conns: Vec<Analyzed> = Vec::new();
-    run_http_capture(path.to_str().unwrap(), &Limits::default(), |a| {
-        conns.push(a)
-    });
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| conns.push(a),
+    );
     let c59 = conns.iter().find(|a| a.connection.id == 59).unwrap();
     let tx = &c59.http.transactions[1];
     assert_eq!(tx.status, Some(302));

@@ -18,8 +18,9 @@
 
 use connlint::analyze::{run_check_opened, run_opened, CaptureSummary, Limits};
 use connlint::capture::{CaptureReader, ReaderLimits};
-use connlint::http::{HttpConnection, TransactionRecord};
+use connlint::http::Keep;
 use connlint::report::connections::ConnectionRecord;
+use connlint::report::transactions::TransactionRecord;
 use connlint::rules::Config;
 use serde_json::Value;
 use std::net::Ipv6Addr;
@@ -111,33 +112,26 @@ fn strip(mut v: Value, keys: &[&str]) -> Value {
 fn run(bytes: &[u8], limits: &Limits) -> Outcome {
     let open = || CaptureReader::from_bytes(bytes.to_vec(), ReaderLimits::default());
     let mut conns: Vec<(u64, Value, Option<String>, Vec<Value>)> = Vec::new();
-    let http = limits.http;
-    let summary = run_opened(
-        "mem",
-        open(),
-        limits,
-        || HttpConnection::new(http),
-        |f| {
-            let report = f.handler.finish(&f.connection);
-            let rec =
-                ConnectionRecord::new("mem", &f.connection, Some(report.transactions.len() as u64));
-            let tunnel = rec.tunnel.clone();
-            let txs = report
-                .transactions
-                .iter()
-                .map(|tx| {
-                    let r = TransactionRecord::new("mem", &f.connection, tx);
-                    strip(serde_json::to_value(&r).unwrap(), &["capture"])
-                })
-                .collect();
-            conns.push((
-                f.connection.id,
-                strip(serde_json::to_value(&rec).unwrap(), &["capture", "tunnel"]),
-                tunnel,
-                txs,
-            ));
-        },
-    );
+    let summary = run_opened("mem", open(), limits, Keep::TRANSACTIONS, |f| {
+        let report = f.http;
+        let rec =
+            ConnectionRecord::new("mem", &f.connection, Some(report.transactions.len() as u64));
+        let tunnel = rec.tunnel.clone();
+        let txs = report
+            .transactions
+            .iter()
+            .map(|tx| {
+                let r = TransactionRecord::new("mem", &f.connection, tx);
+                strip(serde_json::to_value(&r).unwrap(), &["capture"])
+            })
+            .collect();
+        conns.push((
+            f.connection.id,
+            strip(serde_json::to_value(&rec).unwrap(), &["capture", "tunnel"]),
+            tunnel,
+            txs,
+        ));
+    });
     conns.sort_by_key(|c| c.0);
     let check = run_check_opened("mem", open(), limits, &Config::default_all());
     let mut findings = Vec::new();

@@ -15,7 +15,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use connlint::flow::{Connection, Handshake, RoleEvidence};
 use connlint::http::{HttpConnection, HttpConnectionReport, HttpLimits, MessageEnd, Transaction};
-use connlint::reassembly::{Side, StreamHandler};
+use connlint::reassembly::{ConnectionEnd, Side, StreamHandler};
 use connlint::Timestamp;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -268,7 +268,12 @@ fn run_script(script: &Script) {
         );
     }
     conn.end_ts = ts;
-    let report = http.finish(&conn);
+    http.on_end(&ConnectionEnd {
+        rst: conn.rst,
+        fin: conn.fin,
+        handshake_rtt_ns: conn.handshake_rtt_ns(),
+    });
+    let report = http.finish();
     for s in [Side::Client, Side::Server] {
         assert_eq!(
             report.direction(s).bytes,

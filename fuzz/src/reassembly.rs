@@ -22,7 +22,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use connlint::decode::{TcpFlags, TcpSegment};
 use connlint::flow::{Finished, FlowLimits, FlowTable};
 use connlint::http::{HttpConnection, HttpLimits};
-use connlint::reassembly::{ReassemblyLimits, SegmentMeta, Side, StreamHandler};
+use connlint::reassembly::{ConnectionEnd, ReassemblyLimits, SegmentMeta, Side, StreamHandler};
 use connlint::Timestamp;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -259,6 +259,12 @@ impl Checker {
 }
 
 impl StreamHandler for Checker {
+    fn on_end(&mut self, end: &ConnectionEnd) {
+        self.http.on_end(end);
+    }
+    fn sender_of(payload: &[u8]) -> Option<Side> {
+        HttpConnection::sender_of(payload)
+    }
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         self.stream_event(from, "data");
         let i = from.index();
@@ -331,7 +337,7 @@ fn check_finished(f: Finished<Checker>, http_limits: HttpLimits) {
         assert_eq!(stats.gap_bytes, handler.gap_bytes[i], "{side:?} gap bytes");
     }
     assert!(connection.end_ts >= connection.start_ts);
-    let report = handler.http.finish(&connection);
+    let report = handler.http.finish();
     for side in [Side::Client, Side::Server] {
         let d = report.direction(side);
         assert_eq!(

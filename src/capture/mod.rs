@@ -24,9 +24,11 @@ mod linktype;
 mod pcap;
 mod pcapng;
 mod reader;
+mod record;
 
 pub use linktype::LinkType;
-pub use reader::{CaptureFormat, CaptureReader, ReaderLimits};
+pub use reader::{CaptureFormat, CaptureReader};
+pub use record::ReaderLimits;
 
 use crate::Timestamp;
 

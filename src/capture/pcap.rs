@@ -4,7 +4,7 @@
 //! number says.
 
 use super::input::Input;
-use super::reader::{bytes, record_header, u32_at, Located, ReaderLimits};
+use super::record::{bytes, record_header, u32_at, Located, ReaderLimits};
 use super::{CaptureError, LinkType};
 use crate::Timestamp;
 use pcap_file::pcap::{PcapParser, PcapTsResolution};

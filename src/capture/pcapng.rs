@@ -12,7 +12,7 @@
 //! `decode_timestamp`.
 
 use super::input::Input;
-use super::reader::{record_header, u16_at, u32_at, Located, ReaderLimits};
+use super::record::{record_header, u16_at, u32_at, Located, ReaderLimits};
 use super::{CaptureError, LinkType};
 use crate::Timestamp;
 use pcap_file::pcapng::blocks::interface_description::InterfaceTsResolution;

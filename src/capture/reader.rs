@@ -12,8 +12,8 @@
 use super::input::Input;
 use super::pcap::{PcapFile, PCAP_RECORD_HEADER};
 use super::pcapng::{PcapNgFile, SECTION_HEADER};
-use super::{CaptureError, Frame, LinkType};
-use crate::Timestamp;
+use super::record::{bytes, u32_at, ReaderLimits};
+use super::{CaptureError, Frame};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -23,21 +23,6 @@ use std::path::Path;
 pub enum CaptureFormat {
     Pcap,
     PcapNg,
-}
-
-/// Bounds on what the reader will buffer for one record.
-#[derive(Clone, Copy, Debug)]
-pub struct ReaderLimits {
-    /// Largest record (pcap record or pcapng block) accepted, in bytes.
-    pub max_record_bytes: usize,
-}
-
-impl Default for ReaderLimits {
-    fn default() -> Self {
-        ReaderLimits {
-            max_record_bytes: 16 << 20,
-        }
-    }
 }
 
 /// Reads the frames of one pcap or pcapng capture, in file order.
@@ -57,17 +42,6 @@ pub struct CaptureReader {
 enum Container {
     Pcap(PcapFile),
     PcapNg(PcapNgFile),
-}
-
-/// Where the next frame lies in the input's buffer and what it is; found
-/// before the frame borrows the buffer.
-pub(super) struct Located {
-    pub offset: u64,
-    pub data_start: usize,
-    pub data_len: usize,
-    pub ts: Timestamp,
-    pub link_type: LinkType,
-    pub orig_len: u32,
 }
 
 impl CaptureReader {
@@ -205,40 +179,6 @@ impl CaptureReader {
     }
 }
 
-/// Makes the `len`-byte header of the next record (`what`) available at the
-/// start of the input's window: `false` at a clean end of file, an error when
-/// the file ends inside the header.
-pub(super) fn record_header(
-    input: &mut Input,
-    len: usize,
-    what: &str,
-) -> Result<bool, CaptureError> {
-    let offset = input.offset();
-    if input.ensure(len)? {
-        return Ok(true);
-    }
-    let have = input.window().len();
-    if have == 0 {
-        return Ok(false);
-    }
-    Err(CaptureError::new(
-        offset,
-        format!(
-            "the file ends {} into a {len}-byte {what}: it is cut short or has trailing garbage",
-            bytes(have)
-        ),
-    ))
-}
-
-/// "1 byte", "5 bytes".
-pub(super) fn bytes(n: usize) -> String {
-    if n == 1 {
-        "1 byte".to_string()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 /// Why the first bytes are not a capture, and what to do about it.
 fn not_a_capture(magic: u32, start: &[u8]) -> String {
     let compressed = if start.starts_with(&[0x1F, 0x8B]) {
@@ -268,29 +208,6 @@ fn not_a_capture(magic: u32, start: &[u8]) -> String {
         (None, _) => format!(
             "not a pcap or pcapng file: magic 0x{magic:08x}; if it is compressed, decompress it first"
         ),
-    }
-}
-
-/// The `N` bytes at `at`, if there are that many.
-fn array_at<const N: usize>(bytes: &[u8], at: usize) -> Option<[u8; N]> {
-    bytes.get(at..at.saturating_add(N))?.try_into().ok()
-}
-
-/// The 32-bit word at `at` (0 past the end).
-pub(super) fn u32_at(bytes: &[u8], at: usize, big_endian: bool) -> u32 {
-    match array_at(bytes, at) {
-        Some(word) if big_endian => u32::from_be_bytes(word),
-        Some(word) => u32::from_le_bytes(word),
-        None => 0,
-    }
-}
-
-/// The 16-bit half-word at `at` (0 past the end).
-pub(super) fn u16_at(bytes: &[u8], at: usize, big_endian: bool) -> u16 {
-    match array_at(bytes, at) {
-        Some(half) if big_endian => u16::from_be_bytes(half),
-        Some(half) => u16::from_le_bytes(half),
-        None => 0,
     }
 }
 

@@ -1,8 +1,8 @@
-//! Who is the client when the handshake was not captured.
+//! Who is the client when the handshake was not captured and the stream
+//! handler could not tell from the first bytes
+//! ([`StreamHandler::sender_of`](crate::reassembly::StreamHandler::sender_of)).
 
 use std::net::SocketAddr;
-
-pub use crate::http::{starts_like_request, starts_like_response};
 
 /// Ports on which the listening side of a connection usually sits, beyond the
 /// privileged range.

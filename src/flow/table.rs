@@ -5,7 +5,9 @@ mod arrives;
 use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
 use super::roles;
 use crate::decode::{TcpSegment, Tunnel};
-use crate::reassembly::{BySide, Pacing, Reassembler, ReassemblyLimits, Side, StreamHandler};
+use crate::reassembly::{
+    BySide, ConnectionEnd, Pacing, Reassembler, ReassemblyLimits, Side, StreamHandler,
+};
 use crate::Timestamp;
 use arrives::process_in;
 use rustc_hash::FxHashMap;
@@ -247,10 +249,11 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             (seg.src, seg.dst, RoleEvidence::Syn)
         } else if seg.flags.syn() {
             (seg.dst, seg.src, RoleEvidence::SynAck)
-        } else if roles::starts_like_request(seg.payload) {
-            (seg.src, seg.dst, RoleEvidence::Payload)
-        } else if roles::starts_like_response(seg.payload) {
-            (seg.dst, seg.src, RoleEvidence::Payload)
+        } else if let Some(sender) = H::sender_of(seg.payload) {
+            match sender {
+                Side::Client => (seg.src, seg.dst, RoleEvidence::Payload),
+                Side::Server => (seg.dst, seg.src, RoleEvidence::Payload),
+            }
         } else if roles::port_says_server(seg.src, seg.dst) {
             (seg.dst, seg.src, RoleEvidence::Port)
         } else {
@@ -311,6 +314,11 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             entry.conn.rst_segment = entry.pending_rst_segment.take();
             entry.handler.on_rst(side, ts);
         }
+        entry.handler.on_end(&ConnectionEnd {
+            rst: entry.conn.rst,
+            fin: entry.conn.fin,
+            handshake_rtt_ns: entry.conn.handshake.rtt_ns(),
+        });
         let [c, s] = entry.rx;
         entry.conn.dirs = [c.stats, s.stats];
         entry.conn.end_reason = reason;

@@ -10,26 +10,13 @@
 //! state allows: a whole head parsed in place, or a body's worth of bytes
 //! skipped by arithmetic.
 
-use super::direction::{BodyGap, Direction, Event, State};
+use super::direction::{BodyGap, Direction, Event, Range, State};
 use super::head::{parser_config, probe_request, Probe};
-use super::heads::Candidate;
 use super::store::TransactionStore;
-use super::transaction::{HttpConnectionReport, MessageEnd, NoResponse, Transaction};
+use super::transaction::{Candidate, HttpConnectionReport, MessageEnd, NoResponse, Transaction};
 use super::HttpLimits;
-use crate::flow::Connection;
-use crate::reassembly::{BySide, Side, StreamHandler};
+use crate::reassembly::{BySide, ConnectionEnd, Side, StreamHandler};
 use crate::Timestamp;
-
-/// What is left of a delivered range: `bytes` at stream `offset`, captured
-/// at `ts`; `at_start` at the start of what the reassembly delivered, where
-/// a message start may be probed for.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Range<'a> {
-    pub bytes: &'a [u8],
-    pub offset: u64,
-    pub ts: Timestamp,
-    pub at_start: bool,
-}
 
 /// The HTTP/1.x parser of one TCP connection; see the [module docs](super).
 #[derive(Debug)]
@@ -43,6 +30,8 @@ pub struct HttpConnection {
     /// A malformed first request line, waiting for the server to show
     /// whether this is HTTP at all.
     pub(super) candidate: Option<Box<Candidate>>,
+    /// How the connection ended, once the flow table said so.
+    pub(super) end: ConnectionEnd,
 }
 
 impl Default for HttpConnection {
@@ -61,6 +50,7 @@ impl HttpConnection {
             fin: [None, None],
             rst: None,
             candidate: None,
+            end: ConnectionEnd::default(),
         }
     }
 
@@ -70,12 +60,16 @@ impl HttpConnection {
     }
 
     /// Closes what is still open and hands over everything found. Called
-    /// when the flow table lets go of `conn`: bodies that end at the close
-    /// end here (if the sender's FIN was seen), other unfinished messages are
-    /// marked with how the connection ended, and timing is computed.
-    pub fn finish(mut self, conn: &Connection) -> HttpConnectionReport {
-        let rst = self.rst.or(conn.rst);
-        let fin = [self.fin[0].or(conn.fin[0]), self.fin[1].or(conn.fin[1])];
+    /// once the connection is over ([`StreamHandler::on_end`] told how):
+    /// bodies that end at the close end here (if the sender's FIN was seen),
+    /// other unfinished messages are marked with how the connection ended,
+    /// and timing is computed.
+    pub fn finish(mut self) -> HttpConnectionReport {
+        let rst = self.rst.or(self.end.rst);
+        let fin = [
+            self.fin[0].or(self.end.fin[0]),
+            self.fin[1].or(self.end.fin[1]),
+        ];
         for side in [Side::Client, Side::Server] {
             let end = match (rst, *fin.of(side)) {
                 (Some((by, ts)), _) => MessageEnd::RstBeforeEnd { side: by, ts },
@@ -102,7 +96,7 @@ impl HttpConnection {
             (None, None, Some(ts)) => NoResponse::ClientFin { ts },
             (None, None, None) => NoResponse::CaptureEnded,
         };
-        let (txs, anomalies) = self.store.finish(no_response, conn.handshake.rtt_ns());
+        let (txs, anomalies) = self.store.finish(no_response, self.end.handshake_rtt_ns);
         let is_http = self.dirs.iter().any(|d| d.report.detected);
         let [client, server] = self.dirs;
         HttpConnectionReport {
@@ -308,6 +302,18 @@ impl StreamHandler for HttpConnection {
                 self.end_message(side, end, None);
             }
             self.dirs.of_mut(side).step(Event::Close);
+        }
+    }
+    fn on_end(&mut self, end: &ConnectionEnd) {
+        self.end = *end;
+    }
+    fn sender_of(payload: &[u8]) -> Option<Side> {
+        if super::starts_like_request(payload) {
+            Some(Side::Client)
+        } else if super::starts_like_response(payload) {
+            Some(Side::Server)
+        } else {
+            None
         }
     }
 }

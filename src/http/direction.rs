@@ -48,6 +48,17 @@ use super::head::{probe_status, Probe};
 use super::transaction::DirectionReport;
 use crate::Timestamp;
 
+/// What is left of a delivered range: `bytes` at stream `offset`, captured
+/// at `ts`; `at_start` at the start of what the reassembly delivered, where
+/// a message start may be probed for.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Range<'a> {
+    pub bytes: &'a [u8],
+    pub offset: u64,
+    pub ts: Timestamp,
+    pub at_start: bool,
+}
+
 /// A head buffer that grew past this is released after use rather than kept
 /// per connection.
 const KEEP_HEAD_BUFFER_BYTES: usize = 8 * 1024;

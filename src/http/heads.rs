@@ -3,18 +3,16 @@
 //! or from the buffer a split head collects in, and what happens to bytes
 //! that should have been a head and are not one.
 
-use super::connection::Range;
-use super::direction::Event;
+use super::direction::{Event, Range};
 use super::head::{
     find_head_end, first_line, leading_crlf, malformed_request_line, parse_request, parse_response,
     probe_request, probe_status, NoHead, Parsed, Probe,
 };
-use super::transaction::{MessageEnd, MessageFacts};
+use super::transaction::{Candidate, MessageEnd, MessageFacts};
 use super::HttpConnection;
 use crate::http::framing::Framing;
 use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
-use std::borrow::Cow;
 
 /// Delivered ranges of a direction in which a message start is looked for
 /// while neither direction has been recognised as HTTP: enough to get past a
@@ -23,16 +21,6 @@ use std::borrow::Cow;
 /// parsed (its head then running into a capture hole) keeps being probed at
 /// segment starts: it speaks HTTP, it just has not shown a whole head yet.
 const PROBE_RANGES: u64 = 4;
-
-/// A request line that did not parse at the start of a client stream not
-/// yet known to be HTTP (`GET / HTTP/1.`): it becomes a malformed request
-/// if the server then answers with a status line, else it was never HTTP.
-#[derive(Debug)]
-pub(super) struct Candidate {
-    pub method: Cow<'static, str>,
-    pub uri: String,
-    pub msg: MessageFacts,
-}
 
 impl HttpConnection {
     /// In `Seek`: a message may start at the start of a delivered range

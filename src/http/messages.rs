@@ -4,7 +4,7 @@
 //! cut by a close, or with its framing lost.
 
 use super::chunked::{ChunkLimits, ChunkedDecoder};
-use super::connection::Range;
+use super::direction::Range;
 use super::direction::{AfterMessage, BodyOutcome, Event, MessageBody};
 use super::facts::{HeaderFacts, HttpVersion};
 use super::framing::{request_framing, response_framing, Framing, FramingError, RequestKind};

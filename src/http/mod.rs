@@ -24,7 +24,8 @@
 //!   pairing is either provably right or inferred and flagged
 //!   ([`Transaction::pairing_inferred`]); see `pairing.rs` for the rules.
 //!
-//! Where things are: `connection.rs` takes the reassembly's calls and
+//! Where things are: `handler.rs` is the stream handler the commands run,
+//! keeping what each asks for; `connection.rs` takes the reassembly's calls and
 //! dispatches each delivered range on its direction's state; `direction.rs`
 //! is that state machine (states named after RFC 9112, its transition table
 //! in the module docs); `heads.rs` finds message starts and reads heads;
@@ -32,10 +33,10 @@
 //! the transactions and their pairing. `head.rs`, `facts.rs`,
 //! `field_names.rs`, `framing.rs` and `chunked.rs` parse and interpret bytes.
 //!
-//! Use: create one [`HttpConnection`] per connection, feed it the
-//! reassembly's calls, optionally take finished transactions early with
-//! [`HttpConnection::drain_settled`] (long keep-alive connections), and call
-//! [`HttpConnection::finish`] when the flow table lets the connection go.
+//! Use: create one [`ConnectionHandler`] per connection (the
+//! [`HttpConnection`] parser, told by [`Keep`] what to hold on to), feed it
+//! the reassembly's calls, and call [`ConnectionHandler::finish`] after the
+//! flow table's [`on_end`](crate::reassembly::StreamHandler::on_end).
 
 // Hostile input: every path from capture bytes must be free of panics and
 // silent overflow, so the panicking shortcuts are denied here (tests excepted).
@@ -53,6 +54,7 @@ mod direction;
 mod facts;
 mod field_names;
 mod framing;
+mod handler;
 mod head;
 mod heads;
 mod messages;
@@ -69,9 +71,10 @@ pub use facts::{
     TransferEncodingFacts,
 };
 pub use framing::{Framing, FramingError};
+pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
 pub use transaction::{
     DirectionReport, HttpAnomalies, HttpConnectionReport, MessageEnd, MessageFacts, NoResponse,
-    Timing, Transaction, TransactionRecord,
+    Timing, Transaction,
 };
 
 /// Bounds on what one connection's parser may hold or accept. Every buffer

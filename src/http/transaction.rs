@@ -5,11 +5,20 @@ use super::chunked::ChunkFacts;
 use super::facts::{HeaderFacts, HttpVersion};
 use super::framing::{Framing, FramingError};
 use super::serde_ts::{opt_secs, secs};
-use crate::flow::Connection;
 use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
 use serde::Serialize;
 use std::borrow::Cow;
+
+/// A request line that did not parse at the start of a client stream not
+/// yet known to be HTTP (`GET / HTTP/1.`): it becomes a malformed request
+/// if the server then answers with a status line, else it was never HTTP.
+#[derive(Debug)]
+pub(super) struct Candidate {
+    pub method: Cow<'static, str>,
+    pub uri: String,
+    pub msg: MessageFacts,
+}
 
 /// How a message ended relative to the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -248,68 +257,6 @@ impl Transaction {
         match side {
             Side::Client => self.request.as_mut(),
             Side::Server => self.response.as_mut(),
-        }
-    }
-}
-
-/// One transaction as `connlint transactions --format json` prints it:
-/// the SPEC §5 keys, in that order, then whether each message's end fell in
-/// a capture gap (its times then end at the last byte seen).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TransactionRecord<'a> {
-    pub capture: &'a str,
-    pub connection: u64,
-    pub index: u64,
-    pub client: String,
-    pub server: String,
-    pub method: Option<&'a str>,
-    pub uri: Option<&'a str>,
-    pub version: Option<&'static str>,
-    pub status: Option<u16>,
-    pub request_body_bytes: u64,
-    pub response_body_bytes: u64,
-    pub complete: bool,
-    pub pipelined: bool,
-    pub request_start_ts: Option<f64>,
-    pub response_end_ts: Option<f64>,
-    pub connect_ms: Option<f64>,
-    pub send_ms: Option<f64>,
-    pub wait_ms: Option<f64>,
-    pub receive_ms: Option<f64>,
-    /// The request's last bytes were in a capture gap: `send_ms` ends at
-    /// the last request byte seen.
-    pub request_end_in_gap: bool,
-    /// The response's last bytes were in a capture gap: `response_end_ts`
-    /// and `receive_ms` end at the last response byte seen.
-    pub response_end_in_gap: bool,
-}
-
-impl<'a> TransactionRecord<'a> {
-    pub fn new(capture: &'a str, conn: &Connection, tx: &'a Transaction) -> TransactionRecord<'a> {
-        let ms = |ns: Option<i64>| ns.map(|ns| ns as f64 / 1e6);
-        TransactionRecord {
-            capture,
-            connection: conn.id,
-            index: tx.index,
-            // SocketAddr's Display writes IPv6 as `[addr]:port`, as SPEC §5 asks.
-            client: conn.client.to_string(),
-            server: conn.server.to_string(),
-            method: tx.method.as_deref(),
-            uri: tx.uri.as_deref(),
-            version: tx.version.map(HttpVersion::as_str),
-            status: tx.status,
-            request_body_bytes: tx.request_body_bytes(),
-            response_body_bytes: tx.response_body_bytes(),
-            complete: tx.complete,
-            pipelined: tx.pipelined,
-            request_start_ts: tx.timing.request_start_ts.map(Timestamp::as_secs_f64),
-            response_end_ts: tx.timing.response_end_ts.map(Timestamp::as_secs_f64),
-            connect_ms: ms(tx.timing.connect_ns),
-            send_ms: ms(tx.timing.send_ns),
-            wait_ms: ms(tx.timing.wait_ns),
-            receive_ms: ms(tx.timing.receive_ns),
-            request_end_in_gap: tx.request.as_ref().is_some_and(|m| m.end_in_gap),
-            response_end_in_gap: tx.response.as_ref().is_some_and(|m| m.end_in_gap),
         }
     }
 }

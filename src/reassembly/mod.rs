@@ -8,8 +8,10 @@
 //! skips — when the peer acknowledges past a hole, when the cap is exceeded,
 //! or at FIN/end of capture.
 //!
-//! What comes out is a sequence of calls on a [`StreamHandler`]: the HTTP
-//! layer is one, the `connections` command uses [`NoopHandler`].
+//! What comes out is a sequence of calls on a [`StreamHandler`], ending with
+//! [`StreamHandler::on_end`]. The HTTP layer is one; the flow table, which
+//! drives the reassemblers, knows handlers only through this trait, so it
+//! never sees HTTP.
 
 // Hostile input: every path from capture bytes must be free of panics and
 // silent overflow, so the panicking shortcuts are denied here (tests excepted).
@@ -141,10 +143,39 @@ pub trait StreamHandler {
     fn on_segment(&mut self, _from: Side, _segment: &SegmentMeta) {}
     /// A sender's data that waited on the peer's pure ACK (see [`Pacing`]).
     fn on_ack_release(&mut self, _release: &AckRelease) {}
+    /// The connection is over: how it ended, as the flow table saw it. The
+    /// last call, after every stream's data, gaps, FIN and RST.
+    fn on_end(&mut self, _end: &ConnectionEnd) {}
+    /// Who sent `payload`, judged by its first bytes alone: the client if it
+    /// opens like a request of the protocol this handler reads, the server
+    /// if like a response, `None` if it cannot tell. The flow table asks it
+    /// of a connection picked up without its handshake (and of its first
+    /// data, until bytes are delivered), before it falls back to port
+    /// numbers: who speaks first tells the roles apart better than ports.
+    fn sender_of(_payload: &[u8]) -> Option<Side>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
-/// A handler that ignores everything: the `connections` command needs only
-/// what the flow table records itself.
+/// How a connection ended, as the flow table saw it: what a handler needs of
+/// the flow record to close its own books, without seeing the flow table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionEnd {
+    /// The first RST that ended the connection: who sent it, and when.
+    pub rst: Option<(Side, Timestamp)>,
+    /// When each side's FIN was seen, `[client, server]`.
+    pub fin: [Option<Timestamp>; 2],
+    /// The handshake's round trip at the capture point (SYN to the ACK that
+    /// completed it), when the whole handshake was seen.
+    pub handshake_rtt_ns: Option<i64>,
+}
+
+/// A handler that ignores everything, for a pass that needs only what the
+/// flow table records itself (connection roles then come from SYNs and
+/// port numbers alone).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoopHandler;
 

@@ -1,8 +1,72 @@
 //! `connlint transactions`: one record per HTTP request/response pair.
 
 use super::ms_cell;
-use crate::http::{Transaction, TransactionRecord};
+use crate::flow::Connection;
+use crate::http::{HttpVersion, Transaction};
+use crate::Timestamp;
 use serde::Serialize;
+
+/// One transaction as `connlint transactions --format json` prints it:
+/// the SPEC §5 keys, in that order, then whether each message's end fell in
+/// a capture gap (its times then end at the last byte seen).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransactionRecord<'a> {
+    pub capture: &'a str,
+    pub connection: u64,
+    pub index: u64,
+    pub client: String,
+    pub server: String,
+    pub method: Option<&'a str>,
+    pub uri: Option<&'a str>,
+    pub version: Option<&'static str>,
+    pub status: Option<u16>,
+    pub request_body_bytes: u64,
+    pub response_body_bytes: u64,
+    pub complete: bool,
+    pub pipelined: bool,
+    pub request_start_ts: Option<f64>,
+    pub response_end_ts: Option<f64>,
+    pub connect_ms: Option<f64>,
+    pub send_ms: Option<f64>,
+    pub wait_ms: Option<f64>,
+    pub receive_ms: Option<f64>,
+    /// The request's last bytes were in a capture gap: `send_ms` ends at
+    /// the last request byte seen.
+    pub request_end_in_gap: bool,
+    /// The response's last bytes were in a capture gap: `response_end_ts`
+    /// and `receive_ms` end at the last response byte seen.
+    pub response_end_in_gap: bool,
+}
+
+impl<'a> TransactionRecord<'a> {
+    pub fn new(capture: &'a str, conn: &Connection, tx: &'a Transaction) -> TransactionRecord<'a> {
+        let ms = |ns: Option<i64>| ns.map(|ns| ns as f64 / 1e6);
+        TransactionRecord {
+            capture,
+            connection: conn.id,
+            index: tx.index,
+            // SocketAddr's Display writes IPv6 as `[addr]:port`, as SPEC §5 asks.
+            client: conn.client.to_string(),
+            server: conn.server.to_string(),
+            method: tx.method.as_deref(),
+            uri: tx.uri.as_deref(),
+            version: tx.version.map(HttpVersion::as_str),
+            status: tx.status,
+            request_body_bytes: tx.request_body_bytes(),
+            response_body_bytes: tx.response_body_bytes(),
+            complete: tx.complete,
+            pipelined: tx.pipelined,
+            request_start_ts: tx.timing.request_start_ts.map(Timestamp::as_secs_f64),
+            response_end_ts: tx.timing.response_end_ts.map(Timestamp::as_secs_f64),
+            connect_ms: ms(tx.timing.connect_ns),
+            send_ms: ms(tx.timing.send_ns),
+            wait_ms: ms(tx.timing.wait_ns),
+            receive_ms: ms(tx.timing.receive_ns),
+            request_end_in_gap: tx.request.as_ref().is_some_and(|m| m.end_in_gap),
+            response_end_in_gap: tx.response.as_ref().is_some_and(|m| m.end_in_gap),
+        }
+    }
+}
 
 /// A transaction on a tunnelled connection: its record and the tunnel
 /// (untunnelled ones are written as their record alone, as before).

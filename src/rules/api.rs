@@ -30,6 +30,14 @@ pub trait Rule: Sync {
     ) {
     }
 
+    /// What the rule needs the pipeline to keep of each connection beyond
+    /// its transactions, with these settings. The engine folds the enabled
+    /// rules' needs into what the HTTP layer keeps, so nothing is kept that
+    /// no rule would read.
+    fn needs(&self, _settings: &RuleSettings) -> Needs {
+        Needs::default()
+    }
+
     /// Whether `mine`, a finding of this rule, already states the cause of
     /// `other`, another rule's finding on the same connection: one cause,
     /// one finding, so the engine drops `other` (the keeper carries its
@@ -49,6 +57,28 @@ pub trait Rule: Sync {
         _settings: &RuleSettings,
         _out: &mut Vec<Finding>,
     ) {
+    }
+}
+
+/// What a rule needs kept of each connection beyond its transactions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// The ack releases (data that left only after the peer's pure ACK)
+    /// whose sender had been quiet at least this long, in nanoseconds;
+    /// `None`: none.
+    pub ack_releases_idle_ns: Option<i64>,
+}
+
+impl Needs {
+    /// What two rules need together: the shorter of the two idle times.
+    pub fn and(self, other: Needs) -> Needs {
+        let ack_releases_idle_ns = match (self.ack_releases_idle_ns, other.ack_releases_idle_ns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Needs {
+            ack_releases_idle_ns,
+        }
     }
 }
 

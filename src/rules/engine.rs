@@ -6,7 +6,7 @@
 //! findings on those connections into it. No rule code is known here: the
 //! covering finding says what it stands for.
 
-use super::api::{CaptureIndex, ConnSummary, ConnectionFacts, Finding, Rule, RuleSettings};
+use super::api::{CaptureIndex, ConnSummary, ConnectionFacts, Finding, Needs, Rule, RuleSettings};
 use super::catalogue;
 use super::config::Config;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -58,6 +58,15 @@ impl<'c> Linter<'c> {
             groups: FxHashMap::default(),
             seen: HashSet::new(),
         }
+    }
+
+    /// What the enabled rules, together, need kept of each connection.
+    pub fn needs(&self) -> Needs {
+        self.rules
+            .iter()
+            .fold(Needs::default(), |n, (rule, settings)| {
+                n.and(rule.needs(settings))
+            })
     }
 
     /// Checks one finished connection and records its summary for the

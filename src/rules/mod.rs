@@ -27,10 +27,10 @@ pub mod proxy_legs;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use api::{Rule, RuleSettings};
+pub use api::{Needs, Rule, RuleSettings};
 pub use catalogue::all;
 pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn};
-pub use context::{CheckHandler, ConnectionFacts};
+pub use context::ConnectionFacts;
 pub use engine::Linter;
 pub use finding::{Covers, Finding, Ms};
 pub use meta::{Family, OptionSpec, RuleMeta, Severity};

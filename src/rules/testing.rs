@@ -14,11 +14,11 @@
 //! cannot make (bytes the capture lost) is fed by hand with [`hand_fed`].
 //! The builders and messages several rules' tests share are here too.
 
-use super::{CheckHandler, Config, ConnectionFacts, Finding, Linter};
+use super::{Config, ConnectionFacts, Finding, Linter};
 use crate::decode::{TcpFlags, TcpSegment};
 use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};
-use crate::http::{HttpConnection, HttpLimits};
-use crate::reassembly::{Side, StreamHandler};
+use crate::http::{ConnectionHandler, HttpConnection, HttpLimits, Keep};
+use crate::reassembly::{ConnectionEnd, Side, StreamHandler};
 use crate::rules::CliSelection;
 use crate::Timestamp;
 use std::net::SocketAddr;
@@ -288,15 +288,19 @@ impl Timeline {
         let mut order: Vec<&Seg> = self.segs.iter().collect();
         order.sort_by_key(|s| s.ts);
         let mut linter = Linter::new(config);
+        let keep = Keep {
+            transactions: true,
+            ack_releases_idle_ns: Some(0),
+        };
         let mut table = FlowTable::new(FlowLimits::default(), || {
-            CheckHandler::new(HttpLimits::default(), 0)
+            ConnectionHandler::new(HttpLimits::default(), keep)
         });
-        let mut done = |f: crate::flow::Finished<CheckHandler>| {
-            let http = f.handler.http.finish(&f.connection);
+        let mut done = |f: crate::flow::Finished<ConnectionHandler>| {
+            let handled = f.handler.finish();
             linter.connection(&ConnectionFacts {
                 conn: &f.connection,
-                http: &http,
-                releases: &f.handler.releases,
+                http: &handled.http,
+                releases: &handled.releases,
             });
         };
         for (n, s) in order.iter().enumerate() {
@@ -461,7 +465,12 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
             }
         }
     }
-    let report = http.finish(&conn);
+    http.on_end(&ConnectionEnd {
+        rst: conn.rst,
+        fin: conn.fin,
+        handshake_rtt_ns: conn.handshake.rtt_ns(),
+    });
+    let report = http.finish();
     let config = config_for(code, &[]);
     let mut linter = Linter::new(&config);
     linter.connection(&ConnectionFacts {

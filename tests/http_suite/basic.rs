@@ -2,7 +2,8 @@
 
 use crate::common::*;
 use connlint::flow::Handshake;
-use connlint::http::{Framing, HttpVersion, MessageEnd, TransactionRecord};
+use connlint::http::{Framing, HttpVersion, MessageEnd};
+use connlint::report::transactions::TransactionRecord;
 
 #[test]
 fn keep_alive_connection_with_three_transactions() {

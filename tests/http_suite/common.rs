@@ -2,7 +2,7 @@
 
 use connlint::flow::{Connection, Handshake, RoleEvidence};
 use connlint::http::{HttpConnection, HttpConnectionReport, HttpLimits, Transaction};
-use connlint::reassembly::{Side, StreamHandler};
+use connlint::reassembly::{ConnectionEnd, Side, StreamHandler};
 use connlint::Timestamp;
 
 pub use connlint::reassembly::Side::{Client, Server};
@@ -74,11 +74,14 @@ impl Wire {
         self
     }
 
-    pub fn finish(self) -> HttpConnectionReport {
-        let mut conn = connection(self.handshake);
-        conn.fin = self.fin;
-        conn.rst = self.rst;
-        self.http.finish(&conn)
+    pub fn finish(mut self) -> HttpConnectionReport {
+        let conn = connection(self.handshake);
+        self.http.on_end(&ConnectionEnd {
+            rst: self.rst,
+            fin: self.fin,
+            handshake_rtt_ns: conn.handshake.rtt_ns(),
+        });
+        self.http.finish()
     }
 }
 

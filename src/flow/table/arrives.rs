@@ -26,7 +26,6 @@
 use super::Entry;
 use crate::decode::TcpSegment;
 use crate::flow::connection::{RoleEvidence, RstSegment};
-use crate::flow::roles;
 use crate::reassembly::{
     timestamp_option, BySide, SegmentKind, SegmentMeta, Sent, Side, StreamHandler,
 };
@@ -48,7 +47,7 @@ pub(super) fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_
 /// noted as the stream's base if it is the first. Roles guessed from ports
 /// may give way to its payload first.
 #[inline(always)]
-fn note_arrival<H>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side: Side) -> Side {
+fn note_arrival<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, mut side: Side) -> Side {
     if e.conn.roles == RoleEvidence::Port && e.conn.packets > 0 && !seg.payload.is_empty() {
         side = reconsider_roles(e, seg, side);
     }
@@ -345,17 +344,13 @@ fn meta(
 /// Roles guessed from port numbers give way to the first payload: an HTTP
 /// request line is the client's, a status line the server's. Only while no
 /// data (or a FIN) has been handed to the handler, so nothing it saw changes sides.
-fn reconsider_roles<H>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) -> Side {
+fn reconsider_roles<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) -> Side {
     let delivered = e.rx.iter().any(|r| r.stats.bytes > 0 || r.stats.gaps > 0)
         || e.conn.fin.iter().any(Option::is_some);
     if delivered {
         return side;
     }
-    let should_be = if roles::starts_like_request(seg.payload) {
-        Side::Client
-    } else if roles::starts_like_response(seg.payload) {
-        Side::Server
-    } else {
+    let Some(should_be) = H::sender_of(seg.payload) else {
         return side;
     };
     e.conn.roles = RoleEvidence::Payload;

@@ -94,6 +94,14 @@ Turning off delayed ACK at the receiver (`TCP_QUICKACK`) only hides the symptom 
 };
 
 impl Rule for NagleDelayedAckStall {
+    /// The ack releases whose sender was quiet at least `stall_ms`: a stall shorter than `stall_ms`
+    /// is not this rule's.
+    fn needs(&self, s: &RuleSettings) -> Needs {
+        Needs {
+            ack_releases_idle_ns: Some(s.ms_as_ns("stall_ms")),
+        }
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;

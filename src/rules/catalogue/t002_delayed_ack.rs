@@ -131,6 +131,14 @@ enum Blocker {
 }
 
 impl Rule for DelayedAck {
+    /// The ack releases whose sender was quiet at least `idle_ms`: a sender quiet for less than `idle_ms`
+    /// is not this rule's.
+    fn needs(&self, s: &RuleSettings) -> Needs {
+        Needs {
+            ack_releases_idle_ns: Some(s.ms_as_ns("idle_ms")),
+        }
+    }
+
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
         if cx.releases.is_empty() {
             return;
