@@ -6,9 +6,10 @@
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
-use crate::http::{ConnectionHandler, HttpConnectionReport, Keep};
+use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
+use crate::tls::{ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -42,6 +43,13 @@ pub struct Analyzed {
     pub settled: u64,
     /// The ack releases kept ([`Keep::ack_releases_idle_ns`]).
     pub releases: Vec<AckRelease>,
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// What the TLS stage found, on a TLS connection.
+    pub tls: Option<Box<TlsReport>>,
+    /// On a TLS connection, where each kept ack release sat among its
+    /// sender's records.
+    pub release_places: Vec<ReleasePlace>,
 }
 
 impl Analyzed {
@@ -77,21 +85,27 @@ pub fn run_opened<D>(
 where
     D: FnMut(Analyzed),
 {
-    let http_limits = limits.http;
+    let (http_limits, tls_limits) = (limits.http, limits.tls);
     let mut hit = crate::limits::LimitsHit::default();
     let mut summary = run_with_handler(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep),
         |f| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
+            if let Some(t) = &handled.tls {
+                hit.add_tls(t);
+            }
             done(Analyzed {
                 connection: f.connection,
                 http: handled.http,
                 settled: handled.settled,
                 releases: handled.releases,
+                protocol: handled.protocol,
+                tls: handled.tls,
+                release_places: handled.release_places,
             })
         },
     );
@@ -205,6 +219,9 @@ pub fn run_check_opened(
             conn: &a.connection,
             http: &a.http,
             releases: &a.releases,
+            protocol: a.protocol,
+            tls: a.tls.as_deref(),
+            release_places: &a.release_places,
         });
     });
     let mut findings = linter.finish();

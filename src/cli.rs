@@ -313,7 +313,7 @@ fn connections_command(
         connections::HEADER,
         connections::RIGHT,
     )
-    .optional_column("tunnel");
+    .optional_columns(connections::OPTIONAL);
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
@@ -326,7 +326,8 @@ fn connections_command(
             w.item(r);
         };
         let summary = analyze::run(path, limits, Keep::COUNT, |a| {
-            let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()));
+            let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
+                .with_protocol(a.protocol, a.tls.as_deref());
             reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
         });
         reorder.drain(|rec| emit(rec, &mut w));
@@ -356,7 +357,7 @@ fn transactions_command(
         transactions::HEADER,
         transactions::RIGHT,
     )
-    .optional_column("tunnel");
+    .optional_columns(&["tunnel"]);
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;

@@ -13,6 +13,7 @@ use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
+use crate::tls::{TlsLimits, TlsReport};
 use serde::Serialize;
 
 /// Every bound the pipeline enforces, one field per stage.
@@ -24,6 +25,7 @@ pub struct Limits {
     pub tunnels: TunnelOptions,
     pub flow: FlowLimits,
     pub http: HttpLimits,
+    pub tls: TlsLimits,
 }
 
 /// One settable bound: its key, what it bounds, and where it lives.
@@ -104,6 +106,11 @@ const KEYS: &[Key] = &[
         "transactions kept per connection",
         |l| l.http.max_transactions
     ),
+    key!(
+        "max_tls_hello_bytes",
+        "bytes of one TLS ClientHello or ServerHello, gathered across records, that are parsed",
+        |l| l.tls.max_hello_bytes
+    ),
 ];
 
 impl Limits {
@@ -182,6 +189,8 @@ pub struct LimitsHit {
     pub max_chunk_size_digits: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_transactions: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_tls_hello_bytes: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -214,9 +223,15 @@ impl LimitsHit {
             .count() as u64;
     }
 
-    /// Takes the HTTP-level counts gathered by a caller that ran the HTTP
-    /// layer (the TCP-level ones are already here).
+    /// Adds what one finished TLS connection ran into.
+    pub fn add_tls(&mut self, tls: &TlsReport) {
+        self.max_tls_hello_bytes += u64::from(tls.hellos_too_large);
+    }
+
+    /// Takes the HTTP- and TLS-level counts gathered by a caller that ran
+    /// the connection handler (the TCP-level ones are already here).
     pub fn merge_http(&mut self, http: &LimitsHit) {
+        self.max_tls_hello_bytes += http.max_tls_hello_bytes;
         self.max_head_bytes += http.max_head_bytes;
         self.max_headers += http.max_headers;
         self.max_pending_requests += http.max_pending_requests;
@@ -281,6 +296,11 @@ impl LimitsHit {
                 "max_transactions",
                 self.max_transactions,
                 "those transactions were counted but not kept",
+            ),
+            (
+                "max_tls_hello_bytes",
+                self.max_tls_hello_bytes,
+                "those TLS hellos were skipped unparsed (their connections' versions, names and resumption are unknown)",
             ),
         ];
         all.into_iter().filter(|(_, n, _)| *n > 0).collect()

@@ -20,6 +20,7 @@ use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};
 use crate::http::{ConnectionHandler, HttpConnection, HttpLimits, Keep};
 use crate::reassembly::{ConnectionEnd, Side, StreamHandler};
 use crate::rules::CliSelection;
+use crate::tls::TlsLimits;
 use crate::Timestamp;
 use std::net::SocketAddr;
 
@@ -293,7 +294,7 @@ impl Timeline {
             ack_releases_idle_ns: Some(0),
         };
         let mut table = FlowTable::new(FlowLimits::default(), || {
-            ConnectionHandler::new(HttpLimits::default(), keep)
+            ConnectionHandler::new(HttpLimits::default(), TlsLimits::default(), keep)
         });
         let mut done = |f: crate::flow::Finished<ConnectionHandler>| {
             let handled = f.handler.finish();
@@ -301,6 +302,9 @@ impl Timeline {
                 conn: &f.connection,
                 http: &handled.http,
                 releases: &handled.releases,
+                protocol: handled.protocol,
+                tls: handled.tls.as_deref(),
+                release_places: &handled.release_places,
             });
         };
         for (n, s) in order.iter().enumerate() {
@@ -477,6 +481,13 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
         conn: &conn,
         http: &report,
         releases: &[],
+        protocol: if report.is_http {
+            crate::http::Protocol::Http1
+        } else {
+            crate::http::Protocol::Unknown
+        },
+        tls: None,
+        release_places: &[],
     });
     linter.finish()
 }
