@@ -76,8 +76,13 @@ pub struct TlsRecord {
     /// ServerHello.
     pub early_data_offered: bool,
     pub early_data_records: u32,
-    /// ClientHello to the client's first application-data record.
+    /// ClientHello to the end of the handshake (both Finished messages
+    /// seen: 1 round trip for TLS 1.3 and a resumed TLS 1.2 handshake, 2
+    /// for a full TLS 1.2 one).
     pub tls_handshake_ms: Option<f64>,
+    /// ClientHello to the client's first application-data record (the
+    /// same unless the client waited after the handshake).
+    pub client_first_data_ms: Option<f64>,
     /// The client's first application data to the server's first.
     pub first_server_data_ms: Option<f64>,
     pub client_hello_ts: Option<f64>,
@@ -147,6 +152,7 @@ impl TlsRecord {
             early_data_offered: ch.is_some_and(|c| c.early_data),
             early_data_records: t.early_data_records,
             tls_handshake_ms: ms(t.handshake_ns()),
+            client_first_data_ms: ms(t.client_first_data_ns()),
             first_server_data_ms: ms(t.first_server_data_ns()),
             client_hello_ts: secs(t.client_hello_ts),
             server_hello_ts: secs(t.server_hello_ts),

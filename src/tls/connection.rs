@@ -386,6 +386,11 @@ impl State {
             (Side::Client, RecordKind::EncryptedHandshake) => {
                 r.client_finished_ts.get_or_insert(h.ts);
             }
+            (Side::Server, RecordKind::EncryptedHandshake)
+                if h.content_type == ContentType::Handshake =>
+            {
+                r.server_finished_ts.get_or_insert(h.ts);
+            }
             (Side::Client, RecordKind::EarlyData) => {
                 r.early_data_records = r.early_data_records.saturating_add(1);
             }

@@ -281,7 +281,12 @@ pub struct TlsReport {
     pub client_hello_ts: Option<Timestamp>,
     pub client_hello_frame: Option<u64>,
     pub server_hello_ts: Option<Timestamp>,
+    /// The client's Finished (TLS 1.2: its encrypted handshake record
+    /// after its ChangeCipherSpec; TLS 1.3: its first record after the
+    /// ServerHello) and the server's (TLS 1.2 only; TLS 1.3's is inside its
+    /// encrypted first flight).
     pub client_finished_ts: Option<Timestamp>,
+    pub server_finished_ts: Option<Timestamp>,
     pub client_first_data_ts: Option<Timestamp>,
     pub client_first_data_frame: Option<u64>,
     pub server_first_data_ts: Option<Timestamp>,
@@ -346,10 +351,46 @@ impl TlsReport {
         self.version().is_some_and(TlsVersion::is_tls13)
     }
 
-    /// ClientHello to the client's first application-data record: the
-    /// handshake as the client paid it.
+    /// When the handshake was over for the client: when both Finished
+    /// messages had been seen, so that either side could send data. TLS
+    /// 1.3 and a resumed TLS 1.2 handshake end with the client's Finished
+    /// (one round trip after the ClientHello), a full TLS 1.2 handshake
+    /// with the server's (two).
+    pub fn handshake_end_ts(&self) -> Option<Timestamp> {
+        let client = self.client_finished_ts?;
+        if self.is_tls13() {
+            return Some(client);
+        }
+        Some(match self.server_finished_ts {
+            Some(server) => client.max(server),
+            None => client,
+        })
+    }
+
+    /// ClientHello to the end of the handshake ([`Self::handshake_end_ts`]).
     pub fn handshake_ns(&self) -> Option<i64> {
+        Some(self.handshake_end_ts()?.since(self.client_hello_ts?))
+    }
+
+    /// ClientHello to the client's first application-data record (equal
+    /// to the handshake when the client sends its request with its
+    /// Finished, longer when it waits).
+    pub fn client_first_data_ns(&self) -> Option<i64> {
         Some(self.client_first_data_ts?.since(self.client_hello_ts?))
+    }
+
+    /// The one exchange of a connection that carried exactly one: one run
+    /// of application-data records from the client and the server's
+    /// answering run, its last record whole. What "one request and its
+    /// response" is, as far as encrypted records tell.
+    pub fn one_exchange(&self) -> Option<(Burst, Burst)> {
+        let e = &self.exchanges;
+        if e.client_bursts != 1 || e.server_bursts != 1 {
+            return None;
+        }
+        let (request, response) = (e.first_request?, e.first_response?);
+        let cut = self.cut_by_rst[1].is_some() || self.cut_by_fin[1].is_some();
+        (response.start_ts >= request.start_ts && !cut).then_some((request, response))
     }
 
     /// The client's first application data to the server's first after it.

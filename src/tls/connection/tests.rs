@@ -67,7 +67,10 @@ fn a_tls13_full_handshake_and_one_exchange() {
     assert_eq!(r.cipher_suite().as_deref(), Some("TLS_AES_128_GCM_SHA256"));
     assert_eq!(r.client_hello_frame, Some(1));
     assert_eq!(r.handshake_ns(), Some(51 * MS));
+    assert_eq!(r.client_first_data_ns(), Some(51 * MS));
     assert_eq!(r.client_first_data_frame, Some(3));
+    let (req, resp) = r.one_exchange().expect("one exchange");
+    assert_eq!((req.bytes, resp.end_ts), (125, Timestamp(140 * MS)));
     assert_eq!(
         r.first_server_data_ns(),
         Some(50 * MS),
@@ -110,8 +113,10 @@ fn tls12_full_and_resumed_handshakes() {
     assert_eq!(r.handshake, HandshakeKind::Full);
     assert!(r.certificate && r.ticket_issued);
     assert_eq!(r.alpn(), Some("http/1.1"));
-    assert_eq!(r.handshake_ns(), Some(102 * MS), "two round trips");
+    assert_eq!(r.handshake_ns(), Some(101 * MS), "two round trips");
+    assert_eq!(r.client_first_data_ns(), Some(102 * MS));
     assert_eq!(r.client_finished_ts, Some(Timestamp(51 * MS)));
+    assert_eq!(r.server_finished_ts, Some(Timestamp(101 * MS)));
     // Resumed with the session id: the server echoes it and changes
     // cipher at once.
     let ch = ClientHello::new().session_id(&[5; 32]);
@@ -175,6 +180,23 @@ fn psk_hello_retry_and_early_data() {
         .as_ref()
         .is_some_and(|c| c.psk && c.early_data));
     assert_eq!(r.handshake_ns(), Some(102 * MS));
+}
+
+#[test]
+fn a_client_that_waits_after_its_finished_is_not_a_longer_handshake() {
+    let (c, _) = run(&[
+        (Side::Client, 0, ClientHello::new().tls13().record()),
+        (
+            Side::Server,
+            50,
+            tls13_server_flight(&ServerHello::new().version(0x0304)),
+        ),
+        (Side::Client, 51, tls13_client_finished()),
+        (Side::Client, 151, app_data(100)),
+    ]);
+    let r = c.finish();
+    assert_eq!(r.handshake_ns(), Some(51 * MS));
+    assert_eq!(r.client_first_data_ns(), Some(151 * MS));
 }
 
 #[test]
