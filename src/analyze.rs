@@ -183,7 +183,33 @@ pub struct CheckOutcome {
     pub summary: CaptureSummary,
     pub connections: u64,
     pub transactions: u64,
+    /// Connections that were TLS: judged by the connection-level rules
+    /// only, their HTTP being encrypted.
+    pub tls_connections: u64,
     pub findings: Vec<crate::rules::Finding>,
+}
+
+impl CheckOutcome {
+    /// What a check of a capture with TLS connections could not judge, in
+    /// words: the note `check` prints (nothing without TLS).
+    pub fn tls_note(&self) -> Option<String> {
+        if self.tls_connections == 0 {
+            return None;
+        }
+        let n = self.tls_connections;
+        Some(format!(
+            "{n} of {} connection{} {} TLS: connlint judged {} by the connection-level rules \
+             (S: setup, churn, parallelism, reuse, resumption; T: pacing; R001/R002: a close that \
+             cut a record) from the TCP segments and the clear-text handshake; the rules about \
+             HTTP messages (C, P, F, R003, R004) need the HTTP inside, which connlint cannot read \
+             without the session keys: capture behind the TLS terminator, where it is clear \
+             text, to have them judged",
+            self.connections,
+            if self.connections == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" },
+            if n == 1 { "it" } else { "them" },
+        ))
+    }
 }
 
 /// Reads a capture through the pipeline and the linter.
@@ -206,12 +232,13 @@ pub fn run_check_opened(
         transactions: true,
         ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
     };
-    let (mut connections, mut transactions) = (0u64, 0u64);
+    let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
     // The tunnels of tunnelled connections, to name them on their findings.
     let mut tunnels = TunnelNames::default();
     let summary = run_opened(path, opened, limits, keep, |a| {
         connections += 1;
         transactions += a.http.transactions.len() as u64;
+        tls_connections += u64::from(a.protocol.is_tls());
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }
@@ -230,6 +257,7 @@ pub fn run_check_opened(
         summary,
         connections,
         transactions,
+        tls_connections,
         findings,
     }
 }

@@ -363,10 +363,11 @@ fn transactions_command(
     let mut damaged = false;
     for path in captures {
         let mut reorder = Reorder::default();
-        let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
+        let (mut txs, mut http_conns, mut conns, mut tls_conns) = (0u64, 0u64, 0u64, 0u64);
         let summary = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
             conns += 1;
             http_conns += u64::from(a.http.is_http);
+            tls_conns += u64::from(a.protocol.is_tls());
             txs += a.http.transactions.len() as u64;
             let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
             let rendered: Vec<Rendered> = a
@@ -398,7 +399,9 @@ fn transactions_command(
         });
         reorder.drain(|v| v.into_iter().for_each(|r| w.item(r)));
         damaged |= report_error(&summary);
-        w.capture_done(&transactions::summary_line(path, txs, http_conns, conns));
+        w.capture_done(&transactions::summary_line(
+            path, txs, http_conns, conns, tls_conns,
+        ));
         records.push(CaptureRecord::new(&summary));
     }
     w.end(&records)?;
