@@ -257,7 +257,7 @@ pub struct Exchanges {
 }
 
 /// Everything the TLS stage found on one connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlsReport {
     /// The first ClientHello (after a HelloRetryRequest the client sends
     /// a second one; its offers are the same but for the key share).

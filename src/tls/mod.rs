@@ -60,10 +60,10 @@ mod record;
 
 pub use connection::{ReleasePlace, TlsConnection};
 pub use facts::{
-    Burst, ClientHelloFacts, DirectionRecords, HandshakeKind, RecordKind, ServerHelloFacts,
-    SessionId, TlsReport, TlsVersion,
+    Burst, ClientHelloFacts, DirectionRecords, Exchanges, HandshakeKind, RecordKind,
+    ServerHelloFacts, SessionId, TlsReport, TlsVersion,
 };
-pub use record::{ContentType, NoSink, RecordHeader, RecordSink};
+pub use record::{ContentType, FramingLost, NoSink, RecordHeader, RecordSink};
 
 /// Bounds on what one TLS connection's reader may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
