@@ -214,8 +214,9 @@ pub struct ConnSummary {
     pub is_http: bool,
     /// What the connection spoke.
     pub protocol: Protocol,
-    /// On a TLS connection, what the cross-connection rules need of it.
-    pub tls: Option<TlsSummary>,
+    /// On a TLS connection, what the cross-connection rules need of it
+    /// (boxed: the index holds many summaries, most of them not TLS).
+    pub tls: Option<Box<TlsSummary>>,
     /// What setting the connection up cost before data could flow: the
     /// TCP handshake, and on a TLS connection the TLS handshake too (the
     /// ClientHello to the end of the TLS handshake).
@@ -257,7 +258,7 @@ impl ConnSummary {
             previous: c.previous,
             is_http: cx.http.is_http,
             protocol: cx.protocol,
-            tls: cx.tls.map(TlsSummary::new),
+            tls: cx.tls.map(|t| Box::new(TlsSummary::new(t))),
             setup_ns: match cx.tls.and_then(TlsReport::handshake_ns) {
                 Some(tls) => c.handshake_rtt_ns().map(|tcp| tcp.saturating_add(tls)),
                 None => c.handshake_rtt_ns(),

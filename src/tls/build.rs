@@ -76,10 +76,6 @@ impl ClientHello {
             cut: 0,
         }
     }
-    pub fn legacy_version(mut self, v: u16) -> Self {
-        self.version = v;
-        self
-    }
     pub fn sni(mut self, host: &str) -> Self {
         let mut entry = vec![0u8];
         entry.extend_from_slice(&vec16(host.as_bytes()));
