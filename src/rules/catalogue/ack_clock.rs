@@ -179,7 +179,7 @@ impl<T> PerMessage<T> {
         // Stalls of one message come together: look from the back.
         match self.found.iter_mut().rev().find(|t| t.key == key) {
             Some(t) => {
-                t.count += 1;
+                t.count = t.count.saturating_add(1);
                 t.total_ns = t.total_ns.saturating_add(wait_ns);
             }
             None => self.found.push(Tally {

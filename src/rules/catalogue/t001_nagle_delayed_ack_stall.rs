@@ -249,8 +249,11 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     };
     let also = match (stalls, held) {
         (1, _) => String::new(),
-        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
-        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
+        (_, Held::Outside) => format!(", and {} more time(s) here", stalls.saturating_sub(1)),
+        _ => format!(
+            ", and {} more time(s) in the same {kind}",
+            stalls.saturating_sub(1)
+        ),
     };
     let message = format!(
         "{place}{what_waited} waited {} for the {}'s ACK of {of_what} (Nagle's algorithm; {}){also}; \

@@ -330,6 +330,7 @@ impl Evidence {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use serde_json::json;
