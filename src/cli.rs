@@ -364,9 +364,9 @@ fn transactions_command(
         let mut reorder = Reorder::default();
         let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
         let summary = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
-            conns += 1;
-            http_conns += u64::from(a.http.is_http);
-            txs += a.http.transactions.len() as u64;
+            conns = conns.saturating_add(1);
+            http_conns = http_conns.saturating_add(u64::from(a.http.is_http));
+            txs = txs.saturating_add(a.http.transactions.len() as u64);
             let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
             let rendered: Vec<Rendered> = a
                 .http

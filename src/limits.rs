@@ -188,21 +188,35 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// Counts saturate; a bound is reached at most a few times per packet, so
+/// u64::MAX is out of reach and never a wrong count.
+fn add(count: &mut u64, n: u64) {
+    *count = count.saturating_add(n);
+}
+
 impl LimitsHit {
     /// Adds what one finished connection's reassembly ran into.
     pub fn add_tcp(&mut self, dirs: &[DirectionStats; 2]) {
-        self.max_out_of_order_bytes += dirs.iter().map(|d| d.buffer_cap_hits).sum::<u64>();
+        for d in dirs {
+            add(&mut self.max_out_of_order_bytes, d.buffer_cap_hits);
+        }
     }
 
     /// Adds what one finished connection's HTTP parsing ran into.
     pub fn add_http(&mut self, http: &HttpConnectionReport) {
         for d in &http.directions {
-            self.max_head_bytes += u64::from(d.heads_too_large);
-            self.max_headers += u64::from(d.too_many_headers);
+            add(&mut self.max_head_bytes, u64::from(d.heads_too_large));
+            add(&mut self.max_headers, u64::from(d.too_many_headers));
         }
-        self.max_pending_requests += u64::from(http.anomalies.pending_overflow);
-        self.max_transactions += http.anomalies.transactions_not_kept;
-        self.max_chunk_size_digits += http
+        add(
+            &mut self.max_pending_requests,
+            u64::from(http.anomalies.pending_overflow),
+        );
+        add(
+            &mut self.max_transactions,
+            http.anomalies.transactions_not_kept,
+        );
+        let chunk_sizes_too_long = http
             .transactions
             .iter()
             .flat_map(|t| [&t.request, &t.response])
@@ -211,17 +225,18 @@ impl LimitsHit {
                 m.chunked
                     .is_some_and(|c| c.error == Some(ChunkError::SizeTooLong))
             })
-            .count() as u64;
+            .count();
+        add(&mut self.max_chunk_size_digits, chunk_sizes_too_long as u64);
     }
 
     /// Takes the HTTP-level counts gathered by a caller that ran the HTTP
     /// layer (the TCP-level ones are already here).
     pub fn merge_http(&mut self, http: &LimitsHit) {
-        self.max_head_bytes += http.max_head_bytes;
-        self.max_headers += http.max_headers;
-        self.max_pending_requests += http.max_pending_requests;
-        self.max_chunk_size_digits += http.max_chunk_size_digits;
-        self.max_transactions += http.max_transactions;
+        add(&mut self.max_head_bytes, http.max_head_bytes);
+        add(&mut self.max_headers, http.max_headers);
+        add(&mut self.max_pending_requests, http.max_pending_requests);
+        add(&mut self.max_chunk_size_digits, http.max_chunk_size_digits);
+        add(&mut self.max_transactions, http.max_transactions);
     }
 
     /// `(key, count, what it meant)` for every bound reached.
