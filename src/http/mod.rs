@@ -60,6 +60,7 @@ pub use facts::{
     ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
     TransferEncodingFacts,
 };
+pub use field_names::is_end_to_end_field;
 pub use framing::{Framing, FramingError};
 pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
 pub use transaction::{
