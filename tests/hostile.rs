@@ -411,7 +411,15 @@ fn tls_capture(stream: &[u8], segment: usize) -> Pcap {
     p.tcp(2000, (C, 40000), (S, 443), 1001, Some(5001), "", b"");
     let mut seq = 1001u32;
     for (i, chunk) in stream.chunks(segment).enumerate() {
-        p.tcp(3000 + i as u64, (C, 40000), (S, 443), seq, Some(5001), "", chunk);
+        p.tcp(
+            3000 + i as u64,
+            (C, 40000),
+            (S, 443),
+            seq,
+            Some(5001),
+            "",
+            chunk,
+        );
         seq = seq.wrapping_add(chunk.len() as u32);
     }
     p
@@ -457,7 +465,10 @@ fn a_client_hello_announcing_sixteen_megabytes_and_lying_extension_lengths() {
     let f = tls_capture(&stream, 1460).save("tls-huge-hello.pcap");
     let (code, v, err, rss, took) = run(&["connections"], &f);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("limit max_tls_hello_bytes reached 1 time"), "{err}");
+    assert!(
+        err.contains("limit max_tls_hello_bytes reached 1 time"),
+        "{err}"
+    );
     assert_eq!(v["connections"][0]["protocol"], "tls");
     assert_eq!(v["connections"][0]["tls"]["sni"], Value::Null);
     assert_eq!(v["captures"][0]["limits_hit"]["max_tls_hello_bytes"], 1);
@@ -473,5 +484,8 @@ fn a_client_hello_announcing_sixteen_megabytes_and_lying_extension_lengths() {
     let (code, v, err, _, _) = run(&["connections"], &f);
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["connections"][0]["tls"]["sni"], "shop.example");
-    assert_eq!(v["connections"][0]["tls"]["alpn_offered"], serde_json::json!([]));
+    assert_eq!(
+        v["connections"][0]["tls"]["alpn_offered"],
+        serde_json::json!([])
+    );
 }

@@ -60,11 +60,18 @@ pub fn parse(data: &[u8]) -> (TlsLimits, Vec<Event>) {
     };
     let u16_of = |rest: &mut &[u8]| -> u16 {
         let b = take(rest, 2);
-        u16::from_le_bytes([b.first().copied().unwrap_or(0), b.get(1).copied().unwrap_or(0)])
+        u16::from_le_bytes([
+            b.first().copied().unwrap_or(0),
+            b.get(1).copied().unwrap_or(0),
+        ])
     };
     while let Some((&op, r)) = rest.split_first() {
         rest = r;
-        let side = if op & 8 == 0 { Side::Client } else { Side::Server };
+        let side = if op & 8 == 0 {
+            Side::Client
+        } else {
+            Side::Server
+        };
         match op & 7 {
             0..=2 => {
                 let n = usize::from(u16_of(&mut rest));
@@ -145,7 +152,10 @@ fn feed(limits: TlsLimits, events: &[Event], frames: bool, ts_step_ns: i64) -> T
                 let p = c.place(&r);
                 assert_eq!(p.release_frame, n as u64 + 1);
                 if let Some((_, len)) = p.held {
-                    assert!(len <= connlint::tls::MAX_RECORD_BODY, "a record longer than any");
+                    assert!(
+                        len <= connlint::tls::MAX_RECORD_BODY,
+                        "a record longer than any"
+                    );
                 }
             }
         }
@@ -168,14 +178,15 @@ fn check(r: &TlsReport, limits: TlsLimits) {
         assert!(b.end_ts >= b.start_ts && b.records >= 1, "{b:?}");
     }
     if r.hellos_too_large > 0 {
-        assert!(limits.max_hello_bytes < (1 << 24), "a hello over the bound was announced");
+        assert!(
+            limits.max_hello_bytes < (1 << 24),
+            "a hello over the bound was announced"
+        );
     }
-    for h in [&r.client_hello] {
-        if let Some(h) = h {
-            assert!(h.alpn.len() <= 16 && h.supported_versions.len() <= 16);
-            assert!(h.sni.as_ref().map_or(0, |s| s.len()) <= 255 * 3);
-            assert!(h.session_id.len() <= 32);
-        }
+    if let Some(h) = &r.client_hello {
+        assert!(h.alpn.len() <= 16 && h.supported_versions.len() <= 16);
+        assert!(h.sni.as_ref().map_or(0, |s| s.len()) <= 255 * 3);
+        assert!(h.session_id.len() <= 32);
     }
     if let (Some(a), Some(b)) = (r.client_hello_ts, r.client_first_data_ts) {
         assert!(b >= a);
@@ -213,7 +224,9 @@ pub fn describe(data: &[u8]) -> String {
     let mut s = format!("max_hello_bytes={}\n", limits.max_hello_bytes);
     for e in events {
         match e {
-            Event::Data(side, b) => s.push_str(&format!("  {} data {} bytes\n", side.name(), b.len())),
+            Event::Data(side, b) => {
+                s.push_str(&format!("  {} data {} bytes\n", side.name(), b.len()))
+            }
             other => s.push_str(&format!("  {other:?}\n")),
         }
     }

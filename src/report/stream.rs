@@ -39,7 +39,8 @@ impl<T> Reorder<T> {
         self.waiting.insert(id, item);
         while let Some(item) = self.waiting.remove(&self.next) {
             emit(item);
-            self.next += 1;
+            // Ids count connections: u64::MAX is out of reach.
+            self.next = self.next.saturating_add(1);
         }
     }
 
@@ -153,7 +154,7 @@ impl<W: Write> ListWriter<W> {
             }
             _ => {}
         }
-        self.written += 1;
+        self.written = self.written.saturating_add(1);
     }
 
     fn flush_table(&mut self) {
@@ -166,9 +167,10 @@ impl<W: Write> ListWriter<W> {
         // The optional columns some row of the block has a cell for.
         let shown: Vec<usize> = (0..self.optional.len())
             .filter(|j| {
-                self.rows
-                    .iter()
-                    .any(|r| r.get(width + j).is_some_and(|c| !c.is_empty()))
+                self.rows.iter().any(|r| {
+                    r.get(width.saturating_add(*j))
+                        .is_some_and(|c| !c.is_empty())
+                })
             })
             .collect();
         let mut header = self.header.to_vec();
@@ -177,7 +179,7 @@ impl<W: Write> ListWriter<W> {
         for r in self.rows.drain(..) {
             let mut cells: Vec<String> = r.iter().take(width).cloned().collect();
             for &j in &shown {
-                cells.push(match r.get(width + j) {
+                cells.push(match r.get(width.saturating_add(j)) {
                     Some(c) if !c.is_empty() => c.clone(),
                     _ => "-".to_string(),
                 });

@@ -599,14 +599,13 @@ impl State {
                 kind::NEW_SESSION_TICKET => r.ticket_issued = true,
                 _ => {}
             },
-            (Side::Client, Message::Other { msg_type }) => {
-                // A ClientKeyExchange: a full TLS 1.2 handshake.
+            // A ClientKeyExchange: a full TLS 1.2 handshake.
+            (Side::Client, Message::Other { msg_type })
                 if msg_type == kind::CLIENT_KEY_EXCHANGE
                     && r.handshake == HandshakeKind::Unknown
-                    && !r.is_tls13()
-                {
-                    r.handshake = HandshakeKind::Full;
-                }
+                    && !r.is_tls13() =>
+            {
+                r.handshake = HandshakeKind::Full;
             }
             // A hello from the wrong side: not what this connection is.
             _ => {}
@@ -615,4 +614,5 @@ impl State {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests;

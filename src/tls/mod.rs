@@ -134,6 +134,7 @@ fn starts_like_hello(bytes: &[u8], msg_type: u8) -> Probe {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 pub(crate) mod build;
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use super::common::response_to;
 use super::truncation::{behind_text, folds_unanswered, unanswered_behind, RecordCut, Shortfall};
 use crate::http::{MessageEnd, NoResponse};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 
 pub struct RstTruncatedResponse;
@@ -69,7 +69,7 @@ impl Rule for RstTruncatedResponse {
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         if let (Some(t), Some((side, ts))) = (cx.tls, cx.conn.rst) {
-            let fin_first = cx.conn.fin[Side::Server.index()].is_some_and(|f| f <= ts)
+            let fin_first = cx.conn.fin.of(Side::Server).is_some_and(|f| f <= ts)
                 && RecordCut::of(t, false).is_some();
             if let Some(cut) = RecordCut::of(t, true).filter(|_| !fin_first) {
                 let fix = match side {

@@ -3,7 +3,7 @@
 use super::common::response_to;
 use super::truncation::{behind_text, folds_unanswered, unanswered_behind, RecordCut, Shortfall};
 use crate::http::{Framing, MessageEnd, NoResponse};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 
 pub struct FinTruncatedResponse;
@@ -69,7 +69,7 @@ impl Rule for FinTruncatedResponse {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
-        if let (Some(t), Some(ts)) = (cx.tls, cx.conn.fin[Side::Server.index()]) {
+        if let (Some(t), Some(ts)) = (cx.tls, *cx.conn.fin.of(Side::Server)) {
             let reset_first = cx.conn.rst.is_some_and(|(_, r)| r < ts);
             if let Some(cut) = RecordCut::of(t, false).filter(|_| !reset_first) {
                 let message = format!(
@@ -106,7 +106,7 @@ impl Rule for FinTruncatedResponse {
                 continue;
             }
             let short = Shortfall::of(resp);
-            let client_first = cx.conn.fin[Side::Client.index()].is_some_and(|c| c < ts);
+            let client_first = cx.conn.fin.of(Side::Client).is_some_and(|c| c < ts);
             let fix = if short.head_cut {
                 "end the header section with an empty line before closing, and find why the \
                  server stops early"

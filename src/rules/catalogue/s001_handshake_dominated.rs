@@ -3,7 +3,7 @@
 use super::common::target;
 use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 use crate::tls::{HandshakeKind, TlsReport, TlsVersion};
 use crate::Timestamp;
@@ -488,8 +488,8 @@ fn tls_exchange(cx: &ConnectionFacts<'_>, t: &TlsReport, s: &RuleSettings) -> Op
 fn closer(conn: &Connection) -> Option<Side> {
     let mut first: Option<(Timestamp, Side)> = None;
     let candidates = [
-        conn.fin[Side::Client.index()].map(|t| (t, Side::Client)),
-        conn.fin[Side::Server.index()].map(|t| (t, Side::Server)),
+        conn.fin.of(Side::Client).map(|t| (t, Side::Client)),
+        conn.fin.of(Side::Server).map(|t| (t, Side::Server)),
         conn.rst.map(|(side, t)| (t, side)),
     ];
     for (t, side) in candidates.into_iter().flatten() {

@@ -223,7 +223,7 @@ fn report(
     };
     let n = found.misses.len();
     let refused = found.misses.iter().filter(|m| m.refused).count();
-    let not_offered = n - refused;
+    let not_offered = n.saturating_sub(refused);
     let tls12 = found
         .misses
         .iter()
@@ -313,6 +313,7 @@ fn report(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
     use crate::tls::build::{app_data, ClientHello, ServerHello};
