@@ -9,7 +9,7 @@ use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
-use crate::tls::{ReleasePlace, TlsReport};
+use crate::tls::{DecryptReport, ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -50,6 +50,17 @@ pub struct Analyzed {
     /// On a TLS connection, where each kept ack release sat among its
     /// sender's records.
     pub release_places: Vec<ReleasePlace>,
+    /// On a TLS connection read with a key log, what decryption made of it.
+    pub decryption: Option<DecryptReport>,
+}
+
+impl Analyzed {
+    /// A TLS connection whose HTTP was read by decrypting it.
+    pub fn decrypted(&self) -> bool {
+        self.decryption
+            .as_ref()
+            .is_some_and(DecryptReport::decrypted)
+    }
 }
 
 impl Analyzed {
@@ -86,12 +97,13 @@ where
     D: FnMut(Analyzed),
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
+    let keys = limits.tls_keys.clone();
     let mut hit = crate::limits::LimitsHit::default();
     let mut summary = run_with_handler(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, tls_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep).with_keys(keys.clone()),
         |f| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
@@ -106,6 +118,7 @@ where
                 protocol: handled.protocol,
                 tls: handled.tls,
                 release_places: handled.release_places,
+                decryption: handled.decryption,
             })
         },
     );
@@ -238,7 +251,8 @@ pub fn run_check_opened(
     let summary = run_opened(path, opened, limits, keep, |a| {
         connections = connections.saturating_add(1);
         transactions = transactions.saturating_add(a.http.transactions.len() as u64);
-        tls_connections = tls_connections.saturating_add(u64::from(a.protocol.is_tls()));
+        tls_connections =
+            tls_connections.saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }

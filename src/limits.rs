@@ -16,8 +16,9 @@ use crate::reassembly::DirectionStats;
 use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// Every bound the pipeline enforces, one field per stage.
-#[derive(Clone, Copy, Debug, Default)]
+/// Every bound the pipeline enforces, one field per stage (and the key log
+/// the TLS stage decrypts with, which travels with them to every stage).
+#[derive(Clone, Debug, Default)]
 pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
@@ -26,6 +27,9 @@ pub struct Limits {
     pub flow: FlowLimits,
     pub http: HttpLimits,
     pub tls: TlsLimits,
+    /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
+    /// `[tls] keylog`); not a bound, and never printed.
+    pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 /// One settable bound: its key, what it bounds, and where it lives; and,

@@ -85,6 +85,16 @@ pub struct ConfigFile {
     /// Bounds on the input (`connlint limits` lists the keys).
     #[serde(default)]
     pub limits: BTreeMap<String, toml::Value>,
+    /// `[tls]`: `keylog = "FILE"`, an NSS key log to decrypt TLS with.
+    pub tls: Option<TlsSection>,
+}
+
+/// The `[tls]` table of `connlint.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// An NSS key log (relative to the configuration file's directory).
+    pub keylog: Option<String>,
 }
 
 impl ConfigFile {
