@@ -87,7 +87,12 @@ fn each_sample_gives_exactly_its_expected_findings() {
     assert!(exp.len() >= 35, "{} samples listed", exp.len());
     for (file, expected) in &exp {
         let path = samples().join(file);
-        let outcome = run_check(path.to_str().unwrap(), &Limits::default(), &config);
+        // A TLS sample recorded with its client's key log is checked with it.
+        let mut limits = Limits::default();
+        if let Ok(text) = std::fs::read_to_string(path.with_extension("keylog")) {
+            limits.tls_keys = Some(std::sync::Arc::new(connlint::tls::KeyLog::parse(&text)));
+        }
+        let outcome = run_check(path.to_str().unwrap(), &limits, &config);
         assert!(
             outcome.summary.error.is_none(),
             "{file}: {:?}",
