@@ -262,6 +262,7 @@ pub fn run_check_opened(
             releases: &a.releases,
             protocol: a.protocol,
             tls: a.tls.as_deref(),
+            decrypted: a.decrypted(),
             release_places: &a.release_places,
         });
     });

@@ -58,7 +58,7 @@ fn row(stream: u64, ts: f64, kind: &str, what: String) -> String {
 #[test]
 fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
     let names = keyed();
-    assert!(names.len() >= 6, "{names:?}");
+    assert!(names.len() >= 7, "{names:?}");
     for name in names {
         let capture = samples().join(format!("{name}.pcap"));
         let conns = analyze(
@@ -79,8 +79,8 @@ fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
             );
             for tx in &a.http.transactions {
                 let req = tx.request.as_ref().unwrap();
-                let resp = tx.response.as_ref().unwrap();
-                // tshark dissects a message at the frame that completed it.
+                // tshark dissects a message at the frame that completed it
+                // (a response cut short, never).
                 ours.push(row(
                     a.connection.id,
                     req.last_byte_ts.as_secs_f64(),
@@ -91,6 +91,9 @@ fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
                         tx.uri.as_deref().unwrap()
                     ),
                 ));
+                let Some(resp) = tx.response.as_ref().filter(|r| r.framing_satisfied) else {
+                    continue;
+                };
                 ours.push(row(
                     a.connection.id,
                     resp.last_byte_ts.as_secs_f64(),
@@ -205,6 +208,40 @@ fn a_rule_inside_tls_gives_the_finding_it_gives_in_clear() {
         "a decrypted connection is judged whole"
     );
     assert_eq!(blind.tls_connections, 1);
+}
+
+#[test]
+fn a_response_cut_inside_tls_is_one_http_finding_with_the_key_log() {
+    let config = Config::default_all();
+    let capture = samples().join("R001-rst-truncated-response-tls-keylog.pcap");
+    let codes = |o: &connlint::analyze::CheckOutcome| {
+        o.findings
+            .iter()
+            .map(|f| {
+                (
+                    f.code,
+                    f.transaction,
+                    f.evidence.get("missing_bytes").cloned(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let blind = run_check(capture.to_str().unwrap(), &Limits::default(), &config);
+    let keyed = run_check(
+        capture.to_str().unwrap(),
+        &limits_with(&samples().join("R001-rst-truncated-response-tls-keylog.keylog")),
+        &config,
+    );
+    // Without keys: the record the RST cut; with them: the response, by
+    // its Content-Length, and only that.
+    let blind = codes(&blind);
+    let keyed = codes(&keyed);
+    assert_eq!(blind.len(), 1);
+    assert_eq!((blind[0].0, blind[0].1), ("R001", None));
+    assert_eq!(keyed.len(), 1, "{keyed:?}");
+    assert_eq!((keyed[0].0, keyed[0].1), ("R001", Some(0)));
+    let missing = keyed[0].2.as_ref().and_then(|v| v.as_u64()).unwrap();
+    assert!(missing > 0 && missing < 1024 * 1024, "{missing}");
 }
 
 #[test]

@@ -2008,6 +2008,22 @@ class C002Tls(TlsNginx):
         cls.curl(["/index.html"], "--http1.1", "-H", "Proxy-Connection: keep-alive", port=cls.port)
 
 
+@scenario("R001-rst-truncated-response-tls-keylog", 47212,
+          summary="R001-rst-truncated-response-tls again, with curl's key log: decrypted, the cut response is judged from its HTTP")
+class R001TlsKeylog(TlsNginx):
+    @classmethod
+    def extra_files(cls, www):
+        with open(os.path.join(www, "catalog.pdf"), "wb") as f:
+            f.write(os.urandom(1024 * 1024))
+
+    @classmethod
+    def run_client(cls, role):
+        try:
+            cls.curl(["/catalog.pdf"], "--http1.1", "--limit-rate", "100k", "--max-time", "0.5", port=cls.port)
+        except subprocess.CalledProcessError as e:
+            log(role, f"curl gave up as asked ({e.returncode})")
+
+
 class SClientSessions(TlsNginx):
     """openssl s_client three times in a row, saving the session (-sess_out) and offering it again (-sess_in)."""
 
