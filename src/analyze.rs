@@ -9,7 +9,7 @@ use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
-use crate::tls::{DecryptReport, ReleasePlace, TlsReport};
+use crate::tls::{DecryptReport, KeyLog, KeySource, ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -97,9 +97,15 @@ where
     D: FnMut(Analyzed),
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
-    let keys = limits.tls_keys.clone();
+    // The key log given, joined by the capture's own Decryption Secrets
+    // Blocks (pcapng) as they are read: a connection opened after one is
+    // decrypted with its secrets.
+    let keys = KeySource::new(limits.tls_keys.clone());
+    let keys_in = keys.clone();
+    let mut on_secrets =
+        move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
     let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = run_with_handler(
+    let mut summary = run_inner(
         path,
         opened,
         limits,
@@ -121,6 +127,7 @@ where
                 decryption: handled.decryption,
             })
         },
+        &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
     summary
@@ -134,7 +141,25 @@ pub fn run_with_handler<H, F, D>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
+    done: D,
+) -> CaptureSummary
+where
+    H: StreamHandler,
+    F: FnMut() -> H,
+    D: FnMut(Finished<H>),
+{
+    run_inner(path, opened, limits, new_handler, done, &mut |_| {})
+}
+
+/// [`run_with_handler`], handing the TLS key log text of the capture's
+/// Decryption Secrets Blocks to `on_secrets` as they are read.
+fn run_inner<H, F, D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    new_handler: F,
     mut done: D,
+    on_secrets: &mut dyn FnMut(Vec<u8>),
 ) -> CaptureSummary
 where
     H: StreamHandler,
@@ -168,6 +193,9 @@ where
                 summary.last_ts = Some(frame.ts);
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
                     table.process_tunnelled(&seg, tunnel, &mut done);
+                }
+                if let Some(text) = reader.take_secrets() {
+                    on_secrets(text);
                 }
             }
             Ok(None) => break,

@@ -294,3 +294,36 @@ fn the_cli_marks_decrypted_connections_and_never_prints_a_secret() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("1.2 full http/1.1, decrypted"));
 }
+
+#[test]
+fn secrets_injected_into_pcapng_decrypt_without_a_key_log() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    for name in [
+        "clean-tls13-keepalive-keylog",
+        "clean-tls12-chacha20-keylog",
+    ] {
+        let summary = |conns: &[Analyzed]| {
+            conns
+                .iter()
+                .flat_map(|a| {
+                    a.http.transactions.iter().map(move |tx| {
+                        (
+                            a.connection.id,
+                            tx.uri.clone(),
+                            tx.status,
+                            tx.response.as_ref().map(|r| r.last_byte_ts),
+                        )
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        let keyed = analyze(
+            &samples().join(format!("{name}.pcap")),
+            &limits_with(&samples().join(format!("{name}.keylog"))),
+        );
+        let injected = analyze(&data.join(format!("{name}.dsb.pcapng")), &Limits::default());
+        assert!(injected.iter().all(|a| a.decrypted()), "{name}");
+        assert!(!summary(&keyed).is_empty());
+        assert_eq!(summary(&injected), summary(&keyed), "{name}");
+    }
+}

@@ -120,6 +120,15 @@ impl CaptureReader {
         })
     }
 
+    /// The TLS key log text of the Decryption Secrets Blocks read since the
+    /// last call (pcapng), if any.
+    pub fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        match &mut self.container {
+            Container::PcapNg(f) if !f.secrets.is_empty() => Some(std::mem::take(&mut f.secrets)),
+            _ => None,
+        }
+    }
+
     pub fn format(&self) -> CaptureFormat {
         match self.container {
             Container::Pcap(_) => CaptureFormat::Pcap,

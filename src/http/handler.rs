@@ -15,7 +15,7 @@
 //! HTTP parser is fed as usual; after that every call goes to one reader,
 //! so a clear-text connection pays one branch per call for the choice.
 //!
-//! With a key log ([`KeyLog`]) the TLS connection's records also go to a
+//! With a key log ([`KeySource`]) the TLS connection's records also go to a
 //! [`Decryptor`], its record sink, and the application data it opens feeds
 //! the HTTP parser here, each byte at the time its record was complete: a
 //! decrypted connection's transactions are those of a clear-text one. A
@@ -26,11 +26,10 @@ use super::protocol::{Opening, Protocol, Sniff};
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
 use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
 use crate::tls::{
-    DecryptReport, Decryptor, KeyLog, Plaintext, RecordHeader, RecordSink, ReleasePlace,
+    DecryptReport, Decryptor, KeySource, Plaintext, RecordHeader, RecordSink, ReleasePlace,
     TlsConnection, TlsLimits, TlsReport,
 };
 use crate::Timestamp;
-use std::sync::Arc;
 
 /// Most ack-release events kept per connection. Beyond it they are counted,
 /// not stored: a connection stalling this often is reported many times over
@@ -90,8 +89,8 @@ pub struct ConnectionHandler {
     tls: Option<Box<TlsConnection>>,
     /// Where the kept ack releases sat among a TLS sender's records.
     places: Vec<ReleasePlace>,
-    /// The secrets to decrypt TLS with, if any were given.
-    keys: Option<Arc<KeyLog>>,
+    /// Where the secrets to decrypt TLS with come from (none by default).
+    keys: KeySource,
     decryptor: Option<Box<Decryptor>>,
 }
 
@@ -141,13 +140,14 @@ impl ConnectionHandler {
             tls_limits,
             tls: None,
             places: Vec::new(),
-            keys: None,
+            keys: KeySource::default(),
             decryptor: None,
         }
     }
 
-    /// Decrypts TLS connections with `keys` (a key log).
-    pub fn with_keys(mut self, keys: Option<Arc<KeyLog>>) -> ConnectionHandler {
+    /// Decrypts TLS connections with the secrets `keys` holds when their
+    /// TLS begins.
+    pub fn with_keys(mut self, keys: KeySource) -> ConnectionHandler {
         self.keys = keys;
         self
     }
@@ -233,7 +233,7 @@ impl ConnectionHandler {
                 }
                 self.route = Route::Tls;
                 self.tls = Some(Box::new(TlsConnection::new(self.tls_limits)));
-                self.decryptor = self.keys.clone().map(|k| Box::new(Decryptor::new(k)));
+                self.decryptor = self.keys.get().map(|k| Box::new(Decryptor::new(k)));
                 let earlier = self.sniff.seen().get(..before).unwrap_or_default().to_vec();
                 if !earlier.is_empty() {
                     let start = offset.saturating_sub(earlier.len() as u64);

@@ -195,6 +195,37 @@ impl KeyLog {
     }
 }
 
+/// The key log a run decrypts with, shared by its connections and grown
+/// by the capture's own Decryption Secrets Blocks as they are read: a
+/// connection takes what is known when its TLS begins.
+#[derive(Clone, Debug, Default)]
+pub struct KeySource(std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<KeyLog>>>>);
+
+impl KeySource {
+    pub fn new(keys: Option<std::sync::Arc<KeyLog>>) -> KeySource {
+        KeySource(std::sync::Arc::new(std::sync::Mutex::new(keys)))
+    }
+
+    /// The secrets known now.
+    pub fn get(&self) -> Option<std::sync::Arc<KeyLog>> {
+        match self.0.lock() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Adds the secrets of `found` (a Decryption Secrets Block's key log).
+    pub fn add(&self, found: &KeyLog) {
+        let mut g = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut merged = g.as_deref().cloned().unwrap_or_default();
+        merged.merge(found);
+        *g = Some(std::sync::Arc::new(merged));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,7 +66,7 @@ pub use facts::{
     Burst, ClientHelloFacts, DirectionRecords, Exchanges, HandshakeKind, RecordKind,
     ServerHelloFacts, SessionId, TlsReport, TlsVersion,
 };
-pub use keylog::KeyLog;
+pub use keylog::{KeyLog, KeySource};
 pub use record::{ContentType, FramingLost, NoSink, RecordHeader, RecordSink};
 
 /// Bounds on what one TLS connection's reader may hold.
