@@ -29,6 +29,12 @@ pub struct CaptureSummary {
     pub error: Option<CaptureError>,
     /// The bounds this capture reached (see [`crate::limits`]).
     pub limits_hit: crate::limits::LimitsHit,
+    /// Reading stopped early because a stop was requested (Ctrl-C, see
+    /// [`crate::interrupt`]); the report covers what was read.
+    pub interrupted: bool,
+    /// The compression the capture was read through (`gzip`, `zstd`): byte
+    /// offsets are then in the decompressed data.
+    pub compression: Option<&'static str>,
 }
 
 /// A finished connection with what the HTTP layer made of it.
@@ -126,6 +132,7 @@ where
         }
     };
     summary.format = Some(reader.format());
+    summary.compression = reader.compression();
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
@@ -134,6 +141,10 @@ where
         done(f)
     };
     loop {
+        if crate::interrupt::requested() {
+            summary.interrupted = true;
+            break;
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames = summary.frames.saturating_add(1);
@@ -142,6 +153,13 @@ where
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
                     table.process_tunnelled(&seg, tunnel, &mut done);
                 }
+            }
+            // A stop ends a stream as if it ended there (see
+            // `crate::interrupt::Interruptible`): a record it cut short is
+            // where reading stopped, not damage.
+            Ok(None) | Err(_) if crate::interrupt::requested() => {
+                summary.interrupted = true;
+                break;
             }
             Ok(None) => break,
             Err(e) => {

@@ -13,7 +13,7 @@ use crate::report::transactions::{self, TransactionRecord};
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -181,7 +181,9 @@ enum Outcome {
 }
 
 /// Exit codes: 0 clean, 1 findings, 2 usage, configuration, damage or an
-/// I/O error; a closed pipe (`connlint ... | head`) is not an error.
+/// I/O error; a closed pipe (`connlint ... | head`) is not an error. A run
+/// stopped by Ctrl-C exits as its report says (a second Ctrl-C exits 130
+/// at once, see [`crate::interrupt`]).
 fn exit_code(result: io::Result<Outcome>) -> i32 {
     match result {
         Ok(Outcome::Clean) => 0,
@@ -221,6 +223,18 @@ pub fn main() -> i32 {
         | Command::Check { captures, .. } => captures.clone(),
         _ => Vec::new(),
     };
+    if !paths.is_empty() {
+        // Ctrl-C keeps the report of what was read (see crate::interrupt).
+        if let Err(e) = crate::interrupt::install() {
+            eprintln!("connlint: note: Ctrl-C will not keep the report: {e}");
+        }
+        if paths.iter().any(|p| p == "-") && io::stdin().is_terminal() {
+            eprintln!(
+                "connlint: reading a capture from standard input, a terminal: pipe one in \
+                 (tcpdump -w - ... | connlint check -) or end with Ctrl-D"
+            );
+        }
+    }
     let result = run(cli);
     if stats {
         let secs = started.elapsed().as_secs_f64();
@@ -328,6 +342,9 @@ fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io:
     let mut records = Vec::new();
     let mut damaged = false;
     for path in captures {
+        if crate::interrupt::requested() {
+            break;
+        }
         let mut listing = L::default();
         let mut reorder = Reorder::default();
         let summary = analyze::run(path, limits, L::KEEP, |a| {
@@ -478,14 +495,15 @@ fn check_command(
     }
     limits.tunnels.merge = args.merge_tunnels;
     let mut damaged = false;
-    let outcomes: Vec<_> = captures
-        .iter()
-        .map(|path| {
-            let o = run_check(path, &limits, &config);
-            damaged |= report_error(&o.summary);
-            o
-        })
-        .collect();
+    let mut outcomes = Vec::new();
+    for path in captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let o = run_check(path, &limits, &config);
+        damaged |= report_error(&o.summary);
+        outcomes.push(o);
+    }
     let mut out = stdout();
     if args.statistics {
         findings::write_statistics(&mut out, args.format, &outcomes)?;
@@ -570,6 +588,15 @@ fn report_error(summary: &CaptureSummary) -> bool {
             if n == 1 { "" } else { "s" }
         );
     }
+    if summary.interrupted {
+        eprintln!(
+            "connlint: note: {}: interrupted; the report covers the {} packet{} read before it \
+             (connections still open count as open at the end of the capture)",
+            summary.path,
+            summary.frames,
+            if summary.frames == 1 { "" } else { "s" }
+        );
+    }
     match &summary.error {
         Some(e) => {
             let covered = match summary.frames {
@@ -577,8 +604,11 @@ fn report_error(summary: &CaptureSummary) -> bool {
                 1 => " (the report covers the 1 packet before it)".to_string(),
                 n => format!(" (the report covers the {n} packets before it)"),
             };
+            let of = summary
+                .compression
+                .map_or(String::new(), |c| format!(" of the {c}-decompressed data"));
             eprintln!(
-                "connlint: error: {}: byte offset {}: {}{covered}",
+                "connlint: error: {}: byte offset {}{of}: {}{covered}",
                 summary.path, e.offset, e.reason
             );
             true

@@ -47,6 +47,7 @@ pub mod cli;
 pub mod decode;
 pub mod flow;
 pub mod http;
+pub mod interrupt;
 pub mod limits;
 pub mod reassembly;
 pub mod report;
