@@ -15,10 +15,10 @@ mod table;
 
 pub use sarif::SARIF_FINGERPRINT;
 
-use super::group::{Group, GroupKey, Grouper};
+use super::group::{fingerprint, Group, GroupKey, Grouper};
 use super::{write_json_line, Format};
 use crate::analyze::CheckOutcome;
-use crate::rules::{Finding, RuleMeta, Severity};
+use crate::rules::{Finding, Place, RuleMeta, Severity};
 use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
@@ -66,6 +66,14 @@ pub struct FindingRecord<'a> {
     /// findings of one capture with the same group are repeats of one
     /// another, shown as one entry by the table, SARIF, JUnit and GitHub.
     pub group: String,
+    /// Its [`fingerprint`](super::group::fingerprint): the group key and
+    /// the request, what a baseline records.
+    pub fingerprint: String,
+    /// Frames and the request: `connection_first_frame`,
+    /// `connection_last_frame`, `request_frame`, `response_first_frame`,
+    /// `response_last_frame`, `method`, `uri`, `host` (see [`Place`]).
+    #[serde(flatten)]
+    pub place: Option<&'a Place>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -83,6 +91,8 @@ impl<'a> FindingRecord<'a> {
             message: &f.message,
             evidence: &f.evidence,
             group: GroupKey::of(f).to_string(),
+            fingerprint: fingerprint(f),
+            place: f.place.as_deref(),
         }
     }
 }

@@ -36,11 +36,20 @@ pub struct TransactionRecord<'a> {
     /// The response's last bytes were in a capture gap: `response_end_ts`
     /// and `receive_ms` end at the last response byte seen.
     pub response_end_in_gap: bool,
+    /// The request's Host header (its first, at most 256 bytes).
+    pub host: Option<&'a str>,
+    /// Frames (Wireshark's `frame.number`) of the request's first byte and
+    /// of the response's first and last bytes; the connection is tshark's
+    /// `tcp.stream` of the same number.
+    pub request_frame: Option<u64>,
+    pub response_first_frame: Option<u64>,
+    pub response_last_frame: Option<u64>,
 }
 
 impl<'a> TransactionRecord<'a> {
     pub fn new(capture: &'a str, conn: &Connection, tx: &'a Transaction) -> TransactionRecord<'a> {
         let ms = |ns: Option<i64>| ns.map(|ns| ns as f64 / 1e6);
+        let frame = |f: u64| (f > 0).then_some(f);
         TransactionRecord {
             capture,
             connection: conn.id,
@@ -64,6 +73,10 @@ impl<'a> TransactionRecord<'a> {
             receive_ms: ms(tx.timing.receive_ns),
             request_end_in_gap: tx.request.as_ref().is_some_and(|m| m.end_in_gap),
             response_end_in_gap: tx.response.as_ref().is_some_and(|m| m.end_in_gap),
+            host: tx.request.as_ref().and_then(|m| m.headers.host.as_deref()),
+            request_frame: tx.request.as_ref().and_then(|m| frame(m.first_frame)),
+            response_first_frame: tx.response.as_ref().and_then(|m| frame(m.first_frame)),
+            response_last_frame: tx.response.as_ref().and_then(|m| frame(m.last_frame)),
         }
     }
 }
