@@ -45,6 +45,7 @@ pub mod analyze;
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod filter;
 pub mod flow;
 pub mod http;
 pub mod interrupt;

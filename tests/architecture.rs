@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 /// in the order data flows (capture -> decode -> reassembly -> flow -> http
 /// -> rules), then what ties them together (limits, analyze) and what shows
 /// the result (report, cli). `interrupt` (the stop a signal requests) is
-/// below them all: the capture reader and the analysis loop both ask it.
-/// `reassembly` sits below `flow` because the flow
+/// below them all: the capture reader and the analysis loop both ask it. `reassembly` sits below `flow` because the flow
 /// table owns each connection's two reassemblers; both meet the HTTP layer
 /// only through the `StreamHandler` trait that `reassembly` defines.
 const LAYERS: &[&str] = &[
@@ -21,6 +20,7 @@ const LAYERS: &[&str] = &[
     "decode",
     "reassembly",
     "flow",
+    "filter",
     "http",
     "rules",
     "limits",

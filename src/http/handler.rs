@@ -7,6 +7,7 @@
 //! keep, rather than a wrapper per command: the flow table runs one type,
 //! and what differs is data.
 
+use super::sniff::Opening;
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
 use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
 use crate::Timestamp;
@@ -52,6 +53,8 @@ pub struct ConnectionHandler {
     settled: u64,
     releases: Vec<AckRelease>,
     releases_dropped: u64,
+    /// What the client's first bytes looked like, once it sent some.
+    opening: Option<Opening>,
 }
 
 /// What the handler made of a finished connection.
@@ -67,6 +70,8 @@ pub struct HandledConnection {
     pub releases: Vec<AckRelease>,
     /// Ack releases past [`MAX_RELEASES`], counted only.
     pub releases_dropped: u64,
+    /// What the client opened with ([`Opening::of`] its first bytes).
+    pub opening: Opening,
 }
 
 impl HandledConnection {
@@ -85,6 +90,7 @@ impl ConnectionHandler {
             settled: 0,
             releases: Vec::new(),
             releases_dropped: 0,
+            opening: None,
         }
     }
 
@@ -95,6 +101,7 @@ impl ConnectionHandler {
             settled: self.settled,
             releases: self.releases,
             releases_dropped: self.releases_dropped,
+            opening: self.opening.unwrap_or_default(),
         }
     }
 }
@@ -104,6 +111,9 @@ impl StreamHandler for ConnectionHandler {
         self.http.on_frame(frame);
     }
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+        if from == Side::Client && self.opening.is_none() {
+            self.opening = Some(Opening::of(bytes));
+        }
         self.http.on_data(from, offset, bytes, ts);
         if !self.keep.transactions {
             let n = self.http.drain_settled(None).count() as u64;

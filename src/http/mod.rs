@@ -50,6 +50,7 @@ mod heads;
 mod messages;
 mod pairing;
 mod serde_ts;
+pub mod sniff;
 mod store;
 mod timing;
 mod transaction;

@@ -97,7 +97,10 @@ const URI_CELL: usize = 48;
 pub const HEADER: &[&str] = &[
     "conn",
     "#",
+    "frame",
+    "start s",
     "method",
+    "host",
     "uri",
     "status",
     "req bytes",
@@ -108,21 +111,17 @@ pub const HEADER: &[&str] = &[
     "receive ms",
     "notes",
 ];
-pub const RIGHT: &[usize] = &[0, 1, 4, 5, 6, 7, 8, 9, 10];
+pub const RIGHT: &[usize] = &[0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13];
 
-/// Shortens a URI for a table cell, keeping its start (the path) and marking the cut.
+/// Shortens a URI for a table cell in its middle, keeping the start of
+/// its path and its end (the resource, the query).
 fn shorten(uri: &str) -> String {
-    if uri.chars().count() <= URI_CELL {
-        uri.to_string()
-    } else {
-        let mut s: String = uri.chars().take(URI_CELL - 1).collect();
-        s.push('…');
-        s
-    }
+    super::term::shorten_middle(uri, URI_CELL)
 }
 
-/// One table row.
-pub fn row(tx: &Transaction, r: &TransactionRecord<'_>) -> Vec<String> {
+/// One table row; `start` is the request's first byte as the table shows
+/// times (seconds after the capture's first packet, or UTC).
+pub fn row(tx: &Transaction, r: &TransactionRecord<'_>, start: String) -> Vec<String> {
     let mut notes = Vec::new();
     if r.pipelined {
         notes.push("pipelined");
@@ -150,7 +149,13 @@ pub fn row(tx: &Transaction, r: &TransactionRecord<'_>) -> Vec<String> {
     vec![
         r.connection.to_string(),
         r.index.to_string(),
+        r.request_frame
+            .or(r.response_first_frame)
+            .map_or("-".to_string(), |f| f.to_string()),
+        start,
         r.method.unwrap_or("-").to_string(),
+        r.host
+            .map_or("-".to_string(), |h| super::term::shorten_middle(h, 32)),
         r.uri.map_or("-".to_string(), shorten),
         r.status.map_or("-".to_string(), |s| s.to_string()),
         r.request_body_bytes.to_string(),

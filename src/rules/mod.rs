@@ -25,6 +25,7 @@ pub mod index;
 pub mod meta;
 pub mod place;
 pub mod proxy_legs;
+pub mod suppress;
 #[cfg(test)]
 pub(crate) mod testing;
 
