@@ -185,69 +185,76 @@ const TSHARK_LISTS_WHOLE_RESPONSES_ONLY: &[&str] = &[
     "zeek__testing-btest-Traces-http-content-range-gap.pcap",
 ];
 
-/// Files where tshark's HTTP reading is wrong in another way: connlint's
-/// requests and final responses (asserted), and why connlint is right.
-const TSHARK_WRONG: &[(&str, usize, usize, &str)] = &[
-    ("arkime__tests-pcap-wireshark-retrans.pcap", 4, 4,
+/// Files where tshark's HTTP reading is wrong in another way, and why
+/// connlint is right. For these the reference is what the packets hold:
+/// tests/corpus/tshark/http-heads.tsv (scripts/http-heads.py) counts, from
+/// the segments' payloads put in sequence order, the request lines and the
+/// complete request heads, the status lines and the complete response heads.
+/// connlint's requests must lie between the complete heads and the request
+/// lines (a head cut by a hole may be kept as a truncated request, or not),
+/// and its final responses likewise, unless the file is in
+/// [`OUTSIDE_THE_PACKET_COUNTS`].
+const TSHARK_WRONG: &[(&str, &str)] = &[
+    ("arkime__tests-pcap-wireshark-retrans.pcap",
      "tshark dissects retransmitted response segments a second time and lists 6 responses for 4 requests; \
       connlint reassembles each byte once"),
-    ("ndpi__tests-cfgs-default-pcap-fuzz-2006-09-29-28586.pcap", 4, 6,
+    ("ndpi__tests-cfgs-default-pcap-fuzz-2006-09-29-28586.pcap",
      "fuzzed capture whose addresses are corrupted, so tshark's streams are numbered differently (see \
       corpus_tshark.rs); tshark drops responses on mangled tuples as well. Totals compared"),
-    ("pcap2har__tests-missing_response.pcap", 2, 1,
+    ("pcap2har__tests-missing_response.pcap",
      "the first GET is answered in full (6511-byte body, framing satisfied); tshark does not list that \
       response because its segments arrive out of order and tshark does not reassemble out-of-order \
       segments by default (tcp.reassemble_out_of_order is off); the second GET has no response"),
-    ("pcap2har__tests-out-of-order.pcap", 287, 287,
+    ("pcap2har__tests-out-of-order.pcap",
      "out-of-order segments (not reassembled by tshark by default), and in stream 10 a second SYN-ACK \
       with a new ISN makes tshark renumber the server's stream and lose all 47 responses, which the \
       client goes on acknowledging in the first numbering"),
-    ("pcap2har__tests-pcapr.net.pcap", 42, 42,
+    ("pcap2har__tests-pcapr.net.pcap",
      "the first response of streams with fast retransmissions and out-of-order segments (stream 4, \
       frames 118-310) is lost to tshark, which does not reassemble out-of-order segments by default; \
       connlint reassembles it without a gap (26689-byte body)"),
-    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap", 338, 338,
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap",
      "two responses whose segments arrive out of order; tshark does not reassemble out-of-order segments by default"),
-    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap", 307, 0,
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-4KHttpRequests.pcap",
      "request-only capture with small holes in the client streams; tshark stops at a hole that is never \
       filled (see corpus_tshark.rs), connlint declares the gap and resynchronises at the next request line. \
       In streams 9, 86, 87, 106 and 112 every head before the last runs into a hole, so none parses \
       whole; their request lines parse, so connlint keeps probing them past the first four segments: \
       86's last segment is a whole GET /favicon.ico head (tshark lists it too), the other four end \
       in a head the capture cuts, kept as a truncated request as everywhere else"),
-    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap", 0, 676,
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap",
      "response-only capture with holes; 682 segments start with a status line, some of them \
       retransmissions; connlint resynchronises after each hole, tshark stops at it"),
-    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-unidirectional_tcp_stream_with_missing_packet.pcap", 2, 0,
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-unidirectional_tcp_stream_with_missing_packet.pcap",
      "a second POST follows the missing packet; tshark stops at the hole, connlint resynchronises"),
-    ("sv__tests-http-connect-http-connect-simple-input.pcap", 1, 1,
+    ("sv__tests-http-connect-http-connect-simple-input.pcap",
      "after `CONNECT abc:443` is answered 200 the connection is a tunnel (RFC 9110 §9.3.6): its bytes \
       belong to the tunnelled protocol and are counted as opaque, not parsed as this hop's HTTP"),
-    ("sv__tests-http-gap-beyond-body-input.pcap", 3, 2,
+    ("sv__tests-http-gap-beyond-body-input.pcap",
      "a gap covers the end of the first response and the start of the second: the second response is \
       lost in the gap (its request is marked so), the third is found by resynchronising; tshark lists none"),
-    ("sv__tests-http-multiple-cl-input.pcap", 1, 1,
+    ("sv__tests-http-multiple-cl-input.pcap",
      "the first request has two different Content-Length values: RFC 9112 §6.3 makes that an \
       unrecoverable framing error, so connlint does not guess where the next request starts (a \
       request-smuggling vector) and marks the rest of the client stream unparsed; tshark takes the first value"),
-    ("sv__tests-http-pipeline-files-with-gap-input.pcap", 3, 3,
+    ("sv__tests-http-pipeline-files-with-gap-input.pcap",
      "pipelined requests whose responses follow a gap; tshark stops at the hole, connlint pairs the \
       three responses in request order"),
-    ("sv__tests-http1-noint-status-input.pcap", 1, 0,
+    ("sv__tests-http1-noint-status-input.pcap",
      "the status line says `HTTP/1.1 2XX`: a status code is three digits (RFC 9112 §4), so there is no \
       final status; tshark reads it as 2. connlint keeps the response as malformed with no status"),
-    ("zeek__testing-btest-Traces-http-get-to-ssh-server.pcap", 1, 0,
+    ("zeek__testing-btest-Traces-http-get-to-ssh-server.pcap",
      "an HTTP GET sent to port 22 is found by content; the SSH server answers with its banner, which \
       is not an HTTP response. tshark looks for HTTP by port only"),
-    ("zeek__testing-btest-Traces-http-http_09.pcap", 1, 0,
+    ("zeek__testing-btest-Traces-http-http_09.pcap",
      "an HTTP/0.9 request (`GET /zeek.html` with no version) answered by a bare body with no status \
       line; tshark does not dissect HTTP/0.9"),
-    ("zeek__testing-btest-Traces-http-no-version.pcap", 1, 0,
+    ("zeek__testing-btest-Traces-http-no-version.pcap",
      "a request line without a version is HTTP/0.9; tshark does not dissect it"),
-    ("zeek__testing-btest-Traces-ipv6-http-atomic-frag.pcap", 4, 0,
+    ("zeek__testing-btest-Traces-ipv6-http-atomic-frag.pcap",
      "four HTTP/0.9 requests (`GET /bad.html` with no version) over IPv6 atomic fragments, answered by \
       bare HTML bodies; tshark does not dissect HTTP/0.9"),
-    ("zeek__testing-btest-Traces-http-methods.pcap", 26, 49,
+    ("zeek__testing-btest-Traces-http-methods.pcap",
      "stream 3 sends `OPTIONS` alone on its line: no request target, no version, so not a request \
       line (RFC 9112 §3); tshark lists it with an empty URI. connlint keeps the server's 400 as a \
       response without a request. All 49 responses agree"),
@@ -284,6 +291,47 @@ fn in_order(s: &Stream) -> Vec<Triple> {
     out
 }
 
+/// Files of [`TSHARK_WRONG`] where connlint's totals fall outside the bounds
+/// http-heads.tsv gives: connlint's requests and responses (asserted) and why.
+/// Checked both ways: a listed file whose totals come within the bounds fails.
+const OUTSIDE_THE_PACKET_COUNTS: &[(&str, usize, usize, &str)] = &[
+    ("sv__tests-http-connect-http-connect-simple-input.pcap", 1, 1,
+     "the second request and response travel inside the CONNECT tunnel: opaque to this hop"),
+    ("sv__tests-http-multiple-cl-input.pcap", 1, 1,
+     "two request lines after the first request's conflicting Content-Length values are not \
+      parsed: the client stream's framing is lost (see TSHARK_WRONG)"),
+    ("pcap2har__tests-out-of-order.pcap", 287, 287,
+     "NOT YET JUDGED: the packets hold 289 complete request heads; stream 41 carries 3, connlint \
+      reports 1 transaction there"),
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap", 338, 338,
+     "NOT YET JUDGED: the packets hold 340 complete request heads and 338 response heads; streams \
+      4 and 8 carry one request head more than connlint reports, stream 59 one response head more"),
+    ("pcapplusplus__Tests-Pcap++Test-PcapExamples-650HttpResponses.pcap", 0, 676,
+     "NOT YET JUDGED: the packets hold 677 complete response heads; stream 59 carries 11, \
+      connlint reports 10"),
+    ("sv__tests-http-pipeline-files-with-gap-input.pcap", 3, 3,
+     "NOT YET JUDGED: the payloads hold 6 complete request heads in stream 0 (connlint: 3, \
+      each answered)"),
+    ("zeek__testing-btest-Traces-http-http_09.pcap", 1, 0,
+     "NOT YET JUDGED: two more HTTP/0.9-shaped request lines (streams 1 and 3) that connlint \
+      does not take for requests"),
+];
+
+/// Per capture: request lines, complete request heads, status lines and
+/// complete response heads the packets hold (tests/corpus/tshark/http-heads.tsv).
+fn packet_counts() -> BTreeMap<String, [usize; 4]> {
+    let text = std::fs::read_to_string(corpus().join("tshark/http-heads.tsv")).unwrap();
+    let mut out: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let n = out.entry(f[0].to_string()).or_default();
+        for (k, v) in f[2..6].iter().enumerate() {
+            n[k] += v.parse::<usize>().unwrap();
+        }
+    }
+    out
+}
+
 fn totals(streams: &BTreeMap<u64, Stream>) -> (usize, usize) {
     streams.values().fold((0, 0), |a, s| {
         (a.0 + s.requests.len(), a.1 + s.statuses.len())
@@ -296,6 +344,8 @@ fn transactions_match_tshark_except_where_tshark_is_wrong() {
     let mut failures = Vec::new();
     let mut whole_only = std::collections::BTreeSet::new();
     let (mut files, mut requests, mut responses) = (0, 0, 0);
+    let counts = packet_counts();
+    let mut wrong_checked = 0;
     for line in summary.lines().skip(1) {
         let file = line.split('\t').next().unwrap();
         let theirs = tshark_streams(file);
@@ -304,11 +354,29 @@ fn transactions_match_tshark_except_where_tshark_is_wrong() {
         let (r, s) = totals(&ours);
         requests += r;
         responses += s;
-        if let Some((_, req, resp, _)) = TSHARK_WRONG.iter().find(|(f, ..)| *f == file) {
-            if (r, s) != (*req, *resp) {
+        if TSHARK_WRONG.iter().any(|(f, _)| *f == file) {
+            let Some(&[lines, heads, status_lines, response_heads]) = counts.get(file) else {
                 failures.push(format!(
-                    "{file}: {r} requests and {s} responses, expected {req} and {resp}"
+                    "{file}: not in http-heads.tsv (scripts/http-heads.py)"
                 ));
+                continue;
+            };
+            wrong_checked += 1;
+            let within =
+                (heads..=lines).contains(&r) && (response_heads..=status_lines).contains(&s);
+            match OUTSIDE_THE_PACKET_COUNTS.iter().find(|(f, ..)| *f == file) {
+                Some((_, req, resp, _)) if within || (r, s) != (*req, *resp) => {
+                    failures.push(format!(
+                        "{file}: {r} requests and {s} responses (listed outside the packet \
+                         counts as {req} and {resp}; packets: {heads}..={lines} requests, \
+                         {response_heads}..={status_lines} responses)"
+                    ))
+                }
+                None if !within => failures.push(format!(
+                    "{file}: {r} requests and {s} responses; the packets hold {heads}..={lines} \
+                     requests and {response_heads}..={status_lines} responses"
+                )),
+                _ => {}
             }
             continue;
         }
@@ -377,6 +445,10 @@ fn transactions_match_tshark_except_where_tshark_is_wrong() {
         ));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(wrong_checked, TSHARK_WRONG.len());
+    assert!(OUTSIDE_THE_PACKET_COUNTS
+        .iter()
+        .all(|(f, ..)| TSHARK_WRONG.iter().any(|(w, _)| w == f)));
     let listed: std::collections::BTreeSet<String> = TSHARK_LISTS_WHOLE_RESPONSES_ONLY
         .iter()
         .map(|s| s.to_string())
