@@ -14,7 +14,7 @@ Usage (from the repository root; python3 stdlib only, needs `tshark` on PATH):
 The output is deterministic (sorted, no absolute paths, no timestamps) and the script is idempotent:
 running it twice leaves the tree unchanged.
 
-Per capture F in tests/corpus/files, tshark runs three times (plus one more run per extra 200
+Per capture F in tests/corpus/files, tshark runs four times (plus one more run per extra 200
 streams):
 
 1. `tshark -n -r F -T fields -e frame.number -e frame.time_relative -e frame.len -e tcp.stream
@@ -24,6 +24,8 @@ streams):
    (at most 200 follow taps per run) gives the conversation table, expert infos and stream bytes.
 3. `tshark -n -r F -Y http -T json --no-duplicate-keys -J "frame tcp http"` gives the HTTP
    messages (F.http.tsv).
+4. `tshark -n -r F -Y tcp -T fields -E occurrence=f -e frame.number -e tcp.srcport -e tcp.dstport
+   -e tcp.seq_raw -e tcp.ack_raw -e tcp.len` gives every TCP frame (F.tcp.tsv).
 
 Files written to tests/corpus/tshark/ (all TSV with a header row):
 
@@ -57,6 +59,9 @@ Files written to tests/corpus/tshark/ (all TSV with a header row):
   tests/corpus/lossless.txt.
 - `F.expert.tsv`: tshark's expert infos (`-z expert`): severity, group, protocol, count, summary,
   sorted. Used to derive lossless.txt.
+- `F.tcp.tsv`: per frame that carries TCP (frame order): frame.number, tcp.srcport, tcp.dstport,
+  tcp.seq_raw, tcp.ack_raw, tcp.len of its first (outermost) TCP header. tests/decode.rs compares
+  connlint's decoded segments with it frame by frame.
 - `summary.tsv`: per capture: file, link_type (from MANIFEST.tsv's description), tshark_exit (status
   of the `-z` run), tshark_stderr (first line of stderr, ignoring the "Running as user root" notice),
   tcp_streams (distinct tcp.stream values; they run 0..n-1 in this corpus), conv_rows,
@@ -306,6 +311,19 @@ def read_http(fname):
     return rows
 
 
+TCP_COLUMNS = ["frame.number", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.len"]
+
+
+def read_tcp(fname):
+    """Every frame that carries TCP, with its outermost TCP header's ports, raw seq and ack and
+    payload length (tests/decode.rs compares connlint's decoder with these)."""
+    code, out, _err = run_tshark(
+        fname, ["-Y", "tcp", "-T", "fields", "-E", "occurrence=f"]
+        + [x for f in TCP_COLUMNS for x in ("-e", f)],
+    )
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
 def parse_tap_output(out):
     """Split a `-q -z conv,tcp -z expert -z follow,...` output into its three kinds of block."""
     conv, expert, follows = [], [], {}
@@ -470,6 +488,7 @@ def process(fname, link_type, version):
     )
 
     write_tsv(os.path.join(OUT, fname + ".http.tsv"), HTTP_COLUMNS, read_http(fname))
+    write_tsv(os.path.join(OUT, fname + ".tcp.tsv"), TCP_COLUMNS, read_tcp(fname))
 
     write_tsv(
         os.path.join(OUT, fname + ".expert.tsv"),
