@@ -493,3 +493,116 @@ fn pcapng_block_lengths_that_point_past_the_end_or_go_nowhere() {
         assert!(took < Duration::from_secs(10), "{name}");
     }
 }
+
+/// A ClientHello message (type 1, 24-bit length) offering TLS 1.3 with
+/// server name `sni`, then `extra` extension bytes (as given).
+fn client_hello(sni: &str, extra: &[u8]) -> Vec<u8> {
+    let mut exts = Vec::new();
+    let name = sni.as_bytes();
+    exts.extend_from_slice(&[0, 0]);
+    exts.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
+    exts.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    exts.push(0);
+    exts.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    exts.extend_from_slice(name);
+    exts.extend_from_slice(&[0, 43, 0, 3, 2, 3, 4]);
+    exts.extend_from_slice(extra);
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut m = vec![1];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend(body);
+    m
+}
+
+/// The client's stream `stream` sent in segments of `segment` bytes on a
+/// connection to S:443 after a handshake; the server answers nothing.
+fn tls_capture(stream: &[u8], segment: usize) -> Pcap {
+    let mut p = Pcap::new();
+    p.tcp(0, (C, 40000), (S, 443), 1000, None, "S", b"");
+    p.tcp(1000, (S, 443), (C, 40000), 5000, Some(1001), "S", b"");
+    p.tcp(2000, (C, 40000), (S, 443), 1001, Some(5001), "", b"");
+    let mut seq = 1001u32;
+    for (i, chunk) in stream.chunks(segment).enumerate() {
+        p.tcp(
+            3000 + i as u64,
+            (C, 40000),
+            (S, 443),
+            seq,
+            Some(5001),
+            "",
+            chunk,
+        );
+        seq = seq.wrapping_add(chunk.len() as u32);
+    }
+    p
+}
+
+#[test]
+fn a_client_hello_in_sixty_thousand_one_byte_records_and_segments() {
+    // A 60 KB ClientHello (a padding extension), each byte its own handshake
+    // record, each record its own segment: read whole (it fits the 64 KiB
+    // bound), in time and memory proportional to nothing but the bound.
+    let mut padding = vec![0, 21];
+    padding.extend_from_slice(&60000u16.to_be_bytes());
+    padding.extend(std::iter::repeat_n(0u8, 60000));
+    let hello = client_hello("shop.example", &padding);
+    let mut stream = Vec::new();
+    for b in &hello {
+        stream.extend_from_slice(&[22, 3, 1, 0, 1, *b]);
+    }
+    let f = tls_capture(&stream, 6).save("tls-fragmented-hello.pcap");
+    let (code, v, err, rss, took) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    let c = &v["connections"][0];
+    assert_eq!(c["protocol"], "tls");
+    assert_eq!(c["tls"]["sni"], "shop.example");
+    assert_eq!(c["tls"]["version_offered"], "TLS 1.3");
+    assert_eq!(c["tls"]["records_client"]["handshake"], hello.len());
+    assert!(rss < 64.0, "{rss} MB");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}
+
+#[test]
+fn a_client_hello_announcing_sixteen_megabytes_and_lying_extension_lengths() {
+    // A hello whose message length says 16 MB, sent as 10 MB of full-size
+    // records: over the bound, it is skipped by its length, never held.
+    let mut stream = Vec::new();
+    let mut body = vec![1, 0xff, 0xff, 0xff];
+    body.extend(std::iter::repeat_n(0x41u8, 10 << 20));
+    for chunk in body.chunks(16384) {
+        stream.extend_from_slice(&[22, 3, 1]);
+        stream.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+        stream.extend_from_slice(chunk);
+    }
+    let f = tls_capture(&stream, 1460).save("tls-huge-hello.pcap");
+    let (code, v, err, rss, took) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("limit max_tls_hello_bytes reached 1 time"),
+        "{err}"
+    );
+    assert_eq!(v["connections"][0]["protocol"], "tls");
+    assert_eq!(v["connections"][0]["tls"]["sni"], Value::Null);
+    assert_eq!(v["captures"][0]["limits_hit"]["max_tls_hello_bytes"], 1);
+    assert!(rss < 64.0, "{rss} MB");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    // An extension that claims 65535 bytes inside a small hello, after the
+    // server name: what came before it is still read.
+    let mut liar = client_hello("shop.example", &[0, 16, 0xff, 0xff, 0, 2, 1, b'x']);
+    let mut stream = vec![22, 3, 1];
+    stream.extend_from_slice(&(liar.len() as u16).to_be_bytes());
+    stream.append(&mut liar);
+    let f = tls_capture(&stream, 100).save("tls-lying-extension.pcap");
+    let (code, v, err, _, _) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["connections"][0]["tls"]["sni"], "shop.example");
+    assert_eq!(
+        v["connections"][0]["tls"]["alpn_offered"],
+        serde_json::json!([])
+    );
+}
