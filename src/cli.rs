@@ -477,6 +477,8 @@ trait Listing {
     const RIGHT: &'static [usize];
     const KEEP: Keep;
     fn new(absolute_time: bool) -> Self;
+    /// Columns shown after the header's where some row has a cell for them.
+    const OPTIONAL: &'static [&'static str];
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Self::Item;
     /// Writes an item, in connection order.
     fn emit(&mut self, item: Self::Item, w: &mut Writer);
@@ -496,7 +498,7 @@ fn list<L: Listing>(
     view: View,
 ) -> io::Result<Outcome> {
     let mut w = ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT)
-        .optional_column("tunnel")
+        .optional_columns(L::OPTIONAL)
         .with_term(view.term);
     w.begin();
     let mut records = Vec::new();
@@ -562,13 +564,15 @@ impl Listing for ConnectionListing {
     const HEADER: &'static [&'static str] = connections::HEADER;
     const RIGHT: &'static [usize] = connections::RIGHT;
     const KEEP: Keep = Keep::COUNT;
+    const OPTIONAL: &'static [&'static str] = connections::OPTIONAL;
 
     fn new(absolute: bool) -> Self {
         ConnectionListing { absolute }
     }
 
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Rendered {
-        let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()));
+        let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
+            .with_protocol(a.protocol, a.tls.as_deref());
         let clock = Clock {
             t0: a.capture_start,
             absolute: self.absolute,
@@ -592,6 +596,7 @@ struct TransactionListing {
     transactions: u64,
     http_connections: u64,
     connections: u64,
+    tls_connections: u64,
 }
 
 impl Listing for TransactionListing {
@@ -600,6 +605,7 @@ impl Listing for TransactionListing {
     const HEADER: &'static [&'static str] = transactions::HEADER;
     const RIGHT: &'static [usize] = transactions::RIGHT;
     const KEEP: Keep = Keep::TRANSACTIONS;
+    const OPTIONAL: &'static [&'static str] = &["tunnel"];
 
     fn new(absolute: bool) -> Self {
         TransactionListing {
@@ -607,11 +613,15 @@ impl Listing for TransactionListing {
             transactions: 0,
             http_connections: 0,
             connections: 0,
+            tls_connections: 0,
         }
     }
 
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Vec<Rendered> {
         self.connections = self.connections.saturating_add(1);
+        self.tls_connections = self
+            .tls_connections
+            .saturating_add(u64::from(a.protocol.is_tls()));
         self.http_connections = self
             .http_connections
             .saturating_add(u64::from(a.http.is_http));
@@ -662,6 +672,7 @@ impl Listing for TransactionListing {
             self.transactions,
             self.http_connections,
             self.connections,
+            self.tls_connections,
         )
     }
 }

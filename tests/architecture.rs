@@ -12,7 +12,12 @@ use std::path::{Path, PathBuf};
 /// the result (report, cli). `interrupt` (the stop a signal requests) is
 /// below them all: the capture reader and the analysis loop both ask it. `reassembly` sits below `flow` because the flow
 /// table owns each connection's two reassemblers; both meet the HTTP layer
-/// only through the `StreamHandler` trait that `reassembly` defines.
+/// only through the `StreamHandler` trait that `reassembly` defines. `tls`
+/// reads TLS connections without keys; it is the HTTP stage's peer (both
+/// take the reassembled streams), placed just below `http` because the
+/// HTTP stage's connection handler decides, on the client's first bytes,
+/// which of the two reads a connection, and will feed decrypted records to
+/// the HTTP parser: `http` uses `tls`, never the other way.
 const LAYERS: &[&str] = &[
     "interrupt",
     "time",
@@ -21,6 +26,7 @@ const LAYERS: &[&str] = &[
     "reassembly",
     "flow",
     "filter",
+    "tls",
     "http",
     "rules",
     "limits",

@@ -1,42 +1,40 @@
-//! What a connection that is not HTTP/1.x opened with, from the first
-//! bytes its client sent, and the tally of a capture's connections: so
-//! that a capture with nothing to judge says what it saw (TLS handshakes,
-//! HTTP/2 prefaces, the ports) instead of passing as clean.
-//!
-//! A cheap check of a few bytes, no parsing: a TLS record header carrying
-//! a handshake, the HTTP/2 connection preface, an SSH banner.
+//! The tally of what a capture's connections were, so that a capture with
+//! nothing to judge says what it saw (the server ports, connections that
+//! sent nothing, HTTP/2 prefaces, connections picked up late) instead of
+//! passing as clean. What a connection speaks is decided once by the
+//! handler ([`super::protocol`]); this only counts it.
 
+use super::protocol::Protocol;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// What a client's first bytes look like.
+/// What a connection opened with, for the count of those connlint does
+/// not judge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Opening {
     /// The client sent no payload.
     #[default]
     Silent,
-    /// An HTTP/1.x request line.
+    /// An HTTP/1.x request line that made no transaction (cut by a gap).
     Http1,
-    /// A TLS handshake record (`16 03 0x`).
+    /// A TLS handshake.
     Tls,
     /// The HTTP/2 connection preface (`PRI * HTTP/2.0`), cleartext h2.
     Http2,
-    /// An SSH banner.
-    Ssh,
     Other,
 }
 
 impl Opening {
-    /// Classifies a client's first delivered bytes.
-    pub fn of(first: &[u8]) -> Opening {
-        match first {
-            [] => Opening::Silent,
-            [0x16, 0x03, minor, ..] if *minor <= 0x04 => Opening::Tls,
-            _ if first.starts_with(b"PRI * HTTP/2") => Opening::Http2,
-            _ if first.starts_with(b"SSH-") => Opening::Ssh,
-            _ if super::starts_like_request(first) => Opening::Http1,
-            _ => Opening::Other,
+    /// What a connection opened with, from its protocol label and whether
+    /// its client sent any payload.
+    pub fn of(protocol: Protocol, client_bytes: u64) -> Opening {
+        match protocol {
+            Protocol::Http1 => Opening::Http1,
+            Protocol::Tls | Protocol::H2 => Opening::Tls,
+            Protocol::H2c => Opening::Http2,
+            Protocol::Unknown if client_bytes == 0 => Opening::Silent,
+            Protocol::Unknown => Opening::Other,
         }
     }
 
@@ -47,7 +45,6 @@ impl Opening {
             Opening::Http1 => "HTTP/1.x request line that made no transaction",
             Opening::Tls => "TLS handshake",
             Opening::Http2 => "HTTP/2 preface",
-            Opening::Ssh => "SSH banner",
             Opening::Other => "other payload",
         }
     }
@@ -61,7 +58,8 @@ pub const MAX_PORTS: usize = 64;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Seen {
     pub connections: u64,
-    /// Connections on which HTTP/1.x was detected.
+    /// Connections connlint judges: HTTP/1.x (a request or status line
+    /// parsed) or TLS (its setup rules).
     pub http: u64,
     /// Connections picked up without their handshake (the capture began
     /// while they were open).
@@ -76,10 +74,10 @@ pub struct Seen {
 
 impl Seen {
     /// Counts one finished connection.
-    pub fn add(&mut self, is_http: bool, handshake: bool, opening: Opening, server_port: u16) {
+    pub fn add(&mut self, judged: bool, handshake: bool, opening: Opening, server_port: u16) {
         self.connections = self.connections.saturating_add(1);
         self.without_handshake = self.without_handshake.saturating_add(u64::from(!handshake));
-        if is_http {
+        if judged {
             self.http = self.http.saturating_add(1);
             return;
         }
@@ -157,30 +155,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn openings_by_their_first_bytes() {
-        assert_eq!(Opening::of(&[0x16, 0x03, 0x01, 0x02, 0x00]), Opening::Tls);
-        assert_eq!(Opening::of(&[0x16, 0x03, 0x05]), Opening::Other);
-        assert_eq!(
-            Opening::of(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
-            Opening::Http2
-        );
-        assert_eq!(Opening::of(b"SSH-2.0-OpenSSH_9.6\r\n"), Opening::Ssh);
-        assert_eq!(Opening::of(b"GET / HTTP/1.1\r\n"), Opening::Http1);
-        assert_eq!(Opening::of(b"\x00\x01"), Opening::Other);
-        assert_eq!(Opening::of(b""), Opening::Silent);
+    fn openings_by_protocol_and_payload() {
+        assert_eq!(Opening::of(Protocol::Tls, 300), Opening::Tls);
+        assert_eq!(Opening::of(Protocol::H2, 300), Opening::Tls);
+        assert_eq!(Opening::of(Protocol::H2c, 24), Opening::Http2);
+        assert_eq!(Opening::of(Protocol::Unknown, 0), Opening::Silent);
+        assert_eq!(Opening::of(Protocol::Unknown, 1), Opening::Other);
     }
 
     #[test]
     fn a_tally_names_ports_and_openings() {
         let mut s = Seen::default();
-        s.add(false, true, Opening::Tls, 443);
-        s.add(false, true, Opening::Tls, 443);
+        s.add(false, true, Opening::Other, 7000);
+        s.add(false, true, Opening::Other, 7000);
         s.add(false, false, Opening::Http2, 8080);
         s.add(true, true, Opening::Http1, 80);
         assert_eq!((s.connections, s.http, s.without_handshake), (4, 1, 1));
         assert_eq!(
             s.describe(),
-            "server ports 443 (2), 8080; 2 TLS handshakes, 1 HTTP/2 preface; \
+            "server ports 7000 (2), 8080; 1 HTTP/2 preface; \
              1 picked up without their handshake (the capture began late?)"
         );
         for port in 0..100u16 {

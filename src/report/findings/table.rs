@@ -218,6 +218,14 @@ pub(super) fn write_table<W: Write>(
     } else {
         format!(" ({})", notes.join(", "))
     };
+    if !options.quiet {
+        for note in outcomes.iter().filter_map(|o| {
+            o.tls_note()
+                .map(|n| format!("note: {}: {n}", o.summary.path))
+        }) {
+            writeln!(out, "{note}")?;
+        }
+    }
     let line = format!(
         "{} finding{}{in_groups} ({} error, {} warning, {} info) in {} capture{}{notes}, {} connection{}, {} transaction{}",
         s.findings,
