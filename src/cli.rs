@@ -1000,7 +1000,7 @@ fn nothing_to_judge(summary: &CaptureSummary) -> Option<String> {
         let n = seen.connections;
         let which = if filtered { " the filter kept" } else { "" };
         return Some(format!(
-            "no HTTP/1.x in the {n} TCP connection{}{which} ({})",
+            "no HTTP/1.x or TLS in the {n} TCP connection{}{which} ({})",
             s(n),
             seen.describe()
         ));

@@ -68,7 +68,7 @@ fn tcp_without_http_says_what_it_saw() {
     assert_eq!(code, Some(0));
     assert!(
         err.contains(
-            "nothing to judge: no HTTP/1.x in the 500 TCP connections (server port 7000 (500))"
+            "nothing to judge: no HTTP/1.x or TLS in the 500 TCP connections (server port 7000 (500))"
         ),
         "{err}"
     );
