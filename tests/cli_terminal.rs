@@ -265,3 +265,51 @@ fn damage_is_a_json_lines_record_and_an_unread_capture_is_not_counted() {
         "{out} {err}"
     );
 }
+
+#[test]
+fn a_terminal_on_standard_input_gets_a_hint_not_a_silent_wait() {
+    // `connlint check -` typed alone: stdin is the terminal. The hint comes
+    // at once; Ctrl-D (end of file) then ends the run on an empty input.
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_connlint"));
+    cmd.args(["check", "-"]);
+    cmd.cwd(root());
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen).contains("standard input, a terminal") {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!("no hint: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    let hint = String::from_utf8_lossy(&seen).into_owned();
+    assert!(
+        hint.contains("tcpdump -w - ... | connlint check -"),
+        "{hint}"
+    );
+    // Ctrl-D: the capture ends there, empty, which is an error (exit 2).
+    std::io::Write::write_all(&mut writer, b"\x04").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.exit_code(), 2);
+}
