@@ -175,3 +175,40 @@ fn end_of_file_on_a_pipe_is_the_end_of_the_capture() {
     assert_eq!(findings(&json(&out.stdout)), findings(&json(&full.stdout)));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
+
+#[test]
+fn a_second_ctrl_c_quits_at_once() {
+    // connlint blocked writing its report to a pipe nobody reads: the first
+    // SIGINT asks for the report (which cannot be written), the second
+    // exits at once with 130, as a shell user expects.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connlint"))
+        .args(["transactions", "--format", "jsonl"])
+        .arg(corpus(CAPTURE))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // 338 transactions of ~600 bytes fill the 64 KiB pipe: it blocks.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "blocked on its output");
+    kill("-INT", child.id());
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C does not kill it"
+    );
+    kill("-INT", child.id());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after the second Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
