@@ -16,8 +16,9 @@ use crate::reassembly::DirectionStats;
 use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// Every bound the pipeline enforces, one field per stage (and the key log
-/// the TLS stage decrypts with, which travels with them to every stage).
+/// Every bound the pipeline enforces, one field per stage; and what of
+/// the capture to analyse (the filter) and the key log the TLS stage
+/// decrypts with, which are no bounds but travel with them to every stage.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
     pub reader: ReaderLimits,
@@ -27,6 +28,8 @@ pub struct Limits {
     pub flow: FlowLimits,
     pub http: HttpLimits,
     pub tls: TlsLimits,
+    /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
+    pub filter: crate::filter::Filter,
     /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
     /// `[tls] keylog`); not a bound, and never printed.
     pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
