@@ -2,9 +2,10 @@
 //! baseline of today's findings by fingerprint, then only new ones; and
 //! suppressions in connlint.toml by rule and place, each with its reason.
 
+mod common;
+use common::run;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 const RETRANS: &str = "tests/corpus/files/arkime__tests-pcap-wireshark-retrans.pcap";
 const METHODS: &str = "tests/corpus/files/zeek__testing-btest-Traces-http-methods.pcap";
@@ -13,19 +14,6 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("connlint-baseline-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
-}
-
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_connlint"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 fn findings(args: &[&str]) -> Vec<Value> {

@@ -2,12 +2,9 @@
 //! naming what there was, `--fail-on-empty` (and `fail-on-empty` in
 //! connlint.toml) to fail on it, and a run that judged HTTP unchanged.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::run;
+use std::path::PathBuf;
 
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("connlint-empty-{}", std::process::id()));
@@ -24,19 +21,6 @@ fn header_only() -> Vec<u8> {
     h.extend(65535u32.to_le_bytes());
     h.extend(1u32.to_le_bytes());
     h
-}
-
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_connlint"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 const ECHO: &str = "tests/corpus/files/zeek__testing-btest-Traces-echo-connections.pcap";

@@ -3,24 +3,11 @@
 //! would, keep connection ids (tshark's `tcp.stream`) and the capture's own
 //! name, and say what they left out.
 
+mod common;
+use common::run;
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 
 const EXAMPLE: &str = "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap";
-
-fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_connlint"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
 
 fn connections(extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["connections", "--format", "jsonl"];

@@ -4,19 +4,15 @@
 //! --summary`; completions, man page, `init`, rule suggestions; damage in
 //! JSON Lines and a summary that does not count an unread capture.
 
+mod common;
+use common::{root, run_with as piped};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 use serde_json::Value;
 use std::io::Read;
-use std::path::Path;
-use std::process::Command;
 
 const RETRANS: &str = "tests/corpus/files/arkime__tests-pcap-wireshark-retrans.pcap";
 const EXAMPLE: &str = "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap";
 const CUT: &str = "tests/corpus/files/pcap2har__tests-out-of-order.pcap";
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// connlint in a pseudo-terminal `cols` wide; its output, `\r` removed.
 fn in_pty(args: &[&str], cols: u16, env: &[(&str, &str)]) -> String {
@@ -55,21 +51,6 @@ fn in_pty(args: &[&str], cols: u16, env: &[(&str, &str)]) -> String {
     child.wait().unwrap();
     drop(pair.master);
     String::from_utf8_lossy(&reading.join().unwrap()).replace('\r', "")
-}
-
-fn piped(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_connlint"))
-        .current_dir(root())
-        .env_remove("COLUMNS")
-        .envs(env.iter().copied())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 /// The visible columns of a line: escape sequences left out.
