@@ -277,8 +277,10 @@ impl Plaintext for ToHttp<'_> {
         self.0.on_data(from, offset, bytes, ts);
     }
     fn lost(&mut self, from: Side, offset: u64, ts: Timestamp) {
-        // How much plaintext followed is unknown: everything, for the parser.
-        self.0.on_gap(from, offset, u64::from(u32::MAX), ts);
+        // How much plaintext followed is unknown: the rest of the stream,
+        // for the parser (`u64::MAX`: a gap of unknown length, not counted
+        // as bytes).
+        self.0.on_gap(from, offset, u64::MAX, ts);
     }
 }
 
