@@ -9,7 +9,7 @@ use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
-use crate::tls::{ReleasePlace, TlsReport};
+use crate::tls::{DecryptReport, KeyLog, KeySource, ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -66,6 +66,17 @@ pub struct Analyzed {
     /// On a TLS connection, where each kept ack release sat among its
     /// sender's records.
     pub release_places: Vec<ReleasePlace>,
+    /// On a TLS connection read with a key log, what decryption made of it.
+    pub decryption: Option<DecryptReport>,
+}
+
+impl Analyzed {
+    /// A TLS connection whose HTTP was read by decrypting it.
+    pub fn decrypted(&self) -> bool {
+        self.decryption
+            .as_ref()
+            .is_some_and(DecryptReport::decrypted)
+    }
 }
 
 impl Analyzed {
@@ -102,13 +113,20 @@ where
     D: FnMut(Analyzed),
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
+    // The key log given, joined by the capture's own Decryption Secrets
+    // Blocks (pcapng) as they are read: a connection opened after one is
+    // decrypted with its secrets.
+    let keys = KeySource::new(limits.tls_keys.clone());
+    let keys_in = keys.clone();
+    let mut on_secrets =
+        move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
     let mut hit = crate::limits::LimitsHit::default();
     let mut seen = crate::http::sniff::Seen::default();
     let mut summary = pipeline(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, tls_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep).with_keys(keys.clone()),
         |f, capture_start| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
@@ -134,8 +152,10 @@ where
                 protocol: handled.protocol,
                 tls: handled.tls,
                 release_places: handled.release_places,
+                decryption: handled.decryption,
             })
         },
+        &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
     summary.seen = seen;
@@ -150,14 +170,22 @@ pub fn run_with_handler<H, F, D>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
-    mut done: D,
+    done: D,
 ) -> CaptureSummary
 where
     H: StreamHandler,
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
-    pipeline(path, opened, limits, new_handler, |f, _| done(f))
+    let mut done = done;
+    pipeline(
+        path,
+        opened,
+        limits,
+        new_handler,
+        |f, _| done(f),
+        &mut |_| {},
+    )
 }
 
 /// The loop itself: each finished connection goes to `done` with the
@@ -165,13 +193,15 @@ where
 /// damage, or when a stop is requested ([`crate::interrupt`]); either way
 /// the connections still open are finished as open at the end of the
 /// capture. Frames and connections outside the filter (`limits.filter`)
-/// are counted and go no further.
+/// are counted and go no further. The TLS key log text of the capture's
+/// Decryption Secrets Blocks (pcapng) goes to `on_secrets` as it is read.
 fn pipeline<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
     mut done: D,
+    on_secrets: &mut dyn FnMut(Vec<u8>),
 ) -> CaptureSummary
 where
     H: StreamHandler,
@@ -211,6 +241,9 @@ where
         if crate::interrupt::requested() {
             summary.interrupted = true;
             break;
+        }
+        if let Some(text) = reader.take_secrets() {
+            on_secrets(text);
         }
         match reader.next_frame() {
             Ok(Some(frame)) => {
@@ -319,7 +352,8 @@ pub fn run_check_opened(
     let summary = run_opened(path, opened, limits, keep, |a| {
         connections = connections.saturating_add(1);
         transactions = transactions.saturating_add(a.http.transactions.len() as u64);
-        tls_connections = tls_connections.saturating_add(u64::from(a.protocol.is_tls()));
+        tls_connections =
+            tls_connections.saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }
@@ -329,6 +363,7 @@ pub fn run_check_opened(
             releases: &a.releases,
             protocol: a.protocol,
             tls: a.tls.as_deref(),
+            decrypted: a.decrypted(),
             release_places: &a.release_places,
         });
     });

@@ -42,6 +42,11 @@ pub struct Cli {
     /// identity.
     #[arg(long, global = true)]
     merge_tunnels: bool,
+    /// Decrypt TLS with the secrets of this NSS key log (what browsers,
+    /// curl and most TLS stacks write when SSLKEYLOGFILE is set); default:
+    /// $SSLKEYLOGFILE, then `check`'s `[tls] keylog`.
+    #[arg(long, global = true, value_name = "FILE")]
+    keylog: Option<String>,
     /// Colour the output: auto (a terminal, unless NO_COLOR is set), always
     /// or never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -49,6 +54,31 @@ pub struct Cli {
     /// Print only the summary lines, warnings and errors.
     #[arg(short, long, global = true)]
     quiet: bool,
+}
+
+/// Reads the key log at `path`. The error names the file and the system's
+/// reason, never a line of it.
+fn read_keylog(path: &str) -> Result<std::sync::Arc<crate::tls::KeyLog>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{path}: cannot read the key log: {e}"))?;
+    let log = crate::tls::KeyLog::parse(&String::from_utf8_lossy(&text));
+    if log.malformed_lines > 0 {
+        eprintln!(
+            "connlint: {path}: {} line{} of the key log not understood (skipped)",
+            log.malformed_lines,
+            if log.malformed_lines == 1 { "" } else { "s" }
+        );
+    }
+    Ok(std::sync::Arc::new(log))
+}
+
+/// The key log to decrypt with: `--keylog`, else `[tls] keylog` of the
+/// configuration file, else `$SSLKEYLOGFILE`.
+fn keylog_path(cli: Option<&str>, config: Option<String>) -> Option<String> {
+    cli.map(str::to_string).or(config).or_else(|| {
+        std::env::var("SSLKEYLOGFILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+    })
 }
 
 /// The captures a command reads, and what of them to analyse.
@@ -233,7 +263,10 @@ enum Command {
 
 /// Reads the configuration file named on the command line, or
 /// `./connlint.toml` when there is one.
-fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<String>), String> {
+fn load_config(
+    path: Option<&str>,
+    cli: &CliSelection,
+) -> Result<(Config, Vec<String>, Option<String>), String> {
     let (path, required) = match path {
         Some(p) => (p.to_string(), true),
         None => ("connlint.toml".to_string(), false),
@@ -255,11 +288,19 @@ fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<St
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let config = Config::resolve(Some((&path, &file)), cli).map_err(|e| e.to_string())?;
-            Ok((config, limits))
+            let keylog = file.tls.and_then(|t| t.keylog).map(|k| {
+                let dir = std::path::Path::new(&path).parent();
+                match dir.filter(|d| !d.as_os_str().is_empty()) {
+                    Some(d) => d.join(&k).to_string_lossy().into_owned(),
+                    None => k,
+                }
+            });
+            Ok((config, limits, keylog))
         }
         None => Ok((
             Config::resolve(None, cli).map_err(|e| e.to_string())?,
             Vec::new(),
+            None,
         )),
     }
 }
@@ -375,6 +416,15 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
+    if !matches!(cli.command, Command::Check { .. }) {
+        // `check` reads its configuration file first: its [tls] keylog too.
+        if let Some(path) = keylog_path(cli.keylog.as_deref(), None) {
+            match read_keylog(&path) {
+                Ok(k) => limits.tls_keys = Some(k),
+                Err(e) => return usage(e),
+            }
+        }
+    }
     let view = View {
         term: Term::detect(cli.color),
         quiet: cli.quiet,
@@ -429,6 +479,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 write_baseline,
                 rule_help: sarif_rule_help,
                 merge_tunnels: cli.merge_tunnels,
+                keylog: cli.keylog.clone(),
             },
             &cli.limits,
             view,
@@ -572,7 +623,8 @@ impl Listing for ConnectionListing {
 
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Rendered {
         let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
-            .with_protocol(a.protocol, a.tls.as_deref());
+            .with_protocol(a.protocol, a.tls.as_deref())
+            .with_decryption(a.decryption.as_ref());
         let clock = Clock {
             t0: a.capture_start,
             absolute: self.absolute,
@@ -597,6 +649,7 @@ struct TransactionListing {
     http_connections: u64,
     connections: u64,
     tls_connections: u64,
+    decrypted: u64,
 }
 
 impl Listing for TransactionListing {
@@ -614,6 +667,7 @@ impl Listing for TransactionListing {
             http_connections: 0,
             connections: 0,
             tls_connections: 0,
+            decrypted: 0,
         }
     }
 
@@ -621,7 +675,8 @@ impl Listing for TransactionListing {
         self.connections = self.connections.saturating_add(1);
         self.tls_connections = self
             .tls_connections
-            .saturating_add(u64::from(a.protocol.is_tls()));
+            .saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
+        self.decrypted = self.decrypted.saturating_add(u64::from(a.decrypted()));
         self.http_connections = self
             .http_connections
             .saturating_add(u64::from(a.http.is_http));
@@ -673,6 +728,7 @@ impl Listing for TransactionListing {
             self.http_connections,
             self.connections,
             self.tls_connections,
+            self.decrypted,
         )
     }
 }
@@ -765,6 +821,7 @@ struct CheckArgs {
     write_baseline: Option<String>,
     rule_help: RuleHelp,
     merge_tunnels: bool,
+    keylog: Option<String>,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
@@ -783,10 +840,11 @@ fn check_command(
                 .map_or(String::new(), |v| v.get_name().to_string())
         ));
     }
-    let (config, file_limits) = match load_config(args.config.as_deref(), &args.selection) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
+    let (config, file_limits, file_keylog) =
+        match load_config(args.config.as_deref(), &args.selection) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
     let mut baseline = match &args.baseline {
         None => None,
         Some(p) => match std::fs::read_to_string(p)
@@ -806,6 +864,12 @@ fn check_command(
     }
     limits.tunnels.merge = args.merge_tunnels;
     limits.filter = input.filter();
+    if let Some(path) = keylog_path(args.keylog.as_deref(), file_keylog) {
+        match read_keylog(&path) {
+            Ok(k) => limits.tls_keys = Some(k),
+            Err(e) => return usage(e),
+        }
+    }
     let mut damaged = false;
     let mut empty = false;
     let mut outcomes = Vec::new();

@@ -17,8 +17,8 @@ use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage; and what of
-/// the capture to analyse (the filter, which is no bound but travels with
-/// them to every stage that reads the capture).
+/// the capture to analyse (the filter) and the key log the TLS stage
+/// decrypts with, which are no bounds but travel with them to every stage.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
     pub reader: ReaderLimits,
@@ -30,6 +30,9 @@ pub struct Limits {
     pub tls: TlsLimits,
     /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
     pub filter: crate::filter::Filter,
+    /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
+    /// `[tls] keylog`); not a bound, and never printed.
+    pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 /// One settable bound: its key, what it bounds, and where it lives; and,

@@ -257,6 +257,11 @@ record_one() {
     else
         mergecap -F pcap -w "$out" "${parts[@]}"
     fi
+    if [[ -s $WORK/keylog ]]; then
+        # A TLS client's secrets (SSLKEYLOGFILE): beside the capture, for decryption.
+        cp "$WORK/keylog" "${out%.pcap}.keylog"
+        echo "record.sh: wrote ${out%.pcap}.keylog" >&2
+    fi
     if [[ ${KEEP_LOGS:-0} == 1 ]]; then cat "$WORK"/*.log >&2 || true; fi
     if command -v tshark >/dev/null; then
         local syns

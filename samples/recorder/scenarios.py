@@ -1845,7 +1845,10 @@ http {{
         for u in urls:
             args += ["-o", "/dev/null", f"https://{TLS_HOST}{u}"]
         log("client", " ".join(args))
-        subprocess.run(args, check=True)
+        # curl writes its TLS secrets (NSS key log format) where record.sh
+        # finds them and keeps them beside the capture as NAME.keylog.
+        env = dict(os.environ, SSLKEYLOGFILE=os.path.join(work_dir(), "keylog"))
+        subprocess.run(args, check=True, env=env)
 
     @classmethod
     def client(cls, role):
@@ -1944,6 +1947,81 @@ class S007(TlsNginx):
     @classmethod
     def run_client(cls, role):
         cls.curl(["/index.html", "/style.css"], "--http2", "--tlsv1.2", "--tls-max", "1.2", port=cls.port)
+
+
+# ---------------------------------------------------------------- TLS with a key log (decryption)
+#
+# curl writes its secrets to a key log (SSLKEYLOGFILE); record.sh keeps it
+# beside the capture as NAME.keylog, so that `connlint --keylog` (and
+# tshark's tls.keylog_file) read the HTTP inside. The secrets are of a
+# throwaway server key and a one-off session: nothing else is protected by them.
+
+@scenario("clean-tls13-keepalive-keylog", 47201,
+          summary="curl fetches three files over one TLS 1.3 keep-alive connection (AES-256-GCM, OpenSSL's first choice) from nginx, with its key log")
+class CleanTls13KeepAliveKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", port=cls.port)
+
+
+@scenario("clean-tls13-chacha20-keylog", 47202,
+          summary="curl fetches two files over one TLS 1.3 connection with TLS_CHACHA20_POLY1305_SHA256, with its key log")
+class CleanTls13ChaChaKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256",
+                 port=cls.port)
+
+
+@scenario("clean-tls13-aes128-keylog", 47203,
+          summary="curl fetches two files over one TLS 1.3 connection with TLS_AES_128_GCM_SHA256, with its key log")
+class CleanTls13Aes128Keylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256",
+                 port=cls.port)
+
+
+@scenario("clean-tls12-keepalive-keylog", 47204,
+          summary="curl limited to TLS 1.2 fetches three files over one keep-alive connection (ECDHE-ECDSA-AES128-GCM-SHA256) from nginx, with its key log")
+class CleanTls12KeepAliveKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", port=cls.port)
+
+
+@scenario("clean-tls12-chacha20-keylog", 47205,
+          summary="curl limited to TLS 1.2 fetches two files with ECDHE-ECDSA-CHACHA20-POLY1305 (RFC 7905), with its key log")
+class CleanTls12ChaChaKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305", port=cls.port)
+
+
+@scenario("C002-proxy-connection-header-tls", 47211,
+          summary="curl sends Proxy-Connection: keep-alive inside TLS 1.3 to nginx (C002 of the clear sample, read with the key log)")
+class C002Tls(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html"], "--http1.1", "-H", "Proxy-Connection: keep-alive", port=cls.port)
+
+
+@scenario("R001-rst-truncated-response-tls-keylog", 47212,
+          summary="R001-rst-truncated-response-tls again, with curl's key log: decrypted, the cut response is judged from its HTTP")
+class R001TlsKeylog(TlsNginx):
+    @classmethod
+    def extra_files(cls, www):
+        with open(os.path.join(www, "catalog.pdf"), "wb") as f:
+            f.write(os.urandom(1024 * 1024))
+
+    @classmethod
+    def run_client(cls, role):
+        try:
+            cls.curl(["/catalog.pdf"], "--http1.1", "--limit-rate", "100k", "--max-time", "0.5", port=cls.port)
+        except subprocess.CalledProcessError as e:
+            log(role, f"curl gave up as asked ({e.returncode})")
 
 
 class SClientSessions(TlsNginx):

@@ -221,7 +221,11 @@ impl StreamHandler for HttpConnection {
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, _ts: Timestamp) {
         let d = self.dirs.of_mut(from);
         d.report.gaps = d.report.gaps.saturating_add(1);
-        d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        // `u64::MAX` is a gap to the end of a stream whose length is unknown
+        // (decryption ended): a gap, but no byte count to report.
+        if len != u64::MAX {
+            d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        }
         let end = offset.saturating_add(len);
         d.next_offset = Some(d.next_offset.map_or(end, |n| n.max(end)));
         match d.state() {

@@ -95,6 +95,10 @@ pub struct TlsRecord {
     pub server_bursts: u32,
     pub records_client: RecordCounts,
     pub records_server: RecordCounts,
+    /// With a key log: `decrypted`, or `could not decrypt: <why>` (and a
+    /// direction a capture gap ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<String>,
 }
 
 /// One direction's records by type.
@@ -162,6 +166,7 @@ impl TlsRecord {
             server_bursts: t.exchanges.server_bursts,
             records_client: RecordCounts::of(t.records.of(Side::Client)),
             records_server: RecordCounts::of(t.records.of(Side::Server)),
+            decryption: None,
         }
     }
 
@@ -180,6 +185,10 @@ impl TlsRecord {
         if let Some(a) = &self.alpn {
             what.push(' ');
             what.push_str(a);
+        }
+        if let Some(d) = &self.decryption {
+            what.push_str(", ");
+            what.push_str(d);
         }
         [
             what,
@@ -223,6 +232,14 @@ impl ConnectionRecord {
     pub fn with_protocol(mut self, protocol: Protocol, tls: Option<&TlsReport>) -> Self {
         self.protocol = protocol;
         self.tls = tls.map(TlsRecord::new);
+        self
+    }
+
+    /// What decryption with a key log made of a TLS connection.
+    pub fn with_decryption(mut self, d: Option<&crate::tls::DecryptReport>) -> Self {
+        if let (Some(t), Some(d)) = (self.tls.as_mut(), d) {
+            t.decryption = Some(d.describe());
+        }
         self
     }
 }
