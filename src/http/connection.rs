@@ -10,12 +10,13 @@
 //! state allows: a whole head parsed in place, or a body's worth of bytes
 //! skipped by arithmetic.
 
+use super::ack_evidence::AckEvidence;
 use super::direction::{BodyGap, Direction, Event, Range, State};
 use super::head::{parser_config, probe_request, Probe};
 use super::store::TransactionStore;
 use super::transaction::{Candidate, HttpConnectionReport, MessageEnd, NoResponse, Transaction};
 use super::HttpLimits;
-use crate::reassembly::{BySide, ConnectionEnd, Side, StreamHandler};
+use crate::reassembly::{BySide, ConnectionEnd, SegmentMeta, Side, StreamHandler};
 use crate::Timestamp;
 
 /// The HTTP/1.x parser of one TCP connection; see the [module docs](super).
@@ -32,6 +33,10 @@ pub struct HttpConnection {
     pub(super) candidate: Option<Box<Candidate>>,
     /// How the connection ended, once the flow table said so.
     pub(super) end: ConnectionEnd,
+    /// Bytes charged to probing on the budget (see `heads.rs`).
+    pub(super) probe_spent: u64,
+    /// The client's ACKs, for pipelining after a hole (`ack_evidence.rs`).
+    pub(super) acks: AckEvidence,
 }
 
 impl Default for HttpConnection {
@@ -51,6 +56,8 @@ impl HttpConnection {
             rst: None,
             candidate: None,
             end: ConnectionEnd::default(),
+            probe_spent: 0,
+            acks: AckEvidence::default(),
         }
     }
 
@@ -303,6 +310,9 @@ impl StreamHandler for HttpConnection {
             }
             self.dirs.of_mut(side).step(Event::Close);
         }
+    }
+    fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
+        self.ack_segment(from, segment);
     }
     fn on_end(&mut self, end: &ConnectionEnd) {
         self.end = *end;

@@ -48,6 +48,7 @@
     clippy::panic
 )]
 
+mod ack_evidence;
 mod chunked;
 mod connection;
 mod direction;
