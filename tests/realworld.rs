@@ -119,8 +119,11 @@ fn run(pcap: &Pcap) -> Outcome {
     run_bytes(&pcap.bytes(), &Limits::default())
 }
 
-/// (method, uri, status, response body bytes) of each transaction.
-fn exchanges(o: &Outcome) -> Vec<(Option<String>, Option<String>, Option<u16>, u64)> {
+/// (method, uri, status, response body bytes) of a transaction.
+type Exchange = (Option<String>, Option<String>, Option<u16>, u64);
+
+/// Each transaction's exchange.
+fn exchanges(o: &Outcome) -> Vec<Exchange> {
     o.transactions()
         .iter()
         .map(|(_, t)| {
@@ -175,7 +178,7 @@ fn a_capture_of_the_server_side_begun_inside_a_download_finds_the_responses_afte
         "tests/data/realworld/long-download-server-side.tshark.tsv",
     ))
     .unwrap();
-    let expected: Vec<(Option<String>, Option<String>, Option<u16>, u64)> = tshark
+    let expected: Vec<Exchange> = tshark
         .lines()
         .skip(1)
         .map(|line| {
