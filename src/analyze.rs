@@ -3,7 +3,7 @@
 //! handing each finished connection to the caller as soon as it is done;
 //! and `check`'s run, which hands them to the linter.
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Frame, Reorder, ReorderStats};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep};
@@ -21,8 +21,11 @@ pub struct CaptureSummary {
     pub frames: u64,
     /// Bytes of the file consumed (up to the damage, if any).
     pub bytes: u64,
+    /// The first and last frame's time, in time order.
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// Frames put back in time order, or not, and clock anomalies.
+    pub reorder: ReorderStats,
     pub decode: DecodeStats,
     pub flow: FlowStats,
     /// Where and why reading stopped early, if it did.
@@ -126,6 +129,7 @@ where
         }
     };
     summary.format = Some(reader.format());
+    let mut reorder = Reorder::new(limits.reorder);
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
@@ -133,15 +137,20 @@ where
         hit.add_tcp(&f.connection.dirs);
         done(f)
     };
+    // Frames leave the reorder stage in time order (see `capture::Reorder`).
+    let (mut first_ts, mut last_ts) = (None, None);
+    let mut analyse = |frame: Frame<'_>| {
+        first_ts.get_or_insert(frame.ts);
+        last_ts = Some(frame.ts);
+        if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
+            table.process_tunnelled(&seg, tunnel, &mut done);
+        }
+    };
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames += 1;
-                summary.first_ts.get_or_insert(frame.ts);
-                summary.last_ts = Some(frame.ts);
-                if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
-                    table.process_tunnelled(&seg, tunnel, &mut done);
-                }
+                reorder.push(frame, &mut analyse);
             }
             Ok(None) => break,
             Err(e) => {
@@ -150,6 +159,10 @@ where
             }
         }
     }
+    reorder.finish(&mut analyse);
+    summary.first_ts = first_ts;
+    summary.last_ts = last_ts;
+    summary.reorder = reorder.stats;
     summary.bytes = reader.offset();
     decoder.finish();
     table.finish_all(&mut done);

@@ -8,7 +8,7 @@
 //! the JSON documents carry `limits_hit`), so a report is never silently
 //! partial.
 
-use crate::capture::ReaderLimits;
+use crate::capture::{ReaderLimits, ReorderLimits};
 use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
@@ -19,6 +19,8 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Limits {
     pub reader: ReaderLimits,
+    /// How far records out of time order are put back in order.
+    pub reorder: ReorderLimits,
     pub fragments: FragmentLimits,
     /// How tunnels are told apart (`--merge-tunnels`, `max_tunnels`).
     pub tunnels: TunnelOptions,
@@ -35,6 +37,7 @@ struct Key {
 }
 
 const SECOND: i64 = 1_000_000_000;
+const MILLISECOND: i64 = 1_000_000;
 
 macro_rules! key {
     ($key:literal, $doc:literal, |$l:ident| $field:expr) => {
@@ -47,11 +50,44 @@ macro_rules! key {
     };
 }
 
+/// A key whose value is a duration in `unit` nanoseconds (seconds,
+/// milliseconds), held in nanoseconds.
+macro_rules! key_time {
+    ($key:literal, $doc:literal, $unit:expr, |$l:ident| $field:expr) => {
+        Key {
+            key: $key,
+            doc: $doc,
+            get: |$l: &Limits| ($field / $unit) as u64,
+            set: |$l: &mut Limits, v: u64| {
+                $field = i64::try_from(v)
+                    .unwrap_or(i64::MAX / $unit)
+                    .saturating_mul($unit)
+            },
+        }
+    };
+}
+
 const KEYS: &[Key] = &[
     key!(
         "max_record_bytes",
         "largest pcap record or pcapng block read from a stream",
         |l| l.reader.max_record_bytes
+    ),
+    key_time!(
+        "reorder_window_ms",
+        "milliseconds a frame is held for frames out of time order to be put back before it",
+        MILLISECOND,
+        |l| l.reorder.window_ns
+    ),
+    key!(
+        "max_reorder_frames",
+        "frames held at once to put frames out of time order back in order",
+        |l| l.reorder.max_frames
+    ),
+    key!(
+        "max_reorder_bytes",
+        "bytes of frames held at once to put frames out of time order back in order",
+        |l| l.reorder.max_bytes
     ),
     key!(
         "max_fragment_datagrams",

@@ -287,3 +287,139 @@ fn a_response_whose_body_ran_into_a_hole_is_not_complete() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 6: capture files out of time order.
+
+/// What a capture gives, as the JSON of `connections` and `transactions`
+/// (the capture's name and the frame numbers aside, which differ between a
+/// file and its reordered copy).
+fn records(o: &Outcome) -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    use connlint::report::connections::ConnectionRecord;
+    use connlint::report::transactions::TransactionRecord;
+    let conns = o
+        .connections
+        .iter()
+        .map(|a| {
+            let n = Some(a.http.transactions.len() as u64);
+            serde_json::to_value(ConnectionRecord::new("mem", &a.connection, n)).unwrap()
+        })
+        .collect();
+    let txs = o
+        .connections
+        .iter()
+        .flat_map(|a| {
+            a.http.transactions.iter().map(|t| {
+                serde_json::to_value(TransactionRecord::new("mem", &a.connection, t)).unwrap()
+            })
+        })
+        .collect();
+    (conns, txs)
+}
+
+#[test]
+fn per_direction_files_joined_server_first_are_put_back_in_time_order() {
+    // The sample split by direction (two capture queues whose hash put the
+    // two directions apart) and joined with `mergecap -a`, the server's
+    // first: every response comes before its request. Read in file order
+    // it was four orphan responses and four unanswered requests.
+    let joined = run(&Pcap::read(
+        "tests/data/realworld/clean-keepalive-queues-server-first.pcap",
+    ));
+    let original = run(&Pcap::read(KEEPALIVE));
+    assert_eq!(records(&joined), records(&original));
+    assert_eq!(joined.transactions().len(), 4);
+    assert!(joined.transactions().iter().all(|(_, t)| t.complete));
+    let r = joined.summary.reorder;
+    assert_eq!(r.frames_reordered, 8, "the client's frames but its last");
+    assert_eq!((r.frames_out_of_order, r.clock_anomalies), (0, 0));
+    assert_eq!(joined.summary.first_ts, original.summary.first_ts);
+    assert_eq!(joined.findings.len(), 0);
+}
+
+#[test]
+fn a_sample_written_backwards_is_read_forwards() {
+    let mut p = Pcap::read(KEEPALIVE);
+    let original = run(&p);
+    p.records.reverse();
+    let reversed = run(&p);
+    assert_eq!(records(&reversed), records(&original));
+    assert_eq!(reversed.summary.reorder.frames_out_of_order, 0);
+}
+
+#[test]
+fn frames_beyond_the_reorder_window_are_analysed_where_read_counted_and_noted() {
+    // Holding at most four frames, the client's first frames are read when
+    // the server's that follow them were passed on: they cannot go back.
+    let file = "tests/data/realworld/clean-keepalive-queues-server-first.pcap";
+    let mut limits = Limits::default();
+    limits.set("max_reorder_frames=4").unwrap();
+    let o = run_bytes(&bytes_of(file), &limits);
+    assert!(o.summary.reorder.frames_out_of_order > 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connlint"))
+        .args([
+            "connections",
+            "--format",
+            "json",
+            "--limit",
+            "max_reorder_frames=4",
+        ])
+        .arg(path(file))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let n = o.summary.reorder.frames_out_of_order;
+    assert!(
+        stderr.contains(&format!(
+            "{n} frames out of time order by more than the reorder window holds"
+        )),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["captures"][0]["frames_out_of_order"], n);
+    // In order by default: no note, no counter.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_connlint"))
+        .args(["connections", "--format", "json"])
+        .arg(path(file))
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["captures"][0]["frames_reordered"], 8);
+    assert!(json["captures"][0].get("frames_out_of_order").is_none());
+}
+
+#[test]
+fn one_record_three_years_off_is_a_clock_anomaly_not_a_second_connection() {
+    // Frame 8 of the sample (request 1) with its timestamp moved three years
+    // on (editcap -t): tshark still reads one stream. Read as it was, the
+    // jump idled the connection out and its rest became a new one.
+    let tshark = std::fs::read_to_string(path(
+        "tests/data/realworld/clean-keepalive-clock-jump.tshark.tsv",
+    ))
+    .unwrap();
+    assert!(tshark.lines().skip(1).all(|l| l.ends_with("\t0")));
+    let o = run(&Pcap::read(
+        "tests/data/realworld/clean-keepalive-clock-jump.pcap",
+    ));
+    assert_eq!(o.connections.len(), 1);
+    assert_eq!(o.connections[0].connection.id, 0);
+    assert_eq!(o.summary.reorder.clock_anomalies, 1);
+    assert_eq!(exchanges(&o), exchanges(&run(&Pcap::read(KEEPALIVE))));
+    // Request 1 is timed from the frame before it (frame 7), not from 2029.
+    let start = o.transactions()[1].1.timing.request_start_ts.unwrap();
+    let frame7: f64 = tshark
+        .lines()
+        .nth(7)
+        .unwrap()
+        .split('\t')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((start.as_secs_f64() - frame7).abs() < 1e-6);
+}

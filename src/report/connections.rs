@@ -72,6 +72,15 @@ pub struct CaptureRecord {
     pub path: String,
     pub packets: u64,
     pub bytes: u64,
+    /// Frames out of time order in the file put back in order, those that
+    /// could not be (analysed where the file has them), and frames whose
+    /// timestamp was taken for corrupt (absent when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_reordered: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_out_of_order: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clock_anomalies: u64,
     pub connections: u64,
     pub tcp_segments: u64,
     pub non_tcp: u64,
@@ -125,6 +134,9 @@ impl CaptureRecord {
             path: s.path.clone(),
             packets: s.frames,
             bytes: s.bytes,
+            frames_reordered: s.reorder.frames_reordered,
+            frames_out_of_order: s.reorder.frames_out_of_order,
+            clock_anomalies: s.reorder.clock_anomalies,
             connections: s.flow.connections,
             tcp_segments: s.decode.tcp_segments,
             non_tcp: s.decode.non_tcp,
