@@ -140,6 +140,18 @@ const KEYS: &[Key] = &[
         "transactions kept per connection",
         |l| l.http.max_transactions
     ),
+    key_time!(
+        "idle_timeout_s",
+        "seconds without a packet after which a connection not established (handshake never completed, or closing) is finished",
+        SECOND,
+        |l| l.flow.idle_timeout_ns
+    ),
+    key_time!(
+        "established_timeout_s",
+        "seconds without a packet after which an established connection is finished (a packet continuing it later resumes it)",
+        SECOND,
+        |l| l.flow.established_timeout_ns
+    ),
 ];
 
 impl Limits {
@@ -150,21 +162,8 @@ impl Limits {
             format!("`{assignment}`: expected KEY=VALUE, e.g. max_connections=100000")
         })?;
         let (key, value) = (key.trim(), value.trim());
-        if key == "idle_timeout_s" {
-            let v: u64 = value
-                .parse()
-                .map_err(|_| format!("{key}: `{value}` is not a whole number"))?;
-            self.flow.idle_timeout_ns = i64::try_from(v)
-                .unwrap_or(i64::MAX / SECOND)
-                .saturating_mul(SECOND);
-            return Ok(());
-        }
         let k = KEYS.iter().find(|k| k.key == key).ok_or_else(|| {
-            let known: Vec<&str> = KEYS
-                .iter()
-                .map(|k| k.key)
-                .chain(["idle_timeout_s"])
-                .collect();
+            let known: Vec<&str> = KEYS.iter().map(|k| k.key).collect();
             format!(
                 "`{key}` is not a limit; the limits are: {}",
                 known.join(", ")
@@ -182,13 +181,7 @@ impl Limits {
 
     /// Every settable bound: key, current value, what it bounds.
     pub fn describe(&self) -> Vec<(&'static str, u64, &'static str)> {
-        let mut v: Vec<_> = KEYS.iter().map(|k| (k.key, (k.get)(self), k.doc)).collect();
-        v.push((
-            "idle_timeout_s",
-            (self.flow.idle_timeout_ns / SECOND) as u64,
-            "seconds without a packet after which a connection is finished",
-        ));
-        v
+        KEYS.iter().map(|k| (k.key, (k.get)(self), k.doc)).collect()
     }
 }
 

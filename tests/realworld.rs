@@ -423,3 +423,170 @@ fn one_record_three_years_off_is_a_clock_anomaly_not_a_second_connection() {
         .unwrap();
     assert!((start.as_secs_f64() - frame7).abs() < 1e-6);
 }
+
+// ---------------------------------------------------------------------------
+// Item 5: long-lived connections are not split.
+
+const IDLE_2H: &str = "tests/data/realworld/clean-keepalive-idle-2h.pcap";
+const IDLE_2H_WITH_HEAD: &str = "tests/data/realworld/clean-keepalive-idle-2h-with-head.pcap";
+
+/// tshark's `tcp.stream` of each frame, from a reading kept beside a
+/// capture (frame, time, stream, ...).
+fn tshark_streams(rel: &str) -> Vec<u64> {
+    std::fs::read_to_string(path(rel))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').nth(2).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_keep_alive_connection_idle_for_two_hours_is_one_connection() {
+    // The sample with frames 8-17 two hours later (editcap -t 7200): the
+    // client reuses its connection after two idle hours, as browsers, pools
+    // and database clients do. tshark reads one stream; connlint used to
+    // finish it after 600 s and make frames 8-17 a second connection of
+    // generation 0.
+    assert_eq!(
+        tshark_streams("tests/data/realworld/clean-keepalive-idle-2h.tshark.tsv"),
+        vec![0; 17]
+    );
+    let o = run(&Pcap::read(IDLE_2H));
+    assert_eq!(o.connections.len(), 1);
+    let c = &o.connections[0].connection;
+    assert_eq!((c.id, c.generation, c.packets), (0, 0, 17));
+    assert!(c.resumes.is_none());
+    assert_eq!(exchanges(&o), exchanges(&run(&Pcap::read(KEEPALIVE))));
+    assert_eq!(o.summary.flow.idle_timeouts, 0);
+    assert_eq!(
+        o.summary.reorder.clock_anomalies, 0,
+        "a pause that the frames after it agree with is no anomaly"
+    );
+    assert!(o.findings.is_empty(), "{:?}", o.findings);
+}
+
+#[test]
+fn past_the_established_timeout_the_continuation_is_a_resumed_connection() {
+    // Frame 7 to frame 8 is 7200.000258 s: a timeout of 7201 s keeps one
+    // connection, one of 7200 s lets it go, and frame 8 (the client's next
+    // request, continuing its sequence numbers) resumes it.
+    let bytes = bytes_of(IDLE_2H);
+    let mut limits = Limits::default();
+    limits.set("established_timeout_s=7201").unwrap();
+    assert_eq!(run_bytes(&bytes, &limits).connections.len(), 1);
+    limits.set("established_timeout_s=7200").unwrap();
+    let o = run_bytes(&bytes, &limits);
+    assert_eq!(o.connections.len(), 2);
+    let (first, second) = (&o.connections[0].connection, &o.connections[1].connection);
+    assert_eq!(first.end_reason, connlint::flow::EndReason::IdleTimeout);
+    assert_eq!((first.packets, first.last_frame), (7, 7));
+    assert_eq!(
+        (
+            second.id,
+            second.generation,
+            second.first_frame,
+            second.packets
+        ),
+        (1, 0, 8, 10)
+    );
+    let resumed = second.resumes.expect("resumed");
+    assert_eq!((resumed.id, resumed.closed), (0, false));
+    // Roles as they were (the resumed part has no SYN to tell).
+    assert_eq!(
+        (second.client, second.roles),
+        (first.client, connlint::flow::RoleEvidence::Syn)
+    );
+    assert!(second.previous.is_none(), "not a reuse of the tuple");
+    assert_eq!(
+        (o.summary.flow.idle_timeouts, o.summary.flow.resumed),
+        (1, 1)
+    );
+    // Every transaction is still there, three of them on the resumed part.
+    assert_eq!(exchanges(&o), exchanges(&run(&Pcap::read(KEEPALIVE))));
+    assert_eq!(o.connections[1].http.transactions.len(), 3);
+}
+
+#[test]
+fn a_connection_evicted_from_a_full_table_is_resumed_by_its_next_packet() {
+    // The two-hour capture merged (mergecap, by time) with the clean-head
+    // sample moved an hour into the idle time: tshark's streams 0, 1, 0.
+    let streams =
+        tshark_streams("tests/data/realworld/clean-keepalive-idle-2h-with-head.tshark.tsv");
+    let expected: Vec<u64> = [vec![0; 7], vec![1; 13], vec![0; 10]].concat();
+    assert_eq!(streams, expected);
+    // With room for both: tshark's two connections.
+    let o = run(&Pcap::read(IDLE_2H_WITH_HEAD));
+    let ids: Vec<(u64, u64)> = o
+        .connections
+        .iter()
+        .map(|a| (a.connection.id, a.connection.packets))
+        .collect();
+    assert_eq!(ids, [(0, 17), (1, 13)]);
+    // A table of one: the second connection's SYN evicts the idle first one,
+    // whose next packet resumes it.
+    let mut limits = Limits::default();
+    limits.set("max_connections=1").unwrap();
+    let o = run_bytes(&bytes_of(IDLE_2H_WITH_HEAD), &limits);
+    let got: Vec<_> = o
+        .connections
+        .iter()
+        .map(|a| {
+            let c = &a.connection;
+            (
+                c.id,
+                c.client.port(),
+                c.packets,
+                c.end_reason,
+                c.resumes.map(|p| p.id),
+            )
+        })
+        .collect();
+    use connlint::flow::EndReason::*;
+    assert_eq!(
+        got,
+        [
+            (0, 46011, 7, Evicted, None),
+            (1, 46041, 13, Closed, None),
+            (2, 46011, 10, EndOfCapture, Some(0)),
+        ]
+    );
+    assert_eq!((o.summary.flow.evicted, o.summary.flow.resumed), (1, 1));
+    // The keep-alive connection's transactions, on its two parts.
+    let keepalive: Vec<Exchange> = exchanges(&o)
+        .into_iter()
+        .zip(o.transactions())
+        .filter(|(_, (id, _))| *id != 1)
+        .map(|(e, _)| e)
+        .collect();
+    assert_eq!(keepalive, exchanges(&run(&Pcap::read(KEEPALIVE))));
+    // The JSON says so, and the table's summary line.
+    let cli = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_connlint"))
+            .args([
+                "connections",
+                "--format",
+                format,
+                "--limit",
+                "max_connections=1",
+            ])
+            .arg(path(IDLE_2H_WITH_HEAD))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&cli("json")).unwrap();
+    let c2 = &json["connections"][2];
+    assert_eq!(
+        (c2["resumed"].as_bool(), c2["resumes"].as_u64()),
+        (Some(true), Some(0))
+    );
+    assert!(json["connections"][0].get("resumed").is_none());
+    assert_eq!(json["captures"][0]["connections_resumed"], 1);
+    assert!(
+        cli("table")
+            .contains("3 connections (1 resuming a connection let go while idle or evicted)"),
+        "{}",
+        cli("table")
+    );
+}
