@@ -9,7 +9,11 @@
 # Everything lives in two throw-away namespaces on addresses from 198.18.0.0/15 (RFC 2544's benchmark
 # range); no traffic leaves them.
 #
-# Usage: bench/record.sh [options] [OUT]     (run as root; OUT defaults to /work/bench-data/keepalive.pcap)
+# With -C it records the opposite workload: every request on a new connection (Connection: close), the
+# traffic connection management is most about.
+#
+# Usage: bench/record.sh [options] [OUT]     (run as root; OUT defaults to /work/bench-data/keepalive.pcap,
+#                                             or churn.pcap with -C)
 set -euo pipefail
 
 usage() {
@@ -26,18 +30,24 @@ Options:
   -T N      wrk threads, default 2
   -r RATE   shape the server's sending rate with tc (e.g. 800mbit) so tcpdump keeps up; "none" = unshaped.
             Default 800mbit.
+  -C        churn: every request on a new connection (wrk sends `Connection: close`, nginx closes after
+            the response), one small object each: the many-short-connections workload (~100,000
+            connections). Defaults then: size 380 MB, 4 connections, rate 150mbit (small packets: tcpdump
+            drops at higher rates on 2 cores), OUT /work/bench-data/churn.pcap.
   -h        this help
 Requires root and: ip, ethtool, tc, nginx, wrk, tcpdump, capinfos.
 EOF
 }
 
-size_mb=550
+size_mb=
 max_secs=300
-conns=8
+churn=0
+conns=
 threads=2
-rate=800mbit
-while getopts ':s:t:c:T:r:h' opt; do
+rate=
+while getopts ':s:t:c:T:r:Ch' opt; do
     case "$opt" in
+        C) churn=1 ;;
         s) size_mb=$OPTARG ;;
         t) max_secs=$OPTARG ;;
         c) conns=$OPTARG ;;
@@ -49,7 +59,17 @@ while getopts ':s:t:c:T:r:h' opt; do
     esac
 done
 shift $((OPTIND - 1))
-out=${1:-/work/bench-data/keepalive.pcap}
+if ((churn)); then
+    out=${1:-/work/bench-data/churn.pcap}
+    size_mb=${size_mb:-380}
+    conns=${conns:-4}
+    rate=${rate:-150mbit}
+else
+    out=${1:-/work/bench-data/keepalive.pcap}
+    size_mb=${size_mb:-550}
+    conns=${conns:-8}
+    rate=${rate:-800mbit}
+fi
 
 for n in "$size_mb" "$max_secs" "$conns" "$threads"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "record.sh: '$n' is not a positive integer (see -h)" >&2; exit 64; }
@@ -173,7 +193,19 @@ EOF
 
 # Rotates through the sizes; 1 KB and 4 KB are requested more often, as small objects dominate real
 # traffic and they are the per-transaction (not per-byte) cost.
-cat >"$work/rotate.lua" <<'EOF'
+if ((churn)); then
+    # One small object per connection: the handshake, request, response and close are the whole
+    # connection, as for a client that does not reuse connections.
+    cat >"$work/rotate.lua" <<'EOF'
+local paths = {"/f1k.bin", "/f4k.bin"}
+local i = 0
+request = function()
+    i = i % #paths + 1
+    return wrk.format("GET", paths[i], {["Connection"] = "close"})
+end
+EOF
+else
+    cat >"$work/rotate.lua" <<'EOF'
 local paths = {"/f1k.bin", "/f16k.bin", "/f4k.bin", "/f64k.bin", "/f1k.bin", "/f256k.bin", "/f4k.bin", "/f16k.bin"}
 local i = 0
 request = function()
@@ -181,6 +213,7 @@ request = function()
     return wrk.format("GET", paths[i])
 end
 EOF
+fi
 
 nginx_requests() {
     # stub_status line 3 is "accepts handled requests"; minus our own status requests is not worth it.

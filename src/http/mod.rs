@@ -25,7 +25,8 @@
 //!   ([`Transaction::pairing_inferred`]); see `pairing.rs` for the rules.
 //!
 //! Where things are: `handler.rs` is the stream handler the commands run,
-//! keeping what each asks for; `connection.rs` takes the reassembly's calls and
+//! keeping what each asks for and sending TLS connections to the TLS stage
+//! (`protocol.rs` tells them apart by the client's first bytes); `connection.rs` takes the reassembly's calls and
 //! dispatches each delivered range on its direction's state; `direction.rs`
 //! is that state machine (states named after RFC 9112, its transition table
 //! in the module docs); `heads.rs` finds message starts and reads heads;
@@ -37,16 +38,6 @@
 //! [`HttpConnection`] parser, told by [`Keep`] what to hold on to), feed it
 //! the reassembly's calls, and call [`ConnectionHandler::finish`] after the
 //! flow table's [`on_end`](crate::reassembly::StreamHandler::on_end).
-
-// Hostile input: every path from capture bytes must be free of panics and
-// silent overflow, so the panicking shortcuts are denied here (tests excepted).
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
 
 mod ack_evidence;
 mod chunked;
@@ -60,6 +51,7 @@ mod head;
 mod heads;
 mod messages;
 mod pairing;
+mod protocol;
 mod serde_ts;
 mod store;
 mod timing;
@@ -71,8 +63,10 @@ pub use facts::{
     ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
     TransferEncodingFacts,
 };
+pub use field_names::is_end_to_end_field;
 pub use framing::{Framing, FramingError};
 pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
+pub use protocol::{Protocol, H2_PREFACE};
 pub use transaction::{
     DirectionReport, HttpAnomalies, HttpConnectionReport, MessageEnd, MessageFacts, NoResponse,
     Timing, Transaction,

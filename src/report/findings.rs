@@ -38,8 +38,18 @@ struct CaptureEntry<'a> {
     bytes: u64,
     connections: u64,
     transactions: u64,
+    /// TLS connections, and the note on what could not be judged on them
+    /// (both absent without TLS).
+    #[serde(skip_serializing_if = "is_zero")]
+    tls_connections: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     limits_hit: crate::limits::LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -100,12 +110,14 @@ impl Summary {
     pub fn of(outcomes: &[CheckOutcome]) -> Summary {
         let mut s = Summary::default();
         for f in outcomes.iter().flat_map(|o| &o.findings) {
-            s.findings += 1;
-            match f.severity {
-                Severity::Error => s.error += 1,
-                Severity::Warning => s.warning += 1,
-                Severity::Info => s.info += 1,
-            }
+            let by_severity = match f.severity {
+                Severity::Error => &mut s.error,
+                Severity::Warning => &mut s.warning,
+                Severity::Info => &mut s.info,
+            };
+            // Findings are held in memory: neither count can come near u64::MAX.
+            *by_severity = by_severity.saturating_add(1);
+            s.findings = s.findings.saturating_add(1);
         }
         s
     }
@@ -189,6 +201,8 @@ fn write_listing<W: Write>(
                         bytes: o.summary.bytes,
                         connections: o.connections,
                         transactions: o.transactions,
+                        tls_connections: o.tls_connections,
+                        note: o.tls_note(),
                         limits_hit: o.summary.limits_hit,
                         errors: o
                             .summary
@@ -392,7 +406,7 @@ pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Ru
     let mut counts: Vec<RuleCount> = Vec::new();
     for f in findings {
         match counts.iter_mut().find(|c| c.code == f.code) {
-            Some(c) => c.count += 1,
+            Some(c) => c.count = c.count.saturating_add(1),
             None => counts.push(RuleCount {
                 code: f.code,
                 name: f.rule,

@@ -18,7 +18,9 @@ static META: RuleMeta = RuleMeta {
     doc: r#"## What it detects
 At least `churn_min` HTTP connections from one client host to one server endpoint (address
 and port) that each carried exactly one transaction, got a complete response and were then
-closed (FIN or RST), where each connection's SYN came no later than `churn_window_s` after an
+closed (FIN or RST) — on TLS connections, whose HTTP is encrypted, one exchange of records
+(one run of the client's application-data records and the server's whole answering run, as
+S001 reads it) stands for the transaction — where each connection's SYN came no later than `churn_window_s` after an
 earlier connection of the group closed (its first FIN or RST). Connections that overlap in time
 do not link (they could not have shared one connection), but sequential chains that interleave
 (a client with a few lanes, each opening a connection per request) form one group. The group
@@ -28,7 +30,9 @@ One cause, one finding: S001 handshake-dominated on a connection of the chain sa
 thing one connection at a time, so those findings are folded into this one (its `folded`
 evidence lists them, `folded_findings` counts them) unless configured more severe than it. The
 handshakes' cost is in `handshakes_ms` (all of the chain's) and `saved_handshakes_ms` (all but
-the first, which keeping one connection would have saved).
+the first, which keeping one connection would have saved); on TLS connections these are the
+whole setup, the TCP handshake plus the TLS one (ClientHello to both Finished messages), and `tls_connections` and `tls_resumed` say
+how many of the chain were TLS and how many of those resumed a session.
 
 ## Why it matters
 Every new connection costs a round trip of handshake before the request can leave, then
@@ -102,13 +106,16 @@ impl Rule for ConnectionChurn {
     }
 }
 
-/// One HTTP transaction with a complete response, then the close.
+/// One HTTP transaction with a complete response, then the close; on a
+/// TLS connection, one exchange of records (one run of the client's
+/// application data and the server's whole answer), then the close.
 fn is_one_shot(c: &ConnSummary) -> bool {
-    c.is_http
+    let http = c.is_http
         && c.transactions == 1
-        && c.close_ts.is_some()
         && c.requests.len() == 1
-        && c.requests.iter().all(|r| r.answered)
+        && c.requests.iter().all(|r| r.answered);
+    let tls = c.tls.as_ref().is_some_and(|t| t.one_exchange);
+    (http || tls) && c.close_ts.is_some()
 }
 
 /// A group of connections linked by "opened within the window after the
@@ -143,22 +150,24 @@ fn chains(conns: &[&ConnSummary], window_ns: i64) -> Vec<Chain> {
         }
         let hi = closes.partition_point(|(t, _)| *t <= c.start_ts);
         let lo = closes.partition_point(|(t, _)| c.start_ts.since(*t) > window_ns);
-        if lo >= hi {
-            continue;
-        }
         // A connection closes after its own SYN, so none of these is `j`.
-        let Some(&(latest, i)) = closes.get(hi - 1) else {
+        let Some(&(latest, i)) = closes.get(lo..hi).and_then(<[_]>::last) else {
             continue;
         };
-        gap[j] = c.start_ts.since(latest);
+        if let Some(g) = gap.get_mut(j) {
+            *g = c.start_ts.since(latest);
+        }
         union(&mut parent, i, j);
         let mut k = find(&mut next_open, lo);
-        while k + 1 < hi {
-            if let (Some(&(_, a)), Some(&(_, b))) = (closes.get(k), closes.get(k + 1)) {
+        // `k + 1` is at most `hi`, a position in `closes`: it cannot overflow.
+        while let Some(next) = k.checked_add(1).filter(|&next| next < hi) {
+            if let (Some(&(_, a)), Some(&(_, b))) = (closes.get(k), closes.get(next)) {
                 union(&mut parent, a, b);
             }
-            next_open[k] = k + 1;
-            k = find(&mut next_open, k + 1);
+            if let Some(open) = next_open.get_mut(k) {
+                *open = next;
+            }
+            k = find(&mut next_open, next);
         }
     }
     let mut by_root: FxHashMap<usize, Chain> = FxHashMap::default();
@@ -185,7 +194,9 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
             break;
         }
         let grand = parent.get(p).copied().unwrap_or(p);
-        parent[i] = grand;
+        if let Some(slot) = parent.get_mut(i) {
+            *slot = grand;
+        }
         i = grand;
     }
     i
@@ -194,7 +205,9 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 fn union(parent: &mut [usize], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
-        parent[ra.max(rb)] = ra.min(rb);
+        if let Some(slot) = parent.get_mut(ra.max(rb)) {
+            *slot = ra.min(rb);
+        }
     }
 }
 
@@ -204,18 +217,29 @@ fn report(
     chain: &Chain,
     out: &mut Vec<Finding>,
 ) {
-    let members: Vec<&ConnSummary> = chain.members.iter().map(|&i| conns[i]).collect();
+    let members: Vec<&ConnSummary> = chain
+        .members
+        .iter()
+        .filter_map(|&i| conns.get(i).copied())
+        .collect();
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return;
     };
     let n = members.len();
-    let handshakes: Vec<i64> = members.iter().filter_map(|c| c.handshake_rtt_ns).collect();
-    let handshake_total: i64 = handshakes.iter().sum();
-    // The handshakes persistence would have saved: all but the first.
+    // The setup each paid: the TCP handshake, and the TLS one on TLS.
+    let handshakes: Vec<i64> = members.iter().filter_map(|c| c.setup_ns).collect();
+    // Saturates at i64::MAX ns (292 years), where a hostile capture's
+    // timestamps could make the sum wrap.
+    let handshake_total = handshakes.iter().fold(0i64, |a, &h| a.saturating_add(h));
+    // The handshakes persistence would have saved: all but the first; when
+    // some connections' handshakes were not seen, the seen ones' mean for
+    // each of the n - 1 (in i128, which the product cannot overflow).
     let saved = if handshakes.len() == n {
-        handshake_total - handshakes.first().copied().unwrap_or(0)
+        handshake_total.saturating_sub(handshakes.first().copied().unwrap_or(0))
     } else {
-        handshake_total * (n as i64 - 1) / (handshakes.len().max(1) as i64)
+        let others = i128::from(handshake_total).saturating_mul(n.saturating_sub(1) as i128);
+        let mean_times_others = others.checked_div(handshakes.len().max(1) as i128);
+        mean_times_others.map_or(0, |ns| i64::try_from(ns).unwrap_or(i64::MAX))
     };
     let closers = |side: Side| {
         members
@@ -249,13 +273,9 @@ fn report(
         })
         .count();
     let ports: Vec<u16> = members.iter().map(|c| c.client.port()).collect();
-    let port_list = match ports.len() {
-        0..=5 => join(&ports),
-        _ => format!(
-            "{} … {}",
-            join(&ports[..3]),
-            join(&ports[ports.len() - 1..])
-        ),
+    let port_list = match ports.split_last() {
+        Some((last, rest)) if rest.len() >= 5 => format!("{} … {last}", join(rest.iter().take(3))),
+        _ => join(&ports),
     };
     let what = first
         .requests
@@ -279,19 +299,41 @@ fn report(
     } else {
         "keep connections alive (HTTP/1.1 persistence) and reuse them from a pool"
     };
+    let tls = members.iter().filter(|c| c.tls.is_some()).count();
+    let (carried, handshakes_are) = if tls == n {
+        (
+            "one exchange of TLS records (one request and its response, as far as encrypted \
+             records show)"
+                .to_string(),
+            "TCP and TLS handshakes",
+        )
+    } else {
+        (format!("one request{what}"), "handshakes")
+    };
     let message = format!(
-        "{n} connections from {host} to {server} (ports {port_list}) each carried one \
-         request{what} and were closed{who}, the next one opening at most {} later: {} of the \
-         {n} handshakes ({}) could have been saved by keeping one connection; {fix}",
+        "{n} connections from {host} to {server} (ports {port_list}) each carried {carried} and \
+         were closed{who}, the next one opening at most {} later: {} of the {n} {handshakes_are} \
+         ({}) could have been saved by keeping one connection; {fix}",
         duration(chain.max_gap_ns),
-        n - 1,
+        n.saturating_sub(1),
         duration(saved),
     );
     let ids: Vec<u64> = members.iter().take(MAX_LISTED).map(|c| c.id).collect();
     let listed_ports: Vec<u16> = ports.iter().take(MAX_LISTED).copied().collect();
+    let mut f = last.finding(&META, last.start_ts, message);
+    if tls > 0 {
+        let resumed = members
+            .iter()
+            .filter(|c| {
+                c.tls
+                    .as_ref()
+                    .is_some_and(|t| t.handshake == crate::tls::HandshakeKind::Resumed)
+            })
+            .count();
+        f = f.with("tls_connections", tls).with("tls_resumed", resumed);
+    }
     out.push(
-        last.finding(&META, last.start_ts, message)
-            .with("connections", n)
+        f.with("connections", n)
             .with("connection_ids", ids)
             .with("client_ports", listed_ports)
             .with_ms("max_gap_ms", chain.max_gap_ns)
@@ -309,15 +351,16 @@ fn report(
     );
 }
 
-fn join(ports: &[u16]) -> String {
+fn join<'a>(ports: impl IntoIterator<Item = &'a u16>) -> String {
     ports
-        .iter()
+        .into_iter()
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
     use serde_json::json;
@@ -340,6 +383,35 @@ mod tests {
             one_shot(&mut t, 41011 + i as u16, i as f64 * (110.0 + gap));
         }
         t
+    }
+
+    #[test]
+    fn one_exchange_tls_connections_make_a_chain_too() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        let mut t = Timeline::new();
+        for i in 0..3u16 {
+            let at = f64::from(i) * 300.0;
+            t.connection(&format!("10.0.0.1:{}", 41011 + i), "10.0.0.2:443");
+            let ready = t.tls13_handshake(
+                at,
+                50.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(200))
+                .server(ready + 50.0, &app_data(300));
+            t.server_fin(ready + 60.0)
+                .client_fin(ready + 61.0)
+                .server_ack(ready + 62.0);
+        }
+        let f = only(t.findings_of("S002"));
+        assert_eq!(f.connection, 2);
+        assert_evidence(
+            &f,
+            json!({"connections": 3, "tls_connections": 3, "tls_resumed": 0, "handshakes_ms": 300.0, "saved_handshakes_ms": 200.0}),
+        );
+        assert_says(&f, "each carried one exchange of TLS records");
+        assert_says(&f, "2 of the 3 TCP and TLS handshakes (200.0 ms)");
     }
 
     #[test]
@@ -369,6 +441,17 @@ mod tests {
         // 10 s between a close and the next SYN still chains; 10.001 s does not.
         assert_eq!((found(3, 10_000.0, &[]), found(3, 10_001.0, &[])), (1, 0));
         assert_eq!(found(3, 10_001.0, &[("churn_window_s", 11.0)]), 1);
+    }
+
+    #[test]
+    fn up_to_five_ports_are_listed_then_the_first_three_and_the_last() {
+        let ports = |n: usize| {
+            let f = only(chain(n, 50.0).findings_of("S002"));
+            let (_, rest) = f.message.split_once("(ports ").unwrap();
+            rest.split_once(')').unwrap().0.to_string()
+        };
+        assert_eq!(ports(5), "41011, 41012, 41013, 41014, 41015");
+        assert_eq!(ports(6), "41011, 41012, 41013 … 41016");
     }
 
     #[test]
