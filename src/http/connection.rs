@@ -37,6 +37,9 @@ pub struct HttpConnection {
     pub(super) probe_spent: u64,
     /// The client's ACKs, for pipelining after a hole (`ack_evidence.rs`).
     pub(super) acks: AckEvidence,
+    /// The frame being processed ([`StreamHandler::on_frame`]): messages
+    /// record the frames of their first and last bytes.
+    pub(super) frame: u64,
 }
 
 impl Default for HttpConnection {
@@ -58,6 +61,7 @@ impl HttpConnection {
             end: ConnectionEnd::default(),
             probe_spent: 0,
             acks: AckEvidence::default(),
+            frame: 0,
         }
     }
 
@@ -170,6 +174,10 @@ impl HttpConnection {
 }
 
 impl StreamHandler for HttpConnection {
+    fn on_frame(&mut self, frame: u64) {
+        self.frame = frame;
+    }
+
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         let (mut offset, mut bytes) = (offset, bytes);
         if let Some(next) = self.dirs.of(from).next_offset {
