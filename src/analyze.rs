@@ -3,7 +3,7 @@
 //! handing each finished connection to the caller as soon as it is done;
 //! and `check`'s run, which hands them to the linter.
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Frame, Reorder, ReorderStats};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
@@ -22,8 +22,11 @@ pub struct CaptureSummary {
     pub frames: u64,
     /// Bytes of the file consumed (up to the damage, if any).
     pub bytes: u64,
+    /// The first and last frame's time, in time order.
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// Frames put back in time order, or not, and clock anomalies.
+    pub reorder: ReorderStats,
     pub decode: DecodeStats,
     pub flow: FlowStats,
     /// Where and why reading stopped early, if it did.
@@ -221,6 +224,7 @@ where
     };
     summary.format = Some(reader.format());
     summary.compression = reader.compression();
+    let mut reorder = Reorder::new(limits.reorder);
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
@@ -237,6 +241,25 @@ where
             filtered_connections = filtered_connections.saturating_add(1);
         }
     };
+    // Frames leave the reorder stage in time order (see `capture::Reorder`).
+    let (mut first_ts, mut last_ts) = (None, None);
+    let mut filtered_frames = 0u64;
+    let mut analyse = |frame: Frame<'_>| {
+        let first = *first_ts.get_or_insert(frame.ts);
+        t0.set(first);
+        last_ts = Some(frame.ts);
+        if by_packet && !filter.keeps_time(frame.ts, first) {
+            filtered_frames = filtered_frames.saturating_add(1);
+            return;
+        }
+        if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
+            if by_packet && !filter.keeps_segment(&seg) {
+                filtered_frames = filtered_frames.saturating_add(1);
+                return;
+            }
+            table.process_tunnelled(&seg, tunnel, &mut done);
+        }
+    };
     loop {
         if crate::interrupt::requested() {
             summary.interrupted = true;
@@ -248,20 +271,7 @@ where
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames = summary.frames.saturating_add(1);
-                let first = *summary.first_ts.get_or_insert(frame.ts);
-                t0.set(first);
-                summary.last_ts = Some(frame.ts);
-                if by_packet && !filter.keeps_time(frame.ts, first) {
-                    summary.filtered_frames = summary.filtered_frames.saturating_add(1);
-                    continue;
-                }
-                if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
-                    if by_packet && !filter.keeps_segment(&seg) {
-                        summary.filtered_frames = summary.filtered_frames.saturating_add(1);
-                        continue;
-                    }
-                    table.process_tunnelled(&seg, tunnel, &mut done);
-                }
+                reorder.push(frame, &mut analyse);
             }
             // A stop ends a stream as if it ended there (see
             // `crate::interrupt::Interruptible`): a record it cut short is
@@ -277,6 +287,11 @@ where
             }
         }
     }
+    reorder.finish(&mut analyse);
+    summary.first_ts = first_ts;
+    summary.last_ts = last_ts;
+    summary.filtered_frames = filtered_frames;
+    summary.reorder = reorder.stats;
     summary.bytes = reader.offset();
     decoder.finish();
     table.finish_all(&mut done);

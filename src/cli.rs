@@ -1038,6 +1038,42 @@ fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
     ))
 }
 
+/// Frames out of time order that could not be put back, and clock
+/// anomalies (see `capture::Reorder`).
+fn time_order_notes(summary: &CaptureSummary) -> Vec<String> {
+    let frames = |n: u64| {
+        if n == 1 {
+            "1 frame".to_string()
+        } else {
+            format!("{n} frames")
+        }
+    };
+    let were = |n: u64| if n == 1 { "was" } else { "were" };
+    let mut notes = Vec::new();
+    let late = summary.reorder.frames_out_of_order;
+    if late > 0 {
+        notes.push(format!(
+            "{} out of time order by more than the reorder window holds {} analysed \
+             where the file has {} (raise it with --limit reorder_window_ms=N, \
+             max_reorder_frames=N or max_reorder_bytes=N)",
+            frames(late),
+            were(late),
+            if late == 1 { "it" } else { "them" }
+        ));
+    }
+    let odd = summary.reorder.clock_anomalies;
+    if odd > 0 {
+        notes.push(format!(
+            "{} with a timestamp an hour or more away from the frames around {} \
+             (a clock anomaly) {} analysed at the time of the frame before",
+            frames(odd),
+            if odd == 1 { "it" } else { "them" },
+            were(odd)
+        ));
+    }
+    notes
+}
+
 /// Why a capture that was read has nothing to judge, if it has not: no
 /// packets, no TCP connection, or no HTTP/1.x (and what there was).
 fn nothing_to_judge(summary: &CaptureSummary) -> Option<String> {
@@ -1087,6 +1123,9 @@ fn report_capture(summary: &CaptureSummary, role: CaptureRole, view: View) -> bo
     let path = &summary.path;
     if !view.quiet {
         if let Some(note) = undecoded_note(summary) {
+            eprintln!("connlint: note: {path}: {note}");
+        }
+        for note in time_order_notes(summary) {
             eprintln!("connlint: note: {path}: {note}");
         }
         for (key, n, meaning) in summary.limits_hit.reached() {

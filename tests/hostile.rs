@@ -471,6 +471,39 @@ struct Counted {
 }
 
 #[test]
+fn a_million_frames_in_reverse_time_order() {
+    // Every record 2 ms earlier than the one before (beyond the 1 ms the
+    // file's order is trusted for): each is late. The reorder stage holds
+    // at most its bound (here 1000 frames), puts back what it can and counts
+    // the rest, in bounded time and memory.
+    // One SYN retransmitted: one connection, so the memory measured is
+    // the reorder stage's.
+    let mut p = Pcap::new("backwards.pcap");
+    let n = 1_000_000u64;
+    for i in 0..n {
+        p.tcp(2_000 * (n - i), (C, 40000), (S, 80), 1000, None, "S", b"");
+    }
+    let f = p.save();
+    let (code, v, err, rss, took) = run(&["connections", "--limit", "max_reorder_frames=1000"], &f);
+    assert_eq!(code, 0, "{err}");
+    let cap = &v["captures"][0];
+    let (moved, late) = (
+        cap["frames_reordered"].as_u64().unwrap(),
+        cap["frames_out_of_order"].as_u64().unwrap(),
+    );
+    assert_eq!(moved, 1000, "as many as were held");
+    assert_eq!(moved + late, n - 1, "every frame but the first was late");
+    assert!(
+        err.contains(&format!("{late} frames out of time order")),
+        "{err}"
+    );
+    assert_eq!(cap["connections"], 1);
+    assert!(rss < 64.0, "{rss} MB");
+    assert!(took < Duration::from_secs(120), "{took:?}");
+    std::fs::remove_file(f).unwrap();
+}
+
+#[test]
 fn syns_to_distinct_ports_sixteen_times_the_connection_bound() {
     // A SYN flood: 16 times more connections than the table may hold
     // (--limit max_connections lowered from its default 65536 to 8192, so

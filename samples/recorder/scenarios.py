@@ -20,7 +20,7 @@ is about 50 / (50 + 50) -> ratio 0.5, so every one-transaction sample that is
 timer so that no pure ACK looks like it released data (T001/T002) by accident.
 
 Usage (normally through record.sh, inside network namespaces):
-    scenarios.py list
+    scenarios.py list [--all]          the samples (--all: and the test-data scenarios)
     scenarios.py meta NAME             shell assignments: TOPO FAMILY CAPTURE CONNS
     scenarios.py run NAME ROLE         ROLE is client, server or proxy
 Environment: READY_DIR - where server/proxy touch a file once listening.
@@ -260,12 +260,14 @@ def header(headers, name):
 SCENARIOS = {}
 
 
-def scenario(name, port, topo="direct", family=4, capture="client", conns=1, summary=""):
+def scenario(name, port, topo="direct", family=4, capture="client", conns=1, summary="", sample=True):
     """Register client/server(/proxy) functions for one capture.
 
     `port` is the first fixed client source port of the scenario; a scenario
     that opens several connections uses port, port+1, ...  `conns` is how many
-    connections the capture must hold (record.sh checks it).
+    connections the capture must hold (record.sh checks it). `sample=False`:
+    the capture is test data recorded into tests/data (OUT_DIR), not a sample
+    of samples/, so `list` (and `record.sh all`) leave it out.
     """
 
     def deco(cls):
@@ -276,6 +278,7 @@ def scenario(name, port, topo="direct", family=4, capture="client", conns=1, sum
         cls.capture = capture
         cls.conns = conns
         cls.summary = summary
+        cls.sample = sample
         SCENARIOS[name] = cls
         return cls
 
@@ -1394,6 +1397,38 @@ class CleanPageLoad(Direct):
         s.close()
 
 
+def noise(n, seed):
+    """`n` deterministic bytes that look like compressed media (no HTTP in them)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%d:%d" % (seed, counter)).digest()
+        counter += 1
+    return bytes(out[:n])
+
+
+@scenario("long-download-keepalive", 46111, sample=False,
+          summary="a keep-alive connection: a small page, a 600000-byte download, then two small GETs")
+class LongDownload(KeepAlive):
+    """The capture that begins in the middle of a big download, once cut.
+
+    One connection, TCP_NODELAY, one write per message: GET / (a small page,
+    which confirms persistence), GET /video.bin (600000 bytes of
+    incompressible-looking data, about 415 segments), then GET /next.json and
+    GET /last.txt, each answered at once. Recorded whole; the test data cut
+    from it (tests/data/realworld/README.md) start inside the download.
+    """
+
+    EXCHANGES = [
+        (request("GET", "/"), "GET", response("200 OK", [("Content-Type", "text/html")], page("downloads"))),
+        (request("GET", "/video.bin"), "GET",
+         response("200 OK", [("Content-Type", "application/octet-stream")], noise(600000, 1))),
+        (request("GET", "/next.json"), "GET",
+         response("200 OK", [("Content-Type", "application/json")], b'{"next": "/last.txt"}\n')),
+        (request("GET", "/last.txt"), "GET", response("200 OK", [("Content-Type", "text/plain")], b"done\n")),
+    ]
+
+
 @scenario("clean-ipv6-keepalive", 46091, family=6,
           summary="the keep-alive reuse exchange over IPv6")
 class CleanIPv6(KeepAlive):
@@ -2163,8 +2198,9 @@ class T001Tls(Direct):
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "list":
-        for name in SCENARIOS:
-            print(name)
+        for name, sc in SCENARIOS.items():
+            if sc.sample or argv[2:] == ["--all"]:
+                print(name)
         return 0
     if len(argv) == 3 and argv[1] == "meta":
         sc = SCENARIOS.get(argv[2])

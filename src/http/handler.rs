@@ -328,8 +328,11 @@ impl StreamHandler for ConnectionHandler {
         self.http.on_rst(from, ts);
     }
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
-        if let Some(t) = self.tls.as_mut() {
-            t.on_segment(from, segment);
+        match (self.route, self.tls.as_mut()) {
+            (Route::Tls, Some(t)) => t.on_segment(from, segment),
+            (Route::H2c, _) => {}
+            // The HTTP parser's ACK evidence (pipelining after a hole).
+            _ => self.http.on_segment(from, segment),
         }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {
