@@ -596,3 +596,21 @@ fn a_connection_evicted_from_a_full_table_is_resumed_by_its_next_packet() {
         cli("table")
     );
 }
+
+#[test]
+fn on_a_corpus_capture_with_a_hole_the_flags_follow_the_acks() {
+    // Suricata's pipeline-files-with-gap: response 1 (the .js) has its head
+    // in frame 109 (server bytes 25670-25947) and its body in a hole (the
+    // server's next segment, frame 111, is at 26681). The client ACKs 26681
+    // (frame 112) and only then sends request 2 (frame 113, ack 26681): it
+    // waited for the whole of response 1, so request 2 is not pipelined;
+    // response 1's body ran into the hole, so it is not complete. Before
+    // item 7 connlint said the opposite of both (tshark has no such flags).
+    let o = run(&Pcap::read(
+        "tests/corpus/files/sv__tests-http-pipeline-files-with-gap-input.pcap",
+    ));
+    let txs = o.transactions();
+    assert_eq!(txs.len(), 3);
+    let flags: Vec<(bool, bool)> = txs.iter().map(|(_, t)| (t.pipelined, t.complete)).collect();
+    assert_eq!(flags, [(false, true), (false, false), (false, true)]);
+}
