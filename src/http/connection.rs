@@ -32,6 +32,9 @@ pub struct HttpConnection {
     pub(super) candidate: Option<Box<Candidate>>,
     /// How the connection ended, once the flow table said so.
     pub(super) end: ConnectionEnd,
+    /// Keep every message's header fields as on the wire
+    /// ([`HeaderFacts::fields`](super::HeaderFacts::fields)).
+    pub(super) keep_fields: bool,
 }
 
 impl Default for HttpConnection {
@@ -51,7 +54,17 @@ impl HttpConnection {
             rst: None,
             candidate: None,
             end: ConnectionEnd::default(),
+            keep_fields: false,
         }
+    }
+
+    /// Keeps every message's header fields as on the wire, names and
+    /// values ([`HeaderFacts::fields`](super::HeaderFacts::fields)), for
+    /// an export that lists them (HAR). Off by default: the rules need only
+    /// the facts.
+    pub fn keep_fields(mut self) -> HttpConnection {
+        self.keep_fields = true;
+        self
     }
 
     /// Transactions so far (for inspection while the connection is live).

@@ -8,13 +8,36 @@
 //! and what differs is data.
 
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
-use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
+use crate::reassembly::{
+    AckRelease, ConnectionEnd, SegmentKind, SegmentMeta, Side, StreamHandler,
+};
 use crate::Timestamp;
 
 /// Most ack-release events kept per connection. Beyond it they are counted,
 /// not stored: a connection stalling this often is reported many times over
 /// already.
 pub const MAX_RELEASES: usize = 4096;
+
+/// Most retransmission and gap marks kept per connection ([`Keep::marks`]);
+/// beyond it they are counted, not stored.
+pub const MAX_MARKS: usize = 256;
+
+/// A moment worth a tick on a connection's lane: a retransmitted segment or
+/// a hole in a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub ts: Timestamp,
+    pub side: Side,
+    pub kind: MarkKind,
+    /// The frame of a retransmission (a gap has none: it is what is missing).
+    pub frame: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    Retransmission,
+    Gap,
+}
 
 /// What the handler keeps of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +51,11 @@ pub struct Keep {
     /// long before them, in nanoseconds; `None`: none. Shorter ones could
     /// not make any enabled rule fire.
     pub ack_releases_idle_ns: Option<i64>,
+    /// Every message's header fields as on the wire (the HAR export).
+    pub fields: bool,
+    /// Retransmissions and gaps with their times ([`Mark`]), up to
+    /// [`MAX_MARKS`] per connection (the report's waterfall ticks).
+    pub marks: bool,
 }
 
 impl Keep {
@@ -35,11 +63,15 @@ impl Keep {
     pub const TRANSACTIONS: Keep = Keep {
         transactions: true,
         ack_releases_idle_ns: None,
+        fields: false,
+        marks: false,
     };
     /// Only the count of transactions (`connections`).
     pub const COUNT: Keep = Keep {
         transactions: false,
         ack_releases_idle_ns: None,
+        fields: false,
+        marks: false,
     };
 }
 
@@ -52,6 +84,8 @@ pub struct ConnectionHandler {
     settled: u64,
     releases: Vec<AckRelease>,
     releases_dropped: u64,
+    marks: Vec<Mark>,
+    marks_dropped: u64,
 }
 
 /// What the handler made of a finished connection.
@@ -67,6 +101,10 @@ pub struct HandledConnection {
     pub releases: Vec<AckRelease>,
     /// Ack releases past [`MAX_RELEASES`], counted only.
     pub releases_dropped: u64,
+    /// Retransmissions and gaps kept ([`Keep::marks`]), in capture order.
+    pub marks: Vec<Mark>,
+    /// Marks past [`MAX_MARKS`], counted only.
+    pub marks_dropped: u64,
 }
 
 impl HandledConnection {
@@ -79,12 +117,15 @@ impl HandledConnection {
 
 impl ConnectionHandler {
     pub fn new(limits: HttpLimits, keep: Keep) -> ConnectionHandler {
+        let http = HttpConnection::new(limits);
         ConnectionHandler {
-            http: HttpConnection::new(limits),
+            http: if keep.fields { http.keep_fields() } else { http },
             keep,
             settled: 0,
             releases: Vec::new(),
             releases_dropped: 0,
+            marks: Vec::new(),
+            marks_dropped: 0,
         }
     }
 
@@ -95,6 +136,19 @@ impl ConnectionHandler {
             settled: self.settled,
             releases: self.releases,
             releases_dropped: self.releases_dropped,
+            marks: self.marks,
+            marks_dropped: self.marks_dropped,
+        }
+    }
+
+    fn mark(&mut self, mark: Mark) {
+        if !self.keep.marks {
+            return;
+        }
+        if self.marks.len() < MAX_MARKS {
+            self.marks.push(mark);
+        } else {
+            self.marks_dropped = self.marks_dropped.saturating_add(1);
         }
     }
 }
@@ -109,6 +163,12 @@ impl StreamHandler for ConnectionHandler {
     }
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
         self.http.on_gap(from, offset, len, ts);
+        self.mark(Mark {
+            ts,
+            side: from,
+            kind: MarkKind::Gap,
+            frame: None,
+        });
     }
     fn on_fin(&mut self, from: Side, ts: Timestamp) {
         self.http.on_fin(from, ts);
@@ -118,6 +178,14 @@ impl StreamHandler for ConnectionHandler {
     }
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
         self.http.on_segment(from, segment);
+        if segment.kind == SegmentKind::Retransmission {
+            self.mark(Mark {
+                ts: segment.ts,
+                side: from,
+                kind: MarkKind::Retransmission,
+                frame: Some(segment.frame),
+            });
+        }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {
         let Some(min_idle) = self.keep.ack_releases_idle_ns else {

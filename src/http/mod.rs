@@ -67,11 +67,13 @@ mod transaction;
 pub use chunked::{ChunkError, ChunkFacts};
 pub use connection::HttpConnection;
 pub use facts::{
-    ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
+    ConnectionTokens, ContentLengthFacts, HeaderFacts, HeaderField, HopByHop, HttpVersion, KeepAliveFacts,
     TransferEncodingFacts,
 };
 pub use framing::{Framing, FramingError};
-pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
+pub use handler::{
+    ConnectionHandler, HandledConnection, Keep, Mark, MarkKind, MAX_MARKS, MAX_RELEASES,
+};
 pub use transaction::{
     DirectionReport, HttpAnomalies, HttpConnectionReport, MessageEnd, MessageFacts, NoResponse,
     Timing, Transaction,
