@@ -8,8 +8,10 @@ use crate::analyze::{self, run_check, CaptureSummary, Limits};
 use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat};
+use crate::report::har::HarWriter;
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::transactions::{self, TransactionRecord};
+use crate::report::CheckConsumer;
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
@@ -72,8 +74,10 @@ enum Command {
         /// pcap or pcapng files; `-` reads standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<String>,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        /// `har`: an HTTP Archive 1.2 (one page per capture) with headers,
+        /// timings and connlint's findings per entry, for browser devtools.
+        #[arg(long, value_enum, default_value_t = TransactionsFormat::Table)]
+        format: TransactionsFormat,
     },
     /// Lint connection management: what is wrong, where, and what it cost.
     /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
@@ -156,6 +160,97 @@ fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<St
             Vec::new(),
         )),
     }
+}
+
+/// Output formats of `transactions`: the listing's, and HAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TransactionsFormat {
+    Table,
+    Json,
+    Jsonl,
+    Har,
+}
+
+impl TransactionsFormat {
+    /// The listing format, `None` for HAR.
+    fn listing(self) -> Option<Format> {
+        match self {
+            TransactionsFormat::Table => Some(Format::Table),
+            TransactionsFormat::Json => Some(Format::Json),
+            TransactionsFormat::Jsonl => Some(Format::Jsonl),
+            TransactionsFormat::Har => None,
+        }
+    }
+}
+
+/// The rules' configuration (`path`, or ./connlint.toml if there is one)
+/// and the bounds: the file's `[limits]`, then `--limit` on top.
+fn config_and_limits(
+    path: Option<&str>,
+    selection: &CliSelection,
+    cli_limits: &[String],
+    merge_tunnels: bool,
+) -> Result<(Config, Limits), String> {
+    let (config, file_limits) = load_config(path, selection)?;
+    let mut limits = Limits::default();
+    for l in file_limits.iter().chain(cli_limits) {
+        limits.set(l).map_err(|e| format!("limit {e}"))?;
+    }
+    limits.tunnels.merge = merge_tunnels;
+    Ok((config, limits))
+}
+
+/// Runs `check`'s pipeline over every capture for a writer that consumes
+/// connections and findings as they come ([`CheckConsumer`]). Whether any
+/// capture was damaged.
+fn check_each(
+    captures: &[String],
+    config: &Config,
+    limits: &Limits,
+    also: Keep,
+    consumer: &mut impl CheckConsumer,
+) -> bool {
+    let mut damaged = false;
+    for path in captures {
+        consumer.capture(path);
+        let opened = crate::capture::CaptureReader::open(std::path::Path::new(path), limits.reader);
+        let o = analyze::run_check_each(path, opened, limits, config, also, |a| {
+            consumer.connection(a)
+        });
+        damaged |= report_error(&o.summary);
+        o.findings.iter().for_each(|f| consumer.finding(f));
+        consumer.capture_done(&o);
+    }
+    damaged
+}
+
+/// `connlint transactions --format har`: the HAR document, entries with
+/// their findings (rules as `check` runs them by default, or as
+/// ./connlint.toml says).
+fn har_command(
+    captures: &[String],
+    cli_limits: &[String],
+    merge_tunnels: bool,
+) -> io::Result<Outcome> {
+    let (config, limits) =
+        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
+    let mut har = HarWriter::new();
+    let also = Keep {
+        fields: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut har);
+    let mut out = stdout();
+    har.write(&mut out)?;
+    out.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
 }
 
 /// Output formats of `rules`.
@@ -250,9 +345,10 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         Command::Connections { captures, format } => {
             connections_command(&captures, format, &limits)
         }
-        Command::Transactions { captures, format } => {
-            transactions_command(&captures, format, &limits)
-        }
+        Command::Transactions { captures, format } => match format.listing() {
+            Some(format) => transactions_command(&captures, format, &limits),
+            None => har_command(&captures, &cli.limits, cli.merge_tunnels),
+        },
         Command::Check {
             captures,
             format,

@@ -8,9 +8,7 @@
 //! and what differs is data.
 
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
-use crate::reassembly::{
-    AckRelease, ConnectionEnd, SegmentKind, SegmentMeta, Side, StreamHandler,
-};
+use crate::reassembly::{AckRelease, ConnectionEnd, SegmentKind, SegmentMeta, Side, StreamHandler};
 use crate::Timestamp;
 
 /// Most ack-release events kept per connection. Beyond it they are counted,
@@ -119,7 +117,11 @@ impl ConnectionHandler {
     pub fn new(limits: HttpLimits, keep: Keep) -> ConnectionHandler {
         let http = HttpConnection::new(limits);
         ConnectionHandler {
-            http: if keep.fields { http.keep_fields() } else { http },
+            http: if keep.fields {
+                http.keep_fields()
+            } else {
+                http
+            },
             keep,
             settled: 0,
             releases: Vec::new(),

@@ -464,7 +464,8 @@ mod tests {
     #[test]
     fn responses_and_lenient_header_names() {
         let buf = b"HTTP/1.1 200 OK\r\nTransfer-Encoding : chunked\r\n\r\n";
-        let Ok((head, _)) = parse_response(buf, &parser_config(), &HttpLimits::default(), false) else {
+        let Ok((head, _)) = parse_response(buf, &parser_config(), &HttpLimits::default(), false)
+        else {
             panic!("complete")
         };
         assert!(head.headers.transfer_encoding.unwrap().chunked_final);

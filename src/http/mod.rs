@@ -67,8 +67,8 @@ mod transaction;
 pub use chunked::{ChunkError, ChunkFacts};
 pub use connection::HttpConnection;
 pub use facts::{
-    ConnectionTokens, ContentLengthFacts, HeaderFacts, HeaderField, HopByHop, HttpVersion, KeepAliveFacts,
-    TransferEncodingFacts,
+    ConnectionTokens, ContentLengthFacts, HeaderFacts, HeaderField, HopByHop, HttpVersion,
+    KeepAliveFacts, TransferEncodingFacts,
 };
 pub use framing::{Framing, FramingError};
 pub use handler::{

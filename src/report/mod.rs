@@ -4,10 +4,25 @@
 pub mod connections;
 pub mod findings;
 pub mod group;
+pub mod har;
 pub mod stream;
 pub mod transactions;
 
 use std::io::{self, Write};
+
+/// A writer that consumes what `check`'s pipeline hands out, as it comes:
+/// per capture, each finished connection, then each finding (now at the
+/// capture's end; as connections settle once findings stream), then the
+/// capture's outcome. The HAR and HTML writers are ones.
+pub trait CheckConsumer {
+    /// A capture begins; what follows until [`CheckConsumer::capture_done`] is its.
+    fn capture(&mut self, path: &str);
+    fn connection(&mut self, a: &crate::analyze::Analyzed);
+    fn finding(&mut self, f: &crate::rules::Finding);
+    /// The capture is read: its summary and counts (its `findings` were
+    /// each handed to [`CheckConsumer::finding`] already).
+    fn capture_done(&mut self, outcome: &crate::analyze::CheckOutcome);
+}
 
 /// Output formats shared by the listing commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
