@@ -9,6 +9,7 @@ use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat};
 use crate::report::har::HarWriter;
+use crate::report::html::{ReportBuilder, ReportOptions};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::transactions::{self, TransactionRecord};
 use crate::report::CheckConsumer;
@@ -113,6 +114,31 @@ enum Command {
         /// table, or with --format json / jsonl as JSON).
         #[arg(long)]
         statistics: bool,
+    },
+    /// Write one self-contained HTML report (no network access needed):
+    /// what was read, the findings by rule with the rules' documentation, and
+    /// a connection waterfall with the findings on it.
+    Report {
+        /// pcap or pcapng files; `-` reads standard input.
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<String>,
+        /// The HTML file to write; `-` writes standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Lanes per client host -> server endpoint pair (its earliest-starting
+        /// connections); the pair's other connections share one grouped lane.
+        /// 0: no bound.
+        #[arg(long, default_value_t = ReportOptions::default().lanes_per_pair)]
+        lanes_per_pair: usize,
+        /// Rules to run, as for `check --select`.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        select: Option<Vec<String>>,
+        /// Rules to skip, as for `check --ignore`.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        ignore: Vec<String>,
+        /// Configuration file (default: ./connlint.toml if it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
     },
     /// List the bounds connlint puts on its input, with their values.
     Limits,
@@ -253,6 +279,45 @@ fn har_command(
     })
 }
 
+/// `connlint report`: the HTML report, written to `output` (`-`: stdout)
+/// once every capture is read.
+fn report_command(
+    captures: &[String],
+    output: &str,
+    options: ReportOptions,
+    selection: &CliSelection,
+    config: Option<&str>,
+    cli_limits: &[String],
+    merge_tunnels: bool,
+) -> io::Result<Outcome> {
+    let (config, limits) = match config_and_limits(config, selection, cli_limits, merge_tunnels) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let mut report = ReportBuilder::new(options);
+    let also = Keep {
+        marks: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut report);
+    if output == "-" {
+        let mut out = stdout();
+        report.write(&mut out)?;
+        out.flush()?;
+    } else {
+        let file = std::fs::File::create(output)
+            .map_err(|e| io::Error::new(e.kind(), format!("{output}: {e}")))?;
+        let mut out = BufWriter::new(file);
+        report.write(&mut out)?;
+        out.flush()?;
+    }
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
 /// Output formats of `rules`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ListFormat {
@@ -313,7 +378,8 @@ pub fn main() -> i32 {
     let paths = match &cli.command {
         Command::Connections { captures, .. }
         | Command::Transactions { captures, .. }
-        | Command::Check { captures, .. } => captures.clone(),
+        | Command::Check { captures, .. }
+        | Command::Report { captures, .. } => captures.clone(),
         _ => Vec::new(),
     };
     let result = run(cli);
@@ -375,6 +441,29 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 merge_tunnels: cli.merge_tunnels,
             },
             &cli.limits,
+        ),
+        Command::Report {
+            captures,
+            output,
+            lanes_per_pair,
+            select,
+            ignore,
+            config,
+        } => report_command(
+            &captures,
+            &output,
+            ReportOptions {
+                lanes_per_pair,
+                ..ReportOptions::default()
+            },
+            &CliSelection {
+                select,
+                ignore,
+                fail_on: None,
+            },
+            config.as_deref(),
+            &cli.limits,
+            cli.merge_tunnels,
         ),
         Command::Rules { format } => rules_command(format),
         Command::Rule { rule } => rule_command(&rule),

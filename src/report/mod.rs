@@ -5,6 +5,7 @@ pub mod connections;
 pub mod findings;
 pub mod group;
 pub mod har;
+pub mod html;
 pub mod stream;
 pub mod transactions;
 
