@@ -139,7 +139,7 @@ where
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
-                summary.frames += 1;
+                summary.frames = summary.frames.saturating_add(1);
                 summary.first_ts.get_or_insert(frame.ts);
                 summary.last_ts = Some(frame.ts);
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
@@ -218,8 +218,8 @@ where
     // The tunnels of tunnelled connections, to name them on their findings.
     let mut tunnels = TunnelNames::default();
     let summary = run_opened(path, opened, limits, keep, |a| {
-        connections += 1;
-        transactions += a.http.transactions.len() as u64;
+        connections = connections.saturating_add(1);
+        transactions = transactions.saturating_add(a.http.transactions.len() as u64);
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }

@@ -100,12 +100,14 @@ impl Summary {
     pub fn of(outcomes: &[CheckOutcome]) -> Summary {
         let mut s = Summary::default();
         for f in outcomes.iter().flat_map(|o| &o.findings) {
-            s.findings += 1;
-            match f.severity {
-                Severity::Error => s.error += 1,
-                Severity::Warning => s.warning += 1,
-                Severity::Info => s.info += 1,
-            }
+            let by_severity = match f.severity {
+                Severity::Error => &mut s.error,
+                Severity::Warning => &mut s.warning,
+                Severity::Info => &mut s.info,
+            };
+            // Findings are held in memory: neither count can come near u64::MAX.
+            *by_severity = by_severity.saturating_add(1);
+            s.findings = s.findings.saturating_add(1);
         }
         s
     }
@@ -392,7 +394,7 @@ pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Ru
     let mut counts: Vec<RuleCount> = Vec::new();
     for f in findings {
         match counts.iter_mut().find(|c| c.code == f.code) {
-            Some(c) => c.count += 1,
+            Some(c) => c.count = c.count.saturating_add(1),
             None => counts.push(RuleCount {
                 code: f.code,
                 name: f.rule,

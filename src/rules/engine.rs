@@ -76,7 +76,7 @@ impl<'c> Linter<'c> {
         for (rule, settings) in &self.rules {
             let before = out.len();
             rule.check_connection(cx, settings, &mut out);
-            apply_severity(&mut out[before..], settings);
+            apply_severity(out.get_mut(before..).unwrap_or_default(), settings);
         }
         // One cause, one finding on this connection first ([`Rule::folds`]),
         // then across connections as the findings join the capture's.
@@ -211,8 +211,10 @@ impl<'c> Linter<'c> {
             .get("folded_findings")
             .and_then(Value::as_u64)
             .unwrap_or(0);
-        g.evidence
-            .insert("folded_findings".to_string(), Value::from(n + 1));
+        g.evidence.insert(
+            "folded_findings".to_string(),
+            Value::from(n.saturating_add(1)),
+        );
     }
 
     /// Runs the cross-connection rules on what is left and returns every
@@ -253,12 +255,8 @@ fn fold(findings: &mut Vec<Finding>, start: usize) {
             })
         })
         .collect();
-    let mut k = 0;
-    findings.retain(|_| {
-        let i = k;
-        k += 1;
-        i < start || !folded.get(i - start).copied().unwrap_or(false)
-    });
+    let mut drop = std::iter::repeat_n(false, start).chain(folded);
+    findings.retain(|_| !drop.next().unwrap_or(false));
 }
 
 fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
@@ -270,6 +268,7 @@ fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{config_with, Timeline};
     use crate::rules::Finding;

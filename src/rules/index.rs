@@ -26,7 +26,7 @@ use super::finding::Finding;
 use super::meta::RuleMeta;
 use crate::flow::Previous;
 use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
@@ -374,7 +374,7 @@ impl CaptureIndex {
         if s.end_ts > self.now {
             self.now = s.end_ts;
         }
-        let server_fin = s.fin[Side::Server.index()];
+        let server_fin = *s.fin.of(Side::Server);
         for r in s.all_requests() {
             let Some(failure) = r.failure else { continue };
             if self.failed.len() >= MAX_FAILED_REQUESTS {
@@ -467,13 +467,11 @@ impl CaptureIndex {
             .claims
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let set = match claims.iter().position(|(c, _)| *c == code) {
-            Some(i) => &mut claims[i].1,
-            None => {
-                claims.push((code, FxHashSet::default()));
-                let last = claims.len() - 1;
-                &mut claims[last].1
-            }
+        if !claims.iter().any(|(c, _)| *c == code) {
+            claims.push((code, FxHashSet::default()));
+        }
+        let Some((_, set)) = claims.iter_mut().find(|(c, _)| *c == code) else {
+            return false;
         };
         let mut seen = false;
         for id in ids {

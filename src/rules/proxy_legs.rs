@@ -172,14 +172,12 @@ fn forwards(i: &Leg<'_>, o: &Leg<'_>) -> bool {
 
 /// `http://host/path`: a request target addressed to a proxy.
 pub fn is_absolute_form(uri: &str) -> bool {
-    let b = uri.as_bytes();
-    let scheme_end = b.iter().position(|&c| c == b':');
-    match scheme_end {
-        Some(i) if i > 0 => {
-            b.get(..i).is_some_and(|s| {
-                s.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-            }) && b.get(i..i + 3) == Some(b"://")
+    match uri.split_once(':') {
+        Some((scheme, rest)) if !scheme.is_empty() => {
+            scheme
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+                && rest.starts_with("//")
         }
         _ => false,
     }

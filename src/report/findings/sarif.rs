@@ -27,7 +27,6 @@ fn sarif_result(path: &str, t0: Option<Timestamp>, g: &Group) -> Value {
     let key = g.key.to_string();
     let examples: Vec<Value> = g
         .examples()
-        .iter()
         .map(|e| {
             json!({
                 "connection": e.connection,

@@ -75,7 +75,7 @@ fn write_group<W: Write>(
         }
         write_finding(out, f, t0, "  ")?;
     }
-    let more = g.more(g.examples().len());
+    let more = g.beyond_examples();
     if more > 0 {
         writeln!(out, "  and {more} more like it")?;
     }
@@ -94,7 +94,7 @@ pub(super) fn write_table<W: Write>(
         let mut current: Option<u64> = None;
         if group {
             let groups = groups_of(o);
-            entries += groups.len() as u64;
+            entries = entries.saturating_add(groups.len() as u64);
             for g in &groups {
                 if g.count == 1 {
                     write_single(out, path, t0, g.first(), &mut current)?;

@@ -143,22 +143,24 @@ fn chains(conns: &[&ConnSummary], window_ns: i64) -> Vec<Chain> {
         }
         let hi = closes.partition_point(|(t, _)| *t <= c.start_ts);
         let lo = closes.partition_point(|(t, _)| c.start_ts.since(*t) > window_ns);
-        if lo >= hi {
-            continue;
-        }
         // A connection closes after its own SYN, so none of these is `j`.
-        let Some(&(latest, i)) = closes.get(hi - 1) else {
+        let Some(&(latest, i)) = closes.get(lo..hi).and_then(<[_]>::last) else {
             continue;
         };
-        gap[j] = c.start_ts.since(latest);
+        if let Some(g) = gap.get_mut(j) {
+            *g = c.start_ts.since(latest);
+        }
         union(&mut parent, i, j);
         let mut k = find(&mut next_open, lo);
-        while k + 1 < hi {
-            if let (Some(&(_, a)), Some(&(_, b))) = (closes.get(k), closes.get(k + 1)) {
+        // `k + 1` is at most `hi`, a position in `closes`: it cannot overflow.
+        while let Some(next) = k.checked_add(1).filter(|&next| next < hi) {
+            if let (Some(&(_, a)), Some(&(_, b))) = (closes.get(k), closes.get(next)) {
                 union(&mut parent, a, b);
             }
-            next_open[k] = k + 1;
-            k = find(&mut next_open, k + 1);
+            if let Some(open) = next_open.get_mut(k) {
+                *open = next;
+            }
+            k = find(&mut next_open, next);
         }
     }
     let mut by_root: FxHashMap<usize, Chain> = FxHashMap::default();
@@ -185,7 +187,9 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
             break;
         }
         let grand = parent.get(p).copied().unwrap_or(p);
-        parent[i] = grand;
+        if let Some(slot) = parent.get_mut(i) {
+            *slot = grand;
+        }
         i = grand;
     }
     i
@@ -194,7 +198,9 @@ fn find(parent: &mut [usize], mut i: usize) -> usize {
 fn union(parent: &mut [usize], a: usize, b: usize) {
     let (ra, rb) = (find(parent, a), find(parent, b));
     if ra != rb {
-        parent[ra.max(rb)] = ra.min(rb);
+        if let Some(slot) = parent.get_mut(ra.max(rb)) {
+            *slot = ra.min(rb);
+        }
     }
 }
 
@@ -204,18 +210,28 @@ fn report(
     chain: &Chain,
     out: &mut Vec<Finding>,
 ) {
-    let members: Vec<&ConnSummary> = chain.members.iter().map(|&i| conns[i]).collect();
+    let members: Vec<&ConnSummary> = chain
+        .members
+        .iter()
+        .filter_map(|&i| conns.get(i).copied())
+        .collect();
     let (Some(first), Some(last)) = (members.first(), members.last()) else {
         return;
     };
     let n = members.len();
     let handshakes: Vec<i64> = members.iter().filter_map(|c| c.handshake_rtt_ns).collect();
-    let handshake_total: i64 = handshakes.iter().sum();
-    // The handshakes persistence would have saved: all but the first.
+    // Saturates at i64::MAX ns (292 years), where a hostile capture's
+    // timestamps could make the sum wrap.
+    let handshake_total = handshakes.iter().fold(0i64, |a, &h| a.saturating_add(h));
+    // The handshakes persistence would have saved: all but the first; when
+    // some connections' handshakes were not seen, the seen ones' mean for
+    // each of the n - 1 (in i128, which the product cannot overflow).
     let saved = if handshakes.len() == n {
-        handshake_total - handshakes.first().copied().unwrap_or(0)
+        handshake_total.saturating_sub(handshakes.first().copied().unwrap_or(0))
     } else {
-        handshake_total * (n as i64 - 1) / (handshakes.len().max(1) as i64)
+        let others = i128::from(handshake_total).saturating_mul(n.saturating_sub(1) as i128);
+        let mean_times_others = others.checked_div(handshakes.len().max(1) as i128);
+        mean_times_others.map_or(0, |ns| i64::try_from(ns).unwrap_or(i64::MAX))
     };
     let closers = |side: Side| {
         members
@@ -249,13 +265,9 @@ fn report(
         })
         .count();
     let ports: Vec<u16> = members.iter().map(|c| c.client.port()).collect();
-    let port_list = match ports.len() {
-        0..=5 => join(&ports),
-        _ => format!(
-            "{} … {}",
-            join(&ports[..3]),
-            join(&ports[ports.len() - 1..])
-        ),
+    let port_list = match ports.split_last() {
+        Some((last, rest)) if rest.len() >= 5 => format!("{} … {last}", join(rest.iter().take(3))),
+        _ => join(&ports),
     };
     let what = first
         .requests
@@ -284,7 +296,7 @@ fn report(
          request{what} and were closed{who}, the next one opening at most {} later: {} of the \
          {n} handshakes ({}) could have been saved by keeping one connection; {fix}",
         duration(chain.max_gap_ns),
-        n - 1,
+        n.saturating_sub(1),
         duration(saved),
     );
     let ids: Vec<u64> = members.iter().take(MAX_LISTED).map(|c| c.id).collect();
@@ -309,15 +321,16 @@ fn report(
     );
 }
 
-fn join(ports: &[u16]) -> String {
+fn join<'a>(ports: impl IntoIterator<Item = &'a u16>) -> String {
     ports
-        .iter()
+        .into_iter()
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
     use serde_json::json;
@@ -369,6 +382,17 @@ mod tests {
         // 10 s between a close and the next SYN still chains; 10.001 s does not.
         assert_eq!((found(3, 10_000.0, &[]), found(3, 10_001.0, &[])), (1, 0));
         assert_eq!(found(3, 10_001.0, &[("churn_window_s", 11.0)]), 1);
+    }
+
+    #[test]
+    fn up_to_five_ports_are_listed_then_the_first_three_and_the_last() {
+        let ports = |n: usize| {
+            let f = only(chain(n, 50.0).findings_of("S002"));
+            let (_, rest) = f.message.split_once("(ports ").unwrap();
+            rest.split_once(')').unwrap().0.to_string()
+        };
+        assert_eq!(ports(5), "41011, 41012, 41013, 41014, 41015");
+        assert_eq!(ports(6), "41011, 41012, 41013 … 41016");
     }
 
     #[test]

@@ -108,7 +108,7 @@ struct Episode {
 /// another starts does not overlap it.
 fn episodes(conns: &[&ConnSummary], max: usize) -> Vec<Episode> {
     // (time, 0 = end / 1 = start, index): ends first at equal times.
-    let mut events: Vec<(Timestamp, u8, usize)> = Vec::with_capacity(conns.len() * 2);
+    let mut events: Vec<(Timestamp, u8, usize)> = Vec::with_capacity(conns.len().saturating_mul(2));
     for (i, c) in conns.iter().enumerate() {
         events.push((c.start_ts, 1, i));
         events.push((c.in_use_until(), 0, i));
@@ -205,6 +205,7 @@ fn report(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use serde_json::json;
