@@ -15,7 +15,8 @@
     grid: '#eeeeee', text: '#212121', muted: '#757575', sel: 'rgba(33,150,243,0.12)',
     match: '#000000'
   };
-  var ROW = 18, LABEL = 320, AXIS = 22, PAD = 12;
+  // A row: finding markers on top (0-10 px), the bars under them (10-20 px).
+  var ROW = 24, BT = 10, BH = 10, LABEL = 320, AXIS = 22, PAD = 12;
 
   // ---- the model -------------------------------------------------------
   var lanes = D.lanes.map(function (a, i) {
@@ -142,8 +143,10 @@
   function rect(a, b, y, h, color) {
     var xa = x(a), xb = x(b);
     if (xb < LABEL || xa > W) return;
-    xa = Math.max(LABEL, xa); xb = Math.min(W, xb);
-    ctx.fillStyle = color; ctx.fillRect(xa, y, Math.max(1, xb - xa), h);
+    // Whole pixels: crisp edges, and a phase shorter than a pixel still
+    // shows as one.
+    xa = Math.round(Math.max(LABEL, xa)); xb = Math.max(xa + 1, Math.round(Math.min(W, xb)));
+    ctx.fillStyle = color; ctx.fillRect(xa, y, xb - xa, h);
   }
   function drawAxis() {
     ctx.fillStyle = '#fafafa'; ctx.fillRect(0, 0, W, AXIS);
@@ -160,27 +163,27 @@
     ctx.fillStyle = C.text; ctx.fillText('time since capture start', 6, AXIS / 2);
   }
   function drawLane(r, y) {
-    var mid = y + ROW / 2, bh = ROW - 8;
+    var mid = y + BT + BH / 2, bh = BH, top = y + BT;
     // the connection's life: a thin line where it was idle
-    rect(r.start, Math.max(r.end, r.start), mid - 0.5, 1, C.idle);
+    rect(r.start, Math.max(r.end, r.start), mid, 1, C.idle);
     // handshake: SYN -> SYN+ACK -> ACK
-    if (r.ack >= 0) rect(r.start, r.ack, y + 4, bh, C.connect);
-    else if (r.synack >= 0) rect(r.start, r.synack, y + 4, bh, C.connect);
+    if (r.ack >= 0) rect(r.start, r.ack, top, bh, C.connect);
+    else if (r.synack >= 0) rect(r.start, r.synack, top, bh, C.connect);
     var prevEnd = -1;
     r.bars.forEach(function (b, k) {
       var s = b.rs >= 0 ? b.rs : b.ps;
-      if (k === 0 && r.ack >= 0 && b.rs > r.ack) rect(r.ack, b.rs, y + 6, bh - 4, C.blocked);
-      if (b.rs >= 0 && b.re >= 0) rect(b.rs, b.re, y + 4, bh, C.send);
+      if (k === 0 && r.ack >= 0 && b.rs > r.ack) rect(r.ack, b.rs, top + 2, bh - 4, C.blocked);
+      if (b.rs >= 0 && b.re >= 0) rect(b.rs, b.re, top, bh, C.send);
       if (b.re >= 0 && b.ps >= 0 && b.ps > b.re) {
         var q = (b.flags & 1) && prevEnd > b.re ? Math.min(prevEnd, b.ps) : b.re;
-        if (q > b.re) rect(b.re, q, y + 4, bh, C.blocked);
-        rect(q, b.ps, y + 4, bh, C.wait);
+        if (q > b.re) rect(b.re, q, top, bh, C.blocked);
+        rect(q, b.ps, top, bh, C.wait);
       }
-      if (b.ps >= 0 && b.pe >= 0) rect(b.ps, b.pe, y + 4, bh, C.receive);
+      if (b.ps >= 0 && b.pe >= 0) rect(b.ps, b.pe, top, bh, C.receive);
       var e = b.pe >= 0 ? b.pe : (b.re >= 0 ? b.re : s);
       if (matchesSearch(b)) {
         ctx.strokeStyle = C.match; ctx.lineWidth = 1.5;
-        ctx.strokeRect(x(s) - 1, y + 2, Math.max(2, x(e) - x(s)) + 2, ROW - 4);
+        ctx.strokeRect(x(s) - 1, top - 2, Math.max(2, x(e) - x(s)) + 2, bh + 4);
       }
       hits.push({ kind: 'bar', row: r, bar: b, x0: x(s) - 2, x1: Math.max(x(e), x(s) + 1) + 2, y0: y, y1: y + ROW });
       if (b.pe > prevEnd) prevEnd = b.pe;
@@ -189,24 +192,24 @@
       var mx = x(r.marks[m]), kind = r.marks[m + 1];
       if (mx < LABEL || mx > W) continue;
       ctx.fillStyle = kind < 2 ? C.retrans : C.gap;
-      ctx.fillRect(mx, kind % 2 ? mid : y + 1, 1.5, ROW / 2 - 1);
+      ctx.fillRect(Math.round(mx), kind % 2 ? mid : top - 1, 1, bh / 2 + 1);
     }
     if (r.closeTs >= 0) {
       var cx = x(r.closeTs);
       if (cx >= LABEL && cx <= W) {
         ctx.fillStyle = r.close === 2 ? C.rst : C.fin;
-        ctx.fillRect(cx - 1, y + 2, r.close === 2 ? 3 : 2, ROW - 4);
+        ctx.fillRect(Math.round(cx) - 1, top - 3, r.close === 2 ? 3 : 2, bh + 6);
       }
     }
   }
   function drawGroup(r, y) {
     var max = 1;
     r.bins.forEach(function (b) { max = Math.max(max, b[1]); });
-    rect(r.start, r.end, y + ROW / 2 - 0.5, 1, C.idle);
+    rect(r.start, r.end, y + BT + BH / 2, 1, C.idle);
     r.bins.forEach(function (b) {
       var a = r.histOrigin + b[0] * r.histWidth;
       ctx.globalAlpha = 0.25 + 0.75 * b[1] / max;
-      rect(a, a + r.histWidth, y + 3, ROW - 6, C.connect);
+      rect(a, a + r.histWidth, y + BT, BH, C.connect);
     });
     ctx.globalAlpha = 1;
     hits.push({ kind: 'group', row: r, x0: LABEL, x1: W, y0: y, y1: y + ROW });
@@ -218,10 +221,10 @@
       mx = Math.max(LABEL + 4, mx);
       ctx.fillStyle = C.sev[f.sev];
       ctx.beginPath();
-      ctx.moveTo(mx, y + 1); ctx.lineTo(mx + 5, y + 7); ctx.lineTo(mx, y + 13); ctx.lineTo(mx - 5, y + 7);
+      ctx.moveTo(mx, y); ctx.lineTo(mx + 5, y + 5); ctx.lineTo(mx, y + 10); ctx.lineTo(mx - 5, y + 5);
       ctx.closePath(); ctx.fill();
       ctx.strokeStyle = '#fff'; ctx.lineWidth = 1; ctx.stroke();
-      hits.push({ kind: 'finding', row: r, finding: f, x0: mx - 6, x1: mx + 6, y0: y, y1: y + 14, cx: mx, cy: y + 7 });
+      hits.push({ kind: 'finding', row: r, finding: f, x0: mx - 6, x1: mx + 6, y0: y, y1: y + 11, cx: mx, cy: y + 5 });
     });
   }
   var drawn = { rows: 0, bars: 0, markers: 0 };
