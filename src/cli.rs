@@ -12,11 +12,12 @@ use crate::report::har::HarWriter;
 use crate::report::html::{ReportBuilder, ReportOptions};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::transactions::{self, TransactionRecord};
+use crate::report::waterfall::{Waterfall, WaterfallOptions};
 use crate::report::CheckConsumer;
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,6 +80,23 @@ enum Command {
         /// timings and connlint's findings per entry, for browser devtools.
         #[arg(long, value_enum, default_value_t = TransactionsFormat::Table)]
         format: TransactionsFormat,
+        /// Draw the connections as a waterfall in the terminal instead (the
+        /// HTML report's lanes in Unicode blocks, fitted to the width).
+        #[arg(long, conflicts_with = "format")]
+        waterfall: bool,
+        /// With --waterfall: the connections drawn per capture, the first
+        /// by start.
+        #[arg(long, default_value_t = 20, requires = "waterfall", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        first: u32,
+        /// With --waterfall: only connections to this server (host:port or host).
+        #[arg(long, requires = "waterfall", value_name = "ENDPOINT")]
+        server: Option<String>,
+        /// With --waterfall: columns (default: $COLUMNS, else 120).
+        #[arg(long, requires = "waterfall", value_parser = clap::value_parser!(u16).range(40..))]
+        width: Option<u16>,
+        /// With --waterfall: colour the phases (default: when stdout is a terminal).
+        #[arg(long, requires = "waterfall")]
+        colour: Option<bool>,
     },
     /// Lint connection management: what is wrong, where, and what it cost.
     /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
@@ -279,6 +297,42 @@ fn har_command(
     })
 }
 
+/// Columns of the terminal: $COLUMNS (set by shells), else 120.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c >= 40)
+        .unwrap_or(120)
+}
+
+/// `connlint transactions --waterfall`: each capture's first connections
+/// drawn in the terminal, with the rules that fired on them.
+fn waterfall_command(
+    captures: &[String],
+    options: WaterfallOptions,
+    cli_limits: &[String],
+    merge_tunnels: bool,
+) -> io::Result<Outcome> {
+    let (config, limits) =
+        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
+    let mut waterfall = Waterfall::new(stdout(), options);
+    let also = Keep {
+        marks: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut waterfall);
+    waterfall.finish()?.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
 /// `connlint report`: the HTML report, written to `output` (`-`: stdout)
 /// once every capture is read.
 fn report_command(
@@ -411,7 +465,28 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         Command::Connections { captures, format } => {
             list::<ConnectionListing>(&captures, format, &limits)
         }
-        Command::Transactions { captures, format } => match format.listing() {
+        Command::Transactions {
+            captures,
+            waterfall: true,
+            first,
+            server,
+            width,
+            colour,
+            ..
+        } => waterfall_command(
+            &captures,
+            WaterfallOptions {
+                first: first as usize,
+                server,
+                width: width.map_or_else(terminal_width, usize::from),
+                colour: colour.unwrap_or_else(|| io::stdout().is_terminal()),
+            },
+            &cli.limits,
+            cli.merge_tunnels,
+        ),
+        Command::Transactions {
+            captures, format, ..
+        } => match format.listing() {
             Some(format) => list::<TransactionListing>(&captures, format, &limits),
             None => har_command(&captures, &cli.limits, cli.merge_tunnels),
         },

@@ -8,6 +8,7 @@ pub mod har;
 pub mod html;
 pub mod stream;
 pub mod transactions;
+pub mod waterfall;
 
 use std::io::{self, Write};
 
