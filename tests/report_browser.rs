@@ -441,7 +441,7 @@ async fn measure_a_report() {
     };
     let size = std::fs::metadata(&page).unwrap().len();
     let driver = start_driver(&chromedriver);
-    let client = session(&driver, &chromium, 1400, 900).await;
+    let client = session(&driver, &chromium, 1280, 800).await;
     let url = open(&client, &page).await;
     let r = client
         .execute(
@@ -449,11 +449,22 @@ async fn measure_a_report() {
              var fcp = performance.getEntriesByName('first-contentful-paint')[0]; \
              return {paintedMs: r.paintedMs, scriptMs: r.firstDrawMs, \
              fcpMs: fcp ? fcp.startTime : null, lanes: r.lanes, groups: r.groups, \
-             bars: r.bars, findings: r.findings, drawn: r.drawn()};",
+             bars: r.bars, findings: r.findings, drawn: r.drawn(), markers: r.markers()};",
             vec![],
         )
         .await
         .unwrap();
+    // The first finding marker in view clicked, for the screenshot.
+    if let Some(m) = r["markers"].as_array().and_then(|m| m.first()) {
+        click(&client, m["x"].as_f64().unwrap(), m["y"].as_f64().unwrap()).await;
+        // Off the canvas: no tooltip over the picture.
+        let away = MouseActions::new("mouse".into()).then(PointerAction::MoveTo {
+            duration: None,
+            x: 1.0,
+            y: 1.0,
+        });
+        client.perform_actions(away).await.unwrap();
+    }
     std::fs::write(
         artifacts().join("measured.png"),
         client.screenshot().await.unwrap(),

@@ -369,7 +369,9 @@
     var h = hitAt(p[0], p[1]);
     if (h && h.kind !== 'row') {
       tip.textContent = tipText(h); tip.hidden = false;
-      tip.style.left = Math.min(p[0] + 14, W - 260) + 'px'; tip.style.top = (p[1] + canvas.offsetTop - scroller.scrollTop + 14) + 'px';
+      // Fixed to the window, so the pane beside does not clip it.
+      tip.style.left = Math.max(4, Math.min(e.clientX + 14, window.innerWidth - tip.offsetWidth - 8)) + 'px';
+      tip.style.top = Math.min(e.clientY + 14, window.innerHeight - tip.offsetHeight - 8) + 'px';
     } else tip.hidden = true;
   });
   canvas.addEventListener('mouseleave', function () { tip.hidden = true; });
