@@ -6,9 +6,10 @@
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
-use crate::http::{ConnectionHandler, HttpConnectionReport, Keep};
+use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
+use crate::tls::{ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -44,6 +45,13 @@ pub struct Analyzed {
     pub releases: Vec<AckRelease>,
     /// The retransmissions and gaps kept ([`Keep::marks`]).
     pub marks: Vec<crate::http::Mark>,
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// What the TLS stage found, on a TLS connection.
+    pub tls: Option<Box<TlsReport>>,
+    /// On a TLS connection, where each kept ack release sat among its
+    /// sender's records.
+    pub release_places: Vec<ReleasePlace>,
 }
 
 impl Analyzed {
@@ -79,22 +87,28 @@ pub fn run_opened<D>(
 where
     D: FnMut(Analyzed),
 {
-    let http_limits = limits.http;
+    let (http_limits, tls_limits) = (limits.http, limits.tls);
     let mut hit = crate::limits::LimitsHit::default();
     let mut summary = run_with_handler(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep),
         |f| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
+            if let Some(t) = &handled.tls {
+                hit.add_tls(t);
+            }
             done(Analyzed {
                 connection: f.connection,
                 http: handled.http,
                 settled: handled.settled,
                 releases: handled.releases,
                 marks: handled.marks,
+                protocol: handled.protocol,
+                tls: handled.tls,
+                release_places: handled.release_places,
             })
         },
     );
@@ -172,7 +186,33 @@ pub struct CheckOutcome {
     pub summary: CaptureSummary,
     pub connections: u64,
     pub transactions: u64,
+    /// Connections that were TLS: judged by the connection-level rules
+    /// only, their HTTP being encrypted.
+    pub tls_connections: u64,
     pub findings: Vec<crate::rules::Finding>,
+}
+
+impl CheckOutcome {
+    /// What a check of a capture with TLS connections could not judge, in
+    /// words: the note `check` prints (nothing without TLS).
+    pub fn tls_note(&self) -> Option<String> {
+        if self.tls_connections == 0 {
+            return None;
+        }
+        let n = self.tls_connections;
+        Some(format!(
+            "{n} of {} connection{} {} TLS: connlint judged {} by the connection-level rules \
+             (S: setup, churn, parallelism, reuse, resumption; T: pacing; R001/R002: a close that \
+             cut a record) from the TCP segments and the clear-text handshake; the rules about \
+             HTTP messages (C, P, F, R003, R004) need the HTTP inside, which connlint cannot read \
+             without the session keys: capture behind the TLS terminator, where it is clear \
+             text, to have them judged",
+            self.connections,
+            if self.connections == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" },
+            if n == 1 { "it" } else { "them" },
+        ))
+    }
 }
 
 /// Reads a capture through the pipeline and the linter.
@@ -214,12 +254,13 @@ where
         ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
         ..also
     };
-    let (mut connections, mut transactions) = (0u64, 0u64);
+    let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
     // The tunnels of tunnelled connections, to name them on their findings.
     let mut tunnels = TunnelNames::default();
     let summary = run_opened(path, opened, limits, keep, |a| {
         connections = connections.saturating_add(1);
         transactions = transactions.saturating_add(a.http.transactions.len() as u64);
+        tls_connections = tls_connections.saturating_add(u64::from(a.protocol.is_tls()));
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }
@@ -228,6 +269,9 @@ where
             conn: &a.connection,
             http: &a.http,
             releases: &a.releases,
+            protocol: a.protocol,
+            tls: a.tls.as_deref(),
+            release_places: &a.release_places,
         });
     });
     let mut findings = linter.finish();
@@ -236,6 +280,7 @@ where
         summary,
         connections,
         transactions,
+        tls_connections,
         findings,
     }
 }

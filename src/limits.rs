@@ -13,6 +13,7 @@ use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
+use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage.
@@ -24,6 +25,7 @@ pub struct Limits {
     pub tunnels: TunnelOptions,
     pub flow: FlowLimits,
     pub http: HttpLimits,
+    pub tls: TlsLimits,
 }
 
 /// One settable bound: its key, what it bounds, and where it lives; and,
@@ -98,6 +100,9 @@ const KEYS: &[Key] = &[
     key!(max_transactions: http.max_transactions,
         "transactions kept per connection",
         reached: "those transactions were counted but not kept"),
+    key!(max_tls_hello_bytes: tls.max_hello_bytes,
+        "bytes of one TLS ClientHello or ServerHello, gathered across records, that are parsed",
+        reached: "those TLS hellos were skipped unparsed (their connections' versions, names and resumption are unknown)"),
 ];
 
 impl Limits {
@@ -166,6 +171,7 @@ pub struct LimitsHit {
     pub max_pending_requests: u64,
     pub max_chunk_size_digits: u64,
     pub max_transactions: u64,
+    pub max_tls_hello_bytes: u64,
 }
 
 impl Serialize for LimitsHit {
@@ -220,9 +226,18 @@ impl LimitsHit {
         add(&mut self.max_chunk_size_digits, chunk_sizes_too_long as u64);
     }
 
-    /// Takes the HTTP-level counts gathered by a caller that ran the HTTP
-    /// layer (the TCP-level ones are already here).
+    /// Adds what one finished TLS connection ran into.
+    pub fn add_tls(&mut self, tls: &TlsReport) {
+        add(
+            &mut self.max_tls_hello_bytes,
+            u64::from(tls.hellos_too_large),
+        );
+    }
+
+    /// Takes the HTTP- and TLS-level counts gathered by a caller that ran
+    /// the connection handler (the TCP-level ones are already here).
     pub fn merge_http(&mut self, http: &LimitsHit) {
+        add(&mut self.max_tls_hello_bytes, http.max_tls_hello_bytes);
         add(&mut self.max_head_bytes, http.max_head_bytes);
         add(&mut self.max_headers, http.max_headers);
         add(&mut self.max_pending_requests, http.max_pending_requests);

@@ -38,8 +38,18 @@ struct CaptureEntry<'a> {
     bytes: u64,
     connections: u64,
     transactions: u64,
+    /// TLS connections, and the note on what could not be judged on them
+    /// (both absent without TLS).
+    #[serde(skip_serializing_if = "is_zero")]
+    tls_connections: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     limits_hit: crate::limits::LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -191,6 +201,8 @@ fn write_listing<W: Write>(
                         bytes: o.summary.bytes,
                         connections: o.connections,
                         transactions: o.transactions,
+                        tls_connections: o.tls_connections,
+                        note: o.tls_note(),
                         limits_hit: o.summary.limits_hit,
                         errors: o
                             .summary

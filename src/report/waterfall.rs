@@ -201,8 +201,15 @@ impl<W: Write> Waterfall<W> {
             .tunnel
             .as_ref()
             .map_or(String::new(), |t| format!(" [{t}]"));
+        let protocol = match a.protocol.name() {
+            "http1" => String::new(),
+            p => format!(" {p}"),
+        };
         Lane {
-            label: format!("#{} {} → {}{gen}{tunnel}", c.id, c.client, c.server),
+            label: format!(
+                "#{} {} → {}{gen}{tunnel}{protocol}",
+                c.id, c.client, c.server
+            ),
             start,
             end,
             spans,

@@ -10,7 +10,7 @@
 
 pub use super::context::ConnectionFacts;
 pub use super::finding::{Covers, Finding, Ms};
-pub use super::index::{CaptureIndex, ConnSummary, FailedRequest, RequestSummary};
+pub use super::index::{CaptureIndex, ConnSummary, FailedRequest, RequestSummary, TlsSummary};
 pub use super::meta::{Family, OptionSpec, RuleMeta, Severity};
 use std::collections::BTreeMap;
 

@@ -121,6 +121,12 @@ pub(super) fn write_table<W: Write>(
     } else {
         String::new()
     };
+    for note in outcomes.iter().filter_map(|o| {
+        o.tls_note()
+            .map(|n| format!("note: {}: {n}", o.summary.path))
+    }) {
+        writeln!(out, "{note}")?;
+    }
     writeln!(
         out,
         "{} finding{}{in_groups} ({} error, {} warning, {} info) in {} capture{}, {} connection{}, {} transaction{}",

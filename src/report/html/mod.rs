@@ -114,6 +114,8 @@ struct Lane {
     client: u32,
     server: u32,
     generation: u32,
+    /// What it spoke (`http1`, `tls`, `h2`, `h2c`, `unknown`).
+    protocol: &'static str,
     start: i64,
     end: i64,
     syn_ack: Option<i64>,
@@ -374,6 +376,7 @@ impl ReportBuilder {
             client: self.strings.get(&c.client.to_string()),
             server: self.strings.get(&c.server.to_string()),
             generation: c.generation,
+            protocol: a.protocol.name(),
             start: c.start_ts.nanos(),
             end: c.end_ts.nanos(),
             syn_ack: c.handshake.syn_ack.map(ns),
@@ -715,7 +718,7 @@ impl ReportBuilder {
                 })
                 .collect();
             (
-                (c, l.id, l.client, l.server, l.generation),
+                (c, l.id, l.client, l.server, l.generation, l.protocol),
                 (rel(c, Some(l.start)), rel(c, Some(l.end))),
                 (rel(c, l.syn_ack), rel(c, l.ack)),
                 (

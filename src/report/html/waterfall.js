@@ -22,7 +22,7 @@
   var lanes = D.lanes.map(function (a, i) {
     return {
       kind: 'lane', i: i, cap: a[0][0], id: a[0][1], client: S[a[0][2]], server: S[a[0][3]],
-      gen: a[0][4], start: a[1][0], end: a[1][1], synack: a[2][0], ack: a[2][1],
+      gen: a[0][4], proto: a[0][5], start: a[1][0], end: a[1][1], synack: a[2][0], ack: a[2][1],
       close: a[3][0], closeTs: a[3][1], rstSide: a[3][2], tunnel: a[4] >= 0 ? S[a[4]] : null,
       marks: a[5], tx: a[7][0], firstFrame: a[7][1], lastFrame: a[7][2], findings: [],
       bars: a[6].map(function (b) {
@@ -134,6 +134,7 @@
     if (r.kind === 'cap') return D.captures[r.cap][0];
     if (r.kind === 'group') return '⋯ ' + r.connections + ' grouped: ' + r.client + ' → ' + r.server;
     return '#' + r.id + ' ' + r.client + ' → ' + r.server + (r.gen ? ' gen ' + r.gen : '') +
+      (r.proto && r.proto !== 'http1' ? ' ' + r.proto : '') +
       (r.tunnel ? ' [' + r.tunnel + ']' : '');
   }
 
@@ -331,6 +332,7 @@
     }
     details.innerHTML = '<h3>connection ' + r.id + ': ' + esc(r.client) + ' → ' + esc(r.server) +
       (r.gen ? ' (generation ' + r.gen + ')' : '') + '</h3>' +
+      '<p>protocol: ' + esc(r.proto) + '</p>' +
       (r.tunnel ? '<p>tunnel: ' + esc(r.tunnel) + '</p>' : '') +
       '<p>' + fmt(r.start) + ' to ' + fmt(r.end) + ', handshake ' + (r.ack >= 0 ? ms(r.ack - r.start) : 'not seen') +
       ', closed by ' + ['nothing (open)', 'FIN', 'RST'][r.close] + ', frames ' + r.firstFrame + '–' + r.lastFrame +

@@ -18,7 +18,9 @@ static META: RuleMeta = RuleMeta {
     doc: r#"## What it detects
 At least `churn_min` HTTP connections from one client host to one server endpoint (address
 and port) that each carried exactly one transaction, got a complete response and were then
-closed (FIN or RST), where each connection's SYN came no later than `churn_window_s` after an
+closed (FIN or RST) — on TLS connections, whose HTTP is encrypted, one exchange of records
+(one run of the client's application-data records and the server's whole answering run, as
+S001 reads it) stands for the transaction — where each connection's SYN came no later than `churn_window_s` after an
 earlier connection of the group closed (its first FIN or RST). Connections that overlap in time
 do not link (they could not have shared one connection), but sequential chains that interleave
 (a client with a few lanes, each opening a connection per request) form one group. The group
@@ -28,7 +30,9 @@ One cause, one finding: S001 handshake-dominated on a connection of the chain sa
 thing one connection at a time, so those findings are folded into this one (its `folded`
 evidence lists them, `folded_findings` counts them) unless configured more severe than it. The
 handshakes' cost is in `handshakes_ms` (all of the chain's) and `saved_handshakes_ms` (all but
-the first, which keeping one connection would have saved).
+the first, which keeping one connection would have saved); on TLS connections these are the
+whole setup, the TCP handshake plus the TLS one (ClientHello to both Finished messages), and `tls_connections` and `tls_resumed` say
+how many of the chain were TLS and how many of those resumed a session.
 
 ## Why it matters
 Every new connection costs a round trip of handshake before the request can leave, then
@@ -102,13 +106,16 @@ impl Rule for ConnectionChurn {
     }
 }
 
-/// One HTTP transaction with a complete response, then the close.
+/// One HTTP transaction with a complete response, then the close; on a
+/// TLS connection, one exchange of records (one run of the client's
+/// application data and the server's whole answer), then the close.
 fn is_one_shot(c: &ConnSummary) -> bool {
-    c.is_http
+    let http = c.is_http
         && c.transactions == 1
-        && c.close_ts.is_some()
         && c.requests.len() == 1
-        && c.requests.iter().all(|r| r.answered)
+        && c.requests.iter().all(|r| r.answered);
+    let tls = c.tls.as_ref().is_some_and(|t| t.one_exchange);
+    (http || tls) && c.close_ts.is_some()
 }
 
 /// A group of connections linked by "opened within the window after the
@@ -219,7 +226,8 @@ fn report(
         return;
     };
     let n = members.len();
-    let handshakes: Vec<i64> = members.iter().filter_map(|c| c.handshake_rtt_ns).collect();
+    // The setup each paid: the TCP handshake, and the TLS one on TLS.
+    let handshakes: Vec<i64> = members.iter().filter_map(|c| c.setup_ns).collect();
     // Saturates at i64::MAX ns (292 years), where a hostile capture's
     // timestamps could make the sum wrap.
     let handshake_total = handshakes.iter().fold(0i64, |a, &h| a.saturating_add(h));
@@ -291,19 +299,41 @@ fn report(
     } else {
         "keep connections alive (HTTP/1.1 persistence) and reuse them from a pool"
     };
+    let tls = members.iter().filter(|c| c.tls.is_some()).count();
+    let (carried, handshakes_are) = if tls == n {
+        (
+            "one exchange of TLS records (one request and its response, as far as encrypted \
+             records show)"
+                .to_string(),
+            "TCP and TLS handshakes",
+        )
+    } else {
+        (format!("one request{what}"), "handshakes")
+    };
     let message = format!(
-        "{n} connections from {host} to {server} (ports {port_list}) each carried one \
-         request{what} and were closed{who}, the next one opening at most {} later: {} of the \
-         {n} handshakes ({}) could have been saved by keeping one connection; {fix}",
+        "{n} connections from {host} to {server} (ports {port_list}) each carried {carried} and \
+         were closed{who}, the next one opening at most {} later: {} of the {n} {handshakes_are} \
+         ({}) could have been saved by keeping one connection; {fix}",
         duration(chain.max_gap_ns),
         n.saturating_sub(1),
         duration(saved),
     );
     let ids: Vec<u64> = members.iter().take(MAX_LISTED).map(|c| c.id).collect();
     let listed_ports: Vec<u16> = ports.iter().take(MAX_LISTED).copied().collect();
+    let mut f = last.finding(&META, last.start_ts, message);
+    if tls > 0 {
+        let resumed = members
+            .iter()
+            .filter(|c| {
+                c.tls
+                    .as_ref()
+                    .is_some_and(|t| t.handshake == crate::tls::HandshakeKind::Resumed)
+            })
+            .count();
+        f = f.with("tls_connections", tls).with("tls_resumed", resumed);
+    }
     out.push(
-        last.finding(&META, last.start_ts, message)
-            .with("connections", n)
+        f.with("connections", n)
             .with("connection_ids", ids)
             .with("client_ports", listed_ports)
             .with_ms("max_gap_ms", chain.max_gap_ns)
@@ -353,6 +383,35 @@ mod tests {
             one_shot(&mut t, 41011 + i as u16, i as f64 * (110.0 + gap));
         }
         t
+    }
+
+    #[test]
+    fn one_exchange_tls_connections_make_a_chain_too() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        let mut t = Timeline::new();
+        for i in 0..3u16 {
+            let at = f64::from(i) * 300.0;
+            t.connection(&format!("10.0.0.1:{}", 41011 + i), "10.0.0.2:443");
+            let ready = t.tls13_handshake(
+                at,
+                50.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(200))
+                .server(ready + 50.0, &app_data(300));
+            t.server_fin(ready + 60.0)
+                .client_fin(ready + 61.0)
+                .server_ack(ready + 62.0);
+        }
+        let f = only(t.findings_of("S002"));
+        assert_eq!(f.connection, 2);
+        assert_evidence(
+            &f,
+            json!({"connections": 3, "tls_connections": 3, "tls_resumed": 0, "handshakes_ms": 300.0, "saved_handshakes_ms": 200.0}),
+        );
+        assert_says(&f, "each carried one exchange of TLS records");
+        assert_says(&f, "2 of the 3 TCP and TLS handshakes (200.0 ms)");
     }
 
     #[test]
