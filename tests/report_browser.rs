@@ -380,7 +380,9 @@ async fn the_report_draws_every_lane_bar_and_finding_and_a_marker_opens_its_evid
             let f = client
                 .execute(
                     "var f = JSON.parse(document.getElementById('connlint-data').textContent).findings[arguments[0]]; \
-                     return {conn: f[3], message: f[8], evidence: f[9]};",
+                     var D = JSON.parse(document.getElementById('connlint-data').textContent); \
+                     var l = f[6] >= 0 ? D.lanes[f[6]][7] : null; \
+                     return {conn: f[3], message: f[8], evidence: f[9], frames: l ? [l[1], l[2]] : null};",
                     vec![json!(i)],
                 )
                 .await
@@ -403,6 +405,10 @@ async fn the_report_draws_every_lane_bar_and_finding_and_a_marker_opens_its_evid
                         "{what}: frame {k}={v}: {text}"
                     );
                 }
+            }
+            if let Some(fr) = f["frames"].as_array() {
+                let want = format!("the connection's frames: {}–{}", fr[0], fr[1]);
+                assert!(text.contains(&want), "{what}: no {want:?}: {text}");
             }
             markers_clicked += 1;
         }

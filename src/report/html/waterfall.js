@@ -314,6 +314,8 @@
       '<p>connection ' + f.conn + (f.tx >= 0 ? ', transaction ' + f.tx : '') + ', at ' + fmt(f.ts) +
       ' · <a href="#doc-' + esc(f.rule) + '">rule documentation</a></p>' +
       (fr.length ? '<p class="frames">frames: ' + fr.map(esc).join(', ') + '</p>' : '') +
+      (f.lane >= 0 ? '<p class="conn-frames">the connection\'s frames: ' + lanes[f.lane].firstFrame + '–' +
+        lanes[f.lane].lastFrame + '</p>' : '') +
       '<pre class="cmd">' + esc(tshark(f.conn, f.cap)) + '</pre>' +
       '<h4>evidence</h4><pre class="evidence">' + esc(JSON.stringify(f.evidence, null, 2)) + '</pre>';
     details.dataset.finding = f.i;
