@@ -30,11 +30,27 @@ pub struct CaptureSummary {
     pub error: Option<CaptureError>,
     /// The bounds this capture reached (see [`crate::limits`]).
     pub limits_hit: crate::limits::LimitsHit,
+    /// Reading stopped early because a stop was requested (Ctrl-C, see
+    /// [`crate::interrupt`]); the report covers what was read.
+    pub interrupted: bool,
+    /// The compression the capture was read through (`gzip`, `zstd`): byte
+    /// offsets are then in the decompressed data.
+    pub compression: Option<&'static str>,
+    /// Frames the filter left out (outside the time window, or a segment
+    /// not of `--host` / `--port`), and finished connections it left out
+    /// (`--server`, `--client`).
+    pub filtered_frames: u64,
+    pub filtered_connections: u64,
+    /// What the connections were (HTTP/1.x or what else), when the HTTP
+    /// layer ran.
+    pub seen: crate::http::sniff::Seen,
 }
 
 /// A finished connection with what the HTTP layer made of it.
 #[derive(Debug)]
 pub struct Analyzed {
+    /// The capture's first packet: every command's time zero.
+    pub capture_start: Timestamp,
     pub connection: Connection,
     /// The transactions kept ([`Keep::transactions`]) and the rest of the
     /// HTTP layer's report.
@@ -89,18 +105,30 @@ where
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
     let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = run_with_handler(
+    let mut seen = crate::http::sniff::Seen::default();
+    let mut summary = pipeline(
         path,
         opened,
         limits,
         || ConnectionHandler::new(http_limits, tls_limits, keep),
-        |f| {
+        |f, capture_start| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
             if let Some(t) = &handled.tls {
                 hit.add_tls(t);
             }
+            let c = &f.connection;
+            seen.add(
+                handled.http.is_http || handled.protocol.is_tls(),
+                c.handshake.syn.is_some() || c.handshake.syn_ack.is_some(),
+                crate::http::sniff::Opening::of(
+                    handled.protocol,
+                    c.stats(crate::reassembly::Side::Client).bytes,
+                ),
+                c.server.port(),
+            );
             done(Analyzed {
+                capture_start,
                 connection: f.connection,
                 http: handled.http,
                 settled: handled.settled,
@@ -113,6 +141,7 @@ where
         },
     );
     summary.limits_hit.merge_http(&hit);
+    summary.seen = seen;
     summary
 }
 
@@ -131,6 +160,27 @@ where
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
+    pipeline(path, opened, limits, new_handler, |f, _| done(f))
+}
+
+/// The loop itself: each finished connection goes to `done` with the
+/// capture's first packet time. It stops at the end of the capture, at its
+/// damage, or when a stop is requested ([`crate::interrupt`]); either way
+/// the connections still open are finished as open at the end of the
+/// capture. Frames and connections outside the filter (`limits.filter`)
+/// are counted and go no further.
+fn pipeline<H, F, D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    new_handler: F,
+    mut done: D,
+) -> CaptureSummary
+where
+    H: StreamHandler,
+    F: FnMut() -> H,
+    D: FnMut(Finished<H>, Timestamp),
+{
     let mut summary = CaptureSummary {
         path: path.to_string(),
         ..CaptureSummary::default()
@@ -143,22 +193,52 @@ where
         }
     };
     summary.format = Some(reader.format());
+    summary.compression = reader.compression();
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
+    let filter = &limits.filter;
+    let by_packet = filter.filters_packets();
+    // The first packet's time, read by `done` while the loop sets it.
+    let t0 = std::cell::Cell::new(Timestamp::ZERO);
+    let mut filtered_connections = 0u64;
     let mut done = |f: Finished<H>| {
         hit.add_tcp(&f.connection.dirs);
-        done(f)
+        if filter.keeps_connection(&f.connection) {
+            done(f, t0.get())
+        } else {
+            filtered_connections = filtered_connections.saturating_add(1);
+        }
     };
     loop {
+        if crate::interrupt::requested() {
+            summary.interrupted = true;
+            break;
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames = summary.frames.saturating_add(1);
-                summary.first_ts.get_or_insert(frame.ts);
+                let first = *summary.first_ts.get_or_insert(frame.ts);
+                t0.set(first);
                 summary.last_ts = Some(frame.ts);
+                if by_packet && !filter.keeps_time(frame.ts, first) {
+                    summary.filtered_frames = summary.filtered_frames.saturating_add(1);
+                    continue;
+                }
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
+                    if by_packet && !filter.keeps_segment(&seg) {
+                        summary.filtered_frames = summary.filtered_frames.saturating_add(1);
+                        continue;
+                    }
                     table.process_tunnelled(&seg, tunnel, &mut done);
                 }
+            }
+            // A stop ends a stream as if it ended there (see
+            // `crate::interrupt::Interruptible`): a record it cut short is
+            // where reading stopped, not damage.
+            Ok(None) | Err(_) if crate::interrupt::requested() => {
+                summary.interrupted = true;
+                break;
             }
             Ok(None) => break,
             Err(e) => {
@@ -170,6 +250,7 @@ where
     summary.bytes = reader.offset();
     decoder.finish();
     table.finish_all(&mut done);
+    summary.filtered_connections = filtered_connections;
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
     hit.max_fragment_datagrams = summary.decode.fragment_datagram_limit_hits;

@@ -5,19 +5,24 @@
 //! internal error).
 
 use crate::analyze::{self, run_check, Analyzed, CaptureSummary, Limits};
+use crate::filter::{Endpoint, Filter, TimeBound};
 use crate::http::Keep;
+use crate::report::baseline::{self, Baseline};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
-use crate::report::findings::{self, CheckFormat};
+use crate::report::findings::{self, CheckFormat, RuleHelp};
 use crate::report::har::HarWriter;
 use crate::report::html::{ReportBuilder, ReportOptions};
+use crate::report::latency::{self, LatencySummary};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
+use crate::report::term::{ColorChoice, Term};
 use crate::report::transactions::{self, TransactionRecord};
 use crate::report::waterfall::{Waterfall, WaterfallOptions};
 use crate::report::CheckConsumer;
-use crate::report::Format;
-use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
-use clap::{Parser, Subcommand};
+use crate::report::{Clock, Format};
+use crate::rules::{suppress, CliSelection, Config, ConfigFile, FailOn};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::IpAddr;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,7 +31,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
     about = "Analyze and lint HTTP/1.x connection management in packet captures",
     long_about = None
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Set a bound on the input, e.g. --limit max_connections=100000
@@ -41,6 +46,68 @@ struct Cli {
     /// identity.
     #[arg(long, global = true)]
     merge_tunnels: bool,
+    /// Colour the output: auto (a terminal, unless NO_COLOR is set), always
+    /// or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only the summary lines, warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+/// The captures a command reads, and what of them to analyse.
+#[derive(Args, Debug, Clone)]
+struct Input {
+    /// pcap or pcapng files, plain or gzip / zstd compressed; `-` reads
+    /// standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
+    /// Only packets to or from this address (repeat for any of several).
+    #[arg(long = "host", value_name = "ADDR", value_parser = parse_host, help_heading = "Filters")]
+    hosts: Vec<IpAddr>,
+    /// Only packets to or from this port (repeat for any of several).
+    #[arg(long = "port", value_name = "PORT", help_heading = "Filters")]
+    ports: Vec<u16>,
+    /// Only connections to this server: an address, optionally with its
+    /// port (10.0.0.2, 10.0.0.2:80, [2001:db8::2]:443).
+    #[arg(long = "server", value_name = "ADDR[:PORT]", value_parser = Endpoint::parse, help_heading = "Filters")]
+    servers: Vec<Endpoint>,
+    /// Only connections from this client: an address, optionally with its port.
+    #[arg(long = "client", value_name = "ADDR[:PORT]", value_parser = Endpoint::parse, help_heading = "Filters")]
+    clients: Vec<Endpoint>,
+    /// Only packets from this time on: seconds after the first packet
+    /// (12.5), seconds since the epoch after @ (@1700000000.25), or UTC
+    /// (2023-11-14T22:13:20Z).
+    #[arg(long, value_name = "TIME", value_parser = TimeBound::parse, help_heading = "Filters")]
+    from: Option<TimeBound>,
+    /// Only packets up to this time (as --from).
+    #[arg(long, value_name = "TIME", value_parser = TimeBound::parse, help_heading = "Filters")]
+    to: Option<TimeBound>,
+    /// Show times in UTC instead of seconds after the capture's first packet.
+    #[arg(long)]
+    absolute_time: bool,
+}
+
+impl Input {
+    fn filter(&self) -> Filter {
+        Filter {
+            hosts: self.hosts.clone(),
+            ports: self.ports.clone(),
+            servers: self.servers.clone(),
+            clients: self.clients.clone(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+fn parse_host(s: &str) -> Result<IpAddr, String> {
+    match Endpoint::parse(s)? {
+        Endpoint { ip, port: None } => Ok(ip),
+        Endpoint { port: Some(_), .. } => Err(format!(
+            "`{s}` has a port: give --host an address and --port the port (or use --server)"
+        )),
+    }
 }
 
 /// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
@@ -64,65 +131,68 @@ fn capture_bytes(paths: &[String]) -> u64 {
 enum Command {
     /// List every TCP connection: endpoints, handshake, close, bytes, loss.
     Connections {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// List every HTTP/1.x transaction: method, URI, status, sizes, and its
-    /// connect / send / wait / receive time.
+    /// List every HTTP/1.x transaction: method, Host, URI, status, sizes,
+    /// frames, and its connect / send / wait / receive time.
     Transactions {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         /// `har`: an HTTP Archive 1.2 (one page per capture) with headers,
         /// timings and connlint's findings per entry, for browser devtools.
         #[arg(long, value_enum, default_value_t = TransactionsFormat::Table)]
         format: TransactionsFormat,
+        /// Print only the latency per server endpoint: count and the 50th,
+        /// 90th and 99th percentiles of wait and total time.
+        #[arg(long)]
+        summary: bool,
         /// Draw the connections as a waterfall in the terminal instead (the
-        /// HTML report's lanes in Unicode blocks, fitted to the width).
-        #[arg(long, conflicts_with = "format")]
+        /// HTML report's lanes in Unicode blocks, fitted to the width;
+        /// coloured as --color says).
+        #[arg(long, conflicts_with_all = ["format", "summary"])]
         waterfall: bool,
         /// With --waterfall: the connections drawn per capture, the first
-        /// by start.
+        /// by start (the filters choose which are candidates).
         #[arg(long, default_value_t = 20, requires = "waterfall", value_parser = clap::value_parser!(u32).range(1..=100_000))]
         first: u32,
-        /// With --waterfall: only connections to this server (host:port or host).
-        #[arg(long, requires = "waterfall", value_name = "ENDPOINT")]
-        server: Option<String>,
-        /// With --waterfall: columns (default: $COLUMNS, else 120).
+        /// With --waterfall: columns (default: the terminal's or $COLUMNS, else 120).
         #[arg(long, requires = "waterfall", value_parser = clap::value_parser!(u16).range(40..))]
         width: Option<u16>,
-        /// With --waterfall: colour the phases (default: when stdout is a terminal).
-        #[arg(long, requires = "waterfall")]
-        colour: Option<bool>,
     },
     /// Lint connection management: what is wrong, where, and what it cost.
-    /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
+    /// Exit 0: no finding at or above --fail-on; 1: some (or, with
+    /// --fail-on-empty, a capture with nothing to judge); 2: usage error,
     /// bad configuration, or an unreadable or damaged capture.
     Check {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
         format: CheckFormat,
-        /// Lowest severity that makes the exit code 1.
+        /// Lowest severity that makes the exit code 1 [default: the
+        /// config's fail-on, else warning].
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
         /// Rules to run: codes (T001), names (nagle-delayed-ack-stall) or code
-        /// prefixes (C, P0); comma-separated or repeated. Replaces the config's.
+        /// prefixes (C, P0); comma-separated or repeated. Replaces the config's
+        /// [default: the config's select, else all].
         #[arg(long, value_delimiter = ',', value_name = "RULES")]
         select: Option<Vec<String>>,
         /// Rules to skip, as for --select; added to the config's.
         #[arg(long, value_delimiter = ',', value_name = "RULES")]
         ignore: Vec<String>,
-        /// Configuration file (default: ./connlint.toml if it exists).
+        /// Configuration file [default: ./connlint.toml if it exists].
         #[arg(long, value_name = "FILE")]
         config: Option<String>,
         /// Exit 0 even when findings are at or above --fail-on (damage still exits 2).
         #[arg(long)]
         exit_zero: bool,
+        /// Exit 1 when a capture has nothing to judge: no TCP connection, or
+        /// no HTTP/1.x (also the config's fail-on-empty).
+        #[arg(long)]
+        fail_on_empty: bool,
         /// List every finding in the table, SARIF, JUnit and GitHub output
         /// instead of one entry per rule, client host and server endpoint
         /// (JSON and JSON Lines always list every finding).
@@ -132,14 +202,26 @@ enum Command {
         /// table, or with --format json / jsonl as JSON).
         #[arg(long)]
         statistics: bool,
+        /// Report only findings whose fingerprint is not in this baseline
+        /// (written by --write-baseline), and say how many of its entries
+        /// no longer occur.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<String>,
+        /// Record this run's findings by fingerprint in FILE (the baseline
+        /// for --baseline), then report as usual.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<String>,
+        /// How much of each rule's documentation SARIF carries: short (its
+        /// summary and a link) or full.
+        #[arg(long, value_enum, value_name = "HOW", default_value_t = RuleHelp::Short)]
+        sarif_rule_help: RuleHelp,
     },
     /// Write one self-contained HTML report (no network access needed):
     /// what was read, the findings by rule with the rules' documentation, and
     /// a connection waterfall with the findings on it.
     Report {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         /// The HTML file to write; `-` writes standard output.
         #[arg(short, long, value_name = "FILE")]
         output: String,
@@ -171,6 +253,24 @@ enum Command {
         #[arg(value_name = "CODE|NAME")]
         rule: String,
     },
+    /// Write a commented connlint.toml with every rule's options at their
+    /// defaults.
+    Init {
+        /// Where to write it.
+        #[arg(value_name = "FILE", default_value = "connlint.toml")]
+        path: String,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (e.g. `connlint completions bash >
+    /// /etc/bash_completion.d/connlint`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `connlint man | man -l -`).
+    Man,
 }
 
 /// Reads the configuration file named on the command line, or
@@ -253,6 +353,7 @@ fn check_each(
     limits: &Limits,
     also: Keep,
     consumer: &mut impl CheckConsumer,
+    view: View,
 ) -> bool {
     let mut damaged = false;
     for path in captures {
@@ -261,7 +362,7 @@ fn check_each(
         let o = analyze::run_check_each(path, opened, limits, config, also, |a| {
             consumer.connection(a)
         });
-        damaged |= report_error(&o.summary);
+        damaged |= report_capture(&o.summary, CaptureRole::Check, view);
         o.findings.iter().for_each(|f| consumer.finding(f));
         consumer.capture_done(&o);
     }
@@ -275,18 +376,22 @@ fn har_command(
     captures: &[String],
     cli_limits: &[String],
     merge_tunnels: bool,
+    filter: Filter,
+    view: View,
 ) -> io::Result<Outcome> {
     let (config, limits) =
         match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
             Ok(c) => c,
             Err(e) => return usage(e),
         };
+    let mut limits = limits;
+    limits.filter = filter;
     let mut har = HarWriter::new();
     let also = Keep {
         fields: true,
         ..Keep::TRANSACTIONS
     };
-    let damaged = check_each(captures, &config, &limits, also, &mut har);
+    let damaged = check_each(captures, &config, &limits, also, &mut har, view);
     let mut out = stdout();
     har.write(&mut out)?;
     out.flush()?;
@@ -313,18 +418,22 @@ fn waterfall_command(
     options: WaterfallOptions,
     cli_limits: &[String],
     merge_tunnels: bool,
+    filter: Filter,
+    view: View,
 ) -> io::Result<Outcome> {
     let (config, limits) =
         match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
             Ok(c) => c,
             Err(e) => return usage(e),
         };
+    let mut limits = limits;
+    limits.filter = filter;
     let mut waterfall = Waterfall::new(stdout(), options);
     let also = Keep {
         marks: true,
         ..Keep::TRANSACTIONS
     };
-    let damaged = check_each(captures, &config, &limits, also, &mut waterfall);
+    let damaged = check_each(captures, &config, &limits, also, &mut waterfall, view);
     waterfall.finish()?.flush()?;
     Ok(if damaged {
         Outcome::Damaged
@@ -336,24 +445,28 @@ fn waterfall_command(
 /// `connlint report`: the HTML report, written to `output` (`-`: stdout)
 /// once every capture is read.
 fn report_command(
-    captures: &[String],
+    input: &Input,
     output: &str,
     options: ReportOptions,
-    selection: &CliSelection,
-    config: Option<&str>,
+    (selection, config): (&CliSelection, Option<&str>),
     cli_limits: &[String],
     merge_tunnels: bool,
+    view: View,
 ) -> io::Result<Outcome> {
+    let captures = &input.captures;
+    let filter = input.filter();
     let (config, limits) = match config_and_limits(config, selection, cli_limits, merge_tunnels) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    let mut limits = limits;
+    limits.filter = filter;
     let mut report = ReportBuilder::new(options);
     let also = Keep {
         marks: true,
         ..Keep::TRANSACTIONS
     };
-    let damaged = check_each(captures, &config, &limits, also, &mut report);
+    let damaged = check_each(captures, &config, &limits, also, &mut report, view);
     if output == "-" {
         let mut out = stdout();
         report.write(&mut out)?;
@@ -387,6 +500,8 @@ enum Outcome {
     Clean,
     /// Findings at or above `--fail-on` (and no `--exit-zero`).
     Findings,
+    /// A capture had nothing to judge and `--fail-on-empty` was asked.
+    NothingToJudge,
     /// A capture was unreadable or damaged; the report of what was
     /// readable was printed, and the damage named on stderr.
     Damaged,
@@ -394,12 +509,14 @@ enum Outcome {
     Usage,
 }
 
-/// Exit codes: 0 clean, 1 findings, 2 usage, configuration, damage or an
-/// I/O error; a closed pipe (`connlint ... | head`) is not an error.
+/// Exit codes: 0 clean, 1 findings (or nothing to judge, when asked), 2
+/// usage, configuration, damage or an I/O error; a closed pipe (`connlint
+/// ... | head`) is not an error. A run stopped by Ctrl-C exits as its
+/// report says (a second Ctrl-C exits 130 at once, see [`crate::interrupt`]).
 fn exit_code(result: io::Result<Outcome>) -> i32 {
     match result {
         Ok(Outcome::Clean) => 0,
-        Ok(Outcome::Findings) => 1,
+        Ok(Outcome::Findings | Outcome::NothingToJudge) => 1,
         Ok(Outcome::Damaged | Outcome::Usage) => 2,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -413,6 +530,14 @@ fn exit_code(result: io::Result<Outcome>) -> i32 {
 fn usage(message: impl std::fmt::Display) -> io::Result<Outcome> {
     eprintln!("connlint: error: {message}");
     Ok(Outcome::Usage)
+}
+
+/// How the command's output is shown: the terminal, and the global
+/// `--quiet`.
+#[derive(Clone, Copy, Debug, Default)]
+struct View {
+    term: Term,
+    quiet: bool,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -430,12 +555,24 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     let stats = cli.stats;
     let paths = match &cli.command {
-        Command::Connections { captures, .. }
-        | Command::Transactions { captures, .. }
-        | Command::Check { captures, .. }
-        | Command::Report { captures, .. } => captures.clone(),
+        Command::Connections { input, .. }
+        | Command::Transactions { input, .. }
+        | Command::Check { input, .. }
+        | Command::Report { input, .. } => input.captures.clone(),
         _ => Vec::new(),
     };
+    if !paths.is_empty() {
+        // Ctrl-C keeps the report of what was read (see crate::interrupt).
+        if let Err(e) = crate::interrupt::install() {
+            eprintln!("connlint: note: Ctrl-C will not keep the report: {e}");
+        }
+        if paths.iter().any(|p| p == "-") && io::stdin().is_terminal() {
+            eprintln!(
+                "connlint: reading a capture from standard input, a terminal: pipe one in \
+                 (tcpdump -w - ... | connlint check -) or end with Ctrl-D"
+            );
+        }
+    }
     let result = run(cli);
     if stats {
         let secs = started.elapsed().as_secs_f64();
@@ -460,88 +597,137 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
+    let view = View {
+        term: Term::detect(cli.color),
+        quiet: cli.quiet,
+    };
     match cli.command {
         Command::Limits => limits_command(&limits),
-        Command::Connections { captures, format } => {
-            list::<ConnectionListing>(&captures, format, &limits)
+        Command::Connections { input, format } => {
+            limits.filter = input.filter();
+            list::<ConnectionListing>(&input, format, &limits, view)
         }
         Command::Transactions {
-            captures,
+            input,
             waterfall: true,
             first,
-            server,
             width,
-            colour,
             ..
-        } => waterfall_command(
-            &captures,
-            WaterfallOptions {
-                first: first as usize,
-                server,
-                width: width.map_or_else(terminal_width, usize::from),
-                colour: colour.unwrap_or_else(|| io::stdout().is_terminal()),
-            },
-            &cli.limits,
-            cli.merge_tunnels,
-        ),
+        } => {
+            let filter = input.filter();
+            waterfall_command(
+                &input.captures,
+                WaterfallOptions {
+                    first: first as usize,
+                    width: width
+                        .or(view.term.width)
+                        .map_or_else(terminal_width, usize::from),
+                    colour: view.term.color,
+                },
+                &cli.limits,
+                cli.merge_tunnels,
+                filter,
+                view,
+            )
+        }
         Command::Transactions {
-            captures, format, ..
-        } => match format.listing() {
-            Some(format) => list::<TransactionListing>(&captures, format, &limits),
-            None => har_command(&captures, &cli.limits, cli.merge_tunnels),
-        },
+            input,
+            format,
+            summary,
+            ..
+        } => {
+            limits.filter = input.filter();
+            match (format.listing(), summary) {
+                (None, true) => usage("--summary and --format har do not go together"),
+                (None, false) => har_command(
+                    &input.captures,
+                    &cli.limits,
+                    cli.merge_tunnels,
+                    limits.filter,
+                    view,
+                ),
+                (Some(format), true) => latency_command(&input, format, &limits, view),
+                (Some(format), false) => list::<TransactionListing>(&input, format, &limits, view),
+            }
+        }
         Command::Check {
-            captures,
+            input,
             format,
             fail_on,
             select,
             ignore,
             config,
             exit_zero,
+            fail_on_empty,
             no_group,
             statistics,
+            baseline,
+            write_baseline,
+            sarif_rule_help,
         } => check_command(
-            &captures,
+            &input,
             &CheckArgs {
                 format,
                 selection: CliSelection {
                     select,
                     ignore,
                     fail_on,
+                    fail_on_empty,
                 },
                 config,
                 exit_zero,
                 no_group,
                 statistics,
+                baseline,
+                write_baseline,
+                rule_help: sarif_rule_help,
                 merge_tunnels: cli.merge_tunnels,
             },
             &cli.limits,
+            view,
         ),
         Command::Report {
-            captures,
+            input,
             output,
             lanes_per_pair,
             select,
             ignore,
             config,
         } => report_command(
-            &captures,
+            &input,
             &output,
             ReportOptions {
                 lanes_per_pair,
                 ..ReportOptions::default()
             },
-            &CliSelection {
-                select,
-                ignore,
-                fail_on: None,
-            },
-            config.as_deref(),
+            (
+                &CliSelection {
+                    select,
+                    ignore,
+                    fail_on: None,
+                    fail_on_empty: false,
+                },
+                config.as_deref(),
+            ),
             &cli.limits,
             cli.merge_tunnels,
+            view,
         ),
         Command::Rules { format } => rules_command(format),
         Command::Rule { rule } => rule_command(&rule),
+        Command::Init { path, force } => init_command(&path, force),
+        Command::Completions { shell } => {
+            let mut out = stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "connlint", &mut out);
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            let mut out = stdout();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
     }
 }
 
@@ -562,14 +748,15 @@ fn limits_command(limits: &Limits) -> io::Result<Outcome> {
 
 /// A listing command (`connections`, `transactions`): what it makes of each
 /// connection, how it writes that, and its summary line. A fresh value per
-/// capture carries what the capture's lines need (its first time, counts).
-trait Listing: Default {
+/// capture carries what the capture's lines need (its time zero, counts).
+trait Listing {
     /// What one connection contributes, held until its turn.
     type Item;
     const KEY: &'static str;
     const HEADER: &'static [&'static str];
     const RIGHT: &'static [usize];
     const KEEP: Keep;
+    fn new(absolute_time: bool) -> Self;
     /// Columns shown after the header's where some row has a cell for them.
     const OPTIONAL: &'static [&'static str];
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Self::Item;
@@ -582,24 +769,59 @@ type Writer = ListWriter<BufWriter<io::StdoutLock<'static>>>;
 
 /// Runs a listing over every capture: connections finish in the order they
 /// end and are written in the order they began (one [`Reorder`] per
-/// capture), each capture closed by its summary line.
-fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io::Result<Outcome> {
+/// capture), each capture closed by its summary line (alone with
+/// `--quiet`). A table says first what its times count from.
+fn list<L: Listing>(
+    input: &Input,
+    format: Format,
+    limits: &Limits,
+    view: View,
+) -> io::Result<Outcome> {
     let mut w = ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT)
-        .optional_columns(L::OPTIONAL);
+        .optional_columns(L::OPTIONAL)
+        .with_term(view.term);
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
-    for path in captures {
-        let mut listing = L::default();
+    let quiet = view.quiet && format == Format::Table;
+    for path in &input.captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let mut listing = L::new(input.absolute_time);
         let mut reorder = Reorder::default();
+        let mut said_clock = quiet;
         let summary = analyze::run(path, limits, L::KEEP, |a| {
+            if !said_clock {
+                said_clock = true;
+                let clock = Clock {
+                    t0: a.capture_start,
+                    absolute: input.absolute_time,
+                };
+                w.note(&clock.header_line(path));
+            }
             let item = listing.item(path, &a, &w);
-            reorder.push(a.connection.id, item, |item| listing.emit(item, &mut w));
+            reorder.push(a.connection.id, item, |item| {
+                if !quiet {
+                    listing.emit(item, &mut w)
+                }
+            });
         });
-        reorder.drain(|item| listing.emit(item, &mut w));
-        damaged |= report_error(&summary);
+        reorder.drain(|item| {
+            if !quiet {
+                listing.emit(item, &mut w)
+            }
+        });
+        damaged |= report_capture(&summary, CaptureRole::Listing(L::KEY), view);
         let cap = CaptureRecord::new(&summary);
-        w.capture_done(&listing.summary_line(path, &cap));
+        let line = match (&summary.format, &summary.error) {
+            (None, Some(e)) => format!("{path}: not read: {}", e.reason),
+            _ => listing.summary_line(path, &cap),
+        };
+        w.capture_done(&line);
+        if let Some(d) = findings::DamageRecord::of(&summary) {
+            w.jsonl_record(&d);
+        }
         records.push(cap);
     }
     w.end(&records)?;
@@ -610,29 +832,35 @@ fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io:
     })
 }
 
-/// `connlint connections`: a row per connection, times from the capture's
-/// first listed connection.
-#[derive(Default)]
+/// `connlint connections`: a row per connection, its start after the
+/// capture's first packet (or in UTC).
 struct ConnectionListing {
-    t0: Option<f64>,
+    absolute: bool,
 }
 
 impl Listing for ConnectionListing {
-    type Item = ConnectionRecord;
+    type Item = Rendered;
     const KEY: &'static str = "connections";
     const HEADER: &'static [&'static str] = connections::HEADER;
     const RIGHT: &'static [usize] = connections::RIGHT;
     const KEEP: Keep = Keep::COUNT;
     const OPTIONAL: &'static [&'static str] = connections::OPTIONAL;
 
-    fn item(&mut self, path: &str, a: &Analyzed, _: &Writer) -> ConnectionRecord {
-        ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
-            .with_protocol(a.protocol, a.tls.as_deref())
+    fn new(absolute: bool) -> Self {
+        ConnectionListing { absolute }
     }
 
-    fn emit(&mut self, rec: ConnectionRecord, w: &mut Writer) {
-        let t0 = *self.t0.get_or_insert(rec.start_ts);
-        let r = w.render(&rec, || connections::row(&rec, t0));
+    fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Rendered {
+        let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
+            .with_protocol(a.protocol, a.tls.as_deref());
+        let clock = Clock {
+            t0: a.capture_start,
+            absolute: self.absolute,
+        };
+        w.render(&rec, || connections::row(&rec, &a.connection, &clock))
+    }
+
+    fn emit(&mut self, r: Rendered, w: &mut Writer) {
         w.item(r);
     }
 
@@ -643,8 +871,8 @@ impl Listing for ConnectionListing {
 
 /// `connlint transactions`: a row per transaction, rendered as its
 /// connection finishes.
-#[derive(Default)]
 struct TransactionListing {
+    absolute: bool,
     transactions: u64,
     http_connections: u64,
     connections: u64,
@@ -659,6 +887,16 @@ impl Listing for TransactionListing {
     const KEEP: Keep = Keep::TRANSACTIONS;
     const OPTIONAL: &'static [&'static str] = &["tunnel"];
 
+    fn new(absolute: bool) -> Self {
+        TransactionListing {
+            absolute,
+            transactions: 0,
+            http_connections: 0,
+            connections: 0,
+            tls_connections: 0,
+        }
+    }
+
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Vec<Rendered> {
         self.connections = self.connections.saturating_add(1);
         self.tls_connections = self
@@ -671,13 +909,22 @@ impl Listing for TransactionListing {
             .transactions
             .saturating_add(a.http.transactions.len() as u64);
         let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
+        let clock = Clock {
+            t0: a.capture_start,
+            absolute: self.absolute,
+        };
         a.http
             .transactions
             .iter()
             .map(|tx| {
                 let r = TransactionRecord::new(path, &a.connection, tx);
                 let row = || {
-                    let mut cells = transactions::row(tx, &r);
+                    let start = tx
+                        .timing
+                        .request_start_ts
+                        .or(tx.response.as_ref().map(|m| m.first_byte_ts))
+                        .map_or("-".to_string(), |ts| clock.cell(ts));
+                    let mut cells = transactions::row(tx, &r, start);
                     cells.extend(tunnel.clone());
                     cells
                 };
@@ -710,6 +957,82 @@ impl Listing for TransactionListing {
     }
 }
 
+/// `connlint transactions --summary`: the latency per server endpoint of
+/// every capture named, as a table or JSON (JSON Lines: one endpoint a
+/// line).
+fn latency_command(
+    input: &Input,
+    format: Format,
+    limits: &Limits,
+    view: View,
+) -> io::Result<Outcome> {
+    let mut summary = LatencySummary::default();
+    let mut damaged = false;
+    for path in &input.captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let s = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
+            let server = a.connection.server.to_string();
+            for tx in &a.http.transactions {
+                let t = &tx.timing;
+                let ms = |ns: Option<i64>| ns.map(|n| n as f64 / 1e6);
+                let parts = [t.connect_ns, t.send_ns, t.wait_ns, t.receive_ns];
+                let total = (t.wait_ns.is_some() || t.send_ns.is_some()).then(|| {
+                    parts
+                        .iter()
+                        .flatten()
+                        .fold(0i64, |a, b| a.saturating_add(*b))
+                });
+                summary.add(&server, ms(t.wait_ns), ms(total));
+            }
+        });
+        damaged |= report_capture(&s, CaptureRole::Listing("transactions"), view);
+    }
+    let endpoints = summary.endpoints();
+    let mut out = stdout();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &endpoints).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for e in &endpoints {
+                crate::report::write_json_line(&mut out, e)?;
+            }
+        }
+        Format::Table => {
+            if !endpoints.is_empty() {
+                let mut t = view.term.table();
+                t.set_header(view.term.header(latency::HEADER.iter().copied()));
+                for e in &endpoints {
+                    t.add_row(latency::row(e));
+                }
+                for &col in latency::RIGHT {
+                    if let Some(c) = t.column_mut(col) {
+                        c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                    }
+                }
+                writeln!(out, "{t}")?;
+            }
+            let n: u64 = endpoints.iter().map(|e| e.transactions).sum();
+            writeln!(
+                out,
+                "{n} transaction{} at {} server endpoint{} (wait and total in ms, nearest-rank percentiles)",
+                if n == 1 { "" } else { "s" },
+                endpoints.len(),
+                if endpoints.len() == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
 /// `connlint check`'s options, as parsed.
 struct CheckArgs {
     format: CheckFormat,
@@ -718,15 +1041,20 @@ struct CheckArgs {
     exit_zero: bool,
     no_group: bool,
     statistics: bool,
+    baseline: Option<String>,
+    write_baseline: Option<String>,
+    rule_help: RuleHelp,
     merge_tunnels: bool,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
-/// capture linted, the report, and the gate.
+/// capture linted, suppressions and the baseline applied, the report, and
+/// the gate.
 fn check_command(
-    captures: &[String],
+    input: &Input,
     args: &CheckArgs,
     cli_limits: &[String],
+    view: View,
 ) -> io::Result<Outcome> {
     if args.statistics && !args.format.has_statistics() {
         return usage(format!(
@@ -739,6 +1067,16 @@ fn check_command(
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    let mut baseline = match &args.baseline {
+        None => None,
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(b) => Some(b),
+            Err(e) => return usage(format!("{p}: cannot read the baseline: {e}")),
+        },
+    };
     // The file's [limits] first, then --limit on top.
     let mut limits = Limits::default();
     for l in file_limits.iter().chain(cli_limits) {
@@ -747,20 +1085,71 @@ fn check_command(
         }
     }
     limits.tunnels.merge = args.merge_tunnels;
+    limits.filter = input.filter();
     let mut damaged = false;
-    let outcomes: Vec<_> = captures
-        .iter()
-        .map(|path| {
-            let o = run_check(path, &limits, &config);
-            damaged |= report_error(&o.summary);
-            o
-        })
-        .collect();
+    let mut empty = false;
+    let mut outcomes = Vec::new();
+    for path in &input.captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let o = run_check(path, &limits, &config);
+        damaged |= report_capture(&o.summary, CaptureRole::Check, view);
+        empty |= nothing_to_judge(&o.summary).is_some();
+        outcomes.push(o);
+    }
+    if let Some(p) = &args.write_baseline {
+        let text = baseline::to_json(outcomes.iter().flat_map(|o| &o.findings));
+        if let Err(e) = std::fs::write(p, text) {
+            return usage(format!("{p}: cannot write the baseline: {e}"));
+        }
+    }
+    let mut suppressed = vec![0u64; config.suppress.len()];
+    let mut known = 0u64;
+    for o in &mut outcomes {
+        let counts = suppress::apply(&config.suppress, &mut o.findings);
+        for (total, n) in suppressed.iter_mut().zip(counts) {
+            *total = total.saturating_add(n);
+        }
+        if let Some(b) = &mut baseline {
+            known = known.saturating_add(b.filter(&mut o.findings));
+        }
+    }
+    for (s, n) in config.suppress.iter().zip(&suppressed) {
+        if *n > 0 && !view.quiet {
+            eprintln!(
+                "connlint: note: {n} finding{} suppressed: {}",
+                if *n == 1 { "" } else { "s" },
+                s.describe()
+            );
+        }
+    }
+    if let Some(b) = &baseline {
+        let gone = b.gone();
+        eprintln!(
+            "connlint: note: baseline: {known} known finding{} not shown; {} of its {} entr{} no longer occur{}",
+            if known == 1 { "" } else { "s" },
+            gone.len(),
+            b.len(),
+            if b.len() == 1 { "y" } else { "ies" },
+            if gone.len() == 1 { "s" } else { "" },
+        );
+        if !view.quiet {
+            for g in gone.iter().take(10) {
+                eprintln!("connlint: note: baseline entry no longer occurs: {g}");
+            }
+        }
+    }
     let mut out = stdout();
     if args.statistics {
         findings::write_statistics(&mut out, args.format, &outcomes)?;
     } else {
-        let options = findings::CheckOptions::new(&config, !args.no_group);
+        let mut options = findings::CheckOptions::new(&config, !args.no_group);
+        options.term = view.term;
+        options.quiet = view.quiet;
+        options.absolute_time = input.absolute_time;
+        options.rule_help = args.rule_help;
+        options.hidden = (suppressed.iter().sum(), known);
         findings::write_check(&mut out, args.format, &outcomes, &options)?;
     }
     out.flush()?;
@@ -772,6 +1161,8 @@ fn check_command(
         Outcome::Damaged
     } else if gate && !args.exit_zero {
         Outcome::Findings
+    } else if empty && config.fail_on_empty {
+        Outcome::NothingToJudge
     } else {
         Outcome::Clean
     })
@@ -785,7 +1176,8 @@ fn rules_command(format: ListFormat) -> io::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `connlint rule CODE|NAME`.
+/// `connlint rule CODE|NAME`; for a word that names none, the rules whose
+/// name or summary holds it.
 fn rule_command(rule: &str) -> io::Result<Outcome> {
     match crate::rules::config::find_rule(rule) {
         Some(r) => {
@@ -794,10 +1186,45 @@ fn rule_command(rule: &str) -> io::Result<Outcome> {
             out.flush()?;
             Ok(Outcome::Clean)
         }
-        None => usage(format!(
-            "no rule has the code or name `{rule}`; `connlint rules` lists them"
-        )),
+        None => {
+            let word = rule.to_ascii_lowercase();
+            let near: Vec<String> = crate::rules::all()
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| {
+                    !word.is_empty()
+                        && (m.name.contains(&word)
+                            || m.summary.to_ascii_lowercase().contains(&word)
+                            || m.code.to_ascii_lowercase().starts_with(&word))
+                })
+                .map(|m| format!("{} {}", m.code, m.name))
+                .collect();
+            if near.is_empty() {
+                usage(format!(
+                    "no rule has the code or name `{rule}`; `connlint rules` lists them"
+                ))
+            } else {
+                usage(format!(
+                    "no rule has the code or name `{rule}`; did you mean: {}",
+                    near.join(", ")
+                ))
+            }
+        }
     }
+}
+
+/// `connlint init`: the template, not over an existing file unless asked.
+fn init_command(path: &str, force: bool) -> io::Result<Outcome> {
+    if !force && std::path::Path::new(path).exists() {
+        return usage(format!(
+            "{path} exists; `connlint init --force` overwrites it"
+        ));
+    }
+    if let Err(e) = std::fs::write(path, crate::report::init::template()) {
+        return usage(format!("{path}: cannot write: {e}"));
+    }
+    eprintln!("connlint: wrote {path}");
+    Ok(Outcome::Clean)
 }
 
 /// When more frames that may hold TCP went undecoded than TCP segments were
@@ -827,18 +1254,100 @@ fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
     ))
 }
 
-/// Prints a capture's damage to stderr (file, byte offset, reason), and a
-/// note for each bound it reached; true if it was damaged.
-fn report_error(summary: &CaptureSummary) -> bool {
-    if let Some(note) = undecoded_note(summary) {
-        eprintln!("connlint: note: {}: {note}", summary.path);
+/// Why a capture that was read has nothing to judge, if it has not: no
+/// packets, no TCP connection, or no HTTP/1.x (and what there was).
+fn nothing_to_judge(summary: &CaptureSummary) -> Option<String> {
+    summary.format?;
+    let seen = &summary.seen;
+    let filtered = summary.filtered_frames > 0 || summary.filtered_connections > 0;
+    let s = |n: u64| if n == 1 { "" } else { "s" };
+    if summary.frames == 0 {
+        return Some("the capture holds no packets".to_string());
     }
-    for (key, n, meaning) in summary.limits_hit.reached() {
+    if seen.connections == 0 {
+        let kept = summary.frames.saturating_sub(summary.filtered_frames);
+        return Some(if filtered {
+            format!(
+                "no TCP connection in the {kept} packet{} the filter kept (of {})",
+                s(kept),
+                summary.frames
+            )
+        } else {
+            format!("no TCP connection in {kept} packet{}", s(kept))
+        });
+    }
+    if seen.http == 0 {
+        let n = seen.connections;
+        let which = if filtered { " the filter kept" } else { "" };
+        return Some(format!(
+            "no HTTP/1.x or TLS in the {n} TCP connection{}{which} ({})",
+            s(n),
+            seen.describe()
+        ));
+    }
+    None
+}
+/// Which command a capture's notes are for: `connections` warns only of a
+/// capture without TCP, the HTTP commands of one without HTTP/1.x.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaptureRole {
+    Listing(&'static str),
+    Check,
+}
+
+/// Prints to stderr what a person must know of a capture: its damage
+/// (file, byte offset, reason), that it was interrupted, that it had
+/// nothing to judge (a warning), and notes (undecoded frames, bounds
+/// reached, the filter; not with `--quiet`). True if it was damaged.
+fn report_capture(summary: &CaptureSummary, role: CaptureRole, view: View) -> bool {
+    let path = &summary.path;
+    if !view.quiet {
+        if let Some(note) = undecoded_note(summary) {
+            eprintln!("connlint: note: {path}: {note}");
+        }
+        for (key, n, meaning) in summary.limits_hit.reached() {
+            eprintln!(
+                "connlint: note: {path}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        if summary.filtered_frames > 0 || summary.filtered_connections > 0 {
+            eprintln!(
+                "connlint: note: {path}: the filter left out {} packet{} and {} connection{}",
+                summary.filtered_frames,
+                if summary.filtered_frames == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                summary.filtered_connections,
+                if summary.filtered_connections == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+            );
+        }
+    }
+    if summary.interrupted {
         eprintln!(
-            "connlint: note: {}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",
-            summary.path,
-            if n == 1 { "" } else { "s" }
+            "connlint: note: {path}: interrupted; the report covers the {} packet{} read before it \
+             (connections still open count as open at the end of the capture)",
+            summary.frames,
+            if summary.frames == 1 { "" } else { "s" }
         );
+    }
+    if let Some(why) = nothing_to_judge(summary) {
+        let tcp_missing = summary.seen.connections == 0;
+        if role == CaptureRole::Check || role == CaptureRole::Listing("transactions") || tcp_missing
+        {
+            let hint = if role == CaptureRole::Check {
+                " (--fail-on-empty makes this fail the run)"
+            } else {
+                ""
+            };
+            eprintln!("connlint: warning: {path}: nothing to judge: {why}{hint}");
+        }
     }
     match &summary.error {
         Some(e) => {
@@ -847,9 +1356,12 @@ fn report_error(summary: &CaptureSummary) -> bool {
                 1 => " (the report covers the 1 packet before it)".to_string(),
                 n => format!(" (the report covers the {n} packets before it)"),
             };
+            let of = summary
+                .compression
+                .map_or(String::new(), |c| format!(" of the {c}-decompressed data"));
             eprintln!(
-                "connlint: error: {}: byte offset {}: {}{covered}",
-                summary.path, e.offset, e.reason
+                "connlint: error: {path}: byte offset {}{of}: {}{covered}",
+                e.offset, e.reason
             );
             true
         }

@@ -16,8 +16,10 @@ use crate::reassembly::DirectionStats;
 use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// Every bound the pipeline enforces, one field per stage.
-#[derive(Clone, Copy, Debug, Default)]
+/// Every bound the pipeline enforces, one field per stage; and what of
+/// the capture to analyse (the filter, which is no bound but travels with
+/// them to every stage that reads the capture).
+#[derive(Clone, Debug, Default)]
 pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
@@ -26,6 +28,8 @@ pub struct Limits {
     pub flow: FlowLimits,
     pub http: HttpLimits,
     pub tls: TlsLimits,
+    /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
+    pub filter: crate::filter::Filter,
 }
 
 /// One settable bound: its key, what it bounds, and where it lives; and,

@@ -100,7 +100,7 @@ fn one_line_per_connection_by_start_fitted_to_the_width() {
     assert!(on[0].starts_with(&format!("#{} ", f["connection"])));
     // Not a terminal: no colour unless asked.
     assert!(!out.contains('\x1b'));
-    let coloured = run(&["transactions", "--waterfall", "--colour", "true"], &cap);
+    let coloured = run(&["transactions", "--waterfall", "--color", "always"], &cap);
     assert!(
         coloured.contains("\x1b[38;5;208m░"),
         "the handshake in orange"
@@ -116,15 +116,13 @@ fn the_first_n_and_a_server_filter() {
     for (a, b) in first.iter().zip(&all) {
         assert_eq!(a.0, b.0);
     }
+    // The capture commands' --server filter chooses the candidates.
     let out = run(
         &["transactions", "--waterfall", "--server", "198.18.0.9:80"],
         &cap,
     );
     assert!(lanes(&out).is_empty());
-    assert!(
-        out.contains("0 of 0 connections to 198.18.0.9:80 (8 in all)"),
-        "{out}"
-    );
+    assert!(out.contains("0 of 0 connections"), "{out}");
     let host = lanes(&run(
         &["transactions", "--waterfall", "--server", "198.18.0.2"],
         &cap,

@@ -35,6 +35,9 @@ pub struct HttpConnection {
     /// Keep every message's header fields as on the wire
     /// ([`HeaderFacts::fields`](super::HeaderFacts::fields)).
     pub(super) keep_fields: bool,
+    /// The frame being processed ([`StreamHandler::on_frame`]): messages
+    /// record the frames of their first and last bytes.
+    pub(super) frame: u64,
 }
 
 impl Default for HttpConnection {
@@ -55,6 +58,7 @@ impl HttpConnection {
             candidate: None,
             end: ConnectionEnd::default(),
             keep_fields: false,
+            frame: 0,
         }
     }
 
@@ -176,6 +180,10 @@ impl HttpConnection {
 }
 
 impl StreamHandler for HttpConnection {
+    fn on_frame(&mut self, frame: u64) {
+        self.frame = frame;
+    }
+
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         let (mut offset, mut bytes) = (offset, bytes);
         if let Some(next) = self.dirs.of(from).next_offset {

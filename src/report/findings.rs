@@ -13,12 +13,13 @@ mod junit;
 mod sarif;
 mod table;
 
-pub use sarif::SARIF_FINGERPRINT;
+pub use sarif::{RuleHelp, SARIF_FINGERPRINT, SARIF_GROUP};
 
-use super::group::{Group, GroupKey, Grouper};
+use super::group::{fingerprint, Group, GroupKey, Grouper};
+use super::term::Term;
 use super::{write_json_line, Format};
 use crate::analyze::CheckOutcome;
-use crate::rules::{Finding, RuleMeta, Severity};
+use crate::rules::{Finding, Place, RuleMeta, Severity};
 use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
@@ -76,6 +77,14 @@ pub struct FindingRecord<'a> {
     /// findings of one capture with the same group are repeats of one
     /// another, shown as one entry by the table, SARIF, JUnit and GitHub.
     pub group: String,
+    /// Its [`fingerprint`](super::group::fingerprint): the group key and
+    /// the request, what a baseline records.
+    pub fingerprint: String,
+    /// Frames and the request: `connection_first_frame`,
+    /// `connection_last_frame`, `request_frame`, `response_first_frame`,
+    /// `response_last_frame`, `method`, `uri`, `host` (see [`Place`]).
+    #[serde(flatten)]
+    pub place: Option<&'a Place>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -93,6 +102,8 @@ impl<'a> FindingRecord<'a> {
             message: &f.message,
             evidence: &f.evidence,
             group: GroupKey::of(f).to_string(),
+            fingerprint: fingerprint(f),
+            place: f.place.as_deref(),
         }
     }
 }
@@ -148,6 +159,17 @@ pub struct CheckOptions {
     /// The rules that ran, in catalogue order: JUnit has a test case for
     /// each, passed or failed.
     pub rules: Vec<&'static RuleMeta>,
+    /// The terminal the table is written for (width, colour).
+    pub term: Term,
+    /// Times in the table in UTC (`--absolute-time`).
+    pub absolute_time: bool,
+    /// Only the summary line in the table (`--quiet`).
+    pub quiet: bool,
+    /// How much of each rule's documentation SARIF carries.
+    pub rule_help: RuleHelp,
+    /// Findings left out by suppressions and the baseline, for the
+    /// summary line: (suppressed, in the baseline).
+    pub hidden: (u64, u64),
 }
 
 impl CheckOptions {
@@ -161,6 +183,7 @@ impl CheckOptions {
                 .filter(|(_, s)| s.enabled)
                 .map(|(r, _)| r.meta())
                 .collect(),
+            ..CheckOptions::default()
         }
     }
 }
@@ -171,20 +194,49 @@ impl Default for CheckOptions {
         CheckOptions {
             group: true,
             rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
+            term: Term::default(),
+            absolute_time: false,
+            quiet: false,
+            rule_help: RuleHelp::Short,
+            hidden: (0, 0),
         }
     }
 }
 
 /// Writes the findings as a table (repeats grouped) or JSON / JSON Lines.
 pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -> io::Result<()> {
-    write_listing(out, format, outcomes, true)
+    write_listing(out, format, outcomes, &CheckOptions::default())
+}
+
+/// A capture's damage as a JSON Lines record of its own:
+/// `{"kind":"damage","capture":"f.pcap","offset":1234,"message":"..."}`.
+#[derive(Serialize)]
+pub struct DamageRecord<'a> {
+    pub kind: &'static str,
+    pub capture: &'a str,
+    pub offset: u64,
+    pub message: &'a str,
+    /// The report covers the packets before the damage.
+    pub packets_before: u64,
+}
+
+impl<'a> DamageRecord<'a> {
+    pub fn of(summary: &'a crate::analyze::CaptureSummary) -> Option<DamageRecord<'a>> {
+        summary.error.as_ref().map(|e| DamageRecord {
+            kind: "damage",
+            capture: &summary.path,
+            offset: e.offset,
+            message: &e.reason,
+            packets_before: summary.frames,
+        })
+    }
 }
 
 fn write_listing<W: Write>(
     out: &mut W,
     format: Format,
     outcomes: &[CheckOutcome],
-    group: bool,
+    options: &CheckOptions,
 ) -> io::Result<()> {
     match format {
         Format::Json => {
@@ -221,8 +273,18 @@ fn write_listing<W: Write>(
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
             out.write_all(b"\n")
         }
-        Format::Jsonl => records(outcomes).try_for_each(|r| write_json_line(out, &r)),
-        Format::Table => table::write_table(out, outcomes, group),
+        Format::Jsonl => {
+            for o in outcomes {
+                for f in &o.findings {
+                    write_json_line(out, &FindingRecord::new(&o.summary.path, f))?;
+                }
+                if let Some(d) = DamageRecord::of(&o.summary) {
+                    write_json_line(out, &d)?;
+                }
+            }
+            Ok(())
+        }
+        Format::Table => table::write_table(out, outcomes, options),
     }
 }
 
@@ -343,10 +405,10 @@ pub fn write_check<W: Write>(
 ) -> io::Result<()> {
     let group = options.group;
     match format {
-        CheckFormat::Table => write_listing(out, Format::Table, outcomes, group),
-        CheckFormat::Json => write_listing(out, Format::Json, outcomes, group),
-        CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, group),
-        CheckFormat::Sarif => sarif::write_sarif(out, outcomes, group),
+        CheckFormat::Table => write_listing(out, Format::Table, outcomes, options),
+        CheckFormat::Json => write_listing(out, Format::Json, outcomes, options),
+        CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, options),
+        CheckFormat::Sarif => sarif::write_sarif(out, outcomes, options),
         CheckFormat::Junit => junit::write_junit(out, outcomes, options),
         CheckFormat::Github => github::write_github(out, outcomes, group),
     }

@@ -1,6 +1,6 @@
 //! `connlint transactions CAPTURE --waterfall`: the HTML report's lanes in
 //! the terminal, for a quick look over ssh. Per capture, the first
-//! connections by start (those to the `--server` asked for, if any), one
+//! connections by start (of those the filters let through), one
 //! line each, on one time axis fitted to the width: the handshake, each
 //! transaction's send / wait / receive, the idle rest of the connection,
 //! retransmissions and gaps, the FIN or RST end, then the rules that found
@@ -83,8 +83,6 @@ struct Lane {
 pub struct WaterfallOptions {
     /// Connections per capture (the earliest-starting).
     pub first: usize,
-    /// Only connections to this server endpoint (`host:port`) or host.
-    pub server: Option<String>,
     /// Columns in all.
     pub width: usize,
     pub colour: bool,
@@ -99,9 +97,8 @@ pub struct Waterfall<W: Write> {
     lanes: BTreeMap<(i64, u64), Lane>,
     /// Connection id -> its lane's key, for the findings.
     key_of: FxHashMap<u64, (i64, u64)>,
-    /// Connections of the capture, and those that matched the filter.
+    /// Connections of the capture (those the filters let through).
     seen: u64,
-    matched: u64,
     error: Option<io::Error>,
 }
 
@@ -113,7 +110,6 @@ impl<W: Write> Waterfall<W> {
             lanes: BTreeMap::new(),
             key_of: FxHashMap::default(),
             seen: 0,
-            matched: 0,
             error: None,
         }
     }
@@ -123,13 +119,6 @@ impl<W: Write> Waterfall<W> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self.out),
-        }
-    }
-
-    fn matches(&self, server: &str) -> bool {
-        match &self.options.server {
-            None => true,
-            Some(want) => server == want || super::group::host(server) == want,
         }
     }
 
@@ -223,16 +212,10 @@ impl<W: Write> Waterfall<W> {
         let lanes: Vec<Lane> = std::mem::take(&mut self.lanes).into_values().collect();
         self.key_of.clear();
         let width = self.options.width.max(40);
-        let filter = self
-            .options
-            .server
-            .as_ref()
-            .map_or(String::new(), |s| format!(" to {s}"));
         writeln!(
             self.out,
-            "{path}: {} of {} connections{filter} ({} in all), by start; time since the first one's first packet",
+            "{path}: {} of {} connections, by start; time since the first one's first packet",
             lanes.len(),
-            self.matched,
             self.seen
         )?;
         let (Some(t0), Some(t1)) = (
@@ -359,15 +342,10 @@ impl<W: Write> Waterfall<W> {
 impl<W: Write> CheckConsumer for Waterfall<W> {
     fn capture(&mut self, _path: &str) {
         self.seen = 0;
-        self.matched = 0;
     }
 
     fn connection(&mut self, a: &Analyzed) {
         self.seen = self.seen.saturating_add(1);
-        if !self.matches(&a.connection.server.to_string()) {
-            return;
-        }
-        self.matched = self.matched.saturating_add(1);
         let key = (a.connection.start_ts.nanos(), a.connection.id);
         if self.lanes.len() >= self.options.first {
             match self.lanes.last_key_value().map(|(k, _)| *k) {

@@ -81,7 +81,8 @@ impl<'c> Linter<'c> {
         // One cause, one finding on this connection first ([`Rule::folds`]),
         // then across connections as the findings join the capture's.
         fold(&mut out, 0);
-        for f in out {
+        for mut f in out {
+            super::place::from_connection(&mut f, cx);
             self.add(f);
         }
         self.index.push(ConnSummary::new(cx));
@@ -100,10 +101,30 @@ impl<'c> Linter<'c> {
             let mut out = Vec::new();
             rule.check_capture(&self.index, settings, &mut out);
             apply_severity(&mut out, settings);
+            self.place(&mut out);
             for f in out {
                 if self.seen.insert((f.code, f.connection, f.transaction)) {
                     self.add(f);
                 }
+            }
+        }
+    }
+
+    /// Adds their place to the findings of a cross-connection rule, from
+    /// their connections' summaries (looked up once each).
+    fn place(&self, findings: &mut [Finding]) {
+        if findings.len() <= 16 {
+            for f in findings {
+                if let Some(s) = self.index.get(f.connection) {
+                    super::place::from_summary(f, s);
+                }
+            }
+            return;
+        }
+        let by_id: FxHashMap<u64, &ConnSummary> = self.index.iter().map(|s| (s.id, s)).collect();
+        for f in findings {
+            if let Some(s) = by_id.get(&f.connection) {
+                super::place::from_summary(f, s);
             }
         }
     }

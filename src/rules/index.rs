@@ -177,12 +177,18 @@ pub struct RequestSummary {
     pub headers: HeaderFacts,
     /// The final response's header facts, if there was one.
     pub response_headers: Option<HeaderFacts>,
+    /// Frames of the request's first byte and the response's first and
+    /// last bytes (0: none or unknown).
+    pub frames: [u64; 3],
 }
 
 /// One finished connection, as the cross-connection rules need it.
 #[derive(Clone, Debug)]
 pub struct ConnSummary {
     pub id: u64,
+    /// The connection's first and last frames.
+    pub first_frame: u64,
+    pub last_frame: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     /// The client's SYN if seen, else the first packet.
@@ -241,6 +247,8 @@ impl ConnSummary {
         let txs = &cx.http.transactions;
         ConnSummary {
             id: c.id,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
             client: c.client,
             server: c.server,
             start_ts: c.handshake.syn.unwrap_or(c.start_ts),
@@ -396,6 +404,11 @@ fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<Requ
         failure: RequestFailure::of(tx, fin),
         headers: req.headers.clone(),
         response_headers: tx.response.as_ref().map(|r| r.headers.clone()),
+        frames: [
+            req.first_frame,
+            tx.response.as_ref().map_or(0, |r| r.first_frame),
+            tx.response.as_ref().map_or(0, |r| r.last_frame),
+        ],
     })
 }
 
