@@ -2,7 +2,7 @@
 
 mod arrives;
 
-use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
+use super::connection::{Connection, EndReason, Previous, RoleEvidence, RstSegment};
 use super::roles;
 use crate::decode::{TcpSegment, Tunnel};
 use crate::reassembly::{
@@ -18,8 +18,15 @@ const SECOND: i64 = 1_000_000_000;
 /// Bounds and timeouts of the flow table, in capture time.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowLimits {
-    /// A connection with no packet for this long is finished.
+    /// A connection not established (a handshake that never completed, or
+    /// one closing) with no packet for this long is finished.
     pub idle_timeout_ns: i64,
+    /// An established connection (handshake completed, or picked up
+    /// mid-stream, or data delivered) with no packet for this long is
+    /// finished. Long, as a stateful firewall's: keep-alive and database
+    /// connections idle for hours. A packet that continues its sequence
+    /// numbers afterwards resumes it (`Connection::resumes`).
+    pub established_timeout_ns: i64,
     /// After both FINs or a RST, late packets (the last ACK, a retransmitted
     /// FIN) still belong to the connection for this long.
     pub linger_ns: i64,
@@ -41,6 +48,7 @@ impl Default for FlowLimits {
     fn default() -> Self {
         FlowLimits {
             idle_timeout_ns: 600 * SECOND,
+            established_timeout_ns: 86_400 * SECOND,
             linger_ns: 5 * SECOND,
             tombstone_ns: 120 * SECOND,
             max_connections: 65_536,
@@ -62,6 +70,9 @@ pub struct FlowStats {
     pub idle_timeouts: u64,
     /// Connections finished early because the table was full.
     pub evicted: u64,
+    /// Connections whose first packet continued one let go while
+    /// established (idle or evicted).
+    pub resumed: u64,
     pub max_concurrent: u64,
     /// Times the capture-wide reassembly budget ran out.
     pub reassembly_budget_hits: u64,
@@ -96,6 +107,45 @@ struct Tombstone {
     id: u64,
     generation: u32,
     end_ts: Timestamp,
+    /// Set when the connection was let go while established rather than
+    /// closed: a later packet may resume it.
+    resume: Option<Resumable>,
+    /// When the table let go of it (capture time).
+    let_go: Timestamp,
+}
+
+/// What a connection let go while established leaves for a packet that
+/// continues it: its roles and where each side's stream had got to.
+#[derive(Clone, Copy, Debug)]
+struct Resumable {
+    client: SocketAddr,
+    server: SocketAddr,
+    roles: RoleEvidence,
+    /// Each side's next sequence number expected (index [`Side::index`]).
+    next_seq: [Option<u32>; 2],
+}
+
+/// How far from where its stream had got to a segment may start and still
+/// continue it: TCP's largest window (RFC 7323 §2.3).
+const RESUME_WINDOW: i64 = 1 << 30;
+
+impl Resumable {
+    /// Whether the segment continues this connection's sequence numbers:
+    /// its own side's, or, for a side that had sent nothing, its
+    /// acknowledgement of the other's.
+    fn continues(&self, seg: &TcpSegment<'_>) -> bool {
+        let side = if seg.src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let near = |a: u32, b: u32| i64::from(a.wrapping_sub(b) as i32).abs() <= RESUME_WINDOW;
+        match (self.next_seq.of(side), self.next_seq.of(side.peer())) {
+            (Some(own), _) => near(seg.seq, *own),
+            (None, Some(peer)) => seg.flags.ack() && near(seg.ack, *peer),
+            (None, None) => false,
+        }
+    }
 }
 
 struct Entry<H> {
@@ -188,6 +238,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut generation = 0;
         let mut previous = None;
+        let mut resumes = None;
         if let Some(entry) = self.map.get_mut(&key) {
             let side = side_of(&entry.conn, seg.src);
             let reused = syn_only && matches!(entry.first_seq.of(side), Some(s) if *s != seg.seq);
@@ -208,23 +259,44 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 done(self.finish(key, *entry, EndReason::Reused));
             }
         } else if let Some(tomb) = self.tombstones.get(&key).copied() {
-            if !seg.flags.syn() {
-                self.stats.late_packets = self.stats.late_packets.saturating_add(1);
-                return;
-            }
-            self.tombstones.remove(&key);
-            generation = tomb.generation.saturating_add(1);
-            previous = Some(super::Previous {
+            let earlier = Previous {
                 id: tomb.id,
                 end_ts: tomb.end_ts,
-                closed: true,
-            });
+                closed: tomb.resume.is_none(),
+            };
+            match tomb.resume {
+                // Let go while established, and this packet goes on where
+                // it stopped: the same connection, resumed.
+                Some(r) if !seg.flags.syn() && r.continues(seg) => {
+                    generation = tomb.generation;
+                    resumes = Some((earlier, r));
+                }
+                // Neither a SYN nor a continuation: a connection of its own,
+                // as on a tuple never seen.
+                Some(_) if !seg.flags.syn() => {}
+                None if !seg.flags.syn() => {
+                    self.stats.late_packets = self.stats.late_packets.saturating_add(1);
+                    return;
+                }
+                _ => {
+                    generation = tomb.generation.saturating_add(1);
+                    previous = Some(earlier);
+                }
+            }
+            self.tombstones.remove(&key);
         }
         if self.map.len() >= self.limits.max_connections {
             self.evict(done);
         }
         let mut entry = self.open(seg, generation);
         entry.conn.previous = previous;
+        if let Some((earlier, r)) = resumes {
+            entry.conn.client = r.client;
+            entry.conn.server = r.server;
+            entry.conn.roles = r.roles;
+            entry.conn.resumes = Some(earlier);
+            self.stats.resumed = self.stats.resumed.saturating_add(1);
+        }
         entry.conn.tunnel = tunnel.owned();
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
@@ -319,23 +391,37 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             fin: entry.conn.fin,
             handshake_rtt_ns: entry.conn.handshake.rtt_ns(),
         });
+        let established = entry.established();
+        let now = self.now;
+        let next_seq = [Side::Client, Side::Server].map(|side| entry.rx.of(side).next_seq());
         let [c, s] = entry.rx;
         entry.conn.dirs = [c.stats, s.stats];
         entry.conn.end_reason = reason;
+        let tombstone = |resume| Tombstone {
+            id: entry.conn.id,
+            generation: entry.conn.generation,
+            end_ts: end,
+            resume,
+            let_go: now,
+        };
         match reason {
-            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted => {
-                if entry.closing_since.is_some() {
-                    self.tombstones.insert(
-                        key,
-                        Tombstone {
-                            id: entry.conn.id,
-                            generation: entry.conn.generation,
-                            end_ts: end,
-                        },
-                    );
-                }
+            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted
+                if entry.closing_since.is_some() =>
+            {
+                self.tombstones.insert(key, tombstone(None));
             }
-            EndReason::Reused | EndReason::EndOfCapture => {}
+            EndReason::IdleTimeout | EndReason::Evicted if established => {
+                self.tombstones.insert(
+                    key,
+                    tombstone(Some(Resumable {
+                        client: entry.conn.client,
+                        server: entry.conn.server,
+                        roles: entry.conn.roles,
+                        next_seq,
+                    })),
+                );
+            }
+            _ => {}
         }
         if reason == EndReason::IdleTimeout {
             self.stats.idle_timeouts = self.stats.idle_timeouts.saturating_add(1);
@@ -357,7 +443,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             .filter_map(|(k, e)| {
                 if matches!(e.closing_since, Some(t) if now.since(t) >= limits.linger_ns) {
                     Some((e.conn.id, *k, EndReason::Closed))
-                } else if now.since(e.last_ts) >= limits.idle_timeout_ns {
+                } else if now.since(e.last_ts) >= e.idle_timeout(&limits) {
                     Some((e.conn.id, *k, EndReason::IdleTimeout))
                 } else {
                     None
@@ -370,8 +456,16 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 done(self.finish(key, *entry, reason));
             }
         }
-        self.tombstones
-            .retain(|_, t| now.since(t.end_ts) < limits.tombstone_ns);
+        // A closed tuple is remembered for `tombstone_ns` after its last
+        // packet; a connection let go while established for as long again
+        // as its idle timeout, from when it was let go.
+        self.tombstones.retain(|_, t| {
+            if t.resume.is_some() {
+                now.since(t.let_go) < limits.established_timeout_ns
+            } else {
+                now.since(t.end_ts) < limits.tombstone_ns
+            }
+        });
         if self.tombstones.len() > limits.max_tombstones {
             // Keep the newer half.
             let mut ends: Vec<Timestamp> = self.tombstones.values().map(|t| t.end_ts).collect();
@@ -408,6 +502,27 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
 }
 
 impl<H> Entry<H> {
+    /// Established: not closing, and the handshake completed, or the
+    /// connection was picked up mid-stream (no SYN seen), or data was
+    /// delivered. A SYN that was never answered, or a handshake that never
+    /// completed, is not.
+    fn established(&self) -> bool {
+        let h = &self.conn.handshake;
+        self.closing_since.is_none()
+            && (h.ack.is_some()
+                || (h.syn.is_none() && h.syn_ack.is_none())
+                || self.rx.iter().any(|r| r.next_offset() > 0))
+    }
+
+    /// How long it may sit without a packet before it is finished.
+    fn idle_timeout(&self, limits: &FlowLimits) -> i64 {
+        if self.established() {
+            limits.established_timeout_ns
+        } else {
+            limits.idle_timeout_ns
+        }
+    }
+
     /// Out-of-order bytes both directions hold.
     fn buffered(&self) -> usize {
         let [client, server] = &self.rx;

@@ -10,12 +10,13 @@
 //! state allows: a whole head parsed in place, or a body's worth of bytes
 //! skipped by arithmetic.
 
+use super::ack_evidence::AckEvidence;
 use super::direction::{BodyGap, Direction, Event, Range, State};
 use super::head::{parser_config, probe_request, Probe};
 use super::store::TransactionStore;
 use super::transaction::{Candidate, HttpConnectionReport, MessageEnd, NoResponse, Transaction};
 use super::HttpLimits;
-use crate::reassembly::{BySide, ConnectionEnd, Side, StreamHandler};
+use crate::reassembly::{BySide, ConnectionEnd, SegmentMeta, Side, StreamHandler};
 use crate::Timestamp;
 
 /// The HTTP/1.x parser of one TCP connection; see the [module docs](super).
@@ -35,6 +36,10 @@ pub struct HttpConnection {
     /// Keep every message's header fields as on the wire
     /// ([`HeaderFacts::fields`](super::HeaderFacts::fields)).
     pub(super) keep_fields: bool,
+    /// Bytes charged to probing on the budget (see `heads.rs`).
+    pub(super) probe_spent: u64,
+    /// The client's ACKs, for pipelining after a hole (`ack_evidence.rs`).
+    pub(super) acks: AckEvidence,
     /// The frame being processed ([`StreamHandler::on_frame`]): messages
     /// record the frames of their first and last bytes.
     pub(super) frame: u64,
@@ -58,6 +63,8 @@ impl HttpConnection {
             candidate: None,
             end: ConnectionEnd::default(),
             keep_fields: false,
+            probe_spent: 0,
+            acks: AckEvidence::default(),
             frame: 0,
         }
     }
@@ -234,7 +241,11 @@ impl StreamHandler for HttpConnection {
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, _ts: Timestamp) {
         let d = self.dirs.of_mut(from);
         d.report.gaps = d.report.gaps.saturating_add(1);
-        d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        // `u64::MAX` is a gap to the end of a stream whose length is unknown
+        // (decryption ended): a gap, but no byte count to report.
+        if len != u64::MAX {
+            d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        }
         let end = offset.saturating_add(len);
         d.next_offset = Some(d.next_offset.map_or(end, |n| n.max(end)));
         match d.state() {
@@ -324,6 +335,9 @@ impl StreamHandler for HttpConnection {
             }
             self.dirs.of_mut(side).step(Event::Close);
         }
+    }
+    fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
+        self.ack_segment(from, segment);
     }
     fn on_end(&mut self, end: &ConnectionEnd) {
         self.end = *end;

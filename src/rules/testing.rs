@@ -367,6 +367,7 @@ impl Timeline {
                 releases: &handled.releases,
                 protocol: handled.protocol,
                 tls: handled.tls.as_deref(),
+                decrypted: handled.decryption.is_some_and(|d| d.decrypted()),
                 release_places: &handled.release_places,
             });
         };
@@ -550,6 +551,7 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
             crate::http::Protocol::Unknown
         },
         tls: None,
+        decrypted: false,
         release_places: &[],
     });
     linter.finish()
