@@ -62,6 +62,8 @@ pub struct Analyzed {
     pub settled: u64,
     /// The ack releases kept ([`Keep::ack_releases_idle_ns`]).
     pub releases: Vec<AckRelease>,
+    /// The retransmissions and gaps kept ([`Keep::marks`]).
+    pub marks: Vec<crate::http::Mark>,
     /// What the connection spoke.
     pub protocol: Protocol,
     /// What the TLS stage found, on a TLS connection.
@@ -152,6 +154,7 @@ where
                 http: handled.http,
                 settled: handled.settled,
                 releases: handled.releases,
+                marks: handled.marks,
                 protocol: handled.protocol,
                 tls: handled.tls,
                 release_places: handled.release_places,
@@ -354,12 +357,31 @@ pub fn run_check_opened(
     limits: &Limits,
     config: &crate::rules::Config,
 ) -> CheckOutcome {
+    run_check_each(path, opened, limits, config, Keep::TRANSACTIONS, |_| {})
+}
+
+/// [`run_check_opened`] that also shows each finished connection to `each`
+/// before the linter sees it (the HAR and HTML writers consume them as they
+/// come), keeping what `also` asks beyond what the rules need
+/// ([`Keep::fields`], [`Keep::marks`]).
+pub fn run_check_each<E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    also: Keep,
+    mut each: E,
+) -> CheckOutcome
+where
+    E: FnMut(&Analyzed),
+{
     use crate::rules::{ConnectionFacts, Linter};
     let mut linter = Linter::new(config);
     // Every transaction, and the ack releases the enabled rules need.
     let keep = Keep {
         transactions: true,
         ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
+        ..also
     };
     let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
     // The tunnels of tunnelled connections, to name them on their findings.
@@ -372,6 +394,7 @@ pub fn run_check_opened(
         if let Some(t) = &a.connection.tunnel {
             tunnels.add(a.connection.id, t);
         }
+        each(&a);
         linter.connection(&ConnectionFacts {
             conn: &a.connection,
             http: &a.http,

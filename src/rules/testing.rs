@@ -353,8 +353,8 @@ impl Timeline {
         order.sort_by_key(|s| s.ts);
         let mut linter = Linter::new(config);
         let keep = Keep {
-            transactions: true,
             ack_releases_idle_ns: Some(0),
+            ..Keep::TRANSACTIONS
         };
         let mut table = FlowTable::new(FlowLimits::default(), || {
             ConnectionHandler::new(HttpLimits::default(), TlsLimits::default(), keep)
