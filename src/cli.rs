@@ -369,20 +369,20 @@ impl TransactionsFormat {
 }
 
 /// The rules' configuration (`path`, or ./connlint.toml if there is one)
-/// and the bounds: the file's `[limits]`, then `--limit` on top.
+/// and the bounds: what the command line set (`base`: its limits, tunnels
+/// merged or not, the key log), the file's `[limits]` under `--limit`.
 fn config_and_limits(
     path: Option<&str>,
     selection: &CliSelection,
     cli_limits: &[String],
-    merge_tunnels: bool,
+    base: &Limits,
 ) -> Result<(Config, Limits), String> {
     // The file's TLS keylog is `check`'s alone for now (not read here).
     let (config, file_limits, _keylog) = load_config(path, selection)?;
-    let mut limits = Limits::default();
+    let mut limits = base.clone();
     for l in file_limits.iter().chain(cli_limits) {
         limits.set(l).map_err(|e| format!("limit {e}"))?;
     }
-    limits.tunnels.merge = merge_tunnels;
     Ok((config, limits))
 }
 
@@ -417,15 +417,15 @@ fn check_each(
 fn har_command(
     captures: &[String],
     cli_limits: &[String],
-    merge_tunnels: bool,
+    base: &Limits,
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
-    let (config, limits) =
-        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
-            Ok(c) => c,
-            Err(e) => return usage(e),
-        };
+    let (config, limits) = match config_and_limits(None, &CliSelection::default(), cli_limits, base)
+    {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
     let mut limits = limits;
     limits.filter = filter;
     let mut har = HarWriter::new();
@@ -459,15 +459,15 @@ fn waterfall_command(
     captures: &[String],
     options: WaterfallOptions,
     cli_limits: &[String],
-    merge_tunnels: bool,
+    base: &Limits,
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
-    let (config, limits) =
-        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
-            Ok(c) => c,
-            Err(e) => return usage(e),
-        };
+    let (config, limits) = match config_and_limits(None, &CliSelection::default(), cli_limits, base)
+    {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
     let mut limits = limits;
     limits.filter = filter;
     let mut waterfall = Waterfall::new(stdout(), options);
@@ -492,12 +492,12 @@ fn report_command(
     options: ReportOptions,
     (selection, config): (&CliSelection, Option<&str>),
     cli_limits: &[String],
-    merge_tunnels: bool,
+    base: &Limits,
     view: View,
 ) -> io::Result<Outcome> {
     let captures = &input.captures;
     let filter = input.filter();
-    let (config, limits) = match config_and_limits(config, selection, cli_limits, merge_tunnels) {
+    let (config, limits) = match config_and_limits(config, selection, cli_limits, base) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
@@ -676,7 +676,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                     colour: view.term.color,
                 },
                 &cli.limits,
-                cli.merge_tunnels,
+                &limits,
                 filter,
                 view,
             )
@@ -693,8 +693,8 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 (None, false) => har_command(
                     &input.captures,
                     &cli.limits,
-                    cli.merge_tunnels,
-                    limits.filter,
+                    &limits,
+                    limits.filter.clone(),
                     view,
                 ),
                 (Some(format), true) => latency_command(&input, format, &limits, view),
@@ -762,7 +762,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 config.as_deref(),
             ),
             &cli.limits,
-            cli.merge_tunnels,
+            &limits,
             view,
         ),
         Command::Rules { format } => rules_command(format),

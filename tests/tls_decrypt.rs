@@ -327,3 +327,32 @@ fn secrets_injected_into_pcapng_decrypt_without_a_key_log() {
         assert_eq!(summary(&injected), summary(&keyed), "{name}");
     }
 }
+
+#[test]
+fn har_report_and_waterfall_decrypt_with_the_key_log_too() {
+    // Each builds its limits from the configuration; the key log given on
+    // the command line must reach them as it reaches `transactions`.
+    let name = "clean-tls13-keepalive-keylog";
+    let capture = samples().join(format!("{name}.pcap"));
+    let keylog = samples().join(format!("{name}.keylog"));
+    let connlint = |args: &[&str]| {
+        let out = Command::cargo_bin("connlint")
+            .unwrap()
+            .arg("--keylog")
+            .arg(&keylog)
+            .args(args)
+            .arg(&capture)
+            .env_remove("SSLKEYLOGFILE")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = connlint(&["transactions", "--format", "jsonl"])
+        .lines()
+        .count();
+    assert_eq!(listed, 3, "three GETs on one connection");
+    let har: serde_json::Value =
+        serde_json::from_str(&connlint(&["transactions", "--format", "har"])).unwrap();
+    assert_eq!(har["log"]["entries"].as_array().unwrap().len(), listed);
+    assert!(connlint(&["transactions", "--waterfall"]).contains(" 3 tx"));
+}
