@@ -365,7 +365,12 @@ impl State {
         *self.feeding.of_mut(from) = kind == RecordKind::Handshake && !*self.messages_lost.of(from);
         let r = &mut self.report;
         match (from, kind) {
-            (Side::Client, RecordKind::Handshake) if r.client_hello_ts.is_none() => {
+            // The client's first handshake record, if it came before any of
+            // its application data: a handshake record after data (a lost
+            // opening, a renegotiation) is no ClientHello to time from.
+            (Side::Client, RecordKind::Handshake)
+                if r.client_hello_ts.is_none() && r.client_first_data_ts.is_none() =>
+            {
                 r.client_hello_ts = Some(h.ts);
                 *self.marks.of_mut(from) |= mark::CLIENT_HELLO;
             }
