@@ -93,9 +93,9 @@ impl FlowKey {
 
 #[derive(Clone, Copy, Debug)]
 struct Tombstone {
-    id: u64,
     generation: u32,
-    end_ts: Timestamp,
+    /// The closed connection, as the next one on the tuple will know it.
+    previous: super::Previous,
 }
 
 struct Entry<H> {
@@ -199,13 +199,12 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 return;
             }
             generation = entry.conn.generation.saturating_add(1);
-            previous = Some(super::Previous {
-                id: entry.conn.id,
-                end_ts: entry.conn.end_ts,
-                closed: entry.closing_since.is_some(),
-            });
+            let closed = entry.closing_since.is_some();
             if let Some(entry) = self.map.remove(&key) {
-                done(self.finish(key, *entry, EndReason::Reused));
+                // Finished first: a reset still pending becomes its close.
+                let finished = self.finish(key, *entry, EndReason::Reused);
+                previous = Some(super::Previous::of(&finished.connection, closed));
+                done(finished);
             }
         } else if let Some(tomb) = self.tombstones.get(&key).copied() {
             if !seg.flags.syn() {
@@ -214,11 +213,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
             self.tombstones.remove(&key);
             generation = tomb.generation.saturating_add(1);
-            previous = Some(super::Previous {
-                id: tomb.id,
-                end_ts: tomb.end_ts,
-                closed: true,
-            });
+            previous = Some(tomb.previous);
         }
         if self.map.len() >= self.limits.max_connections {
             self.evict(done);
@@ -328,9 +323,8 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                     self.tombstones.insert(
                         key,
                         Tombstone {
-                            id: entry.conn.id,
                             generation: entry.conn.generation,
-                            end_ts: end,
+                            previous: super::Previous::of(&entry.conn, true),
                         },
                     );
                 }
@@ -371,14 +365,18 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
         }
         self.tombstones
-            .retain(|_, t| now.since(t.end_ts) < limits.tombstone_ns);
+            .retain(|_, t| now.since(t.previous.end_ts) < limits.tombstone_ns);
         if self.tombstones.len() > limits.max_tombstones {
             // Keep the newer half.
-            let mut ends: Vec<Timestamp> = self.tombstones.values().map(|t| t.end_ts).collect();
+            let mut ends: Vec<Timestamp> = self
+                .tombstones
+                .values()
+                .map(|t| t.previous.end_ts)
+                .collect();
             let mid = ends.len() / 2;
             let (_, cut, _) = ends.select_nth_unstable(mid);
             let cut = *cut;
-            self.tombstones.retain(|_, t| t.end_ts >= cut);
+            self.tombstones.retain(|_, t| t.previous.end_ts >= cut);
         }
     }
 
