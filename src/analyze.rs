@@ -114,6 +114,23 @@ where
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
+    drive(path, opened, limits, new_handler, |f, _| done(f))
+}
+
+/// [`run_with_handler`], telling `done` also the time of the capture's
+/// first frame (for times relative to it).
+fn drive<H, F, D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    new_handler: F,
+    mut done: D,
+) -> CaptureSummary
+where
+    H: StreamHandler,
+    F: FnMut() -> H,
+    D: FnMut(Finished<H>, Option<Timestamp>),
+{
     let mut summary = CaptureSummary {
         path: path.to_string(),
         ..CaptureSummary::default()
@@ -129,18 +146,19 @@ where
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     let mut hit = crate::limits::LimitsHit::default();
-    let mut done = |f: Finished<H>| {
+    let mut first_ts = None;
+    let mut done = |f: Finished<H>, first_ts: Option<Timestamp>| {
         hit.add_tcp(&f.connection.dirs);
-        done(f)
+        done(f, first_ts)
     };
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames += 1;
-                summary.first_ts.get_or_insert(frame.ts);
+                first_ts.get_or_insert(frame.ts);
                 summary.last_ts = Some(frame.ts);
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
-                    table.process_tunnelled(&seg, tunnel, &mut done);
+                    table.process_tunnelled(&seg, tunnel, &mut |f| done(f, first_ts));
                 }
             }
             Ok(None) => break,
@@ -150,9 +168,10 @@ where
             }
         }
     }
+    summary.first_ts = first_ts;
     summary.bytes = reader.offset();
     decoder.finish();
-    table.finish_all(&mut done);
+    table.finish_all(&mut |f| done(f, first_ts));
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
     hit.max_fragment_datagrams = summary.decode.fragment_datagram_limit_hits;
@@ -164,7 +183,16 @@ where
     summary
 }
 
-/// What `connlint check` found in one capture.
+/// What `connlint check` found in one capture, besides its findings
+/// (handed on as they settle, see [`run_check_streaming`]).
+#[derive(Clone, Debug, Default)]
+pub struct CheckSummary {
+    pub summary: CaptureSummary,
+    pub connections: u64,
+    pub transactions: u64,
+}
+
+/// What `connlint check` found in one capture, findings collected.
 pub struct CheckOutcome {
     pub summary: CaptureSummary,
     pub connections: u64,
@@ -172,7 +200,8 @@ pub struct CheckOutcome {
     pub findings: Vec<crate::rules::Finding>,
 }
 
-/// Reads a capture through the pipeline and the linter.
+/// Reads a capture through the pipeline and the linter, and collects the
+/// findings (for tests and small captures; the CLI streams them).
 pub fn run_check(path: &str, limits: &Limits, config: &crate::rules::Config) -> CheckOutcome {
     let opened = CaptureReader::open(Path::new(path), limits.reader);
     run_check_opened(path, opened, limits, config)
@@ -185,95 +214,67 @@ pub fn run_check_opened(
     limits: &Limits,
     config: &crate::rules::Config,
 ) -> CheckOutcome {
+    let mut findings = Vec::new();
+    let c = run_check_streaming(path, opened, limits, config, |f, _| findings.push(f));
+    CheckOutcome {
+        summary: c.summary,
+        connections: c.connections,
+        transactions: c.transactions,
+        findings,
+    }
+}
+
+/// Reads a capture through the pipeline and the linter, handing each
+/// finding to `emit` as soon as it has settled: in connection order, then
+/// time, with the time of the capture's first frame (for times relative to
+/// it). The findings are not kept.
+pub fn run_check_streaming<E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    mut emit: E,
+) -> CheckSummary
+where
+    E: FnMut(crate::rules::Finding, Option<Timestamp>),
+{
     use crate::rules::{ConnectionFacts, Linter};
-    let mut linter = Linter::new(config);
+    let mut linter = Linter::with_limits(config, limits.lint);
     // Every transaction, and the ack releases the enabled rules need.
     let keep = Keep {
         transactions: true,
         ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
     };
+    let http_limits = limits.http;
     let (mut connections, mut transactions) = (0u64, 0u64);
-    // The tunnels of tunnelled connections, to name them on their findings.
-    let mut tunnels = TunnelNames::default();
-    let summary = run_opened(path, opened, limits, keep, |a| {
-        connections += 1;
-        transactions += a.http.transactions.len() as u64;
-        if let Some(t) = &a.connection.tunnel {
-            tunnels.add(a.connection.id, t);
-        }
-        linter.connection(&ConnectionFacts {
-            conn: &a.connection,
-            http: &a.http,
-            releases: &a.releases,
-        });
-    });
-    let mut findings = linter.finish();
-    tunnels.name(&mut findings);
-    CheckOutcome {
+    let mut hit = crate::limits::LimitsHit::default();
+    let mut summary = drive(
+        path,
+        opened,
+        limits,
+        || ConnectionHandler::new(http_limits, keep),
+        |f, t0| {
+            let handled = f.handler.finish();
+            hit.add_http(&handled.http);
+            connections += 1;
+            transactions += handled.http.transactions.len() as u64;
+            linter.connection(
+                &ConnectionFacts {
+                    conn: &f.connection,
+                    http: &handled.http,
+                    releases: &handled.releases,
+                },
+                &mut |finding| emit(finding, t0),
+            );
+        },
+    );
+    summary.limits_hit.merge_http(&hit);
+    let t0 = summary.first_ts;
+    let stats = linter.finish(&mut |finding| emit(finding, t0));
+    summary.limits_hit.max_index_connections = stats.index_limit_hits;
+    CheckSummary {
         summary,
         connections,
         transactions,
-        findings,
-    }
-}
-
-/// The tunnel of each tunnelled connection of a check, so that its
-/// findings can name it: interned descriptions, and (connection id,
-/// description index) in order of finishing. Untunnelled captures keep
-/// nothing; a tunnelled one keeps 16 bytes per connection, up to
-/// [`TunnelNames::MAX_CONNECTIONS`] connections and
-/// [`TunnelNames::MAX_NAMES`] distinct descriptions (findings on the
-/// connections past either go without the name; the connections listing
-/// still shows it).
-#[derive(Default)]
-struct TunnelNames {
-    names: Vec<String>,
-    index: std::collections::HashMap<String, u32>,
-    by_connection: Vec<(u64, u32)>,
-}
-
-impl TunnelNames {
-    const MAX_CONNECTIONS: usize = 1 << 20;
-    const MAX_NAMES: usize = 1 << 16;
-
-    fn add(&mut self, id: u64, tunnel: &crate::decode::TunnelPath) {
-        if self.by_connection.len() >= Self::MAX_CONNECTIONS {
-            return;
-        }
-        let name = tunnel.to_string();
-        let i = match self.index.get(&name) {
-            Some(&i) => i,
-            None if self.names.len() < Self::MAX_NAMES => {
-                let i = self.names.len() as u32;
-                self.index.insert(name.clone(), i);
-                self.names.push(name);
-                i
-            }
-            None => return,
-        };
-        self.by_connection.push((id, i));
-    }
-
-    /// Adds `tunnel` to the evidence of every finding on a tunnelled connection.
-    fn name(mut self, findings: &mut [crate::rules::Finding]) {
-        if self.by_connection.is_empty() {
-            return;
-        }
-        self.by_connection.sort_unstable();
-        for f in findings {
-            if let Ok(at) = self
-                .by_connection
-                .binary_search_by_key(&f.connection, |(id, _)| *id)
-            {
-                let name = self
-                    .by_connection
-                    .get(at)
-                    .and_then(|(_, i)| self.names.get(*i as usize));
-                if let Some(name) = name {
-                    f.evidence
-                        .insert("tunnel".to_string(), serde_json::Value::from(name.as_str()));
-                }
-            }
-        }
     }
 }

@@ -4,16 +4,18 @@
 //! above --fail-on, 2 usage error, unreadable or corrupt capture, or
 //! internal error).
 
-use crate::analyze::{self, run_check, CaptureSummary, Limits};
+use crate::analyze::{self, CaptureSummary, Limits};
+use crate::capture::CaptureReader;
 use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
-use crate::report::findings::{self, CheckFormat};
+use crate::report::findings::{self, CheckFormat, CheckReport};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::transactions::{self, TransactionRecord};
 use crate::report::Format;
 use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
 use clap::{Parser, Subcommand};
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -445,27 +447,32 @@ fn check_command(
         }
     }
     limits.tunnels.merge = args.merge_tunnels;
-    let mut damaged = false;
-    let outcomes: Vec<_> = captures
-        .iter()
-        .map(|path| {
-            let o = run_check(path, &limits, &config);
-            damaged |= report_error(&o.summary);
-            o
-        })
-        .collect();
+    let mut options = findings::CheckOptions::new(&config, !args.no_group);
+    options.statistics = args.statistics;
+    options.max_groups = limits.max_groups;
+    let mut report = CheckReport::new(args.format, options);
     let mut out = stdout();
-    if args.statistics {
-        findings::write_statistics(&mut out, args.format, &outcomes)?;
-    } else {
-        let options = findings::CheckOptions::new(&config, !args.no_group);
-        findings::write_check(&mut out, args.format, &outcomes, &options)?;
+    report.begin(&mut out)?;
+    let mut damaged = false;
+    for path in captures {
+        let mut part = report.part(path, true);
+        let mut failed = None;
+        let opened = CaptureReader::open(Path::new(path), limits.reader);
+        let mut check = analyze::run_check_streaming(path, opened, &limits, &config, |f, t0| {
+            if failed.is_none() {
+                failed = part.finding(&mut out, &f, t0).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let done = part.finish(&mut out, &mut check)?;
+        damaged |= report_error(&check.summary);
+        report.take(&mut out, done, None)?;
     }
+    let gate = report.summary().fails(config.fail_on);
+    report.end(&mut out)?;
     out.flush()?;
-    let gate = outcomes
-        .iter()
-        .flat_map(|o| &o.findings)
-        .any(|f| config.fail_on.fails(f.severity));
     Ok(if damaged {
         Outcome::Damaged
     } else if gate && !args.exit_zero {

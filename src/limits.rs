@@ -13,10 +13,11 @@ use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
+use crate::rules::engine::LintLimits;
 use serde::Serialize;
 
 /// Every bound the pipeline enforces, one field per stage.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
@@ -24,6 +25,24 @@ pub struct Limits {
     pub tunnels: TunnelOptions,
     pub flow: FlowLimits,
     pub http: HttpLimits,
+    pub lint: LintLimits,
+    /// Finding groups (rule, client host, server endpoint) told apart in
+    /// one capture's grouped output (table, SARIF, JUnit, GitHub).
+    pub max_groups: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            reader: ReaderLimits::default(),
+            fragments: FragmentLimits::default(),
+            tunnels: TunnelOptions::default(),
+            flow: FlowLimits::default(),
+            http: HttpLimits::default(),
+            lint: LintLimits::default(),
+            max_groups: 65_536,
+        }
+    }
 }
 
 /// One settable bound: its key, what it bounds, and where it lives.
@@ -104,6 +123,16 @@ const KEYS: &[Key] = &[
         "transactions kept per connection",
         |l| l.http.max_transactions
     ),
+    key!(
+        "max_index_connections",
+        "finished connections the cross-connection rules hold behind one still open",
+        |l| l.lint.max_index_connections
+    ),
+    key!(
+        "max_groups",
+        "finding groups (rule, client host, server) in one capture's grouped output",
+        |l| l.max_groups
+    ),
 ];
 
 impl Limits {
@@ -182,6 +211,10 @@ pub struct LimitsHit {
     pub max_chunk_size_digits: u64,
     #[serde(skip_serializing_if = "is_zero")]
     pub max_transactions: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_index_connections: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_groups: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -281,6 +314,16 @@ impl LimitsHit {
                 "max_transactions",
                 self.max_transactions,
                 "those transactions were counted but not kept",
+            ),
+            (
+                "max_index_connections",
+                self.max_index_connections,
+                "the cross-connection rules stopped waiting for connections still open",
+            ),
+            (
+                "max_groups",
+                self.max_groups,
+                "findings of further groups were counted but not listed in the grouped output",
             ),
         ];
         all.into_iter().filter(|(_, n, _)| *n > 0).collect()

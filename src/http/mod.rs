@@ -70,6 +70,7 @@ pub use facts::{
     ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
     TransferEncodingFacts,
 };
+pub use field_names::FieldNames;
 pub use framing::{Framing, FramingError};
 pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
 pub use transaction::{

@@ -16,8 +16,10 @@ mod table;
 pub use sarif::SARIF_FINGERPRINT;
 
 use super::group::{Group, GroupKey, Grouper};
-use super::{write_json_line, Format};
-use crate::analyze::CheckOutcome;
+use super::{write_json_line, write_pretty_at};
+use crate::analyze::CheckSummary;
+use crate::capture::CaptureError;
+use crate::limits::LimitsHit;
 use crate::rules::{Finding, RuleMeta, Severity};
 use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
@@ -31,6 +33,11 @@ struct Tool {
     version: &'static str,
 }
 
+const TOOL: Tool = Tool {
+    name: "connlint",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
 #[derive(Serialize)]
 struct CaptureEntry<'a> {
     path: &'a str,
@@ -38,7 +45,7 @@ struct CaptureEntry<'a> {
     bytes: u64,
     connections: u64,
     transactions: u64,
-    limits_hit: crate::limits::LimitsHit,
+    limits_hit: LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
 }
 
@@ -97,34 +104,33 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(outcomes: &[CheckOutcome]) -> Summary {
-        let mut s = Summary::default();
-        for f in outcomes.iter().flat_map(|o| &o.findings) {
-            s.findings += 1;
-            match f.severity {
-                Severity::Error => s.error += 1,
-                Severity::Warning => s.warning += 1,
-                Severity::Info => s.info += 1,
-            }
-        }
-        s
+    pub fn add(&mut self, severity: Severity) {
+        self.findings = self.findings.saturating_add(1);
+        let n = match severity {
+            Severity::Error => &mut self.error,
+            Severity::Warning => &mut self.warning,
+            Severity::Info => &mut self.info,
+        };
+        *n = n.saturating_add(1);
     }
-}
 
-#[derive(Serialize)]
-struct Document<'a> {
-    tool: Tool,
-    captures: Vec<CaptureEntry<'a>>,
-    findings: Vec<FindingRecord<'a>>,
-    summary: Summary,
-}
+    fn merge(&mut self, other: &Summary) {
+        self.findings = self.findings.saturating_add(other.findings);
+        self.error = self.error.saturating_add(other.error);
+        self.warning = self.warning.saturating_add(other.warning);
+        self.info = self.info.saturating_add(other.info);
+    }
 
-fn records(outcomes: &[CheckOutcome]) -> impl Iterator<Item = FindingRecord<'_>> {
-    outcomes.iter().flat_map(|o| {
-        o.findings
-            .iter()
-            .map(move |f| FindingRecord::new(&o.summary.path, f))
-    })
+    /// Whether some finding is at or above `fail_on`.
+    pub fn fails(&self, fail_on: crate::rules::FailOn) -> bool {
+        [
+            (self.error, Severity::Error),
+            (self.warning, Severity::Warning),
+            (self.info, Severity::Info),
+        ]
+        .iter()
+        .any(|&(n, s)| n > 0 && fail_on.fails(s))
+    }
 }
 
 /// How `check` shows its findings, besides the format.
@@ -136,6 +142,10 @@ pub struct CheckOptions {
     /// The rules that ran, in catalogue order: JUnit has a test case for
     /// each, passed or failed.
     pub rules: Vec<&'static RuleMeta>,
+    /// Only the number of findings per rule (`--statistics`).
+    pub statistics: bool,
+    /// Groups told apart per capture ([`crate::limits::Limits::max_groups`]).
+    pub max_groups: usize,
 }
 
 impl CheckOptions {
@@ -149,6 +159,8 @@ impl CheckOptions {
                 .filter(|(_, s)| s.enabled)
                 .map(|(r, _)| r.meta())
                 .collect(),
+            statistics: false,
+            max_groups: usize::MAX,
         }
     }
 }
@@ -159,62 +171,347 @@ impl Default for CheckOptions {
         CheckOptions {
             group: true,
             rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
+            statistics: false,
+            max_groups: usize::MAX,
         }
     }
 }
 
-/// Writes the findings as a table (repeats grouped) or JSON / JSON Lines.
-pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -> io::Result<()> {
-    write_listing(out, format, outcomes, true)
+/// A check report, written as the findings come: the document's head
+/// ([`CheckReport::begin`]), each capture's part ([`CapturePart`], written
+/// as its findings settle, straight to the output or, when captures are
+/// read in parallel, to a spool copied in order), and its end
+/// ([`CheckReport::end`]). Nothing holds a capture's findings: the JSON
+/// document lists `findings` before `captures` and `summary`, SARIF its
+/// `results` before its `invocations`; grouped formats hold one bounded
+/// entry per group of the capture being read.
+pub struct CheckReport {
+    format: CheckFormat,
+    options: CheckOptions,
+    captures: Vec<CaptureDone>,
+    /// Findings (JSON) or results (SARIF) written so far: the next one is
+    /// preceded by a comma.
+    items: u64,
 }
 
-fn write_listing<W: Write>(
+/// What the end of a report needs of one capture.
+#[derive(Debug)]
+pub struct CaptureDone {
+    path: String,
+    packets: u64,
+    bytes: u64,
+    connections: u64,
+    transactions: u64,
+    limits_hit: LimitsHit,
+    error: Option<CaptureError>,
+    pub summary: Summary,
+    stats: Vec<RuleCount>,
+    /// Entries shown for the capture (groups, or findings with
+    /// `--no-group`), for the table's summary line.
+    entries: u64,
+    /// Findings (JSON) or results (SARIF) the part wrote.
+    items: u64,
+    junit: Vec<junit::Case>,
+}
+
+impl CheckReport {
+    pub fn new(format: CheckFormat, options: CheckOptions) -> CheckReport {
+        CheckReport {
+            format,
+            options,
+            captures: Vec::new(),
+            items: 0,
+        }
+    }
+
+    /// The document's head.
+    pub fn begin<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.options.statistics {
+            return Ok(());
+        }
+        match self.format {
+            CheckFormat::Json => {
+                out.write_all(b"{\n  \"tool\": ")?;
+                write_pretty_at(out, &TOOL, 1)?;
+                out.write_all(b",\n  \"findings\": [")
+            }
+            CheckFormat::Sarif => sarif::begin(out),
+            CheckFormat::Junit | CheckFormat::Table | CheckFormat::Jsonl | CheckFormat::Github => {
+                Ok(())
+            }
+        }
+    }
+
+    /// A part for the capture at `path`, to be written right after what
+    /// was written so far (`in_order`), or to a spool that
+    /// [`CheckReport::take`] copies in later.
+    pub fn part(&self, path: &str, in_order: bool) -> CapturePart {
+        CapturePart {
+            format: self.format,
+            group: self.options.group,
+            statistics: self.options.statistics,
+            path: path.to_string(),
+            t0: None,
+            grouper: Grouper::with_max(self.options.max_groups),
+            current: None,
+            summary: Summary::default(),
+            stats: Vec::new(),
+            entries: 0,
+            items: 0,
+            comma_first: in_order && self.items > 0,
+            junit: junit::Cases::new(&self.options.rules),
+        }
+    }
+
+    /// Takes a finished part: `spool`, if the part was written to one, is
+    /// copied to `out` first.
+    pub fn take<W: Write>(
+        &mut self,
+        out: &mut W,
+        done: CaptureDone,
+        spool: Option<&mut dyn io::Read>,
+    ) -> io::Result<()> {
+        if let Some(spool) = spool {
+            if done.items > 0 && self.items > 0 {
+                out.write_all(b",")?;
+            }
+            io::copy(spool, out)?;
+        }
+        self.items = self.items.saturating_add(done.items);
+        self.captures.push(done);
+        Ok(())
+    }
+
+    /// Every finding's severity count so far.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.captures {
+            s.merge(&c.summary);
+        }
+        s
+    }
+
+    /// The document's end: per-capture records, summaries, statistics.
+    pub fn end<W: Write>(self, out: &mut W) -> io::Result<()> {
+        let summary = self.summary();
+        if self.options.statistics {
+            let mut all: Vec<RuleCount> = Vec::new();
+            for c in &self.captures {
+                for s in &c.stats {
+                    match all.iter_mut().find(|a| a.code == s.code) {
+                        Some(a) => a.count = a.count.saturating_add(s.count),
+                        None => all.push(s.clone()),
+                    }
+                }
+            }
+            all.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+            return write_statistics(out, self.format, &all);
+        }
+        match self.format {
+            CheckFormat::Json => {
+                out.write_all(if self.items == 0 { b"]" } else { b"\n  ]" })?;
+                let captures: Vec<CaptureEntry<'_>> =
+                    self.captures.iter().map(CaptureDone::entry).collect();
+                out.write_all(b",\n  \"captures\": ")?;
+                write_pretty_at(out, &captures, 1)?;
+                out.write_all(b",\n  \"summary\": ")?;
+                write_pretty_at(out, &summary, 1)?;
+                out.write_all(b"\n}\n")
+            }
+            CheckFormat::Jsonl | CheckFormat::Github => Ok(()),
+            CheckFormat::Table => table::end(out, &self.captures, &summary, self.options.group),
+            CheckFormat::Sarif => sarif::end(out, self.items, &self.captures),
+            CheckFormat::Junit => junit::write(out, &self.captures),
+        }
+    }
+}
+
+impl CaptureDone {
+    fn entry(&self) -> CaptureEntry<'_> {
+        CaptureEntry {
+            path: &self.path,
+            packets: self.packets,
+            bytes: self.bytes,
+            connections: self.connections,
+            transactions: self.transactions,
+            limits_hit: self.limits_hit,
+            errors: self
+                .error
+                .iter()
+                .map(|e| ErrorEntry {
+                    offset: e.offset,
+                    message: &e.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes a whole check report of findings already collected (tests,
+/// fuzzing; the CLI streams them).
+pub fn write_collected<W: Write>(
     out: &mut W,
-    format: Format,
-    outcomes: &[CheckOutcome],
-    group: bool,
+    format: CheckFormat,
+    options: CheckOptions,
+    outcomes: &[crate::analyze::CheckOutcome],
 ) -> io::Result<()> {
-    match format {
-        Format::Json => {
-            let doc = Document {
-                tool: Tool {
-                    name: "connlint",
-                    version: env!("CARGO_PKG_VERSION"),
-                },
-                captures: outcomes
-                    .iter()
-                    .map(|o| CaptureEntry {
-                        path: &o.summary.path,
-                        packets: o.summary.frames,
-                        bytes: o.summary.bytes,
-                        connections: o.connections,
-                        transactions: o.transactions,
-                        limits_hit: o.summary.limits_hit,
-                        errors: o
-                            .summary
-                            .error
-                            .iter()
-                            .map(|e| ErrorEntry {
-                                offset: e.offset,
-                                message: &e.reason,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-                findings: records(outcomes).collect(),
-                summary: Summary::of(outcomes),
-            };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-            out.write_all(b"\n")
+    let mut report = CheckReport::new(format, options);
+    report.begin(out)?;
+    for o in outcomes {
+        let mut part = report.part(&o.summary.path, true);
+        for f in &o.findings {
+            part.finding(out, f, o.summary.first_ts)?;
         }
-        Format::Jsonl => records(outcomes).try_for_each(|r| write_json_line(out, &r)),
-        Format::Table => table::write_table(out, outcomes, group),
+        let mut check = CheckSummary {
+            summary: o.summary.clone(),
+            connections: o.connections,
+            transactions: o.transactions,
+        };
+        let done = part.finish(out, &mut check)?;
+        report.take(out, done, None)?;
     }
+    report.end(out)
 }
 
-/// The groups of one capture's findings, in the order of their first finding.
-fn groups_of(o: &CheckOutcome) -> Vec<Group> {
-    o.findings.iter().collect::<Grouper>().into_groups()
+/// One capture's part of a check report, written as its findings settle
+/// (to the report's output, or to a spool when captures are read in
+/// parallel). Grouped formats keep one bounded [`Group`] per group and
+/// write them when the capture is done.
+pub struct CapturePart {
+    format: CheckFormat,
+    group: bool,
+    statistics: bool,
+    path: String,
+    t0: Option<Timestamp>,
+    grouper: Grouper,
+    /// The connection whose header the table printed last.
+    current: Option<u64>,
+    summary: Summary,
+    stats: Vec<RuleCount>,
+    entries: u64,
+    items: u64,
+    /// The part follows findings already written: its first one takes a comma.
+    comma_first: bool,
+    junit: junit::Cases,
+}
+
+impl CapturePart {
+    /// One finding, as it settles; `t0` is the capture's first frame.
+    pub fn finding<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        f: &Finding,
+        t0: Option<Timestamp>,
+    ) -> io::Result<()> {
+        self.t0 = t0;
+        self.summary.add(f.severity);
+        match self.stats.iter_mut().find(|c| c.code == f.code) {
+            Some(c) => c.count = c.count.saturating_add(1),
+            None => self.stats.push(RuleCount {
+                code: f.code,
+                name: f.rule,
+                count: 1,
+            }),
+        }
+        if self.statistics {
+            return Ok(());
+        }
+        match self.format {
+            CheckFormat::Json => {
+                let sep: &[u8] = if self.items > 0 || self.comma_first {
+                    b",\n    "
+                } else {
+                    b"\n    "
+                };
+                out.write_all(sep)?;
+                write_pretty_at(out, &FindingRecord::new(&self.path, f), 2)?;
+                self.items = self.items.saturating_add(1);
+            }
+            CheckFormat::Jsonl => write_json_line(out, &FindingRecord::new(&self.path, f))?,
+            _ if self.group => {
+                self.grouper.push(f);
+            }
+            CheckFormat::Table => {
+                self.entries = self.entries.saturating_add(1);
+                table::write_single(out, &self.path, t0, f, &mut self.current)?;
+            }
+            CheckFormat::Sarif => {
+                sarif::write_result(out, &self.path, t0, &Group::new(f), self.sep())?;
+                self.items = self.items.saturating_add(1);
+            }
+            CheckFormat::Github => github::write_entry(out, &self.path, t0, &Group::new(f))?,
+            CheckFormat::Junit => self.junit.add(&Group::new(f), t0),
+        }
+        Ok(())
+    }
+
+    /// The separator before the next SARIF result.
+    fn sep(&self) -> bool {
+        self.items > 0 || self.comma_first
+    }
+
+    /// The capture is done (`check` says how it went): its groups are
+    /// written; what the report's end needs of it is returned.
+    /// The findings of groups past the bound are counted in `check`'s
+    /// `limits_hit`.
+    pub fn finish<W: Write + ?Sized>(
+        mut self,
+        out: &mut W,
+        check: &mut CheckSummary,
+    ) -> io::Result<CaptureDone> {
+        let t0 = check.summary.first_ts;
+        check.summary.limits_hit.max_groups = self.grouper.dropped();
+        let limits_hit = check.summary.limits_hit;
+        if !self.statistics {
+            let groups = std::mem::take(&mut self.grouper).into_groups();
+            if self.group && !matches!(self.format, CheckFormat::Json | CheckFormat::Jsonl) {
+                self.entries = groups.len() as u64;
+            }
+            for g in &groups {
+                match self.format {
+                    CheckFormat::Table => {
+                        if g.count == 1 {
+                            table::write_single(out, &self.path, t0, g.first(), &mut self.current)?;
+                        } else {
+                            self.current = None;
+                            table::write_group(out, &self.path, t0, g)?;
+                        }
+                    }
+                    CheckFormat::Sarif => {
+                        sarif::write_result(out, &self.path, t0, g, self.sep())?;
+                        self.items = self.items.saturating_add(1);
+                    }
+                    CheckFormat::Github => github::write_entry(out, &self.path, t0, g)?,
+                    CheckFormat::Junit => self.junit.add(g, t0),
+                    CheckFormat::Json | CheckFormat::Jsonl => {}
+                }
+            }
+            if self.format == CheckFormat::Github {
+                if let Some(e) = &check.summary.error {
+                    github::write_error(out, &self.path, e)?;
+                }
+            }
+        }
+        let junit = if self.format == CheckFormat::Junit {
+            self.junit.finish(&self.stats)
+        } else {
+            Vec::new()
+        };
+        Ok(CaptureDone {
+            path: self.path,
+            packets: check.summary.frames,
+            bytes: check.summary.bytes,
+            connections: check.connections,
+            transactions: check.transactions,
+            limits_hit,
+            error: check.summary.error.clone(),
+            summary: self.summary,
+            stats: self.stats,
+            entries: self.entries,
+            items: self.items,
+            junit,
+        })
+    }
 }
 
 /// `ts` as the table prints it: seconds after the capture's first packet.
@@ -320,24 +617,6 @@ impl CheckFormat {
     }
 }
 
-/// Writes the findings in a check format.
-pub fn write_check<W: Write>(
-    out: &mut W,
-    format: CheckFormat,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
-    let group = options.group;
-    match format {
-        CheckFormat::Table => write_listing(out, Format::Table, outcomes, group),
-        CheckFormat::Json => write_listing(out, Format::Json, outcomes, group),
-        CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, group),
-        CheckFormat::Sarif => sarif::write_sarif(out, outcomes, group),
-        CheckFormat::Junit => junit::write_junit(out, outcomes, options),
-        CheckFormat::Github => github::write_github(out, outcomes, group),
-    }
-}
-
 /// Where a finding is, in words: connection, endpoints, transaction.
 fn place(f: &Finding) -> String {
     let tx = f
@@ -368,16 +647,6 @@ fn group_text(g: &Group, t0: Option<Timestamp>) -> String {
     text
 }
 
-/// Each entry a CI format lists for a capture: a group, or with
-/// `--no-group` a finding (as a group of one).
-fn entries(o: &CheckOutcome, group: bool) -> Vec<Group> {
-    if group {
-        groups_of(o)
-    } else {
-        o.findings.iter().map(Group::new).collect()
-    }
-}
-
 /// One line of `--statistics`: a rule and how many findings it has.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct RuleCount {
@@ -392,7 +661,7 @@ pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Ru
     let mut counts: Vec<RuleCount> = Vec::new();
     for f in findings {
         match counts.iter_mut().find(|c| c.code == f.code) {
-            Some(c) => c.count += 1,
+            Some(c) => c.count = c.count.saturating_add(1),
             None => counts.push(RuleCount {
                 code: f.code,
                 name: f.rule,
@@ -411,14 +680,13 @@ pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Ru
 pub fn write_statistics<W: Write>(
     out: &mut W,
     format: CheckFormat,
-    outcomes: &[CheckOutcome],
+    stats: &[RuleCount],
 ) -> io::Result<()> {
-    let stats = statistics(outcomes.iter().flat_map(|o| &o.findings));
     match format {
         CheckFormat::Table => {
             let count_width = stats.iter().map(|s| s.count.to_string().len()).max();
             let code_width = stats.iter().map(|s| s.code.len()).max().unwrap_or(0);
-            for s in &stats {
+            for s in stats {
                 let w = count_width.unwrap_or(1);
                 writeln!(out, "{:>w$}  {:<code_width$}  {}", s.count, s.code, s.name)?;
             }

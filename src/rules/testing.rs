@@ -288,6 +288,7 @@ impl Timeline {
         let mut order: Vec<&Seg> = self.segs.iter().collect();
         order.sort_by_key(|s| s.ts);
         let mut linter = Linter::new(config);
+        let mut found = Vec::new();
         let keep = Keep {
             transactions: true,
             ack_releases_idle_ns: Some(0),
@@ -297,11 +298,14 @@ impl Timeline {
         });
         let mut done = |f: crate::flow::Finished<ConnectionHandler>| {
             let handled = f.handler.finish();
-            linter.connection(&ConnectionFacts {
-                conn: &f.connection,
-                http: &handled.http,
-                releases: &handled.releases,
-            });
+            linter.connection(
+                &ConnectionFacts {
+                    conn: &f.connection,
+                    http: &handled.http,
+                    releases: &handled.releases,
+                },
+                &mut |f| found.push(f),
+            );
         };
         for (n, s) in order.iter().enumerate() {
             let seg = TcpSegment {
@@ -320,7 +324,8 @@ impl Timeline {
             table.process(&seg, &mut done);
         }
         table.finish_all(&mut done);
-        linter.finish()
+        linter.finish(&mut |f| found.push(f));
+        found
     }
 
     /// Findings of one rule (selected alone, default thresholds).
@@ -472,13 +477,14 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
     });
     let report = http.finish();
     let config = config_for(code, &[]);
-    let mut linter = Linter::new(&config);
-    linter.connection(&ConnectionFacts {
-        conn: &conn,
-        http: &report,
-        releases: &[],
-    });
-    linter.finish()
+    Linter::collect(
+        &config,
+        [ConnectionFacts {
+            conn: &conn,
+            http: &report,
+            releases: &[],
+        }],
+    )
 }
 
 /// Asserts that rule `code` fires once on `events` (hand-fed), and not at

@@ -1,9 +1,9 @@
 //! `connlint check --format sarif`: SARIF 2.1.0 for code-scanning
 //! dashboards, one result per group (or per finding with `--no-group`).
 
-use super::{entries, group_text, place};
-use crate::analyze::CheckOutcome;
+use super::{group_text, place, CaptureDone};
 use crate::report::group::Group;
+use crate::report::write_pretty_at;
 use crate::rules::Severity;
 use crate::Timestamp;
 use serde_json::Value;
@@ -61,11 +61,9 @@ fn sarif_result(path: &str, t0: Option<Timestamp>, g: &Group) -> Value {
     })
 }
 
-pub(super) fn write_sarif<W: Write>(
-    out: &mut W,
-    outcomes: &[CheckOutcome],
-    group: bool,
-) -> io::Result<()> {
+/// The document up to its results: the schema, then the run's tool (with
+/// the rule catalogue) and the opening of its results.
+pub(super) fn begin<W: Write>(out: &mut W) -> io::Result<()> {
     use serde_json::json;
     let rules: Vec<Value> = crate::rules::all()
         .iter()
@@ -81,28 +79,46 @@ pub(super) fn write_sarif<W: Write>(
             })
         })
         .collect();
-    let mut results: Vec<Value> = Vec::new();
-    for o in outcomes {
-        for g in entries(o, group) {
-            results.push(sarif_result(&o.summary.path, o.summary.first_ts, &g));
-        }
-    }
-    let invocations: Vec<Value> = outcomes
+    let tool = json!({"driver": {"name": "connlint", "version": env!("CARGO_PKG_VERSION"), "rules": rules}});
+    out.write_all(b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"runs\": [\n    {\n      \"tool\": ")?;
+    write_pretty_at(out, &tool, 3)?;
+    out.write_all(b",\n      \"results\": [")
+}
+
+/// One result (a group, or a finding as a group of one), after a comma
+/// when one came before.
+pub(super) fn write_result<W: Write + ?Sized>(
+    out: &mut W,
+    path: &str,
+    t0: Option<Timestamp>,
+    g: &Group,
+    comma: bool,
+) -> io::Result<()> {
+    out.write_all(if comma {
+        b",\n        "
+    } else {
+        b"\n        "
+    })?;
+    write_pretty_at(out, &sarif_result(path, t0, g), 4)
+}
+
+/// The rest of the document: the results' end, the invocation (with each
+/// damaged capture), the version.
+pub(super) fn end<W: Write>(out: &mut W, results: u64, captures: &[CaptureDone]) -> io::Result<()> {
+    use serde_json::json;
+    let notifications: Vec<Value> = captures
         .iter()
-        .filter_map(|o| o.summary.error.as_ref().map(|e| (o, e)))
-        .map(|(o, e)| {
-            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", o.summary.path, e.offset, e.reason)}})
+        .filter_map(|c| c.error.as_ref().map(|e| (c, e)))
+        .map(|(c, e)| {
+            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", c.path, e.offset, e.reason)}})
         })
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "connlint", "version": env!("CARGO_PKG_VERSION"), "rules": rules}},
-            "invocations": [{"executionSuccessful": invocations.is_empty(), "toolExecutionNotifications": invocations}],
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    let invocations = json!([{"executionSuccessful": notifications.is_empty(), "toolExecutionNotifications": notifications}]);
+    out.write_all(if results == 0 {
+        b"],\n      \"invocations\": "
+    } else {
+        b"\n      ],\n      \"invocations\": "
+    })?;
+    write_pretty_at(out, &invocations, 3)?;
+    out.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")
 }

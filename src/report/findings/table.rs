@@ -2,8 +2,7 @@
 //! connection's header, repeats grouped (see [`crate::report::group`]), and
 //! a summary line.
 
-use super::{group_phrase, groups_of, plural, rel, Summary};
-use crate::analyze::CheckOutcome;
+use super::{group_phrase, plural, rel, CaptureDone, Summary};
 use crate::report::group::Group;
 use crate::rules::Finding;
 use crate::Timestamp;
@@ -11,7 +10,7 @@ use std::io::{self, Write};
 
 /// One finding's line (and its evidence line) in the table, indented by
 /// `indent` beyond the usual two spaces.
-fn write_finding<W: Write>(
+fn write_finding<W: Write + ?Sized>(
     out: &mut W,
     f: &Finding,
     t0: Option<Timestamp>,
@@ -36,7 +35,7 @@ fn write_finding<W: Write>(
 
 /// A finding under its connection's header; consecutive findings on one
 /// connection share the header (`current` is the connection of the last).
-fn write_single<W: Write>(
+pub(super) fn write_single<W: Write + ?Sized>(
     out: &mut W,
     path: &str,
     t0: Option<Timestamp>,
@@ -56,7 +55,7 @@ fn write_single<W: Write>(
 
 /// A group of more than one: what it is, its examples under their
 /// connections, and how many more there are.
-fn write_group<W: Write>(
+pub(super) fn write_group<W: Write + ?Sized>(
     out: &mut W,
     path: &str,
     t0: Option<Timestamp>,
@@ -82,36 +81,16 @@ fn write_group<W: Write>(
     Ok(())
 }
 
-pub(super) fn write_table<W: Write>(
+/// The summary line after every capture's entries.
+pub(super) fn end<W: Write>(
     out: &mut W,
-    outcomes: &[CheckOutcome],
+    captures: &[CaptureDone],
+    s: &Summary,
     group: bool,
 ) -> io::Result<()> {
-    let mut entries = 0u64;
-    for o in outcomes {
-        let path = &o.summary.path;
-        let t0 = o.summary.first_ts;
-        let mut current: Option<u64> = None;
-        if group {
-            let groups = groups_of(o);
-            entries += groups.len() as u64;
-            for g in &groups {
-                if g.count == 1 {
-                    write_single(out, path, t0, g.first(), &mut current)?;
-                } else {
-                    current = None;
-                    write_group(out, path, t0, g)?;
-                }
-            }
-        } else {
-            for f in &o.findings {
-                write_single(out, path, t0, f, &mut current)?;
-            }
-        }
-    }
-    let s = Summary::of(outcomes);
-    let conns: u64 = outcomes.iter().map(|o| o.connections).sum();
-    let txs: u64 = outcomes.iter().map(|o| o.transactions).sum();
+    let entries: u64 = captures.iter().map(|c| c.entries).sum();
+    let conns: u64 = captures.iter().map(|c| c.connections).sum();
+    let txs: u64 = captures.iter().map(|c| c.transactions).sum();
     if s.findings > 0 {
         writeln!(out)?;
     }
@@ -129,8 +108,8 @@ pub(super) fn write_table<W: Write>(
         s.error,
         s.warning,
         s.info,
-        outcomes.len(),
-        plural(outcomes.len() as u64),
+        captures.len(),
+        plural(captures.len() as u64),
         conns,
         plural(conns),
         txs,
