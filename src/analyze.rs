@@ -154,7 +154,7 @@ where
     loop {
         match reader.next_frame() {
             Ok(Some(frame)) => {
-                summary.frames += 1;
+                summary.frames = summary.frames.saturating_add(1);
                 first_ts.get_or_insert(frame.ts);
                 summary.last_ts = Some(frame.ts);
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
@@ -256,8 +256,8 @@ where
         |f, t0| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
-            connections += 1;
-            transactions += handled.http.transactions.len() as u64;
+            connections = connections.saturating_add(1);
+            transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
             linter.connection(
                 &ConnectionFacts {
                     conn: &f.connection,

@@ -4,7 +4,7 @@
 //! above --fail-on, 2 usage error, unreadable or corrupt capture, or
 //! internal error).
 
-use crate::analyze::{self, CaptureSummary, Limits};
+use crate::analyze::{self, Analyzed, CaptureSummary, Limits};
 use crate::capture::CaptureReader;
 use crate::http::Keep;
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
@@ -250,10 +250,10 @@ fn run(cli: Cli) -> io::Result<Outcome> {
     match cli.command {
         Command::Limits => limits_command(&limits),
         Command::Connections { captures, format } => {
-            connections_command(&captures, format, &limits)
+            list::<ConnectionListing>(&captures, format, &limits)
         }
         Command::Transactions { captures, format } => {
-            transactions_command(&captures, format, &limits)
+            list::<TransactionListing>(&captures, format, &limits)
         }
         Command::Check {
             captures,
@@ -302,39 +302,44 @@ fn limits_command(limits: &Limits) -> io::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `connlint connections`: streamed in connection order per capture.
-fn connections_command(
-    captures: &[String],
-    format: Format,
-    limits: &Limits,
-) -> io::Result<Outcome> {
-    let mut w = ListWriter::new(
-        stdout(),
-        format,
-        "connections",
-        connections::HEADER,
-        connections::RIGHT,
-    )
-    .optional_column("tunnel");
+/// A listing command (`connections`, `transactions`): what it makes of each
+/// connection, how it writes that, and its summary line. A fresh value per
+/// capture carries what the capture's lines need (its first time, counts).
+trait Listing: Default {
+    /// What one connection contributes, held until its turn.
+    type Item;
+    const KEY: &'static str;
+    const HEADER: &'static [&'static str];
+    const RIGHT: &'static [usize];
+    const KEEP: Keep;
+    fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Self::Item;
+    /// Writes an item, in connection order.
+    fn emit(&mut self, item: Self::Item, w: &mut Writer);
+    fn summary_line(&self, path: &str, cap: &CaptureRecord) -> String;
+}
+
+type Writer = ListWriter<BufWriter<io::StdoutLock<'static>>>;
+
+/// Runs a listing over every capture: connections finish in the order they
+/// end and are written in the order they began (one [`Reorder`] per
+/// capture), each capture closed by its summary line.
+fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io::Result<Outcome> {
+    let mut w =
+        ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT).optional_column("tunnel");
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
     for path in captures {
+        let mut listing = L::default();
         let mut reorder = Reorder::default();
-        let mut t0 = None;
-        let mut emit = |rec: ConnectionRecord, w: &mut ListWriter<_>| {
-            let t0 = *t0.get_or_insert(rec.start_ts);
-            let r = w.render(&rec, || connections::row(&rec, t0));
-            w.item(r);
-        };
-        let summary = analyze::run(path, limits, Keep::COUNT, |a| {
-            let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()));
-            reorder.push(a.connection.id, rec, |rec| emit(rec, &mut w));
+        let summary = analyze::run(path, limits, L::KEEP, |a| {
+            let item = listing.item(path, &a, &w);
+            reorder.push(a.connection.id, item, |item| listing.emit(item, &mut w));
         });
-        reorder.drain(|rec| emit(rec, &mut w));
+        reorder.drain(|item| listing.emit(item, &mut w));
         damaged |= report_error(&summary);
         let cap = CaptureRecord::new(&summary);
-        w.capture_done(&connections::summary_line(&cap));
+        w.capture_done(&listing.summary_line(path, &cap));
         records.push(cap);
     }
     w.end(&records)?;
@@ -345,69 +350,96 @@ fn connections_command(
     })
 }
 
-/// `connlint transactions`: streamed in connection order per capture.
-fn transactions_command(
-    captures: &[String],
-    format: Format,
-    limits: &Limits,
-) -> io::Result<Outcome> {
-    let mut w = ListWriter::new(
-        stdout(),
-        format,
-        "transactions",
-        transactions::HEADER,
-        transactions::RIGHT,
-    )
-    .optional_column("tunnel");
-    w.begin();
-    let mut records = Vec::new();
-    let mut damaged = false;
-    for path in captures {
-        let mut reorder = Reorder::default();
-        let (mut txs, mut http_conns, mut conns) = (0u64, 0u64, 0u64);
-        let summary = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
-            conns += 1;
-            http_conns += u64::from(a.http.is_http);
-            txs += a.http.transactions.len() as u64;
-            let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
-            let rendered: Vec<Rendered> = a
-                .http
-                .transactions
-                .iter()
-                .map(|tx| {
-                    let r = TransactionRecord::new(path, &a.connection, tx);
-                    let row = || {
-                        let mut cells = transactions::row(tx, &r);
-                        cells.extend(tunnel.clone());
-                        cells
-                    };
-                    match &tunnel {
-                        None => w.render(&r, row),
-                        Some(t) => w.render(
-                            &transactions::TunnelledRecord {
-                                record: &r,
-                                tunnel: t,
-                            },
-                            row,
-                        ),
-                    }
-                })
-                .collect();
-            reorder.push(a.connection.id, rendered, |v| {
-                v.into_iter().for_each(|r| w.item(r))
-            });
-        });
-        reorder.drain(|v| v.into_iter().for_each(|r| w.item(r)));
-        damaged |= report_error(&summary);
-        w.capture_done(&transactions::summary_line(path, txs, http_conns, conns));
-        records.push(CaptureRecord::new(&summary));
+/// `connlint connections`: a row per connection, times from the capture's
+/// first listed connection.
+#[derive(Default)]
+struct ConnectionListing {
+    t0: Option<f64>,
+}
+
+impl Listing for ConnectionListing {
+    type Item = ConnectionRecord;
+    const KEY: &'static str = "connections";
+    const HEADER: &'static [&'static str] = connections::HEADER;
+    const RIGHT: &'static [usize] = connections::RIGHT;
+    const KEEP: Keep = Keep::COUNT;
+
+    fn item(&mut self, path: &str, a: &Analyzed, _: &Writer) -> ConnectionRecord {
+        ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
     }
-    w.end(&records)?;
-    Ok(if damaged {
-        Outcome::Damaged
-    } else {
-        Outcome::Clean
-    })
+
+    fn emit(&mut self, rec: ConnectionRecord, w: &mut Writer) {
+        let t0 = *self.t0.get_or_insert(rec.start_ts);
+        let r = w.render(&rec, || connections::row(&rec, t0));
+        w.item(r);
+    }
+
+    fn summary_line(&self, _: &str, cap: &CaptureRecord) -> String {
+        connections::summary_line(cap)
+    }
+}
+
+/// `connlint transactions`: a row per transaction, rendered as its
+/// connection finishes.
+#[derive(Default)]
+struct TransactionListing {
+    transactions: u64,
+    http_connections: u64,
+    connections: u64,
+}
+
+impl Listing for TransactionListing {
+    type Item = Vec<Rendered>;
+    const KEY: &'static str = "transactions";
+    const HEADER: &'static [&'static str] = transactions::HEADER;
+    const RIGHT: &'static [usize] = transactions::RIGHT;
+    const KEEP: Keep = Keep::TRANSACTIONS;
+
+    fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Vec<Rendered> {
+        self.connections = self.connections.saturating_add(1);
+        self.http_connections = self
+            .http_connections
+            .saturating_add(u64::from(a.http.is_http));
+        self.transactions = self
+            .transactions
+            .saturating_add(a.http.transactions.len() as u64);
+        let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
+        a.http
+            .transactions
+            .iter()
+            .map(|tx| {
+                let r = TransactionRecord::new(path, &a.connection, tx);
+                let row = || {
+                    let mut cells = transactions::row(tx, &r);
+                    cells.extend(tunnel.clone());
+                    cells
+                };
+                match &tunnel {
+                    None => w.render(&r, row),
+                    Some(t) => w.render(
+                        &transactions::TunnelledRecord {
+                            record: &r,
+                            tunnel: t,
+                        },
+                        row,
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    fn emit(&mut self, rendered: Vec<Rendered>, w: &mut Writer) {
+        rendered.into_iter().for_each(|r| w.item(r));
+    }
+
+    fn summary_line(&self, path: &str, _: &CaptureRecord) -> String {
+        transactions::summary_line(
+            path,
+            self.transactions,
+            self.http_connections,
+            self.connections,
+        )
+    }
 }
 
 /// `connlint check`'s options, as parsed.

@@ -24,6 +24,22 @@
 // No exception: capture files are streamed, not memory-mapped (see
 // capture/input.rs for the measurement that decided it).
 #![forbid(unsafe_code)]
+// Captures are hostile input, and every path from their bytes, through the
+// rules and the reports too, must be free of panics and silent overflow: the
+// panicking shortcuts are denied in the whole library. Sums that could
+// overflow saturate or are checked, each choosing the value that stays true.
+// Tests may use the shortcuts (clippy.toml), except unchecked arithmetic,
+// which clippy has no test switch for: a test module that does sums says
+// `#[allow(clippy::arithmetic_side_effects)]`. (Here rather than in
+// Cargo.toml's [lints]: that table would also hold the integration tests in
+// tests/, which are test code through and through.)
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::panic
+)]
 
 pub mod analyze;
 pub mod capture;

@@ -14,7 +14,7 @@ use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
 use crate::rules::engine::LintLimits;
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage.
 #[derive(Clone, Copy, Debug)]
@@ -45,94 +45,84 @@ impl Default for Limits {
     }
 }
 
-/// One settable bound: its key, what it bounds, and where it lives.
+/// One settable bound: its key, what it bounds, and where it lives; and,
+/// when reaching it is counted, that count in [`LimitsHit`] (the field of the
+/// same name) and what reaching it meant.
 struct Key {
     key: &'static str,
     doc: &'static str,
     get: fn(&Limits) -> u64,
     set: fn(&mut Limits, u64),
+    reached: Option<Reached>,
+}
+
+/// A bound's count in [`LimitsHit`] and what reaching it meant.
+#[derive(Clone, Copy)]
+struct Reached {
+    count: fn(&LimitsHit) -> u64,
+    meaning: &'static str,
 }
 
 const SECOND: i64 = 1_000_000_000;
 
 macro_rules! key {
-    ($key:literal, $doc:literal, |$l:ident| $field:expr) => {
+    ($key:ident: $($field:ident).+, $doc:literal $(, reached: $meaning:literal)?) => {
         Key {
-            key: $key,
+            key: stringify!($key),
             doc: $doc,
-            get: |$l: &Limits| $field as u64,
-            set: |$l: &mut Limits, v: u64| $field = v.try_into().unwrap_or(usize::MAX as _),
+            get: |l: &Limits| l.$($field).+ as u64,
+            set: |l: &mut Limits, v: u64| l.$($field).+ = v.try_into().unwrap_or(usize::MAX as _),
+            reached: key!(@reached $key $(, $meaning)?),
         }
+    };
+    (@reached $key:ident) => { None };
+    (@reached $key:ident, $meaning:literal) => {
+        Some(Reached { count: |h: &LimitsHit| h.$key, meaning: $meaning })
     };
 }
 
 const KEYS: &[Key] = &[
-    key!(
-        "max_record_bytes",
-        "largest pcap record or pcapng block read from a stream",
-        |l| l.reader.max_record_bytes
-    ),
-    key!(
-        "max_fragment_datagrams",
+    key!(max_record_bytes: reader.max_record_bytes,
+        "largest pcap record or pcapng block read from a stream"),
+    key!(max_fragment_datagrams: fragments.max_datagrams,
         "IP datagrams being reassembled from fragments at once",
-        |l| l.fragments.max_datagrams
-    ),
-    key!(
-        "max_fragment_bytes",
+        reached: "IP fragments were dropped to stay within the datagrams reassembled at once"),
+    key!(max_fragment_bytes: fragments.max_bytes,
         "bytes held for IP fragment reassembly",
-        |l| l.fragments.max_bytes
-    ),
-    key!(
-        "max_tunnels",
+        reached: "IP fragments were dropped to stay within the bytes buffered"),
+    key!(max_tunnels: tunnels.max_tunnels,
         "distinct tunnels (outer endpoints and ids) told apart in flow keys",
-        |l| l.tunnels.max_tunnels
-    ),
-    key!(
-        "max_connections",
+        reached: "flows in tunnels seen after the bound share one key per 4-tuple"),
+    key!(max_connections: flow.max_connections,
         "TCP connections tracked at once (oldest idle finished first)",
-        |l| l.flow.max_connections
-    ),
-    key!(
-        "max_out_of_order_bytes",
+        reached: "the oldest idle connections were finished early"),
+    key!(max_out_of_order_bytes: flow.reassembly.max_out_of_order_bytes,
         "out-of-order bytes buffered per direction of a connection",
-        |l| l.flow.reassembly.max_out_of_order_bytes
-    ),
-    key!(
-        "max_reassembly_bytes",
+        reached: "holes were declared gaps early"),
+    key!(max_reassembly_bytes: flow.max_reassembly_bytes,
         "out-of-order bytes buffered across all connections",
-        |l| l.flow.max_reassembly_bytes
-    ),
-    key!("max_head_bytes", "bytes of one HTTP message head", |l| l
-        .http
-        .max_head_bytes),
-    key!("max_headers", "header fields of one HTTP message", |l| l
-        .http
-        .max_headers),
-    key!(
-        "max_pending_requests",
+        reached: "holes were declared gaps early"),
+    key!(max_head_bytes: http.max_head_bytes,
+        "bytes of one HTTP message head",
+        reached: "the rest of those directions was not parsed"),
+    key!(max_headers: http.max_headers,
+        "header fields of one HTTP message",
+        reached: "those heads were not parsed"),
+    key!(max_pending_requests: http.max_pending_requests,
         "requests waiting for a response on one connection",
-        |l| l.http.max_pending_requests
-    ),
-    key!(
-        "max_chunk_size_digits",
+        reached: "pairing stopped on those connections"),
+    key!(max_chunk_size_digits: http.max_chunk_size_digits,
         "hex digits of one chunk size",
-        |l| l.http.max_chunk_size_digits
-    ),
-    key!(
-        "max_transactions",
+        reached: "those chunked bodies were not followed"),
+    key!(max_transactions: http.max_transactions,
         "transactions kept per connection",
-        |l| l.http.max_transactions
-    ),
-    key!(
-        "max_index_connections",
+        reached: "those transactions were counted but not kept"),
+    key!(max_index_connections: lint.max_index_connections,
         "finished connections the cross-connection rules hold behind one still open",
-        |l| l.lint.max_index_connections
-    ),
-    key!(
-        "max_groups",
+        reached: "the cross-connection rules stopped waiting for connections still open"),
+    key!(max_groups: max_groups,
         "finding groups (rule, client host, server) in one capture's grouped output",
-        |l| l.max_groups
-    ),
+        reached: "findings of further groups were counted but not listed in the grouped output"),
 ];
 
 impl Limits {
@@ -185,57 +175,66 @@ impl Limits {
     }
 }
 
-/// How often each bound was reached in one capture (zero counts are left
-/// out of the JSON).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+/// How often each bound was reached in one capture: one count per key of
+/// [`KEYS`] with a `reached` meaning, under the key's name. Serialized as
+/// the bounds reached only (`{"max_connections": 3}`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LimitsHit {
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_fragment_datagrams: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_fragment_bytes: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_tunnels: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_connections: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_out_of_order_bytes: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_reassembly_bytes: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_head_bytes: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_headers: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_pending_requests: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_chunk_size_digits: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_transactions: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_index_connections: u64,
-    #[serde(skip_serializing_if = "is_zero")]
     pub max_groups: u64,
 }
 
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+impl Serialize for LimitsHit {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let reached = self.reached();
+        let mut map = s.serialize_map(Some(reached.len()))?;
+        for (key, n, _) in reached {
+            map.serialize_entry(key, &n)?;
+        }
+        map.end()
+    }
+}
+
+/// Counts saturate; a bound is reached at most a few times per packet, so
+/// u64::MAX is out of reach and never a wrong count.
+fn add(count: &mut u64, n: u64) {
+    *count = count.saturating_add(n);
 }
 
 impl LimitsHit {
     /// Adds what one finished connection's reassembly ran into.
     pub fn add_tcp(&mut self, dirs: &[DirectionStats; 2]) {
-        self.max_out_of_order_bytes += dirs.iter().map(|d| d.buffer_cap_hits).sum::<u64>();
+        for d in dirs {
+            add(&mut self.max_out_of_order_bytes, d.buffer_cap_hits);
+        }
     }
 
     /// Adds what one finished connection's HTTP parsing ran into.
     pub fn add_http(&mut self, http: &HttpConnectionReport) {
         for d in &http.directions {
-            self.max_head_bytes += u64::from(d.heads_too_large);
-            self.max_headers += u64::from(d.too_many_headers);
+            add(&mut self.max_head_bytes, u64::from(d.heads_too_large));
+            add(&mut self.max_headers, u64::from(d.too_many_headers));
         }
-        self.max_pending_requests += u64::from(http.anomalies.pending_overflow);
-        self.max_transactions += http.anomalies.transactions_not_kept;
-        self.max_chunk_size_digits += http
+        add(
+            &mut self.max_pending_requests,
+            u64::from(http.anomalies.pending_overflow),
+        );
+        add(
+            &mut self.max_transactions,
+            http.anomalies.transactions_not_kept,
+        );
+        let chunk_sizes_too_long = http
             .transactions
             .iter()
             .flat_map(|t| [&t.request, &t.response])
@@ -244,88 +243,61 @@ impl LimitsHit {
                 m.chunked
                     .is_some_and(|c| c.error == Some(ChunkError::SizeTooLong))
             })
-            .count() as u64;
+            .count();
+        add(&mut self.max_chunk_size_digits, chunk_sizes_too_long as u64);
     }
 
     /// Takes the HTTP-level counts gathered by a caller that ran the HTTP
     /// layer (the TCP-level ones are already here).
     pub fn merge_http(&mut self, http: &LimitsHit) {
-        self.max_head_bytes += http.max_head_bytes;
-        self.max_headers += http.max_headers;
-        self.max_pending_requests += http.max_pending_requests;
-        self.max_chunk_size_digits += http.max_chunk_size_digits;
-        self.max_transactions += http.max_transactions;
+        add(&mut self.max_head_bytes, http.max_head_bytes);
+        add(&mut self.max_headers, http.max_headers);
+        add(&mut self.max_pending_requests, http.max_pending_requests);
+        add(&mut self.max_chunk_size_digits, http.max_chunk_size_digits);
+        add(&mut self.max_transactions, http.max_transactions);
     }
 
     /// `(key, count, what it meant)` for every bound reached.
     pub fn reached(&self) -> Vec<(&'static str, u64, &'static str)> {
-        let all = [
-            (
-                "max_fragment_datagrams",
-                self.max_fragment_datagrams,
-                "IP fragments were dropped to stay within the datagrams reassembled at once",
-            ),
-            (
-                "max_fragment_bytes",
-                self.max_fragment_bytes,
-                "IP fragments were dropped to stay within the bytes buffered",
-            ),
-            (
-                "max_tunnels",
-                self.max_tunnels,
-                "flows in tunnels seen after the bound share one key per 4-tuple",
-            ),
-            (
-                "max_connections",
-                self.max_connections,
-                "the oldest idle connections were finished early",
-            ),
-            (
-                "max_out_of_order_bytes",
-                self.max_out_of_order_bytes,
-                "holes were declared gaps early",
-            ),
-            (
-                "max_reassembly_bytes",
-                self.max_reassembly_bytes,
-                "holes were declared gaps early",
-            ),
-            (
-                "max_head_bytes",
-                self.max_head_bytes,
-                "the rest of those directions was not parsed",
-            ),
-            (
-                "max_headers",
-                self.max_headers,
-                "those heads were not parsed",
-            ),
-            (
-                "max_pending_requests",
-                self.max_pending_requests,
-                "pairing stopped on those connections",
-            ),
-            (
-                "max_chunk_size_digits",
-                self.max_chunk_size_digits,
-                "those chunked bodies were not followed",
-            ),
-            (
-                "max_transactions",
-                self.max_transactions,
-                "those transactions were counted but not kept",
-            ),
-            (
-                "max_index_connections",
-                self.max_index_connections,
-                "the cross-connection rules stopped waiting for connections still open",
-            ),
-            (
-                "max_groups",
-                self.max_groups,
-                "findings of further groups were counted but not listed in the grouped output",
-            ),
-        ];
-        all.into_iter().filter(|(_, n, _)| *n > 0).collect()
+        KEYS.iter()
+            .filter_map(|k| {
+                let r = k.reached?;
+                Some((k.key, (r.count)(self), r.meaning))
+            })
+            .filter(|(_, n, _)| *n > 0)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_count_has_its_key_and_only_reached_bounds_are_serialized() {
+        // One u64 per count: a count without a key would never be reported.
+        let counted = KEYS.iter().filter(|k| k.reached.is_some()).count();
+        assert_eq!(std::mem::size_of::<LimitsHit>() / 8, counted);
+        let hit = LimitsHit {
+            max_transactions: 2,
+            max_tunnels: 1,
+            ..LimitsHit::default()
+        };
+        let reached: Vec<(&str, u64)> = hit.reached().iter().map(|r| (r.0, r.1)).collect();
+        assert_eq!(reached, [("max_tunnels", 1), ("max_transactions", 2)]);
+        let json = serde_json::to_string(&hit).unwrap();
+        assert_eq!(json, r#"{"max_tunnels":1,"max_transactions":2}"#);
+        assert_eq!(serde_json::to_string(&LimitsHit::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn a_limit_is_set_by_its_key() {
+        let mut l = Limits::default();
+        l.set("max_head_bytes=1234").unwrap();
+        assert_eq!(l.http.max_head_bytes, 1234);
+        let described = l.describe();
+        assert!(described.contains(&("max_head_bytes", 1234, "bytes of one HTTP message head")));
+        assert!(l.set("max_head_bytes=0").is_err() && l.set("max_nothing=1").is_err());
     }
 }

@@ -371,13 +371,7 @@ pub(crate) fn cmd<'a>(header: &'a [u8], path: &mut TunnelPath) -> Result<Network
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;

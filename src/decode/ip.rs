@@ -71,27 +71,11 @@ pub(crate) enum Ip<'a> {
 /// left out, so `packet.len() + cut` is the packet's length on the wire.
 #[inline(always)]
 pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
-    let Some(header) = packet.get(..20) else {
+    let Some(header) = fixed_header::<20>(packet, 4) else {
         return Ip::Malformed;
     };
-    let Ok(header): Result<&[u8; 20], _> = header.try_into() else {
-        return Ip::Malformed;
-    };
-    if header[0] >> 4 != 4 {
-        return Ip::Malformed;
-    }
     let header_len = usize::from(header[0] & 0x0f) * 4;
-    let total_len = usize::from(u16::from_be_bytes([header[2], header[3]]));
-    let on_wire = packet.len().saturating_add(cut);
-    // A total length of 0 is what TCP segmentation offload leaves in packets
-    // captured on the sending host; one longer than the frame on the wire is
-    // a lie. Either way the frame's own length is the best there is (tshark
-    // does the same).
-    let total_len = if total_len == 0 || total_len > on_wire {
-        on_wire
-    } else {
-        total_len
-    };
+    let total_len = believed_len([header[2], header[3]], packet.len(), cut);
     if header_len < 20 {
         return Ip::Malformed;
     }
@@ -145,28 +129,37 @@ pub(crate) fn ipv4(packet: &[u8], cut: usize) -> Ip<'_> {
     }
 }
 
-/// Reads an IPv6 packet and its extension headers; `cut` as for [`ipv4`].
-pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
-    let Some(header) = packet.get(..40) else {
-        return Ip::Malformed;
-    };
-    let Ok(header): Result<&[u8; 40], _> = header.try_into() else {
-        return Ip::Malformed;
-    };
-    if header[0] >> 4 != 6 {
-        return Ip::Malformed;
-    }
-    let rest = packet.get(40..).unwrap_or_default();
-    let payload_len = usize::from(u16::from_be_bytes([header[4], header[5]]));
-    let on_wire = rest.len().saturating_add(cut);
-    // 0 means a jumbogram or, far more often, segmentation offload on the
-    // capturing host; longer than the frame on the wire is a lie. Either way
-    // take the frame's own length.
-    let claimed = if payload_len == 0 || payload_len > on_wire {
+/// The first `N` bytes of `packet`, if it has them and its version field
+/// says `version`.
+fn fixed_header<const N: usize>(packet: &[u8], version: u8) -> Option<&[u8; N]> {
+    let header: &[u8; N] = packet.get(..N)?.try_into().ok()?;
+    (header.first()? >> 4 == version).then_some(header)
+}
+
+/// The length an IP header states (`stated`, big-endian: IPv4's total
+/// length, IPv6's payload length), for a packet with `present` bytes in the
+/// capture and `cut` more cut by the snaplen. A length of 0 is what TCP
+/// segmentation offload leaves in packets captured on the sending host (or
+/// an IPv6 jumbogram); one longer than the frame on the wire is a lie.
+/// Either way the frame's own length is the best there is (tshark does the
+/// same).
+fn believed_len(stated: [u8; 2], present: usize, cut: usize) -> usize {
+    let stated = usize::from(u16::from_be_bytes(stated));
+    let on_wire = present.saturating_add(cut);
+    if stated == 0 || stated > on_wire {
         on_wire
     } else {
-        payload_len
+        stated
+    }
+}
+
+/// Reads an IPv6 packet and its extension headers; `cut` as for [`ipv4`].
+pub(crate) fn ipv6(packet: &[u8], cut: usize) -> Ip<'_> {
+    let Some(header) = fixed_header::<40>(packet, 6) else {
+        return Ip::Malformed;
     };
+    let rest = packet.get(40..).unwrap_or_default();
+    let claimed = believed_len([header[4], header[5]], rest.len(), cut);
     let captured = rest.get(..claimed).unwrap_or(rest);
     let next_header = header[6];
     let mut src = [0u8; 16];
@@ -377,13 +370,7 @@ fn walk(mut next: u8, bytes: &[u8], claimed: usize, ipv6: bool) -> Walk {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -444,36 +431,19 @@ mod tests {
             0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, TCP, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
         ];
         p.extend_from_slice(&[0xaa; 30]); // 24 bytes of segment + 6 of padding
-        match ipv4(&p, 0) {
+                                          // (bytes captured, bytes claimed) of the TCP segment.
+        let lengths = |p: &[u8], cut| match ipv4(p, cut) {
             Ip::Tcp {
                 captured, claimed, ..
-            } => {
-                assert_eq!(captured.len(), 24);
-                assert_eq!(claimed, 24);
-            }
+            } => (captured.len(), claimed),
             other => panic!("{other:?}"),
-        }
+        };
+        assert_eq!(lengths(&p, 0), (24, 24));
         // Snaplen cut 950 bytes: the IP length is believed.
         p[2..4].copy_from_slice(&1000u16.to_be_bytes());
-        match ipv4(&p, 950) {
-            Ip::Tcp {
-                captured, claimed, ..
-            } => {
-                assert_eq!(captured.len(), 30);
-                assert_eq!(claimed, 980);
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(lengths(&p, 950), (30, 980));
         // Nothing cut: the frame on the wire was 50 bytes, the IP length lies.
-        match ipv4(&p, 0) {
-            Ip::Tcp {
-                captured, claimed, ..
-            } => {
-                assert_eq!(captured.len(), 30);
-                assert_eq!(claimed, 30);
-            }
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(lengths(&p, 0), (30, 30));
         p[2..4].copy_from_slice(&10u16.to_be_bytes());
         assert!(matches!(ipv4(&p, 0), Ip::Malformed));
         p[0] = 0x44;

@@ -191,13 +191,7 @@ pub(crate) fn parse_header(captured: &[u8], claimed: usize) -> Option<TcpHeader<
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 

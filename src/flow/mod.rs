@@ -11,16 +11,6 @@
 //! caller with its stream handler and dropped, so memory follows the
 //! connections open at once, not the length of the capture.
 
-// Hostile input: every path from capture bytes must be free of panics and
-// silent overflow, so the panicking shortcuts are denied here (tests excepted).
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
-
 mod connection;
 pub mod roles;
 mod table;

@@ -3,23 +3,21 @@
 //! had a field that a Connection header named, long after the head itself
 //! was dropped.
 
-/// Field names outside [`KNOWN_FIELDS`] remembered per message.
+/// Field names outside the known ones remembered per message.
 const MAX_OTHER_FIELD_NAMES: usize = 16;
 
-/// The field names common enough to get one bit each in [`FieldNames`]:
-/// most messages carry only these, so recording which fields a message had
-/// usually costs one hash per field and no allocation. Exactly 64.
-const KNOWN_FIELDS: [&str; 64] = [
+/// The field names common enough to get one bit each in [`FieldNames`]
+/// (these and [`OTHER_KNOWN_FIELDS`], 64 in all): most messages carry only
+/// these, so recording which fields a message had usually costs one hash per
+/// field and no allocation.
+///
+/// These are the standard end-to-end fields whose loss at a proxy changes a
+/// message's meaning, framing, routing, credentials or caching: what a
+/// Connection header must not name, since every proxy strips what it names
+/// (RFC 9110 §7.6.1). `content-length` is one on purpose (stripping it
+/// breaks framing); `transfer-encoding` is not, being hop-by-hop already.
+const END_TO_END_FIELDS: [&str; 48] = [
     "host",
-    "user-agent",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "accept-charset",
-    "accept-ranges",
-    "connection",
-    "keep-alive",
-    "proxy-connection",
     "content-length",
     "content-type",
     "content-encoding",
@@ -27,18 +25,11 @@ const KNOWN_FIELDS: [&str; 64] = [
     "content-location",
     "content-range",
     "content-disposition",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
+    "authorization",
     "cookie",
     "set-cookie",
-    "authorization",
-    "proxy-authorization",
-    "proxy-authenticate",
     "www-authenticate",
     "date",
-    "server",
     "etag",
     "last-modified",
     "expires",
@@ -50,6 +41,13 @@ const KNOWN_FIELDS: [&str; 64] = [
     "location",
     "referer",
     "origin",
+    "user-agent",
+    "server",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "accept-ranges",
     "range",
     "if-match",
     "if-none-match",
@@ -57,22 +55,36 @@ const KNOWN_FIELDS: [&str; 64] = [
     "if-unmodified-since",
     "if-range",
     "expect",
+    "max-forwards",
+    "forwarded",
     "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
-    "forwarded",
-    "x-requested-with",
     "allow",
     "retry-after",
-    "max-forwards",
-    "access-control-allow-origin",
+    "link",
     "strict-transport-security",
+    "access-control-allow-origin",
+];
+
+/// The other known field names: the hop-by-hop ones, and common end-to-end
+/// ones whose loss changes nothing a message means.
+const OTHER_KNOWN_FIELDS: [&str; 16] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "x-requested-with",
     "x-content-type-options",
     "x-frame-options",
     "dnt",
     "upgrade-insecure-requests",
     "x-powered-by",
-    "link",
     "alt-svc",
 ];
 
@@ -131,14 +143,23 @@ const KNOWN_SLOTS: usize = 256;
 /// An empty slot's bit.
 const NO_BIT: u8 = u8::MAX;
 
-/// Open-addressing table of `(hash, bit)` for [`KNOWN_FIELDS`], built at
+/// Open-addressing table of `(hash, bit)` for the known names, built at
 /// compile time.
 static KNOWN_TABLE: [(u32, u8); KNOWN_SLOTS] = known_table();
 
 const fn known_table() -> [(u32, u8); KNOWN_SLOTS] {
-    let mut t = [(0u32, NO_BIT); KNOWN_SLOTS];
-    let mut bit = 0u8;
-    let mut names: &[&str] = &KNOWN_FIELDS;
+    let t = [(0u32, NO_BIT); KNOWN_SLOTS];
+    let (t, bit) = add_known(t, &END_TO_END_FIELDS, 0);
+    let (t, _) = add_known(t, &OTHER_KNOWN_FIELDS, bit);
+    t
+}
+
+/// Adds `names` to the table from bit `bit` on; returns the next bit.
+const fn add_known(
+    mut t: [(u32, u8); KNOWN_SLOTS],
+    mut names: &[&str],
+    mut bit: u8,
+) -> ([(u32, u8); KNOWN_SLOTS], u8) {
     while let [name, rest @ ..] = names {
         let h = name_hash(name.as_bytes());
         let mut slot = h as usize % KNOWN_SLOTS;
@@ -154,11 +175,18 @@ const fn known_table() -> [(u32, u8); KNOWN_SLOTS] {
         bit = bit.wrapping_add(1);
         names = rest;
     }
-    t
+    (t, bit)
 }
 
-/// The bit of [`FieldNames::known`] for `bit` (below 64: [`KNOWN_FIELDS`]
-/// has 64 names; anything else would set no bit).
+/// Whether `name` (lowercase) is an end-to-end field whose loss at a proxy
+/// changes the message ([`END_TO_END_FIELDS`], and every CORS field
+/// `access-control-*`): a Connection header must not name it.
+pub fn is_end_to_end_field(name: &str) -> bool {
+    END_TO_END_FIELDS.contains(&name) || name.starts_with("access-control-")
+}
+
+/// The bit of [`FieldNames::known`] for `bit` (below 64: there are 64
+/// known names; anything else would set no bit).
 fn known_mask(bit: u8) -> u64 {
     1u64.checked_shl(u32::from(bit)).unwrap_or(0)
 }
@@ -183,7 +211,7 @@ fn known_bit(h: u32) -> Option<u8> {
 /// that a proxy forwarded a field the incoming Connection header named (say
 /// `X-Debug-Hop`).
 ///
-/// Bounded and cheap by design: one bit per [`KNOWN_FIELDS`] name, and the
+/// Bounded and cheap by design: one bit per known name, and the
 /// 32-bit hashes of at most 16 other distinct names, in one allocation made
 /// only for messages that have such names; names beyond that are counted,
 /// so that a caller can tell "absent" from "not recorded".
@@ -258,13 +286,7 @@ impl FieldNames {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -278,19 +300,24 @@ mod tests {
 
     #[test]
     fn known_field_names_have_distinct_hashes_and_one_bit_each() {
-        let mut hashes: Vec<u32> = KNOWN_FIELDS
-            .iter()
-            .map(|n| name_hash(n.as_bytes()))
-            .collect();
+        let known = || END_TO_END_FIELDS.iter().chain(&OTHER_KNOWN_FIELDS);
+        let mut hashes: Vec<u32> = known().map(|n| name_hash(n.as_bytes())).collect();
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), 64, "a collision among the known names");
-        let mut bits: Vec<u8> = KNOWN_FIELDS
-            .iter()
+        let mut bits: Vec<u8> = known()
             .filter_map(|n| known_bit(name_hash(n.as_bytes())))
             .collect();
         bits.sort_unstable();
         assert_eq!(bits, (0..64).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn end_to_end_fields_are_the_listed_and_the_cors_ones() {
+        assert!(is_end_to_end_field("authorization") && is_end_to_end_field("content-length"));
+        assert!(is_end_to_end_field("access-control-max-age"));
+        assert!(!is_end_to_end_field("te") && !is_end_to_end_field("proxy-authorization"));
+        assert!(!is_end_to_end_field("x-debug-hop") && !is_end_to_end_field("Host"));
     }
 
     #[test]

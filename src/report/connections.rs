@@ -55,12 +55,14 @@ impl ConnectionRecord {
             close: c.close_kind(),
             bytes_client: cs.bytes,
             bytes_server: ss.bytes,
-            retransmissions: cs.retransmissions + ss.retransmissions,
-            gaps: cs.gaps + ss.gaps,
+            retransmissions: cs.retransmissions.saturating_add(ss.retransmissions),
+            gaps: cs.gaps.saturating_add(ss.gaps),
             transactions,
             packets: c.packets,
-            gap_bytes: cs.gap_bytes + ss.gap_bytes,
-            conflicting_overlaps: cs.conflicting_overlaps + ss.conflicting_overlaps,
+            gap_bytes: cs.gap_bytes.saturating_add(ss.gap_bytes),
+            conflicting_overlaps: cs
+                .conflicting_overlaps
+                .saturating_add(ss.conflicting_overlaps),
             tunnel: c.tunnel.as_ref().map(|t| t.to_string()),
         }
     }
@@ -210,7 +212,7 @@ pub fn summary_line(cap: &CaptureRecord) -> String {
         if cap.packets == 1 { "" } else { "s" },
         cap.tcp_segments
     );
-    let other = cap.non_tcp + cap.non_ip;
+    let other = cap.non_tcp.saturating_add(cap.non_ip);
     if other > 0 {
         s.push_str(&format!(", {other} not TCP"));
     }

@@ -81,7 +81,10 @@ pub struct Group {
     pub connections: u64,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
-    examples: Vec<Finding>,
+    /// The group's first finding: always its first example.
+    first: Finding,
+    /// The other examples, at most `EXAMPLES - 1`.
+    later: Vec<Finding>,
     last_connection: u64,
 }
 
@@ -96,7 +99,8 @@ impl Group {
             connections: 1,
             first_ts: f.ts,
             last_ts: f.ts,
-            examples: vec![f.clone()],
+            first: f.clone(),
+            later: Vec::new(),
             last_connection: f.connection,
         }
     }
@@ -104,9 +108,10 @@ impl Group {
     /// Adds a finding with this group's key.
     pub fn add(&mut self, f: &Finding) {
         debug_assert_eq!(GroupKey::of(f), self.key);
-        self.count += 1;
+        // Both bounded by the findings a capture holds: never near u64::MAX.
+        self.count = self.count.saturating_add(1);
         if f.connection != self.last_connection {
-            self.connections += 1;
+            self.connections = self.connections.saturating_add(1);
             self.last_connection = f.connection;
         }
         self.severity = self.severity.max(f.severity);
@@ -121,32 +126,40 @@ impl Group {
     /// connections, or, when the group has fewer connections so far, its
     /// first findings. They stay in the order they came.
     fn offer(&mut self, f: &Finding) {
-        if self.examples.len() < EXAMPLES {
-            self.examples.push(f.clone());
+        if self.later.len() < EXAMPLES - 1 {
+            self.later.push(f.clone());
             return;
         }
-        if self.examples.iter().any(|e| e.connection == f.connection) {
+        if self.examples().any(|e| e.connection == f.connection) {
             return;
         }
-        let repeat = (1..self.examples.len()).rev().find(|&i| {
-            let c = self.examples[i].connection;
-            self.examples[..i].iter().any(|e| e.connection == c)
+        // The last example whose connection an earlier one shows (never the
+        // first example: nothing comes before it).
+        let repeat = self.later.iter().enumerate().rev().find(|&(i, e)| {
+            std::iter::once(&self.first)
+                .chain(self.later.iter().take(i))
+                .any(|b| b.connection == e.connection)
         });
-        if let Some(i) = repeat {
-            self.examples.remove(i);
-            self.examples.push(f.clone());
+        if let Some((i, _)) = repeat {
+            self.later.remove(i);
+            self.later.push(f.clone());
         }
     }
 
     /// The example findings, in the order they came; the first is the
     /// group's first finding.
-    pub fn examples(&self) -> &[Finding] {
-        &self.examples
+    pub fn examples(&self) -> impl Iterator<Item = &Finding> {
+        std::iter::once(&self.first).chain(&self.later)
     }
 
     /// The first finding of the group.
     pub fn first(&self) -> &Finding {
-        &self.examples[0]
+        &self.first
+    }
+
+    /// Findings of the group beyond its examples.
+    pub fn beyond_examples(&self) -> u64 {
+        self.more(self.later.len().saturating_add(1))
     }
 
     /// Findings of the group beyond the first `shown`.
@@ -306,7 +319,7 @@ mod tests {
         // Times need not come in order: first and last are the extremes.
         assert_eq!(s004.first_ts, Timestamp(901));
         assert_eq!(s004.last_ts, Timestamp(1000));
-        let conns: Vec<u64> = s004.examples().iter().map(|f| f.connection).collect();
+        let conns: Vec<u64> = s004.examples().map(|f| f.connection).collect();
         assert_eq!(conns, [0, 1, 2]);
         assert_eq!(s004.more(3), 97);
         assert_eq!(s004.first().connection, 0);
@@ -322,34 +335,22 @@ mod tests {
         for ts in 1..5 {
             g.add(&f(0, ts));
         }
-        let seen: Vec<(u64, i64)> = g
-            .examples()
-            .iter()
-            .map(|e| (e.connection, e.ts.0))
-            .collect();
+        let seen: Vec<(u64, i64)> = g.examples().map(|e| (e.connection, e.ts.0)).collect();
         assert_eq!(seen, [(0, 0), (0, 1), (0, 2)]);
         assert_eq!(g.connections, 1);
         // Connection 1 takes the place of connection 0's last example,
         // connection 2 the next one; connection 3 finds no repeat to replace.
         g.add(&f(1, 10));
         g.add(&f(1, 11));
-        let seen: Vec<(u64, i64)> = g
-            .examples()
-            .iter()
-            .map(|e| (e.connection, e.ts.0))
-            .collect();
+        let seen: Vec<(u64, i64)> = g.examples().map(|e| (e.connection, e.ts.0)).collect();
         assert_eq!(seen, [(0, 0), (0, 1), (1, 10)]);
         g.add(&f(2, 20));
         g.add(&f(3, 30));
-        let seen: Vec<(u64, i64)> = g
-            .examples()
-            .iter()
-            .map(|e| (e.connection, e.ts.0))
-            .collect();
+        let seen: Vec<(u64, i64)> = g.examples().map(|e| (e.connection, e.ts.0)).collect();
         assert_eq!(seen, [(0, 0), (1, 10), (2, 20)]);
         assert_eq!(g.count, 9);
         assert_eq!(g.connections, 4);
-        assert_eq!(g.more(g.examples().len()), 6);
+        assert_eq!(g.beyond_examples(), 6);
     }
 
     #[test]

@@ -39,7 +39,8 @@ impl<T> Reorder<T> {
         self.waiting.insert(id, item);
         while let Some(item) = self.waiting.remove(&self.next) {
             emit(item);
-            self.next += 1;
+            // Ids count connections: u64::MAX is out of reach.
+            self.next = self.next.saturating_add(1);
         }
     }
 
@@ -151,7 +152,7 @@ impl<W: Write> ListWriter<W> {
             }
             _ => {}
         }
-        self.written += 1;
+        self.written = self.written.saturating_add(1);
     }
 
     fn flush_table(&mut self) {
@@ -171,7 +172,7 @@ impl<W: Write> ListWriter<W> {
             if wide && r.len() == width {
                 r.push("-".to_string());
             }
-            r.truncate(if wide { width + 1 } else { width });
+            r.truncate(if wide { width.saturating_add(1) } else { width });
             table.add_row(r);
         }
         for &col in self.right {

@@ -12,8 +12,8 @@
 pub use super::context::ConnectionFacts;
 pub use super::finding::{Covers, Finding, Ms};
 pub use super::index::{ConnSummary, FailedRequest, RequestFailure, RequestSummary};
-pub use crate::Timestamp;
 pub use super::meta::{Family, OptionSpec, RuleMeta, Severity};
+pub use crate::Timestamp;
 use std::collections::BTreeMap;
 
 /// A lint rule. It sees one finished connection at a time

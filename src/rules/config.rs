@@ -206,17 +206,17 @@ impl Config {
 
         if let Some(f) = file_cfg {
             for (key, table) in &f.rules {
-                let idx = catalogue::all()
+                let (meta, settings) = catalogue::all()
                     .iter()
-                    .position(|r| r.meta().code.eq_ignore_ascii_case(key) || r.meta().name == key)
+                    .map(|r| r.meta())
+                    .zip(rules.iter_mut())
+                    .find(|(m, _)| m.code.eq_ignore_ascii_case(key) || m.name == key)
                     .ok_or_else(|| {
                         ConfigError(format!(
                             "{}: no rule has the code or name `{key}`",
                             at("rules")
                         ))
                     })?;
-                let meta = catalogue::all()[idx].meta();
-                let settings = &mut rules[idx];
                 for (opt, value) in table {
                     let here = at(&format!("rules.{key}.{opt}"));
                     if opt == "severity" {

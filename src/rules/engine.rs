@@ -73,13 +73,16 @@ struct Cross<'c> {
     settings: &'c RuleSettings,
 }
 
+/// A folded connection: its order key (start, id), and its id.
+type Listed = ((Timestamp, u64), u64);
+
 /// The findings folded into one group finding so far.
 #[derive(Default)]
 struct Tally {
     count: u64,
     /// Per folded rule, its connections (order key, id), the first
     /// [`MAX_FOLDED_LISTED`] in order.
-    listed: Vec<(&'static str, Vec<((Timestamp, u64), u64)>)>,
+    listed: Vec<(&'static str, Vec<Listed>)>,
 }
 
 impl Tally {
@@ -126,7 +129,7 @@ impl Tally {
 
 /// Keeps `ids` sorted by order key, each connection once, at most
 /// [`MAX_FOLDED_LISTED`].
-fn insert_listed(ids: &mut Vec<((Timestamp, u64), u64)>, e: ((Timestamp, u64), u64)) {
+fn insert_listed(ids: &mut Vec<Listed>, e: Listed) {
     if ids.iter().any(|(_, id)| *id == e.1) {
         return;
     }
@@ -185,7 +188,7 @@ impl<'c> Linter<'c> {
             .filter_map(|(r, s)| {
                 Some(Cross {
                     state: r.cross(s)?,
-                    settings: *s,
+                    settings: s,
                 })
             })
             .collect();
@@ -455,7 +458,9 @@ impl<'c> Linter<'c> {
         self.rules
             .iter()
             .find(|(r, _)| r.meta().code == code)
-            .map_or(Severity::Error, |(r, s)| s.severity.unwrap_or(r.meta().severity))
+            .map_or(Severity::Error, |(r, s)| {
+                s.severity.unwrap_or(r.meta().severity)
+            })
     }
 }
 
@@ -491,6 +496,7 @@ fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{config_with, Timeline};
     use crate::rules::Finding;

@@ -18,7 +18,7 @@ use super::context::ConnectionFacts;
 use super::finding::Finding;
 use super::meta::RuleMeta;
 use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
@@ -353,7 +353,7 @@ pub struct FailedRequest {
 impl FailedRequest {
     /// The failed requests of `s`, in order.
     pub fn of<'s>(s: &'s ConnSummary<'_>) -> impl Iterator<Item = FailedRequest> + 's {
-        let server_fin = s.fin[Side::Server.index()];
+        let server_fin = *s.fin.of(Side::Server);
         s.all_requests().filter_map(move |r| {
             Some(FailedRequest {
                 connection: s.id,

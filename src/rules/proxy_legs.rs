@@ -57,10 +57,12 @@ impl LegMessage {
             || h.hop_by_hop.te
             || h.hop_by_hop.upgrade;
         LegMessage {
-            headers: hop.then(|| Box::new(HeaderFacts {
-                field_names: FieldNames::default(),
-                ..h.clone()
-            })),
+            headers: hop.then(|| {
+                Box::new(HeaderFacts {
+                    field_names: FieldNames::default(),
+                    ..h.clone()
+                })
+            }),
             names: h.field_names.clone(),
         }
     }
@@ -132,6 +134,10 @@ fn target_key(method: &str, path: &str) -> u64 {
     h.finish()
 }
 
+/// A request in a queue: its order (time, connection, transaction) and
+/// its slot.
+type Queued = ((Timestamp, u64, u64), u32);
+
 /// The requests of the last window, for pairing as the clock advances.
 #[derive(Default)]
 pub struct ProxyLegs {
@@ -143,9 +149,9 @@ pub struct ProxyLegs {
     /// Slots by target, in request order (for absolute-form requests).
     by_target: FxHashMap<u64, VecDeque<u32>>,
     /// Requests that may be incoming legs, paired when settled.
-    incoming: BinaryHeap<Reverse<((Timestamp, u64, u64), u32)>>,
+    incoming: BinaryHeap<Reverse<Queued>>,
     /// Every request, forgotten when no incoming leg can want it.
-    expiry: BinaryHeap<Reverse<((Timestamp, u64, u64), u32)>>,
+    expiry: BinaryHeap<Reverse<Queued>>,
     /// Connections whose requests are not paired yet (they may get a
     /// finding), with how many each.
     holds: BTreeMap<u64, u32>,
@@ -344,7 +350,11 @@ impl ProxyLegs {
                 None => {}
             }
         }
-        if self.by_client.get(&(leg.client.ip(), key)).is_some_and(VecDeque::is_empty) {
+        if self
+            .by_client
+            .get(&(leg.client.ip(), key))
+            .is_some_and(VecDeque::is_empty)
+        {
             self.by_client.remove(&(leg.client.ip(), key));
         }
         if self.by_target.get(&key).is_some_and(VecDeque::is_empty) {
@@ -398,10 +408,7 @@ fn authority_ip(authority: &str) -> Option<IpAddr> {
 /// Whether `o` can be the request a proxy sent on for `i` (same method and
 /// path and the timing already hold).
 fn forwards(i: &Leg, o: &Leg) -> bool {
-    if i.connection == o.connection
-        || i.server == o.server
-        || i.client.ip() == o.client.ip()
-    {
+    if i.connection == o.connection || i.server == o.server || i.client.ip() == o.client.ip() {
         return false;
     }
     if !(o.client.ip() == i.server.ip() || i.authority_end.is_some()) {
@@ -416,14 +423,12 @@ fn forwards(i: &Leg, o: &Leg) -> bool {
 
 /// `http://host/path`: a request target addressed to a proxy.
 pub fn is_absolute_form(uri: &str) -> bool {
-    let b = uri.as_bytes();
-    let scheme_end = b.iter().position(|&c| c == b':');
-    match scheme_end {
-        Some(i) if i > 0 => {
-            b.get(..i).is_some_and(|s| {
-                s.iter()
-                    .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
-            }) && b.get(i..i + 3) == Some(b"://")
+    match uri.split_once(':') {
+        Some((scheme, rest)) if !scheme.is_empty() => {
+            scheme
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+                && rest.starts_with("//")
         }
         _ => false,
     }

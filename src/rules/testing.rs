@@ -14,6 +14,8 @@
 //! cannot make (bytes the capture lost) is fed by hand with [`hand_fed`].
 //! The builders and messages several rules' tests share are here too.
 
+#![allow(clippy::arithmetic_side_effects)]
+
 use super::{Config, ConnectionFacts, Finding, Linter};
 use crate::decode::{TcpFlags, TcpSegment};
 use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};

@@ -1,12 +1,6 @@
 //! The ack clock on scripted segments: releases, in-flight data, round trips.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::arithmetic_side_effects,
-    clippy::panic
-)]
+#![allow(clippy::arithmetic_side_effects)]
 
 use super::*;
 

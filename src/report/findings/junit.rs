@@ -45,7 +45,7 @@ fn junit_group(text: &mut String, g: &Group, t0: Option<Timestamp>) {
         text.push_str(&junit_line(f));
         text.push('\n');
     }
-    let more = g.more(g.examples().len());
+    let more = g.beyond_examples();
     if more > 0 {
         text.push_str(&format!("  and {more} more like it\n"));
     }
@@ -110,12 +110,9 @@ impl Cases {
         crate::rules::all()
             .iter()
             .map(|r| r.meta())
-            .filter(|m| {
-                self.ran.contains(&m.code)
-                    || stats.iter().any(|c| c.code == m.code)
-            })
-            .map(|meta| {
-                match self.cases.iter().position(|c| c.meta.code == meta.code) {
+            .filter(|m| self.ran.contains(&m.code) || stats.iter().any(|c| c.code == m.code))
+            .map(
+                |meta| match self.cases.iter().position(|c| c.meta.code == meta.code) {
                     Some(i) => self.cases.swap_remove(i),
                     None => Case {
                         meta,
@@ -123,8 +120,8 @@ impl Cases {
                         groups: 0,
                         text: String::new(),
                     },
-                }
-            })
+                },
+            )
             .collect()
     }
 }

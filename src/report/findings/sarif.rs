@@ -27,7 +27,6 @@ fn sarif_result(path: &str, t0: Option<Timestamp>, g: &Group) -> Value {
     let key = g.key.to_string();
     let examples: Vec<Value> = g
         .examples()
-        .iter()
         .map(|e| {
             json!({
                 "connection": e.connection,
@@ -94,11 +93,7 @@ pub(super) fn write_result<W: Write + ?Sized>(
     g: &Group,
     comma: bool,
 ) -> io::Result<()> {
-    out.write_all(if comma {
-        b",\n        "
-    } else {
-        b"\n        "
-    })?;
+    out.write_all(if comma { b",\n        " } else { b"\n        " })?;
     write_pretty_at(out, &sarif_result(path, t0, g), 4)
 }
 

@@ -74,7 +74,7 @@ pub(super) fn write_group<W: Write + ?Sized>(
         }
         write_finding(out, f, t0, "  ")?;
     }
-    let more = g.more(g.examples().len());
+    let more = g.beyond_examples();
     if more > 0 {
         writeln!(out, "  and {more} more like it")?;
     }

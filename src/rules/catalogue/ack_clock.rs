@@ -8,13 +8,14 @@
 //! ([`released_by_ack`]), and was it Nagle's algorithm that held it
 //! ([`is_nagle_hold`]). That last answer splits the stall between them, one
 //! cause, one finding: a Nagle hold is T001's, every other wait on a delayed
-//! ACK is T002's. Both report once per message ([`PerMessage`]).
+//! ACK is T002's. Both judge each release and report once per message
+//! ([`per_message`]).
 
 use super::common::target;
 use crate::flow::Connection;
 use crate::http::{HttpConnectionReport, MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
-use crate::rules::api::OptionSpec;
+use crate::rules::api::{ConnectionFacts, Needs, OptionSpec, RuleSettings};
 use std::net::SocketAddr;
 
 /// The option both rules have for [`released_by_ack`]'s slack (each rule
@@ -148,10 +149,40 @@ pub(super) fn what(tx: &Transaction, side: Side) -> String {
     })
 }
 
+/// What either rule needs kept: the ack releases whose sender was quiet at
+/// least its option `idle_key` (in ms); a shorter wait is not the rule's.
+pub(super) fn needs(s: &RuleSettings, idle_key: &str) -> Needs {
+    Needs {
+        ack_releases_idle_ns: Some(s.ms_as_ns(idle_key)),
+    }
+}
+
+/// Judges each of the connection's ack releases with `judge` (given the
+/// connection's [`Messages`] to place the release in), which returns, for a
+/// stall the rule reports, its transaction (`None`: outside any message),
+/// how long it lasted and what the report needs of it; and tallies them per
+/// message, in the order of each message's first stall.
+pub(super) fn per_message<'a, T>(
+    cx: &ConnectionFacts<'a>,
+    mut judge: impl FnMut(&'a AckRelease, &Messages<'a>) -> Option<(Option<u64>, i64, T)>,
+) -> Vec<Tally<T>> {
+    if cx.releases.is_empty() {
+        return Vec::new();
+    }
+    let messages = Messages::new(cx.http);
+    let mut found = PerMessage::default();
+    for r in cx.releases {
+        if let Some((tx, wait_ns, what)) = judge(r, &messages) {
+            found.add(r.sender, tx, wait_ns, what);
+        }
+    }
+    found.found
+}
+
 /// The first stall of each message (of each sender, for data outside any
 /// message), with how many there were and how long they lasted together:
 /// one finding per message.
-pub(super) struct PerMessage<T> {
+struct PerMessage<T> {
     found: Vec<Tally<T>>,
 }
 
@@ -174,26 +205,21 @@ impl<T> PerMessage<T> {
     /// Counts a stall of `sender`'s data in transaction `tx` (`None`:
     /// outside any message) that lasted `wait_ns`; `first` describes it when
     /// it is the message's first.
-    pub fn add(&mut self, sender: Side, tx: Option<u64>, wait_ns: i64, first: impl FnOnce() -> T) {
+    fn add(&mut self, sender: Side, tx: Option<u64>, wait_ns: i64, first: T) {
         let key = (sender, tx);
         // Stalls of one message come together: look from the back.
         match self.found.iter_mut().rev().find(|t| t.key == key) {
             Some(t) => {
-                t.count += 1;
+                t.count = t.count.saturating_add(1);
                 t.total_ns = t.total_ns.saturating_add(wait_ns);
             }
             None => self.found.push(Tally {
                 key,
-                first: first(),
+                first,
                 count: 1,
                 total_ns: wait_ns,
             }),
         }
-    }
-
-    /// The messages in the order of their first stall.
-    pub fn into_tallies(self) -> impl Iterator<Item = Tally<T>> {
-        self.found.into_iter()
     }
 }
 

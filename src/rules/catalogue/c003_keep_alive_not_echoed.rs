@@ -3,7 +3,7 @@
 use super::common::{label, tokens_value, version};
 use crate::flow::EndReason;
 use crate::http::{Framing, HttpVersion, MessageFacts, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 use crate::Timestamp;
 
@@ -107,9 +107,10 @@ impl Rule for KeepAliveNotEchoed {
                 continue;
             };
             let next = txs
-                .get(i + 1..)
+                .get(i..)
                 .unwrap_or_default()
                 .iter()
+                .skip(1)
                 .find_map(|t| Some((t, t.request.as_ref()?)));
             if let Some((next_tx, next_req)) = next {
                 // Sent before the client could have seen the answer:
@@ -283,8 +284,8 @@ struct Close {
 fn how_closed(cx: &ConnectionFacts<'_>, from: Timestamp, within_ns: i64) -> Option<Close> {
     let c = cx.conn;
     let after = |t: Option<Timestamp>| t.filter(|&t| t >= from);
-    let client_fin = after(c.fin[Side::Client.index()]);
-    let server_fin = after(c.fin[Side::Server.index()]);
+    let client_fin = after(*c.fin.of(Side::Client));
+    let server_fin = after(*c.fin.of(Side::Server));
     let rst = c.rst.filter(|&(_, t)| t >= from);
     let server_rst = rst.filter(|&(s, _)| s == Side::Server).map(|(_, t)| t);
     let client_rst = rst.filter(|&(s, _)| s == Side::Client).map(|(_, t)| t);

@@ -82,7 +82,7 @@ impl Rule for RequestAfterConnectionClose {
         for (i, tx) in txs.iter().enumerate() {
             if let (Some(req), Some(c)) = (&tx.request, close) {
                 if req.first_byte_ts >= c.binds_from {
-                    offending += 1;
+                    offending = offending.saturating_add(1);
                     if listed.len() < MAX_LISTED {
                         listed.push(tx.index);
                     }

@@ -1,6 +1,7 @@
 //! C005 connection-token-names-end-to-end-header.
 
 use super::common::{each_message, field_case, label, on_message, tokens};
+use crate::http::is_end_to_end_field;
 use crate::rules::api::*;
 use serde_json::Value;
 
@@ -62,67 +63,6 @@ None.
     options: &[],
 };
 
-/// End-to-end fields (lowercase) that a Connection header must not name:
-/// standard fields whose loss at a proxy changes the message's meaning,
-/// framing, routing, credentials or caching. `content-length` is here on
-/// purpose (stripping it breaks framing); `transfer-encoding` is not, being
-/// hop-by-hop already (SPEC §2).
-const END_TO_END: &[&str] = &[
-    "host",
-    "content-length",
-    "content-type",
-    "content-encoding",
-    "content-language",
-    "content-location",
-    "content-range",
-    "content-disposition",
-    "authorization",
-    "cookie",
-    "set-cookie",
-    "www-authenticate",
-    "date",
-    "etag",
-    "last-modified",
-    "expires",
-    "cache-control",
-    "pragma",
-    "age",
-    "vary",
-    "via",
-    "location",
-    "referer",
-    "origin",
-    "user-agent",
-    "server",
-    "accept",
-    "accept-encoding",
-    "accept-language",
-    "accept-charset",
-    "accept-ranges",
-    "range",
-    "if-match",
-    "if-none-match",
-    "if-modified-since",
-    "if-unmodified-since",
-    "if-range",
-    "expect",
-    "max-forwards",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-    "allow",
-    "retry-after",
-    "link",
-    "strict-transport-security",
-];
-
-/// Whether `token` (lowercase, as the facts keep Connection tokens) names
-/// an end-to-end field.
-fn is_end_to_end(token: &str) -> bool {
-    END_TO_END.contains(&token) || token.starts_with("access-control-")
-}
-
 impl Rule for ConnectionTokenNamesEndToEndHeader {
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
         for (tx, kind, msg) in each_message(cx) {
@@ -132,7 +72,7 @@ impl Rule for ConnectionTokenNamesEndToEndHeader {
                 .others
                 .iter()
                 .map(String::as_str)
-                .filter(|t| is_end_to_end(t))
+                .filter(|t| is_end_to_end_field(t))
                 .collect();
             if named.is_empty() {
                 continue;
@@ -196,7 +136,6 @@ impl Rule for ConnectionTokenNamesEndToEndHeader {
 
 #[cfg(test)]
 mod tests {
-    use super::is_end_to_end;
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use crate::rules::Finding;
     use serde_json::json;
@@ -245,11 +184,5 @@ mod tests {
         ] {
             assert!(c005(ok, OK).is_empty(), "{}", String::from_utf8_lossy(ok));
         }
-    }
-
-    #[test]
-    fn end_to_end_names() {
-        assert!(is_end_to_end("authorization") && is_end_to_end("access-control-allow-origin"));
-        assert!(!is_end_to_end("te") && !is_end_to_end("proxy-authorization"));
     }
 }

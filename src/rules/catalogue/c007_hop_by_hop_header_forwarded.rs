@@ -137,7 +137,9 @@ impl Rule for HopByHopHeaderForwarded {
     /// The second check: what a proxy passed on, the request it forwarded
     /// and the response it relayed back, as the legs are paired.
     fn cross(&self, s: &RuleSettings) -> Option<Box<dyn CrossRule>> {
-        Some(Box::new(Forwarded(ProxyLegs::new(s.ms_as_ns("forward_window_ms")))))
+        Some(Box::new(Forwarded(ProxyLegs::new(
+            s.ms_as_ns("forward_window_ms"),
+        ))))
     }
 
     fn meta(&self) -> &'static RuleMeta {

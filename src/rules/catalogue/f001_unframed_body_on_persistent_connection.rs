@@ -2,6 +2,7 @@
 
 use super::common::{response_to, wants_persistence};
 use crate::http::{Framing, HttpVersion, MessageEnd};
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 
 pub struct UnframedBodyOnPersistentConnection;
@@ -103,7 +104,7 @@ impl Rule for UnframedBodyOnPersistentConnection {
             if let Some(raw) = te {
                 f = f.with("transfer_encoding", raw);
             }
-            if let Some(fin) = cx.conn.fin[crate::reassembly::Side::Server.index()] {
+            if let Some(fin) = *cx.conn.fin.of(Side::Server) {
                 f = f.with_ms(
                     "server_fin_after_response_ms",
                     fin.since(resp.first_byte_ts),

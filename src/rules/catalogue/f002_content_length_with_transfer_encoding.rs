@@ -118,7 +118,7 @@ impl Rule for ContentLengthWithTransferEncoding {
                         .map_or_else(|| format!("request {one}"), request_label),
                     one,
                     if smuggled.len() > 1 {
-                        format!(" and {} more", smuggled.len() - 1)
+                        format!(" and {} more", smuggled.len().saturating_sub(1))
                     } else {
                         String::new()
                     }

@@ -86,7 +86,7 @@ impl Rule for PipelinedBeforePersistenceKnown {
                     if offending.is_none() {
                         offending = Some((tx, req));
                     }
-                    count += 1;
+                    count = count.saturating_add(1);
                 } else if offending.is_none() {
                     previous_start = req.first_byte_ts;
                 }

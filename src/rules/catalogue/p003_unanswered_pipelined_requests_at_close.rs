@@ -2,7 +2,7 @@
 
 use super::common::{request_label, server_stream_has_gaps, MAX_LISTED};
 use crate::http::{NoResponse, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 use crate::Timestamp;
 
@@ -83,7 +83,7 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
         let Some(first) = unanswered.first() else {
             return;
         };
-        let (how, by, at) = match (cx.conn.rst, cx.conn.fin[Side::Server.index()]) {
+        let (how, by, at) = match (cx.conn.rst, *cx.conn.fin.of(Side::Server)) {
             (Some((side, ts)), _) => ("rst", side, ts),
             (None, Some(ts)) => ("fin", Side::Server, ts),
             (None, None) => match first.no_response {
@@ -100,14 +100,14 @@ impl Rule for UnansweredPipelinedRequestsAtClose {
             .map(|t| request_label(t))
             .collect();
         if n > NAMED {
-            names.push(format!("and {} more", n - NAMED));
+            names.push(format!("and {} more", n.saturating_sub(NAMED)));
         }
         let close = if how == "rst" {
             format!("the {who} reset the connection")
         } else {
             "the server closed the connection with FIN".to_string()
         };
-        let client_first = cx.conn.fin[Side::Client.index()].is_some_and(|c| c < at);
+        let client_first = cx.conn.fin.of(Side::Client).is_some_and(|c| c < at);
         let message = format!(
             "{n} pipelined request{} got no response before {close} ({}){}; the client must resend \
              {} on a new connection (only idempotent requests automatically)",

@@ -3,7 +3,7 @@
 use super::common::response_to;
 use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
 use crate::http::{Framing, MessageEnd, NoResponse};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 
 pub struct FinTruncatedResponse;
@@ -84,7 +84,7 @@ impl Rule for FinTruncatedResponse {
                 continue;
             }
             let short = Shortfall::of(resp);
-            let client_first = cx.conn.fin[Side::Client.index()].is_some_and(|c| c < ts);
+            let client_first = cx.conn.fin.of(Side::Client).is_some_and(|c| c < ts);
             let fix = if short.head_cut {
                 "end the header section with an empty line before closing, and find why the \
                  server stops early"

@@ -2,7 +2,7 @@
 
 use super::common::{request_label, server_stream_has_gaps, subset, MAX_LISTED};
 use crate::http::{MessageEnd, NoResponse, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 use crate::Timestamp;
 
@@ -101,7 +101,7 @@ impl Rule for ResetOnCloseWithUnreadData {
             return;
         };
         let peer = closer.peer();
-        let fin = cx.conn.fin[closer.index()].filter(|&f| f <= rst_ts);
+        let fin = cx.conn.fin.of(closer).filter(|&f| f <= rst_ts);
         // Data the peer sent after the closer's FIN: a closed socket cannot read it.
         let after_fin = if fin.is_some() {
             cx.conn.stats(peer).bytes_after_peer_fin
@@ -178,7 +178,7 @@ impl Rule for ResetOnCloseWithUnreadData {
             let mut names: Vec<String> =
                 named.iter().take(NAMED).map(|t| request_label(t)).collect();
             if named.len() > NAMED {
-                names.push(format!("and {} more", named.len() - NAMED));
+                names.push(format!("and {} more", named.len().saturating_sub(NAMED)));
             }
             what = format!(" ({})", names.join(", "));
         }

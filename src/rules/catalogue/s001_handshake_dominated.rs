@@ -3,7 +3,7 @@
 use super::common::target;
 use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 use crate::Timestamp;
 use serde::Serialize;
@@ -315,8 +315,8 @@ fn one_exchange<'a>(cx: &'a ConnectionFacts<'_>) -> Option<OneExchange<'a>> {
 fn closer(conn: &Connection) -> Option<Side> {
     let mut first: Option<(Timestamp, Side)> = None;
     let candidates = [
-        conn.fin[Side::Client.index()].map(|t| (t, Side::Client)),
-        conn.fin[Side::Server.index()].map(|t| (t, Side::Server)),
+        conn.fin.of(Side::Client).map(|t| (t, Side::Client)),
+        conn.fin.of(Side::Server).map(|t| (t, Side::Server)),
         conn.rst.map(|(side, t)| (t, side)),
     ];
     for (t, side) in candidates.into_iter().flatten() {

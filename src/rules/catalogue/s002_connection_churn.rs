@@ -271,9 +271,7 @@ impl Chain {
         }
         self.by_client = self.by_client.saturating_add(other.by_client);
         self.by_server = self.by_server.saturating_add(other.by_server);
-        self.close_in_request = self
-            .close_in_request
-            .saturating_add(other.close_in_request);
+        self.close_in_request = self.close_in_request.saturating_add(other.close_in_request);
         self.close_in_response = self
             .close_in_response
             .saturating_add(other.close_in_response);
@@ -427,7 +425,9 @@ impl Churn {
         let Some(group) = self.groups.get(g as usize) else {
             return;
         };
-        let lo = group.points.partition_point(|(c, _)| start.since(*c) > window);
+        let lo = group
+            .points
+            .partition_point(|(c, _)| start.since(*c) > window);
         let hi = group.points.partition_point(|(c, _)| *c <= start);
         if lo >= hi {
             return;
@@ -447,7 +447,10 @@ impl Churn {
             }
         }
         self.union(i, j);
-        let (lo, hi) = (base.saturating_add(lo as u64), base.saturating_add(hi as u64));
+        let (lo, hi) = (
+            base.saturating_add(lo as u64),
+            base.saturating_add(hi as u64),
+        );
         let mut k = self.find_open(g, lo);
         while k.saturating_add(1) < hi {
             let pair = self.groups.get(g as usize).and_then(|grp| {
@@ -665,7 +668,11 @@ impl Churn {
             .and_then(Option::as_mut)
         {
             chain.live = chain.live.saturating_sub(1);
-            if chain.members.len() > 2usize.saturating_mul(chain.live as usize).saturating_add(16) {
+            if chain.members.len()
+                > 2usize
+                    .saturating_mul(chain.live as usize)
+                    .saturating_add(16)
+            {
                 let c = node.chain;
                 let nodes = &self.nodes;
                 chain
@@ -677,11 +684,7 @@ impl Churn {
             }
         }
         if let Some(group) = self.groups.get_mut(node.group as usize) {
-            while group
-                .points
-                .front()
-                .is_some_and(|&p| p <= (node.close, j))
-            {
+            while group.points.front().is_some_and(|&p| p <= (node.close, j)) {
                 group.points.pop_front();
                 group.next_open.pop_front();
                 group.base = group.base.saturating_add(1);
@@ -796,8 +799,11 @@ fn report((host, server): (IpAddr, SocketAddr), chain: &Chain) -> Finding {
     let saved = if chain.rtt_count == n {
         handshake_total.saturating_sub(chain.first_rtt.map_or(0, |(_, r)| r))
     } else {
-        let scaled = i128::from(handshake_total) * i128::from(n.saturating_sub(1))
-            / i128::from(chain.rtt_count.max(1));
+        // In i128, which the product cannot overflow.
+        let scaled = i128::from(handshake_total)
+            .saturating_mul(i128::from(n.saturating_sub(1)))
+            .checked_div(i128::from(chain.rtt_count.max(1)))
+            .unwrap_or(0);
         i64::try_from(scaled).unwrap_or(i64::MAX)
     };
     let closed_by = if chain.by_server == n {
@@ -865,15 +871,16 @@ fn report((host, server): (IpAddr, SocketAddr), chain: &Chain) -> Finding {
         .covering(chain.uid, SUBSUMES)
 }
 
-fn join(ports: &[u16]) -> String {
+fn join<'a>(ports: impl IntoIterator<Item = &'a u16>) -> String {
     ports
-        .iter()
+        .into_iter()
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
     use serde_json::json;
@@ -925,6 +932,17 @@ mod tests {
         // 10 s between a close and the next SYN still chains; 10.001 s does not.
         assert_eq!((found(3, 10_000.0, &[]), found(3, 10_001.0, &[])), (1, 0));
         assert_eq!(found(3, 10_001.0, &[("churn_window_s", 11.0)]), 1);
+    }
+
+    #[test]
+    fn up_to_five_ports_are_listed_then_the_first_three_and_the_last() {
+        let ports = |n: usize| {
+            let f = only(chain(n, 50.0).findings_of("S002"));
+            let (_, rest) = f.message.split_once("(ports ").unwrap();
+            rest.split_once(')').unwrap().0.to_string()
+        };
+        assert_eq!(ports(5), "41011, 41012, 41013, 41014, 41015");
+        assert_eq!(ports(6), "41011, 41012, 41013 … 41016");
     }
 
     #[test]

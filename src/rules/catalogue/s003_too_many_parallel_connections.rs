@@ -133,6 +133,10 @@ enum Edge {
     Start,
 }
 
+/// One end of a connection's interval in the sweep: when, which end, and
+/// the connection (start, id).
+type Sweep = (Timestamp, Edge, (Timestamp, u64));
+
 /// S003's state over a capture: the sweep of every group's open intervals,
 /// in time order, as far as the settled time (every interval that began
 /// before it is known, and so is every end before it). Each stretch with
@@ -141,7 +145,7 @@ enum Edge {
 /// [`MAX_PENDING_NS`]).
 struct Parallel {
     max: usize,
-    steps: BinaryHeap<Reverse<(Timestamp, Edge, (Timestamp, u64))>>,
+    steps: BinaryHeap<Reverse<Sweep>>,
     conns: FxHashMap<u64, Conn>,
     group_of: FxHashMap<(IpAddr, SocketAddr), u32>,
     groups: Vec<Group>,
@@ -349,7 +353,10 @@ impl CrossRule for Parallel {
             if let Some((anchor, any_http)) = e {
                 self.unhold(anchor);
                 let key = self.groups.get(g as usize).and_then(|grp| grp.key);
-                let e = self.groups.get(g as usize).and_then(|grp| grp.current.as_ref());
+                let e = self
+                    .groups
+                    .get(g as usize)
+                    .and_then(|grp| grp.current.as_ref());
                 if let (Some(key), Some(e), true) = (key, e, any_http) {
                     out.findings.push(report(key, e, settled, self.max));
                 }
@@ -396,17 +403,23 @@ fn report(
         duration(over),
     );
     let (anchor, port) = e.anchor;
-    Finding::on(&META, (anchor, SocketAddr::new(host, port), server), e.start, message)
-        .with("max_open", e.peak)
-        .with("max_parallel", max)
-        .with_ms("over_limit_ms", over)
-        .with_ms("peak_after_ms", e.peak_ts.since(e.start))
-        .with("opened_while_over", e.opened)
-        .with("connection_ids", ids)
-        .with("client_ports", ports)
+    Finding::on(
+        &META,
+        (anchor, SocketAddr::new(host, port), server),
+        e.start,
+        message,
+    )
+    .with("max_open", e.peak)
+    .with("max_parallel", max)
+    .with_ms("over_limit_ms", over)
+    .with_ms("peak_after_ms", e.peak_ts.since(e.start))
+    .with("opened_while_over", e.opened)
+    .with("connection_ids", ids)
+    .with("client_ports", ports)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use serde_json::json;

@@ -1,6 +1,6 @@
 //! T001 nagle-delayed-ack-stall.
 
-use super::ack_clock::{self, Messages, Mss, PerMessage, Rtt};
+use super::ack_clock::{self, Mss, Rtt};
 use crate::flow::Connection;
 use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
@@ -97,46 +97,38 @@ impl Rule for NagleDelayedAckStall {
     /// The ack releases whose sender was quiet at least `stall_ms`: a stall shorter than `stall_ms`
     /// is not this rule's.
     fn needs(&self, s: &RuleSettings) -> Needs {
-        Needs {
-            ack_releases_idle_ns: Some(s.ms_as_ns("stall_ms")),
-        }
+        ack_clock::needs(s, "stall_ms")
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
-        if cx.releases.is_empty() {
-            return;
-        }
         let stall_ns = s.ms_as_ns("stall_ms");
         let slack_ns = s.ms_as_ns("release_ms");
-        let messages = Messages::new(cx.http);
-        let mut found = PerMessage::default();
-        for r in cx.releases {
+        let stalls = ack_clock::per_message(cx, |r, messages| {
             let wait = r.idle_ns();
             if wait < stall_ns || r.release_offset > r.prev_end {
-                continue; // short, or data missing from the capture
+                return None; // short, or data missing from the capture
             }
             // Nagle's algorithm holding a partial segment, from a sender
             // whose Nagle is on (T002 takes every other wait on an ACK).
             let mss = ack_clock::mss_of(cx.conn, r);
             if !ack_clock::is_nagle_hold(cx.conn, r, mss) {
-                continue;
+                return None;
             }
-            let Some(rtt) = ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns) else {
-                continue;
-            };
+            let rtt = ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns)?;
             if !ack_clock::released_by_ack(r, rtt.ns, slack_ns) {
-                continue;
+                return None;
             }
             let place = messages.find(r.sender, r.release_offset);
-            found.add(r.sender, place.map(|(tx, _)| tx.index), wait, || Stall {
+            let stall = Stall {
                 release: r,
                 place,
                 mss,
                 rtt,
                 to_acker: ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
-            });
-        }
-        for t in found.into_tallies() {
+            };
+            Some((place.map(|(tx, _)| tx.index), wait, stall))
+        });
+        for t in stalls {
             out.push(finding(cx.conn, &t.first, t.count, t.total_ns));
         }
     }
@@ -249,8 +241,11 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     };
     let also = match (stalls, held) {
         (1, _) => String::new(),
-        (_, Held::Outside) => format!(", and {} more time(s) here", stalls - 1),
-        _ => format!(", and {} more time(s) in the same {kind}", stalls - 1),
+        (_, Held::Outside) => format!(", and {} more time(s) here", stalls.saturating_sub(1)),
+        _ => format!(
+            ", and {} more time(s) in the same {kind}",
+            stalls.saturating_sub(1)
+        ),
     };
     let message = format!(
         "{place}{what_waited} waited {} for the {}'s ACK of {of_what} (Nagle's algorithm; {}){also}; \

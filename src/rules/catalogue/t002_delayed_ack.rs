@@ -1,6 +1,6 @@
 //! T002 delayed-ack.
 
-use super::ack_clock::{self, Messages, PerMessage, Rtt};
+use super::ack_clock::{self, Rtt};
 use crate::flow::Connection;
 use crate::http::Transaction;
 use crate::reassembly::AckRelease;
@@ -134,45 +134,33 @@ impl Rule for DelayedAck {
     /// The ack releases whose sender was quiet at least `idle_ms`: a sender quiet for less than `idle_ms`
     /// is not this rule's.
     fn needs(&self, s: &RuleSettings) -> Needs {
-        Needs {
-            ack_releases_idle_ns: Some(s.ms_as_ns("idle_ms")),
-        }
+        ack_clock::needs(s, "idle_ms")
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
-        if cx.releases.is_empty() {
-            return;
-        }
         let delay_ns = s.ms_as_ns("delayed_ack_ms");
         let idle_ns = s.ms_as_ns("idle_ms");
         let slack_ns = s.ms_as_ns("release_ms");
-        let messages = Messages::new(cx.http);
-        let mut found = PerMessage::default();
-        for r in cx.releases {
+        let held = ack_clock::per_message(cx, |r, messages| {
             if r.release_offset > r.prev_end {
-                continue; // data missing from the capture: the sender was not idle
+                return None; // data missing from the capture: the sender was not idle
             }
             // A partial segment held until a partial segment was ACKed is
             // Nagle's algorithm: T001's, whose fix is the sender's (unless
             // the sender showed its Nagle is off).
             let mss = ack_clock::mss_of(cx.conn, r);
             if ack_clock::is_nagle_hold(cx.conn, r, mss) {
-                continue;
+                return None;
             }
             // A sender still streaming on other ACKs was not waiting.
             if r.idle_ns() < idle_ns {
-                continue;
+                return None;
             }
-            let acker = r.sender.peer();
-            let (Some(to_acker), Some(to_sender)) = (
-                ack_clock::rtt_to(cx.conn, acker, r.rtt_to_receiver_ns),
-                ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns),
-            ) else {
-                continue;
-            };
+            let to_acker = ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns)?;
+            let to_sender = ack_clock::rtt_to(cx.conn, r.sender, r.rtt_to_sender_ns)?;
             let ack_delay_ns = r.ack_ts.since(r.held_ts).saturating_sub(to_acker.ns);
             if ack_delay_ns < delay_ns || !ack_clock::released_by_ack(r, to_sender.ns, slack_ns) {
-                continue;
+                return None;
             }
             let blocked_by = if r.release_len >= mss.bytes {
                 Blocker::FullSegment
@@ -184,16 +172,17 @@ impl Rule for DelayedAck {
                 Blocker::WindowOrClassicNagle
             };
             let tx = messages.find(r.sender, r.release_offset).map(|(tx, _)| tx);
-            found.add(r.sender, tx.map(|t| t.index), r.idle_ns(), || Held {
+            let held = Held {
                 release: r,
                 tx,
                 ack_delay_ns,
                 to_acker,
                 to_sender,
                 blocked_by,
-            });
-        }
-        for t in found.into_tallies() {
+            };
+            Some((tx.map(|t| t.index), r.idle_ns(), held))
+        });
+        for t in held {
             out.push(finding(cx.conn, &t.first, t.count));
         }
     }
@@ -330,6 +319,7 @@ impl Evidence {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use crate::rules::testing::{assert_evidence, assert_says, only, Timeline, OK};
     use serde_json::json;

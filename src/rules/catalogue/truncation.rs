@@ -106,16 +106,16 @@ pub(super) fn unanswered_behind(
 
 /// "; 2 pipelined requests behind it got no response ..." for the message.
 pub(super) fn behind_text(behind: &[u64]) -> String {
-    match behind.len() {
-        0 => String::new(),
-        1 => format!(
-            ", and the pipelined request behind it (tx {}) got no response and must be resent on \
-             a new connection (only idempotent ones automatically)",
-            behind[0]
+    match behind {
+        [] => String::new(),
+        [one] => format!(
+            ", and the pipelined request behind it (tx {one}) got no response and must be resent \
+             on a new connection (only idempotent ones automatically)"
         ),
-        n => format!(
-            ", and the {n} pipelined requests behind it (tx {}) got no response and must be \
+        _ => format!(
+            ", and the {} pipelined requests behind it (tx {}) got no response and must be \
              resent on a new connection (only idempotent ones automatically)",
+            behind.len(),
             behind
                 .iter()
                 .map(u64::to_string)
