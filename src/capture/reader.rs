@@ -49,6 +49,16 @@ impl CaptureReader {
     /// through a bounded buffer (see `input.rs` for why files are not mapped).
     pub fn open(path: &Path, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
         if path == Path::new("-") {
+            // Standard input read through its own descriptor, not `Stdin`'s
+            // buffer: the stream buffer is the only copy of the bytes, and a
+            // file redirected in (`connlint check - < F`) is read as a path is.
+            #[cfg(unix)]
+            {
+                use std::os::fd::AsFd;
+                if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
+                    return Self::from_read(Box::new(File::from(fd)), limits);
+                }
+            }
             return Self::from_read(Box::new(std::io::stdin().lock()), limits);
         }
         let file = File::open(path)

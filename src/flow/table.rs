@@ -11,6 +11,7 @@ use crate::reassembly::{
 use crate::Timestamp;
 use arrives::process_in;
 use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 const SECOND: i64 = 1_000_000_000;
@@ -29,6 +30,12 @@ pub struct FlowLimits {
     pub tombstone_ns: i64,
     /// Connections tracked at once; past it the oldest idle ones are finished early.
     pub max_connections: usize,
+    /// Closed connections (both FINs, or a RST) kept for their linger at
+    /// once; past it the one that closed first is finished early (a later
+    /// packet on its tuple is then a late packet). With many short
+    /// connections, what bounds memory by the connections open rather
+    /// than by those closed in the last `linger_ns`.
+    pub max_lingering: usize,
     /// Closed tuples remembered at once.
     pub max_tombstones: usize,
     /// Out-of-order bytes buffered across all connections at once; past it,
@@ -44,6 +51,7 @@ impl Default for FlowLimits {
             linger_ns: 5 * SECOND,
             tombstone_ns: 120 * SECOND,
             max_connections: 65_536,
+            max_lingering: 2048,
             max_tombstones: 262_144,
             max_reassembly_bytes: 64 << 20,
             reassembly: ReassemblyLimits::default(),
@@ -62,6 +70,12 @@ pub struct FlowStats {
     pub idle_timeouts: u64,
     /// Connections finished early because the table was full.
     pub evicted: u64,
+    /// Closed connections finished before their linger ended because
+    /// [`FlowLimits::max_lingering`] others were lingering.
+    pub linger_cut: u64,
+    /// Packets that came on such a connection's tuple before its linger
+    /// would have ended: they are late packets instead of its own.
+    pub linger_cut_late: u64,
     pub max_concurrent: u64,
     /// Times the capture-wide reassembly budget ran out.
     pub reassembly_budget_hits: u64,
@@ -96,6 +110,9 @@ struct Tombstone {
     generation: u32,
     /// The closed connection, as the next one on the tuple will know it.
     previous: super::Previous,
+    /// When the connection's linger would have ended, if it was finished
+    /// before (see [`FlowLimits::max_lingering`]).
+    cut_until: Option<Timestamp>,
 }
 
 struct Entry<H> {
@@ -124,6 +141,10 @@ pub struct FlowTable<H, F> {
     /// inline, its empty buckets would cost as much as full ones.
     map: FxHashMap<FlowKey, Box<Entry<H>>>,
     tombstones: FxHashMap<FlowKey, Tombstone>,
+    /// Connections that began closing, in that order, with their id: at
+    /// most [`FlowLimits::max_lingering`] (some may have been finished or
+    /// have stopped closing since: those are skipped).
+    lingering: VecDeque<(FlowKey, u64)>,
     next_id: u64,
     limits: FlowLimits,
     new_handler: F,
@@ -139,6 +160,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         FlowTable {
             map: FxHashMap::default(),
             tombstones: FxHashMap::default(),
+            lingering: VecDeque::new(),
             next_id: 0,
             limits,
             new_handler,
@@ -193,9 +215,15 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             let reused = syn_only && matches!(entry.first_seq.of(side), Some(s) if *s != seg.seq);
             if !reused {
                 let before = entry.buffered();
+                let was_closing = entry.closing_since.is_some();
                 process_in(entry, seg, side);
                 let after = entry.buffered();
+                let id = entry.conn.id;
+                let closing = !was_closing && entry.closing_since.is_some();
                 self.account(before, after, seg.ts, &key);
+                if closing {
+                    self.linger(key, id, done);
+                }
                 return;
             }
             generation = entry.conn.generation.saturating_add(1);
@@ -209,6 +237,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         } else if let Some(tomb) = self.tombstones.get(&key).copied() {
             if !seg.flags.syn() {
                 self.stats.late_packets = self.stats.late_packets.saturating_add(1);
+                if tomb.cut_until.is_some_and(|t| seg.ts < t) {
+                    // Its connection would still have taken it.
+                    self.stats.linger_cut_late = self.stats.linger_cut_late.saturating_add(1);
+                }
                 return;
             }
             self.tombstones.remove(&key);
@@ -224,8 +256,12 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
         let after = entry.buffered();
+        let (id, closing) = (entry.conn.id, entry.closing_since.is_some());
         self.map.insert(key, entry);
         self.account(0, after, seg.ts, &key);
+        if closing {
+            self.linger(key, id, done);
+        }
         self.stats.max_concurrent = self.stats.max_concurrent.max(self.map.len() as u64);
     }
 
@@ -237,6 +273,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             done(self.finish(key, *entry, EndReason::EndOfCapture));
         }
         self.tombstones.clear();
+        self.lingering.clear();
     }
 
     fn open(&mut self, seg: &TcpSegment<'_>, generation: u32) -> Box<Entry<H>> {
@@ -277,6 +314,34 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             pending_rst_segment: None,
             last_ts: seg.ts,
         })
+    }
+
+    /// Connection `id` on `key` began closing: it lingers, and if that makes
+    /// too many, the one that began closing first is finished now.
+    fn linger(&mut self, key: FlowKey, id: u64, done: &mut impl FnMut(Finished<H>)) {
+        self.lingering.push_back((key, id));
+        while self.lingering.len() > self.limits.max_lingering {
+            let Some((key, id)) = self.lingering.pop_front() else {
+                break;
+            };
+            let still = self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.conn.id == id && e.closing_since.is_some());
+            if !still {
+                continue;
+            }
+            if let Some(entry) = self.map.remove(&key) {
+                self.stats.linger_cut = self.stats.linger_cut.saturating_add(1);
+                let until = entry
+                    .closing_since
+                    .map(|t| t.add_nanos(self.limits.linger_ns));
+                done(self.finish(key, *entry, EndReason::Closed));
+                if let Some(t) = self.tombstones.get_mut(&key) {
+                    t.cut_until = until;
+                }
+            }
+        }
     }
 
     /// Keeps the capture-wide count of buffered bytes as a connection's
@@ -325,6 +390,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                         Tombstone {
                             generation: entry.conn.generation,
                             previous: super::Previous::of(&entry.conn, true),
+                            cut_until: None,
                         },
                     );
                 }
