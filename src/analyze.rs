@@ -114,17 +114,19 @@ where
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
-    drive(path, opened, limits, new_handler, |f, _| done(f))
+    drive(path, opened, limits, new_handler, |f, _| done(f), None)
 }
 
 /// [`run_with_handler`], telling `done` also the time of the capture's
-/// first frame (for times relative to it).
+/// first frame (for times relative to it), and `on_open` (if given) the
+/// client host of each connection as it opens.
 fn drive<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
     mut done: D,
+    mut on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
 ) -> CaptureSummary
 where
     H: StreamHandler,
@@ -145,6 +147,9 @@ where
     summary.format = Some(reader.format());
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
+    if on_open.is_some() {
+        table.track_opened();
+    }
     let mut hit = crate::limits::LimitsHit::default();
     let mut first_ts = None;
     let mut done = |f: Finished<H>, first_ts: Option<Timestamp>| {
@@ -159,6 +164,9 @@ where
                 summary.last_ts = Some(frame.ts);
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
                     table.process_tunnelled(&seg, tunnel, &mut |f| done(f, first_ts));
+                    if let Some(on_open) = on_open.as_mut() {
+                        table.drain_opened(&mut **on_open);
+                    }
                 }
             }
             Ok(None) => break,
@@ -240,11 +248,11 @@ where
     E: FnMut(crate::rules::Finding, Option<Timestamp>),
 {
     use crate::rules::{ConnectionFacts, Linter};
-    let mut linter = Linter::with_limits(config, limits.lint);
+    let linter = std::cell::RefCell::new(Linter::with_limits(config, limits.lint));
     // Every transaction, and the ack releases the enabled rules need.
     let keep = Keep {
         transactions: true,
-        ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
+        ack_releases_idle_ns: linter.borrow().needs().ack_releases_idle_ns,
     };
     let http_limits = limits.http;
     let (mut connections, mut transactions) = (0u64, 0u64);
@@ -259,7 +267,7 @@ where
             hit.add_http(&handled.http);
             connections = connections.saturating_add(1);
             transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
-            linter.connection(
+            linter.borrow_mut().connection(
                 &ConnectionFacts {
                     conn: &f.connection,
                     http: &handled.http,
@@ -268,10 +276,11 @@ where
                 &mut |finding| emit(finding, t0),
             );
         },
+        Some(&mut |client| linter.borrow_mut().opened(client)),
     );
     summary.limits_hit.merge_http(&hit);
     let t0 = summary.first_ts;
-    let stats = linter.finish(&mut |finding| emit(finding, t0));
+    let stats = linter.into_inner().finish(&mut |finding| emit(finding, t0));
     summary.limits_hit.max_index_connections = stats.index_limit_hits;
     CheckSummary {
         summary,

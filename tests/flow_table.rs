@@ -339,7 +339,10 @@ fn two_closes(max_lingering: usize) -> (Vec<Connection>, connlint::flow::FlowSta
 fn closed_connections_linger_up_to_the_bound_and_the_first_closed_goes_first() {
     let (conns, stats) = two_closes(2);
     assert_eq!(conns.len(), 2);
-    assert_eq!(conns[0].packets, 7, "the late ACK is the first connection's");
+    assert_eq!(
+        conns[0].packets, 7,
+        "the late ACK is the first connection's"
+    );
     assert_eq!((stats.linger_cut, stats.late_packets), (0, 0));
 
     let (conns, stats) = two_closes(1);

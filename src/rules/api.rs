@@ -93,6 +93,12 @@ pub trait CrossRule: Send {
     /// cover ([`Cover`]).
     fn holds(&self) -> Option<u64>;
 
+    /// A connection from `client` opened, before anything of it is added.
+    /// Told for every connection when the capture is read by
+    /// [`crate::analyze`] (not by the test harness, whose rules must then
+    /// assume any host may open one).
+    fn opened(&mut self, _client: std::net::IpAddr) {}
+
     /// Keeps what the rule holds within `max` connections' worth, judging
     /// the oldest early if it must (the bound on cross-connection state
     /// under hostile input, `max_index_connections`); true if it had to.

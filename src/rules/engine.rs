@@ -256,6 +256,15 @@ impl<'c> Linter<'c> {
         self.advance(emit);
     }
 
+    /// A connection from `client` opened (told before it finishes, as the
+    /// capture is read): the cross-connection rules that care learn which
+    /// hosts open connections (C007: which can be proxies).
+    pub fn opened(&mut self, client: std::net::IpAddr) {
+        for c in &mut self.cross {
+            c.state.opened(client);
+        }
+    }
+
     /// Settles everything (the capture is over) and hands on what is left.
     pub fn finish(mut self, emit: &mut impl FnMut(Finding)) -> LintStats {
         self.settle(Timestamp(i64::MAX), true, emit);

@@ -26,6 +26,13 @@
 //! to itself: loopback traffic) costs one lookup, and the work follows the
 //! hosts that can be proxies; only an absolute-form request (addressed to a
 //! proxy) looks at every client's.
+//!
+//! A request is an incoming leg only if its server host may be a proxy: it
+//! has opened a connection by the time the request's own connection
+//! finishes (a proxy opens the connection it forwards on before it answers;
+//! see [`ProxyLegs::opened`]). On traffic between clients and origin
+//! servers, then, no request waits to be paired and none holds the
+//! findings of later connections back.
 
 use super::index::ConnSummary;
 use crate::http::{FieldNames, HeaderFacts};
@@ -35,6 +42,10 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
+
+/// Hosts remembered as having opened a connection (possible proxies);
+/// past it, every host is taken for one.
+const MAX_OPENERS: usize = 1 << 16;
 
 /// Candidate outgoing requests looked at per incoming one: a bound on the
 /// work for very repetitive traffic (the same URL requested many times a
@@ -155,6 +166,12 @@ pub struct ProxyLegs {
     /// Connections whose requests are not paired yet (they may get a
     /// finding), with how many each.
     holds: BTreeMap<u64, u32>,
+    /// The hosts that have opened a connection, when told
+    /// ([`ProxyLegs::opened`]); `None`: not told, or too many, and any
+    /// host may be a proxy.
+    openers: Option<rustc_hash::FxHashSet<IpAddr>>,
+    /// More than [`MAX_OPENERS`] hosts opened connections.
+    openers_full: bool,
 }
 
 impl ProxyLegs {
@@ -164,6 +181,31 @@ impl ProxyLegs {
             window,
             ..ProxyLegs::default()
         }
+    }
+
+    /// A connection from `client` opened. A proxy opens the connection it
+    /// forwards a request on before it answers that request, so before the
+    /// connection it came in on can finish: a request whose server host has
+    /// opened no connection by the time its own connection is added cannot
+    /// be an incoming leg (it is kept only as a candidate), and holds
+    /// nothing back.
+    pub fn opened(&mut self, client: IpAddr) {
+        if self.openers_full {
+            return;
+        }
+        let set = self.openers.get_or_insert_with(Default::default);
+        if set.len() >= MAX_OPENERS && !set.contains(&client) {
+            self.openers = None;
+            self.openers_full = true;
+            return;
+        }
+        set.insert(client);
+    }
+
+    /// Whether `host` may be a proxy: it has opened a connection (or the
+    /// openers are not known).
+    fn may_forward(&self, host: IpAddr) -> bool {
+        self.openers.as_ref().is_none_or(|s| s.contains(&host))
     }
 
     /// Keeps the requests of a finished connection.
@@ -197,7 +239,10 @@ impl ProxyLegs {
             let key = target_key(&leg.method, leg.path());
             // Addressed by origin form to itself (loopback), a request has
             // no proxy's other leg: it is only a candidate.
-            let may_come_in = leg.authority_end.is_some() || c.client.ip() != c.server.ip();
+            // An absolute-form request is addressed to a proxy, which may
+            // forward it from another address.
+            let may_come_in = leg.authority_end.is_some()
+                || (c.client.ip() != c.server.ip() && self.may_forward(c.server.ip()));
             let order = leg.order();
             let slot = match self.free.pop() {
                 Some(i) => {

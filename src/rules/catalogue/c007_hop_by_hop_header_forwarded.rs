@@ -166,6 +166,10 @@ impl CrossRule for Forwarded {
         self.0.holds()
     }
 
+    fn opened(&mut self, client: std::net::IpAddr) {
+        self.0.opened(client);
+    }
+
     fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
         self.0.bound(max, |pair| {
             out.findings.extend(passed_on(Kind::Request, &pair));
