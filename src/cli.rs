@@ -81,9 +81,14 @@ enum Command {
     /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
     /// bad configuration, or an unreadable or damaged capture.
     Check {
-        /// pcap or pcapng files; `-` reads standard input.
+        /// pcap or pcapng files, or directories (searched recursively for
+        /// *.pcap, *.pcapng, *.cap); `-` reads standard input.
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<String>,
+        /// Captures read at once, each on its own thread (default: the
+        /// number of cores); the report keeps the order they were given in.
+        #[arg(short = 'j', long = "jobs", value_name = "N")]
+        jobs: Option<usize>,
         #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
         format: CheckFormat,
         /// Lowest severity that makes the exit code 1.
@@ -265,6 +270,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
             exit_zero,
             no_group,
             statistics,
+            jobs,
         } => check_command(
             &captures,
             &CheckArgs {
@@ -279,6 +285,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 no_group,
                 statistics,
                 merge_tunnels: cli.merge_tunnels,
+                jobs,
             },
             &cli.limits,
         ),
@@ -451,6 +458,7 @@ struct CheckArgs {
     no_group: bool,
     statistics: bool,
     merge_tunnels: bool,
+    jobs: Option<usize>,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
@@ -482,11 +490,21 @@ fn check_command(
     let mut options = findings::CheckOptions::new(&config, !args.no_group);
     options.statistics = args.statistics;
     options.max_groups = limits.max_groups;
+    let captures = match expand_captures(captures) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
     let mut report = CheckReport::new(args.format, options);
     let mut out = stdout();
     report.begin(&mut out)?;
     let mut damaged = false;
-    for path in captures {
+    if jobs > 1 && captures.len() > 1 {
+        damaged = check_parallel(&captures, jobs, &limits, &config, &mut report, &mut out)?;
+    }
+    for path in captures.iter().filter(|_| jobs <= 1 || captures.len() <= 1) {
         let mut part = report.part(path, true);
         let mut failed = None;
         let opened = CaptureReader::open(Path::new(path), limits.reader);
@@ -511,6 +529,152 @@ fn check_command(
         Outcome::Findings
     } else {
         Outcome::Clean
+    })
+}
+
+/// The captures named: files as given, directories replaced by the
+/// captures under them (`*.pcap`, `*.pcapng`, `*.cap`, recursively, in
+/// path order).
+fn expand_captures(named: &[String]) -> Result<Vec<String>, String> {
+    let mut all = Vec::new();
+    for name in named {
+        let path = Path::new(name);
+        if name != "-" && path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found).map_err(|e| format!("{name}: {e}"))?;
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{name}: no *.pcap, *.pcapng or *.cap file in it"));
+            }
+            all.extend(found.into_iter().map(|p| p.to_string_lossy().into_owned()));
+        } else {
+            all.push(name.clone());
+        }
+    }
+    Ok(all)
+}
+
+/// Collects the capture files under `dir`.
+fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&path, found)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["pcap", "pcapng", "cap"].contains(&e.to_ascii_lowercase().as_str()))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What a worker made of one capture: its part of the report, written to
+/// a spool file, and its summary.
+struct Checked {
+    done: findings::CaptureDone,
+    summary: CaptureSummary,
+    spool: std::fs::File,
+}
+
+/// Reads `captures` on `jobs` threads, each capture's part of the report
+/// written to its own spool file, and copies the parts to `out` in the
+/// order given as they are ready. Returns whether some capture was damaged.
+fn check_parallel(
+    captures: &[String],
+    jobs: usize,
+    limits: &Limits,
+    config: &Config,
+    report: &mut CheckReport,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+    let parts: Vec<Mutex<Option<findings::CapturePart>>> = captures
+        .iter()
+        .map(|p| Mutex::new(Some(report.part(p, false))))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let (send, receive) = mpsc::channel::<(usize, io::Result<Checked>)>();
+    let mut damaged = false;
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..jobs.min(captures.len()) {
+            let send = send.clone();
+            let (parts, next) = (&parts, &next);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let (Some(path), Some(slot)) = (captures.get(i), parts.get(i)) else {
+                    break;
+                };
+                let part = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                let Some(part) = part else { continue };
+                let checked = check_to_spool(path, i, part, limits, config);
+                if send.send((i, checked)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(send);
+        // Parts in order: those finished early wait (their summaries and
+        // an open spool file each, not their findings).
+        let mut ready: std::collections::BTreeMap<usize, Checked> = Default::default();
+        let mut want = 0usize;
+        for (i, checked) in receive {
+            ready.insert(i, checked?);
+            while let Some(mut c) = ready.remove(&want) {
+                damaged |= report_error(&c.summary);
+                use std::io::Seek;
+                c.spool.seek(io::SeekFrom::Start(0))?;
+                report.take(out, c.done, Some(&mut c.spool))?;
+                want = want.saturating_add(1);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(damaged)
+}
+
+/// Checks one capture into a new spool file (unlinked at once: it goes
+/// away with its handle).
+fn check_to_spool(
+    path: &str,
+    i: usize,
+    mut part: findings::CapturePart,
+    limits: &Limits,
+    config: &Config,
+) -> io::Result<Checked> {
+    let name = std::env::temp_dir().join(format!("connlint-spool-{}-{i}", std::process::id()));
+    let spool = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&name)?;
+    let _ = std::fs::remove_file(&name);
+    let mut w = BufWriter::new(&spool);
+    let mut failed = None;
+    let opened = CaptureReader::open(Path::new(path), limits.reader);
+    let mut check = analyze::run_check_streaming(path, opened, limits, config, |f, t0| {
+        if failed.is_none() {
+            failed = part.finding(&mut w, &f, t0).err();
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let done = part.finish(&mut w, &mut check)?;
+    w.flush()?;
+    drop(w);
+    Ok(Checked {
+        done,
+        summary: check.summary,
+        spool,
     })
 }
 
