@@ -65,8 +65,10 @@ commands=("check --format json" "connections --format jsonl" "transactions --for
 # Peak RSS in KiB of one run ("Maximum resident set size" of GNU time).
 peak_kib() {
     local out
-    out=$({ /usr/bin/time -f '%M' "$bin" "$@" >/dev/null 2>/dev/null; } 2>&1 || true)
-    tail -n 1 <<<"$out"
+    out=$(mktemp)
+    /usr/bin/time -o "$out" -f '%M' "$bin" "$@" >/dev/null 2>&1 || true
+    tail -n 1 "$out"
+    rm -f "$out"
 }
 
 printf '| command |'
