@@ -315,6 +315,12 @@ impl<'c> Linter<'c> {
         if id < self.prefix {
             return;
         }
+        if id == self.prefix && self.ahead.is_empty() {
+            // In order with nothing ahead (nearly always).
+            self.prefix_ts = Some(first_ts);
+            self.prefix = self.prefix.saturating_add(1);
+            return;
+        }
         self.ahead.insert(id, first_ts);
         while let Some(ts) = self.ahead.remove(&self.prefix) {
             self.prefix_ts = Some(ts);
