@@ -265,14 +265,15 @@ fn standard_input_reads_as_the_file_does() {
     let f = sample(S001);
     let by_path = check(&["--format", "jsonl", f.to_str().unwrap()]);
     // A file redirected in (read like a path), and a pipe.
-    let cat = std::process::Command::new("cat")
+    let mut cat = std::process::Command::new("cat")
         .arg(&f)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let pipe = cat.stdout.take().unwrap();
     for input in [
         std::process::Stdio::from(std::fs::File::open(&f).unwrap()),
-        std::process::Stdio::from(cat.stdout.unwrap()),
+        std::process::Stdio::from(pipe),
     ] {
         let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("connlint"))
             .args(["check", "--format", "jsonl", "-"])
@@ -288,4 +289,5 @@ fn standard_input_reads_as_the_file_does() {
                 .replace(&format!("\"capture\":{:?}", f.to_str().unwrap()), "")
         );
     }
+    assert!(cat.wait().unwrap().success());
 }
