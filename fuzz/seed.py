@@ -12,6 +12,10 @@ corpus the fuzzer grew is never overwritten.
   headers for every pcap magic and for pcapng.
 - decode: single frames and runs of consecutive frames, in the decode
   target's layout (see fuzz/src/decode.rs), from captures of every link type.
+- tls: the TLS streams of the TLS samples and corpus captures (tshark's
+  `follow,tcp,raw`) as the tls target's events (fuzz/src/tls.rs), with every
+  hello bound, and each ClientHello re-cut into records of 1, 7 and 100
+  bytes, one small segment each.
 - http: the client and server byte streams of TCP connections in real
   captures (tshark's `follow,tcp,raw`), as the http target's events (see
   fuzz/src/http.rs), one Data event per chunk tshark shows.
@@ -286,6 +290,69 @@ def seed_http(seen):
                 save("http", http_script(kept, small), seen)
 
 
+def tls_script(chunks, bound):
+    out = bytearray([bound])
+    for is_client, data in chunks:
+        while data:
+            piece, data = data[:0xFFFF], data[0xFFFF:]
+            out.append(0x00 if is_client else 0x08)
+            out += struct.pack("<H", len(piece)) + piece
+    out.append(0x04)  # client FIN
+    out.append(0x0C)  # server FIN
+    return bytes(out)
+
+
+def split_hello(chunks, size):
+    """The client's first record (its ClientHello) re-cut into records of `size` bytes of
+    handshake data, each delivered as its own small segment (op 7): the fragmented hello."""
+    if not chunks or not chunks[0][0]:
+        return None
+    first = chunks[0][1]
+    if len(first) < 6 or first[0] != 0x16:
+        return None
+    n = int.from_bytes(first[3:5], "big")
+    body, rest = first[5:5 + n], first[5 + n:]
+    out = bytearray([3])
+    for i in range(0, len(body), size):
+        rec = bytes([0x16, 3, 1]) + struct.pack(">H", len(body[i:i + size])) + body[i:i + size]
+        out.append(0x07)
+        out.append(len(rec))
+        out += rec
+    tail = [(True, rest)] if rest else []
+    return bytes(out) + tls_script(tail + chunks[1:], 3)[1:]
+
+
+def seed_tls(seen):
+    names = sorted(
+        os.path.join("samples", f) for f in os.listdir(os.path.join(ROOT, "samples"))
+        if f.endswith(".pcap") and ("tls" in f or f.startswith(("S005", "S006", "S007")))
+    ) + [
+        "tests/corpus/files/ndpi__tests-cfgs-default-pcap-1kxun.pcap",
+        "tests/corpus/files/pcapplusplus__Tests-Pcap++Test-PcapExamples-example.pcap",
+    ]
+    for name in names:
+        path = os.path.join(ROOT, name)
+        streams = range(40) if "corpus" in name else range(3)
+        for stream in streams:
+            chunks = follow(path, stream)
+            if not chunks:
+                continue
+            if not any(c and d[:1] == b"\x16" for c, d in chunks[:1]):
+                continue
+            kept, total = [], 0
+            for c in chunks:
+                if total > MAX_FILE:
+                    break
+                kept.append(c)
+                total += len(c[1])
+            for bound in (0, 1, 3):
+                save("tls", tls_script(kept, bound), seen)
+            for size in (1, 7, 100):
+                hello = split_hello(kept, size)
+                if hello:
+                    save("tls", hello, seen)
+
+
 def main():
     for target in sys.argv[1:]:
         directory = os.path.join(ROOT, "fuzz", "corpus", target)
@@ -301,6 +368,8 @@ def main():
             seed_tunnels(seen)
         elif target == "http":
             seed_http(seen)
+        elif target == "tls":
+            seed_tls(seen)
         print("%s: %d seeds" % (target, len(seen)))
 
 

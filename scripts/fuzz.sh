@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh SECONDS [TARGET...]     e.g. scripts/fuzz.sh 600   (10 min per target)
 #
-# Targets: capture_reader decode reassembly http pipeline (all when none is
+# Targets: capture_reader decode reassembly http pipeline tls (all when none is
 # named). Needs a nightly toolchain and cargo-fuzz
 # (`cargo install cargo-fuzz --locked`); seeding the http corpus uses tshark.
 #
@@ -28,7 +28,7 @@ case "$1" in
 esac
 seconds=$1
 shift
-all=(capture_reader decode reassembly http pipeline)
+all=(capture_reader decode reassembly http pipeline tls)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 for t in "${targets[@]}"; do
@@ -49,6 +49,7 @@ target_args() {
         decode) echo "-dict=dict/capture.dict -max_len=16384" ;;
         reassembly) echo "-max_len=4096" ;;
         http) echo "-dict=dict/http.dict -max_len=65536" ;;
+        tls) echo "-dict=dict/tls.dict -max_len=65536" ;;
     esac
 }
 

@@ -14,13 +14,18 @@ Usage (from the repository root; python3 stdlib only, needs `tshark` on PATH):
 The output is deterministic (sorted, no absolute paths, no timestamps) and the script is idempotent:
 running it twice leaves the tree unchanged.
 
-Per capture F in tests/corpus/files, tshark runs twice (plus one more run per extra 200 streams):
+Per capture F in tests/corpus/files, tshark runs four times (plus one more run per extra 200
+streams):
 
 1. `tshark -n -r F -T fields -e frame.number -e frame.time_relative -e frame.len -e tcp.stream
    -e ip.src -e ip.dst -e ipv6.src -e ipv6.dst -e tcp.srcport -e tcp.dstport`
    gives the set of tcp.stream numbers and exact per-stream frame/byte counts.
 2. `tshark -n -r F -q -z conv,tcp -z expert -z follow,tcp,raw,0 -z follow,tcp,raw,1 ...`
    (at most 200 follow taps per run) gives the conversation table, expert infos and stream bytes.
+3. `tshark -n -r F -Y http -T json --no-duplicate-keys -J "frame tcp http"` gives the HTTP
+   messages (F.http.tsv).
+4. `tshark -n -r F -Y tcp -T fields -E occurrence=f -e frame.number -e tcp.srcport -e tcp.dstport
+   -e tcp.seq_raw -e tcp.ack_raw -e tcp.len` gives every TCP frame (F.tcp.tsv).
 
 Files written to tests/corpus/tshark/ (all TSV with a header row):
 
@@ -54,6 +59,9 @@ Files written to tests/corpus/tshark/ (all TSV with a header row):
   tests/corpus/lossless.txt.
 - `F.expert.tsv`: tshark's expert infos (`-z expert`): severity, group, protocol, count, summary,
   sorted. Used to derive lossless.txt.
+- `F.tcp.tsv`: per frame that carries TCP (frame order): frame.number, tcp.srcport, tcp.dstport,
+  tcp.seq_raw, tcp.ack_raw, tcp.len of its first (outermost) TCP header. tests/decode.rs compares
+  connlint's decoded segments with it frame by frame.
 - `summary.tsv`: per capture: file, link_type (from MANIFEST.tsv's description), tshark_exit (status
   of the `-z` run), tshark_stderr (first line of stderr, ignoring the "Running as user root" notice),
   tcp_streams (distinct tcp.stream values; they run 0..n-1 in this corpus), conv_rows,
@@ -62,11 +70,21 @@ Files written to tests/corpus/tshark/ (all TSV with a header row):
   header for the exact rule) and which are not in the corpus README's list of files tshark has
   trouble with.
 
-`F.http.tsv` files in the same directory are NOT produced here; they came with the shared corpus
-(tshark 4.0's HTTP reading) and are kept unchanged.
+- `F.http.tsv`: tshark's HTTP reading, one row per HTTP request or response message (several per
+  frame where a frame carries several), in frame order, from
+  `tshark -n -r F -Y http -T json --no-duplicate-keys -J "frame tcp http"`. Columns: frame.number,
+  tcp.stream, frame.time_relative, kind (request / response), http.request.method,
+  http.request.uri, http.response.code, http.content_length, http.time, and how tshark pairs a
+  response with its request: http.request_in (the frame of the request; tshark gives it to the
+  first response of a frame only) and http.response_for.uri (the URL of the request the response
+  answers, also on the later responses of a frame). A message that is neither a request nor a
+  response (no method, no status) is left out. The first nine columns are those of the files that
+  came with the shared corpus (tshark 4.0.17), which this script reproduces byte for byte; the last
+  two were added for tests/corpus_http.rs's pairing check.
 """
 
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -243,6 +261,69 @@ def read_fields(fname):
     return code, err, streams, odd_frames
 
 
+def json_fields(obj, into):
+    """Every `name: value` leaf of tshark's -T json tree, first occurrence wins; a list of
+    strings (a repeated field) is joined with commas."""
+    if isinstance(obj, dict):
+        for key, val in obj.items():
+            if isinstance(val, list) and all(isinstance(x, str) for x in val):
+                into.setdefault(key, ",".join(val))
+            elif isinstance(val, (dict, list)):
+                json_fields(val, into)
+            else:
+                into.setdefault(key, val)
+    elif isinstance(obj, list):
+        for item in obj:
+            json_fields(item, into)
+    return into
+
+
+HTTP_COLUMNS = ["frame.number", "tcp.stream", "frame.time_relative", "kind", "http.request.method",
+                "http.request.uri", "http.response.code", "http.content_length", "http.time",
+                "http.request_in", "http.response_for.uri"]
+
+
+def read_http(fname):
+    """One row per HTTP message (see the docstring)."""
+    proc = subprocess.run(
+        ["tshark", "-n", "-r", fname, "-Y", "http", "-T", "json", "--no-duplicate-keys",
+         "-J", "frame tcp http"],
+        cwd=FILES, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    for pkt in json.loads(proc.stdout or b"[]"):
+        layers = pkt["_source"]["layers"]
+        frame = json_fields(layers.get("frame", {}), {})
+        tcp = layers.get("tcp", {})
+        tcp = json_fields(tcp[0] if isinstance(tcp, list) else tcp, {})
+        messages = layers.get("http", [])
+        for msg in messages if isinstance(messages, list) else [messages]:
+            f = json_fields(msg, {})
+            if "http.request.method" in f:
+                kind = "request"
+            elif "http.response.code" in f:
+                kind = "response"
+            else:
+                continue
+            rows.append((frame.get("frame.number", ""), tcp.get("tcp.stream", ""),
+                         frame.get("frame.time_relative", ""), kind)
+                        + tuple(clean(f.get(c, "")) for c in HTTP_COLUMNS[4:]))
+    return rows
+
+
+TCP_COLUMNS = ["frame.number", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.len"]
+
+
+def read_tcp(fname):
+    """Every frame that carries TCP, with its outermost TCP header's ports, raw seq and ack and
+    payload length (tests/decode.rs compares connlint's decoder with these)."""
+    code, out, _err = run_tshark(
+        fname, ["-Y", "tcp", "-T", "fields", "-E", "occurrence=f"]
+        + [x for f in TCP_COLUMNS for x in ("-e", f)],
+    )
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
 def parse_tap_output(out):
     """Split a `-q -z conv,tcp -z expert -z follow,...` output into its three kinds of block."""
     conv, expert, follows = [], [], {}
@@ -405,6 +486,9 @@ def process(fname, link_type, version):
          "sha256_1_to_0", "gaps_0", "gaps_1", "missing_0", "missing_1"],
         stream_rows,
     )
+
+    write_tsv(os.path.join(OUT, fname + ".http.tsv"), HTTP_COLUMNS, read_http(fname))
+    write_tsv(os.path.join(OUT, fname + ".tcp.tsv"), TCP_COLUMNS, read_tcp(fname))
 
     write_tsv(
         os.path.join(OUT, fname + ".expert.tsv"),

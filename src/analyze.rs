@@ -6,9 +6,10 @@
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
-use crate::http::{ConnectionHandler, HttpConnectionReport, Keep};
+use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
+use crate::tls::{ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -42,6 +43,13 @@ pub struct Analyzed {
     pub settled: u64,
     /// The ack releases kept ([`Keep::ack_releases_idle_ns`]).
     pub releases: Vec<AckRelease>,
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// What the TLS stage found, on a TLS connection.
+    pub tls: Option<Box<TlsReport>>,
+    /// On a TLS connection, where each kept ack release sat among its
+    /// sender's records.
+    pub release_places: Vec<ReleasePlace>,
 }
 
 impl Analyzed {
@@ -77,21 +85,27 @@ pub fn run_opened<D>(
 where
     D: FnMut(Analyzed),
 {
-    let http_limits = limits.http;
+    let (http_limits, tls_limits) = (limits.http, limits.tls);
     let mut hit = crate::limits::LimitsHit::default();
     let mut summary = run_with_handler(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep),
         |f| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
+            if let Some(t) = &handled.tls {
+                hit.add_tls(t);
+            }
             done(Analyzed {
                 connection: f.connection,
                 http: handled.http,
                 settled: handled.settled,
                 releases: handled.releases,
+                protocol: handled.protocol,
+                tls: handled.tls,
+                release_places: handled.release_places,
             })
         },
     );
@@ -199,6 +213,7 @@ pub struct CheckSummary {
     pub summary: CaptureSummary,
     pub connections: u64,
     pub transactions: u64,
+    pub tls_connections: u64,
 }
 
 /// What `connlint check` found in one capture, findings collected.
@@ -206,7 +221,39 @@ pub struct CheckOutcome {
     pub summary: CaptureSummary,
     pub connections: u64,
     pub transactions: u64,
+    /// Connections that were TLS: judged by the connection-level rules
+    /// only, their HTTP being encrypted.
+    pub tls_connections: u64,
     pub findings: Vec<crate::rules::Finding>,
+}
+
+impl CheckOutcome {
+    /// What a check of a capture with TLS connections could not judge, in
+    /// words: the note `check` prints (nothing without TLS).
+    pub fn tls_note(&self) -> Option<String> {
+        tls_note(self.connections, self.tls_connections)
+    }
+}
+
+/// What a check of a capture with `tls` TLS connections out of
+/// `connections` could not judge, in words (nothing without TLS).
+pub fn tls_note(connections: u64, tls: u64) -> Option<String> {
+    if tls == 0 {
+        return None;
+    }
+    let n = tls;
+    Some(format!(
+        "{n} of {} connection{} {} TLS: connlint judged {} by the connection-level rules \
+             (S: setup, churn, parallelism, reuse, resumption; T: pacing; R001/R002: a close that \
+             cut a record) from the TCP segments and the clear-text handshake; the rules about \
+             HTTP messages (C, P, F, R003, R004) need the HTTP inside, which connlint cannot read \
+             without the session keys: capture behind the TLS terminator, where it is clear \
+             text, to have them judged",
+        connections,
+        if connections == 1 { "" } else { "s" },
+        if n == 1 { "was" } else { "were" },
+        if n == 1 { "it" } else { "them" },
+    ))
 }
 
 /// Reads a capture through the pipeline and the linter, and collects the
@@ -229,6 +276,7 @@ pub fn run_check_opened(
         summary: c.summary,
         connections: c.connections,
         transactions: c.transactions,
+        tls_connections: c.tls_connections,
         findings,
     }
 }
@@ -254,24 +302,31 @@ where
         transactions: true,
         ack_releases_idle_ns: linter.borrow().needs().ack_releases_idle_ns,
     };
-    let http_limits = limits.http;
-    let (mut connections, mut transactions) = (0u64, 0u64);
+    let (http_limits, tls_limits) = (limits.http, limits.tls);
+    let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
     let mut hit = crate::limits::LimitsHit::default();
     let mut summary = drive(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep),
         |f, t0| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
+            if let Some(t) = &handled.tls {
+                hit.add_tls(t);
+            }
             connections = connections.saturating_add(1);
             transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
+            tls_connections = tls_connections.saturating_add(u64::from(handled.protocol.is_tls()));
             linter.borrow_mut().connection(
                 &ConnectionFacts {
                     conn: &f.connection,
                     http: &handled.http,
                     releases: &handled.releases,
+                    protocol: handled.protocol,
+                    tls: handled.tls.as_deref(),
+                    release_places: &handled.release_places,
                 },
                 &mut |finding| emit(finding, t0),
             );
@@ -286,5 +341,6 @@ where
         summary,
         connections,
         transactions,
+        tls_connections,
     }
 }

@@ -319,6 +319,8 @@ trait Listing: Default {
     const HEADER: &'static [&'static str];
     const RIGHT: &'static [usize];
     const KEEP: Keep;
+    /// Columns shown after the header's where some row has a cell for them.
+    const OPTIONAL: &'static [&'static str];
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Self::Item;
     /// Writes an item, in connection order.
     fn emit(&mut self, item: Self::Item, w: &mut Writer);
@@ -331,8 +333,8 @@ type Writer = ListWriter<BufWriter<io::StdoutLock<'static>>>;
 /// end and are written in the order they began (one [`Reorder`] per
 /// capture), each capture closed by its summary line.
 fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io::Result<Outcome> {
-    let mut w =
-        ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT).optional_column("tunnel");
+    let mut w = ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT)
+        .optional_columns(L::OPTIONAL);
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
@@ -370,9 +372,11 @@ impl Listing for ConnectionListing {
     const HEADER: &'static [&'static str] = connections::HEADER;
     const RIGHT: &'static [usize] = connections::RIGHT;
     const KEEP: Keep = Keep::COUNT;
+    const OPTIONAL: &'static [&'static str] = connections::OPTIONAL;
 
     fn item(&mut self, path: &str, a: &Analyzed, _: &Writer) -> ConnectionRecord {
         ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
+            .with_protocol(a.protocol, a.tls.as_deref())
     }
 
     fn emit(&mut self, rec: ConnectionRecord, w: &mut Writer) {
@@ -393,6 +397,7 @@ struct TransactionListing {
     transactions: u64,
     http_connections: u64,
     connections: u64,
+    tls_connections: u64,
 }
 
 impl Listing for TransactionListing {
@@ -401,9 +406,13 @@ impl Listing for TransactionListing {
     const HEADER: &'static [&'static str] = transactions::HEADER;
     const RIGHT: &'static [usize] = transactions::RIGHT;
     const KEEP: Keep = Keep::TRANSACTIONS;
+    const OPTIONAL: &'static [&'static str] = &["tunnel"];
 
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Vec<Rendered> {
         self.connections = self.connections.saturating_add(1);
+        self.tls_connections = self
+            .tls_connections
+            .saturating_add(u64::from(a.protocol.is_tls()));
         self.http_connections = self
             .http_connections
             .saturating_add(u64::from(a.http.is_http));
@@ -445,6 +454,7 @@ impl Listing for TransactionListing {
             self.transactions,
             self.http_connections,
             self.connections,
+            self.tls_connections,
         )
     }
 }

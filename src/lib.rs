@@ -11,7 +11,9 @@
 //! flow       TcpSegment                           -> Connection (4-tuple + tunnel + generation,
 //!                                                    roles, handshake, close), driving the
 //!                                                    reassemblers and the connection's handler
-//! http       StreamHandler calls                  -> transactions with timing and facts
+//! tls        StreamHandler calls (TLS connections) -> the handshake's facts, records, timing
+//! http       StreamHandler calls                  -> transactions with timing and facts;
+//!                                                    its handler sends TLS connections to `tls`
 //! rules      finished connections (and an index)  -> findings
 //! report     connections, transactions, findings  -> table / json / jsonl / sarif / junit / github
 //! ```
@@ -52,5 +54,6 @@ pub mod reassembly;
 pub mod report;
 pub mod rules;
 pub mod time;
+pub mod tls;
 
 pub use time::Timestamp;

@@ -14,6 +14,7 @@ use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
 use crate::rules::engine::LintLimits;
+use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage.
@@ -25,6 +26,7 @@ pub struct Limits {
     pub tunnels: TunnelOptions,
     pub flow: FlowLimits,
     pub http: HttpLimits,
+    pub tls: TlsLimits,
     pub lint: LintLimits,
     /// Finding groups (rule, client host, server endpoint) told apart in
     /// one capture's grouped output (table, SARIF, JUnit, GitHub).
@@ -39,6 +41,7 @@ impl Default for Limits {
             tunnels: TunnelOptions::default(),
             flow: FlowLimits::default(),
             http: HttpLimits::default(),
+            tls: TlsLimits::default(),
             lint: LintLimits::default(),
             max_groups: 65_536,
         }
@@ -120,6 +123,9 @@ const KEYS: &[Key] = &[
     key!(max_transactions: http.max_transactions,
         "transactions kept per connection",
         reached: "those transactions were counted but not kept"),
+    key!(max_tls_hello_bytes: tls.max_hello_bytes,
+        "bytes of one TLS ClientHello or ServerHello, gathered across records, that are parsed",
+        reached: "those TLS hellos were skipped unparsed (their connections' versions, names and resumption are unknown)"),
     key!(max_index_connections: lint.max_index_connections,
         "finished connections the cross-connection rules hold behind one still open",
         reached: "the cross-connection rules stopped waiting for connections still open"),
@@ -195,6 +201,7 @@ pub struct LimitsHit {
     pub max_pending_requests: u64,
     pub max_chunk_size_digits: u64,
     pub max_transactions: u64,
+    pub max_tls_hello_bytes: u64,
     pub max_index_connections: u64,
     pub max_groups: u64,
 }
@@ -251,9 +258,18 @@ impl LimitsHit {
         add(&mut self.max_chunk_size_digits, chunk_sizes_too_long as u64);
     }
 
-    /// Takes the HTTP-level counts gathered by a caller that ran the HTTP
-    /// layer (the TCP-level ones are already here).
+    /// Adds what one finished TLS connection ran into.
+    pub fn add_tls(&mut self, tls: &TlsReport) {
+        add(
+            &mut self.max_tls_hello_bytes,
+            u64::from(tls.hellos_too_large),
+        );
+    }
+
+    /// Takes the HTTP- and TLS-level counts gathered by a caller that ran
+    /// the connection handler (the TCP-level ones are already here).
     pub fn merge_http(&mut self, http: &LimitsHit) {
+        add(&mut self.max_tls_hello_bytes, http.max_tls_hello_bytes);
         add(&mut self.max_head_bytes, http.max_head_bytes);
         add(&mut self.max_headers, http.max_headers);
         add(&mut self.max_pending_requests, http.max_pending_requests);

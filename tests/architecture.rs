@@ -11,13 +11,19 @@ use std::path::{Path, PathBuf};
 /// -> rules), then what ties them together (limits, analyze) and what shows
 /// the result (report, cli). `reassembly` sits below `flow` because the flow
 /// table owns each connection's two reassemblers; both meet the HTTP layer
-/// only through the `StreamHandler` trait that `reassembly` defines.
+/// only through the `StreamHandler` trait that `reassembly` defines. `tls`
+/// reads TLS connections without keys; it is the HTTP stage's peer (both
+/// take the reassembled streams), placed just below `http` because the
+/// HTTP stage's connection handler decides, on the client's first bytes,
+/// which of the two reads a connection, and will feed decrypted records to
+/// the HTTP parser: `http` uses `tls`, never the other way.
 const LAYERS: &[&str] = &[
     "time",
     "capture",
     "decode",
     "reassembly",
     "flow",
+    "tls",
     "http",
     "rules",
     "limits",

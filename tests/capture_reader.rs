@@ -1309,15 +1309,14 @@ fn open_reports_what_it_cannot_open() {
 }
 
 // ---------------------------------------------------------------------------
-// The whole public corpus (not part of the repository): run with
-// `CONNLINT_CORPUS=/path/to/corpus cargo test --test capture_reader -- --ignored`.
+// The whole public corpus: tests/corpus, or another directory laid out the
+// same way (MANIFEST.tsv and files/) named by CONNLINT_CORPUS.
 
 #[test]
-#[ignore = "needs the public corpus; set CONNLINT_CORPUS"]
 fn corpus_frame_counts_match_the_manifest() {
-    let dir = PathBuf::from(
-        std::env::var("CONNLINT_CORPUS").expect("set CONNLINT_CORPUS to the corpus directory"),
-    );
+    let dir = std::env::var_os("CONNLINT_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"));
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv")).unwrap();
     let mut checked = 0;
     for line in manifest.lines().skip(1) {
@@ -1339,5 +1338,12 @@ fn corpus_frame_counts_match_the_manifest() {
         assert_eq!(error, stream_error, "{file}");
         checked += 1;
     }
-    assert!(checked > 100);
+    // Every file of files/ is in the manifest and was read.
+    let files = std::fs::read_dir(dir.join("files")).unwrap().count();
+    assert_eq!(checked, files, "MANIFEST.tsv rows and files/ disagree");
+    assert!(
+        checked >= 119,
+        "only {checked} captures in {}",
+        dir.display()
+    );
 }

@@ -205,7 +205,7 @@ fn rules_and_rule_commands() {
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 25);
+    assert_eq!(v.as_array().unwrap().len(), 28);
     let out = Command::cargo_bin("connlint")
         .unwrap()
         .args(["rule", "handshake-dominated"])

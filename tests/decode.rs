@@ -12,7 +12,7 @@ use connlint::Timestamp;
 use etherparse::{PacketBuilder, TcpOptionElement};
 use proptest::prelude::*;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------
 // A minimal pcap reader, test-only (the real one lives in the capture stage).
@@ -704,15 +704,17 @@ fn fuzzed_big_endian_capture_matches_tshark_but_for_malformed_headers() {
     assert_eq!(stats.fragments_dropped, 2);
 }
 
-/// Compares every capture of the shared corpus with tshark, frame by frame:
-/// which frames carry TCP, and their ports, seq, ack and length.
-/// Needs the corpus (CONNLINT_CORPUS, default /work/shared/corpus/files) and
-/// tshark, so it is ignored by default: `cargo test --test decode -- --ignored`.
+/// Compares every capture of the corpus (tests/corpus/files, or
+/// CONNLINT_CORPUS) with tshark's reading of it, frame by frame: which frames
+/// carry TCP, and their ports, seq, ack and length. tshark's reading is stored
+/// in tests/corpus/tshark/<file>.tcp.tsv (scripts/tshark-reference.py), so the
+/// test needs no tshark; with CONNLINT_CORPUS set to another directory it runs
+/// tshark on that directory's files instead.
 #[test]
-#[ignore = "needs the shared corpus and tshark"]
 fn corpus_agrees_with_tshark() {
-    let dir = std::env::var("CONNLINT_CORPUS")
-        .unwrap_or_else(|_| "/work/shared/corpus/files".to_string());
+    let repo_corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let other = std::env::var_os("CONNLINT_CORPUS").map(PathBuf::from);
+    let dir = other.clone().unwrap_or_else(|| repo_corpus.join("files"));
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("corpus directory")
         .map(|e| e.unwrap().path())
@@ -721,6 +723,7 @@ fn corpus_agrees_with_tshark() {
     names.sort();
     let mut report = String::new();
     let mut compared = 0;
+    let mut frames = 0;
     for path in names {
         let bytes = std::fs::read(&path).unwrap();
         let records: Vec<(LinkType, Record)> = match read_pcap(&bytes) {
@@ -734,22 +737,30 @@ fn corpus_agrees_with_tshark() {
         let linked: Vec<(LinkType, &Record)> = records.iter().map(|(l, r)| (*l, r)).collect();
         let (segments, stats) = decode_linked(&linked);
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let out = std::process::Command::new("tshark")
-            .arg("-r")
-            .arg(&path)
-            .args(["-Y", "tcp", "-T", "fields", "-E", "occurrence=f"])
-            .args([
-                "-e",
-                "frame.number",
-                "-e",
-                "tcp.srcport",
-                "-e",
-                "tcp.dstport",
-            ])
-            .args(["-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.len"])
-            .output()
-            .expect("tshark");
-        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        let tshark_text = if other.is_some() {
+            let out = std::process::Command::new("tshark")
+                .arg("-r")
+                .arg(&path)
+                .args(["-Y", "tcp", "-T", "fields", "-E", "occurrence=f"])
+                .args([
+                    "-e",
+                    "frame.number",
+                    "-e",
+                    "tcp.srcport",
+                    "-e",
+                    "tcp.dstport",
+                ])
+                .args(["-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.len"])
+                .output()
+                .expect("tshark");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        } else {
+            let stored = repo_corpus.join("tshark").join(format!("{name}.tcp.tsv"));
+            let text = std::fs::read_to_string(&stored)
+                .unwrap_or_else(|e| panic!("{}: {e}", stored.display()));
+            text.lines().skip(1).map(|l| format!("{l}\n")).collect()
+        };
+        let theirs: Vec<String> = tshark_text
             .lines()
             .filter(|l| {
                 let frame: u64 = l.split('\t').next().unwrap().parse().unwrap();
@@ -771,6 +782,7 @@ fn corpus_agrees_with_tshark() {
                 )
             })
             .collect();
+        frames += theirs.len();
         if ours != theirs {
             let only_ours: Vec<_> = ours.iter().filter(|l| !theirs.contains(l)).collect();
             let only_theirs: Vec<_> = theirs.iter().filter(|l| !ours.contains(l)).collect();
@@ -784,7 +796,18 @@ fn corpus_agrees_with_tshark() {
         }
     }
     assert!(report.is_empty(), "{report}");
-    eprintln!("{compared} captures agree with tshark");
+    eprintln!("{compared} captures, {frames} TCP frames agree with tshark");
+    if other.is_none() {
+        // Every capture of the corpus read, and its TCP frames compared.
+        assert!(
+            compared >= 119,
+            "only {compared} captures in {}",
+            dir.display()
+        );
+        assert!(frames > 100_000, "only {frames} TCP frames compared");
+    } else {
+        assert!(compared > 0, "no capture in {}", dir.display());
+    }
 }
 
 // ---------------------------------------------------------------------------

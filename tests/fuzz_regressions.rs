@@ -16,6 +16,8 @@ mod http;
 mod pipeline;
 #[path = "../fuzz/src/reassembly.rs"]
 mod reassembly;
+#[path = "../fuzz/src/tls.rs"]
+mod tls;
 
 use std::path::PathBuf;
 
@@ -72,4 +74,9 @@ fn http_regressions() {
 #[test]
 fn pipeline_regressions() {
     replay("pipeline", pipeline::run, None);
+}
+
+#[test]
+fn tls_regressions() {
+    replay("tls", tls::run, Some(tls::describe));
 }

@@ -112,7 +112,9 @@ fn sequence_jumps_of_2_to_the_31() {
     let mut p = Pcap::new();
     handshake(&mut p);
     let mut seq = 1001u32;
+    let mut jumps = Vec::new();
     for i in 0..2000u64 {
+        jumps.push(seq);
         p.tcp(
             3000 + i,
             (C, 40000),
@@ -129,12 +131,127 @@ fn sequence_jumps_of_2_to_the_31() {
     assert_eq!(code, 0, "{err}");
     let c = &v["connections"][0];
     assert_eq!(v["connections"].as_array().unwrap().len(), 1);
-    assert!(
-        c["gaps"].as_u64().unwrap() > 0 || c["bytes_client"].as_u64().unwrap() > 0,
+    // Each sequence number stands for the 64-bit stream offset nearest the
+    // next byte expected (RFC 9293 §3.4 compares sequence numbers modulo
+    // 2^32): the model below places the same 2000 segments that way,
+    // delivers what is in order, buffers what is ahead, and at the end
+    // declares each hole before buffered data a gap. A jump of exactly 2^31
+    // is taken backwards (the signed distance -2^31), so half the segments of
+    // each period of four land 2^31 - 10 bytes ahead and wait there.
+    let (bytes, gaps, gap_bytes) = nearest_offset_model(1001, &jumps);
+    assert_eq!(
+        (
+            c["bytes_client"].as_u64().unwrap(),
+            c["gaps"].as_u64().unwrap(),
+            c["gap_bytes"].as_u64().unwrap(),
+        ),
+        (bytes, gaps, gap_bytes),
         "{c}"
     );
+    // The figures themselves, so that the model cannot drift with the code.
+    assert_eq!((bytes, gaps, gap_bytes), (15_000, 500, (1 << 31) - 5_010));
     assert!(rss < 64.0, "{rss} MB");
     assert!(took < Duration::from_secs(20));
+}
+
+/// Delivered bytes, gaps and gap bytes of a stream of 10-byte segments at
+/// sequence numbers `seqs` whose first byte is `first`, each placed at the
+/// 64-bit offset nearest the next byte expected; no ACK declares a hole, so
+/// holes before buffered data are declared at the end.
+fn nearest_offset_model(first: u32, seqs: &[u32]) -> (u64, u64, u64) {
+    let mut next: i64 = 0;
+    let mut pending: std::collections::BTreeMap<i64, i64> = Default::default();
+    let (mut bytes, mut gaps, mut gap_bytes) = (0i64, 0u64, 0i64);
+    let deliver = |_start: i64,
+                   end: i64,
+                   next: &mut i64,
+                   bytes: &mut i64,
+                   pending: &mut std::collections::BTreeMap<i64, i64>| {
+        if end > *next {
+            *bytes += end - *next;
+            *next = end;
+        }
+        while let Some((&s, &e)) = pending.first_key_value() {
+            if s > *next {
+                break;
+            }
+            pending.remove(&s);
+            if e > *next {
+                *bytes += e - *next;
+                *next = e;
+            }
+        }
+    };
+    for &seq in seqs {
+        let rel = seq.wrapping_sub(first);
+        let delta = i64::from(rel.wrapping_sub(next as u32) as i32);
+        let start = next + delta;
+        let end = start + 10;
+        if start < 0 || end <= next {
+            continue;
+        }
+        if start > next {
+            let e = pending.entry(start).or_insert(end);
+            *e = (*e).max(end);
+        } else {
+            deliver(start, end, &mut next, &mut bytes, &mut pending);
+        }
+    }
+    while let Some((&s, &e)) = pending.first_key_value() {
+        gaps += 1;
+        gap_bytes += s - next;
+        next = s;
+        deliver(s, e, &mut next, &mut bytes, &mut pending);
+    }
+    (bytes as u64, gaps, gap_bytes as u64)
+}
+
+/// A stream whose sequence numbers wrap past 2^32 (ISN 2^32 - 5000): every
+/// byte in order, no gap, nothing taken for a retransmission.
+#[test]
+fn sequence_numbers_wrap_past_2_to_the_32() {
+    let isn = u32::MAX - 4_999;
+    let mut p = Pcap::new();
+    p.tcp(0, (C, 40000), (S, 80), isn, None, "S", b"");
+    p.tcp(
+        1000,
+        (S, 80),
+        (C, 40000),
+        5000,
+        Some(isn.wrapping_add(1)),
+        "S",
+        b"",
+    );
+    p.tcp(
+        2000,
+        (C, 40000),
+        (S, 80),
+        isn.wrapping_add(1),
+        Some(5001),
+        "",
+        b"",
+    );
+    let mut seq = isn.wrapping_add(1);
+    for i in 0..1000u64 {
+        p.tcp(
+            3000 + i,
+            (C, 40000),
+            (S, 80),
+            seq,
+            Some(5001),
+            "P",
+            b"0123456789",
+        );
+        seq = seq.wrapping_add(10);
+    }
+    let f = p.save("seqwrap.pcap");
+    let (code, v, err, _, _) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    let c = &v["connections"][0];
+    assert_eq!(c["bytes_client"], 10_000, "{c}");
+    assert_eq!(c["gaps"], 0, "{c}");
+    assert_eq!(c["gap_bytes"], 0, "{c}");
+    assert_eq!(c["retransmissions"], 0, "{c}");
 }
 
 #[test]
@@ -375,4 +492,117 @@ fn pcapng_block_lengths_that_point_past_the_end_or_go_nowhere() {
         assert!(err.contains(&format!("byte offset {at}")), "{name}: {err}");
         assert!(took < Duration::from_secs(10), "{name}");
     }
+}
+
+/// A ClientHello message (type 1, 24-bit length) offering TLS 1.3 with
+/// server name `sni`, then `extra` extension bytes (as given).
+fn client_hello(sni: &str, extra: &[u8]) -> Vec<u8> {
+    let mut exts = Vec::new();
+    let name = sni.as_bytes();
+    exts.extend_from_slice(&[0, 0]);
+    exts.extend_from_slice(&((name.len() + 5) as u16).to_be_bytes());
+    exts.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+    exts.push(0);
+    exts.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    exts.extend_from_slice(name);
+    exts.extend_from_slice(&[0, 43, 0, 3, 2, 3, 4]);
+    exts.extend_from_slice(extra);
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[7; 32]);
+    body.push(0);
+    body.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+    body.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+    body.extend_from_slice(&exts);
+    let mut m = vec![1];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend(body);
+    m
+}
+
+/// The client's stream `stream` sent in segments of `segment` bytes on a
+/// connection to S:443 after a handshake; the server answers nothing.
+fn tls_capture(stream: &[u8], segment: usize) -> Pcap {
+    let mut p = Pcap::new();
+    p.tcp(0, (C, 40000), (S, 443), 1000, None, "S", b"");
+    p.tcp(1000, (S, 443), (C, 40000), 5000, Some(1001), "S", b"");
+    p.tcp(2000, (C, 40000), (S, 443), 1001, Some(5001), "", b"");
+    let mut seq = 1001u32;
+    for (i, chunk) in stream.chunks(segment).enumerate() {
+        p.tcp(
+            3000 + i as u64,
+            (C, 40000),
+            (S, 443),
+            seq,
+            Some(5001),
+            "",
+            chunk,
+        );
+        seq = seq.wrapping_add(chunk.len() as u32);
+    }
+    p
+}
+
+#[test]
+fn a_client_hello_in_sixty_thousand_one_byte_records_and_segments() {
+    // A 60 KB ClientHello (a padding extension), each byte its own handshake
+    // record, each record its own segment: read whole (it fits the 64 KiB
+    // bound), in time and memory proportional to nothing but the bound.
+    let mut padding = vec![0, 21];
+    padding.extend_from_slice(&60000u16.to_be_bytes());
+    padding.extend(std::iter::repeat_n(0u8, 60000));
+    let hello = client_hello("shop.example", &padding);
+    let mut stream = Vec::new();
+    for b in &hello {
+        stream.extend_from_slice(&[22, 3, 1, 0, 1, *b]);
+    }
+    let f = tls_capture(&stream, 6).save("tls-fragmented-hello.pcap");
+    let (code, v, err, rss, took) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    let c = &v["connections"][0];
+    assert_eq!(c["protocol"], "tls");
+    assert_eq!(c["tls"]["sni"], "shop.example");
+    assert_eq!(c["tls"]["version_offered"], "TLS 1.3");
+    assert_eq!(c["tls"]["records_client"]["handshake"], hello.len());
+    assert!(rss < 64.0, "{rss} MB");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+}
+
+#[test]
+fn a_client_hello_announcing_sixteen_megabytes_and_lying_extension_lengths() {
+    // A hello whose message length says 16 MB, sent as 10 MB of full-size
+    // records: over the bound, it is skipped by its length, never held.
+    let mut stream = Vec::new();
+    let mut body = vec![1, 0xff, 0xff, 0xff];
+    body.extend(std::iter::repeat_n(0x41u8, 10 << 20));
+    for chunk in body.chunks(16384) {
+        stream.extend_from_slice(&[22, 3, 1]);
+        stream.extend_from_slice(&(chunk.len() as u16).to_be_bytes());
+        stream.extend_from_slice(chunk);
+    }
+    let f = tls_capture(&stream, 1460).save("tls-huge-hello.pcap");
+    let (code, v, err, rss, took) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("limit max_tls_hello_bytes reached 1 time"),
+        "{err}"
+    );
+    assert_eq!(v["connections"][0]["protocol"], "tls");
+    assert_eq!(v["connections"][0]["tls"]["sni"], Value::Null);
+    assert_eq!(v["captures"][0]["limits_hit"]["max_tls_hello_bytes"], 1);
+    assert!(rss < 64.0, "{rss} MB");
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    // An extension that claims 65535 bytes inside a small hello, after the
+    // server name: what came before it is still read.
+    let mut liar = client_hello("shop.example", &[0, 16, 0xff, 0xff, 0, 2, 1, b'x']);
+    let mut stream = vec![22, 3, 1];
+    stream.extend_from_slice(&(liar.len() as u16).to_be_bytes());
+    stream.append(&mut liar);
+    let f = tls_capture(&stream, 100).save("tls-lying-extension.pcap");
+    let (code, v, err, _, _) = run(&["connections"], &f);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["connections"][0]["tls"]["sni"], "shop.example");
+    assert_eq!(
+        v["connections"][0]["tls"]["alpn_offered"],
+        serde_json::json!([])
+    );
 }

@@ -12,3 +12,4 @@ pub mod decode;
 pub mod http;
 pub mod pipeline;
 pub mod reassembly;
+pub mod tls;

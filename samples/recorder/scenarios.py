@@ -30,7 +30,10 @@ import base64
 import hashlib
 import os
 import select
+import signal
 import socket
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -1686,6 +1689,394 @@ class CleanWebSocket(Direct):
         s.sendall(cls.masked(0x8, b"\x03\xe8"))
         p.read_exact(4)
         p.drain_to_eof()
+        s.close()
+
+
+
+# ---------------------------------------------------------------- TLS: real stacks (nginx, curl, openssl)
+#
+# The TLS scenarios run the real programs: nginx (OpenSSL 3) as the server,
+# curl and `openssl s_client` as clients, plus Python's ssl module (OpenSSL
+# again) where a client must write in a particular way (T001). The server's
+# certificate is a throwaway self-signed one made at record time in the
+# recorder's temporary directory (deleted with it): no key is committed.
+# The server role runs nginx in the foreground until the client role says
+# it is done (a file in READY_DIR), then stops it gracefully (SIGQUIT).
+
+TLS_HOST = HOST
+
+
+def work_dir():
+    d = os.environ.get("READY_DIR")
+    if not d:
+        import tempfile
+        d = tempfile.mkdtemp(prefix="connlint-tls-")
+    return d
+
+
+def throwaway_certificate(work):
+    """A P-256 self-signed certificate for TLS_HOST, valid one day, for this recording only."""
+    key, cert = os.path.join(work, "tls-key.pem"), os.path.join(work, "tls-cert.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "1", "-subj", f"/CN={TLS_HOST}",
+                    "-addext", f"subjectAltName=DNS:{TLS_HOST}", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return key, cert
+
+
+def client_done():
+    with open(os.path.join(work_dir(), "client-done"), "w") as f:
+        f.write("done\n")
+
+
+def wait_client_done(limit=50.0):
+    path = os.path.join(work_dir(), "client-done")
+    end = time.monotonic() + limit
+    while not os.path.exists(path) and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def wait_listening(port, limit=10.0):
+    """Waits until something listens on `port` in this namespace (without connecting to it)."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout
+        if out.strip():
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def set_client_port(port):
+    """The next connection's source port (for programs that cannot bind one: openssl s_client).
+    The range is per network namespace; a single port makes it deterministic."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range", "w") as f:
+        f.write(f"{port} {port}")
+
+
+class TlsNginx(Direct):
+    """nginx with TLS on SERVER4:443 (and PLAIN_HTTP2 on :80 for h2c); clients in subclasses."""
+
+    PROTOCOLS = "TLSv1.2 TLSv1.3"
+    TICKETS = "on"
+    CACHE = "none"  # nginx's default: no session cache
+    HTTP2 = False
+    PLAIN_HTTP2 = False
+    KEEPALIVE = "5s"
+    FILES = {
+        "index.html": page("Joe's Hardware: hammers, saws, pliers"),
+        "catalog.json": b'{"items":[' + b",".join(b'{"sku":%d,"name":"tool %d","price":%d}' % (i, i, 5 + i) for i in range(40)) + b"]}\n",
+        "style.css": b"body{font-family:sans-serif}h1{color:#a00}p{margin:4px}\n" * 8,
+    }
+
+    @classmethod
+    def extra_files(cls, www):
+        pass
+
+    @classmethod
+    def server(cls, role):
+        work = work_dir()
+        key, cert = throwaway_certificate(work)
+        www = os.path.join(work, "www")
+        os.makedirs(www, exist_ok=True)
+        for name, body in cls.FILES.items():
+            with open(os.path.join(www, name), "wb") as f:
+                f.write(body)
+        cls.extra_files(www)
+        temp = os.path.join(work, "nginx-tmp")
+        os.makedirs(temp, exist_ok=True)
+        plain = f"listen {SERVER4}:{HTTP_PORT} http2;" if cls.PLAIN_HTTP2 else ""
+        conf = f"""
+user root;
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    default_type application/octet-stream;
+    keepalive_timeout {cls.KEEPALIVE};
+    tcp_nodelay on;
+    sendfile off;
+    server {{
+        listen {SERVER4}:{TLS_PORT} ssl{' http2' if cls.HTTP2 else ''};
+        {plain}
+        server_name {TLS_HOST};
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols {cls.PROTOCOLS};
+        ssl_session_tickets {cls.TICKETS};
+        ssl_session_cache {cls.CACHE};
+        root {www};
+    }}
+}}
+"""
+        path = os.path.join(work, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        proc = subprocess.Popen(["nginx", "-p", work, "-e", os.path.join(work, "nginx-stderr.log"), "-c", path])
+        try:
+            wait_listening(HTTP_PORT if cls.PLAIN_HTTP2 else TLS_PORT)
+            ready(role)
+            wait_client_done()
+            time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGQUIT)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log(role, "nginx stopped")
+
+    @staticmethod
+    def curl(urls, *opts, port=None):
+        """One curl invocation fetching `urls` (paths) from the TLS server, bodies discarded."""
+        args = ["curl", "-sS", "-k", "--resolve", f"{TLS_HOST}:{TLS_PORT}:{SERVER4}"]
+        if port is not None:
+            args += ["--local-port", str(port)]
+        args += list(opts)
+        for u in urls:
+            args += ["-o", "/dev/null", f"https://{TLS_HOST}{u}"]
+        log("client", " ".join(args))
+        subprocess.run(args, check=True)
+
+    @classmethod
+    def client(cls, role):
+        try:
+            cls.run_client(role)
+        finally:
+            client_done()
+
+
+@scenario("clean-tls13-keepalive", 47001,
+          summary="curl fetches three files over one TLS 1.3 keep-alive connection (HTTP/1.1) from nginx")
+class CleanTls13KeepAlive(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", port=cls.port)
+
+
+@scenario("clean-tls12-keepalive", 47002,
+          summary="curl limited to TLS 1.2 fetches three files over one keep-alive connection from nginx")
+class CleanTls12KeepAlive(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 port=cls.port)
+
+
+@scenario("clean-tls12-h2", 47003,
+          summary="curl offers h2 over TLS 1.2 to nginx with HTTP/2: the ServerHello chooses h2; two streams on one connection")
+class CleanTls12H2(TlsNginx):
+    HTTP2 = True
+
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http2", "--tlsv1.2", "--tls-max", "1.2", port=cls.port)
+
+
+@scenario("clean-h2c-prior-knowledge", 47004,
+          summary="curl speaks HTTP/2 in clear text with prior knowledge (the connection preface) to nginx on port 80, one GET")
+class CleanH2c(TlsNginx):
+    PLAIN_HTTP2 = True
+
+    @classmethod
+    def run_client(cls, role):
+        # One URL: curl 7.88 fails reusing a prior-knowledge connection for a second one.
+        args = ["curl", "-sS", "--http2-prior-knowledge", "--local-port", str(cls.port),
+                "-o", "/dev/null", f"http://{SERVER4}/catalog.json"]
+        log(role, " ".join(args))
+        subprocess.run(args, check=True)
+
+
+@scenario("S001-handshake-dominated-tls", 47011,
+          summary="one small GET over a fresh TLS 1.3 connection: TCP and TLS handshakes are two thirds of the time")
+class S001Tls(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html"], "--http1.1", port=cls.port)
+
+
+@scenario("S002-connection-churn-tls", 47021, conns=3,
+          summary="curl fetches three files with Connection: close: three TLS connections one after another (sessions resumed)")
+class S002Tls(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        # One invocation: curl resumes its TLS session on the second and third connection.
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", "-H", "Connection: close")
+
+
+@scenario("S005-tls-session-not-resumed", 47031, conns=3,
+          summary="three curl runs (TLS 1.2, two files each) to a server with a session cache: every run does a full handshake")
+class S005(TlsNginx):
+    # A server that really keeps sessions (nginx's default "none" assigns
+    # session ids it does not keep): the client's fault alone.
+    CACHE = "shared:SSL:1m"
+
+    @classmethod
+    def run_client(cls, role):
+        for i in range(3):
+            cls.curl(["/index.html", "/style.css"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                     port=cls.port + i)
+            time.sleep(0.3)
+
+
+@scenario("S006-tls12-chosen-when-13-offered", 47041,
+          summary="curl offers TLS 1.3 to an nginx configured for TLS 1.2 only: a full two-round-trip handshake")
+class S006(TlsNginx):
+    PROTOCOLS = "TLSv1.2"
+
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css"], "--http1.1", port=cls.port)
+
+
+@scenario("S007-h2-offered-http1-chosen", 47051,
+          summary="curl offers h2 and http/1.1 over TLS 1.2 to an nginx without HTTP/2: the ServerHello chooses http/1.1")
+class S007(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css"], "--http2", "--tlsv1.2", "--tls-max", "1.2", port=cls.port)
+
+
+class SClientSessions(TlsNginx):
+    """openssl s_client three times in a row, saving the session (-sess_out) and offering it again (-sess_in)."""
+
+    TLS_FLAGS = ()
+    PATHS = ("/index.html", "/style.css")
+    # Offer the session the previous run saved (True), or always the first
+    # run's (False: a TLS 1.2 ticket may be used again, and OpenSSL's
+    # client does not save the renewed one).
+    CHAIN = True
+
+    @classmethod
+    def one(cls, port, sess_in, sess_out):
+        set_client_port(port)
+        args = ["openssl", "s_client", "-connect", f"{SERVER4}:{TLS_PORT}", "-servername", TLS_HOST,
+                "-quiet", "-no_ign_eof", *cls.TLS_FLAGS, "-sess_out", sess_out]
+        if sess_in:
+            args += ["-sess_in", sess_in]
+        log("client", " ".join(args))
+        p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        reader = Peer(FileSock(p.stdout))
+        for i, path in enumerate(cls.PATHS):
+            last = i == len(cls.PATHS) - 1
+            headers = [("Connection", "close")] if last else []
+            p.stdin.write(request("GET", path, headers, host=TLS_HOST))
+            p.stdin.flush()
+            reader.read_response()
+            time.sleep(0.005)
+        reader.drain_to_eof()
+        p.stdin.close()
+        p.wait(10)
+
+    @classmethod
+    def run_client(cls, role):
+        work = work_dir()
+        sess = [os.path.join(work, f"session-{i}.pem") for i in range(3)]
+        for i in range(3):
+            offered = (sess[i - 1] if cls.CHAIN else sess[0]) if i else None
+            cls.one(cls.port + i, offered, sess[i])
+            time.sleep(0.3)
+
+
+class FileSock:
+    """A pipe made to look like a socket for Peer."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def recv(self, n):
+        return self.f.read1(n)
+
+
+@scenario("clean-tls13-resumed-sessions", 47061, conns=3,
+          summary="openssl s_client three times with -sess_out/-sess_in (TLS 1.3, two requests each): the second and third resume with a PSK")
+class CleanTls13Resumed(SClientSessions):
+    pass
+
+
+@scenario("clean-tls12-resumed-sessions", 47071, conns=3,
+          summary="openssl s_client -tls1_2 three times, the second and third with -sess_in of the first's session (two requests each): both resume with its ticket")
+class CleanTls12Resumed(SClientSessions):
+    TLS_FLAGS = ("-tls1_2",)
+    CHAIN = False
+
+
+@scenario("R001-rst-truncated-response-tls", 47081,
+          summary="curl downloads a 1 MB file over TLS at 100 kB/s and gives up after half a second: it closes with the response unread, and its kernel resets while nginx is sending")
+class R001Tls(TlsNginx):
+    @classmethod
+    def extra_files(cls, www):
+        with open(os.path.join(www, "catalog.pdf"), "wb") as f:
+            f.write(os.urandom(1024 * 1024))
+
+    @classmethod
+    def run_client(cls, role):
+        try:
+            cls.curl(["/catalog.pdf"], "--http1.1", "--limit-rate", "100k", "--max-time", "0.5", port=cls.port)
+        except subprocess.CalledProcessError as e:
+            log(role, f"curl gave up as asked ({e.returncode})")
+
+
+@scenario("T001-nagle-delayed-ack-stall-tls", 47091,
+          summary="a TLS client without TCP_NODELAY writes a POST's head and body as two TLS records: Nagle holds the second until the server's delayed ACK")
+class T001Tls(Direct):
+    """Write-write-read over TLS 1.3 (Python's ssl module: OpenSSL on both sides).
+
+    nginx answers a POST to a static location before its body arrives, so
+    the server here is a small TLS server that reads the whole request
+    (head, then Content-Length bytes) before it answers, as an application
+    server does. The client waits 100 ms after the handshake (so that the
+    session tickets have arrived and its Finished is acknowledged), then
+    writes the POST's head and body in two calls without TCP_NODELAY.
+    """
+
+    BODY = b'{"item":42,"count":1}\n'
+
+    @classmethod
+    def server(cls, role):
+        work = work_dir()
+        key, cert = throwaway_certificate(work)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        ls = listen(SERVER4, TLS_PORT)
+        ready(role)
+        raw, _ = ls.accept()
+        nodelay(raw)
+        c = ctx.wrap_socket(raw, server_side=True)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(2 * THINK)  # keeps the one exchange from being handshake-dominated (S001)
+        c.sendall(response("201 Created", [("Content-Type", "application/json")], b'{"order":7}\n'))
+        try:
+            p.read_request()
+        except (EOFError, ssl.SSLError, OSError):
+            pass
+        c.close()
+
+    @classmethod
+    def client(cls, role):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["http/1.1"])
+        raw = connect(CLIENT4, cls.port, SERVER4, TLS_PORT, nodelay_on=False)
+        s = ctx.wrap_socket(raw, server_hostname=TLS_HOST)
+        time.sleep(0.1)
+        head = request("POST", "/orders", [("Content-Type", "application/json"),
+                                           ("Content-Length", str(len(cls.BODY)))], host=TLS_HOST)
+        s.sendall(head)
+        s.sendall(cls.BODY)
+        Peer(s).read_response()
         s.close()
 
 

@@ -6,9 +6,21 @@
 //! One handler for `connections`, `transactions` and `check`, told what to
 //! keep, rather than a wrapper per command: the flow table runs one type,
 //! and what differs is data.
+//!
+//! It is also where a connection's protocol is decided, once, on the
+//! client's first bytes (`protocol.rs`): a TLS handshake sends the
+//! connection to the TLS stage ([`TlsConnection`]), the HTTP/2 preface
+//! marks it `h2c`, and anything else stays with the HTTP/1.x parser, which
+//! decides by content as it always did. Until the client's bytes tell, the
+//! HTTP parser is fed as usual; after that every call goes to one reader,
+//! so a clear-text connection pays one branch per call for the choice.
+//! (When the keys are known, "HTTPS with keys", a record sink on the TLS
+//! connection will decrypt its records and feed the HTTP parser here.)
 
+use super::protocol::{Opening, Protocol, Sniff};
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
 use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
+use crate::tls::{ReleasePlace, TlsConnection, TlsLimits, TlsReport};
 use crate::Timestamp;
 
 /// Most ack-release events kept per connection. Beyond it they are counted,
@@ -43,7 +55,18 @@ impl Keep {
     };
 }
 
-/// One connection's HTTP layer, as [`Keep`] asks.
+/// Which reader a connection's calls go to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// The client has not said enough yet; the HTTP parser is fed meanwhile.
+    Sniff,
+    Http,
+    Tls,
+    /// HTTP/2 in clear text: counted, not parsed.
+    H2c,
+}
+
+/// One connection's HTTP layer (or TLS, or neither), as [`Keep`] asks.
 #[derive(Debug)]
 pub struct ConnectionHandler {
     http: HttpConnection,
@@ -52,6 +75,12 @@ pub struct ConnectionHandler {
     settled: u64,
     releases: Vec<AckRelease>,
     releases_dropped: u64,
+    route: Route,
+    sniff: Sniff,
+    tls_limits: TlsLimits,
+    tls: Option<Box<TlsConnection>>,
+    /// Where the kept ack releases sat among a TLS sender's records.
+    places: Vec<ReleasePlace>,
 }
 
 /// What the handler made of a finished connection.
@@ -67,6 +96,13 @@ pub struct HandledConnection {
     pub releases: Vec<AckRelease>,
     /// Ack releases past [`MAX_RELEASES`], counted only.
     pub releases_dropped: u64,
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// What the TLS stage found, on a TLS connection.
+    pub tls: Option<Box<TlsReport>>,
+    /// For a TLS connection, where each kept ack release sat among the
+    /// sender's records.
+    pub release_places: Vec<ReleasePlace>,
 }
 
 impl HandledConnection {
@@ -78,46 +114,132 @@ impl HandledConnection {
 }
 
 impl ConnectionHandler {
-    pub fn new(limits: HttpLimits, keep: Keep) -> ConnectionHandler {
+    pub fn new(limits: HttpLimits, tls_limits: TlsLimits, keep: Keep) -> ConnectionHandler {
         ConnectionHandler {
             http: HttpConnection::new(limits),
             keep,
             settled: 0,
             releases: Vec::new(),
             releases_dropped: 0,
+            route: Route::Sniff,
+            sniff: Sniff::default(),
+            tls_limits,
+            tls: None,
+            places: Vec::new(),
         }
     }
 
-    /// Closes the HTTP layer's books (see [`HttpConnection::finish`]).
+    /// Closes the books of the reader the connection went to (see
+    /// [`HttpConnection::finish`], [`TlsConnection::finish`]).
     pub fn finish(self) -> HandledConnection {
+        let http = self.http.finish();
+        let tls = self.tls.map(|t| Box::new(t.finish()));
+        let protocol = match (self.route, &tls) {
+            (Route::Tls, Some(t)) if t.alpn() == Some("h2") => Protocol::H2,
+            (Route::Tls, _) => Protocol::Tls,
+            (Route::H2c, _) => Protocol::H2c,
+            _ if http.is_http => Protocol::Http1,
+            _ => Protocol::Unknown,
+        };
         HandledConnection {
-            http: self.http.finish(),
+            http,
             settled: self.settled,
             releases: self.releases,
             releases_dropped: self.releases_dropped,
+            protocol,
+            tls,
+            release_places: self.places,
         }
     }
-}
 
-impl StreamHandler for ConnectionHandler {
-    fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+    fn http_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         self.http.on_data(from, offset, bytes, ts);
         if !self.keep.transactions {
             let n = self.http.drain_settled(None).count() as u64;
             self.settled = self.settled.saturating_add(n);
         }
     }
+
+    /// Data while the protocol is not decided: the client's first bytes
+    /// decide it; the HTTP parser has everything until they do.
+    fn sniff_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+        if from == Side::Server {
+            // The server spoke first: neither TLS nor HTTP/2's preface.
+            self.route = Route::Http;
+            self.http_data(from, offset, bytes, ts);
+            return;
+        }
+        let before = self.sniff.seen().len();
+        match self.sniff.push(bytes) {
+            None => self.http_data(from, offset, bytes, ts),
+            Some(Opening::Other) => {
+                self.route = Route::Http;
+                self.http_data(from, offset, bytes, ts);
+            }
+            Some(opening) => {
+                // What the HTTP parser was fed while undecided (a few
+                // bytes of a tiny first segment) is not HTTP.
+                self.http = HttpConnection::new(self.http.limits);
+                if opening == Opening::H2c {
+                    self.route = Route::H2c;
+                    return;
+                }
+                self.route = Route::Tls;
+                let mut tls = Box::new(TlsConnection::new(self.tls_limits));
+                let earlier = self.sniff.seen().get(..before).unwrap_or_default();
+                if !earlier.is_empty() {
+                    let start = offset.saturating_sub(earlier.len() as u64);
+                    tls.on_data(from, start, earlier, ts);
+                }
+                tls.on_data(from, offset, bytes, ts);
+                self.tls = Some(tls);
+            }
+        }
+    }
+}
+
+impl StreamHandler for ConnectionHandler {
+    fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+        match self.route {
+            Route::Http => self.http_data(from, offset, bytes, ts),
+            Route::Tls => {
+                if let Some(t) = self.tls.as_mut() {
+                    t.on_data(from, offset, bytes, ts);
+                }
+            }
+            Route::H2c => {}
+            Route::Sniff => self.sniff_data(from, offset, bytes, ts),
+        }
+    }
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
-        self.http.on_gap(from, offset, len, ts);
+        match (self.route, self.tls.as_mut()) {
+            (Route::Tls, Some(t)) => t.on_gap(from, offset, len, ts),
+            (Route::H2c, _) => {}
+            _ => {
+                if from == Side::Client && self.route == Route::Sniff {
+                    // The client's opening is lost: its bytes cannot tell.
+                    self.route = Route::Http;
+                }
+                self.http.on_gap(from, offset, len, ts);
+            }
+        }
     }
     fn on_fin(&mut self, from: Side, ts: Timestamp) {
+        if let Some(t) = self.tls.as_mut() {
+            t.on_fin(from, ts);
+        }
         self.http.on_fin(from, ts);
     }
     fn on_rst(&mut self, from: Side, ts: Timestamp) {
+        if let Some(t) = self.tls.as_mut() {
+            t.on_rst(from, ts);
+        }
         self.http.on_rst(from, ts);
     }
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
-        self.http.on_segment(from, segment);
+        if let Some(t) = self.tls.as_mut() {
+            t.on_segment(from, segment);
+        }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {
         let Some(min_idle) = self.keep.ack_releases_idle_ns else {
@@ -128,6 +250,9 @@ impl StreamHandler for ConnectionHandler {
         }
         if self.releases.len() < MAX_RELEASES {
             self.releases.push(*release);
+            if let Some(t) = &self.tls {
+                self.places.push(t.place(release));
+            }
         } else {
             self.releases_dropped = self.releases_dropped.saturating_add(1);
         }
@@ -136,6 +261,17 @@ impl StreamHandler for ConnectionHandler {
         self.http.on_end(end);
     }
     fn sender_of(payload: &[u8]) -> Option<Side> {
-        HttpConnection::sender_of(payload)
+        use crate::tls::{starts_like_client_hello, starts_like_server_hello, Probe};
+        HttpConnection::sender_of(payload).or_else(|| {
+            if starts_like_client_hello(payload) == Probe::Yes
+                || payload.starts_with(super::protocol::H2_PREFACE)
+            {
+                Some(Side::Client)
+            } else if starts_like_server_hello(payload) == Probe::Yes {
+                Some(Side::Server)
+            } else {
+                None
+            }
+        })
     }
 }

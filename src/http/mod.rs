@@ -25,7 +25,8 @@
 //!   ([`Transaction::pairing_inferred`]); see `pairing.rs` for the rules.
 //!
 //! Where things are: `handler.rs` is the stream handler the commands run,
-//! keeping what each asks for; `connection.rs` takes the reassembly's calls and
+//! keeping what each asks for and sending TLS connections to the TLS stage
+//! (`protocol.rs` tells them apart by the client's first bytes); `connection.rs` takes the reassembly's calls and
 //! dispatches each delivered range on its direction's state; `direction.rs`
 //! is that state machine (states named after RFC 9112, its transition table
 //! in the module docs); `heads.rs` finds message starts and reads heads;
@@ -49,6 +50,7 @@ mod head;
 mod heads;
 mod messages;
 mod pairing;
+mod protocol;
 mod serde_ts;
 mod store;
 mod timing;
@@ -64,6 +66,7 @@ pub use field_names::is_end_to_end_field;
 pub use field_names::FieldNames;
 pub use framing::{Framing, FramingError};
 pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
+pub use protocol::{Protocol, H2_PREFACE};
 pub use transaction::{
     DirectionReport, HttpAnomalies, HttpConnectionReport, MessageEnd, MessageFacts, NoResponse,
     Timing, Transaction,

@@ -3,7 +3,10 @@
 use super::ms_cell;
 use crate::analyze::CaptureSummary;
 use crate::flow::{CloseKind, Connection};
-use crate::reassembly::Side;
+use crate::http::Protocol;
+use crate::reassembly::{BySide, Side};
+use crate::tls::{DirectionRecords, HandshakeKind, TlsReport, TlsVersion};
+use crate::Timestamp;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -34,10 +37,157 @@ pub struct ConnectionRecord {
     /// Retransmitted or overlapping segments whose bytes differed from the
     /// first copy (the first is kept): evasion, or a broken middlebox.
     pub conflicting_overlaps: u64,
+    /// What the connection spoke: `http1`, `tls`, `h2` (TLS with ALPN
+    /// `h2` chosen), `h2c` (the HTTP/2 preface in clear text) or `unknown`.
+    pub protocol: Protocol,
+    /// On a TLS connection: its handshake, timing and records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsRecord>,
     /// The tunnel the connection's first segment came through, outermost
     /// layer first (`vxlan vni 42 10.0.0.1->10.0.0.2`); absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<String>,
+}
+
+/// What `connections` shows of a TLS connection.
+#[derive(Clone, Debug, Serialize)]
+pub struct TlsRecord {
+    /// The version the server chose, and the highest the client offered.
+    pub version: Option<TlsVersion>,
+    pub version_offered: Option<TlsVersion>,
+    /// The server name the client asked for (SNI).
+    pub sni: Option<String>,
+    /// The application protocols offered (ALPN) and the one chosen
+    /// (`null` when none was, or with TLS 1.3, which sends it encrypted).
+    pub alpn_offered: Vec<String>,
+    pub alpn: Option<String>,
+    pub cipher_suite: Option<String>,
+    /// `full`, `resumed`, or `unknown` when not seen far enough.
+    pub handshake: HandshakeKind,
+    /// How the ClientHello offered to resume: `ticket` (a session ticket),
+    /// `psk` (TLS 1.3 pre-shared key); a non-empty session id is in
+    /// `session_id_bytes` (TLS 1.3 clients send a random one every time).
+    pub resumption_offered: Vec<&'static str>,
+    pub session_id_bytes: usize,
+    /// The server issued a session ticket in clear text (TLS 1.2).
+    pub session_ticket_issued: bool,
+    pub hello_retry_request: bool,
+    /// The ClientHello offered 0-RTT, and the records it sent before the
+    /// ServerHello.
+    pub early_data_offered: bool,
+    pub early_data_records: u32,
+    /// ClientHello to the end of the handshake (both Finished messages
+    /// seen: 1 round trip for TLS 1.3 and a resumed TLS 1.2 handshake, 2
+    /// for a full TLS 1.2 one).
+    pub tls_handshake_ms: Option<f64>,
+    /// ClientHello to the client's first application-data record (the
+    /// same unless the client waited after the handshake).
+    pub client_first_data_ms: Option<f64>,
+    /// The client's first application data to the server's first.
+    pub first_server_data_ms: Option<f64>,
+    pub client_hello_ts: Option<f64>,
+    pub server_hello_ts: Option<f64>,
+    pub client_first_data_ts: Option<f64>,
+    pub server_first_data_ts: Option<f64>,
+    /// Runs of application data from the client answered by the server:
+    /// requests and responses, as far as encrypted records tell.
+    pub client_bursts: u32,
+    pub server_bursts: u32,
+    pub records_client: RecordCounts,
+    pub records_server: RecordCounts,
+}
+
+/// One direction's records by type.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct RecordCounts {
+    pub records: u64,
+    pub handshake: u64,
+    pub change_cipher_spec: u64,
+    pub alert: u64,
+    pub application_data: u64,
+    pub application_data_bytes: u64,
+    pub first_application_data_ts: Option<f64>,
+    pub last_application_data_ts: Option<f64>,
+}
+
+impl RecordCounts {
+    fn of(d: &DirectionRecords) -> RecordCounts {
+        RecordCounts {
+            records: d.records,
+            handshake: d.handshake,
+            change_cipher_spec: d.change_cipher_spec,
+            alert: d.alert,
+            application_data: d.application_data,
+            application_data_bytes: d.application_data_bytes,
+            first_application_data_ts: d.first_application_data_ts.map(Timestamp::as_secs_f64),
+            last_application_data_ts: d.last_application_data_ts.map(Timestamp::as_secs_f64),
+        }
+    }
+}
+
+impl TlsRecord {
+    pub fn new(t: &TlsReport) -> TlsRecord {
+        let ms = |ns: Option<i64>| ns.map(|ns| ns as f64 / 1e6);
+        let secs = |ts: Option<Timestamp>| ts.map(Timestamp::as_secs_f64);
+        let ch = t.client_hello.as_ref();
+        let mut offered = Vec::new();
+        if ch.is_some_and(|c| c.offers_ticket()) {
+            offered.push("ticket");
+        }
+        if ch.is_some_and(|c| c.psk) {
+            offered.push("psk");
+        }
+        TlsRecord {
+            version: t.version(),
+            version_offered: t.offered_version(),
+            sni: t.sni().map(str::to_string),
+            alpn_offered: t.alpn_offered().to_vec(),
+            alpn: t.alpn().map(str::to_string),
+            cipher_suite: t.cipher_suite(),
+            handshake: t.handshake,
+            resumption_offered: offered,
+            session_id_bytes: ch.map_or(0, |c| c.session_id.len()),
+            session_ticket_issued: t.ticket_issued,
+            hello_retry_request: t.hello_retry,
+            early_data_offered: ch.is_some_and(|c| c.early_data),
+            early_data_records: t.early_data_records,
+            tls_handshake_ms: ms(t.handshake_ns()),
+            client_first_data_ms: ms(t.client_first_data_ns()),
+            first_server_data_ms: ms(t.first_server_data_ns()),
+            client_hello_ts: secs(t.client_hello_ts),
+            server_hello_ts: secs(t.server_hello_ts),
+            client_first_data_ts: secs(t.client_first_data_ts),
+            server_first_data_ts: secs(t.server_first_data_ts),
+            client_bursts: t.exchanges.client_bursts,
+            server_bursts: t.exchanges.server_bursts,
+            records_client: RecordCounts::of(t.records.of(Side::Client)),
+            records_server: RecordCounts::of(t.records.of(Side::Server)),
+        }
+    }
+
+    /// The table's TLS cells: `1.3 full` / `1.2 resumed h2`, the SNI, the
+    /// TLS handshake and the wait for the server's first data.
+    fn cells(&self) -> [String; 4] {
+        let version = self
+            .version
+            .map_or("?".to_string(), |v| v.to_string().replace("TLS ", ""));
+        let handshake = match self.handshake {
+            HandshakeKind::Full => "full",
+            HandshakeKind::Resumed => "resumed",
+            HandshakeKind::Unknown => "?",
+        };
+        let mut what = format!("{version} {handshake}");
+        if let Some(a) = &self.alpn {
+            what.push(' ');
+            what.push_str(a);
+        }
+        [
+            what,
+            self.sni.clone().unwrap_or_else(|| "-".to_string()),
+            ms_cell(self.tls_handshake_ms),
+            ms_cell(self.first_server_data_ms),
+        ]
+    }
 }
 
 impl ConnectionRecord {
@@ -63,8 +213,17 @@ impl ConnectionRecord {
             conflicting_overlaps: cs
                 .conflicting_overlaps
                 .saturating_add(ss.conflicting_overlaps),
+            protocol: Protocol::Unknown,
+            tls: None,
             tunnel: c.tunnel.as_ref().map(|t| t.to_string()),
         }
+    }
+
+    /// What the connection spoke, and its TLS facts on a TLS connection.
+    pub fn with_protocol(mut self, protocol: Protocol, tls: Option<&TlsReport>) -> Self {
+        self.protocol = protocol;
+        self.tls = tls.map(TlsRecord::new);
+        self
     }
 }
 
@@ -176,8 +335,11 @@ pub const HEADER: &[&str] = &[
     "retrans",
     "gaps",
     "txns",
+    "proto",
 ];
 pub const RIGHT: &[usize] = &[0, 3, 4, 5, 6, 8, 9, 10, 11, 12];
+/// Columns shown only in blocks with a TLS (or tunnelled) connection.
+pub const OPTIONAL: &[&str] = &["tls", "sni", "tls ms", "1st data ms", "tunnel"];
 
 /// One table row; `t0` is the start of the capture's first connection.
 pub fn row(r: &ConnectionRecord, t0: f64) -> Vec<String> {
@@ -195,9 +357,15 @@ pub fn row(r: &ConnectionRecord, t0: f64) -> Vec<String> {
         r.retransmissions.to_string(),
         r.gaps.to_string(),
         r.transactions.map_or("-".to_string(), |n| n.to_string()),
+        r.protocol.name().to_string(),
     ]
     .into_iter()
-    .chain(r.tunnel.clone())
+    .chain(
+        r.tls
+            .as_ref()
+            .map_or_else(|| [(); 4].map(|_| String::new()), TlsRecord::cells),
+    )
+    .chain([r.tunnel.clone().unwrap_or_default()])
     .collect()
 }
 

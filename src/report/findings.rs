@@ -45,8 +45,18 @@ struct CaptureEntry<'a> {
     bytes: u64,
     connections: u64,
     transactions: u64,
+    /// TLS connections, and the note on what could not be judged on them
+    /// (both absent without TLS).
+    #[serde(skip_serializing_if = "is_zero")]
+    tls_connections: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     limits_hit: LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize)]
@@ -202,6 +212,7 @@ pub struct CaptureDone {
     bytes: u64,
     connections: u64,
     transactions: u64,
+    tls_connections: u64,
     limits_hit: LimitsHit,
     error: Option<CaptureError>,
     pub summary: Summary,
@@ -327,6 +338,11 @@ impl CheckReport {
 }
 
 impl CaptureDone {
+    /// What could not be judged on the capture's TLS connections.
+    fn tls_note(&self) -> Option<String> {
+        crate::analyze::tls_note(self.connections, self.tls_connections)
+    }
+
     fn entry(&self) -> CaptureEntry<'_> {
         CaptureEntry {
             path: &self.path,
@@ -334,6 +350,8 @@ impl CaptureDone {
             bytes: self.bytes,
             connections: self.connections,
             transactions: self.transactions,
+            tls_connections: self.tls_connections,
+            note: self.tls_note(),
             limits_hit: self.limits_hit,
             errors: self
                 .error
@@ -366,6 +384,7 @@ pub fn write_collected<W: Write>(
             summary: o.summary.clone(),
             connections: o.connections,
             transactions: o.transactions,
+            tls_connections: o.tls_connections,
         };
         let done = part.finish(out, &mut check)?;
         report.take(out, done, None)?;
@@ -503,6 +522,7 @@ impl CapturePart {
             bytes: check.summary.bytes,
             connections: check.connections,
             transactions: check.transactions,
+            tls_connections: check.tls_connections,
             limits_hit,
             error: check.summary.error.clone(),
             summary: self.summary,

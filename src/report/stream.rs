@@ -77,9 +77,11 @@ pub struct ListWriter<W: Write> {
     key: &'static str,
     header: &'static [&'static str],
     right: &'static [usize],
-    /// A column shown after the header's only in blocks where some row has
-    /// a cell for it (the tunnel of tunnelled connections).
-    optional: Option<&'static str>,
+    /// Columns shown after the header's only in blocks where some row has
+    /// a cell for them (the TLS facts of TLS connections, the tunnel of
+    /// tunnelled connections): a row's cells past the header's are these,
+    /// in order, an empty cell meaning none.
+    optional: &'static [&'static str],
     rows: Vec<Vec<String>>,
     written: u64,
     /// The first write error; later writes are skipped.
@@ -100,18 +102,18 @@ impl<W: Write> ListWriter<W> {
             key,
             header,
             right,
-            optional: None,
+            optional: &[],
             rows: Vec::new(),
             written: 0,
             error: None,
         }
     }
 
-    /// Names a last column that rows may add a cell for; a table block
-    /// shows it only when one of its rows does, so listings without such
-    /// rows look exactly as before.
-    pub fn optional_column(mut self, name: &'static str) -> Self {
-        self.optional = Some(name);
+    /// Names last columns that rows may add cells for; a table block
+    /// shows one only when one of its rows has a (non-empty) cell for it,
+    /// so listings without such rows look exactly as before.
+    pub fn optional_columns(mut self, names: &'static [&'static str]) -> Self {
+        self.optional = names;
         self
     }
 
@@ -179,18 +181,27 @@ impl<W: Write> ListWriter<W> {
         let mut table = Table::new();
         table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
         let width = self.header.len();
-        let wide = self.optional.is_some() && self.rows.iter().any(|r| r.len() > width);
+        // The optional columns some row of the block has a cell for.
+        let shown: Vec<usize> = (0..self.optional.len())
+            .filter(|j| {
+                self.rows.iter().any(|r| {
+                    r.get(width.saturating_add(*j))
+                        .is_some_and(|c| !c.is_empty())
+                })
+            })
+            .collect();
         let mut header = self.header.to_vec();
-        if let (true, Some(name)) = (wide, self.optional) {
-            header.push(name);
-        }
+        header.extend(shown.iter().filter_map(|&j| self.optional.get(j).copied()));
         table.set_header(header);
-        for mut r in self.rows.drain(..) {
-            if wide && r.len() == width {
-                r.push("-".to_string());
+        for r in self.rows.drain(..) {
+            let mut cells: Vec<String> = r.iter().take(width).cloned().collect();
+            for &j in &shown {
+                cells.push(match r.get(width.saturating_add(j)) {
+                    Some(c) if !c.is_empty() => c.clone(),
+                    _ => "-".to_string(),
+                });
             }
-            r.truncate(if wide { width.saturating_add(1) } else { width });
-            table.add_row(r);
+            table.add_row(cells);
         }
         for &col in self.right {
             if let Some(c) = table.column_mut(col) {

@@ -156,10 +156,18 @@ pub fn summary_line(
     transactions: u64,
     http_connections: u64,
     connections: u64,
+    tls_connections: u64,
 ) -> String {
     let s = |n: u64| if n == 1 { "" } else { "s" };
+    let tls = match tls_connections {
+        0 => String::new(),
+        n => format!(
+            "; {n} TLS connection{} whose HTTP is encrypted, not listed",
+            s(n)
+        ),
+    };
     format!(
-        "{path}: {transactions} transaction{} on {http_connections} HTTP connection{} ({connections} TCP connection{} in all)",
+        "{path}: {transactions} transaction{} on {http_connections} HTTP connection{} ({connections} TCP connection{} in all{tls})",
         s(transactions),
         s(http_connections),
         s(connections)

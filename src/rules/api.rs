@@ -11,7 +11,7 @@
 
 pub use super::context::ConnectionFacts;
 pub use super::finding::{Covers, Finding, Ms};
-pub use super::index::{ConnSummary, FailedRequest, RequestFailure, RequestSummary};
+pub use super::index::{ConnSummary, FailedRequest, RequestFailure, RequestSummary, TlsSummary};
 pub use super::meta::{Family, OptionSpec, RuleMeta, Severity};
 pub use crate::Timestamp;
 use std::collections::BTreeMap;

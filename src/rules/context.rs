@@ -1,8 +1,9 @@
 //! What a rule sees of one connection.
 
 use crate::flow::Connection;
-use crate::http::HttpConnectionReport;
+use crate::http::{HttpConnectionReport, Protocol};
 use crate::reassembly::AckRelease;
+use crate::tls::{ReleasePlace, TlsReport};
 
 /// A finished connection with everything the rules may judge.
 pub struct ConnectionFacts<'a> {
@@ -13,4 +14,13 @@ pub struct ConnectionFacts<'a> {
     /// ([`Rule::needs`](super::api::Rule::needs)): the Nagle / delayed-ACK
     /// evidence.
     pub releases: &'a [AckRelease],
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// What the TLS stage found, on a TLS connection: the handshake, its
+    /// timing, the records by direction and the exchanges of application
+    /// data. The HTTP inside is not read (no keys): `http` is empty.
+    pub tls: Option<&'a TlsReport>,
+    /// On a TLS connection, where each of `releases` sat among its
+    /// sender's records (by release frame).
+    pub release_places: &'a [ReleasePlace],
 }

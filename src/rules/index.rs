@@ -17,8 +17,9 @@
 use super::context::ConnectionFacts;
 use super::finding::Finding;
 use super::meta::RuleMeta;
-use crate::http::{HeaderFacts, MessageEnd, NoResponse, Transaction};
+use crate::http::{HeaderFacts, MessageEnd, NoResponse, Protocol, Transaction};
 use crate::reassembly::{BySide, Side};
+use crate::tls::{HandshakeKind, SessionId, TlsReport, TlsVersion};
 use crate::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
@@ -171,7 +172,7 @@ pub struct RequestSummary<'a> {
 
 /// One finished connection, as the cross-connection rules need it: numbers,
 /// and its requests read from its transactions on demand.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnSummary<'a> {
     pub id: u64,
     pub client: SocketAddr,
@@ -202,6 +203,15 @@ pub struct ConnSummary<'a> {
     /// The first RST: who sent it and when.
     pub rst: Option<(Side, Timestamp)>,
     pub is_http: bool,
+    /// What the connection spoke.
+    pub protocol: Protocol,
+    /// On a TLS connection, what the cross-connection rules need of it
+    /// (boxed: the index holds many summaries, most of them not TLS).
+    pub tls: Option<Box<TlsSummary>>,
+    /// What setting the connection up cost before data could flow: the
+    /// TCP handshake, and on a TLS connection the TLS handshake too (the
+    /// ClientHello to the end of the TLS handshake).
+    pub setup_ns: Option<i64>,
     pub transactions: u64,
     txs: &'a [Transaction],
 }
@@ -232,6 +242,12 @@ impl<'a> ConnSummary<'a> {
             fin: c.fin,
             rst: c.rst,
             is_http: cx.http.is_http,
+            protocol: cx.protocol,
+            tls: cx.tls.map(|t| Box::new(TlsSummary::new(t))),
+            setup_ns: match cx.tls.and_then(TlsReport::handshake_ns) {
+                Some(tls) => c.handshake_rtt_ns().map(|tcp| tcp.saturating_add(tls)),
+                None => c.handshake_rtt_ns(),
+            },
             transactions: txs.len() as u64,
             txs,
         }
@@ -297,6 +313,57 @@ impl<'a> ConnSummary<'a> {
     /// rules, which see summaries rather than [`Connection`](crate::flow::Connection)s.
     pub fn finding(&self, meta: &'static RuleMeta, ts: Timestamp, message: String) -> Finding {
         Finding::on(meta, (self.id, self.client, self.server), ts, message)
+    }
+}
+
+/// A TLS connection, as the cross-connection rules need it.
+#[derive(Clone, Debug)]
+pub struct TlsSummary {
+    /// The server name the client asked for (SNI).
+    pub sni: Option<Box<str>>,
+    /// The version the server chose.
+    pub version: Option<TlsVersion>,
+    pub handshake: HandshakeKind,
+    pub client_hello_ts: Option<Timestamp>,
+    /// ClientHello to the end of the handshake.
+    pub handshake_ns: Option<i64>,
+    /// How the ClientHello offered to resume: a session ticket, a TLS 1.3
+    /// PSK, and the session id it sent (a resumption attempt only if the
+    /// server had issued that id; TLS 1.3 clients send a random one).
+    pub offered_ticket: bool,
+    pub offered_psk: bool,
+    pub session_id: SessionId,
+    /// What the server offered for next time (seen up to TLS 1.2): a
+    /// session ticket (issued, or promised in its hello), the session id
+    /// it assigned (non-empty: it says it may cache the session).
+    pub ticket_issued: bool,
+    pub server_session_id: SessionId,
+    /// The connection carried one exchange of application data: one run
+    /// of client records and the server's whole answering run.
+    pub one_exchange: bool,
+}
+
+impl TlsSummary {
+    pub fn new(t: &TlsReport) -> TlsSummary {
+        let ch = t.client_hello.as_ref();
+        let sh = t.server_hello.as_ref();
+        let up_to_12 = t.version().is_some_and(|v| !v.is_tls13());
+        TlsSummary {
+            sni: t.sni().map(Box::from),
+            version: t.version(),
+            handshake: t.handshake,
+            client_hello_ts: t.client_hello_ts,
+            handshake_ns: t.handshake_ns(),
+            offered_ticket: ch.is_some_and(|c| c.offers_ticket()),
+            offered_psk: ch.is_some_and(|c| c.psk),
+            session_id: ch.map(|c| c.session_id).unwrap_or_default(),
+            ticket_issued: up_to_12 && (t.ticket_issued || sh.is_some_and(|s| s.ticket_ext)),
+            server_session_id: sh
+                .filter(|_| up_to_12)
+                .map(|s| s.session_id)
+                .unwrap_or_default(),
+            one_exchange: t.one_exchange().is_some(),
+        }
     }
 }
 

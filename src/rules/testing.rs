@@ -22,6 +22,8 @@ use crate::flow::{Connection, FlowLimits, FlowTable, RoleEvidence};
 use crate::http::{ConnectionHandler, HttpConnection, HttpLimits, Keep};
 use crate::reassembly::{ConnectionEnd, Side, StreamHandler};
 use crate::rules::CliSelection;
+use crate::tls::build as tls;
+use crate::tls::TlsLimits;
 use crate::Timestamp;
 use std::net::SocketAddr;
 
@@ -284,6 +286,66 @@ impl Timeline {
             .server_ack(at + 112.0)
     }
 
+    /// A TLS 1.3 handshake on the current connection over a round trip of
+    /// `rtt` ms from `at`, captured at the client: the TCP handshake, the
+    /// ClientHello at `at + rtt`, the server's flight (ServerHello through
+    /// Finished) a round trip later, and the client's Finished at once.
+    /// Returns when the client can send data (`at + 2 rtt`).
+    pub fn tls13_handshake(
+        &mut self,
+        at: f64,
+        rtt: f64,
+        hello: &tls::ClientHello,
+        server: &tls::ServerHello,
+    ) -> f64 {
+        self.handshake(at, rtt)
+            .client(at + rtt, &hello.record())
+            .server(at + 2.0 * rtt, &tls::tls13_server_flight(server))
+            .client(at + 2.0 * rtt, &tls::tls13_client_finished());
+        at + 2.0 * rtt
+    }
+
+    /// A full TLS 1.2 handshake (the server's flight with its certificate,
+    /// the client's key exchange and Finished, the server's ticket if
+    /// `ticket` and Finished): the client can send data at `at + 3 rtt`.
+    pub fn tls12_handshake(
+        &mut self,
+        at: f64,
+        rtt: f64,
+        hello: &tls::ClientHello,
+        server: &tls::ServerHello,
+        ticket: bool,
+    ) -> f64 {
+        let mut flight = server.record();
+        flight.extend(tls::tls12_certificate_flight());
+        self.handshake(at, rtt)
+            .client(at + rtt, &hello.record())
+            .server(at + 2.0 * rtt, &flight)
+            .client(at + 2.0 * rtt, &tls::tls12_client_finished())
+            .server(at + 3.0 * rtt, &tls::tls12_server_finished(ticket));
+        at + 3.0 * rtt
+    }
+
+    /// A resumed TLS 1.2 handshake (`hello` offering `session_id`, the
+    /// server echoing it): the client can send data at `at + 2 rtt`.
+    pub fn tls12_resumed(
+        &mut self,
+        at: f64,
+        rtt: f64,
+        hello: &tls::ClientHello,
+        session_id: &[u8],
+    ) -> f64 {
+        let mut flight = tls::ServerHello::new().session_id(session_id).record();
+        flight.extend(tls::tls12_server_finished(false));
+        let mut finished = tls::ccs();
+        finished.extend(tls::record(22, &[0x44; 40]));
+        self.handshake(at, rtt)
+            .client(at + rtt, &hello.clone().session_id(session_id).record())
+            .server(at + 2.0 * rtt, &flight)
+            .client(at + 2.0 * rtt, &finished);
+        at + 2.0 * rtt
+    }
+
     /// Runs the timeline (segments in time order, ties in insertion order)
     /// through the pipeline with `config`.
     pub fn run(&self, config: &Config) -> Vec<Finding> {
@@ -296,7 +358,7 @@ impl Timeline {
             ack_releases_idle_ns: Some(0),
         };
         let mut table = FlowTable::new(FlowLimits::default(), || {
-            ConnectionHandler::new(HttpLimits::default(), keep)
+            ConnectionHandler::new(HttpLimits::default(), TlsLimits::default(), keep)
         });
         let mut done = |f: crate::flow::Finished<ConnectionHandler>| {
             let handled = f.handler.finish();
@@ -305,6 +367,9 @@ impl Timeline {
                     conn: &f.connection,
                     http: &handled.http,
                     releases: &handled.releases,
+                    protocol: handled.protocol,
+                    tls: handled.tls.as_deref(),
+                    release_places: &handled.release_places,
                 },
                 &mut |f| found.push(f),
             );
@@ -485,6 +550,13 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
             conn: &conn,
             http: &report,
             releases: &[],
+            protocol: if report.is_http {
+                crate::http::Protocol::Http1
+            } else {
+                crate::http::Protocol::Unknown
+            },
+            tls: None,
+            release_places: &[],
         }],
     )
 }

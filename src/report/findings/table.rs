@@ -100,6 +100,12 @@ pub(super) fn end<W: Write>(
     } else {
         String::new()
     };
+    for note in captures
+        .iter()
+        .filter_map(|c| c.tls_note().map(|n| format!("note: {}: {n}", c.path)))
+    {
+        writeln!(out, "{note}")?;
+    }
     writeln!(
         out,
         "{} finding{}{in_groups} ({} error, {} warning, {} info) in {} capture{}, {} connection{}, {} transaction{}",

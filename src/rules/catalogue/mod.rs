@@ -43,6 +43,9 @@ mod s001_handshake_dominated;
 mod s002_connection_churn;
 mod s003_too_many_parallel_connections;
 mod s004_tuple_reused_in_time_wait;
+mod s005_tls_session_not_resumed;
+mod s006_tls12_chosen_when_13_offered;
+mod s007_h2_offered_http1_chosen;
 mod t001_nagle_delayed_ack_stall;
 mod t002_delayed_ack;
 
@@ -52,6 +55,9 @@ static RULES: &[&dyn Rule] = &[
     &s002_connection_churn::ConnectionChurn,
     &s003_too_many_parallel_connections::TooManyParallelConnections,
     &s004_tuple_reused_in_time_wait::TupleReusedInTimeWait,
+    &s005_tls_session_not_resumed::TlsSessionNotResumed,
+    &s006_tls12_chosen_when_13_offered::Tls12ChosenWhen13Offered,
+    &s007_h2_offered_http1_chosen::H2OfferedHttp1Chosen,
     &t001_nagle_delayed_ack_stall::NagleDelayedAckStall,
     &t002_delayed_ack::DelayedAck,
     &c001_keep_alive_header_without_connection_token::KeepAliveHeaderWithoutConnectionToken,

@@ -1,9 +1,9 @@
 //! R001 rst-truncated-response.
 
 use super::common::response_to;
-use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, RecordCut, Shortfall};
 use crate::http::{MessageEnd, NoResponse};
-use crate::reassembly::Side;
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
 
 pub struct RstTruncatedResponse;
@@ -23,6 +23,13 @@ it came. A response cut by the end of the capture, or whose end fell in a captur
 reported: only a RST in the capture counts. Pipelined requests behind the cut response that the
 same reset left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does
 not report them again.
+
+On a TLS connection, whose HTTP is encrypted, the evidence is the server's record the RST cut
+short: the server had sent part of a record (its length is in its header) when either side reset
+the connection, so it was sending — a response was cut short. The evidence gives the record's
+length, the bytes of it received and missing, and the server's application data so far; there is
+no transaction. A reset that falls between two records, or after the server's own FIN cut a
+record (R002), is not reported here.
 
 ## Why it matters
 A RST aborts the connection: the receiving kernel discards whatever it had not yet handed to the
@@ -61,6 +68,30 @@ impl Rule for RstTruncatedResponse {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        if let (Some(t), Some((side, ts))) = (cx.tls, cx.conn.rst) {
+            let fin_first = cx.conn.fin.of(Side::Server).is_some_and(|f| f <= ts)
+                && RecordCut::of(t, false).is_some();
+            if let Some(cut) = RecordCut::of(t, true).filter(|_| !fin_first) {
+                let fix = match side {
+                    Side::Server => {
+                        "find why the server aborts the connection while it sends (crash, \
+                         timeout, SO_LINGER 0, a close with unread input)"
+                    }
+                    Side::Client => {
+                        "the client gave up while the response was arriving: check its timeouts, \
+                         and have it retry idempotent requests"
+                    }
+                };
+                let message = format!(
+                    "a RST from the {} cut the server's TLS record {}: the server was sending (a \
+                     response cut short; the HTTP inside is encrypted); {fix}",
+                    side.name(),
+                    cut.describe(),
+                );
+                let f = Finding::new(&META, cx.conn, ts, message).with("rst_from", side.name());
+                out.push(cut.evidence(f));
+            }
+        }
         for tx in &cx.http.transactions {
             let Some(resp) = &tx.response else {
                 continue;
@@ -160,6 +191,36 @@ mod tests {
         assert_says(&f, "pipelined request behind it (tx 2)");
         // Without R001 (ignored), P003 still reports the unanswered request.
         assert_eq!(t.findings_of("P003").len(), 1);
+    }
+
+    #[test]
+    fn a_reset_inside_a_servers_tls_record_and_not_between_records() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        let record = app_data(16000);
+        let cut = |server_data: &[u8]| {
+            let mut t = Timeline::new();
+            let ready = t.tls13_handshake(
+                0.0,
+                50.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(200))
+                .server(ready + 50.0, server_data)
+                .client_rst(ready + 60.0);
+            t.findings_of("R001")
+        };
+        let f = only(cut(&record[..3000]));
+        assert_eq!(f.transaction, None);
+        assert_evidence(
+            &f,
+            json!({"rst_from": "client", "record_bytes": 16000, "received_bytes": 2995, "missing_bytes": 13005, "server_records": 1}),
+        );
+        assert_says(
+            &f,
+            "cut the server's TLS record after 2995 of its 16000 bytes",
+        );
+        assert!(cut(&record).is_empty(), "between records: nothing was cut");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! R002 fin-truncated-response.
 
 use super::common::response_to;
-use super::truncation::{behind_text, folds_unanswered, unanswered_behind, Shortfall};
+use super::truncation::{behind_text, folds_unanswered, unanswered_behind, RecordCut, Shortfall};
 use crate::http::{Framing, MessageEnd, NoResponse};
 use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
@@ -24,6 +24,14 @@ broken (conflicting Content-Length, bad chunk syntax) is F003's or F004's; a res
 the end of the capture is not judged. Pipelined requests behind the cut response that the same
 FIN left unanswered are listed (`unanswered_transactions`) and must be resent; P003 does not
 report them again.
+
+On a TLS connection, whose HTTP is encrypted, the evidence is a record: the server sent its FIN
+in the middle of one of its TLS records (fewer bytes than the record's header announced), which
+no TLS stack does while it works — the process died or was killed, or a proxy in front of it
+gave up. There is no transaction; the evidence gives the record's length, the bytes of it
+received and missing, and the server's application data so far. A FIN between two records (with
+or without a close_notify alert) is not judged: the records do not show whether the response was
+whole.
 
 ## Why it matters
 The server says "that is all" while the response says more is coming. The client is left with a
@@ -61,6 +69,20 @@ impl Rule for FinTruncatedResponse {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
+        if let (Some(t), Some(ts)) = (cx.tls, *cx.conn.fin.of(Side::Server)) {
+            let reset_first = cx.conn.rst.is_some_and(|(_, r)| r < ts);
+            if let Some(cut) = RecordCut::of(t, false).filter(|_| !reset_first) {
+                let message = format!(
+                    "the server closed with FIN inside its TLS record, {}: the response (encrypted) \
+                     was cut short and the client cannot tell it from a whole one but by the \
+                     broken record; find why the server stops early (a crash, a killed worker, a \
+                     proxy giving up on its upstream)",
+                    cut.describe(),
+                );
+                let f = Finding::new(&META, cx.conn, ts, message).with("fin_from", "server");
+                out.push(cut.evidence(f));
+            }
+        }
         for tx in &cx.http.transactions {
             let Some(resp) = &tx.response else {
                 continue;
@@ -130,6 +152,33 @@ mod tests {
     /// GET /c, `response` at 100 ms, then `then`; R002's findings.
     fn r002(response: &[u8], then: impl FnOnce(&mut Timeline) -> &mut Timeline) -> Vec<Finding> {
         Timeline::answered_then(response, then).findings_of("R002")
+    }
+
+    #[test]
+    fn a_fin_inside_a_servers_tls_record() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        let record = app_data(9000);
+        let closed = |server_data: &[u8]| {
+            let mut t = Timeline::new();
+            let ready = t.tls13_handshake(
+                0.0,
+                50.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(200))
+                .server(ready + 50.0, server_data)
+                .server_fin(ready + 51.0)
+                .client_fin(ready + 52.0);
+            t.findings_of("R002")
+        };
+        let f = only(closed(&record[..5000]));
+        assert_evidence(
+            &f,
+            json!({"fin_from": "server", "record_bytes": 9000, "received_bytes": 4995, "missing_bytes": 4005}),
+        );
+        assert_says(&f, "closed with FIN inside its TLS record");
+        assert!(closed(&record).is_empty(), "a whole record, then the FIN");
     }
 
     #[test]

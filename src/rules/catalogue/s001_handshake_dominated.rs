@@ -5,6 +5,7 @@ use crate::flow::{Connection, RoleEvidence};
 use crate::http::{HttpVersion, MessageFacts, Transaction};
 use crate::reassembly::{BySide, Side};
 use crate::rules::api::*;
+use crate::tls::{HandshakeKind, TlsReport, TlsVersion};
 use crate::Timestamp;
 use serde::Serialize;
 
@@ -15,7 +16,7 @@ static META: RuleMeta = RuleMeta {
     name: "handshake-dominated",
     family: Family::Setup,
     severity: Severity::Warning,
-    summary: "A connection opened for one small request and its response, then closed: its TCP handshake dominated",
+    summary: "A connection opened for one small request and its response, then closed: its TCP (and TLS) handshake dominated",
     doc: r#"## What it detects
 A connection that was opened for one small exchange and then not reused: its handshake was
 seen (SYN, SYN+ACK and the ACK completing it), it carried exactly one request and its complete
@@ -65,11 +66,28 @@ the handshake nor the exchange.
 - The request did not leave before the handshake completed (data on the SYN, TCP Fast Open):
   then the handshake did not hold it back.
 
+### On a TLS connection
+Without the keys the HTTP inside is not readable, so the exchange is approximated from the
+records: the connection carried exactly one run of application-data records from the client (a
+request, or requests written together) and one answering run from the server, whose last record
+arrived whole; a TLS 1.3 session ticket the server sends after the handshake counts with the
+response (it cannot be told apart), and a final record of an encrypted alert's size (the
+close_notify) is left out. The handshake is the whole setup, TCP and TLS: the TCP handshake plus
+the ClientHello to the end of the TLS handshake, when both Finished messages had been seen (or to
+the request's first record, if it left earlier), which is two round trips with TLS 1.3 or a
+resumed TLS 1.2 session and three with a full TLS 1.2 handshake (a client's pause between the TCP
+handshake and its ClientHello is in neither part, as for clear text). So a prompt server's ratio is about 2/3 with TLS 1.3 and 3/4 with
+TLS 1.2. The exchange and the capture-point correction are as above, from the request's first
+record to the response's last; the bytes are the records' (headers, tags and padding included).
+The evidence adds `tcp_handshake_ms`, `tls_handshake_ms`, `tls_version`, `tls_handshake`
+(`full` or `resumed`), the records of each side and `client_hello_frame`.
+
 ## Why it matters
 Every new TCP connection costs one round trip before the first request byte can leave (SYN,
-SYN+ACK, ACK), and then starts in slow start. For a small request the exchange itself is also
-about one round trip, so a fresh connection roughly doubles the latency: the textbook case is a
-ratio near 0.5. A client that opens a connection per request pays this every time; one that
+SYN+ACK, ACK), and then starts in slow start; TLS adds one round trip more (TLS 1.3, or a resumed
+TLS 1.2 session) or two (a full TLS 1.2 handshake). For a small request the exchange itself is also
+about one round trip, so a fresh connection roughly doubles the latency (triples it with TLS): the
+textbook case is a ratio near 0.5. A client that opens a connection per request pays this every time; one that
 keeps connections alive (HTTP/1.1 persistence, a connection pool) pays it once. When several
 such connections follow one another from one client to one server, S002 connection-churn
 reports the chain once and stands for these findings (they are folded into it).
@@ -94,7 +112,8 @@ Reuse connections: send `Connection: keep-alive` on HTTP/1.0 or simply do not cl
 connections after one request, give the client a connection pool, and give the server a
 keep-alive timeout longer than the client's pause between requests. If connections must be new,
 bring the server closer (a CDN or edge proxy) so the round trip is shorter, or use TLS/TCP Fast
-Open where both ends support it.
+Open where both ends support it. Over TLS, resume sessions (tickets) and use TLS 1.3, which save
+a round trip of each new connection that must still be made.
 
 ## Evidence
 `handshake_ms`, `exchange_ms` (as the client saw it), `capture_exchange_ms`, `client_rtt_ms`,
@@ -131,6 +150,12 @@ Open where both ends support it.
 
 impl Rule for HandshakeDominated {
     fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
+        if let Some(t) = cx.tls {
+            if let Some(f) = tls_exchange(cx, t, s) {
+                out.push(f);
+            }
+            return;
+        }
         let Some(x) = one_exchange(cx) else {
             return;
         };
@@ -309,6 +334,154 @@ fn one_exchange<'a>(cx: &'a ConnectionFacts<'_>) -> Option<OneExchange<'a>> {
         request,
         response,
     })
+}
+
+/// What S001 found on a TLS connection.
+#[derive(Serialize)]
+struct TlsEvidence {
+    /// SYN to the end of the TLS handshake: all the setup.
+    handshake_ms: Ms,
+    tcp_handshake_ms: Ms,
+    tls_handshake_ms: Ms,
+    tls_version: Option<TlsVersion>,
+    tls_handshake: HandshakeKind,
+    exchange_ms: Ms,
+    capture_exchange_ms: Ms,
+    client_rtt_ms: Ms,
+    span_ms: Ms,
+    #[serde(serialize_with = "thousandths")]
+    ratio: f64,
+    request_bytes: u64,
+    response_bytes: u64,
+    request_records: u32,
+    response_records: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed_by: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    syn_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_hello_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_frame: Option<u64>,
+}
+
+/// S001 on a TLS connection: the TCP and TLS handshakes against its one
+/// exchange of records (see the rule's documentation).
+fn tls_exchange(cx: &ConnectionFacts<'_>, t: &TlsReport, s: &RuleSettings) -> Option<Finding> {
+    let conn = cx.conn;
+    let (request, response) = t.one_exchange()?;
+    // Closed, nothing hidden in a gap, framing followed to the end.
+    if conn.rst.is_none() && conn.fin.iter().all(Option::is_none) {
+        return None;
+    }
+    let hidden = t.gaps.iter().any(|g| *g > 0)
+        || t.framing_lost.iter().any(Option::is_some)
+        || conn.dirs.iter().any(|d| d.gaps > 0 || d.gap_bytes > 0);
+    if hidden {
+        return None;
+    }
+    let h = &conn.handshake;
+    let syn = h.syn?;
+    let tcp = conn.handshake_rtt_ns()?;
+    let client_rtt = conn.capture_rtt_to_ns(Side::Client)?.clamp(0, tcp.max(0));
+    if tcp < s.ms_as_ns("min_handshake_ms") || tcp <= 0 {
+        return None;
+    }
+    // The setup ends when the request could leave: the end of the TLS
+    // handshake, or the request itself if it left sooner (TLS 1.2 False
+    // Start).
+    // The time between the TCP handshake and the ClientHello (the client's
+    // own) is in neither, as between the handshake and a clear request.
+    let ready = t.handshake_end_ts()?.min(request.start_ts);
+    let tls = ready.since(t.client_hello_ts?);
+    let setup = tcp.saturating_add(tls);
+    let capture_exchange = response.end_ts.since(request.start_ts);
+    if setup <= 0 || capture_exchange < 0 {
+        return None;
+    }
+    let bytes = request.bytes.saturating_add(response.bytes);
+    if bytes as f64 > s.get("small_bytes") {
+        return None;
+    }
+    let exchange = capture_exchange.saturating_add(client_rtt);
+    let span = setup.saturating_add(exchange);
+    let ratio = setup as f64 / span as f64;
+    if ratio < s.get("handshake_ratio") {
+        return None;
+    }
+    let closed_by = closer(conn);
+    let e = TlsEvidence {
+        handshake_ms: Ms(setup),
+        tcp_handshake_ms: Ms(tcp),
+        tls_handshake_ms: Ms(tls),
+        tls_version: t.version(),
+        tls_handshake: t.handshake,
+        exchange_ms: Ms(exchange),
+        capture_exchange_ms: Ms(capture_exchange),
+        client_rtt_ms: Ms(client_rtt),
+        span_ms: Ms(span),
+        ratio,
+        request_bytes: request.bytes,
+        response_bytes: response.bytes,
+        request_records: request.records,
+        response_records: response.records,
+        closed_by: closed_by.map(Side::name),
+        syn_frame: (conn.roles == RoleEvidence::Syn && conn.start_ts == syn)
+            .then_some(conn.first_frame),
+        client_hello_frame: t.client_hello_frame,
+        request_frame: request.start_frame,
+        response_frame: response.end_frame,
+    };
+    let version = t
+        .version()
+        .map_or_else(|| "TLS".to_string(), |v| v.to_string());
+    let at_capture = if client_rtt >= 1_000_000 {
+        format!(
+            " as the client saw it ({} at the capture point, which is {} of round trip from the \
+             client)",
+            e.capture_exchange_ms, e.client_rtt_ms
+        )
+    } else {
+        String::new()
+    };
+    let reuse = match closed_by {
+        Some(Side::Server) => {
+            "the server closed it after one exchange: enable keep-alive on it, with a timeout \
+             longer than the client's pause between requests"
+        }
+        Some(Side::Client) => {
+            "the client closed it after one exchange: keep it open and send the next requests to \
+             this server on it (a connection pool)"
+        }
+        None => {
+            "reuse connections (keep-alive, a connection pool) so that requests skip the handshakes"
+        }
+    };
+    let tls_fix = match (t.is_tls13(), t.handshake) {
+        (false, HandshakeKind::Full) => {
+            "; a new connection that must still be made saves a round trip with TLS session \
+             resumption or TLS 1.3"
+        }
+        (true, HandshakeKind::Full) => {
+            "; TLS session resumption also spares a new connection the certificate and key exchange"
+        }
+        _ => "",
+    };
+    let message = format!(
+        "one exchange of TLS records on this connection (one run of records each way; the HTTP \
+         inside is encrypted): the TCP and {version} handshakes took {} (TCP {}, TLS {}) and the \
+         exchange {}{at_capture} for {bytes} bytes, so setting up the connection was {:.0}% of \
+         {}; {reuse}{tls_fix}",
+        e.handshake_ms,
+        e.tcp_handshake_ms,
+        e.tls_handshake_ms,
+        e.exchange_ms,
+        ratio * 100.0,
+        e.span_ms,
+    );
+    Some(Finding::new(&META, conn, syn, message).with_evidence(&e))
 }
 
 /// The side whose FIN or RST came first.
@@ -540,6 +713,88 @@ mod tests {
             &f,
             json!({"exchange_ms": 101.0, "response_bytes": response_bytes}),
         );
+    }
+
+    mod tls {
+        use crate::rules::testing::{assert_evidence, assert_says, only, Timeline};
+        use crate::tls::build::{app_data, tls13_close_notify, ClientHello, ServerHello};
+        use serde_json::json;
+
+        /// One TLS 1.3 exchange over a 50 ms round trip, captured at the
+        /// client: the request at 100 ms, the response `wait` ms later
+        /// (`records` records of 400 bytes), then the client's
+        /// close_notify and FIN.
+        fn tls13(wait: f64, records: usize) -> Timeline {
+            let mut t = Timeline::new();
+            let ch = ClientHello::new().tls13().sni("shop.example");
+            let ready = t.tls13_handshake(0.0, 50.0, &ch, &ServerHello::new().version(0x0304));
+            t.client(ready, &app_data(300));
+            t.server(ready + wait, &app_data(400).repeat(records));
+            t.client(ready + wait + 5.0, &tls13_close_notify());
+            t.close(ready + wait + 6.0);
+            t
+        }
+
+        #[test]
+        fn the_tcp_and_tls_handshakes_against_one_exchange_of_records() {
+            let f = only(tls13(50.0, 1).findings_of("S001"));
+            // TCP 50 + TLS 50 against the exchange's 50: 2/3.
+            assert_evidence(
+                &f,
+                json!({"handshake_ms": 100.0, "tcp_handshake_ms": 50.0, "tls_handshake_ms": 50.0,
+                       "exchange_ms": 50.0, "ratio": 0.667, "tls_version": "TLS 1.3",
+                       "tls_handshake": "full", "request_bytes": 305, "response_bytes": 405,
+                       "request_records": 1, "response_records": 1, "client_hello_frame": 4}),
+            );
+            assert_says(
+                &f,
+                "the TCP and TLS 1.3 handshakes took 100.0 ms (TCP 50.0 ms, TLS 50.0 ms)",
+            );
+            assert_says(&f, "the client closed it");
+            // The threshold edge: setup 100 against 150 of exchange is 0.4.
+            assert_eq!(tls13(150.0, 1).findings_of("S001").len(), 1);
+            assert!(tls13(150.5, 1).findings_of("S001").is_empty());
+            // Large responses are not small exchanges.
+            assert!(tls13(50.0, 200).findings_of("S001").is_empty());
+        }
+
+        #[test]
+        fn two_exchanges_or_an_unclosed_connection_are_not_judged() {
+            let mut t = Timeline::new();
+            let ch = ClientHello::new().tls13();
+            let ready = t.tls13_handshake(0.0, 50.0, &ch, &ServerHello::new().version(0x0304));
+            t.client(ready, &app_data(300))
+                .server(ready + 50.0, &app_data(400));
+            t.client(ready + 60.0, &app_data(300))
+                .server(ready + 110.0, &app_data(400));
+            t.close(ready + 120.0);
+            assert!(t.findings_of("S001").is_empty(), "reused: two exchanges");
+            let mut t = Timeline::new();
+            let ready = t.tls13_handshake(0.0, 50.0, &ch, &ServerHello::new().version(0x0304));
+            t.client(ready, &app_data(300))
+                .server(ready + 50.0, &app_data(400));
+            assert!(t.findings_of("S001").is_empty(), "still open");
+        }
+
+        #[test]
+        fn a_full_tls12_handshake_is_three_round_trips_of_setup() {
+            let mut t = Timeline::new();
+            let ready =
+                t.tls12_handshake(0.0, 50.0, &ClientHello::new(), &ServerHello::new(), false);
+            t.client(ready, &app_data(300))
+                .server(ready + 50.0, &app_data(400));
+            t.server_fin(ready + 60.0).client_fin(ready + 61.0);
+            let f = only(t.findings_of("S001"));
+            assert_evidence(
+                &f,
+                json!({"handshake_ms": 150.0, "tls_handshake_ms": 100.0, "ratio": 0.75,
+                       "tls_version": "TLS 1.2", "closed_by": "server"}),
+            );
+            assert_says(
+                &f,
+                "saves a round trip with TLS session resumption or TLS 1.3",
+            );
+        }
     }
 
     #[test]

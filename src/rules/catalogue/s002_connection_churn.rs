@@ -20,7 +20,9 @@ static META: RuleMeta = RuleMeta {
     doc: r#"## What it detects
 At least `churn_min` HTTP connections from one client host to one server endpoint (address
 and port) that each carried exactly one transaction, got a complete response and were then
-closed (FIN or RST), where each connection's SYN came no later than `churn_window_s` after an
+closed (FIN or RST) — on TLS connections, whose HTTP is encrypted, one exchange of records
+(one run of the client's application-data records and the server's whole answering run, as
+S001 reads it) stands for the transaction — where each connection's SYN came no later than `churn_window_s` after an
 earlier connection of the group closed (its first FIN or RST). Connections that overlap in time
 do not link (they could not have shared one connection), but sequential chains that interleave
 (a client with a few lanes, each opening a connection per request) form one group. The group
@@ -30,7 +32,9 @@ One cause, one finding: S001 handshake-dominated on a connection of the chain sa
 thing one connection at a time, so those findings are folded into this one (its `folded`
 evidence lists them, `folded_findings` counts them) unless configured more severe than it. The
 handshakes' cost is in `handshakes_ms` (all of the chain's) and `saved_handshakes_ms` (all but
-the first, which keeping one connection would have saved).
+the first, which keeping one connection would have saved); on TLS connections these are the
+whole setup, the TCP handshake plus the TLS one (ClientHello to both Finished messages), and `tls_connections` and `tls_resumed` say
+how many of the chain were TLS and how many of those resumed a session.
 
 ## Why it matters
 Every new connection costs a round trip of handshake before the request can leave, then
@@ -101,14 +105,17 @@ impl Rule for ConnectionChurn {
     }
 }
 
-/// One HTTP transaction with a complete response, then the close.
+/// One HTTP transaction with a complete response, then the close; on a
+/// TLS connection, one exchange of records (one run of the client's
+/// application data and the server's whole answer), then the close.
 fn is_one_shot(c: &ConnSummary<'_>) -> bool {
     let mut requests = c.requests();
-    c.is_http
+    let http = c.is_http
         && c.transactions == 1
-        && c.close_ts.is_some()
         && requests.next().is_some_and(|r| r.answered)
-        && requests.next().is_none()
+        && requests.next().is_none();
+    let tls = c.tls.as_ref().is_some_and(|t| t.one_exchange);
+    (http || tls) && c.close_ts.is_some()
 }
 
 /// "No chain".
@@ -126,6 +133,9 @@ struct Member {
     closer: Option<Side>,
     close_in_request: bool,
     close_in_response: bool,
+    /// A TLS connection, and one that resumed a session.
+    tls: bool,
+    resumed: bool,
     /// Its SYN after the latest close before it in the window.
     gap: i64,
     /// Its request line, kept while it may become the chain's first.
@@ -181,6 +191,9 @@ struct Chain {
     by_server: u64,
     close_in_request: u64,
     close_in_response: u64,
+    /// Members that were TLS, and those that resumed a session.
+    tls: u64,
+    tls_resumed: u64,
     /// The first [`MAX_LISTED`] connections: order, port.
     listed: Vec<((Timestamp, u64), u16)>,
     max_gap: i64,
@@ -210,6 +223,8 @@ impl Chain {
             by_server: 0,
             close_in_request: 0,
             close_in_response: 0,
+            tls: 0,
+            tls_resumed: 0,
             listed: Vec::new(),
             max_gap: 0,
             live: 0,
@@ -248,6 +263,8 @@ impl Chain {
         self.close_in_response = self
             .close_in_response
             .saturating_add(u64::from(m.close_in_response));
+        self.tls = self.tls.saturating_add(u64::from(m.tls));
+        self.tls_resumed = self.tls_resumed.saturating_add(u64::from(m.resumed));
         insert_listed(&mut self.listed, (m.order, m.port));
         self.max_gap = self.max_gap.max(m.gap);
     }
@@ -275,6 +292,8 @@ impl Chain {
         self.close_in_response = self
             .close_in_response
             .saturating_add(other.close_in_response);
+        self.tls = self.tls.saturating_add(other.tls);
+        self.tls_resumed = self.tls_resumed.saturating_add(other.tls_resumed);
         for e in other.listed {
             insert_listed(&mut self.listed, e);
         }
@@ -736,12 +755,18 @@ impl CrossRule for Churn {
             order: (c.start_ts, c.id),
             port: c.client.port(),
             end_ts: c.end_ts,
-            rtt: c.handshake_rtt_ns,
+            // The setup each paid: the TCP handshake, and the TLS one on TLS.
+            rtt: c.setup_ns,
             closer,
             close_in_request: request.is_some_and(|r| r.headers.connection.close),
             close_in_response: request
                 .and_then(|r| r.response_headers)
                 .is_some_and(|h| h.connection.close),
+            tls: c.tls.is_some(),
+            resumed: c
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.handshake == crate::tls::HandshakeKind::Resumed),
             gap: 0,
             what: request.map(|r| request_line(r.method, r.uri).into()),
         };
@@ -845,18 +870,34 @@ fn report((host, server): (IpAddr, SocketAddr), chain: &Chain) -> Finding {
     } else {
         "keep connections alive (HTTP/1.1 persistence) and reuse them from a pool"
     };
+    let tls = chain.tls;
+    let (carried, handshakes_are) = if tls == n {
+        (
+            "one exchange of TLS records (one request and its response, as far as encrypted \
+             records show)"
+                .to_string(),
+            "TCP and TLS handshakes",
+        )
+    } else {
+        (format!("one request{what}"), "handshakes")
+    };
     let message = format!(
-        "{n} connections from {host} to {server} (ports {port_list}) each carried one \
-         request{what} and were closed{who}, the next one opening at most {} later: {} of the \
-         {n} handshakes ({}) could have been saved by keeping one connection; {fix}",
+        "{n} connections from {host} to {server} (ports {port_list}) each carried {carried} and \
+         were closed{who}, the next one opening at most {} later: {} of the {n} {handshakes_are} \
+         ({}) could have been saved by keeping one connection; {fix}",
         duration(chain.max_gap),
         n.saturating_sub(1),
         duration(saved),
     );
     let ids: Vec<u64> = chain.listed.iter().map(|((_, id), _)| *id).collect();
     let client = SocketAddr::new(host, last_port);
-    Finding::on(&META, (last_id, client, server), last_start, message)
-        .with("connections", n)
+    let mut f = Finding::on(&META, (last_id, client, server), last_start, message);
+    if tls > 0 {
+        f = f
+            .with("tls_connections", tls)
+            .with("tls_resumed", chain.tls_resumed);
+    }
+    f.with("connections", n)
         .with("connection_ids", ids)
         .with("client_ports", ports)
         .with_ms("max_gap_ms", chain.max_gap)
@@ -903,6 +944,35 @@ mod tests {
             one_shot(&mut t, 41011 + i as u16, i as f64 * (110.0 + gap));
         }
         t
+    }
+
+    #[test]
+    fn one_exchange_tls_connections_make_a_chain_too() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        let mut t = Timeline::new();
+        for i in 0..3u16 {
+            let at = f64::from(i) * 300.0;
+            t.connection(&format!("10.0.0.1:{}", 41011 + i), "10.0.0.2:443");
+            let ready = t.tls13_handshake(
+                at,
+                50.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(200))
+                .server(ready + 50.0, &app_data(300));
+            t.server_fin(ready + 60.0)
+                .client_fin(ready + 61.0)
+                .server_ack(ready + 62.0);
+        }
+        let f = only(t.findings_of("S002"));
+        assert_eq!(f.connection, 2);
+        assert_evidence(
+            &f,
+            json!({"connections": 3, "tls_connections": 3, "tls_resumed": 0, "handshakes_ms": 300.0, "saved_handshakes_ms": 200.0}),
+        );
+        assert_says(&f, "each carried one exchange of TLS records");
+        assert_says(&f, "2 of the 3 TCP and TLS handshakes (200.0 ms)");
     }
 
     #[test]

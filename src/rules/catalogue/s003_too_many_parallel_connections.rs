@@ -21,9 +21,10 @@ endpoint (address and port) open at the same instant. A connection is open from 
 its first packet, if the capture began after the SYN) until it starts to close (its first FIN
 or RST, or its last data if a response was still arriving after that): a connection already
 closing is being replaced, not used. A connection that never closes in the capture is open
-until its last packet, and an idle keep-alive connection counts while it sits in the pool. Counted are connections that carried HTTP and
+until its last packet, and an idle keep-alive connection counts while it sits in the pool. Counted are connections that carried HTTP, TLS
+connections (HTTPS, whose HTTP is encrypted: the connection is what counts here), and
 connections that were established but carried no data at all (preconnects); other traffic to
-the same port (TLS, anything connlint cannot read as HTTP) is not. Each stretch of time with
+the same port (anything connlint reads as neither HTTP nor TLS) is not. Each stretch of time with
 too many open is reported once, on the connection whose opening crossed the limit, with the
 peak and the ids and client ports of the connections open at the peak.
 
@@ -80,9 +81,16 @@ impl Rule for TooManyParallelConnections {
     }
 }
 
-/// A connection that was open and is HTTP (or carried nothing at all).
+/// A connection that was open and is HTTP or TLS (or carried nothing at all).
 fn counts(c: &ConnSummary<'_>) -> bool {
-    c.established && c.in_use_until() > c.start_ts && (c.is_http || c.bytes == [0, 0])
+    c.established
+        && c.in_use_until() > c.start_ts
+        && (c.is_http || c.tls.is_some() || c.bytes == [0, 0])
+}
+
+/// HTTP or TLS, not a bare preconnect.
+fn carries_data(c: &ConnSummary<'_>) -> bool {
+    c.is_http || c.tls.is_some()
 }
 
 /// A stretch of time with more than the limit open.
@@ -98,7 +106,7 @@ struct Episode {
     at_peak: Vec<(u64, u16)>,
     /// The connections opened during the episode, the anchor first.
     opened: u64,
-    /// Some connection open during the episode carried HTTP.
+    /// Some connection open during the episode carried HTTP or TLS.
     any_http: bool,
     /// Reported before its end (it went on longer than rules wait).
     reported: bool,
@@ -312,7 +320,7 @@ impl CrossRule for Parallel {
                 group: g,
                 start: c.start_ts,
                 port: c.client.port(),
-                http: c.is_http,
+                http: carries_data(c),
             },
         );
         // Until its opening is swept, it may be the one that crosses.
@@ -569,8 +577,31 @@ mod tests {
     }
 
     #[test]
+    fn tls_connections_count_and_other_protocols_do_not() {
+        use crate::tls::build::{app_data, ClientHello, ServerHello};
+        // Seven TLS connections to one server, open together.
+        let mut t = Timeline::new();
+        for k in 0..7u16 {
+            t.connection(&format!("10.0.0.1:{}", 41021 + k), "10.0.0.2:443");
+            let at = f64::from(k);
+            let ready = t.tls13_handshake(
+                at,
+                1.0,
+                &ClientHello::new().tls13(),
+                &ServerHello::new().version(0x0304),
+            );
+            t.client(ready, &app_data(100))
+                .server(ready + 1.0, &app_data(100))
+                .close(498.0);
+        }
+        let f = only(t.findings_of("S003"));
+        assert_evidence(&f, json!({"max_open": 7}));
+    }
+
+    #[test]
     fn non_http_connections_do_not_count() {
-        // Seven connections carrying opaque (TLS-like) bytes and no HTTP.
+        // Seven connections carrying opaque bytes (a record header, but no
+        // ClientHello in it: not TLS) and no HTTP.
         let mut t = Timeline::new();
         for k in 0..7u16 {
             t.connection(&format!("10.0.0.1:{}", 41021 + k), "10.0.0.2:80");

@@ -5,6 +5,7 @@ use crate::flow::Connection;
 use crate::http::{MessageFacts, Transaction};
 use crate::reassembly::{AckRelease, Side};
 use crate::rules::api::*;
+use crate::tls::{ReleasePlace, TlsVersion};
 use serde::Serialize;
 
 pub struct NagleDelayedAckStall;
@@ -48,6 +49,23 @@ the first stall, with the number of stalls. When the round trip to the peer is k
 `ack_delay_ms` says how long the peer held its ACK: its delayed-ACK timer makes the stall that
 long plus a round trip, and without it the stall is one round trip. Either way the stall is one
 finding, this one: T002 does not report it again.
+
+### On a TLS connection
+The ack clock is TCP's, so the evidence of the hold is as strong on TLS as on clear text: a
+partial segment unacknowledged, the sender quiet, the peer's pure ACK, the next data at once.
+What TLS adds is where the bytes sit: a TLS stack turns each application write into one record
+(or more), so a held segment that ends exactly where a record ends, followed by a release that
+begins the next record, is the write-write-read pattern of an application that wrote a message in
+two calls (`SSL_write` of the head, then of the body). Those stalls are reported with
+`held_segment_in="tls_record"` and `message="tls"`, the records' kinds (`held_record`,
+`released_record`) and `tls_version`. What TLS hides, and the finding cannot say: whether the two
+records belong to one HTTP message or two (pipelined requests written one after the other), and,
+in TLS 1.3, what the records are after the ServerHello (a client's Finished looks like data but
+for its place). A hold that does not fall on record boundaries (a record split by the sender's
+TCP) is reported as data outside any HTTP message, as before. Not reported: the TLS 1.3 client
+whose first request waits behind its own Finished until the server's session tickets arrive
+carrying the ACK — the release follows the peer's data, not a pure ACK, and this rule does not
+take releases by data (it cannot tell them from an answer).
 
 ## Why it matters
 Nagle's algorithm (RFC 896) keeps a sender from sending a small segment while an earlier small
@@ -119,12 +137,19 @@ impl Rule for NagleDelayedAckStall {
                 return None;
             }
             let place = messages.find(r.sender, r.release_offset);
+            let records = cx.tls.and_then(|_| {
+                cx.release_places
+                    .iter()
+                    .find(|p| p.release_frame == r.release_frame)
+            });
             let stall = Stall {
                 release: r,
                 place,
                 mss,
                 rtt,
                 to_acker: ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
+                records: records.copied(),
+                tls_version: cx.tls.and_then(|t| t.version()),
             };
             Some((place.map(|(tx, _)| tx.index), wait, stall))
         });
@@ -150,6 +175,10 @@ struct Stall<'a> {
     /// The round trip between the capture point and the peer that sent
     /// the ACK, when known: how long the peer held its ACK follows from it.
     to_acker: Option<Rtt>,
+    /// On a TLS connection: where the held and released data sat among the
+    /// sender's records, and the version.
+    records: Option<ReleasePlace>,
+    tls_version: Option<TlsVersion>,
 }
 
 /// Where the held segment was, relative to the message it held back.
@@ -162,6 +191,8 @@ enum Held {
     Previous,
     /// Data outside any HTTP message (a tunnel, an upgraded connection).
     Outside,
+    /// A whole TLS record, then the next one held back (HTTP encrypted).
+    TlsRecord,
 }
 
 fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Finding {
@@ -170,19 +201,32 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
         Side::Client => "request",
         Side::Server => "response",
     };
+    let on_record_boundaries = st
+        .records
+        .is_some_and(|p| p.held_ends_record && p.release_starts_record);
     let held = match st.place {
         Some((_, m)) if r.held_end > m.start_offset => Held::Same,
         Some(_) => Held::Previous,
+        None if on_record_boundaries => Held::TlsRecord,
         None => Held::Outside,
     };
+    let record = |p: Option<(crate::tls::RecordKind, u16)>| p.map(|(k, _)| k.name());
     let evidence = Evidence {
         sender: r.sender.name(),
-        message: if held == Held::Outside { "none" } else { kind },
+        message: match held {
+            Held::Outside => "none",
+            Held::TlsRecord => "tls",
+            _ => kind,
+        },
         held_segment_in: match held {
             Held::Same => "same_message",
             Held::Previous => "previous_message",
             Held::Outside => "no_message",
+            Held::TlsRecord => "tls_record",
         },
+        held_record: st.records.and_then(|p| record(p.held)),
+        released_record: st.records.and_then(|p| record(p.released)),
+        tls_version: st.tls_version,
         small_segment_bytes: r.held_len,
         mss: st.mss.bytes,
         mss_from: st.mss.from,
@@ -229,6 +273,20 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
             format!("the {writer}'s previous {bytes}-byte write, the end of the {kind} before it"),
             format!("write back-to-back {kind}s in one call"),
         ),
+        (Held::TlsRecord, _) => (
+            format!(
+                "a TLS record of {}",
+                evidence.released_record.unwrap_or("application data")
+            ),
+            format!(
+                "the {writer}'s previous {bytes}-byte write, which ended a TLS record (the HTTP \
+                 inside is encrypted: the two writes may be one message's head and body)"
+            ),
+            format!(
+                "write each {kind} in one call (one TLS record: build it whole before the \
+                 SSL_write)"
+            ),
+        ),
         _ => (
             "data outside any HTTP message".to_string(),
             format!("a {bytes}-byte write"),
@@ -241,7 +299,9 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     };
     let also = match (stalls, held) {
         (1, _) => String::new(),
-        (_, Held::Outside) => format!(", and {} more time(s) here", stalls.saturating_sub(1)),
+        (_, Held::Outside | Held::TlsRecord) => {
+            format!(", and {} more time(s) here", stalls.saturating_sub(1))
+        }
         _ => format!(
             ", and {} more time(s) in the same {kind}",
             stalls.saturating_sub(1)
@@ -288,6 +348,12 @@ struct Evidence {
     ack_delay_ms: Option<Ms>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rtt_to_acker_ms: Option<Ms>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_record: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released_record: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_version: Option<TlsVersion>,
 }
 
 impl Evidence {

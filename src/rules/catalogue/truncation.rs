@@ -5,7 +5,9 @@
 
 use super::common::{subset, MAX_LISTED};
 use crate::http::{Framing, MessageFacts, NoResponse, Transaction};
+use crate::reassembly::{BySide, Side};
 use crate::rules::api::{ConnectionFacts, Finding};
+use crate::tls::TlsReport;
 
 /// What the response's framing promised and what arrived, for the message.
 pub(super) struct Shortfall {
@@ -78,6 +80,52 @@ impl Shortfall {
         f.with("received_bytes", self.received)
             .with("framing", self.framing)
             .with("head_truncated", self.head_cut)
+    }
+}
+
+/// A record of the server's that a close cut short on a TLS connection,
+/// whose HTTP is encrypted: the strongest evidence there that the server
+/// was sending when the connection was reset (R001) or closed (R002). A
+/// close that falls between two records shows nothing of the kind.
+pub(super) struct RecordCut {
+    /// The record's body length, and how much of it had not arrived.
+    pub len: u16,
+    pub missing: u16,
+    /// The server's application data so far: records and bytes.
+    pub records: u64,
+    pub bytes: u64,
+}
+
+impl RecordCut {
+    /// The server's record that the first RST (`by_rst`) or the server's
+    /// FIN cut, if the close came inside one.
+    pub(super) fn of(t: &TlsReport, by_rst: bool) -> Option<RecordCut> {
+        let cut = if by_rst { &t.cut_by_rst } else { &t.cut_by_fin };
+        let (len, missing) = (*cut.of(Side::Server))?;
+        let d = t.records(Side::Server);
+        Some(RecordCut {
+            len,
+            missing,
+            records: d.application_data,
+            bytes: d.application_data_bytes,
+        })
+    }
+
+    /// "after 3000 of its 16406 bytes (13406 missing)".
+    pub(super) fn describe(&self) -> String {
+        let got = self.len.saturating_sub(self.missing);
+        format!(
+            "after {got} of its {} bytes ({} missing)",
+            self.len, self.missing
+        )
+    }
+
+    pub(super) fn evidence(&self, f: Finding) -> Finding {
+        f.with("record_bytes", self.len)
+            .with("received_bytes", self.len.saturating_sub(self.missing))
+            .with("missing_bytes", self.missing)
+            .with("server_records", self.records)
+            .with("server_bytes", self.bytes)
     }
 }
 
