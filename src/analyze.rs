@@ -30,11 +30,27 @@ pub struct CaptureSummary {
     pub error: Option<CaptureError>,
     /// The bounds this capture reached (see [`crate::limits`]).
     pub limits_hit: crate::limits::LimitsHit,
+    /// Reading stopped early because a stop was requested (Ctrl-C, see
+    /// [`crate::interrupt`]); the report covers what was read.
+    pub interrupted: bool,
+    /// The compression the capture was read through (`gzip`, `zstd`): byte
+    /// offsets are then in the decompressed data.
+    pub compression: Option<&'static str>,
+    /// Frames the filter left out (outside the time window, or a segment
+    /// not of `--host` / `--port`), and finished connections it left out
+    /// (`--server`, `--client`).
+    pub filtered_frames: u64,
+    pub filtered_connections: u64,
+    /// What the connections were (HTTP/1.x or what else), when the HTTP
+    /// layer ran.
+    pub seen: crate::http::sniff::Seen,
 }
 
 /// A finished connection with what the HTTP layer made of it.
 #[derive(Debug)]
 pub struct Analyzed {
+    /// The capture's first packet: every command's time zero.
+    pub capture_start: Timestamp,
     pub connection: Connection,
     /// The transactions kept ([`Keep::transactions`]) and the rest of the
     /// HTTP layer's report.
@@ -87,18 +103,30 @@ where
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
     let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = run_with_handler(
+    let mut seen = crate::http::sniff::Seen::default();
+    let mut summary = pipeline(
         path,
         opened,
         limits,
         || ConnectionHandler::new(http_limits, tls_limits, keep),
-        |f| {
+        |f, capture_start| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
             if let Some(t) = &handled.tls {
                 hit.add_tls(t);
             }
+            let c = &f.connection;
+            seen.add(
+                handled.http.is_http || handled.protocol.is_tls(),
+                c.handshake.syn.is_some() || c.handshake.syn_ack.is_some(),
+                crate::http::sniff::Opening::of(
+                    handled.protocol,
+                    c.stats(crate::reassembly::Side::Client).bytes,
+                ),
+                c.server.port(),
+            );
             done(Analyzed {
+                capture_start,
                 connection: f.connection,
                 http: handled.http,
                 settled: handled.settled,
@@ -108,8 +136,10 @@ where
                 release_places: handled.release_places,
             })
         },
+        None,
     );
     summary.limits_hit.merge_http(&hit);
+    summary.seen = seen;
     summary
 }
 
@@ -128,13 +158,17 @@ where
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
-    drive(path, opened, limits, new_handler, |f, _| done(f), None)
+    pipeline(path, opened, limits, new_handler, |f, _| done(f), None)
 }
 
-/// [`run_with_handler`], telling `done` also the time of the capture's
-/// first frame (for times relative to it), and `on_open` (if given) the
-/// client host of each connection as it opens.
-fn drive<H, F, D>(
+/// The loop itself: each finished connection goes to `done` with the
+/// capture's first packet time, and `on_open` (if given) the client host of
+/// each connection as it opens. It stops at the end of the capture, at its
+/// damage, or when a stop is requested ([`crate::interrupt`]); either way
+/// the connections still open are finished as open at the end of the
+/// capture. Frames and connections outside the filter (`limits.filter`)
+/// are counted and go no further.
+fn pipeline<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
@@ -145,7 +179,7 @@ fn drive<H, F, D>(
 where
     H: StreamHandler,
     F: FnMut() -> H,
-    D: FnMut(Finished<H>, Option<Timestamp>),
+    D: FnMut(Finished<H>, Timestamp),
 {
     let mut summary = CaptureSummary {
         path: path.to_string(),
@@ -159,29 +193,58 @@ where
         }
     };
     summary.format = Some(reader.format());
+    summary.compression = reader.compression();
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     if on_open.is_some() {
         table.track_opened();
     }
     let mut hit = crate::limits::LimitsHit::default();
-    let mut first_ts = None;
-    let mut done = |f: Finished<H>, first_ts: Option<Timestamp>| {
+    let filter = &limits.filter;
+    let by_packet = filter.filters_packets();
+    // The first packet's time, read by `done` while the loop sets it.
+    let t0 = std::cell::Cell::new(Timestamp::ZERO);
+    let mut filtered_connections = 0u64;
+    let mut done = |f: Finished<H>| {
         hit.add_tcp(&f.connection.dirs);
-        done(f, first_ts)
+        if filter.keeps_connection(&f.connection) {
+            done(f, t0.get())
+        } else {
+            filtered_connections = filtered_connections.saturating_add(1);
+        }
     };
     loop {
+        if crate::interrupt::requested() {
+            summary.interrupted = true;
+            break;
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames = summary.frames.saturating_add(1);
-                first_ts.get_or_insert(frame.ts);
+                let first = *summary.first_ts.get_or_insert(frame.ts);
+                t0.set(first);
                 summary.last_ts = Some(frame.ts);
+                if by_packet && !filter.keeps_time(frame.ts, first) {
+                    summary.filtered_frames = summary.filtered_frames.saturating_add(1);
+                    continue;
+                }
                 if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
-                    table.process_tunnelled(&seg, tunnel, &mut |f| done(f, first_ts));
+                    if by_packet && !filter.keeps_segment(&seg) {
+                        summary.filtered_frames = summary.filtered_frames.saturating_add(1);
+                        continue;
+                    }
+                    table.process_tunnelled(&seg, tunnel, &mut done);
                     if let Some(on_open) = on_open.as_mut() {
                         table.drain_opened(&mut **on_open);
                     }
                 }
+            }
+            // A stop ends a stream as if it ended there (see
+            // `crate::interrupt::Interruptible`): a record it cut short is
+            // where reading stopped, not damage.
+            Ok(None) | Err(_) if crate::interrupt::requested() => {
+                summary.interrupted = true;
+                break;
             }
             Ok(None) => break,
             Err(e) => {
@@ -190,10 +253,10 @@ where
             }
         }
     }
-    summary.first_ts = first_ts;
     summary.bytes = reader.offset();
     decoder.finish();
-    table.finish_all(&mut |f| done(f, first_ts));
+    table.finish_all(&mut done);
+    summary.filtered_connections = filtered_connections;
     summary.decode = decoder.stats.clone();
     summary.flow = table.stats.clone();
     hit.max_fragment_datagrams = summary.decode.fragment_datagram_limit_hits;
@@ -305,7 +368,8 @@ where
     let (http_limits, tls_limits) = (limits.http, limits.tls);
     let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
     let mut hit = crate::limits::LimitsHit::default();
-    let mut summary = drive(
+    let mut seen = crate::http::sniff::Seen::default();
+    let mut summary = pipeline(
         path,
         opened,
         limits,
@@ -316,6 +380,16 @@ where
             if let Some(t) = &handled.tls {
                 hit.add_tls(t);
             }
+            let c = &f.connection;
+            seen.add(
+                handled.http.is_http || handled.protocol.is_tls(),
+                c.handshake.syn.is_some() || c.handshake.syn_ack.is_some(),
+                crate::http::sniff::Opening::of(
+                    handled.protocol,
+                    c.stats(crate::reassembly::Side::Client).bytes,
+                ),
+                c.server.port(),
+            );
             connections = connections.saturating_add(1);
             transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
             tls_connections = tls_connections.saturating_add(u64::from(handled.protocol.is_tls()));
@@ -328,12 +402,13 @@ where
                     tls: handled.tls.as_deref(),
                     release_places: &handled.release_places,
                 },
-                &mut |finding| emit(finding, t0),
+                &mut |finding| emit(finding, Some(t0)),
             );
         },
         Some(&mut |client| linter.borrow_mut().opened(client)),
     );
     summary.limits_hit.merge_http(&hit);
+    summary.seen = seen;
     let t0 = summary.first_ts;
     let stats = linter.into_inner().finish(&mut |finding| emit(finding, t0));
     summary.limits_hit.max_index_connections = stats.index_limit_hits;

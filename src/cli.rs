@@ -6,15 +6,20 @@
 
 use crate::analyze::{self, Analyzed, CaptureSummary, Limits};
 use crate::capture::CaptureReader;
+use crate::filter::{Endpoint, Filter, TimeBound};
 use crate::http::Keep;
+use crate::report::baseline::{self, Baseline};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
-use crate::report::findings::{self, CheckFormat, CheckReport};
+use crate::report::findings::{self, CheckFormat, CheckReport, RuleHelp};
+use crate::report::latency::{self, LatencySummary};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
+use crate::report::term::{ColorChoice, Term};
 use crate::report::transactions::{self, TransactionRecord};
-use crate::report::Format;
-use crate::rules::{CliSelection, Config, ConfigFile, FailOn};
-use clap::{Parser, Subcommand};
-use std::io::{self, BufWriter, Write};
+use crate::report::{Clock, Format};
+use crate::rules::{suppress, CliSelection, Config, ConfigFile, FailOn};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::IpAddr;
 use std::path::Path;
 
 #[derive(Parser, Debug)]
@@ -24,7 +29,7 @@ use std::path::Path;
     about = "Analyze and lint HTTP/1.x connection management in packet captures",
     long_about = None
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
     /// Set a bound on the input, e.g. --limit max_connections=100000
@@ -39,6 +44,68 @@ struct Cli {
     /// identity.
     #[arg(long, global = true)]
     merge_tunnels: bool,
+    /// Colour the output: auto (a terminal, unless NO_COLOR is set), always
+    /// or never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print only the summary lines, warnings and errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+/// The captures a command reads, and what of them to analyse.
+#[derive(Args, Debug, Clone)]
+struct Input {
+    /// pcap or pcapng files, plain or gzip / zstd compressed; `-` reads
+    /// standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
+    /// Only packets to or from this address (repeat for any of several).
+    #[arg(long = "host", value_name = "ADDR", value_parser = parse_host, help_heading = "Filters")]
+    hosts: Vec<IpAddr>,
+    /// Only packets to or from this port (repeat for any of several).
+    #[arg(long = "port", value_name = "PORT", help_heading = "Filters")]
+    ports: Vec<u16>,
+    /// Only connections to this server: an address, optionally with its
+    /// port (10.0.0.2, 10.0.0.2:80, [2001:db8::2]:443).
+    #[arg(long = "server", value_name = "ADDR[:PORT]", value_parser = Endpoint::parse, help_heading = "Filters")]
+    servers: Vec<Endpoint>,
+    /// Only connections from this client: an address, optionally with its port.
+    #[arg(long = "client", value_name = "ADDR[:PORT]", value_parser = Endpoint::parse, help_heading = "Filters")]
+    clients: Vec<Endpoint>,
+    /// Only packets from this time on: seconds after the first packet
+    /// (12.5), seconds since the epoch after @ (@1700000000.25), or UTC
+    /// (2023-11-14T22:13:20Z).
+    #[arg(long, value_name = "TIME", value_parser = TimeBound::parse, help_heading = "Filters")]
+    from: Option<TimeBound>,
+    /// Only packets up to this time (as --from).
+    #[arg(long, value_name = "TIME", value_parser = TimeBound::parse, help_heading = "Filters")]
+    to: Option<TimeBound>,
+    /// Show times in UTC instead of seconds after the capture's first packet.
+    #[arg(long)]
+    absolute_time: bool,
+}
+
+impl Input {
+    fn filter(&self) -> Filter {
+        Filter {
+            hosts: self.hosts.clone(),
+            ports: self.ports.clone(),
+            servers: self.servers.clone(),
+            clients: self.clients.clone(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+fn parse_host(s: &str) -> Result<IpAddr, String> {
+    match Endpoint::parse(s)? {
+        Endpoint { ip, port: None } => Ok(ip),
+        Endpoint { port: Some(_), .. } => Err(format!(
+            "`{s}` has a port: give --host an address and --port the port (or use --server)"
+        )),
+    }
 }
 
 /// Peak resident memory of this process in KiB (Linux: VmHWM), if known.
@@ -62,51 +129,60 @@ fn capture_bytes(paths: &[String]) -> u64 {
 enum Command {
     /// List every TCP connection: endpoints, handshake, close, bytes, loss.
     Connections {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// List every HTTP/1.x transaction: method, URI, status, sizes, and its
-    /// connect / send / wait / receive time.
+    /// List every HTTP/1.x transaction: method, Host, URI, status, sizes,
+    /// frames, and its connect / send / wait / receive time.
     Transactions {
-        /// pcap or pcapng files; `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Print only the latency per server endpoint: count and the 50th,
+        /// 90th and 99th percentiles of wait and total time.
+        #[arg(long)]
+        summary: bool,
     },
     /// Lint connection management: what is wrong, where, and what it cost.
-    /// Exit 0: no finding at or above --fail-on; 1: some; 2: usage error,
-    /// bad configuration, or an unreadable or damaged capture.
+    /// Exit 0: no finding at or above --fail-on; 1: some (or, with
+    /// --fail-on-empty, a capture with nothing to judge); 2: usage error,
+    /// bad configuration, or an unreadable or damaged capture. A directory
+    /// named as a capture stands for the captures under it (*.pcap,
+    /// *.pcapng, *.cap, recursively).
     Check {
-        /// pcap or pcapng files, or directories (searched recursively for
-        /// *.pcap, *.pcapng, *.cap); `-` reads standard input.
-        #[arg(required = true, value_name = "CAPTURE")]
-        captures: Vec<String>,
+        #[command(flatten)]
+        input: Input,
         /// Captures read at once, each on its own thread (default: the
         /// number of cores); the report keeps the order they were given in.
         #[arg(short = 'j', long = "jobs", value_name = "N")]
         jobs: Option<usize>,
         #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
         format: CheckFormat,
-        /// Lowest severity that makes the exit code 1.
+        /// Lowest severity that makes the exit code 1 [default: the
+        /// config's fail-on, else warning].
         #[arg(long, value_enum)]
         fail_on: Option<FailOn>,
         /// Rules to run: codes (T001), names (nagle-delayed-ack-stall) or code
-        /// prefixes (C, P0); comma-separated or repeated. Replaces the config's.
+        /// prefixes (C, P0); comma-separated or repeated. Replaces the config's
+        /// [default: the config's select, else all].
         #[arg(long, value_delimiter = ',', value_name = "RULES")]
         select: Option<Vec<String>>,
         /// Rules to skip, as for --select; added to the config's.
         #[arg(long, value_delimiter = ',', value_name = "RULES")]
         ignore: Vec<String>,
-        /// Configuration file (default: ./connlint.toml if it exists).
+        /// Configuration file [default: ./connlint.toml if it exists].
         #[arg(long, value_name = "FILE")]
         config: Option<String>,
         /// Exit 0 even when findings are at or above --fail-on (damage still exits 2).
         #[arg(long)]
         exit_zero: bool,
+        /// Exit 1 when a capture has nothing to judge: no TCP connection, or
+        /// no HTTP/1.x (also the config's fail-on-empty).
+        #[arg(long)]
+        fail_on_empty: bool,
         /// List every finding in the table, SARIF, JUnit and GitHub output
         /// instead of one entry per rule, client host and server endpoint
         /// (JSON and JSON Lines always list every finding).
@@ -116,6 +192,19 @@ enum Command {
         /// table, or with --format json / jsonl as JSON).
         #[arg(long)]
         statistics: bool,
+        /// Report only findings whose fingerprint is not in this baseline
+        /// (written by --write-baseline), and say how many of its entries
+        /// no longer occur.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<String>,
+        /// Record this run's findings by fingerprint in FILE (the baseline
+        /// for --baseline), then report as usual.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<String>,
+        /// How much of each rule's documentation SARIF carries: short (its
+        /// summary and a link) or full.
+        #[arg(long, value_enum, value_name = "HOW", default_value_t = RuleHelp::Short)]
+        sarif_rule_help: RuleHelp,
     },
     /// List the bounds connlint puts on its input, with their values.
     Limits,
@@ -130,6 +219,24 @@ enum Command {
         #[arg(value_name = "CODE|NAME")]
         rule: String,
     },
+    /// Write a commented connlint.toml with every rule's options at their
+    /// defaults.
+    Init {
+        /// Where to write it.
+        #[arg(value_name = "FILE", default_value = "connlint.toml")]
+        path: String,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (e.g. `connlint completions bash >
+    /// /etc/bash_completion.d/connlint`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `connlint man | man -l -`).
+    Man,
 }
 
 /// Reads the configuration file named on the command line, or
@@ -180,6 +287,8 @@ enum Outcome {
     Clean,
     /// Findings at or above `--fail-on` (and no `--exit-zero`).
     Findings,
+    /// A capture had nothing to judge and `--fail-on-empty` was asked.
+    NothingToJudge,
     /// A capture was unreadable or damaged; the report of what was
     /// readable was printed, and the damage named on stderr.
     Damaged,
@@ -187,12 +296,14 @@ enum Outcome {
     Usage,
 }
 
-/// Exit codes: 0 clean, 1 findings, 2 usage, configuration, damage or an
-/// I/O error; a closed pipe (`connlint ... | head`) is not an error.
+/// Exit codes: 0 clean, 1 findings (or nothing to judge, when asked), 2
+/// usage, configuration, damage or an I/O error; a closed pipe (`connlint
+/// ... | head`) is not an error. A run stopped by Ctrl-C exits as its
+/// report says (a second Ctrl-C exits 130 at once, see [`crate::interrupt`]).
 fn exit_code(result: io::Result<Outcome>) -> i32 {
     match result {
         Ok(Outcome::Clean) => 0,
-        Ok(Outcome::Findings) => 1,
+        Ok(Outcome::Findings | Outcome::NothingToJudge) => 1,
         Ok(Outcome::Damaged | Outcome::Usage) => 2,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
@@ -206,6 +317,14 @@ fn exit_code(result: io::Result<Outcome>) -> i32 {
 fn usage(message: impl std::fmt::Display) -> io::Result<Outcome> {
     eprintln!("connlint: error: {message}");
     Ok(Outcome::Usage)
+}
+
+/// How the command's output is shown: the terminal, and the global
+/// `--quiet`.
+#[derive(Clone, Copy, Debug, Default)]
+struct View {
+    term: Term,
+    quiet: bool,
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -223,11 +342,23 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     let stats = cli.stats;
     let paths = match &cli.command {
-        Command::Connections { captures, .. }
-        | Command::Transactions { captures, .. }
-        | Command::Check { captures, .. } => captures.clone(),
+        Command::Connections { input, .. }
+        | Command::Transactions { input, .. }
+        | Command::Check { input, .. } => input.captures.clone(),
         _ => Vec::new(),
     };
+    if !paths.is_empty() {
+        // Ctrl-C keeps the report of what was read (see crate::interrupt).
+        if let Err(e) = crate::interrupt::install() {
+            eprintln!("connlint: note: Ctrl-C will not keep the report: {e}");
+        }
+        if paths.iter().any(|p| p == "-") && io::stdin().is_terminal() {
+            eprintln!(
+                "connlint: reading a capture from standard input, a terminal: pipe one in \
+                 (tcpdump -w - ... | connlint check -) or end with Ctrl-D"
+            );
+        }
+    }
     let result = run(cli);
     if stats {
         let secs = started.elapsed().as_secs_f64();
@@ -252,45 +383,81 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
+    let view = View {
+        term: Term::detect(cli.color),
+        quiet: cli.quiet,
+    };
     match cli.command {
         Command::Limits => limits_command(&limits),
-        Command::Connections { captures, format } => {
-            list::<ConnectionListing>(&captures, format, &limits)
+        Command::Connections { input, format } => {
+            limits.filter = input.filter();
+            list::<ConnectionListing>(&input, format, &limits, view)
         }
-        Command::Transactions { captures, format } => {
-            list::<TransactionListing>(&captures, format, &limits)
+        Command::Transactions {
+            input,
+            format,
+            summary,
+        } => {
+            limits.filter = input.filter();
+            if summary {
+                latency_command(&input, format, &limits, view)
+            } else {
+                list::<TransactionListing>(&input, format, &limits, view)
+            }
         }
         Command::Check {
-            captures,
+            input,
             format,
             fail_on,
             select,
             ignore,
             config,
             exit_zero,
+            fail_on_empty,
             no_group,
             statistics,
             jobs,
+            baseline,
+            write_baseline,
+            sarif_rule_help,
         } => check_command(
-            &captures,
+            &input,
             &CheckArgs {
                 format,
                 selection: CliSelection {
                     select,
                     ignore,
                     fail_on,
+                    fail_on_empty,
                 },
                 config,
                 exit_zero,
                 no_group,
                 statistics,
+                baseline,
+                write_baseline,
+                rule_help: sarif_rule_help,
                 merge_tunnels: cli.merge_tunnels,
                 jobs,
             },
             &cli.limits,
+            view,
         ),
         Command::Rules { format } => rules_command(format),
         Command::Rule { rule } => rule_command(&rule),
+        Command::Init { path, force } => init_command(&path, force),
+        Command::Completions { shell } => {
+            let mut out = stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "connlint", &mut out);
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
+        Command::Man => {
+            let mut out = stdout();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(Outcome::Clean)
+        }
     }
 }
 
@@ -311,14 +478,15 @@ fn limits_command(limits: &Limits) -> io::Result<Outcome> {
 
 /// A listing command (`connections`, `transactions`): what it makes of each
 /// connection, how it writes that, and its summary line. A fresh value per
-/// capture carries what the capture's lines need (its first time, counts).
-trait Listing: Default {
+/// capture carries what the capture's lines need (its time zero, counts).
+trait Listing {
     /// What one connection contributes, held until its turn.
     type Item;
     const KEY: &'static str;
     const HEADER: &'static [&'static str];
     const RIGHT: &'static [usize];
     const KEEP: Keep;
+    fn new(absolute_time: bool) -> Self;
     /// Columns shown after the header's where some row has a cell for them.
     const OPTIONAL: &'static [&'static str];
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Self::Item;
@@ -331,24 +499,59 @@ type Writer = ListWriter<BufWriter<io::StdoutLock<'static>>>;
 
 /// Runs a listing over every capture: connections finish in the order they
 /// end and are written in the order they began (one [`Reorder`] per
-/// capture), each capture closed by its summary line.
-fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io::Result<Outcome> {
+/// capture), each capture closed by its summary line (alone with
+/// `--quiet`). A table says first what its times count from.
+fn list<L: Listing>(
+    input: &Input,
+    format: Format,
+    limits: &Limits,
+    view: View,
+) -> io::Result<Outcome> {
     let mut w = ListWriter::new(stdout(), format, L::KEY, L::HEADER, L::RIGHT)
-        .optional_columns(L::OPTIONAL);
+        .optional_columns(L::OPTIONAL)
+        .with_term(view.term);
     w.begin();
     let mut records = Vec::new();
     let mut damaged = false;
-    for path in captures {
-        let mut listing = L::default();
+    let quiet = view.quiet && format == Format::Table;
+    for path in &input.captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let mut listing = L::new(input.absolute_time);
         let mut reorder = Reorder::default();
+        let mut said_clock = quiet;
         let summary = analyze::run(path, limits, L::KEEP, |a| {
+            if !said_clock {
+                said_clock = true;
+                let clock = Clock {
+                    t0: a.capture_start,
+                    absolute: input.absolute_time,
+                };
+                w.note(&clock.header_line(path));
+            }
             let item = listing.item(path, &a, &w);
-            reorder.push(a.connection.id, item, |item| listing.emit(item, &mut w));
+            reorder.push(a.connection.id, item, |item| {
+                if !quiet {
+                    listing.emit(item, &mut w)
+                }
+            });
         });
-        reorder.drain(|item| listing.emit(item, &mut w));
-        damaged |= report_error(&summary);
+        reorder.drain(|item| {
+            if !quiet {
+                listing.emit(item, &mut w)
+            }
+        });
+        damaged |= report_capture(&summary, CaptureRole::Listing(L::KEY), view);
         let cap = CaptureRecord::new(&summary);
-        w.capture_done(&listing.summary_line(path, &cap));
+        let line = match (&summary.format, &summary.error) {
+            (None, Some(e)) => format!("{path}: not read: {}", e.reason),
+            _ => listing.summary_line(path, &cap),
+        };
+        w.capture_done(&line);
+        if let Some(d) = findings::DamageRecord::of(&summary) {
+            w.jsonl_record(&d);
+        }
         records.push(cap);
     }
     w.end(&records)?;
@@ -359,29 +562,35 @@ fn list<L: Listing>(captures: &[String], format: Format, limits: &Limits) -> io:
     })
 }
 
-/// `connlint connections`: a row per connection, times from the capture's
-/// first listed connection.
-#[derive(Default)]
+/// `connlint connections`: a row per connection, its start after the
+/// capture's first packet (or in UTC).
 struct ConnectionListing {
-    t0: Option<f64>,
+    absolute: bool,
 }
 
 impl Listing for ConnectionListing {
-    type Item = ConnectionRecord;
+    type Item = Rendered;
     const KEY: &'static str = "connections";
     const HEADER: &'static [&'static str] = connections::HEADER;
     const RIGHT: &'static [usize] = connections::RIGHT;
     const KEEP: Keep = Keep::COUNT;
     const OPTIONAL: &'static [&'static str] = connections::OPTIONAL;
 
-    fn item(&mut self, path: &str, a: &Analyzed, _: &Writer) -> ConnectionRecord {
-        ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
-            .with_protocol(a.protocol, a.tls.as_deref())
+    fn new(absolute: bool) -> Self {
+        ConnectionListing { absolute }
     }
 
-    fn emit(&mut self, rec: ConnectionRecord, w: &mut Writer) {
-        let t0 = *self.t0.get_or_insert(rec.start_ts);
-        let r = w.render(&rec, || connections::row(&rec, t0));
+    fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Rendered {
+        let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
+            .with_protocol(a.protocol, a.tls.as_deref());
+        let clock = Clock {
+            t0: a.capture_start,
+            absolute: self.absolute,
+        };
+        w.render(&rec, || connections::row(&rec, &a.connection, &clock))
+    }
+
+    fn emit(&mut self, r: Rendered, w: &mut Writer) {
         w.item(r);
     }
 
@@ -392,8 +601,8 @@ impl Listing for ConnectionListing {
 
 /// `connlint transactions`: a row per transaction, rendered as its
 /// connection finishes.
-#[derive(Default)]
 struct TransactionListing {
+    absolute: bool,
     transactions: u64,
     http_connections: u64,
     connections: u64,
@@ -408,6 +617,16 @@ impl Listing for TransactionListing {
     const KEEP: Keep = Keep::TRANSACTIONS;
     const OPTIONAL: &'static [&'static str] = &["tunnel"];
 
+    fn new(absolute: bool) -> Self {
+        TransactionListing {
+            absolute,
+            transactions: 0,
+            http_connections: 0,
+            connections: 0,
+            tls_connections: 0,
+        }
+    }
+
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Vec<Rendered> {
         self.connections = self.connections.saturating_add(1);
         self.tls_connections = self
@@ -420,13 +639,22 @@ impl Listing for TransactionListing {
             .transactions
             .saturating_add(a.http.transactions.len() as u64);
         let tunnel = a.connection.tunnel.as_ref().map(|t| t.to_string());
+        let clock = Clock {
+            t0: a.capture_start,
+            absolute: self.absolute,
+        };
         a.http
             .transactions
             .iter()
             .map(|tx| {
                 let r = TransactionRecord::new(path, &a.connection, tx);
                 let row = || {
-                    let mut cells = transactions::row(tx, &r);
+                    let start = tx
+                        .timing
+                        .request_start_ts
+                        .or(tx.response.as_ref().map(|m| m.first_byte_ts))
+                        .map_or("-".to_string(), |ts| clock.cell(ts));
+                    let mut cells = transactions::row(tx, &r, start);
                     cells.extend(tunnel.clone());
                     cells
                 };
@@ -459,6 +687,82 @@ impl Listing for TransactionListing {
     }
 }
 
+/// `connlint transactions --summary`: the latency per server endpoint of
+/// every capture named, as a table or JSON (JSON Lines: one endpoint a
+/// line).
+fn latency_command(
+    input: &Input,
+    format: Format,
+    limits: &Limits,
+    view: View,
+) -> io::Result<Outcome> {
+    let mut summary = LatencySummary::default();
+    let mut damaged = false;
+    for path in &input.captures {
+        if crate::interrupt::requested() {
+            break;
+        }
+        let s = analyze::run(path, limits, Keep::TRANSACTIONS, |a| {
+            let server = a.connection.server.to_string();
+            for tx in &a.http.transactions {
+                let t = &tx.timing;
+                let ms = |ns: Option<i64>| ns.map(|n| n as f64 / 1e6);
+                let parts = [t.connect_ns, t.send_ns, t.wait_ns, t.receive_ns];
+                let total = (t.wait_ns.is_some() || t.send_ns.is_some()).then(|| {
+                    parts
+                        .iter()
+                        .flatten()
+                        .fold(0i64, |a, b| a.saturating_add(*b))
+                });
+                summary.add(&server, ms(t.wait_ns), ms(total));
+            }
+        });
+        damaged |= report_capture(&s, CaptureRole::Listing("transactions"), view);
+    }
+    let endpoints = summary.endpoints();
+    let mut out = stdout();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &endpoints).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for e in &endpoints {
+                crate::report::write_json_line(&mut out, e)?;
+            }
+        }
+        Format::Table => {
+            if !endpoints.is_empty() {
+                let mut t = view.term.table();
+                t.set_header(view.term.header(latency::HEADER.iter().copied()));
+                for e in &endpoints {
+                    t.add_row(latency::row(e));
+                }
+                for &col in latency::RIGHT {
+                    if let Some(c) = t.column_mut(col) {
+                        c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                    }
+                }
+                writeln!(out, "{t}")?;
+            }
+            let n: u64 = endpoints.iter().map(|e| e.transactions).sum();
+            writeln!(
+                out,
+                "{n} transaction{} at {} server endpoint{} (wait and total in ms, nearest-rank percentiles)",
+                if n == 1 { "" } else { "s" },
+                endpoints.len(),
+                if endpoints.len() == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
 /// `connlint check`'s options, as parsed.
 struct CheckArgs {
     format: CheckFormat,
@@ -467,16 +771,21 @@ struct CheckArgs {
     exit_zero: bool,
     no_group: bool,
     statistics: bool,
+    baseline: Option<String>,
+    write_baseline: Option<String>,
+    rule_help: RuleHelp,
     merge_tunnels: bool,
     jobs: Option<usize>,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
-/// capture linted, the report, and the gate.
+/// capture linted, suppressions and the baseline applied, the report, and
+/// the gate.
 fn check_command(
-    captures: &[String],
+    input: &Input,
     args: &CheckArgs,
     cli_limits: &[String],
+    view: View,
 ) -> io::Result<Outcome> {
     if args.statistics && !args.format.has_statistics() {
         return usage(format!(
@@ -489,6 +798,16 @@ fn check_command(
         Ok(c) => c,
         Err(e) => return usage(e),
     };
+    let mut baseline = match &args.baseline {
+        None => None,
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(b) => Some(b),
+            Err(e) => return usage(format!("{p}: cannot read the baseline: {e}")),
+        },
+    };
     // The file's [limits] first, then --limit on top.
     let mut limits = Limits::default();
     for l in file_limits.iter().chain(cli_limits) {
@@ -497,29 +816,56 @@ fn check_command(
         }
     }
     limits.tunnels.merge = args.merge_tunnels;
+    limits.filter = input.filter();
     let mut options = findings::CheckOptions::new(&config, !args.no_group);
     options.statistics = args.statistics;
     options.max_groups = limits.max_groups;
-    let captures = match expand_captures(captures) {
+    options.term = view.term;
+    options.quiet = view.quiet;
+    options.absolute_time = input.absolute_time;
+    options.rule_help = args.rule_help;
+    let captures = match expand_captures(&input.captures) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
+    let gate = std::sync::Mutex::new(Gate {
+        suppress: &config.suppress,
+        suppressed: vec![0; config.suppress.len()],
+        baseline: baseline.take(),
+        known: 0,
+        record: args
+            .write_baseline
+            .as_ref()
+            .map(|_| baseline::Recorder::default()),
+    });
     let mut report = CheckReport::new(args.format, options);
     let mut out = stdout();
     report.begin(&mut out)?;
-    let mut damaged = false;
+    let (mut damaged, mut empty) = (false, false);
     if jobs > 1 && captures.len() > 1 {
-        damaged = check_parallel(&captures, jobs, &limits, &config, &mut report, &mut out)?;
+        (damaged, empty) = check_parallel(
+            &captures,
+            jobs,
+            &limits,
+            &config,
+            &gate,
+            &mut report,
+            &mut out,
+            view,
+        )?;
     }
     for path in captures.iter().filter(|_| jobs <= 1 || captures.len() <= 1) {
+        if crate::interrupt::requested() {
+            break;
+        }
         let mut part = report.part(path, true);
         let mut failed = None;
         let opened = CaptureReader::open(Path::new(path), limits.reader);
         let mut check = analyze::run_check_streaming(path, opened, &limits, &config, |f, t0| {
-            if failed.is_none() {
+            if failed.is_none() && Gate::admit(&gate, &f) {
                 failed = part.finding(&mut out, &f, t0).err();
             }
         });
@@ -527,19 +873,95 @@ fn check_command(
             return Err(e);
         }
         let done = part.finish(&mut out, &mut check)?;
-        damaged |= report_error(&check.summary);
+        damaged |= report_capture(&check.summary, CaptureRole::Check, view);
+        empty |= nothing_to_judge(&check.summary).is_some();
         report.take(&mut out, done, None)?;
     }
-    let gate = report.summary().fails(config.fail_on);
+    let gate = gate
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (Some(p), Some(record)) = (&args.write_baseline, gate.record) {
+        if let Err(e) = std::fs::write(p, record.into_json()) {
+            out.flush()?;
+            return usage(format!("{p}: cannot write the baseline: {e}"));
+        }
+    }
+    for (s, n) in config.suppress.iter().zip(&gate.suppressed) {
+        if *n > 0 && !view.quiet {
+            eprintln!(
+                "connlint: note: {n} finding{} suppressed: {}",
+                if *n == 1 { "" } else { "s" },
+                s.describe()
+            );
+        }
+    }
+    let known = gate.known;
+    if let Some(b) = &gate.baseline {
+        let gone = b.gone();
+        eprintln!(
+            "connlint: note: baseline: {known} known finding{} not shown; {} of its {} entr{} no longer occur{}",
+            if known == 1 { "" } else { "s" },
+            gone.len(),
+            b.len(),
+            if b.len() == 1 { "y" } else { "ies" },
+            if gone.len() == 1 { "s" } else { "" },
+        );
+        if !view.quiet {
+            for g in gone.iter().take(10) {
+                eprintln!("connlint: note: baseline entry no longer occurs: {g}");
+            }
+        }
+    }
+    report.hide((gate.suppressed.iter().sum(), known));
+    let fails = report.summary().fails(config.fail_on);
     report.end(&mut out)?;
     out.flush()?;
     Ok(if damaged {
         Outcome::Damaged
-    } else if gate && !args.exit_zero {
+    } else if fails && !args.exit_zero {
         Outcome::Findings
+    } else if empty && config.fail_on_empty {
+        Outcome::NothingToJudge
     } else {
         Outcome::Clean
     })
+}
+
+/// What happens to each finding of `check` as it streams, before it is
+/// written: `--write-baseline` records its fingerprint, a `[[suppress]]`
+/// entry or the `--baseline` hides it (counted, for the notes and the
+/// summary line at the end). Shared by the `-j` workers.
+struct Gate<'c> {
+    suppress: &'c [suppress::Suppression],
+    /// Per suppression, the findings it hid.
+    suppressed: Vec<u64>,
+    baseline: Option<Baseline>,
+    /// Findings the baseline hid.
+    known: u64,
+    record: Option<baseline::Recorder>,
+}
+
+impl Gate<'_> {
+    /// Whether `f` is to be written.
+    fn admit(gate: &std::sync::Mutex<Gate<'_>>, f: &crate::rules::Finding) -> bool {
+        let mut g = gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = &mut g.record {
+            r.add(f);
+        }
+        if let Some(i) = suppress::covering(g.suppress, f) {
+            if let Some(c) = g.suppressed.get_mut(i) {
+                *c = c.saturating_add(1);
+            }
+            return false;
+        }
+        if g.baseline.as_mut().is_some_and(|b| b.knows(f)) {
+            g.known = g.known.saturating_add(1);
+            return false;
+        }
+        true
+    }
 }
 
 /// The captures named: files as given, directories replaced by the
@@ -593,15 +1015,20 @@ struct Checked {
 
 /// Reads `captures` on `jobs` threads, each capture's part of the report
 /// written to its own spool file, and copies the parts to `out` in the
-/// order given as they are ready. Returns whether some capture was damaged.
+/// order given as they are ready. Returns whether some capture was
+/// damaged, and whether some had nothing to judge. A stop request
+/// (Ctrl-C) ends each worker's capture as its end and starts no other.
+#[allow(clippy::too_many_arguments)]
 fn check_parallel(
     captures: &[String],
     jobs: usize,
     limits: &Limits,
     config: &Config,
+    gate: &std::sync::Mutex<Gate<'_>>,
     report: &mut CheckReport,
     out: &mut impl Write,
-) -> io::Result<bool> {
+    view: View,
+) -> io::Result<(bool, bool)> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{mpsc, Mutex};
     let parts: Vec<Mutex<Option<findings::CapturePart>>> = captures
@@ -610,12 +1037,15 @@ fn check_parallel(
         .collect();
     let next = AtomicUsize::new(0);
     let (send, receive) = mpsc::channel::<(usize, io::Result<Checked>)>();
-    let mut damaged = false;
+    let (mut damaged, mut empty) = (false, false);
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..jobs.min(captures.len()) {
             let send = send.clone();
             let (parts, next) = (&parts, &next);
             scope.spawn(move || loop {
+                if crate::interrupt::requested() {
+                    break;
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let (Some(path), Some(slot)) = (captures.get(i), parts.get(i)) else {
                     break;
@@ -625,7 +1055,7 @@ fn check_parallel(
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .take();
                 let Some(part) = part else { continue };
-                let checked = check_to_spool(path, i, part, limits, config);
+                let checked = check_to_spool(path, i, part, limits, config, gate);
                 if send.send((i, checked)).is_err() {
                     break;
                 }
@@ -639,7 +1069,8 @@ fn check_parallel(
         for (i, checked) in receive {
             ready.insert(i, checked?);
             while let Some(mut c) = ready.remove(&want) {
-                damaged |= report_error(&c.summary);
+                damaged |= report_capture(&c.summary, CaptureRole::Check, view);
+                empty |= nothing_to_judge(&c.summary).is_some();
                 use std::io::Seek;
                 c.spool.seek(io::SeekFrom::Start(0))?;
                 report.take(out, c.done, Some(&mut c.spool))?;
@@ -648,7 +1079,7 @@ fn check_parallel(
         }
         Ok(())
     })?;
-    Ok(damaged)
+    Ok((damaged, empty))
 }
 
 /// Checks one capture into a new spool file (unlinked at once: it goes
@@ -659,6 +1090,7 @@ fn check_to_spool(
     mut part: findings::CapturePart,
     limits: &Limits,
     config: &Config,
+    gate: &std::sync::Mutex<Gate<'_>>,
 ) -> io::Result<Checked> {
     let name = std::env::temp_dir().join(format!("connlint-spool-{}-{i}", std::process::id()));
     let spool = std::fs::File::options()
@@ -671,7 +1103,7 @@ fn check_to_spool(
     let mut failed = None;
     let opened = CaptureReader::open(Path::new(path), limits.reader);
     let mut check = analyze::run_check_streaming(path, opened, limits, config, |f, t0| {
-        if failed.is_none() {
+        if failed.is_none() && Gate::admit(gate, &f) {
             failed = part.finding(&mut w, &f, t0).err();
         }
     });
@@ -696,7 +1128,8 @@ fn rules_command(format: ListFormat) -> io::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `connlint rule CODE|NAME`.
+/// `connlint rule CODE|NAME`; for a word that names none, the rules whose
+/// name or summary holds it.
 fn rule_command(rule: &str) -> io::Result<Outcome> {
     match crate::rules::config::find_rule(rule) {
         Some(r) => {
@@ -705,10 +1138,45 @@ fn rule_command(rule: &str) -> io::Result<Outcome> {
             out.flush()?;
             Ok(Outcome::Clean)
         }
-        None => usage(format!(
-            "no rule has the code or name `{rule}`; `connlint rules` lists them"
-        )),
+        None => {
+            let word = rule.to_ascii_lowercase();
+            let near: Vec<String> = crate::rules::all()
+                .iter()
+                .map(|r| r.meta())
+                .filter(|m| {
+                    !word.is_empty()
+                        && (m.name.contains(&word)
+                            || m.summary.to_ascii_lowercase().contains(&word)
+                            || m.code.to_ascii_lowercase().starts_with(&word))
+                })
+                .map(|m| format!("{} {}", m.code, m.name))
+                .collect();
+            if near.is_empty() {
+                usage(format!(
+                    "no rule has the code or name `{rule}`; `connlint rules` lists them"
+                ))
+            } else {
+                usage(format!(
+                    "no rule has the code or name `{rule}`; did you mean: {}",
+                    near.join(", ")
+                ))
+            }
+        }
     }
+}
+
+/// `connlint init`: the template, not over an existing file unless asked.
+fn init_command(path: &str, force: bool) -> io::Result<Outcome> {
+    if !force && std::path::Path::new(path).exists() {
+        return usage(format!(
+            "{path} exists; `connlint init --force` overwrites it"
+        ));
+    }
+    if let Err(e) = std::fs::write(path, crate::report::init::template()) {
+        return usage(format!("{path}: cannot write: {e}"));
+    }
+    eprintln!("connlint: wrote {path}");
+    Ok(Outcome::Clean)
 }
 
 /// When more frames that may hold TCP went undecoded than TCP segments were
@@ -738,18 +1206,100 @@ fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
     ))
 }
 
-/// Prints a capture's damage to stderr (file, byte offset, reason), and a
-/// note for each bound it reached; true if it was damaged.
-fn report_error(summary: &CaptureSummary) -> bool {
-    if let Some(note) = undecoded_note(summary) {
-        eprintln!("connlint: note: {}: {note}", summary.path);
+/// Why a capture that was read has nothing to judge, if it has not: no
+/// packets, no TCP connection, or no HTTP/1.x (and what there was).
+fn nothing_to_judge(summary: &CaptureSummary) -> Option<String> {
+    summary.format?;
+    let seen = &summary.seen;
+    let filtered = summary.filtered_frames > 0 || summary.filtered_connections > 0;
+    let s = |n: u64| if n == 1 { "" } else { "s" };
+    if summary.frames == 0 {
+        return Some("the capture holds no packets".to_string());
     }
-    for (key, n, meaning) in summary.limits_hit.reached() {
+    if seen.connections == 0 {
+        let kept = summary.frames.saturating_sub(summary.filtered_frames);
+        return Some(if filtered {
+            format!(
+                "no TCP connection in the {kept} packet{} the filter kept (of {})",
+                s(kept),
+                summary.frames
+            )
+        } else {
+            format!("no TCP connection in {kept} packet{}", s(kept))
+        });
+    }
+    if seen.http == 0 {
+        let n = seen.connections;
+        let which = if filtered { " the filter kept" } else { "" };
+        return Some(format!(
+            "no HTTP/1.x or TLS in the {n} TCP connection{}{which} ({})",
+            s(n),
+            seen.describe()
+        ));
+    }
+    None
+}
+/// Which command a capture's notes are for: `connections` warns only of a
+/// capture without TCP, the HTTP commands of one without HTTP/1.x.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaptureRole {
+    Listing(&'static str),
+    Check,
+}
+
+/// Prints to stderr what a person must know of a capture: its damage
+/// (file, byte offset, reason), that it was interrupted, that it had
+/// nothing to judge (a warning), and notes (undecoded frames, bounds
+/// reached, the filter; not with `--quiet`). True if it was damaged.
+fn report_capture(summary: &CaptureSummary, role: CaptureRole, view: View) -> bool {
+    let path = &summary.path;
+    if !view.quiet {
+        if let Some(note) = undecoded_note(summary) {
+            eprintln!("connlint: note: {path}: {note}");
+        }
+        for (key, n, meaning) in summary.limits_hit.reached() {
+            eprintln!(
+                "connlint: note: {path}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        if summary.filtered_frames > 0 || summary.filtered_connections > 0 {
+            eprintln!(
+                "connlint: note: {path}: the filter left out {} packet{} and {} connection{}",
+                summary.filtered_frames,
+                if summary.filtered_frames == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                summary.filtered_connections,
+                if summary.filtered_connections == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+            );
+        }
+    }
+    if summary.interrupted {
         eprintln!(
-            "connlint: note: {}: limit {key} reached {n} time{}: {meaning} (raise it with --limit {key}=N)",
-            summary.path,
-            if n == 1 { "" } else { "s" }
+            "connlint: note: {path}: interrupted; the report covers the {} packet{} read before it \
+             (connections still open count as open at the end of the capture)",
+            summary.frames,
+            if summary.frames == 1 { "" } else { "s" }
         );
+    }
+    if let Some(why) = nothing_to_judge(summary) {
+        let tcp_missing = summary.seen.connections == 0;
+        if role == CaptureRole::Check || role == CaptureRole::Listing("transactions") || tcp_missing
+        {
+            let hint = if role == CaptureRole::Check {
+                " (--fail-on-empty makes this fail the run)"
+            } else {
+                ""
+            };
+            eprintln!("connlint: warning: {path}: nothing to judge: {why}{hint}");
+        }
     }
     match &summary.error {
         Some(e) => {
@@ -758,9 +1308,12 @@ fn report_error(summary: &CaptureSummary) -> bool {
                 1 => " (the report covers the 1 packet before it)".to_string(),
                 n => format!(" (the report covers the {n} packets before it)"),
             };
+            let of = summary
+                .compression
+                .map_or(String::new(), |c| format!(" of the {c}-decompressed data"));
             eprintln!(
-                "connlint: error: {}: byte offset {}: {}{covered}",
-                summary.path, e.offset, e.reason
+                "connlint: error: {path}: byte offset {}{of}: {}{covered}",
+                e.offset, e.reason
             );
             true
         }

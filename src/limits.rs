@@ -17,8 +17,10 @@ use crate::rules::engine::LintLimits;
 use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-/// Every bound the pipeline enforces, one field per stage.
-#[derive(Clone, Copy, Debug)]
+/// Every bound the pipeline enforces, one field per stage; and what of
+/// the capture to analyse (the filter, which is no bound but travels with
+/// them to every stage that reads the capture).
+#[derive(Clone, Debug)]
 pub struct Limits {
     pub reader: ReaderLimits,
     pub fragments: FragmentLimits,
@@ -31,6 +33,8 @@ pub struct Limits {
     /// Finding groups (rule, client host, server endpoint) told apart in
     /// one capture's grouped output (table, SARIF, JUnit, GitHub).
     pub max_groups: usize,
+    /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
+    pub filter: crate::filter::Filter,
 }
 
 impl Default for Limits {
@@ -44,6 +48,7 @@ impl Default for Limits {
             tls: TlsLimits::default(),
             lint: LintLimits::default(),
             max_groups: 65_536,
+            filter: crate::filter::Filter::default(),
         }
     }
 }

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 /// The crate's top-level modules, lowest first. The pipeline's stages are
 /// in the order data flows (capture -> decode -> reassembly -> flow -> http
 /// -> rules), then what ties them together (limits, analyze) and what shows
-/// the result (report, cli). `reassembly` sits below `flow` because the flow
+/// the result (report, cli). `interrupt` (the stop a signal requests) is
+/// below them all: the capture reader and the analysis loop both ask it. `reassembly` sits below `flow` because the flow
 /// table owns each connection's two reassemblers; both meet the HTTP layer
 /// only through the `StreamHandler` trait that `reassembly` defines. `tls`
 /// reads TLS connections without keys; it is the HTTP stage's peer (both
@@ -18,11 +19,13 @@ use std::path::{Path, PathBuf};
 /// which of the two reads a connection, and will feed decrypted records to
 /// the HTTP parser: `http` uses `tls`, never the other way.
 const LAYERS: &[&str] = &[
+    "interrupt",
     "time",
     "capture",
     "decode",
     "reassembly",
     "flow",
+    "filter",
     "tls",
     "http",
     "rules",

@@ -492,3 +492,79 @@ fn probing_goes_on_in_a_stream_whose_request_lines_parse() {
     // The six heads before it were each cut by a hole.
     assert_eq!(c86.http.directions[0].heads_lost_in_gap, 6);
 }
+
+/// Per stream, each request's URI and frame.
+type Frames = BTreeMap<u64, Vec<(String, u64)>>;
+
+/// Requests with their frames, per stream: tshark's (the frame that
+/// completes the request's head) and connlint's (its first byte's frame),
+/// for issue 11's "findings lead to Wireshark".
+fn request_frames(file: &str) -> (Frames, Frames) {
+    let text =
+        std::fs::read_to_string(corpus().join("tshark").join(format!("{file}.http.tsv"))).unwrap();
+    let mut theirs: Frames = BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if let (Ok(frame), Ok(stream), "request") = (f[0].parse::<u64>(), f[1].parse::<u64>(), f[3])
+        {
+            theirs
+                .entry(stream)
+                .or_default()
+                .push((f[5].to_string(), frame));
+        }
+    }
+    let mut ours: Frames = BTreeMap::new();
+    let path = corpus().join("files").join(file);
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| {
+            for tx in &a.http.transactions {
+                if let (Some(u), Some(req)) = (&tx.uri, &tx.request) {
+                    ours.entry(a.connection.id)
+                        .or_default()
+                        .push((u.clone(), req.first_frame));
+                }
+            }
+        },
+    );
+    (theirs, ours)
+}
+
+/// Each request's frame number is Wireshark's: where tshark reads the same
+/// request on the same `tcp.stream`, connlint's frame of its first byte is
+/// tshark's frame (a head in one segment) or before it (a head tshark
+/// reassembled from several segments, listed in the last); never after.
+#[test]
+fn request_frames_are_wiresharks_frame_numbers() {
+    let summary = std::fs::read_to_string(corpus().join("tshark/summary.tsv")).unwrap();
+    let (mut same, mut before, mut after) = (0usize, 0usize, Vec::new());
+    for line in summary.lines().skip(1) {
+        let file = line.split('\t').next().unwrap();
+        if TSHARK_WRONG.iter().any(|(f, ..)| *f == file) {
+            continue;
+        }
+        let (theirs, ours) = request_frames(file);
+        for (stream, t) in &theirs {
+            let Some(o) = ours.get(stream) else { continue };
+            for ((tu, tf), (ou, of)) in t.iter().zip(o) {
+                if tu != ou {
+                    break;
+                }
+                match of.cmp(tf) {
+                    std::cmp::Ordering::Equal => same += 1,
+                    std::cmp::Ordering::Less if *of > 0 => before += 1,
+                    _ => after.push(format!(
+                        "{file} stream {stream} {tu}: frame {of}, tshark {tf}"
+                    )),
+                }
+            }
+        }
+    }
+    assert!(after.is_empty(), "{}", after.join("\n"));
+    eprintln!(
+        "{same} request frames equal tshark's, {before} earlier (heads over several segments)"
+    );
+    assert!(same > 1500 && same > 10 * before, "{same} {before}");
+}

@@ -941,6 +941,21 @@ fn fragmented_tunnel_packets_are_reassembled_and_missing_ones_counted_not_limite
     let renumbered = without_frame_numbers(&b.findings);
     assert_eq!(without_frame_numbers(&a.findings), renumbered);
     b.findings = a.findings.clone();
+    // So do the transactions' frames: the same but for those.
+    let unframed = |txs: &[Value]| -> Vec<Value> {
+        txs.iter()
+            .map(|t| {
+                let mut t = t.clone();
+                if let Value::Object(m) = &mut t {
+                    m.retain(|k, _| !k.ends_with("_frame"));
+                }
+                t
+            })
+            .collect()
+    };
+    assert_eq!(unframed(&a.transactions), unframed(&b.transactions));
+    assert_ne!(a.transactions, b.transactions, "the frames were renumbered");
+    b.transactions = a.transactions.clone();
     same_outcome(&a, &b, Some("vxlan vni 42 192.0.2.1->192.0.2.2"));
     // The last frame's second fragment lost: that datagram is incomplete,
     // which no bound caused.

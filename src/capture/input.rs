@@ -23,6 +23,85 @@
 use super::CaptureError;
 use std::io::{self, Read};
 
+/// A compression a capture is read through, told by its magic bytes: the
+/// formats tcpdump rotations (`-z gzip`) and archives use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+}
+
+/// The largest zstd window connlint decodes: 2^24 bytes (16 MiB), enough
+/// for every level up to 19 without `--long`. A frame that asks for more
+/// is refused rather than allocated (zstd's own default allows 128 MiB).
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 24;
+
+impl Compression {
+    /// The compression whose magic `start` begins with, if connlint reads it.
+    pub fn sniff(start: &[u8]) -> Option<Compression> {
+        if start.starts_with(&[0x1F, 0x8B, 0x08]) {
+            Some(Compression::Gzip)
+        } else if start.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    /// A decoder of this compression over `read`, with bounded buffers: a
+    /// gzip stream (every member of a concatenation) holds its 32 KiB
+    /// window, a zstd one at most [`ZSTD_WINDOW_LOG_MAX`].
+    fn decoder(self, read: Box<dyn Read>) -> io::Result<Box<dyn Read>> {
+        Ok(match self {
+            Compression::Gzip => Box::new(Named {
+                kind: self,
+                read: flate2::read::MultiGzDecoder::new(read),
+            }),
+            Compression::Zstd => {
+                let mut d = zstd::stream::read::Decoder::new(read)?;
+                d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+                Box::new(Named {
+                    kind: self,
+                    read: d,
+                })
+            }
+        })
+    }
+}
+
+/// A decoder whose errors say which compression they come from.
+struct Named<R> {
+    kind: Compression,
+    read: R,
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.read.read(out).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            let hint = if self.kind == Compression::Zstd && e.to_string().contains("memory") {
+                format!(
+                    " (connlint decodes zstd windows up to {} MiB; decompress it with \
+                     `zstd -d --long=31` and pipe it in as `-`)",
+                    (1u32 << ZSTD_WINDOW_LOG_MAX) >> 20
+                )
+            } else {
+                String::new()
+            };
+            io::Error::new(e.kind(), format!("{} data: {e}{hint}", self.kind.name()))
+        })
+    }
+}
+
 /// How much a stream buffer holds before any record forces it to grow. Reads
 /// ask for whatever free space the buffer has, so this is also the largest read.
 pub(super) const STREAM_CHUNK: usize = 256 << 10;
@@ -74,6 +153,34 @@ impl Input {
             pos: 0,
             base: 0,
         }
+    }
+
+    /// The same input read through `compression`: the bytes not yet read
+    /// (those buffered, then the rest of the stream) are decompressed as a
+    /// stream whose buffer may grow to `max_len`. Offsets start again at
+    /// 0, in the decompressed bytes.
+    pub(super) fn decompressed(
+        self,
+        compression: Compression,
+        max_len: usize,
+    ) -> Result<Input, CaptureError> {
+        let pos = self.pos;
+        let rest: Box<dyn Read> = match self.source {
+            Source::Owned(mut v) => {
+                v.drain(..pos.min(v.len()));
+                Box::new(io::Cursor::new(v))
+            }
+            Source::Stream(s) => {
+                let mut buffered = s.buf;
+                buffered.truncate(s.filled);
+                buffered.drain(..pos.min(buffered.len()));
+                Box::new(io::Cursor::new(buffered).chain(s.read))
+            }
+        };
+        let read = compression.decoder(rest).map_err(|e| {
+            CaptureError::new(0, format!("cannot start {}: {e}", compression.name()))
+        })?;
+        Ok(Input::stream(read, max_len))
     }
 
     /// Whether bytes are buffered in memory the reader owns (a stream), so

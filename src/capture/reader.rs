@@ -9,7 +9,7 @@
 //! act on, and so that a stream never buffers a length it read from the file
 //! before that length is known to be sane.
 
-use super::input::Input;
+use super::input::{Compression, Input};
 use super::pcap::{PcapFile, PCAP_RECORD_HEADER};
 use super::pcapng::{PcapNgFile, SECTION_HEADER};
 use super::record::{bytes, u32_at, ReaderLimits};
@@ -37,6 +37,8 @@ pub struct CaptureReader {
     frames: u64,
     /// Set at the end of the capture or at its first damage.
     done: bool,
+    /// The compression the capture was read through, if any.
+    compression: Option<Compression>,
 }
 
 enum Container {
@@ -47,19 +49,30 @@ enum Container {
 impl CaptureReader {
     /// Opens a capture file or, for `-`, standard input; both are streamed
     /// through a bounded buffer (see `input.rs` for why files are not mapped).
+    /// Standard input, pipes and other streams that can block are read
+    /// through [`Interruptible`](crate::interrupt::Interruptible), so that
+    /// Ctrl-C ends them as the end of the capture.
     pub fn open(path: &Path, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
+        use crate::interrupt::Interruptible;
         if path == Path::new("-") {
             // Standard input read through its own descriptor, not `Stdin`'s
             // buffer: the stream buffer is the only copy of the bytes, and a
-            // file redirected in (`connlint check - < F`) is read as a path is.
+            // file redirected in (`connlint check - < F`) is read as a path
+            // is; a pipe or terminal, which can block, is read through
+            // `Interruptible`.
             #[cfg(unix)]
             {
                 use std::os::fd::AsFd;
                 if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
-                    return Self::from_read(Box::new(File::from(fd)), limits);
+                    let file = File::from(fd);
+                    if file.metadata().is_ok_and(|m| m.is_file()) {
+                        return Self::from_read(Box::new(file), limits);
+                    }
+                    return Self::from_read(Box::new(Interruptible::new(Box::new(file))), limits);
                 }
             }
-            return Self::from_read(Box::new(std::io::stdin().lock()), limits);
+            let stdin = Interruptible::new(Box::new(std::io::stdin()));
+            return Self::from_read(Box::new(stdin), limits);
         }
         let file = File::open(path)
             .map_err(|e| CaptureError::new(0, format!("cannot open the capture: {e}")))?;
@@ -73,7 +86,7 @@ impl CaptureReader {
             ));
         }
         if !meta.is_file() {
-            return Self::from_read(Box::new(file), limits);
+            return Self::from_read(Box::new(Interruptible::new(Box::new(file))), limits);
         }
         if meta.len() == 0 {
             return Err(CaptureError::new(0, "empty file"));
@@ -97,20 +110,36 @@ impl CaptureReader {
         Self::start(Input::owned(bytes), limits)
     }
 
-    /// Reads the file header (pcap) or first section header block (pcapng).
+    /// Reads the file header (pcap) or first section header block (pcapng),
+    /// through gzip or zstd when the bytes start with their magic.
     fn start(mut input: Input, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
+        let compression = if input.ensure(4)? {
+            Compression::sniff(input.window())
+        } else {
+            None
+        };
+        if let Some(c) = compression {
+            let max_buffer = limits.max_record_bytes.saturating_add(PCAP_RECORD_HEADER);
+            input = input.decompressed(c, max_buffer)?;
+        }
+        let what = match compression {
+            Some(c) => format!("the {}-decompressed data", c.name()),
+            None => "the file".to_string(),
+        };
         if !input.ensure(4)? {
             let have = input.window().len();
-            return Err(if have == 0 {
-                CaptureError::new(0, "empty file")
-            } else {
-                CaptureError::new(
+            return Err(match (have, compression) {
+                (0, None) => CaptureError::new(0, "empty file"),
+                (0, Some(c)) => {
+                    CaptureError::new(0, format!("the {} data decompresses to nothing", c.name()))
+                }
+                _ => CaptureError::new(
                     0,
                     format!(
-                        "the file is only {} long, too short to be a capture",
+                        "{what} is only {} long, too short to be a capture",
                         bytes(have)
                     ),
-                )
+                ),
             });
         }
         let magic = u32_at(input.window(), 0, true);
@@ -119,7 +148,16 @@ impl CaptureReader {
                 Container::Pcap(PcapFile::start(&mut input)?)
             }
             SECTION_HEADER => Container::PcapNg(PcapNgFile::start(&mut input, &limits)?),
-            _ => return Err(CaptureError::new(0, not_a_capture(magic, input.window()))),
+            _ => {
+                let why = not_a_capture(magic, input.window());
+                return Err(CaptureError::new(
+                    0,
+                    match compression {
+                        Some(_) => format!("{what}: {why}"),
+                        None => why,
+                    },
+                ));
+            }
         };
         Ok(CaptureReader {
             input,
@@ -127,7 +165,14 @@ impl CaptureReader {
             container,
             frames: 0,
             done: false,
+            compression,
         })
+    }
+
+    /// The compression the capture is read through (`gzip`, `zstd`), if
+    /// any: byte offsets are then offsets in the decompressed data.
+    pub fn compression(&self) -> Option<&'static str> {
+        self.compression.map(Compression::name)
     }
 
     pub fn format(&self) -> CaptureFormat {

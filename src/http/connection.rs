@@ -32,6 +32,9 @@ pub struct HttpConnection {
     pub(super) candidate: Option<Box<Candidate>>,
     /// How the connection ended, once the flow table said so.
     pub(super) end: ConnectionEnd,
+    /// The frame being processed ([`StreamHandler::on_frame`]): messages
+    /// record the frames of their first and last bytes.
+    pub(super) frame: u64,
 }
 
 impl Default for HttpConnection {
@@ -51,6 +54,7 @@ impl HttpConnection {
             rst: None,
             candidate: None,
             end: ConnectionEnd::default(),
+            frame: 0,
         }
     }
 
@@ -163,6 +167,10 @@ impl HttpConnection {
 }
 
 impl StreamHandler for HttpConnection {
+    fn on_frame(&mut self, frame: u64) {
+        self.frame = frame;
+    }
+
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         let (mut offset, mut bytes) = (offset, bytes);
         if let Some(next) = self.dirs.of(from).next_offset {

@@ -236,6 +236,8 @@ pub(super) struct Direction {
     /// The head buffer holds a complete first line.
     pub head_has_newline: bool,
     pub head_first_ts: Timestamp,
+    /// The frame of the head's first byte.
+    pub head_first_frame: u64,
     pub head_last_ts: Timestamp,
     pub head_offset: u64,
     /// When the head's first byte arrived, a response was still outstanding.
@@ -258,6 +260,7 @@ impl Direction {
             head_buf: Vec::new(),
             head_has_newline: false,
             head_first_ts: Timestamp::ZERO,
+            head_first_frame: 0,
             head_last_ts: Timestamp::ZERO,
             head_offset: 0,
             head_outstanding: false,

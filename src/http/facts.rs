@@ -264,6 +264,9 @@ pub struct HeaderFacts {
     pub expect_continue: bool,
     /// The `Upgrade` value (e.g. `websocket`), at most 256 bytes.
     pub upgrade: Option<String>,
+    /// The first `Host` value, at most 256 bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub hop_by_hop: HopByHop,
     /// Which fields the message carried (C007). Not serialised: it is a
     /// set of hashes, evidence for rules, not a report.
@@ -285,6 +288,9 @@ impl HeaderFacts {
             // Dispatch on length first: most fields are none of these.
             match name.len() {
                 2 if name.eq_ignore_ascii_case(b"te") => facts.hop_by_hop.te = true,
+                4 if name.eq_ignore_ascii_case(b"host") && facts.host.is_none() => {
+                    push_raw(facts.host.get_or_insert_with(String::new), trim_ows(value));
+                }
                 6 if name.eq_ignore_ascii_case(b"expect") => {
                     facts.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue")
                 }

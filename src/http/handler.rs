@@ -199,6 +199,9 @@ impl ConnectionHandler {
 }
 
 impl StreamHandler for ConnectionHandler {
+    fn on_frame(&mut self, frame: u64) {
+        self.http.on_frame(frame);
+    }
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         match self.route {
             Route::Http => self.http_data(from, offset, bytes, ts),

@@ -83,6 +83,7 @@ impl HttpConnection {
         let outstanding = self.store.requests_pending() > 0 || self.server_busy();
         let d = self.dirs.of_mut(side);
         d.head_first_ts = ts;
+        d.head_first_frame = self.frame;
         d.head_last_ts = ts;
         d.head_offset = offset;
         d.head_outstanding = outstanding;
@@ -207,7 +208,8 @@ impl HttpConnection {
             .iter()
             .position(|&b| b == b'\n')
             .map_or(0, |p| p.saturating_add(1));
-        let msg = || malformed_message(line_len, offset, first_ts, ts);
+        let frames = (self.dirs.of(side).head_first_frame, self.frame);
+        let msg = || malformed_message(line_len, offset, (first_ts, ts), frames);
         let mut recorded = 0;
         let d = self.dirs.of_mut(side);
         // A guess that did not pan out is only "not a message start", unless
@@ -321,8 +323,16 @@ impl HttpConnection {
 }
 
 /// Facts for a head that did not parse: `len` bytes at `offset`.
-fn malformed_message(len: usize, offset: u64, first_ts: Timestamp, ts: Timestamp) -> MessageFacts {
+/// `(first, last)` are the times and frames of its first and last bytes.
+fn malformed_message(
+    len: usize,
+    offset: u64,
+    (first_ts, ts): (Timestamp, Timestamp),
+    (first_frame, last_frame): (u64, u64),
+) -> MessageFacts {
     let mut msg = MessageFacts::new(first_ts, offset);
+    msg.first_frame = first_frame;
+    msg.last_frame = last_frame;
     msg.malformed = true;
     msg.head_bytes = len as u64;
     msg.end_offset = offset.saturating_add(len as u64);

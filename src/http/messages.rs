@@ -31,6 +31,8 @@ impl HttpConnection {
         }
         d.report.detected = true;
         let mut msg = MessageFacts::new(d.head_first_ts, d.head_offset);
+        msg.first_frame = d.head_first_frame;
+        msg.last_frame = self.frame;
         d.clear_head();
         msg.head_bytes = len as u64;
         msg.end_offset = msg.start_offset.saturating_add(len as u64);
@@ -221,6 +223,7 @@ impl HttpConnection {
     pub(super) fn start_http09_response(&mut self, offset: u64, ts: Timestamp) {
         let idx = self.store.pair_or_orphan();
         let mut msg = MessageFacts::new(ts, offset);
+        (msg.first_frame, msg.last_frame) = (self.frame, self.frame);
         msg.version = Some(HttpVersion::Http09);
         msg.framing = Framing::Http09;
         if let Some(tx) = self.store.get(idx) {
@@ -245,12 +248,14 @@ impl HttpConnection {
             return 0;
         };
         let consumed = read.consumed;
+        let frame = self.frame;
         if let Some(msg) = self.cur_msg(side) {
             msg.body_bytes = msg.body_bytes.saturating_add(read.payload);
             msg.wire_body_bytes = msg.wire_body_bytes.saturating_add(consumed as u64);
             msg.end_offset = range.offset.saturating_add(consumed as u64);
             if consumed > 0 {
                 msg.last_byte_ts = range.ts;
+                msg.last_frame = frame;
                 msg.end_in_gap = false;
             }
             if read.chunk_facts.is_some() {
@@ -294,11 +299,13 @@ impl HttpConnection {
 
     /// Records how the current message of `side` ended (facts only).
     pub(super) fn end_message(&mut self, side: Side, end: MessageEnd, last_ts: Option<Timestamp>) {
+        let frame = self.frame;
         if let Some(msg) = self.cur_msg(side) {
             msg.end = end;
             msg.framing_satisfied = end == MessageEnd::Complete;
             if let Some(ts) = last_ts {
                 msg.last_byte_ts = ts;
+                msg.last_frame = frame;
             }
         }
         self.dirs.of_mut(side).cur = None;

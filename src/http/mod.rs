@@ -52,6 +52,7 @@ mod messages;
 mod pairing;
 mod protocol;
 mod serde_ts;
+pub mod sniff;
 mod store;
 mod timing;
 mod transaction;

@@ -60,6 +60,11 @@ pub struct MessageFacts {
     /// Capture time of the segment carrying the last byte seen of the message.
     #[serde(serialize_with = "secs")]
     pub last_byte_ts: Timestamp,
+    /// The frame that carried the first byte of the head (0: unknown), and
+    /// the frame that carried the last byte seen; a byte that arrived ahead
+    /// of a hole counts in the frame that filled the hole.
+    pub first_frame: u64,
+    pub last_frame: u64,
     /// Offset of the first head byte in its direction's stream.
     pub start_offset: u64,
     /// Offset just past the last byte of the message seen so far.
@@ -100,6 +105,8 @@ impl MessageFacts {
             version: None,
             first_byte_ts,
             last_byte_ts: first_byte_ts,
+            first_frame: 0,
+            last_frame: 0,
             start_offset,
             end_offset: start_offset,
             head_bytes: 0,

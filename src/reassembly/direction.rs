@@ -105,6 +105,8 @@ pub const PENDING_OVERHEAD: usize = 64;
 struct Pending {
     bytes: Vec<u8>,
     ts: Timestamp,
+    /// The frame that carried it (see [`Reassembler::set_frame`]).
+    frame: u64,
 }
 
 /// One direction's stream under reconstruction.
@@ -122,6 +124,8 @@ pub struct Reassembler {
     fin_at: Option<u64>,
     fin_delivered: bool,
     pending: BTreeMap<u64, Pending>,
+    /// The frame whose segment is being placed (0: not told).
+    frame: u64,
     /// Buffered bytes plus [`PENDING_OVERHEAD`] a segment.
     pending_bytes: usize,
     /// Allocated with the first delivered byte: a connection that never
@@ -446,8 +450,18 @@ impl Reassembler {
         }
     }
 
-    /// Delivers buffered segments that the stream has now reached.
+    /// The frame the next segment comes in (Wireshark's `frame.number`):
+    /// buffered bytes remember it, and are delivered after an
+    /// [`StreamHandler::on_frame`] that names it, so that a byte that
+    /// arrived ahead of a hole is said to be in the frame that carried it.
+    pub fn set_frame(&mut self, frame: u64) {
+        self.frame = frame;
+    }
+
+    /// Delivers buffered segments that the stream has now reached, each
+    /// in the frame that carried it (then the current frame again).
     fn drain<H: StreamHandler>(&mut self, side: Side, h: &mut H) {
+        let mut told = false;
         while let Some(entry) = self.pending.first_entry() {
             let start = *entry.key();
             if start > self.next {
@@ -462,8 +476,15 @@ impl Reassembler {
                 // `start <= next` (checked above).
                 let skip = usize::try_from(self.next.saturating_sub(start)).unwrap_or(usize::MAX);
                 self.stats.data_segments = self.stats.data_segments.saturating_add(1);
+                if p.frame != 0 {
+                    h.on_frame(p.frame);
+                    told = true;
+                }
                 self.deliver(side, start, &p.bytes, len, skip, p.ts, h);
             }
+        }
+        if told {
+            h.on_frame(self.frame);
         }
     }
 
@@ -537,6 +558,7 @@ impl Reassembler {
             Pending {
                 bytes: bytes.to_vec(),
                 ts,
+                frame: self.frame,
             },
         );
     }

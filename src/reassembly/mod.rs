@@ -121,6 +121,11 @@ pub struct SegmentMeta {
 /// byte after the SYN, or the first byte seen on a connection picked up
 /// mid-stream).
 pub trait StreamHandler {
+    /// The frame whose segment the calls that follow come from, until the
+    /// next `on_frame`: the flow table says it before it places each
+    /// segment. Bytes delivered from the out-of-order buffer are announced
+    /// with the frame that carried them (then the current frame again).
+    fn on_frame(&mut self, _frame: u64) {}
     /// In-order bytes from `from` at `offset`, first captured at `ts`.
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp);
     /// `len` bytes from `from` at `offset` were not captured; the stream resumes after them.

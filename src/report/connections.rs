@@ -327,7 +327,7 @@ pub const HEADER: &[&str] = &[
     "server",
     "gen",
     "handshake ms",
-    "start s",
+    "start",
     "duration s",
     "close",
     "bytes c>s",
@@ -341,15 +341,16 @@ pub const RIGHT: &[usize] = &[0, 3, 4, 5, 6, 8, 9, 10, 11, 12];
 /// Columns shown only in blocks with a TLS (or tunnelled) connection.
 pub const OPTIONAL: &[&str] = &["tls", "sni", "tls ms", "1st data ms", "tunnel"];
 
-/// One table row; `t0` is the start of the capture's first connection.
-pub fn row(r: &ConnectionRecord, t0: f64) -> Vec<String> {
+/// One table row; `clock` shows its start (seconds after the capture's
+/// first packet, or UTC).
+pub fn row(r: &ConnectionRecord, c: &Connection, clock: &super::Clock) -> Vec<String> {
     vec![
         r.id.to_string(),
         r.client.clone(),
         r.server.clone(),
         r.generation.to_string(),
         ms_cell(r.handshake_rtt_ms),
-        format!("{:.6}", r.start_ts - t0),
+        clock.cell(c.start_ts),
         format!("{:.6}", r.end_ts - r.start_ts),
         format!("{:?}", r.close).to_lowercase(),
         r.bytes_client.to_string(),

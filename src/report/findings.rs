@@ -13,14 +13,15 @@ mod junit;
 mod sarif;
 mod table;
 
-pub use sarif::SARIF_FINGERPRINT;
+pub use sarif::{RuleHelp, SARIF_FINGERPRINT, SARIF_GROUP};
 
-use super::group::{Group, GroupKey, Grouper};
+use super::group::{fingerprint, Group, GroupKey, Grouper};
+use super::term::Term;
 use super::{write_json_line, write_pretty_at};
 use crate::analyze::CheckSummary;
 use crate::capture::CaptureError;
 use crate::limits::LimitsHit;
-use crate::rules::{Finding, RuleMeta, Severity};
+use crate::rules::{Finding, Place, RuleMeta, Severity};
 use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
 use serde::Serialize;
@@ -83,6 +84,14 @@ pub struct FindingRecord<'a> {
     /// findings of one capture with the same group are repeats of one
     /// another, shown as one entry by the table, SARIF, JUnit and GitHub.
     pub group: String,
+    /// Its [`fingerprint`](super::group::fingerprint): the group key and
+    /// the request, what a baseline records.
+    pub fingerprint: String,
+    /// Frames and the request: `connection_first_frame`,
+    /// `connection_last_frame`, `request_frame`, `response_first_frame`,
+    /// `response_last_frame`, `method`, `uri`, `host` (see [`Place`]).
+    #[serde(flatten)]
+    pub place: Option<&'a Place>,
 }
 
 impl<'a> FindingRecord<'a> {
@@ -100,6 +109,8 @@ impl<'a> FindingRecord<'a> {
             message: &f.message,
             evidence: &f.evidence,
             group: GroupKey::of(f).to_string(),
+            fingerprint: fingerprint(f),
+            place: f.place.as_deref(),
         }
     }
 }
@@ -156,6 +167,17 @@ pub struct CheckOptions {
     pub statistics: bool,
     /// Groups told apart per capture ([`crate::limits::Limits::max_groups`]).
     pub max_groups: usize,
+    /// The terminal the table is written for (width, colour).
+    pub term: Term,
+    /// Times in the table in UTC (`--absolute-time`).
+    pub absolute_time: bool,
+    /// Only the summary line in the table (`--quiet`).
+    pub quiet: bool,
+    /// How much of each rule's documentation SARIF carries.
+    pub rule_help: RuleHelp,
+    /// Findings left out by suppressions and the baseline, for the
+    /// summary line: (suppressed, in the baseline).
+    pub hidden: (u64, u64),
 }
 
 impl CheckOptions {
@@ -169,8 +191,7 @@ impl CheckOptions {
                 .filter(|(_, s)| s.enabled)
                 .map(|(r, _)| r.meta())
                 .collect(),
-            statistics: false,
-            max_groups: usize::MAX,
+            ..CheckOptions::default()
         }
     }
 }
@@ -183,6 +204,11 @@ impl Default for CheckOptions {
             rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
             statistics: false,
             max_groups: usize::MAX,
+            term: Term::default(),
+            absolute_time: false,
+            quiet: false,
+            rule_help: RuleHelp::Short,
+            hidden: (0, 0),
         }
     }
 }
@@ -204,10 +230,36 @@ pub struct CheckReport {
     items: u64,
 }
 
+/// A capture's damage as a JSON Lines record of its own:
+/// `{"kind":"damage","capture":"f.pcap","offset":1234,"message":"..."}`.
+#[derive(Serialize)]
+pub struct DamageRecord<'a> {
+    pub kind: &'static str,
+    pub capture: &'a str,
+    pub offset: u64,
+    pub message: &'a str,
+    /// The report covers the packets before the damage.
+    pub packets_before: u64,
+}
+
+impl<'a> DamageRecord<'a> {
+    pub fn of(summary: &'a crate::analyze::CaptureSummary) -> Option<DamageRecord<'a>> {
+        summary.error.as_ref().map(|e| DamageRecord {
+            kind: "damage",
+            capture: &summary.path,
+            offset: e.offset,
+            message: &e.reason,
+            packets_before: summary.frames,
+        })
+    }
+}
+
 /// What the end of a report needs of one capture.
 #[derive(Debug)]
 pub struct CaptureDone {
     path: String,
+    /// The capture could be opened and its format read (damaged ones too).
+    read: bool,
     packets: u64,
     bytes: u64,
     connections: u64,
@@ -246,7 +298,7 @@ impl CheckReport {
                 write_pretty_at(out, &TOOL, 1)?;
                 out.write_all(b",\n  \"findings\": [")
             }
-            CheckFormat::Sarif => sarif::begin(out),
+            CheckFormat::Sarif => sarif::begin(out, &self.options),
             CheckFormat::Junit | CheckFormat::Table | CheckFormat::Jsonl | CheckFormat::Github => {
                 Ok(())
             }
@@ -262,6 +314,10 @@ impl CheckReport {
             group: self.options.group,
             statistics: self.options.statistics,
             path: path.to_string(),
+            term: self.options.term,
+            absolute_time: self.options.absolute_time,
+            quiet: self.options.quiet,
+            time_zero_written: false,
             t0: None,
             grouper: Grouper::with_max(self.options.max_groups),
             current: None,
@@ -291,6 +347,13 @@ impl CheckReport {
         self.items = self.items.saturating_add(done.items);
         self.captures.push(done);
         Ok(())
+    }
+
+    /// Findings left out by suppressions and the baseline (suppressed, in
+    /// the baseline), counted as they streamed: the table's summary line
+    /// says them.
+    pub fn hide(&mut self, hidden: (u64, u64)) {
+        self.options.hidden = hidden;
     }
 
     /// Every finding's severity count so far.
@@ -330,7 +393,13 @@ impl CheckReport {
                 out.write_all(b"\n}\n")
             }
             CheckFormat::Jsonl | CheckFormat::Github => Ok(()),
-            CheckFormat::Table => table::end(out, &self.captures, &summary, self.options.group),
+            CheckFormat::Table => table::end(
+                out,
+                &self.captures,
+                &summary,
+                &self.options,
+                self.options.hidden,
+            ),
             CheckFormat::Sarif => sarif::end(out, self.items, &self.captures),
             CheckFormat::Junit => junit::write(out, &self.captures),
         }
@@ -401,6 +470,12 @@ pub struct CapturePart {
     group: bool,
     statistics: bool,
     path: String,
+    term: Term,
+    absolute_time: bool,
+    /// `--quiet`: the table writes no entries, only the summary line.
+    quiet: bool,
+    /// The table's time zero line for the capture has been written.
+    time_zero_written: bool,
     t0: Option<Timestamp>,
     grouper: Grouper,
     /// The connection whose header the table printed last.
@@ -452,7 +527,11 @@ impl CapturePart {
             }
             CheckFormat::Table => {
                 self.entries = self.entries.saturating_add(1);
-                table::write_single(out, &self.path, t0, f, &mut self.current)?;
+                if !self.quiet {
+                    self.time_zero(out, t0)?;
+                    let v = view_of(&self.path, self.term, self.absolute_time, t0);
+                    table::write_single(out, &v, f, &mut self.current)?;
+                }
             }
             CheckFormat::Sarif => {
                 sarif::write_result(out, &self.path, t0, &Group::new(f), self.sep())?;
@@ -462,6 +541,20 @@ impl CapturePart {
             CheckFormat::Junit => self.junit.add(&Group::new(f), t0),
         }
         Ok(())
+    }
+
+    /// The table's line saying what the capture's times count from,
+    /// before its first entry.
+    fn time_zero<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        t0: Option<Timestamp>,
+    ) -> io::Result<()> {
+        if self.time_zero_written {
+            return Ok(());
+        }
+        self.time_zero_written = true;
+        table::write_time_zero(out, &view_of(&self.path, self.term, self.absolute_time, t0))
     }
 
     /// The separator before the next SARIF result.
@@ -488,12 +581,15 @@ impl CapturePart {
             }
             for g in &groups {
                 match self.format {
+                    CheckFormat::Table if self.quiet => {}
                     CheckFormat::Table => {
+                        self.time_zero(out, t0)?;
+                        let v = view_of(&self.path, self.term, self.absolute_time, t0);
                         if g.count == 1 {
-                            table::write_single(out, &self.path, t0, g.first(), &mut self.current)?;
+                            table::write_single(out, &v, g.first(), &mut self.current)?;
                         } else {
                             self.current = None;
-                            table::write_group(out, &self.path, t0, g)?;
+                            table::write_group(out, &v, g)?;
                         }
                     }
                     CheckFormat::Sarif => {
@@ -510,6 +606,11 @@ impl CapturePart {
                     github::write_error(out, &self.path, e)?;
                 }
             }
+            if self.format == CheckFormat::Jsonl {
+                if let Some(d) = DamageRecord::of(&check.summary) {
+                    write_json_line(out, &d)?;
+                }
+            }
         }
         let junit = if self.format == CheckFormat::Junit {
             self.junit.finish(&self.stats)
@@ -518,6 +619,7 @@ impl CapturePart {
         };
         Ok(CaptureDone {
             path: self.path,
+            read: check.summary.format.is_some(),
             packets: check.summary.frames,
             bytes: check.summary.bytes,
             connections: check.connections,
@@ -531,6 +633,15 @@ impl CapturePart {
             items: self.items,
             junit,
         })
+    }
+}
+
+/// How the table writes a capture's findings.
+fn view_of(path: &str, term: Term, absolute: bool, t0: Option<Timestamp>) -> table::View<'_> {
+    table::View {
+        path,
+        clock: t0.map(|t0| crate::report::Clock { t0, absolute }),
+        term,
     }
 }
 

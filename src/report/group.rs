@@ -49,6 +49,34 @@ impl fmt::Display for GroupKey {
     }
 }
 
+/// A finding's **fingerprint**, stable across runs and captures: its
+/// [`GroupKey`] (rule, client host, server endpoint), followed, when the
+/// finding is about a request, by the request's method and target —
+/// `T001 10.0.0.1 -> 10.0.0.2:80 POST /orders`. No connection id, client
+/// port, time or frame, which change from one capture to the next.
+///
+/// So findings with one fingerprint always share a group; a group holds
+/// the findings of several fingerprints when its requests differ. SARIF
+/// gives each result both (`connlint/v1` and `connlintGroup/v1`), the
+/// baseline (`--write-baseline`) records fingerprints.
+pub fn fingerprint(f: &Finding) -> String {
+    let key = GroupKey::of(f).to_string();
+    match request_of(f) {
+        Some((method, uri)) => format!("{key} {method} {uri}"),
+        None => key,
+    }
+}
+
+/// The method and target of the request a finding is about, if any.
+fn request_of(f: &Finding) -> Option<(&str, &str)> {
+    let p = f.place.as_deref()?;
+    f.transaction?;
+    Some((
+        p.method.as_deref().unwrap_or("-"),
+        p.uri.as_deref().unwrap_or("-"),
+    ))
+}
+
 /// The address of an endpoint written `addr:port` or `[addr]:port` (IPv6),
 /// without the port or brackets. Anything else is returned as it is.
 pub fn host(endpoint: &str) -> &str {
@@ -86,6 +114,8 @@ pub struct Group {
     /// The other examples, at most `EXAMPLES - 1`.
     later: Vec<Finding>,
     last_connection: u64,
+    /// Every finding so far has the first one's fingerprint.
+    one_fingerprint: bool,
 }
 
 impl Group {
@@ -102,6 +132,17 @@ impl Group {
             first: f.clone(),
             later: Vec::new(),
             last_connection: f.connection,
+            one_fingerprint: true,
+        }
+    }
+
+    /// The fingerprint all of the group's findings share, or, when they
+    /// differ (several requests), the group key followed by ` *`.
+    pub fn fingerprint(&self) -> String {
+        if self.one_fingerprint {
+            fingerprint(&self.first)
+        } else {
+            format!("{} *", self.key)
         }
     }
 
@@ -115,6 +156,7 @@ impl Group {
             self.last_connection = f.connection;
         }
         self.severity = self.severity.max(f.severity);
+        self.one_fingerprint &= request_of(f) == request_of(&self.first);
         self.first_ts = self.first_ts.min(f.ts);
         self.last_ts = self.last_ts.max(f.ts);
         self.offer(f);
@@ -260,6 +302,7 @@ mod tests {
             message: format!("on {conn} at {ts}"),
             evidence: Map::new(),
             covers: None,
+            place: None,
         }
     }
 

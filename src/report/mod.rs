@@ -1,13 +1,64 @@
 //! Output: the same records as a table for people, or JSON / JSON Lines for
 //! machines (keys as in SPEC §5).
 
+pub mod baseline;
 pub mod connections;
 pub mod findings;
 pub mod group;
+pub mod init;
+pub mod latency;
 pub mod stream;
+pub mod term;
 pub mod transactions;
 
+use crate::Timestamp;
 use std::io::{self, Write};
+
+/// How the tables show a moment: seconds after the capture's first packet
+/// (Wireshark's `frame.time_relative`), every command alike, or with
+/// `--absolute-time` the time in UTC. JSON always has seconds since the
+/// epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// The capture's first packet.
+    pub t0: Timestamp,
+    pub absolute: bool,
+}
+
+impl Clock {
+    /// A table cell: `12.345678` (seconds after the first packet) or
+    /// `2023-11-14T22:13:20.250000Z`.
+    pub fn cell(&self, ts: Timestamp) -> String {
+        if self.absolute {
+            ts.utc(6)
+        } else {
+            format!("{:.6}", ts.since(self.t0) as f64 / 1e9)
+        }
+    }
+
+    /// A finding's time: `+0.151s` or `22:13:20.401Z`... in full UTC.
+    pub fn offset(&self, ts: Timestamp) -> String {
+        if self.absolute {
+            ts.utc(3)
+        } else {
+            format!("+{:.3}s", ts.since(self.t0) as f64 / 1e9)
+        }
+    }
+
+    /// The line that says what the times of a capture's table count
+    /// from: `f.pcap: times are seconds after the first packet,
+    /// 2023-11-14T22:13:20.250000Z`.
+    pub fn header_line(&self, path: &str) -> String {
+        if self.absolute {
+            format!("{path}: times in UTC; first packet {}", self.t0.utc(6))
+        } else {
+            format!(
+                "{path}: times in seconds after the first packet, {}",
+                self.t0.utc(6)
+            )
+        }
+    }
+}
 
 /// Output formats shared by the listing commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -7,8 +7,9 @@
 //! contiguous prefix keeps only what is out of order — in practice a few
 //! connections' worth — instead of the whole capture.
 
+use super::term::Term;
 use super::Format;
-use comfy_table::{presets, CellAlignment, Table};
+use comfy_table::CellAlignment;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -84,6 +85,8 @@ pub struct ListWriter<W: Write> {
     optional: &'static [&'static str],
     rows: Vec<Vec<String>>,
     written: u64,
+    /// The terminal tables are laid out for.
+    term: Term,
     /// The first write error; later writes are skipped.
     pub error: Option<io::Error>,
 }
@@ -105,8 +108,15 @@ impl<W: Write> ListWriter<W> {
             optional: &[],
             rows: Vec::new(),
             written: 0,
+            term: Term::default(),
             error: None,
         }
+    }
+
+    /// Lays tables out for `term` (width, colour).
+    pub fn with_term(mut self, term: Term) -> Self {
+        self.term = term;
+        self
     }
 
     /// Names last columns that rows may add cells for; a table block
@@ -178,8 +188,7 @@ impl<W: Write> ListWriter<W> {
         if self.rows.is_empty() {
             return;
         }
-        let mut table = Table::new();
-        table.load_preset(presets::UTF8_HORIZONTAL_ONLY);
+        let mut table = self.term.table();
         let width = self.header.len();
         // The optional columns some row of the block has a cell for.
         let shown: Vec<usize> = (0..self.optional.len())
@@ -192,7 +201,7 @@ impl<W: Write> ListWriter<W> {
             .collect();
         let mut header = self.header.to_vec();
         header.extend(shown.iter().filter_map(|&j| self.optional.get(j).copied()));
-        table.set_header(header);
+        table.set_header(self.term.header(header));
         for r in self.rows.drain(..) {
             let mut cells: Vec<String> = r.iter().take(width).cloned().collect();
             for &j in &shown {
@@ -216,6 +225,24 @@ impl<W: Write> ListWriter<W> {
         if self.format == Format::Table {
             self.flush_table();
             self.attempt(|o| writeln!(o, "{summary_line}"));
+        }
+    }
+
+    /// A line of text in a table (a capture's time zero); nothing in
+    /// the JSON formats.
+    pub fn note(&mut self, line: &str) {
+        if self.format == Format::Table {
+            self.flush_table();
+            self.attempt(|o| writeln!(o, "{line}"));
+        }
+    }
+
+    /// A record of its own in JSON Lines (a capture's damage); nothing in
+    /// the other formats, whose capture summaries carry it.
+    pub fn jsonl_record<T: Serialize>(&mut self, record: &T) {
+        if self.format == Format::Jsonl {
+            let line = serde_json::to_string(record).unwrap_or_default();
+            self.attempt(|o| writeln!(o, "{line}"));
         }
     }
 

@@ -36,11 +36,20 @@ pub struct TransactionRecord<'a> {
     /// The response's last bytes were in a capture gap: `response_end_ts`
     /// and `receive_ms` end at the last response byte seen.
     pub response_end_in_gap: bool,
+    /// The request's Host header (its first, at most 256 bytes).
+    pub host: Option<&'a str>,
+    /// Frames (Wireshark's `frame.number`) of the request's first byte and
+    /// of the response's first and last bytes; the connection is tshark's
+    /// `tcp.stream` of the same number.
+    pub request_frame: Option<u64>,
+    pub response_first_frame: Option<u64>,
+    pub response_last_frame: Option<u64>,
 }
 
 impl<'a> TransactionRecord<'a> {
     pub fn new(capture: &'a str, conn: &Connection, tx: &'a Transaction) -> TransactionRecord<'a> {
         let ms = |ns: Option<i64>| ns.map(|ns| ns as f64 / 1e6);
+        let frame = |f: u64| (f > 0).then_some(f);
         TransactionRecord {
             capture,
             connection: conn.id,
@@ -64,6 +73,10 @@ impl<'a> TransactionRecord<'a> {
             receive_ms: ms(tx.timing.receive_ns),
             request_end_in_gap: tx.request.as_ref().is_some_and(|m| m.end_in_gap),
             response_end_in_gap: tx.response.as_ref().is_some_and(|m| m.end_in_gap),
+            host: tx.request.as_ref().and_then(|m| m.headers.host.as_deref()),
+            request_frame: tx.request.as_ref().and_then(|m| frame(m.first_frame)),
+            response_first_frame: tx.response.as_ref().and_then(|m| frame(m.first_frame)),
+            response_last_frame: tx.response.as_ref().and_then(|m| frame(m.last_frame)),
         }
     }
 }
@@ -84,7 +97,10 @@ const URI_CELL: usize = 48;
 pub const HEADER: &[&str] = &[
     "conn",
     "#",
+    "frame",
+    "start s",
     "method",
+    "host",
     "uri",
     "status",
     "req bytes",
@@ -95,21 +111,17 @@ pub const HEADER: &[&str] = &[
     "receive ms",
     "notes",
 ];
-pub const RIGHT: &[usize] = &[0, 1, 4, 5, 6, 7, 8, 9, 10];
+pub const RIGHT: &[usize] = &[0, 1, 2, 3, 7, 8, 9, 10, 11, 12, 13];
 
-/// Shortens a URI for a table cell, keeping its start (the path) and marking the cut.
+/// Shortens a URI for a table cell in its middle, keeping the start of
+/// its path and its end (the resource, the query).
 fn shorten(uri: &str) -> String {
-    if uri.chars().count() <= URI_CELL {
-        uri.to_string()
-    } else {
-        let mut s: String = uri.chars().take(URI_CELL - 1).collect();
-        s.push('…');
-        s
-    }
+    super::term::shorten_middle(uri, URI_CELL)
 }
 
-/// One table row.
-pub fn row(tx: &Transaction, r: &TransactionRecord<'_>) -> Vec<String> {
+/// One table row; `start` is the request's first byte as the table shows
+/// times (seconds after the capture's first packet, or UTC).
+pub fn row(tx: &Transaction, r: &TransactionRecord<'_>, start: String) -> Vec<String> {
     let mut notes = Vec::new();
     if r.pipelined {
         notes.push("pipelined");
@@ -137,7 +149,13 @@ pub fn row(tx: &Transaction, r: &TransactionRecord<'_>) -> Vec<String> {
     vec![
         r.connection.to_string(),
         r.index.to_string(),
+        r.request_frame
+            .or(r.response_first_frame)
+            .map_or("-".to_string(), |f| f.to_string()),
+        start,
         r.method.unwrap_or("-").to_string(),
+        r.host
+            .map_or("-".to_string(), |h| super::term::shorten_middle(h, 32)),
         r.uri.map_or("-".to_string(), shorten),
         r.status.map_or("-".to_string(), |s| s.to_string()),
         r.request_body_bytes.to_string(),

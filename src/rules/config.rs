@@ -71,6 +71,11 @@ pub struct Config {
     pub fail_on: FailOn,
     /// Settings per rule, in registry order.
     pub rules: Vec<RuleSettings>,
+    /// Findings accepted, by rule and place (`[[suppress]]`).
+    pub suppress: Vec<super::suppress::Suppression>,
+    /// A capture with nothing to judge (no TCP connection, no HTTP/1.x)
+    /// fails the run (`fail-on-empty`, `--fail-on-empty`).
+    pub fail_on_empty: bool,
 }
 
 /// What `connlint.toml` may say.
@@ -85,6 +90,11 @@ pub struct ConfigFile {
     /// Bounds on the input (`connlint limits` lists the keys).
     #[serde(default)]
     pub limits: BTreeMap<String, toml::Value>,
+    /// A capture with nothing to judge fails the run.
+    pub fail_on_empty: Option<bool>,
+    /// Accepted findings (`[[suppress]]`, see [`super::suppress`]).
+    #[serde(default)]
+    pub suppress: Vec<super::suppress::SuppressEntry>,
 }
 
 impl ConfigFile {
@@ -104,6 +114,32 @@ pub fn matches(meta: &RuleMeta, pattern: &str) -> bool {
             && p.len() < meta.code.len()
             && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
             && meta.code.starts_with(&p.to_ascii_uppercase()))
+}
+
+/// Checks a `[[suppress]]` entry (written at `origin`): a `rule` that
+/// selects at least one rule, and a reason.
+fn suppression(
+    entry: &super::suppress::SuppressEntry,
+    origin: &str,
+) -> Result<super::suppress::Suppression, ConfigError> {
+    check_selector(&entry.rule, &format!("{origin}.rule"))?;
+    let reason = entry.reason.as_deref().map(str::trim).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(ConfigError(format!(
+            "{origin}: a suppression needs a `reason` (why the finding is accepted)"
+        )));
+    }
+    let codes = catalogue::all()
+        .iter()
+        .map(|r| r.meta())
+        .filter(|m| matches(m, &entry.rule))
+        .map(|m| m.code)
+        .collect();
+    Ok(super::suppress::Suppression {
+        entry: entry.clone(),
+        reason: reason.to_string(),
+        codes,
+    })
 }
 
 /// Checks that a selector names at least one rule (a typo would otherwise
@@ -134,6 +170,8 @@ pub struct CliSelection {
     /// Added to the file's `ignore`.
     pub ignore: Vec<String>,
     pub fail_on: Option<FailOn>,
+    /// `--fail-on-empty` (true overrides the file's).
+    pub fail_on_empty: bool,
 }
 
 impl Config {
@@ -260,7 +298,21 @@ impl Config {
                 }
             }
         }
-        Ok(Config { fail_on, rules })
+        let suppress = file_cfg
+            .map(|f| f.suppress.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, e)| suppression(e, &at(&format!("suppress[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fail_on_empty =
+            cli.fail_on_empty || file_cfg.and_then(|f| f.fail_on_empty).unwrap_or(false);
+        Ok(Config {
+            fail_on,
+            rules,
+            suppress,
+            fail_on_empty,
+        })
     }
 
     /// The default configuration: every rule, default thresholds.
@@ -269,6 +321,43 @@ impl Config {
         Config::resolve(None, &CliSelection::default()).unwrap_or(Config {
             fail_on: FailOn::Warning,
             rules: Vec::new(),
+            suppress: Vec::new(),
+            fail_on_empty: false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::suppress::SuppressEntry;
+    use super::*;
+
+    #[test]
+    fn a_suppression_needs_a_reason_and_a_rule_that_selects_one() {
+        let e = SuppressEntry {
+            rule: "S004".into(),
+            ..SuppressEntry::default()
+        };
+        let err = suppression(&e, "suppress[0]").unwrap_err();
+        assert!(err.0.contains("needs a `reason`"), "{}", err.0);
+        let e = SuppressEntry {
+            reason: Some("because".into()),
+            ..e
+        };
+        assert_eq!(suppression(&e, "suppress[0]").unwrap().codes, ["S004"]);
+        let prefix = SuppressEntry {
+            rule: "T00".into(),
+            ..e.clone()
+        };
+        let codes = suppression(&prefix, "suppress[0]").unwrap().codes;
+        assert!(
+            codes.len() > 1 && codes.iter().all(|c| c.starts_with("T00")),
+            "{codes:?}"
+        );
+        let bad = SuppressEntry {
+            rule: "nagle".into(),
+            ..e
+        };
+        assert!(suppression(&bad, "suppress[0]").is_err());
     }
 }

@@ -168,6 +168,9 @@ pub struct Linter<'c> {
     tunnel_names: Vec<String>,
     tunnel_index: FxHashMap<String, u32>,
     tunnel_of: FxHashMap<u64, u32>,
+    /// What places the cross-connection rules' findings, per finished
+    /// connection not handed on yet.
+    books: FxHashMap<u64, super::place::Book>,
     pub stats: LintStats,
 }
 
@@ -207,6 +210,7 @@ impl<'c> Linter<'c> {
             tunnel_names: Vec::new(),
             tunnel_index: FxHashMap::default(),
             tunnel_of: FxHashMap::default(),
+            books: FxHashMap::default(),
             stats: LintStats::default(),
         }
     }
@@ -233,6 +237,9 @@ impl<'c> Linter<'c> {
         // One cause, one finding on this connection first ([`Rule::folds`]),
         // then across connections as covers come.
         fold(&mut own);
+        for f in &mut own {
+            super::place::from_connection(f, cx);
+        }
         if !own.is_empty() {
             self.held.entry(id).or_default().extend(own);
         }
@@ -241,6 +248,7 @@ impl<'c> Linter<'c> {
         }
         if !self.cross.is_empty() {
             let summary = ConnSummary::new(cx);
+            self.books.insert(id, super::place::Book::of(&summary));
             for i in 0..self.cross.len() {
                 let mut out = CrossOut::default();
                 if let Some(c) = self.cross.get_mut(i) {
@@ -376,6 +384,7 @@ impl<'c> Linter<'c> {
                 self.hand_on(id, findings, emit);
             }
             self.tunnel_of.remove(&id);
+            self.books.remove(&id);
             self.released = self.released.saturating_add(1);
         }
     }
@@ -411,6 +420,9 @@ impl<'c> Linter<'c> {
         let mut findings = out.findings;
         apply_severity(&mut findings, settings);
         for mut f in findings {
+            if let Some(book) = self.books.get(&f.connection) {
+                book.place(&mut f);
+            }
             if let Some(covers) = f.covers.take() {
                 if let Some(t) = self.tallies.remove(&(f.code, covers.group)) {
                     t.attach(&mut f);

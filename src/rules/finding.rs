@@ -26,6 +26,50 @@ pub struct Finding {
     /// For a finding about a group of connections: the connections it
     /// speaks for and the rules it subsumes there (see [`Covers`]).
     pub covers: Option<Box<Covers>>,
+    /// The frames to open in Wireshark and the request the finding is
+    /// about, added by the engine (see [`Place`]).
+    pub place: Option<Box<Place>>,
+}
+
+/// Where a finding is in the capture, as a Wireshark user looks for it:
+/// the connection's first and last frames (its id is tshark's
+/// `tcp.stream`), and for a finding on a transaction its request's first
+/// frame, its response's first and last frames, and what the request
+/// asked (method, target, Host). Frame numbers count from 1, as
+/// Wireshark's `frame.number`; a byte that arrived ahead of a hole counts
+/// in the frame that filled it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub connection_first_frame: u64,
+    pub connection_last_frame: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_first_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_last_frame: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+impl Place {
+    /// The frames as a range a person reads: `4-9` (request to the
+    /// response's last frame) on a transaction, else the connection's.
+    pub fn frame_range(&self) -> String {
+        let (a, b) = match self.request_frame.or(self.response_first_frame) {
+            Some(first) => (first, self.response_last_frame.unwrap_or(first)),
+            None => (self.connection_first_frame, self.connection_last_frame),
+        };
+        if a == b || b == 0 {
+            a.to_string()
+        } else {
+            format!("{a}-{b}")
+        }
+    }
 }
 
 /// What a group finding (a churn chain, say) declares so that one cause
@@ -74,6 +118,7 @@ impl Finding {
             message,
             evidence: Map::new(),
             covers: None,
+            place: None,
         }
     }
 

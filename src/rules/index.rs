@@ -168,6 +168,9 @@ pub struct RequestSummary<'a> {
     pub headers: &'a HeaderFacts,
     /// The final response's header facts, if there was one.
     pub response_headers: Option<&'a HeaderFacts>,
+    /// Frames of the request's first byte and the response's first and
+    /// last bytes (0: none or unknown).
+    pub frames: [u64; 3],
 }
 
 /// One finished connection, as the cross-connection rules need it: numbers,
@@ -175,6 +178,9 @@ pub struct RequestSummary<'a> {
 #[derive(Clone, Debug)]
 pub struct ConnSummary<'a> {
     pub id: u64,
+    /// The connection's first and last frames.
+    pub first_frame: u64,
+    pub last_frame: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
     /// The connection's first packet: every connection with a higher id
@@ -227,6 +233,8 @@ impl<'a> ConnSummary<'a> {
         let txs = cx.http.transactions.as_slice();
         ConnSummary {
             id: c.id,
+            first_frame: c.first_frame,
+            last_frame: c.last_frame,
             client: c.client,
             server: c.server,
             first_ts: c.start_ts,
@@ -392,6 +400,11 @@ fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<Requ
         failure: RequestFailure::of(tx, fin),
         headers: &req.headers,
         response_headers: tx.response.as_ref().map(|r| &r.headers),
+        frames: [
+            req.first_frame,
+            tx.response.as_ref().map_or(0, |r| r.first_frame),
+            tx.response.as_ref().map_or(0, |r| r.last_frame),
+        ],
     })
 }
 

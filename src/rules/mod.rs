@@ -23,7 +23,9 @@ pub mod engine;
 pub mod finding;
 pub mod index;
 pub mod meta;
+pub mod place;
 pub mod proxy_legs;
+pub mod suppress;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -32,5 +34,5 @@ pub use catalogue::all;
 pub use config::{CliSelection, Config, ConfigError, ConfigFile, FailOn};
 pub use context::ConnectionFacts;
 pub use engine::Linter;
-pub use finding::{Covers, Finding, Ms};
+pub use finding::{Covers, Finding, Ms, Place};
 pub use meta::{Family, OptionSpec, RuleMeta, Severity};

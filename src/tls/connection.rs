@@ -516,7 +516,9 @@ impl State {
                 Side::Client => (&mut e.client_bursts, &mut e.first_request),
                 Side::Server => (&mut e.server_bursts, &mut e.first_response),
             };
-            let is_first = first.is_some_and(|f| f.start_ts == b.start_ts);
+            // The side's last burst is its first when it had only one
+            // (not by time: timestamps may repeat at low resolution).
+            let is_first = *count == 1;
             match b.end_before_last {
                 // A burst of the alert alone: not an exchange.
                 None => {

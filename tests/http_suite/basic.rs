@@ -424,14 +424,16 @@ fn timing_values_are_exact() {
         "request_body_bytes": 0, "response_body_bytes": 4, "complete": true, "pipelined": false,
         "request_start_ts": at(25_000).as_secs_f64(), "response_end_ts": at(80_000).as_secs_f64(),
         "connect_ms": 20.0, "send_ms": 1.0, "wait_ms": 50.0, "receive_ms": 4.0,
-        "request_end_in_gap": false, "response_end_in_gap": false
+        "request_end_in_gap": false, "response_end_in_gap": false,
+        "host": "h", "request_frame": null, "response_first_frame": null,
+        "response_last_frame": null
     });
     assert_eq!(json, expected);
     let keys: Vec<String> = match serde_json::to_value(TransactionRecord::new("x", &conn, first)) {
         Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
         other => panic!("not an object: {other:?}"),
     };
-    assert_eq!(keys.len(), 21);
+    assert_eq!(keys.len(), 25);
 }
 
 #[test]

@@ -32,6 +32,7 @@ use crate::reassembly::{
 
 /// One segment into its connection; see the [module docs](self).
 pub(super) fn process_in<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Side) {
+    e.handler.on_frame(seg.frame);
     let side = note_arrival(e, seg, side);
     check_syn(e, seg, side);
     let ack_offset = check_ack(e, seg, side);
@@ -202,6 +203,7 @@ fn process_segment_text<H: StreamHandler>(
         seg.seq
     };
     let peer_window_zero = *e.window_zero.of(side.peer());
+    e.rx.of_mut(side).set_frame(seg.frame);
     let mut kind = e.rx.of_mut(side).segment(
         side,
         data_seq,
