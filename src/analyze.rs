@@ -3,13 +3,13 @@
 //! handing each finished connection to the caller as soon as it is done;
 //! and `check`'s run, which hands them to the linter.
 
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, Frame, Reorder, ReorderStats};
 use crate::decode::{DecodeStats, Decoded, Decoder};
 use crate::flow::{Connection, Finished, FlowStats, FlowTable};
 use crate::http::{ConnectionHandler, HttpConnectionReport, Keep, Protocol};
 pub use crate::limits::Limits;
 use crate::reassembly::{AckRelease, StreamHandler};
-use crate::tls::{ReleasePlace, TlsReport};
+use crate::tls::{DecryptReport, KeyLog, KeySource, ReleasePlace, TlsReport};
 use crate::Timestamp;
 use std::path::Path;
 
@@ -22,8 +22,11 @@ pub struct CaptureSummary {
     pub frames: u64,
     /// Bytes of the file consumed (up to the damage, if any).
     pub bytes: u64,
+    /// The first and last frame's time, in time order.
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// Frames put back in time order, or not, and clock anomalies.
+    pub reorder: ReorderStats,
     pub decode: DecodeStats,
     pub flow: FlowStats,
     /// Where and why reading stopped early, if it did.
@@ -66,6 +69,17 @@ pub struct Analyzed {
     /// On a TLS connection, where each kept ack release sat among its
     /// sender's records.
     pub release_places: Vec<ReleasePlace>,
+    /// On a TLS connection read with a key log, what decryption made of it.
+    pub decryption: Option<DecryptReport>,
+}
+
+impl Analyzed {
+    /// A TLS connection whose HTTP was read by decrypting it.
+    pub fn decrypted(&self) -> bool {
+        self.decryption
+            .as_ref()
+            .is_some_and(DecryptReport::decrypted)
+    }
 }
 
 impl Analyzed {
@@ -102,13 +116,20 @@ where
     D: FnMut(Analyzed),
 {
     let (http_limits, tls_limits) = (limits.http, limits.tls);
+    // The key log given, joined by the capture's own Decryption Secrets
+    // Blocks (pcapng) as they are read: a connection opened after one is
+    // decrypted with its secrets.
+    let keys = KeySource::new(limits.tls_keys.clone());
+    let keys_in = keys.clone();
+    let mut on_secrets =
+        move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
     let mut hit = crate::limits::LimitsHit::default();
     let mut seen = crate::http::sniff::Seen::default();
     let mut summary = pipeline(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, tls_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep).with_keys(keys.clone()),
         |f, capture_start| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
@@ -134,9 +155,11 @@ where
                 protocol: handled.protocol,
                 tls: handled.tls,
                 release_places: handled.release_places,
+                decryption: handled.decryption,
             })
         },
         None,
+        &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
     summary.seen = seen;
@@ -151,14 +174,23 @@ pub fn run_with_handler<H, F, D>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     new_handler: F,
-    mut done: D,
+    done: D,
 ) -> CaptureSummary
 where
     H: StreamHandler,
     F: FnMut() -> H,
     D: FnMut(Finished<H>),
 {
-    pipeline(path, opened, limits, new_handler, |f, _| done(f), None)
+    let mut done = done;
+    pipeline(
+        path,
+        opened,
+        limits,
+        new_handler,
+        |f, _| done(f),
+        None,
+        &mut |_| {},
+    )
 }
 
 /// The loop itself: each finished connection goes to `done` with the
@@ -167,7 +199,8 @@ where
 /// damage, or when a stop is requested ([`crate::interrupt`]); either way
 /// the connections still open are finished as open at the end of the
 /// capture. Frames and connections outside the filter (`limits.filter`)
-/// are counted and go no further.
+/// are counted and go no further. The TLS key log text of the capture's
+/// Decryption Secrets Blocks (pcapng) goes to `on_secrets` as it is read.
 fn pipeline<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
@@ -175,6 +208,7 @@ fn pipeline<H, F, D>(
     new_handler: F,
     mut done: D,
     mut on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
+    on_secrets: &mut dyn FnMut(Vec<u8>),
 ) -> CaptureSummary
 where
     H: StreamHandler,
@@ -194,6 +228,7 @@ where
     };
     summary.format = Some(reader.format());
     summary.compression = reader.compression();
+    let mut reorder = Reorder::new(limits.reorder);
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
     if on_open.is_some() {
@@ -213,31 +248,40 @@ where
             filtered_connections = filtered_connections.saturating_add(1);
         }
     };
+    // Frames leave the reorder stage in time order (see `capture::Reorder`).
+    let (mut first_ts, mut last_ts) = (None, None);
+    let mut filtered_frames = 0u64;
+    let mut analyse = |frame: Frame<'_>| {
+        let first = *first_ts.get_or_insert(frame.ts);
+        t0.set(first);
+        last_ts = Some(frame.ts);
+        if by_packet && !filter.keeps_time(frame.ts, first) {
+            filtered_frames = filtered_frames.saturating_add(1);
+            return;
+        }
+        if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
+            if by_packet && !filter.keeps_segment(&seg) {
+                filtered_frames = filtered_frames.saturating_add(1);
+                return;
+            }
+            table.process_tunnelled(&seg, tunnel, &mut done);
+            if let Some(on_open) = on_open.as_mut() {
+                table.drain_opened(&mut **on_open);
+            }
+        }
+    };
     loop {
         if crate::interrupt::requested() {
             summary.interrupted = true;
             break;
         }
+        if let Some(text) = reader.take_secrets() {
+            on_secrets(text);
+        }
         match reader.next_frame() {
             Ok(Some(frame)) => {
                 summary.frames = summary.frames.saturating_add(1);
-                let first = *summary.first_ts.get_or_insert(frame.ts);
-                t0.set(first);
-                summary.last_ts = Some(frame.ts);
-                if by_packet && !filter.keeps_time(frame.ts, first) {
-                    summary.filtered_frames = summary.filtered_frames.saturating_add(1);
-                    continue;
-                }
-                if let (Decoded::Tcp(seg), tunnel) = decoder.decode_tunnelled(&frame) {
-                    if by_packet && !filter.keeps_segment(&seg) {
-                        summary.filtered_frames = summary.filtered_frames.saturating_add(1);
-                        continue;
-                    }
-                    table.process_tunnelled(&seg, tunnel, &mut done);
-                    if let Some(on_open) = on_open.as_mut() {
-                        table.drain_opened(&mut **on_open);
-                    }
-                }
+                reorder.push(frame, &mut analyse);
             }
             // A stop ends a stream as if it ended there (see
             // `crate::interrupt::Interruptible`): a record it cut short is
@@ -253,6 +297,11 @@ where
             }
         }
     }
+    reorder.finish(&mut analyse);
+    summary.first_ts = first_ts;
+    summary.last_ts = last_ts;
+    summary.filtered_frames = filtered_frames;
+    summary.reorder = reorder.stats;
     summary.bytes = reader.offset();
     decoder.finish();
     table.finish_all(&mut done);
@@ -367,13 +416,18 @@ where
     };
     let (http_limits, tls_limits) = (limits.http, limits.tls);
     let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
+    // The key log, joined by the capture's own secrets (see `run_opened`).
+    let keys = KeySource::new(limits.tls_keys.clone());
+    let keys_in = keys.clone();
+    let mut on_secrets =
+        move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
     let mut hit = crate::limits::LimitsHit::default();
     let mut seen = crate::http::sniff::Seen::default();
     let mut summary = pipeline(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, tls_limits, keep),
+        || ConnectionHandler::new(http_limits, tls_limits, keep).with_keys(keys.clone()),
         |f, t0| {
             let handled = f.handler.finish();
             hit.add_http(&handled.http);
@@ -392,7 +446,12 @@ where
             );
             connections = connections.saturating_add(1);
             transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
-            tls_connections = tls_connections.saturating_add(u64::from(handled.protocol.is_tls()));
+            let decrypted = handled
+                .decryption
+                .as_ref()
+                .is_some_and(DecryptReport::decrypted);
+            tls_connections =
+                tls_connections.saturating_add(u64::from(handled.protocol.is_tls() && !decrypted));
             linter.borrow_mut().connection(
                 &ConnectionFacts {
                     conn: &f.connection,
@@ -400,12 +459,14 @@ where
                     releases: &handled.releases,
                     protocol: handled.protocol,
                     tls: handled.tls.as_deref(),
+                    decrypted,
                     release_places: &handled.release_places,
                 },
                 &mut |finding| emit(finding, Some(t0)),
             );
         },
         Some(&mut |client| linter.borrow_mut().opened(client)),
+        &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
     summary.seen = seen;

@@ -44,6 +44,11 @@ pub struct Cli {
     /// identity.
     #[arg(long, global = true)]
     merge_tunnels: bool,
+    /// Decrypt TLS with the secrets of this NSS key log (what browsers,
+    /// curl and most TLS stacks write when SSLKEYLOGFILE is set); default:
+    /// $SSLKEYLOGFILE, then `check`'s `[tls] keylog`.
+    #[arg(long, global = true, value_name = "FILE")]
+    keylog: Option<String>,
     /// Colour the output: auto (a terminal, unless NO_COLOR is set), always
     /// or never.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -51,6 +56,31 @@ pub struct Cli {
     /// Print only the summary lines, warnings and errors.
     #[arg(short, long, global = true)]
     quiet: bool,
+}
+
+/// Reads the key log at `path`. The error names the file and the system's
+/// reason, never a line of it.
+fn read_keylog(path: &str) -> Result<std::sync::Arc<crate::tls::KeyLog>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{path}: cannot read the key log: {e}"))?;
+    let log = crate::tls::KeyLog::parse(&String::from_utf8_lossy(&text));
+    if log.malformed_lines > 0 {
+        eprintln!(
+            "connlint: {path}: {} line{} of the key log not understood (skipped)",
+            log.malformed_lines,
+            if log.malformed_lines == 1 { "" } else { "s" }
+        );
+    }
+    Ok(std::sync::Arc::new(log))
+}
+
+/// The key log to decrypt with: `--keylog`, else `[tls] keylog` of the
+/// configuration file, else `$SSLKEYLOGFILE`.
+fn keylog_path(cli: Option<&str>, config: Option<String>) -> Option<String> {
+    cli.map(str::to_string).or(config).or_else(|| {
+        std::env::var("SSLKEYLOGFILE")
+            .ok()
+            .filter(|p| !p.is_empty())
+    })
 }
 
 /// The captures a command reads, and what of them to analyse.
@@ -241,7 +271,10 @@ enum Command {
 
 /// Reads the configuration file named on the command line, or
 /// `./connlint.toml` when there is one.
-fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<String>), String> {
+fn load_config(
+    path: Option<&str>,
+    cli: &CliSelection,
+) -> Result<(Config, Vec<String>, Option<String>), String> {
     let (path, required) = match path {
         Some(p) => (p.to_string(), true),
         None => ("connlint.toml".to_string(), false),
@@ -263,11 +296,19 @@ fn load_config(path: Option<&str>, cli: &CliSelection) -> Result<(Config, Vec<St
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let config = Config::resolve(Some((&path, &file)), cli).map_err(|e| e.to_string())?;
-            Ok((config, limits))
+            let keylog = file.tls.and_then(|t| t.keylog).map(|k| {
+                let dir = std::path::Path::new(&path).parent();
+                match dir.filter(|d| !d.as_os_str().is_empty()) {
+                    Some(d) => d.join(&k).to_string_lossy().into_owned(),
+                    None => k,
+                }
+            });
+            Ok((config, limits, keylog))
         }
         None => Ok((
             Config::resolve(None, cli).map_err(|e| e.to_string())?,
             Vec::new(),
+            None,
         )),
     }
 }
@@ -383,6 +424,15 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
+    if !matches!(cli.command, Command::Check { .. }) {
+        // `check` reads its configuration file first: its [tls] keylog too.
+        if let Some(path) = keylog_path(cli.keylog.as_deref(), None) {
+            match read_keylog(&path) {
+                Ok(k) => limits.tls_keys = Some(k),
+                Err(e) => return usage(e),
+            }
+        }
+    }
     let view = View {
         term: Term::detect(cli.color),
         quiet: cli.quiet,
@@ -439,6 +489,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 rule_help: sarif_rule_help,
                 merge_tunnels: cli.merge_tunnels,
                 jobs,
+                keylog: cli.keylog.clone(),
             },
             &cli.limits,
             view,
@@ -582,7 +633,8 @@ impl Listing for ConnectionListing {
 
     fn item(&mut self, path: &str, a: &Analyzed, w: &Writer) -> Rendered {
         let rec = ConnectionRecord::new(path, &a.connection, Some(a.transaction_count()))
-            .with_protocol(a.protocol, a.tls.as_deref());
+            .with_protocol(a.protocol, a.tls.as_deref())
+            .with_decryption(a.decryption.as_ref());
         let clock = Clock {
             t0: a.capture_start,
             absolute: self.absolute,
@@ -607,6 +659,7 @@ struct TransactionListing {
     http_connections: u64,
     connections: u64,
     tls_connections: u64,
+    decrypted: u64,
 }
 
 impl Listing for TransactionListing {
@@ -624,6 +677,7 @@ impl Listing for TransactionListing {
             http_connections: 0,
             connections: 0,
             tls_connections: 0,
+            decrypted: 0,
         }
     }
 
@@ -631,7 +685,8 @@ impl Listing for TransactionListing {
         self.connections = self.connections.saturating_add(1);
         self.tls_connections = self
             .tls_connections
-            .saturating_add(u64::from(a.protocol.is_tls()));
+            .saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
+        self.decrypted = self.decrypted.saturating_add(u64::from(a.decrypted()));
         self.http_connections = self
             .http_connections
             .saturating_add(u64::from(a.http.is_http));
@@ -683,6 +738,7 @@ impl Listing for TransactionListing {
             self.http_connections,
             self.connections,
             self.tls_connections,
+            self.decrypted,
         )
     }
 }
@@ -776,6 +832,7 @@ struct CheckArgs {
     rule_help: RuleHelp,
     merge_tunnels: bool,
     jobs: Option<usize>,
+    keylog: Option<String>,
 }
 
 /// `connlint check`: the configuration (file, then command line), every
@@ -794,10 +851,11 @@ fn check_command(
                 .map_or(String::new(), |v| v.get_name().to_string())
         ));
     }
-    let (config, file_limits) = match load_config(args.config.as_deref(), &args.selection) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
+    let (config, file_limits, file_keylog) =
+        match load_config(args.config.as_deref(), &args.selection) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
     let mut baseline = match &args.baseline {
         None => None,
         Some(p) => match std::fs::read_to_string(p)
@@ -817,6 +875,12 @@ fn check_command(
     }
     limits.tunnels.merge = args.merge_tunnels;
     limits.filter = input.filter();
+    if let Some(path) = keylog_path(args.keylog.as_deref(), file_keylog) {
+        match read_keylog(&path) {
+            Ok(k) => limits.tls_keys = Some(k),
+            Err(e) => return usage(e),
+        }
+    }
     let mut options = findings::CheckOptions::new(&config, !args.no_group);
     options.statistics = args.statistics;
     options.max_groups = limits.max_groups;
@@ -1206,6 +1270,42 @@ fn undecoded_note(summary: &CaptureSummary) -> Option<String> {
     ))
 }
 
+/// Frames out of time order that could not be put back, and clock
+/// anomalies (see `capture::Reorder`).
+fn time_order_notes(summary: &CaptureSummary) -> Vec<String> {
+    let frames = |n: u64| {
+        if n == 1 {
+            "1 frame".to_string()
+        } else {
+            format!("{n} frames")
+        }
+    };
+    let were = |n: u64| if n == 1 { "was" } else { "were" };
+    let mut notes = Vec::new();
+    let late = summary.reorder.frames_out_of_order;
+    if late > 0 {
+        notes.push(format!(
+            "{} out of time order by more than the reorder window holds {} analysed \
+             where the file has {} (raise it with --limit reorder_window_ms=N, \
+             max_reorder_frames=N or max_reorder_bytes=N)",
+            frames(late),
+            were(late),
+            if late == 1 { "it" } else { "them" }
+        ));
+    }
+    let odd = summary.reorder.clock_anomalies;
+    if odd > 0 {
+        notes.push(format!(
+            "{} with a timestamp an hour or more away from the frames around {} \
+             (a clock anomaly) {} analysed at the time of the frame before",
+            frames(odd),
+            if odd == 1 { "it" } else { "them" },
+            were(odd)
+        ));
+    }
+    notes
+}
+
 /// Why a capture that was read has nothing to judge, if it has not: no
 /// packets, no TCP connection, or no HTTP/1.x (and what there was).
 fn nothing_to_judge(summary: &CaptureSummary) -> Option<String> {
@@ -1255,6 +1355,9 @@ fn report_capture(summary: &CaptureSummary, role: CaptureRole, view: View) -> bo
     let path = &summary.path;
     if !view.quiet {
         if let Some(note) = undecoded_note(summary) {
+            eprintln!("connlint: note: {path}: {note}");
+        }
+        for note in time_order_notes(summary) {
             eprintln!("connlint: note: {path}: {note}");
         }
         for (key, n, meaning) in summary.limits_hit.reached() {

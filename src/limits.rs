@@ -8,7 +8,7 @@
 //! the JSON documents carry `limits_hit`), so a report is never silently
 //! partial.
 
-use crate::capture::ReaderLimits;
+use crate::capture::{ReaderLimits, ReorderLimits};
 use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
@@ -18,11 +18,13 @@ use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage; and what of
-/// the capture to analyse (the filter, which is no bound but travels with
-/// them to every stage that reads the capture).
+/// the capture to analyse (the filter) and the key log the TLS stage
+/// decrypts with, which are no bounds but travel with them to every stage.
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub reader: ReaderLimits,
+    /// How far records out of time order are put back in order.
+    pub reorder: ReorderLimits,
     pub fragments: FragmentLimits,
     /// How tunnels are told apart (`--merge-tunnels`, `max_tunnels`).
     pub tunnels: TunnelOptions,
@@ -35,12 +37,16 @@ pub struct Limits {
     pub max_groups: usize,
     /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
     pub filter: crate::filter::Filter,
+    /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
+    /// `[tls] keylog`); not a bound, and never printed.
+    pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             reader: ReaderLimits::default(),
+            reorder: ReorderLimits::default(),
             fragments: FragmentLimits::default(),
             tunnels: TunnelOptions::default(),
             flow: FlowLimits::default(),
@@ -49,6 +55,7 @@ impl Default for Limits {
             lint: LintLimits::default(),
             max_groups: 65_536,
             filter: crate::filter::Filter::default(),
+            tls_keys: None,
         }
     }
 }
@@ -72,6 +79,7 @@ struct Reached {
 }
 
 const SECOND: i64 = 1_000_000_000;
+const MILLISECOND: i64 = 1_000_000;
 
 macro_rules! key {
     ($key:ident: $($field:ident).+, $doc:literal $(, reached: $meaning:literal)?) => {
@@ -89,9 +97,33 @@ macro_rules! key {
     };
 }
 
+/// A key whose value is a duration in `unit` nanoseconds (seconds,
+/// milliseconds), held in nanoseconds; never counted as reached.
+macro_rules! key_time {
+    ($key:ident: $($field:ident).+, $unit:expr, $doc:literal) => {
+        Key {
+            key: stringify!($key),
+            doc: $doc,
+            get: |l: &Limits| (l.$($field).+ / $unit) as u64,
+            set: |l: &mut Limits, v: u64| {
+                l.$($field).+ = i64::try_from(v)
+                    .unwrap_or(i64::MAX / $unit)
+                    .saturating_mul($unit)
+            },
+            reached: None,
+        }
+    };
+}
+
 const KEYS: &[Key] = &[
     key!(max_record_bytes: reader.max_record_bytes,
         "largest pcap record or pcapng block read from a stream"),
+    key_time!(reorder_window_ms: reorder.window_ns, MILLISECOND,
+        "milliseconds a frame is held for frames out of time order to be put back before it"),
+    key!(max_reorder_frames: reorder.max_frames,
+        "frames held at once to put frames out of time order back in order"),
+    key!(max_reorder_bytes: reorder.max_bytes,
+        "bytes of frames held at once to put frames out of time order back in order"),
     key!(max_fragment_datagrams: fragments.max_datagrams,
         "IP datagrams being reassembled from fragments at once",
         reached: "IP fragments were dropped to stay within the datagrams reassembled at once"),
@@ -137,6 +169,10 @@ const KEYS: &[Key] = &[
     key!(max_groups: max_groups,
         "finding groups (rule, client host, server) in one capture's grouped output",
         reached: "findings of further groups were counted but not listed in the grouped output"),
+    key_time!(idle_timeout_s: flow.idle_timeout_ns, SECOND,
+        "seconds without a packet after which a connection not established (handshake never completed, or closing) is finished"),
+    key_time!(established_timeout_s: flow.established_timeout_ns, SECOND,
+        "seconds without a packet after which an established connection is finished (a packet continuing it later resumes it)"),
 ];
 
 impl Limits {
@@ -147,21 +183,8 @@ impl Limits {
             format!("`{assignment}`: expected KEY=VALUE, e.g. max_connections=100000")
         })?;
         let (key, value) = (key.trim(), value.trim());
-        if key == "idle_timeout_s" {
-            let v: u64 = value
-                .parse()
-                .map_err(|_| format!("{key}: `{value}` is not a whole number"))?;
-            self.flow.idle_timeout_ns = i64::try_from(v)
-                .unwrap_or(i64::MAX / SECOND)
-                .saturating_mul(SECOND);
-            return Ok(());
-        }
         let k = KEYS.iter().find(|k| k.key == key).ok_or_else(|| {
-            let known: Vec<&str> = KEYS
-                .iter()
-                .map(|k| k.key)
-                .chain(["idle_timeout_s"])
-                .collect();
+            let known: Vec<&str> = KEYS.iter().map(|k| k.key).collect();
             format!(
                 "`{key}` is not a limit; the limits are: {}",
                 known.join(", ")
@@ -179,13 +202,7 @@ impl Limits {
 
     /// Every settable bound: key, current value, what it bounds.
     pub fn describe(&self) -> Vec<(&'static str, u64, &'static str)> {
-        let mut v: Vec<_> = KEYS.iter().map(|k| (k.key, (k.get)(self), k.doc)).collect();
-        v.push((
-            "idle_timeout_s",
-            (self.flow.idle_timeout_ns / SECOND) as u64,
-            "seconds without a packet after which a connection is finished",
-        ));
-        v
+        KEYS.iter().map(|k| (k.key, (k.get)(self), k.doc)).collect()
     }
 }
 

@@ -78,7 +78,15 @@ fn run(segs: &[Seg]) -> Vec<(Connection, Log)> {
 }
 
 fn run_with<H: StreamHandler>(segs: &[Seg], new: impl FnMut() -> H) -> Vec<(Connection, H)> {
-    let mut table = FlowTable::new(FlowLimits::default(), new);
+    run_limits(segs, FlowLimits::default(), new)
+}
+
+fn run_limits<H: StreamHandler>(
+    segs: &[Seg],
+    limits: FlowLimits,
+    new: impl FnMut() -> H,
+) -> Vec<(Connection, H)> {
+    let mut table = FlowTable::new(limits, new);
     let mut out = Vec::new();
     for (i, s) in segs.iter().enumerate() {
         let src: SocketAddr = s.src.parse().unwrap();
@@ -352,4 +360,116 @@ fn closed_connections_linger_up_to_the_bound_and_the_first_closed_goes_first() {
     assert_eq!(conns[1].packets, 6);
     assert_eq!(stats.linger_cut, 1);
     assert_eq!((stats.late_packets, stats.linger_cut_late), (1, 1));
+}
+
+// Idle connections: a long timeout once established, eviction under table
+// pressure, and a packet that continues a connection let go resumes it.
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// A handshake and one exchange between C and S (client ISN 1000, server
+/// ISN 5000), the last packet at 40 ms.
+fn one_exchange() -> Vec<Seg> {
+    let mut s = handshake(1000, 5000);
+    s.push(seg(21, C, S, PA, 1001, 5001, b"GET / HTTP/1.1\r\n\r\n"));
+    s.push(seg(40, S, C, PA, 5001, 1019, b"HTTP/1.1 200 OK\r\n\r\n"));
+    s
+}
+
+/// The client's next request on that connection, at `ms`.
+fn next_request(ms: i64) -> Seg {
+    seg(ms, C, S, PA, 1019, 5020, b"GET /2 HTTP/1.1\r\n\r\n")
+}
+
+#[test]
+fn an_established_connection_idles_up_to_its_timeout() {
+    let limits = FlowLimits::default();
+    assert_eq!(limits.established_timeout_ns, 24 * HOUR_MS * 1_000_000);
+    // Just under the timeout: one connection.
+    let mut s = one_exchange();
+    s.push(next_request(40 + 24 * HOUR_MS - 1));
+    let out = run_limits(&s, limits, Log::default);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.packets, 6);
+    // At it: let go, and the request resumes it.
+    let mut s = one_exchange();
+    s.push(next_request(40 + 24 * HOUR_MS));
+    let out = run_limits(&s, limits, Log::default);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0.end_reason, EndReason::IdleTimeout);
+    let resumed = out[1].0.resumes.expect("resumed");
+    assert_eq!((resumed.id, resumed.closed), (0, false));
+    assert_eq!(out[1].0.generation, 0);
+    assert_eq!(out[1].1 .0, vec!["client@0:GET /2 HTTP/1.1\r\n\r\n"]);
+}
+
+#[test]
+fn an_unanswered_syn_idles_out_after_the_short_timeout() {
+    let limits = FlowLimits::default();
+    assert_eq!(limits.idle_timeout_ns, 600_000_000_000);
+    let syn = |ms| seg(ms, C, S, SYN, 1000, 0, b"");
+    // Retransmitted just under 600 s: the same connection.
+    let out = run_limits(&[syn(0), syn(599_999)], limits, Log::default);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0.packets, 2);
+    // At 600 s: the first is finished, and nothing resumes a handshake.
+    let out = run_limits(&[syn(0), syn(600_000)], limits, Log::default);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0.end_reason, EndReason::IdleTimeout);
+    assert!(out[1].0.resumes.is_none());
+}
+
+/// The exchange, then another connection's SYN at `at` ms with a table of
+/// one (it evicts the first), then `then`.
+fn evicted_then(then: Seg) -> Vec<(Connection, Log)> {
+    let limits = FlowLimits {
+        max_connections: 1,
+        ..FlowLimits::default()
+    };
+    let mut s = one_exchange();
+    s.push(seg(1_000, "10.0.0.1:51001", S, SYN, 7, 0, b""));
+    s.push(then);
+    run_limits(&s, limits, Log::default)
+}
+
+#[test]
+fn a_segment_continuing_an_evicted_connection_resumes_it() {
+    // The server's next bytes (offset 19 of its stream) from the server:
+    // roles stay as the handshake set them.
+    let out = evicted_then(seg(2_000, S, C, PA, 5020, 1019, b"more"));
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[0].0.end_reason, EndReason::Evicted);
+    let c = &out[2].0;
+    assert_eq!(c.resumes.map(|p| p.id), Some(0));
+    assert_eq!(c.client.to_string(), C);
+    assert_eq!(c.roles, RoleEvidence::Syn);
+    // A side that had sent nothing is judged by its acknowledgement: here
+    // the client's ACK of the server's stream.
+    let out = evicted_then(seg(2_000, C, S, ACK, 1019, 5020, b""));
+    assert_eq!(out[2].0.resumes.map(|p| p.id), Some(0));
+}
+
+#[test]
+fn a_segment_far_from_an_evicted_connections_numbers_is_a_new_connection() {
+    // 2^31 past the client's next byte: not a continuation (the resume
+    // window is 2^30, TCP's largest window).
+    let far = 1019u32.wrapping_add(1 << 31);
+    let out = evicted_then(seg(2_000, C, S, PA, far, 5020, b"x"));
+    assert_eq!(out.len(), 3);
+    assert!(out[2].0.resumes.is_none());
+    assert!(out[2].0.previous.is_none());
+    // 2^30 past it is one.
+    let near = 1019u32.wrapping_add(1 << 30);
+    let out = evicted_then(seg(2_000, C, S, PA, near, 5020, b"x"));
+    assert_eq!(out[2].0.resumes.map(|p| p.id), Some(0));
+}
+
+#[test]
+fn a_syn_after_an_evicted_connection_is_the_tuples_next_generation() {
+    let out = evicted_then(seg(2_000, C, S, SYN, 90_000, 0, b""));
+    let c = &out[2].0;
+    assert!(c.resumes.is_none());
+    assert_eq!(c.generation, 1);
+    let previous = c.previous.expect("previous");
+    assert_eq!((previous.id, previous.closed), (0, false));
 }

@@ -238,7 +238,8 @@ fn each_sample_gives_exactly_its_expected_findings() {
     let mut checked = 0;
     for (file, expected) in &exp {
         let path = samples().join(file);
-        let outcome = run_check(path.to_str().unwrap(), &Limits::default(), &config);
+        // A TLS sample recorded with its client's key log is checked with it.
+        let outcome = run_check(path.to_str().unwrap(), &limits_for(&path), &config);
         assert!(
             outcome.summary.error.is_none(),
             "{file}: {:?}",
@@ -288,11 +289,21 @@ fn each_sample_gives_exactly_its_expected_findings() {
     );
 }
 
+/// A TLS sample recorded with its client's key log (NAME.keylog beside it)
+/// is read with it.
+fn limits_for(path: &Path) -> Limits {
+    let mut limits = Limits::default();
+    if let Ok(text) = std::fs::read_to_string(path.with_extension("keylog")) {
+        limits.tls_keys = Some(std::sync::Arc::new(connlint::tls::KeyLog::parse(&text)));
+    }
+    limits
+}
+
 /// The sample's transactions as `connlint transactions --format json` writes them.
 fn transactions(path: &Path) -> Vec<Value> {
     let p = path.to_str().unwrap();
     let mut conns: Vec<Analyzed> = Vec::new();
-    run(p, &Limits::default(), Keep::TRANSACTIONS, |a| conns.push(a));
+    run(p, &limits_for(path), Keep::TRANSACTIONS, |a| conns.push(a));
     let mut out = Vec::new();
     for a in &conns {
         for tx in &a.http.transactions {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Record connlint's sample captures from real Linux TCP stacks.
 #
-#   samples/recorder/record.sh list          the scenario names
-#   samples/recorder/record.sh all           record every scenario
+#   samples/recorder/record.sh list          the scenario names (of samples/; list --all adds test data)
+#   samples/recorder/record.sh all           record every sample
 #   samples/recorder/record.sh NAME...       record some (NAME = file name without .pcap)
 #
 # Each scenario runs its client, server (and proxy) from scenarios.py in their own
@@ -257,6 +257,11 @@ record_one() {
     else
         mergecap -F pcap -w "$out" "${parts[@]}"
     fi
+    if [[ -s $WORK/keylog ]]; then
+        # A TLS client's secrets (SSLKEYLOGFILE): beside the capture, for decryption.
+        cp "$WORK/keylog" "${out%.pcap}.keylog"
+        echo "record.sh: wrote ${out%.pcap}.keylog" >&2
+    fi
     if [[ ${KEEP_LOGS:-0} == 1 ]]; then cat "$WORK"/*.log >&2 || true; fi
     if command -v tshark >/dev/null; then
         local syns
@@ -275,7 +280,7 @@ case ${1:-} in
         sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
         exit 2 ;;
     list)
-        "$PY" "$HERE/scenarios.py" list ;;
+        "$PY" "$HERE/scenarios.py" list "${@:2}" ;;
     all)
         for n in $("$PY" "$HERE/scenarios.py" list); do record_one "$n"; done ;;
     *)

@@ -20,7 +20,7 @@ is about 50 / (50 + 50) -> ratio 0.5, so every one-transaction sample that is
 timer so that no pure ACK looks like it released data (T001/T002) by accident.
 
 Usage (normally through record.sh, inside network namespaces):
-    scenarios.py list
+    scenarios.py list [--all]          the samples (--all: and the test-data scenarios)
     scenarios.py meta NAME             shell assignments: TOPO FAMILY CAPTURE CONNS
     scenarios.py run NAME ROLE         ROLE is client, server or proxy
 Environment: READY_DIR - where server/proxy touch a file once listening.
@@ -260,12 +260,14 @@ def header(headers, name):
 SCENARIOS = {}
 
 
-def scenario(name, port, topo="direct", family=4, capture="client", conns=1, summary=""):
+def scenario(name, port, topo="direct", family=4, capture="client", conns=1, summary="", sample=True):
     """Register client/server(/proxy) functions for one capture.
 
     `port` is the first fixed client source port of the scenario; a scenario
     that opens several connections uses port, port+1, ...  `conns` is how many
-    connections the capture must hold (record.sh checks it).
+    connections the capture must hold (record.sh checks it). `sample=False`:
+    the capture is test data recorded into tests/data (OUT_DIR), not a sample
+    of samples/, so `list` (and `record.sh all`) leave it out.
     """
 
     def deco(cls):
@@ -276,6 +278,7 @@ def scenario(name, port, topo="direct", family=4, capture="client", conns=1, sum
         cls.capture = capture
         cls.conns = conns
         cls.summary = summary
+        cls.sample = sample
         SCENARIOS[name] = cls
         return cls
 
@@ -1394,6 +1397,38 @@ class CleanPageLoad(Direct):
         s.close()
 
 
+def noise(n, seed):
+    """`n` deterministic bytes that look like compressed media (no HTTP in them)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < n:
+        out += hashlib.sha256(b"%d:%d" % (seed, counter)).digest()
+        counter += 1
+    return bytes(out[:n])
+
+
+@scenario("long-download-keepalive", 46111, sample=False,
+          summary="a keep-alive connection: a small page, a 600000-byte download, then two small GETs")
+class LongDownload(KeepAlive):
+    """The capture that begins in the middle of a big download, once cut.
+
+    One connection, TCP_NODELAY, one write per message: GET / (a small page,
+    which confirms persistence), GET /video.bin (600000 bytes of
+    incompressible-looking data, about 415 segments), then GET /next.json and
+    GET /last.txt, each answered at once. Recorded whole; the test data cut
+    from it (tests/data/realworld/README.md) start inside the download.
+    """
+
+    EXCHANGES = [
+        (request("GET", "/"), "GET", response("200 OK", [("Content-Type", "text/html")], page("downloads"))),
+        (request("GET", "/video.bin"), "GET",
+         response("200 OK", [("Content-Type", "application/octet-stream")], noise(600000, 1))),
+        (request("GET", "/next.json"), "GET",
+         response("200 OK", [("Content-Type", "application/json")], b'{"next": "/last.txt"}\n')),
+        (request("GET", "/last.txt"), "GET", response("200 OK", [("Content-Type", "text/plain")], b"done\n")),
+    ]
+
+
 @scenario("clean-ipv6-keepalive", 46091, family=6,
           summary="the keep-alive reuse exchange over IPv6")
 class CleanIPv6(KeepAlive):
@@ -1845,7 +1880,10 @@ http {{
         for u in urls:
             args += ["-o", "/dev/null", f"https://{TLS_HOST}{u}"]
         log("client", " ".join(args))
-        subprocess.run(args, check=True)
+        # curl writes its TLS secrets (NSS key log format) where record.sh
+        # finds them and keeps them beside the capture as NAME.keylog.
+        env = dict(os.environ, SSLKEYLOGFILE=os.path.join(work_dir(), "keylog"))
+        subprocess.run(args, check=True, env=env)
 
     @classmethod
     def client(cls, role):
@@ -1944,6 +1982,81 @@ class S007(TlsNginx):
     @classmethod
     def run_client(cls, role):
         cls.curl(["/index.html", "/style.css"], "--http2", "--tlsv1.2", "--tls-max", "1.2", port=cls.port)
+
+
+# ---------------------------------------------------------------- TLS with a key log (decryption)
+#
+# curl writes its secrets to a key log (SSLKEYLOGFILE); record.sh keeps it
+# beside the capture as NAME.keylog, so that `connlint --keylog` (and
+# tshark's tls.keylog_file) read the HTTP inside. The secrets are of a
+# throwaway server key and a one-off session: nothing else is protected by them.
+
+@scenario("clean-tls13-keepalive-keylog", 47201,
+          summary="curl fetches three files over one TLS 1.3 keep-alive connection (AES-256-GCM, OpenSSL's first choice) from nginx, with its key log")
+class CleanTls13KeepAliveKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", port=cls.port)
+
+
+@scenario("clean-tls13-chacha20-keylog", 47202,
+          summary="curl fetches two files over one TLS 1.3 connection with TLS_CHACHA20_POLY1305_SHA256, with its key log")
+class CleanTls13ChaChaKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256",
+                 port=cls.port)
+
+
+@scenario("clean-tls13-aes128-keylog", 47203,
+          summary="curl fetches two files over one TLS 1.3 connection with TLS_AES_128_GCM_SHA256, with its key log")
+class CleanTls13Aes128Keylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256",
+                 port=cls.port)
+
+
+@scenario("clean-tls12-keepalive-keylog", 47204,
+          summary="curl limited to TLS 1.2 fetches three files over one keep-alive connection (ECDHE-ECDSA-AES128-GCM-SHA256) from nginx, with its key log")
+class CleanTls12KeepAliveKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/style.css", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 "--ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256", port=cls.port)
+
+
+@scenario("clean-tls12-chacha20-keylog", 47205,
+          summary="curl limited to TLS 1.2 fetches two files with ECDHE-ECDSA-CHACHA20-POLY1305 (RFC 7905), with its key log")
+class CleanTls12ChaChaKeylog(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305", port=cls.port)
+
+
+@scenario("C002-proxy-connection-header-tls", 47211,
+          summary="curl sends Proxy-Connection: keep-alive inside TLS 1.3 to nginx (C002 of the clear sample, read with the key log)")
+class C002Tls(TlsNginx):
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html"], "--http1.1", "-H", "Proxy-Connection: keep-alive", port=cls.port)
+
+
+@scenario("R001-rst-truncated-response-tls-keylog", 47212,
+          summary="R001-rst-truncated-response-tls again, with curl's key log: decrypted, the cut response is judged from its HTTP")
+class R001TlsKeylog(TlsNginx):
+    @classmethod
+    def extra_files(cls, www):
+        with open(os.path.join(www, "catalog.pdf"), "wb") as f:
+            f.write(os.urandom(1024 * 1024))
+
+    @classmethod
+    def run_client(cls, role):
+        try:
+            cls.curl(["/catalog.pdf"], "--http1.1", "--limit-rate", "100k", "--max-time", "0.5", port=cls.port)
+        except subprocess.CalledProcessError as e:
+            log(role, f"curl gave up as asked ({e.returncode})")
 
 
 class SClientSessions(TlsNginx):
@@ -2085,8 +2198,9 @@ class T001Tls(Direct):
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "list":
-        for name in SCENARIOS:
-            print(name)
+        for name, sc in SCENARIOS.items():
+            if sc.sample or argv[2:] == ["--all"]:
+                print(name)
         return 0
     if len(argv) == 3 and argv[1] == "meta":
         sc = SCENARIOS.get(argv[2])

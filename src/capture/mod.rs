@@ -15,10 +15,12 @@ mod pcap;
 mod pcapng;
 mod reader;
 mod record;
+mod reorder;
 
 pub use linktype::LinkType;
 pub use reader::{CaptureFormat, CaptureReader};
 pub use record::ReaderLimits;
+pub use reorder::{Reorder, ReorderLimits, ReorderStats};
 
 use crate::Timestamp;
 

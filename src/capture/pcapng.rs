@@ -32,6 +32,13 @@ const INTERFACE_DESCRIPTION: u32 = 1;
 const OBSOLETE_PACKET: u32 = 2;
 const SIMPLE_PACKET: u32 = 3;
 const ENHANCED_PACKET: u32 = 6;
+/// A Decryption Secrets Block (what `editcap --inject-secrets` writes).
+const DECRYPTION_SECRETS: u32 = 0x0000_000A;
+/// Its secrets type for a TLS key log (NSS format): "TLSK".
+const TLS_KEY_LOG: u32 = 0x544C_534B;
+/// Most key log bytes kept from a capture's Decryption Secrets Blocks; more
+/// are counted, not kept.
+pub const MAX_SECRETS_BYTES: usize = 16 << 20;
 
 /// A pcapng file being read: the current section's byte order and interfaces.
 pub(super) struct PcapNgFile {
@@ -42,6 +49,10 @@ pub(super) struct PcapNgFile {
     interfaces: Vec<Interface>,
     /// Timestamp of the last frame, lent to simple packet blocks, which have none.
     last_ts: Timestamp,
+    /// TLS key log text from Decryption Secrets Blocks not yet taken.
+    pub(super) secrets: Vec<u8>,
+    /// Secrets bytes past [`MAX_SECRETS_BYTES`], dropped.
+    pub(super) secrets_dropped: u64,
 }
 
 /// What a packet block needs from its interface description, looked up once.
@@ -74,6 +85,8 @@ impl PcapNgFile {
             big_endian,
             interfaces: Vec::new(),
             last_ts: Timestamp::ZERO,
+            secrets: Vec::new(),
+            secrets_dropped: 0,
         })
     }
 
@@ -96,6 +109,10 @@ impl PcapNgFile {
                     Some(self.packet(input, offset, block_type, len)?)
                 }
                 SIMPLE_PACKET => Some(self.simple_packet(input, offset, len)?),
+                DECRYPTION_SECRETS => {
+                    self.secrets_block(block_body(input.window(), len));
+                    None
+                }
                 // Statistics, name resolution, journal, custom and unknown
                 // blocks carry nothing connlint uses.
                 _ => None,
@@ -106,6 +123,26 @@ impl PcapNgFile {
                 return Ok(Some(found));
             }
         }
+    }
+
+    /// A Decryption Secrets Block: secrets type, secrets length, the
+    /// secrets (then options). Only TLS key logs are kept; a block whose
+    /// length does not fit is skipped.
+    fn secrets_block(&mut self, body: &[u8]) {
+        let kind = u32_at(body, 0, self.big_endian);
+        let declared = usize::try_from(u32_at(body, 4, self.big_endian)).unwrap_or(usize::MAX);
+        let Some(data) = body.get(8..).and_then(|d| d.get(..declared)) else {
+            return;
+        };
+        if kind != TLS_KEY_LOG {
+            return;
+        }
+        if self.secrets.len().saturating_add(data.len()) > MAX_SECRETS_BYTES {
+            self.secrets_dropped = self.secrets_dropped.saturating_add(data.len() as u64);
+            return;
+        }
+        self.secrets.extend_from_slice(data);
+        self.secrets.push(b'\n');
     }
 
     /// Passes a section header or interface description to the parser, whose
@@ -378,6 +415,7 @@ fn block_name(block_type: u32) -> &'static str {
         SIMPLE_PACKET => "simple packet block",
         ENHANCED_PACKET => "enhanced packet block",
         4 => "name resolution block",
+        DECRYPTION_SECRETS => "decryption secrets block",
         5 => "interface statistics block",
         _ => "pcapng block",
     }

@@ -169,6 +169,15 @@ impl CaptureReader {
         })
     }
 
+    /// The TLS key log text of the Decryption Secrets Blocks read since the
+    /// last call (pcapng), if any.
+    pub fn take_secrets(&mut self) -> Option<Vec<u8>> {
+        match &mut self.container {
+            Container::PcapNg(f) if !f.secrets.is_empty() => Some(std::mem::take(&mut f.secrets)),
+            _ => None,
+        }
+    }
+
     /// The compression the capture is read through (`gzip`, `zstd`), if
     /// any: byte offsets are then offsets in the decompressed data.
     pub fn compression(&self) -> Option<&'static str> {

@@ -61,7 +61,8 @@ pub enum EndReason {
     Closed,
     /// A SYN with a new sequence number reused the tuple.
     Reused,
-    /// No packet for longer than the idle timeout.
+    /// No packet for longer than its idle timeout (`established_timeout_s`
+    /// once established, else `idle_timeout_s`).
     IdleTimeout,
     /// The table was full and this was the oldest idle connection.
     Evicted,
@@ -97,6 +98,11 @@ pub struct Connection {
     /// The connection that used the same 4-tuple before this one, if the
     /// flow table still remembered it.
     pub previous: Option<Previous>,
+    /// The connection this one continues: the flow table had let it go
+    /// while established (idle past its timeout, or evicted from a full
+    /// table) and this connection's first packet continued its sequence
+    /// numbers. Same tuple, same generation, roles as it had.
+    pub resumes: Option<Previous>,
     /// The tunnel layers its first segment came through (none for
     /// untunnelled traffic).
     pub tunnel: Option<Box<crate::decode::TunnelPath>>,
@@ -197,6 +203,7 @@ impl Connection {
             end_reason: EndReason::EndOfCapture,
             dirs: Default::default(),
             previous: None,
+            resumes: None,
             tunnel: None,
         }
     }

@@ -2,7 +2,7 @@
 
 mod arrives;
 
-use super::connection::{Connection, EndReason, RoleEvidence, RstSegment};
+use super::connection::{Connection, EndReason, Previous, RoleEvidence, RstSegment};
 use super::roles;
 use crate::decode::{TcpSegment, Tunnel};
 use crate::reassembly::{
@@ -19,8 +19,15 @@ const SECOND: i64 = 1_000_000_000;
 /// Bounds and timeouts of the flow table, in capture time.
 #[derive(Clone, Copy, Debug)]
 pub struct FlowLimits {
-    /// A connection with no packet for this long is finished.
+    /// A connection not established (a handshake that never completed, or
+    /// one closing) with no packet for this long is finished.
     pub idle_timeout_ns: i64,
+    /// An established connection (handshake completed, or picked up
+    /// mid-stream, or data delivered) with no packet for this long is
+    /// finished. Long, as a stateful firewall's: keep-alive and database
+    /// connections idle for hours. A packet that continues its sequence
+    /// numbers afterwards resumes it (`Connection::resumes`).
+    pub established_timeout_ns: i64,
     /// After both FINs or a RST, late packets (the last ACK, a retransmitted
     /// FIN) still belong to the connection for this long.
     pub linger_ns: i64,
@@ -48,6 +55,7 @@ impl Default for FlowLimits {
     fn default() -> Self {
         FlowLimits {
             idle_timeout_ns: 600 * SECOND,
+            established_timeout_ns: 86_400 * SECOND,
             linger_ns: 5 * SECOND,
             tombstone_ns: 120 * SECOND,
             max_connections: 65_536,
@@ -76,6 +84,9 @@ pub struct FlowStats {
     /// Packets that came on such a connection's tuple before its linger
     /// would have ended: they are late packets instead of its own.
     pub linger_cut_late: u64,
+    /// Connections whose first packet continued one let go while
+    /// established (idle or evicted).
+    pub resumed: u64,
     pub max_concurrent: u64,
     /// Times the capture-wide reassembly budget ran out.
     pub reassembly_budget_hits: u64,
@@ -105,20 +116,34 @@ impl FlowKey {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Tombstone {
     generation: u32,
-    /// The closed connection, as the next one on the tuple will know it.
+    /// The connection, as the next one on the tuple will know it.
     previous: super::Previous,
-    /// When the connection's linger would have ended, if it was finished
-    /// before (see [`FlowLimits::max_lingering`]).
-    cut_until: Option<Timestamp>,
+    /// How the connection was let go: closed (and perhaps cut short), or
+    /// while established, so that a later packet may resume it.
+    after: After,
 }
 
-/// Closed tuples remembered, by key: the IPv4 ones (nearly all) under a
-/// 16-byte key, the others under the whole [`FlowKey`]. A churning client
-/// keeps one per port it used in the last two minutes: 112 bytes each
-/// instead of 168.
+/// What a tombstone knows beyond [`Previous`]. The rare resumable case is
+/// boxed so that the common closed one keeps the tombstone at 96 bytes.
+#[derive(Clone, Debug)]
+enum After {
+    /// Closed (both FINs or a RST): `cut_until` is when its linger would
+    /// have ended, if it was finished before (see
+    /// [`FlowLimits::max_lingering`]).
+    Closed { cut_until: Option<Timestamp> },
+    /// Let go while established (idle or evicted): a later packet that
+    /// continues it resumes it.
+    Resumable(Box<Resumable>),
+}
+
+/// Tuples remembered (closed, or let go while established), by key: the
+/// IPv4 ones (nearly all) under a 16-byte key, the others under the whole
+/// [`FlowKey`]. A churning client keeps one per port it used in the last
+/// two minutes: 112 bytes each instead of 168; a resumable one adds its
+/// boxed [`Resumable`].
 #[derive(Default)]
 struct Tombstones {
     v4: FxHashMap<u128, Tombstone>,
@@ -185,6 +210,42 @@ impl Tombstones {
 
     fn values(&self) -> impl Iterator<Item = &Tombstone> {
         self.v4.values().chain(self.other.values())
+    }
+}
+
+/// What a connection let go while established leaves for a packet that
+/// continues it: its roles and where each side's stream had got to.
+#[derive(Clone, Copy, Debug)]
+struct Resumable {
+    client: SocketAddr,
+    server: SocketAddr,
+    roles: RoleEvidence,
+    /// Each side's next sequence number expected (index [`Side::index`]).
+    next_seq: [Option<u32>; 2],
+    /// When the table let go of it (capture time).
+    let_go: Timestamp,
+}
+
+/// How far from where its stream had got to a segment may start and still
+/// continue it: TCP's largest window (RFC 7323 §2.3).
+const RESUME_WINDOW: i64 = 1 << 30;
+
+impl Resumable {
+    /// Whether the segment continues this connection's sequence numbers:
+    /// its own side's, or, for a side that had sent nothing, its
+    /// acknowledgement of the other's.
+    fn continues(&self, seg: &TcpSegment<'_>) -> bool {
+        let side = if seg.src == self.client {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let near = |a: u32, b: u32| i64::from(a.wrapping_sub(b) as i32).abs() <= RESUME_WINDOW;
+        match (self.next_seq.of(side), self.next_seq.of(side.peer())) {
+            (Some(own), _) => near(seg.seq, *own),
+            (None, Some(peer)) => seg.flags.ack() && near(seg.ack, *peer),
+            (None, None) => false,
+        }
     }
 }
 
@@ -301,6 +362,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let syn_only = seg.flags.syn() && !seg.flags.ack();
         let mut generation = 0;
         let mut previous = None;
+        let mut resumes = None;
         if let Some(entry) = self.map.get_mut(&key) {
             let side = side_of(&entry.conn, seg.src);
             let reused = syn_only && matches!(entry.first_seq.of(side), Some(s) if *s != seg.seq);
@@ -325,24 +387,44 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 previous = Some(super::Previous::of(&finished.connection, closed));
                 done(finished);
             }
-        } else if let Some(tomb) = self.tombstones.get(&key).copied() {
-            if !seg.flags.syn() {
-                self.stats.late_packets = self.stats.late_packets.saturating_add(1);
-                if tomb.cut_until.is_some_and(|t| seg.ts < t) {
-                    // Its connection would still have taken it.
-                    self.stats.linger_cut_late = self.stats.linger_cut_late.saturating_add(1);
+        } else if let Some(tomb) = self.tombstones.get(&key).cloned() {
+            match &tomb.after {
+                // Let go while established, and this packet goes on where
+                // it stopped: the same connection, resumed.
+                After::Resumable(r) if !seg.flags.syn() && r.continues(seg) => {
+                    generation = tomb.generation;
+                    resumes = Some((tomb.previous, **r));
                 }
-                return;
+                // Neither a SYN nor a continuation: a connection of its own,
+                // as on a tuple never seen.
+                After::Resumable(_) if !seg.flags.syn() => {}
+                After::Closed { cut_until } if !seg.flags.syn() => {
+                    self.stats.late_packets = self.stats.late_packets.saturating_add(1);
+                    if cut_until.is_some_and(|t| seg.ts < t) {
+                        // Its connection would still have taken it.
+                        self.stats.linger_cut_late = self.stats.linger_cut_late.saturating_add(1);
+                    }
+                    return;
+                }
+                _ => {
+                    generation = tomb.generation.saturating_add(1);
+                    previous = Some(tomb.previous);
+                }
             }
             self.tombstones.remove(&key);
-            generation = tomb.generation.saturating_add(1);
-            previous = Some(tomb.previous);
         }
         if self.map.len() >= self.limits.max_connections {
             self.evict(done);
         }
         let mut entry = self.open(seg, generation);
         entry.conn.previous = previous;
+        if let Some((earlier, r)) = resumes {
+            entry.conn.client = r.client;
+            entry.conn.server = r.server;
+            entry.conn.roles = r.roles;
+            entry.conn.resumes = Some(earlier);
+            self.stats.resumed = self.stats.resumed.saturating_add(1);
+        }
         entry.conn.tunnel = tunnel.owned();
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
@@ -431,8 +513,12 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                     .closing_since
                     .map(|t| t.add_nanos(self.limits.linger_ns));
                 done(self.finish(key, *entry, EndReason::Closed));
-                if let Some(t) = self.tombstones.get_mut(&key) {
-                    t.cut_until = until;
+                if let Some(Tombstone {
+                    after: After::Closed { cut_until },
+                    ..
+                }) = self.tombstones.get_mut(&key)
+                {
+                    *cut_until = until;
                 }
             }
         }
@@ -473,23 +559,42 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             fin: entry.conn.fin,
             handshake_rtt_ns: entry.conn.handshake.rtt_ns(),
         });
+        let established = entry.established();
+        let now = self.now;
+        let next_seq = [Side::Client, Side::Server].map(|side| entry.rx.of(side).next_seq());
         let [c, s] = entry.rx;
         entry.conn.dirs = [c.stats, s.stats];
         entry.conn.end_reason = reason;
         match reason {
-            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted => {
-                if entry.closing_since.is_some() {
-                    self.tombstones.insert(
-                        key,
-                        Tombstone {
-                            generation: entry.conn.generation,
-                            previous: super::Previous::of(&entry.conn, true),
-                            cut_until: None,
-                        },
-                    );
-                }
+            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted
+                if entry.closing_since.is_some() =>
+            {
+                self.tombstones.insert(
+                    key,
+                    Tombstone {
+                        generation: entry.conn.generation,
+                        previous: Previous::of(&entry.conn, true),
+                        after: After::Closed { cut_until: None },
+                    },
+                );
             }
-            EndReason::Reused | EndReason::EndOfCapture => {}
+            EndReason::IdleTimeout | EndReason::Evicted if established => {
+                self.tombstones.insert(
+                    key,
+                    Tombstone {
+                        generation: entry.conn.generation,
+                        previous: Previous::of(&entry.conn, false),
+                        after: After::Resumable(Box::new(Resumable {
+                            client: entry.conn.client,
+                            server: entry.conn.server,
+                            roles: entry.conn.roles,
+                            next_seq,
+                            let_go: now,
+                        })),
+                    },
+                );
+            }
+            _ => {}
         }
         if reason == EndReason::IdleTimeout {
             self.stats.idle_timeouts = self.stats.idle_timeouts.saturating_add(1);
@@ -511,7 +616,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             .filter_map(|(k, e)| {
                 if matches!(e.closing_since, Some(t) if now.since(t) >= limits.linger_ns) {
                     Some((e.conn.id, *k, EndReason::Closed))
-                } else if now.since(e.last_ts) >= limits.idle_timeout_ns {
+                } else if now.since(e.last_ts) >= e.idle_timeout(&limits) {
                     Some((e.conn.id, *k, EndReason::IdleTimeout))
                 } else {
                     None
@@ -524,8 +629,13 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 done(self.finish(key, *entry, reason));
             }
         }
-        self.tombstones
-            .retain(|t| now.since(t.previous.end_ts) < limits.tombstone_ns);
+        // A closed tuple is remembered for `tombstone_ns` after its last
+        // packet; a connection let go while established for as long again
+        // as its idle timeout, from when it was let go.
+        self.tombstones.retain(|t| match &t.after {
+            After::Resumable(r) => now.since(r.let_go) < limits.established_timeout_ns,
+            After::Closed { .. } => now.since(t.previous.end_ts) < limits.tombstone_ns,
+        });
         if self.tombstones.len() > limits.max_tombstones {
             // Keep the newer half.
             let mut ends: Vec<Timestamp> = self
@@ -566,6 +676,27 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
 }
 
 impl<H> Entry<H> {
+    /// Established: not closing, and the handshake completed, or the
+    /// connection was picked up mid-stream (no SYN seen), or data was
+    /// delivered. A SYN that was never answered, or a handshake that never
+    /// completed, is not.
+    fn established(&self) -> bool {
+        let h = &self.conn.handshake;
+        self.closing_since.is_none()
+            && (h.ack.is_some()
+                || (h.syn.is_none() && h.syn_ack.is_none())
+                || self.rx.iter().any(|r| r.next_offset() > 0))
+    }
+
+    /// How long it may sit without a packet before it is finished.
+    fn idle_timeout(&self, limits: &FlowLimits) -> i64 {
+        if self.established() {
+            limits.established_timeout_ns
+        } else {
+            limits.idle_timeout_ns
+        }
+    }
+
     /// Out-of-order bytes both directions hold.
     fn buffered(&self) -> usize {
         let [client, server] = &self.rx;
@@ -580,5 +711,18 @@ fn side_of(conn: &Connection, src: SocketAddr) -> Side {
         Side::Client
     } else {
         Side::Server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The resume information rides in the tombstone without growing the
+    /// closed tuples' compact form: an IPv4 one is 112 bytes with its key.
+    #[test]
+    fn a_tombstone_stays_compact_with_the_resume_information() {
+        assert_eq!(std::mem::size_of::<Tombstone>(), 96);
+        assert_eq!(std::mem::size_of::<(u128, Tombstone)>(), 112);
     }
 }

@@ -10,12 +10,13 @@
 //! state allows: a whole head parsed in place, or a body's worth of bytes
 //! skipped by arithmetic.
 
+use super::ack_evidence::AckEvidence;
 use super::direction::{BodyGap, Direction, Event, Range, State};
 use super::head::{parser_config, probe_request, Probe};
 use super::store::TransactionStore;
 use super::transaction::{Candidate, HttpConnectionReport, MessageEnd, NoResponse, Transaction};
 use super::HttpLimits;
-use crate::reassembly::{BySide, ConnectionEnd, Side, StreamHandler};
+use crate::reassembly::{BySide, ConnectionEnd, SegmentMeta, Side, StreamHandler};
 use crate::Timestamp;
 
 /// The HTTP/1.x parser of one TCP connection; see the [module docs](super).
@@ -32,6 +33,10 @@ pub struct HttpConnection {
     pub(super) candidate: Option<Box<Candidate>>,
     /// How the connection ended, once the flow table said so.
     pub(super) end: ConnectionEnd,
+    /// Bytes charged to probing on the budget (see `heads.rs`).
+    pub(super) probe_spent: u64,
+    /// The client's ACKs, for pipelining after a hole (`ack_evidence.rs`).
+    pub(super) acks: AckEvidence,
     /// The frame being processed ([`StreamHandler::on_frame`]): messages
     /// record the frames of their first and last bytes.
     pub(super) frame: u64,
@@ -54,6 +59,8 @@ impl HttpConnection {
             rst: None,
             candidate: None,
             end: ConnectionEnd::default(),
+            probe_spent: 0,
+            acks: AckEvidence::default(),
             frame: 0,
         }
     }
@@ -221,7 +228,11 @@ impl StreamHandler for HttpConnection {
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, _ts: Timestamp) {
         let d = self.dirs.of_mut(from);
         d.report.gaps = d.report.gaps.saturating_add(1);
-        d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        // `u64::MAX` is a gap to the end of a stream whose length is unknown
+        // (decryption ended): a gap, but no byte count to report.
+        if len != u64::MAX {
+            d.report.gap_bytes = d.report.gap_bytes.saturating_add(len);
+        }
         let end = offset.saturating_add(len);
         d.next_offset = Some(d.next_offset.map_or(end, |n| n.max(end)));
         match d.state() {
@@ -311,6 +322,9 @@ impl StreamHandler for HttpConnection {
             }
             self.dirs.of_mut(side).step(Event::Close);
         }
+    }
+    fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
+        self.ack_segment(from, segment);
     }
     fn on_end(&mut self, end: &ConnectionEnd) {
         self.end = *end;

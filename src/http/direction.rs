@@ -12,7 +12,9 @@
 //! length (rule 6: Content-Length), or until the close (rule 8: any other
 //! response; an HTTP/0.9 response). A passive observer adds states of its
 //! own: a direction whose framing is lost seeks the next message start
-//! (`Seek`), one with a head over the cap stays `Unparsed`, and a client that
+//! (`Seek`: a probe at the start of each delivered range, on a byte budget
+//! past the first ranges of a direction nothing says speaks HTTP, see
+//! `heads.rs`), one with a head over the cap stays `Unparsed`, and a client that
 //! sent CONNECT awaits the answer before it is known to be a tunnel.
 //!
 //! | state | event | next state | what the connection does with it |
@@ -250,6 +252,9 @@ pub(super) struct Direction {
     /// A whole start line parsed here (its head may have run into a hole):
     /// keep probing past the first few ranges though no head was parsed whole.
     pub probe_matched: bool,
+    /// The message start being read was guessed by a probe on the budget
+    /// (past the first ranges of a direction not known to speak HTTP).
+    pub budgeted_guess: bool,
     pub report: DirectionReport,
 }
 
@@ -268,6 +273,7 @@ impl Direction {
             next_offset: None,
             ranges: 0,
             probe_matched: false,
+            budgeted_guess: false,
             report: DirectionReport::default(),
         }
     }

@@ -14,13 +14,21 @@
 //! decides by content as it always did. Until the client's bytes tell, the
 //! HTTP parser is fed as usual; after that every call goes to one reader,
 //! so a clear-text connection pays one branch per call for the choice.
-//! (When the keys are known, "HTTPS with keys", a record sink on the TLS
-//! connection will decrypt its records and feed the HTTP parser here.)
+//!
+//! With a key log ([`KeySource`]) the TLS connection's records also go to a
+//! [`Decryptor`], its record sink, and the application data it opens feeds
+//! the HTTP parser here, each byte at the time its record was complete: a
+//! decrypted connection's transactions are those of a clear-text one. A
+//! record that fails to authenticate, or a capture gap, ends its
+//! direction's plaintext as a gap would a clear-text stream.
 
 use super::protocol::{Opening, Protocol, Sniff};
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
 use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
-use crate::tls::{ReleasePlace, TlsConnection, TlsLimits, TlsReport};
+use crate::tls::{
+    DecryptReport, Decryptor, KeySource, Plaintext, RecordHeader, RecordSink, ReleasePlace,
+    TlsConnection, TlsLimits, TlsReport,
+};
 use crate::Timestamp;
 
 /// Most ack-release events kept per connection. Beyond it they are counted,
@@ -81,6 +89,9 @@ pub struct ConnectionHandler {
     tls: Option<Box<TlsConnection>>,
     /// Where the kept ack releases sat among a TLS sender's records.
     places: Vec<ReleasePlace>,
+    /// Where the secrets to decrypt TLS with come from (none by default).
+    keys: KeySource,
+    decryptor: Option<Box<Decryptor>>,
 }
 
 /// What the handler made of a finished connection.
@@ -103,6 +114,9 @@ pub struct HandledConnection {
     /// For a TLS connection, where each kept ack release sat among the
     /// sender's records.
     pub release_places: Vec<ReleasePlace>,
+    /// For a TLS connection read with a key log, what decryption made of it
+    /// (its HTTP is then in [`HandledConnection::http`]).
+    pub decryption: Option<DecryptReport>,
 }
 
 impl HandledConnection {
@@ -126,7 +140,16 @@ impl ConnectionHandler {
             tls_limits,
             tls: None,
             places: Vec::new(),
+            keys: KeySource::default(),
+            decryptor: None,
         }
+    }
+
+    /// Decrypts TLS connections with the secrets `keys` holds when their
+    /// TLS begins.
+    pub fn with_keys(mut self, keys: KeySource) -> ConnectionHandler {
+        self.keys = keys;
+        self
     }
 
     /// Closes the books of the reader the connection went to (see
@@ -149,15 +172,39 @@ impl ConnectionHandler {
             protocol,
             tls,
             release_places: self.places,
+            decryption: self.decryptor.map(|d| d.finish()),
+        }
+    }
+
+    fn drain_settled(&mut self) {
+        if !self.keep.transactions {
+            let n = self.http.drain_settled(None).count() as u64;
+            self.settled = self.settled.saturating_add(n);
+        }
+    }
+
+    /// TLS bytes: framed by the TLS stage and, with keys, decrypted into
+    /// the HTTP parser.
+    fn tls_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+        let Some(t) = self.tls.as_mut() else {
+            return;
+        };
+        match self.decryptor.as_mut() {
+            Some(d) => {
+                let mut feed = Feed {
+                    decryptor: d,
+                    http: &mut self.http,
+                };
+                t.on_data_into(from, offset, bytes, ts, &mut feed);
+                self.drain_settled();
+            }
+            None => t.on_data(from, offset, bytes, ts),
         }
     }
 
     fn http_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         self.http.on_data(from, offset, bytes, ts);
-        if !self.keep.transactions {
-            let n = self.http.drain_settled(None).count() as u64;
-            self.settled = self.settled.saturating_add(n);
-        }
+        self.drain_settled();
     }
 
     /// Data while the protocol is not decided: the client's first bytes
@@ -185,16 +232,55 @@ impl ConnectionHandler {
                     return;
                 }
                 self.route = Route::Tls;
-                let mut tls = Box::new(TlsConnection::new(self.tls_limits));
-                let earlier = self.sniff.seen().get(..before).unwrap_or_default();
+                self.tls = Some(Box::new(TlsConnection::new(self.tls_limits)));
+                self.decryptor = self.keys.get().map(|k| Box::new(Decryptor::new(k)));
+                let earlier = self.sniff.seen().get(..before).unwrap_or_default().to_vec();
                 if !earlier.is_empty() {
                     let start = offset.saturating_sub(earlier.len() as u64);
-                    tls.on_data(from, start, earlier, ts);
+                    self.tls_data(from, start, &earlier, ts);
                 }
-                tls.on_data(from, offset, bytes, ts);
-                self.tls = Some(tls);
+                self.tls_data(from, offset, bytes, ts);
             }
         }
+    }
+}
+
+/// The decryptor as the TLS connection's record sink, its plaintext going
+/// to the HTTP parser.
+struct Feed<'a> {
+    decryptor: &'a mut Decryptor,
+    http: &'a mut HttpConnection,
+}
+
+impl RecordSink for Feed<'_> {
+    fn hellos(&mut self, report: &TlsReport) {
+        self.decryptor.hellos(report);
+    }
+    fn record_start(&mut self, from: Side, header: &RecordHeader) {
+        self.decryptor.record_start(from, header);
+    }
+    fn record_body(&mut self, from: Side, _: &RecordHeader, _: u16, piece: &[u8], _: Timestamp) {
+        self.decryptor.record_body(from, piece);
+    }
+    fn record_end(&mut self, from: Side, header: &RecordHeader, ts: Timestamp, whole: bool) {
+        self.decryptor
+            .record_end(from, header, ts, whole, &mut ToHttp(self.http));
+    }
+}
+
+/// Plaintext into the HTTP parser; a direction whose decryption ended is a
+/// gap to the end of its stream.
+struct ToHttp<'a>(&'a mut HttpConnection);
+
+impl Plaintext for ToHttp<'_> {
+    fn plaintext(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
+        self.0.on_data(from, offset, bytes, ts);
+    }
+    fn lost(&mut self, from: Side, offset: u64, ts: Timestamp) {
+        // How much plaintext followed is unknown: the rest of the stream,
+        // for the parser (`u64::MAX`: a gap of unknown length, not counted
+        // as bytes).
+        self.0.on_gap(from, offset, u64::MAX, ts);
     }
 }
 
@@ -205,18 +291,20 @@ impl StreamHandler for ConnectionHandler {
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         match self.route {
             Route::Http => self.http_data(from, offset, bytes, ts),
-            Route::Tls => {
-                if let Some(t) = self.tls.as_mut() {
-                    t.on_data(from, offset, bytes, ts);
-                }
-            }
+            Route::Tls => self.tls_data(from, offset, bytes, ts),
             Route::H2c => {}
             Route::Sniff => self.sniff_data(from, offset, bytes, ts),
         }
     }
     fn on_gap(&mut self, from: Side, offset: u64, len: u64, ts: Timestamp) {
         match (self.route, self.tls.as_mut()) {
-            (Route::Tls, Some(t)) => t.on_gap(from, offset, len, ts),
+            (Route::Tls, Some(t)) => {
+                t.on_gap(from, offset, len, ts);
+                if let Some(d) = self.decryptor.as_mut() {
+                    d.gap(from, ts, &mut ToHttp(&mut self.http));
+                    self.drain_settled();
+                }
+            }
             (Route::H2c, _) => {}
             _ => {
                 if from == Side::Client && self.route == Route::Sniff {
@@ -240,8 +328,11 @@ impl StreamHandler for ConnectionHandler {
         self.http.on_rst(from, ts);
     }
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
-        if let Some(t) = self.tls.as_mut() {
-            t.on_segment(from, segment);
+        match (self.route, self.tls.as_mut()) {
+            (Route::Tls, Some(t)) => t.on_segment(from, segment),
+            (Route::H2c, _) => {}
+            // The HTTP parser's ACK evidence (pipelining after a hole).
+            _ => self.http.on_segment(from, segment),
         }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {

@@ -15,12 +15,36 @@ use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
 
 /// Delivered ranges of a direction in which a message start is looked for
-/// while neither direction has been recognised as HTTP: enough to get past a
-/// mid-stream pickup inside a body, few enough that a long non-HTTP stream is
-/// not probed at every segment. A direction in which a whole start line
-/// parsed (its head then running into a capture hole) keeps being probed at
-/// segment starts: it speaks HTTP, it just has not shown a whole head yet.
-const PROBE_RANGES: u64 = 4;
+/// freely while neither direction has been recognised as HTTP. A direction
+/// in which a whole start line parsed (its head then running into a capture
+/// hole) keeps being probed freely at segment starts: it speaks HTTP, it
+/// just has not shown a whole head yet; and so does every direction once
+/// either has shown a head.
+pub(super) const PROBE_RANGES: u64 = 4;
+
+/// Past those first ranges, a direction not known to speak HTTP is still
+/// probed at the start of every delivered range — a capture that begins in
+/// the middle of a long download on a keep-alive connection shows hundreds
+/// of body segments before the next status line — but on a budget, so that
+/// no stream can make probing cost more than a fixed share of its bytes:
+/// each such probe is charged the bytes it may look at (up to
+/// [`PROBE_LOOK_BYTES`], and when it guesses a message start, the head the
+/// guess then parses, up to `max_head_bytes`), against an allowance of
+/// [`PROBE_ALLOWANCE_BYTES`] per connection plus one byte for every
+/// [`PROBE_BYTES_PER_CHARGE`] bytes the connection delivered. A body of
+/// full-sized segments earns 45 bytes a segment and spends at most 24, so a
+/// download is probed to its end; a stream of tiny segments, or one whose
+/// every segment looks like a start line, is probed only as often as its
+/// bytes pay for (probes skipped are counted,
+/// [`DirectionReport::probes_over_budget`](super::DirectionReport)). Work is
+/// linear in the bytes delivered, whatever their segmentation.
+pub(super) const PROBE_ALLOWANCE_BYTES: u64 = 4096;
+/// See [`PROBE_ALLOWANCE_BYTES`].
+pub(super) const PROBE_BYTES_PER_CHARGE: u64 = 32;
+/// What a probe is charged when it finds no message start: the bytes
+/// [`probe_request`] may compare (a method token and its space, after a few
+/// CR/LF); [`probe_status`] compares fewer.
+pub(super) const PROBE_LOOK_BYTES: u64 = 24;
 
 impl HttpConnection {
     /// In `Seek`: a message may start at the start of a delivered range
@@ -34,14 +58,16 @@ impl HttpConnection {
         } = range;
         let other = self.dirs.of(side.peer());
         let d = self.dirs.of(side);
-        let may_probe = at_start
-            && (d.report.detected
-                || other.report.detected
-                || d.probe_matched
-                || d.ranges <= PROBE_RANGES);
+        let free = d.report.detected
+            || other.report.detected
+            || d.probe_matched
+            || d.ranges <= PROBE_RANGES;
+        let may_probe = at_start && (free || self.probe_on_budget(side, bytes));
         if may_probe {
             if Self::probe(side, bytes) != Probe::No {
-                self.dirs.of_mut(side).step(Event::StartSeen);
+                let d = self.dirs.of_mut(side);
+                d.budgeted_guess = !free;
+                d.step(Event::StartSeen);
                 return 0;
             }
             if side == Side::Server && self.awaiting_http09_response() {
@@ -51,6 +77,33 @@ impl HttpConnection {
         }
         self.dirs.of_mut(side).skip(offset, bytes.len());
         bytes.len()
+    }
+
+    /// Whether a probe past the free ranges fits the connection's budget
+    /// (see [`PROBE_ALLOWANCE_BYTES`]); if so it is charged, else counted.
+    fn probe_on_budget(&mut self, side: Side, bytes: &[u8]) -> bool {
+        let len = bytes.len() as u64;
+        let cost = if Self::probe(side, bytes) == Probe::No {
+            len.min(PROBE_LOOK_BYTES)
+        } else {
+            len.min(self.limits.max_head_bytes as u64)
+        };
+        let delivered = self
+            .dirs
+            .of(Side::Client)
+            .report
+            .bytes
+            .saturating_add(self.dirs.of(Side::Server).report.bytes);
+        let allowance = PROBE_ALLOWANCE_BYTES.saturating_add(delivered / PROBE_BYTES_PER_CHARGE);
+        let spent = self.probe_spent.saturating_add(cost);
+        if spent <= allowance {
+            self.probe_spent = spent;
+            true
+        } else {
+            let r = &mut self.dirs.of_mut(side).report;
+            r.probes_over_budget = r.probes_over_budget.saturating_add(1);
+            false
+        }
     }
 
     pub(super) fn probe(side: Side, bytes: &[u8]) -> Probe {
@@ -80,7 +133,10 @@ impl HttpConnection {
             return crlf;
         }
         // Pipelining is about when the request's first byte was sent.
-        let outstanding = self.store.requests_pending() > 0 || self.server_busy();
+        let mut outstanding = self.store.requests_pending() > 0 || self.server_busy();
+        if side == Side::Client {
+            outstanding = self.request_starts(outstanding);
+        }
         let d = self.dirs.of_mut(side);
         d.head_first_ts = ts;
         d.head_first_frame = self.frame;
@@ -220,7 +276,8 @@ impl HttpConnection {
                 (Side::Client, Some(line)) => {
                     if let Some((method, uri)) = malformed_request_line(line) {
                         let pipelined = self.dirs.of(side).head_outstanding;
-                        self.add_malformed_request(method, uri, msg(), pipelined);
+                        let idx = self.add_malformed_request(method, uri, msg(), pipelined);
+                        self.request_parsed(idx);
                         recorded = line_len;
                     }
                 }
@@ -234,7 +291,11 @@ impl HttpConnection {
                 _ => {}
             }
             self.desync(side, false);
-        } else if side == Side::Client && !d.report.detected && self.candidate.is_none() {
+        } else if side == Side::Client
+            && !d.report.detected
+            && !d.budgeted_guess
+            && self.candidate.is_none()
+        {
             // The very first line of a client stream: keep it in case the
             // server answers it with a status line.
             let uppercase = bytes.first().is_some_and(u8::is_ascii_uppercase);

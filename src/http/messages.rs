@@ -84,6 +84,7 @@ impl HttpConnection {
             tx.request = Some(msg);
         }
         self.store.enqueue_request(idx, pipelined);
+        self.request_parsed(idx);
         self.dirs.of_mut(Side::Client).cur = Some(idx);
         self.begin_body(Side::Client, framing, then, ts);
         idx
@@ -98,7 +99,7 @@ impl HttpConnection {
         uri: String,
         msg: MessageFacts,
         pipelined: bool,
-    ) {
+    ) -> u64 {
         let idx = self.store.new_tx();
         if let Some(tx) = self.store.get(idx) {
             tx.method = Some(method);
@@ -107,6 +108,7 @@ impl HttpConnection {
             tx.request = Some(msg);
         }
         self.store.enqueue_request(idx, pipelined);
+        idx
     }
 
     fn on_response(

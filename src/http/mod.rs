@@ -39,6 +39,7 @@
 //! the reassembly's calls, and call [`ConnectionHandler::finish`] after the
 //! flow table's [`on_end`](crate::reassembly::StreamHandler::on_end).
 
+mod ack_evidence;
 mod chunked;
 mod connection;
 mod direction;

@@ -118,6 +118,18 @@ impl Pairing {
         true
     }
 
+    /// Request `idx`, still queued, was not pipelined after all.
+    pub fn not_pipelined(&mut self, idx: u64) {
+        for entry in self.fifo.iter_mut().rev() {
+            if let Pending::Request { idx: i, pipelined } = entry {
+                if *i == idx {
+                    *pipelined = false;
+                    return;
+                }
+            }
+        }
+    }
+
     /// The client's stream lost its framing: requests may have vanished here.
     pub fn push_hole(&mut self, unanswered: impl FnMut(u64, NoResponse)) {
         if self.abandoned || self.fifo.back() == Some(&Pending::Hole) {

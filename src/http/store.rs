@@ -8,7 +8,7 @@
 
 use super::pairing::{Decision, Pairing};
 use super::timing;
-use super::transaction::{HttpAnomalies, MessageEnd, NoResponse, Transaction};
+use super::transaction::{HttpAnomalies, MessageEnd, MessageFacts, NoResponse, Transaction};
 use super::HttpLimits;
 use crate::Timestamp;
 use std::collections::VecDeque;
@@ -89,6 +89,15 @@ impl TransactionStore {
                 tx.no_response = Some(NoResponse::Unpaired);
             }
         }
+    }
+
+    /// Request `idx` turned out to have been sent after the previous
+    /// response had arrived (see `ack_evidence.rs`): not pipelined.
+    pub fn not_pipelined(&mut self, idx: u64) {
+        if let Some(tx) = self.get(idx) {
+            tx.pipelined = false;
+        }
+        self.pairing.not_pipelined(idx);
     }
 
     /// Which request a final response answers, or a new orphan transaction.
@@ -214,9 +223,11 @@ impl TransactionStore {
 
 /// Fills in what depends on the transaction being over: completeness and timing.
 fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
+    // A message whose framing a capture gap satisfied was not seen whole.
+    let whole = |m: &MessageFacts| m.framing_satisfied && m.gap_bytes == 0 && !m.end_in_gap;
     tx.complete = matches!(
         (&tx.request, &tx.response),
-        (Some(req), Some(resp)) if req.framing_satisfied && resp.framing_satisfied
+        (Some(req), Some(resp)) if whole(req) && whole(resp)
     );
     let connect = if tx.index == 0 { handshake_rtt } else { None };
     tx.timing = timing::compute(tx, connect);

@@ -200,7 +200,10 @@ pub struct Transaction {
     pub request: Option<MessageFacts>,
     /// The final response (interim 1xx are counted below, not stored).
     pub response: Option<MessageFacts>,
-    /// The request's first byte came before the previous response's last byte.
+    /// The request's first byte came before the previous response's last
+    /// byte. Where a capture hole hid that response's end, the client's ACK
+    /// on the request's first segment decides: everything the server had
+    /// sent acknowledged means the response had arrived.
     pub pipelined: bool,
     /// A response with no request: the capture began mid-stream, or a gap ate the request.
     pub orphan_response: bool,
@@ -220,7 +223,9 @@ pub struct Transaction {
     /// Set when there is a request but no response.
     pub no_response: Option<NoResponse>,
     pub timing: Timing,
-    /// Both messages present and their framing satisfied.
+    /// Both messages present, their framing satisfied, and every byte of
+    /// both captured: a message whose body ran into a capture gap (even one
+    /// that its length then completed) is not complete.
     pub complete: bool,
 }
 
@@ -301,6 +306,9 @@ pub struct DirectionReport {
     pub interim_bytes: u64,
     /// Data delivered after this direction's FIN or a RST.
     pub bytes_after_close: u64,
+    /// Range starts not probed for a message start because the
+    /// connection's probing budget was spent (see `heads.rs`).
+    pub probes_over_budget: u64,
 }
 
 /// Connection-level oddities that are not tied to one message.

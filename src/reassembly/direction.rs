@@ -180,6 +180,12 @@ impl Reassembler {
         self.next
     }
 
+    /// The sequence number of the next byte expected, once the base is known.
+    pub fn next_seq(&self) -> Option<u32> {
+        // Offsets wrap with the 32-bit sequence space: truncation intended.
+        self.base.map(|b| b.wrapping_add(self.next as u32))
+    }
+
     /// The end of the furthest data seen: `next`, or past it the end of the
     /// last buffered out-of-order segment.
     pub fn highest_seen(&self) -> u64 {

@@ -47,6 +47,14 @@ pub struct ConnectionRecord {
     /// layer first (`vxlan vni 42 10.0.0.1->10.0.0.2`); absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<String>,
+    /// The connection continues one the flow table let go while it was
+    /// established (idle past `established_timeout_s`, or evicted from a
+    /// full table): `resumed` is true and `resumes` names that connection's
+    /// id (both absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumes: Option<u64>,
 }
 
 /// What `connections` shows of a TLS connection.
@@ -95,6 +103,10 @@ pub struct TlsRecord {
     pub server_bursts: u32,
     pub records_client: RecordCounts,
     pub records_server: RecordCounts,
+    /// With a key log: `decrypted`, or `could not decrypt: <why>` (and a
+    /// direction a capture gap ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<String>,
 }
 
 /// One direction's records by type.
@@ -162,6 +174,7 @@ impl TlsRecord {
             server_bursts: t.exchanges.server_bursts,
             records_client: RecordCounts::of(t.records.of(Side::Client)),
             records_server: RecordCounts::of(t.records.of(Side::Server)),
+            decryption: None,
         }
     }
 
@@ -180,6 +193,10 @@ impl TlsRecord {
         if let Some(a) = &self.alpn {
             what.push(' ');
             what.push_str(a);
+        }
+        if let Some(d) = &self.decryption {
+            what.push_str(", ");
+            what.push_str(d);
         }
         [
             what,
@@ -216,6 +233,8 @@ impl ConnectionRecord {
             protocol: Protocol::Unknown,
             tls: None,
             tunnel: c.tunnel.as_ref().map(|t| t.to_string()),
+            resumed: c.resumes.is_some(),
+            resumes: c.resumes.map(|p| p.id),
         }
     }
 
@@ -223,6 +242,14 @@ impl ConnectionRecord {
     pub fn with_protocol(mut self, protocol: Protocol, tls: Option<&TlsReport>) -> Self {
         self.protocol = protocol;
         self.tls = tls.map(TlsRecord::new);
+        self
+    }
+
+    /// What decryption with a key log made of a TLS connection.
+    pub fn with_decryption(mut self, d: Option<&crate::tls::DecryptReport>) -> Self {
+        if let (Some(t), Some(d)) = (self.tls.as_mut(), d) {
+            t.decryption = Some(d.describe());
+        }
         self
     }
 }
@@ -233,7 +260,20 @@ pub struct CaptureRecord {
     pub path: String,
     pub packets: u64,
     pub bytes: u64,
+    /// Frames out of time order in the file put back in order, those that
+    /// could not be (analysed where the file has them), and frames whose
+    /// timestamp was taken for corrupt (absent when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_reordered: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub frames_out_of_order: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub clock_anomalies: u64,
     pub connections: u64,
+    /// Connections that continue one let go while established (each has
+    /// `resumed` and `resumes`; absent when zero).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub connections_resumed: u64,
     pub tcp_segments: u64,
     pub non_tcp: u64,
     pub non_ip: u64,
@@ -286,7 +326,11 @@ impl CaptureRecord {
             path: s.path.clone(),
             packets: s.frames,
             bytes: s.bytes,
+            frames_reordered: s.reorder.frames_reordered,
+            frames_out_of_order: s.reorder.frames_out_of_order,
+            clock_anomalies: s.reorder.clock_anomalies,
             connections: s.flow.connections,
+            connections_resumed: s.flow.resumed,
             tcp_segments: s.decode.tcp_segments,
             non_tcp: s.decode.non_tcp,
             non_ip: s.decode.non_ip,
@@ -372,8 +416,16 @@ pub fn row(r: &ConnectionRecord, c: &Connection, clock: &super::Clock) -> Vec<St
 
 /// "3 connections in 120 packets (118 TCP; 2 other)" and what was skipped.
 pub fn summary_line(cap: &CaptureRecord) -> String {
+    let resumed = if cap.connections_resumed > 0 {
+        format!(
+            " ({} resuming a connection let go while idle or evicted)",
+            cap.connections_resumed
+        )
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "{}: {} connection{} in {} packet{} ({} TCP",
+        "{}: {} connection{}{resumed} in {} packet{} ({} TCP",
         cap.path,
         cap.connections,
         if cap.connections == 1 { "" } else { "s" },

@@ -175,15 +175,20 @@ pub fn summary_line(
     http_connections: u64,
     connections: u64,
     tls_connections: u64,
+    decrypted: u64,
 ) -> String {
     let s = |n: u64| if n == 1 { "" } else { "s" };
-    let tls = match tls_connections {
+    let mut tls = match decrypted {
         0 => String::new(),
-        n => format!(
+        n => format!("; {n} TLS connection{} decrypted with the key log", s(n)),
+    };
+    if tls_connections > 0 {
+        let n = tls_connections;
+        tls.push_str(&format!(
             "; {n} TLS connection{} whose HTTP is encrypted, not listed",
             s(n)
-        ),
-    };
+        ));
+    }
     format!(
         "{path}: {transactions} transaction{} on {http_connections} HTTP connection{} ({connections} TCP connection{} in all{tls})",
         s(transactions),

@@ -95,6 +95,16 @@ pub struct ConfigFile {
     /// Accepted findings (`[[suppress]]`, see [`super::suppress`]).
     #[serde(default)]
     pub suppress: Vec<super::suppress::SuppressEntry>,
+    /// `[tls]`: `keylog = "FILE"`, an NSS key log to decrypt TLS with.
+    pub tls: Option<TlsSection>,
+}
+
+/// The `[tls]` table of `connlint.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// An NSS key log (relative to the configuration file's directory).
+    pub keylog: Option<String>,
 }
 
 impl ConfigFile {

@@ -18,8 +18,11 @@ pub struct ConnectionFacts<'a> {
     pub protocol: Protocol,
     /// What the TLS stage found, on a TLS connection: the handshake, its
     /// timing, the records by direction and the exchanges of application
-    /// data. The HTTP inside is not read (no keys): `http` is empty.
+    /// data. Without keys the HTTP inside is not read: `http` is empty.
     pub tls: Option<&'a TlsReport>,
+    /// A TLS connection decrypted with a key log: `http` holds the HTTP
+    /// inside, read as on a clear-text connection.
+    pub decrypted: bool,
     /// On a TLS connection, where each of `releases` sat among its
     /// sender's records (by release frame).
     pub release_places: &'a [ReleasePlace],

@@ -369,6 +369,7 @@ impl Timeline {
                     releases: &handled.releases,
                     protocol: handled.protocol,
                     tls: handled.tls.as_deref(),
+                    decrypted: handled.decryption.is_some_and(|d| d.decrypted()),
                     release_places: &handled.release_places,
                 },
                 &mut |f| found.push(f),
@@ -556,6 +557,7 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
                 crate::http::Protocol::Unknown
             },
             tls: None,
+            decrypted: false,
             release_places: &[],
         }],
     )

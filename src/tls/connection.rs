@@ -268,6 +268,7 @@ struct Both<'a, S: RecordSink> {
 impl<S: RecordSink> RecordSink for Both<'_, S> {
     fn record_start(&mut self, from: Side, h: &RecordHeader) {
         self.state.record_start(from, h);
+        self.outer.hellos(&self.state.report);
         self.outer.record_start(from, h);
     }
     fn record_body(&mut self, from: Side, h: &RecordHeader, at: u16, piece: &[u8], ts: Timestamp) {

@@ -84,6 +84,8 @@ impl fmt::Debug for SessionId {
 pub struct ClientHelloFacts {
     /// The version field of the hello itself (0x0303 in TLS 1.3 hellos).
     pub legacy_version: u16,
+    /// The client random: what a key log's secrets are matched by.
+    pub random: [u8; 32],
     /// The supported_versions extension (TLS 1.3), GREASE left out.
     pub supported_versions: Vec<u16>,
     pub session_id: SessionId,
@@ -137,6 +139,8 @@ impl ClientHelloFacts {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerHelloFacts {
     pub legacy_version: u16,
+    /// The server random (TLS 1.2's key expansion needs it).
+    pub random: [u8; 32],
     /// The supported_versions extension (TLS 1.3): the version chosen.
     pub selected_version: Option<u16>,
     pub session_id: SessionId,

@@ -58,6 +58,7 @@ pub(super) fn parse_client_hello(body: &[u8]) -> Option<ClientHelloFacts> {
     let (_, ch) = parse_tls_handshake_client_hello(body).ok()?;
     let mut f = ClientHelloFacts {
         legacy_version: ch.version.0,
+        random: <[u8; 32]>::try_from(ch.random).unwrap_or_default(),
         session_id: SessionId::of(ch.session_id.unwrap_or_default()),
         cipher_suites: u32::try_from(ch.ciphers.len()).unwrap_or(u32::MAX),
         ..ClientHelloFacts::default()
@@ -110,6 +111,7 @@ pub(super) fn parse_server_hello(body: &[u8]) -> Option<ServerHelloFacts> {
     let (_, sh) = parse_tls_handshake_server_hello(body).ok()?;
     let mut f = ServerHelloFacts {
         legacy_version: sh.version.0,
+        random: <[u8; 32]>::try_from(sh.random).unwrap_or_default(),
         session_id: SessionId::of(sh.session_id.unwrap_or_default()),
         cipher_suite: sh.cipher.0,
         hello_retry: sh.random == HELLO_RETRY_RANDOM,

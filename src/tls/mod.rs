@@ -53,16 +53,20 @@
 )]
 
 mod connection;
+pub mod decrypt;
 mod facts;
 mod handshake;
 mod hello;
+pub mod keylog;
 mod record;
 
 pub use connection::{ReleasePlace, TlsConnection};
+pub use decrypt::{DecryptReport, Decryptor, Plaintext, Undecrypted};
 pub use facts::{
     Burst, ClientHelloFacts, DirectionRecords, Exchanges, HandshakeKind, RecordKind,
     ServerHelloFacts, SessionId, TlsReport, TlsVersion,
 };
+pub use keylog::{KeyLog, KeySource};
 pub use record::{ContentType, FramingLost, NoSink, RecordHeader, RecordSink};
 
 /// Bounds on what one TLS connection's reader may hold.

@@ -82,6 +82,10 @@ impl RecordHeader {
 /// delivered piece of its body (none for a record of length 0 or one whose
 /// body was all in a capture gap), then `record_end`.
 pub trait RecordSink {
+    /// Called before each `record_start` with what the connection has
+    /// learnt so far (its hellos): where a decrypting sink finds the client
+    /// random and the cipher suite.
+    fn hellos(&mut self, _report: &super::TlsReport) {}
     /// A record's header was read whole.
     fn record_start(&mut self, _from: Side, _header: &RecordHeader) {}
     /// A piece of the record's body, delivered at `ts`, starting

@@ -13,16 +13,84 @@ fn tls_is_not_http_and_is_left_alone() {
     for n in 0..10 {
         w.c(&[0x17; 5], 2_000 + n).s(&[0x17; 100], 3_000 + n);
     }
-    // Deep in a stream that never looked like HTTP, request-like bytes at a
-    // segment start are not probed (only the first few segments are).
-    w.c(b"GET / HTTP/1.1\r\n\r\n", 4_000);
     let report = w.finish();
     assert!(!report.is_http);
     assert!(report.transactions.is_empty());
     assert_eq!(report.direction(Client).unparsed_from, Some(0));
-    assert_eq!(report.direction(Client).unparsed_bytes, 11 + 50 + 18);
+    assert_eq!(report.direction(Client).unparsed_bytes, 11 + 50);
     assert_eq!(report.direction(Server).unparsed_bytes, 1_005);
     assert!(!report.direction(Client).detected);
+    // Every segment start was probed (each one byte's worth, well within the budget).
+    assert_eq!(report.direction(Client).probes_over_budget, 0);
+}
+
+/// `n` segments of `len` bytes from the server that are no message start,
+/// then a whole response: a capture that began inside a long body.
+fn deep_body_then_response(n: i64, segment: &[u8]) -> HttpConnectionReport {
+    let mut w = Wire::new();
+    for i in 0..n {
+        w.s(segment, i * 100);
+    }
+    w.s(&ok("next"), n * 100 + 1_000);
+    w.finish()
+}
+
+#[test]
+fn a_long_body_is_probed_to_its_end_and_the_next_response_found() {
+    // 1000 full-sized segments of a download picked up in its middle, the
+    // client's side not captured: nothing says this is HTTP until the
+    // status line after them, and probing each segment start costs less
+    // than the segment earns.
+    let report = deep_body_then_response(1_000, &[0xab; 1448]);
+    assert_eq!(summary(&report.transactions), vec![(None, None, Some(200))]);
+    assert!(report.transactions[0].orphan_response);
+    assert_eq!(report.direction(Server).probes_over_budget, 0);
+    assert_eq!(report.direction(Server).unparsed_bytes, 1_000 * 1448);
+}
+
+#[test]
+fn tiny_segments_are_probed_only_as_often_as_their_bytes_pay_for() {
+    // 200000 eight-byte segments: each probe would be charged its 8 bytes
+    // and earns a quarter of a byte, so after the 4096-byte allowance only
+    // about one segment start in 32 is probed; the rest are counted.
+    let n = 200_000;
+    let report = deep_body_then_response(n, b"\x00binary!");
+    let skipped = report.direction(Server).probes_over_budget;
+    let probed = n as u64 - skipped;
+    // Allowance 4096 plus 1/32 of the 1.6 MB delivered, at 8 bytes a probe
+    // (the first four segments are probed free).
+    let affordable = (4_096 + (n as u64 * 8) / 32) / 8 + 4;
+    assert!(
+        probed <= affordable,
+        "{probed} probes, {affordable} affordable"
+    );
+    assert!(
+        probed + 10 >= affordable,
+        "{probed} probes, {affordable} affordable"
+    );
+}
+
+#[test]
+fn segments_that_all_look_like_status_lines_cannot_make_probing_quadratic() {
+    // Every segment of a long stream starts like a status line and is none:
+    // each guess parses its segment (charged in full), so after the
+    // allowance only the segments their bytes pay for are guessed at.
+    let mut segment = b"HTTP/1.x garbage ".to_vec();
+    segment.resize(1_000, b'x');
+    let n = 10_000;
+    let report = deep_body_then_response(n, &segment);
+    let skipped = report.direction(Server).probes_over_budget;
+    let guessed = n as u64 - skipped;
+    let affordable = (4_096 + (n as u64 * 1_000) / 32) / 1_000 + 4;
+    assert!(
+        guessed <= affordable,
+        "{guessed} guesses, {affordable} affordable"
+    );
+    assert_eq!(
+        report.direction(Server).malformed_heads,
+        0,
+        "guesses, not messages"
+    );
 }
 
 #[test]
@@ -283,11 +351,16 @@ fn a_stream_whose_request_lines_parse_is_probed_past_the_first_ranges() {
 }
 
 #[test]
-fn a_stream_whose_request_lines_never_complete_stops_being_probed() {
+fn a_stream_whose_request_lines_never_complete_is_probed_on_the_budget() {
     // Cut inside the request line (before its CRLF): no line ever parsed,
-    // so probing stops after the first ranges and the whole head in the
-    // seventh segment is not looked at.
+    // so past the first ranges the segment starts are probed on the
+    // connection's budget, which the whole head in the seventh segment fits.
     let report = heads_cut_by_holes(14);
-    assert!(report.transactions.is_empty(), "{:?}", report.transactions);
-    assert!(!report.is_http);
+    let uris: Vec<_> = report
+        .transactions
+        .iter()
+        .filter_map(|t| t.uri.as_deref())
+        .collect();
+    assert_eq!(uris, ["/favicon.ico"]);
+    assert_eq!(report.direction(Client).probes_over_budget, 0);
 }

@@ -20,8 +20,11 @@ fn gap_inside_a_content_length_body_only_reduces_the_bytes() {
     assert_eq!(txs.len(), 2);
     let resp = txs[0].response.as_ref().unwrap();
     assert_eq!((resp.body_bytes, resp.gap_bytes), (60, 40));
-    assert_eq!(resp.end, MessageEnd::Complete);
-    assert!(txs[0].complete, "the framing was satisfied");
+    assert_eq!(resp.end, MessageEnd::Complete, "the framing was satisfied");
+    assert!(
+        !txs[0].complete,
+        "but 40 bytes of its body were not captured: not complete (issue 12, item 7)"
+    );
     assert!(!resp.end_in_gap, "its last bytes were seen");
     assert_eq!(resp.last_byte_ts, at(1_300));
     assert_eq!(txs[1].status, Some(200));

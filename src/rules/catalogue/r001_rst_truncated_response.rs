@@ -68,7 +68,10 @@ impl Rule for RstTruncatedResponse {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
-        if let (Some(t), Some((side, ts))) = (cx.tls, cx.conn.rst) {
+        // Decrypted, the cut response is judged from its HTTP below (one
+        // finding per cause).
+        let encrypted = cx.tls.filter(|_| !cx.decrypted);
+        if let (Some(t), Some((side, ts))) = (encrypted, cx.conn.rst) {
             let fin_first = cx.conn.fin.of(Side::Server).is_some_and(|f| f <= ts)
                 && RecordCut::of(t, false).is_some();
             if let Some(cut) = RecordCut::of(t, true).filter(|_| !fin_first) {

@@ -69,7 +69,10 @@ impl Rule for FinTruncatedResponse {
     }
 
     fn check_connection(&self, cx: &ConnectionFacts<'_>, _: &RuleSettings, out: &mut Vec<Finding>) {
-        if let (Some(t), Some(ts)) = (cx.tls, *cx.conn.fin.of(Side::Server)) {
+        // Decrypted, the cut response is judged from its HTTP below (one
+        // finding per cause).
+        let encrypted = cx.tls.filter(|_| !cx.decrypted);
+        if let (Some(t), Some(ts)) = (encrypted, *cx.conn.fin.of(Side::Server)) {
             let reset_first = cx.conn.rst.is_some_and(|(_, r)| r < ts);
             if let Some(cut) = RecordCut::of(t, false).filter(|_| !reset_first) {
                 let message = format!(

@@ -469,9 +469,14 @@ fn tls_exchange(cx: &ConnectionFacts<'_>, t: &TlsReport, s: &RuleSettings) -> Op
         }
         _ => "",
     };
+    let inside = if cx.decrypted {
+        "decrypted with the key log"
+    } else {
+        "the HTTP inside is encrypted"
+    };
     let message = format!(
-        "one exchange of TLS records on this connection (one run of records each way; the HTTP \
-         inside is encrypted): the TCP and {version} handshakes took {} (TCP {}, TLS {}) and the \
+        "one exchange of TLS records on this connection (one run of records each way; {inside}): \
+         the TCP and {version} handshakes took {} (TCP {}, TLS {}) and the \
          exchange {}{at_capture} for {bytes} bytes, so setting up the connection was {:.0}% of \
          {}; {reuse}{tls_fix}",
         e.handshake_ms,
