@@ -247,6 +247,7 @@ impl Reorder {
         }
     }
 
+    #[inline]
     fn close(&self, a: Timestamp, b: Timestamp) -> bool {
         a.since(b).saturating_abs() <= self.jump_ns
     }
@@ -305,6 +306,7 @@ impl Reorder {
 
     /// A frame in file order, its timestamp trusted: passed on, or held
     /// until its time comes.
+    #[inline]
     fn place(&mut self, item: Item<'_>, out: &mut impl FnMut(Frame<'_>)) {
         self.seq = self.seq.saturating_add(1);
         let ts = item.ts();
@@ -374,6 +376,7 @@ impl Reorder {
         self.recycle(h.data);
     }
 
+    #[inline]
     fn emit(&mut self, item: Item<'_>, out: &mut impl FnMut(Frame<'_>)) {
         match item {
             Item::Borrowed(f) => out(f),
