@@ -62,6 +62,8 @@ pub struct Analyzed {
     pub settled: u64,
     /// The ack releases kept ([`Keep::ack_releases_idle_ns`]).
     pub releases: Vec<AckRelease>,
+    /// The retransmissions and gaps kept ([`Keep::marks`]).
+    pub marks: Vec<crate::http::Mark>,
     /// What the connection spoke.
     pub protocol: Protocol,
     /// What the TLS stage found, on a TLS connection.
@@ -110,6 +112,22 @@ pub fn run_opened<D>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     keep: Keep,
+    done: D,
+) -> CaptureSummary
+where
+    D: FnMut(Analyzed),
+{
+    analyze_opened(path, opened, limits, keep, None, done)
+}
+
+/// [`run_opened`], with `on_open` (if given) told the client host of each
+/// connection as it opens (see [`pipeline`]).
+fn analyze_opened<D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    keep: Keep,
+    on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
     mut done: D,
 ) -> CaptureSummary
 where
@@ -152,13 +170,14 @@ where
                 http: handled.http,
                 settled: handled.settled,
                 releases: handled.releases,
+                marks: handled.marks,
                 protocol: handled.protocol,
                 tls: handled.tls,
                 release_places: handled.release_places,
                 decryption: handled.decryption,
             })
         },
-        None,
+        on_open,
         &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
@@ -382,8 +401,28 @@ pub fn run_check_opened(
     limits: &Limits,
     config: &crate::rules::Config,
 ) -> CheckOutcome {
+    run_check_each(path, opened, limits, config, Keep::TRANSACTIONS, |_| {})
+}
+
+/// [`run_check_opened`] that also shows each finished connection to `each`
+/// before the linter sees it (the HAR and HTML writers consume them as they
+/// come), keeping what `also` asks beyond what the rules need
+/// ([`Keep::fields`], [`Keep::marks`]).
+pub fn run_check_each<E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    also: Keep,
+    each: E,
+) -> CheckOutcome
+where
+    E: FnMut(&Analyzed),
+{
     let mut findings = Vec::new();
-    let c = run_check_streaming(path, opened, limits, config, |f, _| findings.push(f));
+    let c = run_check_streaming_each(path, opened, limits, config, also, each, |f, _| {
+        findings.push(f)
+    });
     CheckOutcome {
         summary: c.summary,
         connections: c.connections,
@@ -402,9 +441,36 @@ pub fn run_check_streaming<E>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     config: &crate::rules::Config,
+    emit: E,
+) -> CheckSummary
+where
+    E: FnMut(crate::rules::Finding, Option<Timestamp>),
+{
+    run_check_streaming_each(
+        path,
+        opened,
+        limits,
+        config,
+        Keep::TRANSACTIONS,
+        |_| {},
+        emit,
+    )
+}
+
+/// [`run_check_streaming`] that also shows each finished connection to
+/// `each` before the linter sees it, keeping what `also` asks beyond what
+/// the rules need ([`Keep::fields`], [`Keep::marks`]).
+pub fn run_check_streaming_each<A, E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    also: Keep,
+    mut each: A,
     mut emit: E,
 ) -> CheckSummary
 where
+    A: FnMut(&Analyzed),
     E: FnMut(crate::rules::Finding, Option<Timestamp>),
 {
     use crate::rules::{ConnectionFacts, Linter};
@@ -413,63 +479,36 @@ where
     let keep = Keep {
         transactions: true,
         ack_releases_idle_ns: linter.borrow().needs().ack_releases_idle_ns,
+        ..also
     };
-    let (http_limits, tls_limits) = (limits.http, limits.tls);
     let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
-    // The key log, joined by the capture's own secrets (see `run_opened`).
-    let keys = KeySource::new(limits.tls_keys.clone());
-    let keys_in = keys.clone();
-    let mut on_secrets =
-        move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
-    let mut hit = crate::limits::LimitsHit::default();
-    let mut seen = crate::http::sniff::Seen::default();
-    let mut summary = pipeline(
+    let mut summary = analyze_opened(
         path,
         opened,
         limits,
-        || ConnectionHandler::new(http_limits, tls_limits, keep).with_keys(keys.clone()),
-        |f, t0| {
-            let handled = f.handler.finish();
-            hit.add_http(&handled.http);
-            if let Some(t) = &handled.tls {
-                hit.add_tls(t);
-            }
-            let c = &f.connection;
-            seen.add(
-                handled.http.is_http || handled.protocol.is_tls(),
-                c.handshake.syn.is_some() || c.handshake.syn_ack.is_some(),
-                crate::http::sniff::Opening::of(
-                    handled.protocol,
-                    c.stats(crate::reassembly::Side::Client).bytes,
-                ),
-                c.server.port(),
-            );
+        keep,
+        Some(&mut |client| linter.borrow_mut().opened(client)),
+        |a| {
             connections = connections.saturating_add(1);
-            transactions = transactions.saturating_add(handled.http.transactions.len() as u64);
-            let decrypted = handled
-                .decryption
-                .as_ref()
-                .is_some_and(DecryptReport::decrypted);
+            transactions = transactions.saturating_add(a.http.transactions.len() as u64);
             tls_connections =
-                tls_connections.saturating_add(u64::from(handled.protocol.is_tls() && !decrypted));
+                tls_connections.saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
+            each(&a);
+            let t0 = a.capture_start;
             linter.borrow_mut().connection(
                 &ConnectionFacts {
-                    conn: &f.connection,
-                    http: &handled.http,
-                    releases: &handled.releases,
-                    protocol: handled.protocol,
-                    tls: handled.tls.as_deref(),
-                    decrypted,
-                    release_places: &handled.release_places,
+                    conn: &a.connection,
+                    http: &a.http,
+                    releases: &a.releases,
+                    protocol: a.protocol,
+                    tls: a.tls.as_deref(),
+                    decrypted: a.decrypted(),
+                    release_places: &a.release_places,
                 },
                 &mut |finding| emit(finding, Some(t0)),
             );
         },
-        Some(&mut |client| linter.borrow_mut().opened(client)),
-        &mut on_secrets,
     );
-    summary.limits_hit.merge_http(&hit);
-    summary.seen = seen;
     let t0 = summary.first_ts;
     let stats = linter.into_inner().finish(&mut |finding| emit(finding, t0));
     summary.limits_hit.max_index_connections = stats.index_limit_hits;

@@ -11,10 +11,14 @@ use crate::http::Keep;
 use crate::report::baseline::{self, Baseline};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
 use crate::report::findings::{self, CheckFormat, CheckReport, RuleHelp};
+use crate::report::har::HarWriter;
+use crate::report::html::{ReportBuilder, ReportOptions};
 use crate::report::latency::{self, LatencySummary};
 use crate::report::stream::{ListWriter, Rendered, Reorder};
 use crate::report::term::{ColorChoice, Term};
 use crate::report::transactions::{self, TransactionRecord};
+use crate::report::waterfall::{Waterfall, WaterfallOptions};
+use crate::report::CheckConsumer;
 use crate::report::{Clock, Format};
 use crate::rules::{suppress, CliSelection, Config, ConfigFile, FailOn};
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -169,12 +173,26 @@ enum Command {
     Transactions {
         #[command(flatten)]
         input: Input,
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        /// `har`: an HTTP Archive 1.2 (one page per capture) with headers,
+        /// timings and connlint's findings per entry, for browser devtools.
+        #[arg(long, value_enum, default_value_t = TransactionsFormat::Table)]
+        format: TransactionsFormat,
         /// Print only the latency per server endpoint: count and the 50th,
         /// 90th and 99th percentiles of wait and total time.
         #[arg(long)]
         summary: bool,
+        /// Draw the connections as a waterfall in the terminal instead (the
+        /// HTML report's lanes in Unicode blocks, fitted to the width;
+        /// coloured as --color says).
+        #[arg(long, conflicts_with_all = ["format", "summary"])]
+        waterfall: bool,
+        /// With --waterfall: the connections drawn per capture, the first
+        /// by start (the filters choose which are candidates).
+        #[arg(long, default_value_t = 20, requires = "waterfall", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        first: u32,
+        /// With --waterfall: columns (default: the terminal's or $COLUMNS, else 120).
+        #[arg(long, requires = "waterfall", value_parser = clap::value_parser!(u16).range(40..))]
+        width: Option<u16>,
     },
     /// Lint connection management: what is wrong, where, and what it cost.
     /// Exit 0: no finding at or above --fail-on; 1: some (or, with
@@ -235,6 +253,30 @@ enum Command {
         /// summary and a link) or full.
         #[arg(long, value_enum, value_name = "HOW", default_value_t = RuleHelp::Short)]
         sarif_rule_help: RuleHelp,
+    },
+    /// Write one self-contained HTML report (no network access needed):
+    /// what was read, the findings by rule with the rules' documentation, and
+    /// a connection waterfall with the findings on it.
+    Report {
+        #[command(flatten)]
+        input: Input,
+        /// The HTML file to write; `-` writes standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: String,
+        /// Lanes per client host -> server endpoint pair (its earliest-starting
+        /// connections); the pair's other connections share one grouped lane.
+        /// 0: no bound.
+        #[arg(long, default_value_t = ReportOptions::default().lanes_per_pair)]
+        lanes_per_pair: usize,
+        /// Rules to run, as for `check --select`.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        select: Option<Vec<String>>,
+        /// Rules to skip, as for `check --ignore`.
+        #[arg(long, value_delimiter = ',', value_name = "RULES")]
+        ignore: Vec<String>,
+        /// Configuration file (default: ./connlint.toml if it exists).
+        #[arg(long, value_name = "FILE")]
+        config: Option<String>,
     },
     /// List the bounds connlint puts on its input, with their values.
     Limits,
@@ -313,6 +355,186 @@ fn load_config(
     }
 }
 
+/// Output formats of `transactions`: the listing's, and HAR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TransactionsFormat {
+    Table,
+    Json,
+    Jsonl,
+    Har,
+}
+
+impl TransactionsFormat {
+    /// The listing format, `None` for HAR.
+    fn listing(self) -> Option<Format> {
+        match self {
+            TransactionsFormat::Table => Some(Format::Table),
+            TransactionsFormat::Json => Some(Format::Json),
+            TransactionsFormat::Jsonl => Some(Format::Jsonl),
+            TransactionsFormat::Har => None,
+        }
+    }
+}
+
+/// The rules' configuration (`path`, or ./connlint.toml if there is one)
+/// and the bounds: the file's `[limits]`, then `--limit` on top.
+fn config_and_limits(
+    path: Option<&str>,
+    selection: &CliSelection,
+    cli_limits: &[String],
+    merge_tunnels: bool,
+) -> Result<(Config, Limits), String> {
+    // The file's TLS keylog is `check`'s alone for now (not read here).
+    let (config, file_limits, _keylog) = load_config(path, selection)?;
+    let mut limits = Limits::default();
+    for l in file_limits.iter().chain(cli_limits) {
+        limits.set(l).map_err(|e| format!("limit {e}"))?;
+    }
+    limits.tunnels.merge = merge_tunnels;
+    Ok((config, limits))
+}
+
+/// Runs `check`'s pipeline over every capture for a writer that consumes
+/// connections and findings as they come ([`CheckConsumer`]). Whether any
+/// capture was damaged.
+fn check_each(
+    captures: &[String],
+    config: &Config,
+    limits: &Limits,
+    also: Keep,
+    consumer: &mut impl CheckConsumer,
+    view: View,
+) -> bool {
+    let mut damaged = false;
+    for path in captures {
+        consumer.capture(path);
+        let opened = crate::capture::CaptureReader::open(std::path::Path::new(path), limits.reader);
+        let o = analyze::run_check_each(path, opened, limits, config, also, |a| {
+            consumer.connection(a)
+        });
+        damaged |= report_capture(&o.summary, CaptureRole::Check, view);
+        o.findings.iter().for_each(|f| consumer.finding(f));
+        consumer.capture_done(&o);
+    }
+    damaged
+}
+
+/// `connlint transactions --format har`: the HAR document, entries with
+/// their findings (rules as `check` runs them by default, or as
+/// ./connlint.toml says).
+fn har_command(
+    captures: &[String],
+    cli_limits: &[String],
+    merge_tunnels: bool,
+    filter: Filter,
+    view: View,
+) -> io::Result<Outcome> {
+    let (config, limits) =
+        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
+    let mut limits = limits;
+    limits.filter = filter;
+    let mut har = HarWriter::new();
+    let also = Keep {
+        fields: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut har, view);
+    let mut out = stdout();
+    har.write(&mut out)?;
+    out.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// Columns of the terminal: $COLUMNS (set by shells), else 120.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c >= 40)
+        .unwrap_or(120)
+}
+
+/// `connlint transactions --waterfall`: each capture's first connections
+/// drawn in the terminal, with the rules that fired on them.
+fn waterfall_command(
+    captures: &[String],
+    options: WaterfallOptions,
+    cli_limits: &[String],
+    merge_tunnels: bool,
+    filter: Filter,
+    view: View,
+) -> io::Result<Outcome> {
+    let (config, limits) =
+        match config_and_limits(None, &CliSelection::default(), cli_limits, merge_tunnels) {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
+    let mut limits = limits;
+    limits.filter = filter;
+    let mut waterfall = Waterfall::new(stdout(), options);
+    let also = Keep {
+        marks: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut waterfall, view);
+    waterfall.finish()?.flush()?;
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `connlint report`: the HTML report, written to `output` (`-`: stdout)
+/// once every capture is read.
+fn report_command(
+    input: &Input,
+    output: &str,
+    options: ReportOptions,
+    (selection, config): (&CliSelection, Option<&str>),
+    cli_limits: &[String],
+    merge_tunnels: bool,
+    view: View,
+) -> io::Result<Outcome> {
+    let captures = &input.captures;
+    let filter = input.filter();
+    let (config, limits) = match config_and_limits(config, selection, cli_limits, merge_tunnels) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let mut limits = limits;
+    limits.filter = filter;
+    let mut report = ReportBuilder::new(options);
+    let also = Keep {
+        marks: true,
+        ..Keep::TRANSACTIONS
+    };
+    let damaged = check_each(captures, &config, &limits, also, &mut report, view);
+    if output == "-" {
+        let mut out = stdout();
+        report.write(&mut out)?;
+        out.flush()?;
+    } else {
+        let file = std::fs::File::create(output)
+            .map_err(|e| io::Error::new(e.kind(), format!("{output}: {e}")))?;
+        let mut out = BufWriter::new(file);
+        report.write(&mut out)?;
+        out.flush()?;
+    }
+    Ok(if damaged {
+        Outcome::Damaged
+    } else {
+        Outcome::Clean
+    })
+}
+
 /// Output formats of `rules`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ListFormat {
@@ -385,7 +607,8 @@ pub fn main() -> i32 {
     let paths = match &cli.command {
         Command::Connections { input, .. }
         | Command::Transactions { input, .. }
-        | Command::Check { input, .. } => input.captures.clone(),
+        | Command::Check { input, .. }
+        | Command::Report { input, .. } => input.captures.clone(),
         _ => Vec::new(),
     };
     if !paths.is_empty() {
@@ -445,14 +668,45 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
         Command::Transactions {
             input,
+            waterfall: true,
+            first,
+            width,
+            ..
+        } => {
+            let filter = input.filter();
+            waterfall_command(
+                &input.captures,
+                WaterfallOptions {
+                    first: first as usize,
+                    width: width
+                        .or(view.term.width)
+                        .map_or_else(terminal_width, usize::from),
+                    colour: view.term.color,
+                },
+                &cli.limits,
+                cli.merge_tunnels,
+                filter,
+                view,
+            )
+        }
+        Command::Transactions {
+            input,
             format,
             summary,
+            ..
         } => {
             limits.filter = input.filter();
-            if summary {
-                latency_command(&input, format, &limits, view)
-            } else {
-                list::<TransactionListing>(&input, format, &limits, view)
+            match (format.listing(), summary) {
+                (None, true) => usage("--summary and --format har do not go together"),
+                (None, false) => har_command(
+                    &input.captures,
+                    &cli.limits,
+                    cli.merge_tunnels,
+                    limits.filter,
+                    view,
+                ),
+                (Some(format), true) => latency_command(&input, format, &limits, view),
+                (Some(format), false) => list::<TransactionListing>(&input, format, &limits, view),
             }
         }
         Command::Check {
@@ -492,6 +746,33 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 keylog: cli.keylog.clone(),
             },
             &cli.limits,
+            view,
+        ),
+        Command::Report {
+            input,
+            output,
+            lanes_per_pair,
+            select,
+            ignore,
+            config,
+        } => report_command(
+            &input,
+            &output,
+            ReportOptions {
+                lanes_per_pair,
+                ..ReportOptions::default()
+            },
+            (
+                &CliSelection {
+                    select,
+                    ignore,
+                    fail_on: None,
+                    fail_on_empty: false,
+                },
+                config.as_deref(),
+            ),
+            &cli.limits,
+            cli.merge_tunnels,
             view,
         ),
         Command::Rules { format } => rules_command(format),

@@ -33,6 +33,9 @@ pub struct HttpConnection {
     pub(super) candidate: Option<Box<Candidate>>,
     /// How the connection ended, once the flow table said so.
     pub(super) end: ConnectionEnd,
+    /// Keep every message's header fields as on the wire
+    /// ([`HeaderFacts::fields`](super::HeaderFacts::fields)).
+    pub(super) keep_fields: bool,
     /// Bytes charged to probing on the budget (see `heads.rs`).
     pub(super) probe_spent: u64,
     /// The client's ACKs, for pipelining after a hole (`ack_evidence.rs`).
@@ -59,10 +62,20 @@ impl HttpConnection {
             rst: None,
             candidate: None,
             end: ConnectionEnd::default(),
+            keep_fields: false,
             probe_spent: 0,
             acks: AckEvidence::default(),
             frame: 0,
         }
+    }
+
+    /// Keeps every message's header fields as on the wire, names and
+    /// values ([`HeaderFacts::fields`](super::HeaderFacts::fields)), for
+    /// an export that lists them (HAR). Off by default: the rules need only
+    /// the facts.
+    pub fn keep_fields(mut self) -> HttpConnection {
+        self.keep_fields = true;
+        self
     }
 
     /// Transactions so far (for inspection while the connection is live).

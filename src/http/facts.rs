@@ -272,6 +272,19 @@ pub struct HeaderFacts {
     /// set of hashes, evidence for rules, not a report.
     #[serde(skip)]
     pub field_names: FieldNames,
+    /// Every field as on the wire, in order, when the parser was asked to
+    /// keep them ([`HttpConnection::keep_fields`](super::HttpConnection::keep_fields));
+    /// `None` otherwise. Bounded by the head's size cap.
+    #[serde(skip)]
+    pub fields: Option<Box<[HeaderField]>>,
+}
+
+/// One header field as on the wire: its name as written, its value with
+/// bytes that are not UTF-8 replaced (U+FFFD).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderField {
+    pub name: String,
+    pub value: String,
 }
 
 impl HeaderFacts {

@@ -24,7 +24,7 @@
 
 use super::protocol::{Opening, Protocol, Sniff};
 use super::{HttpConnection, HttpConnectionReport, HttpLimits};
-use crate::reassembly::{AckRelease, ConnectionEnd, SegmentMeta, Side, StreamHandler};
+use crate::reassembly::{AckRelease, ConnectionEnd, SegmentKind, SegmentMeta, Side, StreamHandler};
 use crate::tls::{
     DecryptReport, Decryptor, KeySource, Plaintext, RecordHeader, RecordSink, ReleasePlace,
     TlsConnection, TlsLimits, TlsReport,
@@ -35,6 +35,27 @@ use crate::Timestamp;
 /// not stored: a connection stalling this often is reported many times over
 /// already.
 pub const MAX_RELEASES: usize = 4096;
+
+/// Most retransmission and gap marks kept per connection ([`Keep::marks`]);
+/// beyond it they are counted, not stored.
+pub const MAX_MARKS: usize = 256;
+
+/// A moment worth a tick on a connection's lane: a retransmitted segment or
+/// a hole in a stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub ts: Timestamp,
+    pub side: Side,
+    pub kind: MarkKind,
+    /// The frame of a retransmission (a gap has none: it is what is missing).
+    pub frame: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    Retransmission,
+    Gap,
+}
 
 /// What the handler keeps of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +69,11 @@ pub struct Keep {
     /// long before them, in nanoseconds; `None`: none. Shorter ones could
     /// not make any enabled rule fire.
     pub ack_releases_idle_ns: Option<i64>,
+    /// Every message's header fields as on the wire (the HAR export).
+    pub fields: bool,
+    /// Retransmissions and gaps with their times ([`Mark`]), up to
+    /// [`MAX_MARKS`] per connection (the report's waterfall ticks).
+    pub marks: bool,
 }
 
 impl Keep {
@@ -55,11 +81,15 @@ impl Keep {
     pub const TRANSACTIONS: Keep = Keep {
         transactions: true,
         ack_releases_idle_ns: None,
+        fields: false,
+        marks: false,
     };
     /// Only the count of transactions (`connections`).
     pub const COUNT: Keep = Keep {
         transactions: false,
         ack_releases_idle_ns: None,
+        fields: false,
+        marks: false,
     };
 }
 
@@ -83,6 +113,8 @@ pub struct ConnectionHandler {
     settled: u64,
     releases: Vec<AckRelease>,
     releases_dropped: u64,
+    marks: Vec<Mark>,
+    marks_dropped: u64,
     route: Route,
     sniff: Sniff,
     tls_limits: TlsLimits,
@@ -107,6 +139,10 @@ pub struct HandledConnection {
     pub releases: Vec<AckRelease>,
     /// Ack releases past [`MAX_RELEASES`], counted only.
     pub releases_dropped: u64,
+    /// Retransmissions and gaps kept ([`Keep::marks`]), in capture order.
+    pub marks: Vec<Mark>,
+    /// Marks past [`MAX_MARKS`], counted only.
+    pub marks_dropped: u64,
     /// What the connection spoke.
     pub protocol: Protocol,
     /// What the TLS stage found, on a TLS connection.
@@ -129,12 +165,19 @@ impl HandledConnection {
 
 impl ConnectionHandler {
     pub fn new(limits: HttpLimits, tls_limits: TlsLimits, keep: Keep) -> ConnectionHandler {
+        let http = HttpConnection::new(limits);
         ConnectionHandler {
-            http: HttpConnection::new(limits),
+            http: if keep.fields {
+                http.keep_fields()
+            } else {
+                http
+            },
             keep,
             settled: 0,
             releases: Vec::new(),
             releases_dropped: 0,
+            marks: Vec::new(),
+            marks_dropped: 0,
             route: Route::Sniff,
             sniff: Sniff::default(),
             tls_limits,
@@ -173,6 +216,19 @@ impl ConnectionHandler {
             tls,
             release_places: self.places,
             decryption: self.decryptor.map(|d| d.finish()),
+            marks: self.marks,
+            marks_dropped: self.marks_dropped,
+        }
+    }
+
+    fn mark(&mut self, mark: Mark) {
+        if !self.keep.marks {
+            return;
+        }
+        if self.marks.len() < MAX_MARKS {
+            self.marks.push(mark);
+        } else {
+            self.marks_dropped = self.marks_dropped.saturating_add(1);
         }
     }
 
@@ -314,6 +370,12 @@ impl StreamHandler for ConnectionHandler {
                 self.http.on_gap(from, offset, len, ts);
             }
         }
+        self.mark(Mark {
+            ts,
+            side: from,
+            kind: MarkKind::Gap,
+            frame: None,
+        });
     }
     fn on_fin(&mut self, from: Side, ts: Timestamp) {
         if let Some(t) = self.tls.as_mut() {
@@ -333,6 +395,14 @@ impl StreamHandler for ConnectionHandler {
             (Route::H2c, _) => {}
             // The HTTP parser's ACK evidence (pipelining after a hole).
             _ => self.http.on_segment(from, segment),
+        }
+        if segment.kind == SegmentKind::Retransmission {
+            self.mark(Mark {
+                ts: segment.ts,
+                side: from,
+                kind: MarkKind::Retransmission,
+                frame: Some(segment.frame),
+            });
         }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {

@@ -2,7 +2,7 @@
 //! detection and resynchronisation, finding where a split head ends, and
 //! parsing a complete head with `httparse` (HTTP/0.9 request lines by hand).
 
-use super::facts::{HeaderFacts, HttpVersion};
+use super::facts::{HeaderFacts, HeaderField, HttpVersion};
 use super::HttpLimits;
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -174,6 +174,7 @@ pub(crate) fn parse_request<'b>(
     buf: &'b [u8],
     config: &httparse::ParserConfig,
     limits: &HttpLimits,
+    keep_fields: bool,
 ) -> Parsed {
     let parse = |headers: &mut [MaybeUninit<httparse::Header<'b>>]| {
         let mut request = httparse::Request::new(&mut []);
@@ -188,7 +189,7 @@ pub(crate) fn parse_request<'b>(
                     uri: capped_string(path.as_bytes(), MAX_URI_BYTES),
                     version: HttpVersion::from_minor(minor),
                 },
-                headers: HeaderFacts::scan(request.headers),
+                headers: scan(request.headers, keep_fields),
             }),
             _ => None,
         };
@@ -216,6 +217,7 @@ pub(crate) fn parse_response<'b>(
     buf: &'b [u8],
     config: &httparse::ParserConfig,
     limits: &HttpLimits,
+    keep_fields: bool,
 ) -> Parsed {
     let parse = |headers: &mut [MaybeUninit<httparse::Header<'b>>]| {
         let mut response = httparse::Response::new(&mut []);
@@ -229,13 +231,31 @@ pub(crate) fn parse_response<'b>(
                     version: HttpVersion::from_minor(minor),
                     code,
                 },
-                headers: HeaderFacts::scan(response.headers),
+                headers: scan(response.headers, keep_fields),
             }),
             _ => None,
         };
         Ok(httparse::Status::Complete((len, head)))
     };
     parse_in_slots(limits, parse, || Err(NoHead::Malformed))
+}
+
+/// The facts of a head's fields, and the fields themselves when asked
+/// (`keep_fields`: the HAR export lists them).
+fn scan(headers: &[httparse::Header<'_>], keep_fields: bool) -> HeaderFacts {
+    let mut facts = HeaderFacts::scan(headers);
+    if keep_fields {
+        facts.fields = Some(
+            headers
+                .iter()
+                .map(|h| HeaderField {
+                    name: h.name.to_string(),
+                    value: String::from_utf8_lossy(h.value).into_owned(),
+                })
+                .collect(),
+        );
+    }
+    facts
 }
 
 enum Http09<'a> {
@@ -349,7 +369,7 @@ mod tests {
     use super::*;
 
     fn req(buf: &[u8]) -> Parsed {
-        parse_request(buf, &parser_config(), &HttpLimits::default())
+        parse_request(buf, &parser_config(), &HttpLimits::default(), false)
     }
 
     #[test]
@@ -429,7 +449,7 @@ mod tests {
         };
         let buf = b"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
         assert_eq!(
-            parse_request(buf, &parser_config(), &limits),
+            parse_request(buf, &parser_config(), &limits, false),
             Err(NoHead::TooManyHeaders)
         );
         assert!(req(buf).is_ok());
@@ -438,7 +458,8 @@ mod tests {
     #[test]
     fn responses_and_lenient_header_names() {
         let buf = b"HTTP/1.1 200 OK\r\nTransfer-Encoding : chunked\r\n\r\n";
-        let Ok((head, _)) = parse_response(buf, &parser_config(), &HttpLimits::default()) else {
+        let Ok((head, _)) = parse_response(buf, &parser_config(), &HttpLimits::default(), false)
+        else {
             panic!("complete")
         };
         assert!(head.headers.transfer_encoding.unwrap().chunked_final);
@@ -446,10 +467,32 @@ mod tests {
             parse_response(
                 b"HTTP/1.1 2XX OK\r\n\r\n",
                 &parser_config(),
-                &HttpLimits::default()
+                &HttpLimits::default(),
+                false
             ),
             Err(NoHead::Malformed)
         );
+    }
+
+    #[test]
+    fn fields_are_kept_as_on_the_wire_only_when_asked() {
+        let buf = b"GET / HTTP/1.1\r\nHost: example.com\r\nX-Odd:  v\xff \r\n\r\n";
+        let limits = HttpLimits::default();
+        let Ok((head, _)) = parse_request(buf, &parser_config(), &limits, true) else {
+            panic!("complete")
+        };
+        let fields: Vec<(&str, &str)> = head
+            .headers
+            .fields
+            .iter()
+            .flatten()
+            .map(|f| (f.name.as_str(), f.value.as_str()))
+            .collect();
+        assert_eq!(fields, [("Host", "example.com"), ("X-Odd", "v\u{fffd}")]);
+        let Ok((head, _)) = parse_request(buf, &parser_config(), &limits, false) else {
+            panic!("complete")
+        };
+        assert_eq!(head.headers.fields, None);
     }
 
     #[test]

@@ -115,8 +115,8 @@ impl HttpConnection {
 
     fn parse(&self, side: Side, buf: &[u8]) -> Parsed {
         match side {
-            Side::Client => parse_request(buf, &self.config, &self.limits),
-            Side::Server => parse_response(buf, &self.config, &self.limits),
+            Side::Client => parse_request(buf, &self.config, &self.limits, self.keep_fields),
+            Side::Server => parse_response(buf, &self.config, &self.limits, self.keep_fields),
         }
     }
 

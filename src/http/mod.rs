@@ -61,13 +61,15 @@ mod transaction;
 pub use chunked::{ChunkError, ChunkFacts};
 pub use connection::HttpConnection;
 pub use facts::{
-    ConnectionTokens, ContentLengthFacts, HeaderFacts, HopByHop, HttpVersion, KeepAliveFacts,
-    TransferEncodingFacts,
+    ConnectionTokens, ContentLengthFacts, HeaderFacts, HeaderField, HopByHop, HttpVersion,
+    KeepAliveFacts, TransferEncodingFacts,
 };
 pub use field_names::is_end_to_end_field;
 pub use field_names::FieldNames;
 pub use framing::{Framing, FramingError};
-pub use handler::{ConnectionHandler, HandledConnection, Keep, MAX_RELEASES};
+pub use handler::{
+    ConnectionHandler, HandledConnection, Keep, Mark, MarkKind, MAX_MARKS, MAX_RELEASES,
+};
 pub use protocol::{Protocol, H2_PREFACE};
 pub use transaction::{
     DirectionReport, HttpAnomalies, HttpConnectionReport, MessageEnd, MessageFacts, NoResponse,

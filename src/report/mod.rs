@@ -5,14 +5,31 @@ pub mod baseline;
 pub mod connections;
 pub mod findings;
 pub mod group;
+pub mod har;
+pub mod html;
 pub mod init;
 pub mod latency;
 pub mod stream;
 pub mod term;
 pub mod transactions;
+pub mod waterfall;
 
 use crate::Timestamp;
 use std::io::{self, Write};
+
+/// A writer that consumes what `check`'s pipeline hands out, as it comes:
+/// per capture, each finished connection, then each finding (now at the
+/// capture's end; as connections settle once findings stream), then the
+/// capture's outcome. The HAR and HTML writers are ones.
+pub trait CheckConsumer {
+    /// A capture begins; what follows until [`CheckConsumer::capture_done`] is its.
+    fn capture(&mut self, path: &str);
+    fn connection(&mut self, a: &crate::analyze::Analyzed);
+    fn finding(&mut self, f: &crate::rules::Finding);
+    /// The capture is read: its summary and counts (its `findings` were
+    /// each handed to [`CheckConsumer::finding`] already).
+    fn capture_done(&mut self, outcome: &crate::analyze::CheckOutcome);
+}
 
 /// How the tables show a moment: seconds after the capture's first packet
 /// (Wireshark's `frame.time_relative`), every command alike, or with

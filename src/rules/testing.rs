@@ -354,8 +354,8 @@ impl Timeline {
         let mut linter = Linter::new(config);
         let mut found = Vec::new();
         let keep = Keep {
-            transactions: true,
             ack_releases_idle_ns: Some(0),
+            ..Keep::TRANSACTIONS
         };
         let mut table = FlowTable::new(FlowLimits::default(), || {
             ConnectionHandler::new(HttpLimits::default(), TlsLimits::default(), keep)
