@@ -112,6 +112,22 @@ pub fn run_opened<D>(
     opened: Result<CaptureReader, CaptureError>,
     limits: &Limits,
     keep: Keep,
+    done: D,
+) -> CaptureSummary
+where
+    D: FnMut(Analyzed),
+{
+    analyze_opened(path, opened, limits, keep, None, done)
+}
+
+/// [`run_opened`], with `on_open` (if given) told the client host of each
+/// connection as it opens (see [`pipeline`]).
+fn analyze_opened<D>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    keep: Keep,
+    on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
     mut done: D,
 ) -> CaptureSummary
 where
@@ -161,6 +177,7 @@ where
                 decryption: handled.decryption,
             })
         },
+        on_open,
         &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
@@ -190,12 +207,14 @@ where
         limits,
         new_handler,
         |f, _| done(f),
+        None,
         &mut |_| {},
     )
 }
 
 /// The loop itself: each finished connection goes to `done` with the
-/// capture's first packet time. It stops at the end of the capture, at its
+/// capture's first packet time, and `on_open` (if given) the client host of
+/// each connection as it opens. It stops at the end of the capture, at its
 /// damage, or when a stop is requested ([`crate::interrupt`]); either way
 /// the connections still open are finished as open at the end of the
 /// capture. Frames and connections outside the filter (`limits.filter`)
@@ -207,6 +226,7 @@ fn pipeline<H, F, D>(
     limits: &Limits,
     new_handler: F,
     mut done: D,
+    mut on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
     on_secrets: &mut dyn FnMut(Vec<u8>),
 ) -> CaptureSummary
 where
@@ -230,6 +250,9 @@ where
     let mut reorder = Reorder::new(limits.reorder);
     let mut decoder = Decoder::with_tunnels(limits.fragments, limits.tunnels);
     let mut table = FlowTable::new(limits.flow, new_handler);
+    if on_open.is_some() {
+        table.track_opened();
+    }
     let mut hit = crate::limits::LimitsHit::default();
     let filter = &limits.filter;
     let by_packet = filter.filters_packets();
@@ -261,6 +284,9 @@ where
                 return;
             }
             table.process_tunnelled(&seg, tunnel, &mut done);
+            if let Some(on_open) = on_open.as_mut() {
+                table.drain_opened(&mut **on_open);
+            }
         }
     };
     loop {
@@ -305,12 +331,23 @@ where
     hit.max_fragment_bytes = summary.decode.fragment_byte_limit_hits;
     hit.max_tunnels = summary.decode.tunnels_over_limit;
     hit.max_connections = summary.flow.evicted;
+    hit.max_lingering = summary.flow.linger_cut_late;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
     summary.limits_hit = hit;
     summary
 }
 
-/// What `connlint check` found in one capture.
+/// What `connlint check` found in one capture, besides its findings
+/// (handed on as they settle, see [`run_check_streaming`]).
+#[derive(Clone, Debug, Default)]
+pub struct CheckSummary {
+    pub summary: CaptureSummary,
+    pub connections: u64,
+    pub transactions: u64,
+    pub tls_connections: u64,
+}
+
+/// What `connlint check` found in one capture, findings collected.
 pub struct CheckOutcome {
     pub summary: CaptureSummary,
     pub connections: u64,
@@ -325,26 +362,33 @@ impl CheckOutcome {
     /// What a check of a capture with TLS connections could not judge, in
     /// words: the note `check` prints (nothing without TLS).
     pub fn tls_note(&self) -> Option<String> {
-        if self.tls_connections == 0 {
-            return None;
-        }
-        let n = self.tls_connections;
-        Some(format!(
-            "{n} of {} connection{} {} TLS: connlint judged {} by the connection-level rules \
+        tls_note(self.connections, self.tls_connections)
+    }
+}
+
+/// What a check of a capture with `tls` TLS connections out of
+/// `connections` could not judge, in words (nothing without TLS).
+pub fn tls_note(connections: u64, tls: u64) -> Option<String> {
+    if tls == 0 {
+        return None;
+    }
+    let n = tls;
+    Some(format!(
+        "{n} of {} connection{} {} TLS: connlint judged {} by the connection-level rules \
              (S: setup, churn, parallelism, reuse, resumption; T: pacing; R001/R002: a close that \
              cut a record) from the TCP segments and the clear-text handshake; the rules about \
              HTTP messages (C, P, F, R003, R004) need the HTTP inside, which connlint cannot read \
              without the session keys: capture behind the TLS terminator, where it is clear \
              text, to have them judged",
-            self.connections,
-            if self.connections == 1 { "" } else { "s" },
-            if n == 1 { "was" } else { "were" },
-            if n == 1 { "it" } else { "them" },
-        ))
-    }
+        connections,
+        if connections == 1 { "" } else { "s" },
+        if n == 1 { "was" } else { "were" },
+        if n == 1 { "it" } else { "them" },
+    ))
 }
 
-/// Reads a capture through the pipeline and the linter.
+/// Reads a capture through the pipeline and the linter, and collects the
+/// findings (for tests and small captures; the CLI streams them).
 pub fn run_check(path: &str, limits: &Limits, config: &crate::rules::Config) -> CheckOutcome {
     let opened = CaptureReader::open(Path::new(path), limits.reader);
     run_check_opened(path, opened, limits, config)
@@ -370,109 +414,108 @@ pub fn run_check_each<E>(
     limits: &Limits,
     config: &crate::rules::Config,
     also: Keep,
-    mut each: E,
+    each: E,
 ) -> CheckOutcome
 where
     E: FnMut(&Analyzed),
 {
-    use crate::rules::{ConnectionFacts, Linter};
-    let mut linter = Linter::new(config);
-    // Every transaction, and the ack releases the enabled rules need.
-    let keep = Keep {
-        transactions: true,
-        ack_releases_idle_ns: linter.needs().ack_releases_idle_ns,
-        ..also
-    };
-    let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
-    // The tunnels of tunnelled connections, to name them on their findings.
-    let mut tunnels = TunnelNames::default();
-    let summary = run_opened(path, opened, limits, keep, |a| {
-        connections = connections.saturating_add(1);
-        transactions = transactions.saturating_add(a.http.transactions.len() as u64);
-        tls_connections =
-            tls_connections.saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
-        if let Some(t) = &a.connection.tunnel {
-            tunnels.add(a.connection.id, t);
-        }
-        each(&a);
-        linter.connection(&ConnectionFacts {
-            conn: &a.connection,
-            http: &a.http,
-            releases: &a.releases,
-            protocol: a.protocol,
-            tls: a.tls.as_deref(),
-            decrypted: a.decrypted(),
-            release_places: &a.release_places,
-        });
+    let mut findings = Vec::new();
+    let c = run_check_streaming_each(path, opened, limits, config, also, each, |f, _| {
+        findings.push(f)
     });
-    let mut findings = linter.finish();
-    tunnels.name(&mut findings);
     CheckOutcome {
-        summary,
-        connections,
-        transactions,
-        tls_connections,
+        summary: c.summary,
+        connections: c.connections,
+        transactions: c.transactions,
+        tls_connections: c.tls_connections,
         findings,
     }
 }
 
-/// The tunnel of each tunnelled connection of a check, so that its
-/// findings can name it: interned descriptions, and (connection id,
-/// description index) in order of finishing. Untunnelled captures keep
-/// nothing; a tunnelled one keeps 16 bytes per connection, up to
-/// [`TunnelNames::MAX_CONNECTIONS`] connections and
-/// [`TunnelNames::MAX_NAMES`] distinct descriptions (findings on the
-/// connections past either go without the name; the connections listing
-/// still shows it).
-#[derive(Default)]
-struct TunnelNames {
-    names: Vec<String>,
-    index: std::collections::HashMap<String, u32>,
-    by_connection: Vec<(u64, u32)>,
+/// Reads a capture through the pipeline and the linter, handing each
+/// finding to `emit` as soon as it has settled: in connection order, then
+/// time, with the time of the capture's first frame (for times relative to
+/// it). The findings are not kept.
+pub fn run_check_streaming<E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    emit: E,
+) -> CheckSummary
+where
+    E: FnMut(crate::rules::Finding, Option<Timestamp>),
+{
+    run_check_streaming_each(
+        path,
+        opened,
+        limits,
+        config,
+        Keep::TRANSACTIONS,
+        |_| {},
+        emit,
+    )
 }
 
-impl TunnelNames {
-    const MAX_CONNECTIONS: usize = 1 << 20;
-    const MAX_NAMES: usize = 1 << 16;
-
-    fn add(&mut self, id: u64, tunnel: &crate::decode::TunnelPath) {
-        if self.by_connection.len() >= Self::MAX_CONNECTIONS {
-            return;
-        }
-        let name = tunnel.to_string();
-        let i = match self.index.get(&name) {
-            Some(&i) => i,
-            None if self.names.len() < Self::MAX_NAMES => {
-                let i = self.names.len() as u32;
-                self.index.insert(name.clone(), i);
-                self.names.push(name);
-                i
-            }
-            None => return,
-        };
-        self.by_connection.push((id, i));
-    }
-
-    /// Adds `tunnel` to the evidence of every finding on a tunnelled connection.
-    fn name(mut self, findings: &mut [crate::rules::Finding]) {
-        if self.by_connection.is_empty() {
-            return;
-        }
-        self.by_connection.sort_unstable();
-        for f in findings {
-            if let Ok(at) = self
-                .by_connection
-                .binary_search_by_key(&f.connection, |(id, _)| *id)
-            {
-                let name = self
-                    .by_connection
-                    .get(at)
-                    .and_then(|(_, i)| self.names.get(*i as usize));
-                if let Some(name) = name {
-                    f.evidence
-                        .insert("tunnel".to_string(), serde_json::Value::from(name.as_str()));
-                }
-            }
-        }
+/// [`run_check_streaming`] that also shows each finished connection to
+/// `each` before the linter sees it, keeping what `also` asks beyond what
+/// the rules need ([`Keep::fields`], [`Keep::marks`]).
+pub fn run_check_streaming_each<A, E>(
+    path: &str,
+    opened: Result<CaptureReader, CaptureError>,
+    limits: &Limits,
+    config: &crate::rules::Config,
+    also: Keep,
+    mut each: A,
+    mut emit: E,
+) -> CheckSummary
+where
+    A: FnMut(&Analyzed),
+    E: FnMut(crate::rules::Finding, Option<Timestamp>),
+{
+    use crate::rules::{ConnectionFacts, Linter};
+    let linter = std::cell::RefCell::new(Linter::with_limits(config, limits.lint));
+    // Every transaction, and the ack releases the enabled rules need.
+    let keep = Keep {
+        transactions: true,
+        ack_releases_idle_ns: linter.borrow().needs().ack_releases_idle_ns,
+        ..also
+    };
+    let (mut connections, mut transactions, mut tls_connections) = (0u64, 0u64, 0u64);
+    let mut summary = analyze_opened(
+        path,
+        opened,
+        limits,
+        keep,
+        Some(&mut |client| linter.borrow_mut().opened(client)),
+        |a| {
+            connections = connections.saturating_add(1);
+            transactions = transactions.saturating_add(a.http.transactions.len() as u64);
+            tls_connections =
+                tls_connections.saturating_add(u64::from(a.protocol.is_tls() && !a.decrypted()));
+            each(&a);
+            let t0 = a.capture_start;
+            linter.borrow_mut().connection(
+                &ConnectionFacts {
+                    conn: &a.connection,
+                    http: &a.http,
+                    releases: &a.releases,
+                    protocol: a.protocol,
+                    tls: a.tls.as_deref(),
+                    decrypted: a.decrypted(),
+                    release_places: &a.release_places,
+                },
+                &mut |finding| emit(finding, Some(t0)),
+            );
+        },
+    );
+    let t0 = summary.first_ts;
+    let stats = linter.into_inner().finish(&mut |finding| emit(finding, t0));
+    summary.limits_hit.max_index_connections = stats.index_limit_hits;
+    CheckSummary {
+        summary,
+        connections,
+        transactions,
+        tls_connections,
     }
 }

@@ -4,12 +4,13 @@
 //! above --fail-on, 2 usage error, unreadable or corrupt capture, or
 //! internal error).
 
-use crate::analyze::{self, run_check, Analyzed, CaptureSummary, Limits};
+use crate::analyze::{self, Analyzed, CaptureSummary, Limits};
+use crate::capture::CaptureReader;
 use crate::filter::{Endpoint, Filter, TimeBound};
 use crate::http::Keep;
 use crate::report::baseline::{self, Baseline};
 use crate::report::connections::{self, CaptureRecord, ConnectionRecord};
-use crate::report::findings::{self, CheckFormat, RuleHelp};
+use crate::report::findings::{self, CheckFormat, CheckReport, RuleHelp};
 use crate::report::har::HarWriter;
 use crate::report::html::{ReportBuilder, ReportOptions};
 use crate::report::latency::{self, LatencySummary};
@@ -23,6 +24,7 @@ use crate::rules::{suppress, CliSelection, Config, ConfigFile, FailOn};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::net::IpAddr;
+use std::path::Path;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -195,10 +197,16 @@ enum Command {
     /// Lint connection management: what is wrong, where, and what it cost.
     /// Exit 0: no finding at or above --fail-on; 1: some (or, with
     /// --fail-on-empty, a capture with nothing to judge); 2: usage error,
-    /// bad configuration, or an unreadable or damaged capture.
+    /// bad configuration, or an unreadable or damaged capture. A directory
+    /// named as a capture stands for the captures under it (*.pcap,
+    /// *.pcapng, *.cap, recursively).
     Check {
         #[command(flatten)]
         input: Input,
+        /// Captures read at once, each on its own thread (default: the
+        /// number of cores); the report keeps the order they were given in.
+        #[arg(short = 'j', long = "jobs", value_name = "N")]
+        jobs: Option<usize>,
         #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
         format: CheckFormat,
         /// Lowest severity that makes the exit code 1 [default: the
@@ -712,6 +720,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
             fail_on_empty,
             no_group,
             statistics,
+            jobs,
             baseline,
             write_baseline,
             sarif_rule_help,
@@ -733,6 +742,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 write_baseline,
                 rule_help: sarif_rule_help,
                 merge_tunnels: cli.merge_tunnels,
+                jobs,
                 keylog: cli.keylog.clone(),
             },
             &cli.limits,
@@ -1102,6 +1112,7 @@ struct CheckArgs {
     write_baseline: Option<String>,
     rule_help: RuleHelp,
     merge_tunnels: bool,
+    jobs: Option<usize>,
     keylog: Option<String>,
 }
 
@@ -1151,36 +1162,76 @@ fn check_command(
             Err(e) => return usage(e),
         }
     }
-    let mut damaged = false;
-    let mut empty = false;
-    let mut outcomes = Vec::new();
-    for path in &input.captures {
+    let mut options = findings::CheckOptions::new(&config, !args.no_group);
+    options.statistics = args.statistics;
+    options.max_groups = limits.max_groups;
+    options.term = view.term;
+    options.quiet = view.quiet;
+    options.absolute_time = input.absolute_time;
+    options.rule_help = args.rule_help;
+    let captures = match expand_captures(&input.captures) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
+    };
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let gate = std::sync::Mutex::new(Gate {
+        suppress: &config.suppress,
+        suppressed: vec![0; config.suppress.len()],
+        baseline: baseline.take(),
+        known: 0,
+        record: args
+            .write_baseline
+            .as_ref()
+            .map(|_| baseline::Recorder::default()),
+    });
+    let mut report = CheckReport::new(args.format, options);
+    let mut out = stdout();
+    report.begin(&mut out)?;
+    let (mut damaged, mut empty) = (false, false);
+    if jobs > 1 && captures.len() > 1 {
+        (damaged, empty) = check_parallel(
+            &captures,
+            jobs,
+            &limits,
+            &config,
+            &gate,
+            &mut report,
+            &mut out,
+            view,
+        )?;
+    }
+    for path in captures.iter().filter(|_| jobs <= 1 || captures.len() <= 1) {
         if crate::interrupt::requested() {
             break;
         }
-        let o = run_check(path, &limits, &config);
-        damaged |= report_capture(&o.summary, CaptureRole::Check, view);
-        empty |= nothing_to_judge(&o.summary).is_some();
-        outcomes.push(o);
+        let mut part = report.part(path, true);
+        let mut failed = None;
+        let opened = CaptureReader::open(Path::new(path), limits.reader);
+        let mut check = analyze::run_check_streaming(path, opened, &limits, &config, |f, t0| {
+            if failed.is_none() && Gate::admit(&gate, &f) {
+                failed = part.finding(&mut out, &f, t0).err();
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let done = part.finish(&mut out, &mut check)?;
+        damaged |= report_capture(&check.summary, CaptureRole::Check, view);
+        empty |= nothing_to_judge(&check.summary).is_some();
+        report.take(&mut out, done, None)?;
     }
-    if let Some(p) = &args.write_baseline {
-        let text = baseline::to_json(outcomes.iter().flat_map(|o| &o.findings));
-        if let Err(e) = std::fs::write(p, text) {
+    let gate = gate
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let (Some(p), Some(record)) = (&args.write_baseline, gate.record) {
+        if let Err(e) = std::fs::write(p, record.into_json()) {
+            out.flush()?;
             return usage(format!("{p}: cannot write the baseline: {e}"));
         }
     }
-    let mut suppressed = vec![0u64; config.suppress.len()];
-    let mut known = 0u64;
-    for o in &mut outcomes {
-        let counts = suppress::apply(&config.suppress, &mut o.findings);
-        for (total, n) in suppressed.iter_mut().zip(counts) {
-            *total = total.saturating_add(n);
-        }
-        if let Some(b) = &mut baseline {
-            known = known.saturating_add(b.filter(&mut o.findings));
-        }
-    }
-    for (s, n) in config.suppress.iter().zip(&suppressed) {
+    for (s, n) in config.suppress.iter().zip(&gate.suppressed) {
         if *n > 0 && !view.quiet {
             eprintln!(
                 "connlint: note: {n} finding{} suppressed: {}",
@@ -1189,7 +1240,8 @@ fn check_command(
             );
         }
     }
-    if let Some(b) = &baseline {
+    let known = gate.known;
+    if let Some(b) = &gate.baseline {
         let gone = b.gone();
         eprintln!(
             "connlint: note: baseline: {known} known finding{} not shown; {} of its {} entr{} no longer occur{}",
@@ -1205,31 +1257,211 @@ fn check_command(
             }
         }
     }
-    let mut out = stdout();
-    if args.statistics {
-        findings::write_statistics(&mut out, args.format, &outcomes)?;
-    } else {
-        let mut options = findings::CheckOptions::new(&config, !args.no_group);
-        options.term = view.term;
-        options.quiet = view.quiet;
-        options.absolute_time = input.absolute_time;
-        options.rule_help = args.rule_help;
-        options.hidden = (suppressed.iter().sum(), known);
-        findings::write_check(&mut out, args.format, &outcomes, &options)?;
-    }
+    report.hide((gate.suppressed.iter().sum(), known));
+    let fails = report.summary().fails(config.fail_on);
+    report.end(&mut out)?;
     out.flush()?;
-    let gate = outcomes
-        .iter()
-        .flat_map(|o| &o.findings)
-        .any(|f| config.fail_on.fails(f.severity));
     Ok(if damaged {
         Outcome::Damaged
-    } else if gate && !args.exit_zero {
+    } else if fails && !args.exit_zero {
         Outcome::Findings
     } else if empty && config.fail_on_empty {
         Outcome::NothingToJudge
     } else {
         Outcome::Clean
+    })
+}
+
+/// What happens to each finding of `check` as it streams, before it is
+/// written: `--write-baseline` records its fingerprint, a `[[suppress]]`
+/// entry or the `--baseline` hides it (counted, for the notes and the
+/// summary line at the end). Shared by the `-j` workers.
+struct Gate<'c> {
+    suppress: &'c [suppress::Suppression],
+    /// Per suppression, the findings it hid.
+    suppressed: Vec<u64>,
+    baseline: Option<Baseline>,
+    /// Findings the baseline hid.
+    known: u64,
+    record: Option<baseline::Recorder>,
+}
+
+impl Gate<'_> {
+    /// Whether `f` is to be written.
+    fn admit(gate: &std::sync::Mutex<Gate<'_>>, f: &crate::rules::Finding) -> bool {
+        let mut g = gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(r) = &mut g.record {
+            r.add(f);
+        }
+        if let Some(i) = suppress::covering(g.suppress, f) {
+            if let Some(c) = g.suppressed.get_mut(i) {
+                *c = c.saturating_add(1);
+            }
+            return false;
+        }
+        if g.baseline.as_mut().is_some_and(|b| b.knows(f)) {
+            g.known = g.known.saturating_add(1);
+            return false;
+        }
+        true
+    }
+}
+
+/// The captures named: files as given, directories replaced by the
+/// captures under them (`*.pcap`, `*.pcapng`, `*.cap`, recursively, in
+/// path order).
+fn expand_captures(named: &[String]) -> Result<Vec<String>, String> {
+    let mut all = Vec::new();
+    for name in named {
+        let path = Path::new(name);
+        if name != "-" && path.is_dir() {
+            let mut found = Vec::new();
+            walk(path, &mut found).map_err(|e| format!("{name}: {e}"))?;
+            found.sort();
+            if found.is_empty() {
+                return Err(format!("{name}: no *.pcap, *.pcapng or *.cap file in it"));
+            }
+            all.extend(found.into_iter().map(|p| p.to_string_lossy().into_owned()));
+        } else {
+            all.push(name.clone());
+        }
+    }
+    Ok(all)
+}
+
+/// Collects the capture files under `dir`.
+fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&path, found)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["pcap", "pcapng", "cap"].contains(&e.to_ascii_lowercase().as_str()))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// What a worker made of one capture: its part of the report, written to
+/// a spool file, and its summary.
+struct Checked {
+    done: findings::CaptureDone,
+    summary: CaptureSummary,
+    spool: std::fs::File,
+}
+
+/// Reads `captures` on `jobs` threads, each capture's part of the report
+/// written to its own spool file, and copies the parts to `out` in the
+/// order given as they are ready. Returns whether some capture was
+/// damaged, and whether some had nothing to judge. A stop request
+/// (Ctrl-C) ends each worker's capture as its end and starts no other.
+#[allow(clippy::too_many_arguments)]
+fn check_parallel(
+    captures: &[String],
+    jobs: usize,
+    limits: &Limits,
+    config: &Config,
+    gate: &std::sync::Mutex<Gate<'_>>,
+    report: &mut CheckReport,
+    out: &mut impl Write,
+    view: View,
+) -> io::Result<(bool, bool)> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+    let parts: Vec<Mutex<Option<findings::CapturePart>>> = captures
+        .iter()
+        .map(|p| Mutex::new(Some(report.part(p, false))))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let (send, receive) = mpsc::channel::<(usize, io::Result<Checked>)>();
+    let (mut damaged, mut empty) = (false, false);
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..jobs.min(captures.len()) {
+            let send = send.clone();
+            let (parts, next) = (&parts, &next);
+            scope.spawn(move || loop {
+                if crate::interrupt::requested() {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let (Some(path), Some(slot)) = (captures.get(i), parts.get(i)) else {
+                    break;
+                };
+                let part = slot
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                let Some(part) = part else { continue };
+                let checked = check_to_spool(path, i, part, limits, config, gate);
+                if send.send((i, checked)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(send);
+        // Parts in order: those finished early wait (their summaries and
+        // an open spool file each, not their findings).
+        let mut ready: std::collections::BTreeMap<usize, Checked> = Default::default();
+        let mut want = 0usize;
+        for (i, checked) in receive {
+            ready.insert(i, checked?);
+            while let Some(mut c) = ready.remove(&want) {
+                damaged |= report_capture(&c.summary, CaptureRole::Check, view);
+                empty |= nothing_to_judge(&c.summary).is_some();
+                use std::io::Seek;
+                c.spool.seek(io::SeekFrom::Start(0))?;
+                report.take(out, c.done, Some(&mut c.spool))?;
+                want = want.saturating_add(1);
+            }
+        }
+        Ok(())
+    })?;
+    Ok((damaged, empty))
+}
+
+/// Checks one capture into a new spool file (unlinked at once: it goes
+/// away with its handle).
+fn check_to_spool(
+    path: &str,
+    i: usize,
+    mut part: findings::CapturePart,
+    limits: &Limits,
+    config: &Config,
+    gate: &std::sync::Mutex<Gate<'_>>,
+) -> io::Result<Checked> {
+    let name = std::env::temp_dir().join(format!("connlint-spool-{}-{i}", std::process::id()));
+    let spool = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&name)?;
+    let _ = std::fs::remove_file(&name);
+    let mut w = BufWriter::new(&spool);
+    let mut failed = None;
+    let opened = CaptureReader::open(Path::new(path), limits.reader);
+    let mut check = analyze::run_check_streaming(path, opened, limits, config, |f, t0| {
+        if failed.is_none() && Gate::admit(gate, &f) {
+            failed = part.finding(&mut w, &f, t0).err();
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let done = part.finish(&mut w, &mut check)?;
+    w.flush()?;
+    drop(w);
+    Ok(Checked {
+        done,
+        summary: check.summary,
+        spool,
     })
 }
 

@@ -13,13 +13,14 @@ use crate::decode::{FragmentLimits, TunnelOptions};
 use crate::flow::FlowLimits;
 use crate::http::{ChunkError, HttpConnectionReport, HttpLimits};
 use crate::reassembly::DirectionStats;
+use crate::rules::engine::LintLimits;
 use crate::tls::{TlsLimits, TlsReport};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// Every bound the pipeline enforces, one field per stage; and what of
 /// the capture to analyse (the filter) and the key log the TLS stage
 /// decrypts with, which are no bounds but travel with them to every stage.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     pub reader: ReaderLimits,
     /// How far records out of time order are put back in order.
@@ -30,11 +31,33 @@ pub struct Limits {
     pub flow: FlowLimits,
     pub http: HttpLimits,
     pub tls: TlsLimits,
+    pub lint: LintLimits,
+    /// Finding groups (rule, client host, server endpoint) told apart in
+    /// one capture's grouped output (table, SARIF, JUnit, GitHub).
+    pub max_groups: usize,
     /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
     pub filter: crate::filter::Filter,
     /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
     /// `[tls] keylog`); not a bound, and never printed.
     pub tls_keys: Option<std::sync::Arc<crate::tls::KeyLog>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            reader: ReaderLimits::default(),
+            reorder: ReorderLimits::default(),
+            fragments: FragmentLimits::default(),
+            tunnels: TunnelOptions::default(),
+            flow: FlowLimits::default(),
+            http: HttpLimits::default(),
+            tls: TlsLimits::default(),
+            lint: LintLimits::default(),
+            max_groups: 65_536,
+            filter: crate::filter::Filter::default(),
+            tls_keys: None,
+        }
+    }
 }
 
 /// One settable bound: its key, what it bounds, and where it lives; and,
@@ -113,6 +136,9 @@ const KEYS: &[Key] = &[
     key!(max_connections: flow.max_connections,
         "TCP connections tracked at once (oldest idle finished first)",
         reached: "the oldest idle connections were finished early"),
+    key!(max_lingering: flow.max_lingering,
+        "closed connections kept for their linger (late packets) at once",
+        reached: "packets came on closed connections finished before their linger ended, and were counted as late instead of on them"),
     key!(max_out_of_order_bytes: flow.reassembly.max_out_of_order_bytes,
         "out-of-order bytes buffered per direction of a connection",
         reached: "holes were declared gaps early"),
@@ -137,6 +163,12 @@ const KEYS: &[Key] = &[
     key!(max_tls_hello_bytes: tls.max_hello_bytes,
         "bytes of one TLS ClientHello or ServerHello, gathered across records, that are parsed",
         reached: "those TLS hellos were skipped unparsed (their connections' versions, names and resumption are unknown)"),
+    key!(max_index_connections: lint.max_index_connections,
+        "finished connections the cross-connection rules hold behind one still open",
+        reached: "the cross-connection rules stopped waiting for connections still open"),
+    key!(max_groups: max_groups,
+        "finding groups (rule, client host, server) in one capture's grouped output",
+        reached: "findings of further groups were counted but not listed in the grouped output"),
     key_time!(idle_timeout_s: flow.idle_timeout_ns, SECOND,
         "seconds without a packet after which a connection not established (handshake never completed, or closing) is finished"),
     key_time!(established_timeout_s: flow.established_timeout_ns, SECOND,
@@ -183,6 +215,7 @@ pub struct LimitsHit {
     pub max_fragment_bytes: u64,
     pub max_tunnels: u64,
     pub max_connections: u64,
+    pub max_lingering: u64,
     pub max_out_of_order_bytes: u64,
     pub max_reassembly_bytes: u64,
     pub max_head_bytes: u64,
@@ -191,6 +224,8 @@ pub struct LimitsHit {
     pub max_chunk_size_digits: u64,
     pub max_transactions: u64,
     pub max_tls_hello_bytes: u64,
+    pub max_index_connections: u64,
+    pub max_groups: u64,
 }
 
 impl Serialize for LimitsHit {

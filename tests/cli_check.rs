@@ -221,3 +221,73 @@ fn rules_and_rule_commands() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn captures_read_in_parallel_are_reported_in_the_order_given() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(files.len() > 10);
+    // Reversed, so that the order given is not the order a directory is read in.
+    files.reverse();
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    for format in ["json", "table", "sarif", "junit"] {
+        let one = check(&[&["--format", format, "-j", "1"][..], &args].concat());
+        let four = check(&[&["--format", format, "-j", "4"][..], &args].concat());
+        assert_eq!(one, four, "{format}");
+        assert_eq!(one.0, Some(1), "{format}: the samples have findings");
+    }
+    let (_, json, _) = check(&[&["--format", "json", "-j", "4"][..], &args].concat());
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let paths: Vec<&str> = v["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, args);
+    // A directory stands for the captures under it, in path order.
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let (code, by_dir, _) = check(&["--format", "jsonl", "-j", "2", &dir_arg]);
+    files.reverse();
+    let listed: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (_, by_list, _) = check(&[&["--format", "jsonl", "-j", "1"][..], &listed].concat());
+    assert_eq!((code, by_dir), (Some(1), by_list));
+}
+
+#[test]
+fn standard_input_reads_as_the_file_does() {
+    let f = sample(S001);
+    let by_path = check(&["--format", "jsonl", f.to_str().unwrap()]);
+    // A file redirected in (read like a path), and a pipe.
+    let mut cat = std::process::Command::new("cat")
+        .arg(&f)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = cat.stdout.take().unwrap();
+    for input in [
+        std::process::Stdio::from(std::fs::File::open(&f).unwrap()),
+        std::process::Stdio::from(pipe),
+    ] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("connlint"))
+            .args(["check", "--format", "jsonl", "-"])
+            .stdin(input)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).replace("\"capture\":\"-\"", "");
+        assert_eq!(out.status.code(), by_path.0);
+        assert_eq!(
+            stdout,
+            by_path
+                .1
+                .replace(&format!("\"capture\":{:?}", f.to_str().unwrap()), "")
+        );
+    }
+    assert!(cat.wait().unwrap().success());
+}

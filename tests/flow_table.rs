@@ -294,6 +294,74 @@ fn data_in_the_syn_is_kept() {
     assert_eq!(out[0].0.handshake_rtt_ns(), Some(6_000_000));
 }
 
+/// Two connections from different client ports, each closed (FIN both
+/// ways, last ACK) at `close_ms`, then a late duplicate of the first one's
+/// last ACK at 40 ms, within the 5 s linger: with `max_lingering` 1 the
+/// first is finished when the second begins closing, and the late ACK is
+/// counted as such; with 2, both linger and the ACK is the first's.
+fn two_closes(max_lingering: usize) -> (Vec<Connection>, connlint::flow::FlowStats) {
+    const C2: &str = "10.0.0.1:51001";
+    let segs = [
+        seg(0, C, S, SYN, 1, 0, b""),
+        seg(1, S, C, SYN | ACK, 1, 2, b""),
+        seg(2, C, S, ACK, 2, 2, b""),
+        seg(3, C2, S, SYN, 1, 0, b""),
+        seg(4, S, C2, SYN | ACK, 1, 2, b""),
+        seg(5, C2, S, ACK, 2, 2, b""),
+        seg(10, C, S, FIN | ACK, 2, 2, b""),
+        seg(11, S, C, FIN | ACK, 2, 3, b""),
+        seg(12, C, S, ACK, 3, 3, b""),
+        seg(20, C2, S, FIN | ACK, 2, 2, b""),
+        seg(21, S, C2, FIN | ACK, 2, 3, b""),
+        seg(22, C2, S, ACK, 3, 3, b""),
+        seg(40, C, S, ACK, 3, 3, b""),
+    ];
+    let limits = FlowLimits {
+        max_lingering,
+        ..FlowLimits::default()
+    };
+    let mut table = FlowTable::new(limits, Log::default);
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        let t = TcpSegment {
+            ts: Timestamp(s.ms * 1_000_000),
+            frame: i as u64 + 1,
+            src: s.src.parse().unwrap(),
+            dst: s.dst.parse().unwrap(),
+            seq: s.seq,
+            ack: s.ack,
+            flags: TcpFlags(s.flags),
+            window: 1000,
+            options_raw: &[],
+            payload: s.payload,
+            payload_len: s.payload.len() as u32,
+        };
+        table.process(&t, &mut |f| out.push(f.connection));
+    }
+    table.finish_all(&mut |f| out.push(f.connection));
+    out.sort_by_key(|c| c.id);
+    (out, table.stats.clone())
+}
+
+#[test]
+fn closed_connections_linger_up_to_the_bound_and_the_first_closed_goes_first() {
+    let (conns, stats) = two_closes(2);
+    assert_eq!(conns.len(), 2);
+    assert_eq!(
+        conns[0].packets, 7,
+        "the late ACK is the first connection's"
+    );
+    assert_eq!((stats.linger_cut, stats.late_packets), (0, 0));
+
+    let (conns, stats) = two_closes(1);
+    assert_eq!(conns.len(), 2);
+    assert_eq!(conns[0].packets, 6, "finished before the late ACK came");
+    assert_eq!(conns[0].end_reason, EndReason::Closed);
+    assert_eq!(conns[1].packets, 6);
+    assert_eq!(stats.linger_cut, 1);
+    assert_eq!((stats.late_packets, stats.linger_cut_late), (1, 1));
+}
+
 // Idle connections: a long timeout once established, eviction under table
 // pressure, and a packet that continues a connection let go resumes it.
 

@@ -8,8 +8,7 @@
 
 use connlint::analyze::{run_check_opened, Limits};
 use connlint::capture::CaptureReader;
-use connlint::report::findings::write;
-use connlint::report::Format;
+use connlint::report::findings::{write_collected, CheckFormat, CheckOptions};
 use connlint::rules::{all, Config};
 use std::sync::OnceLock;
 
@@ -55,7 +54,18 @@ pub fn run(data: &[u8]) {
         );
     }
     let outcomes = [outcome];
-    for format in [Format::Json, Format::Table] {
-        write(&mut std::io::sink(), format, &outcomes).expect("report to a sink");
+    for format in [
+        CheckFormat::Json,
+        CheckFormat::Table,
+        CheckFormat::Sarif,
+        CheckFormat::Junit,
+    ] {
+        write_collected(
+            &mut std::io::sink(),
+            format,
+            CheckOptions::default(),
+            &outcomes,
+        )
+        .expect("report to a sink");
     }
 }

@@ -55,6 +55,22 @@ impl CaptureReader {
     pub fn open(path: &Path, limits: ReaderLimits) -> Result<CaptureReader, CaptureError> {
         use crate::interrupt::Interruptible;
         if path == Path::new("-") {
+            // Standard input read through its own descriptor, not `Stdin`'s
+            // buffer: the stream buffer is the only copy of the bytes, and a
+            // file redirected in (`connlint check - < F`) is read as a path
+            // is; a pipe or terminal, which can block, is read through
+            // `Interruptible`.
+            #[cfg(unix)]
+            {
+                use std::os::fd::AsFd;
+                if let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() {
+                    let file = File::from(fd);
+                    if file.metadata().is_ok_and(|m| m.is_file()) {
+                        return Self::from_read(Box::new(file), limits);
+                    }
+                    return Self::from_read(Box::new(Interruptible::new(Box::new(file))), limits);
+                }
+            }
             let stdin = Interruptible::new(Box::new(std::io::stdin()));
             return Self::from_read(Box::new(stdin), limits);
         }

@@ -123,7 +123,9 @@ pub struct RstSegment {
     pub peer_seen: u64,
 }
 
-/// The earlier connection on a reused 4-tuple.
+/// The earlier connection on a reused 4-tuple, and how it ended: what a
+/// rule about the reuse (S004, TIME_WAIT) needs of it, carried here so that
+/// no rule has to keep every finished connection around to look it up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Previous {
     pub id: u64,
@@ -131,6 +133,44 @@ pub struct Previous {
     pub end_ts: Timestamp,
     /// Whether it had closed (FIN both ways or RST) rather than gone quiet.
     pub closed: bool,
+    /// FIN time of each side (index [`Side::index`]).
+    pub fin: [Option<Timestamp>; 2],
+    /// When its first RST was seen, if it was reset.
+    pub rst_ts: Option<Timestamp>,
+}
+
+impl Previous {
+    /// `conn`, finished, as the connection before the next one on its
+    /// tuple; `closed`: whether it had closed (see [`Previous::closed`]).
+    pub fn of(conn: &Connection, closed: bool) -> Previous {
+        Previous {
+            id: conn.id,
+            end_ts: conn.end_ts,
+            closed,
+            fin: conn.fin,
+            rst_ts: conn.rst.map(|(_, ts)| ts),
+        }
+    }
+
+    /// Its first FIN or RST: the moment it began to close.
+    pub fn close_ts(&self) -> Option<Timestamp> {
+        [self.fin[0], self.fin[1], self.rst_ts]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The side whose FIN came first (the active closer, which holds
+    /// TIME_WAIT), `None` when neither or both at the same instant.
+    pub fn first_closer(&self) -> Option<Side> {
+        match self.fin {
+            [Some(c), Some(s)] if c < s => Some(Side::Client),
+            [Some(c), Some(s)] if s < c => Some(Side::Server),
+            [Some(_), None] => Some(Side::Client),
+            [None, Some(_)] => Some(Side::Server),
+            _ => None,
+        }
+    }
 }
 
 impl Connection {

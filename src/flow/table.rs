@@ -11,7 +11,8 @@ use crate::reassembly::{
 use crate::Timestamp;
 use arrives::process_in;
 use rustc_hash::FxHashMap;
-use std::net::SocketAddr;
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
 
 const SECOND: i64 = 1_000_000_000;
 
@@ -36,6 +37,12 @@ pub struct FlowLimits {
     pub tombstone_ns: i64,
     /// Connections tracked at once; past it the oldest idle ones are finished early.
     pub max_connections: usize,
+    /// Closed connections (both FINs, or a RST) kept for their linger at
+    /// once; past it the one that closed first is finished early (a later
+    /// packet on its tuple is then a late packet). With many short
+    /// connections, what bounds memory by the connections open rather
+    /// than by those closed in the last `linger_ns`.
+    pub max_lingering: usize,
     /// Closed tuples remembered at once.
     pub max_tombstones: usize,
     /// Out-of-order bytes buffered across all connections at once; past it,
@@ -52,6 +59,7 @@ impl Default for FlowLimits {
             linger_ns: 5 * SECOND,
             tombstone_ns: 120 * SECOND,
             max_connections: 65_536,
+            max_lingering: 2048,
             max_tombstones: 262_144,
             max_reassembly_bytes: 64 << 20,
             reassembly: ReassemblyLimits::default(),
@@ -70,6 +78,12 @@ pub struct FlowStats {
     pub idle_timeouts: u64,
     /// Connections finished early because the table was full.
     pub evicted: u64,
+    /// Closed connections finished before their linger ended because
+    /// [`FlowLimits::max_lingering`] others were lingering.
+    pub linger_cut: u64,
+    /// Packets that came on such a connection's tuple before its linger
+    /// would have ended: they are late packets instead of its own.
+    pub linger_cut_late: u64,
     /// Connections whose first packet continued one let go while
     /// established (idle or evicted).
     pub resumed: u64,
@@ -102,16 +116,101 @@ impl FlowKey {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Tombstone {
-    id: u64,
     generation: u32,
-    end_ts: Timestamp,
-    /// Set when the connection was let go while established rather than
-    /// closed: a later packet may resume it.
-    resume: Option<Resumable>,
-    /// When the table let go of it (capture time).
-    let_go: Timestamp,
+    /// The connection, as the next one on the tuple will know it.
+    previous: super::Previous,
+    /// How the connection was let go: closed (and perhaps cut short), or
+    /// while established, so that a later packet may resume it.
+    after: After,
+}
+
+/// What a tombstone knows beyond [`Previous`]. The rare resumable case is
+/// boxed so that the common closed one keeps the tombstone at 96 bytes.
+#[derive(Clone, Debug)]
+enum After {
+    /// Closed (both FINs or a RST): `cut_until` is when its linger would
+    /// have ended, if it was finished before (see
+    /// [`FlowLimits::max_lingering`]).
+    Closed { cut_until: Option<Timestamp> },
+    /// Let go while established (idle or evicted): a later packet that
+    /// continues it resumes it.
+    Resumable(Box<Resumable>),
+}
+
+/// Tuples remembered (closed, or let go while established), by key: the
+/// IPv4 ones (nearly all) under a 16-byte key, the others under the whole
+/// [`FlowKey`]. A churning client keeps one per port it used in the last
+/// two minutes: 112 bytes each instead of 168; a resumable one adds its
+/// boxed [`Resumable`].
+#[derive(Default)]
+struct Tombstones {
+    v4: FxHashMap<u128, Tombstone>,
+    other: FxHashMap<FlowKey, Tombstone>,
+}
+
+/// Both addresses, both ports and the tunnel key of an IPv4 flow key.
+fn v4_key(key: &FlowKey) -> Option<u128> {
+    let (SocketAddr::V4(a), SocketAddr::V4(b)) = (key.0, key.1) else {
+        return None;
+    };
+    let [a0, a1, a2, a3] = a.ip().octets();
+    let [b0, b1, b2, b3] = b.ip().octets();
+    let [p0, p1] = a.port().to_be_bytes();
+    let [q0, q1] = b.port().to_be_bytes();
+    let [t0, t1, t2, t3] = key.2.to_be_bytes();
+    Some(u128::from_be_bytes([
+        a0, a1, a2, a3, b0, b1, b2, b3, p0, p1, q0, q1, t0, t1, t2, t3,
+    ]))
+}
+
+impl Tombstones {
+    fn get(&self, key: &FlowKey) -> Option<&Tombstone> {
+        match v4_key(key) {
+            Some(k) => self.v4.get(&k),
+            None => self.other.get(key),
+        }
+    }
+
+    fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Tombstone> {
+        match v4_key(key) {
+            Some(k) => self.v4.get_mut(&k),
+            None => self.other.get_mut(key),
+        }
+    }
+
+    fn insert(&mut self, key: FlowKey, t: Tombstone) {
+        match v4_key(&key) {
+            Some(k) => self.v4.insert(k, t),
+            None => self.other.insert(key, t),
+        };
+    }
+
+    fn remove(&mut self, key: &FlowKey) {
+        match v4_key(key) {
+            Some(k) => self.v4.remove(&k),
+            None => self.other.remove(key),
+        };
+    }
+
+    fn clear(&mut self) {
+        self.v4.clear();
+        self.other.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len().saturating_add(self.other.len())
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Tombstone) -> bool) {
+        self.v4.retain(|_, t| keep(t));
+        self.other.retain(|_, t| keep(t));
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Tombstone> {
+        self.v4.values().chain(self.other.values())
+    }
 }
 
 /// What a connection let go while established leaves for a packet that
@@ -123,6 +222,8 @@ struct Resumable {
     roles: RoleEvidence,
     /// Each side's next sequence number expected (index [`Side::index`]).
     next_seq: [Option<u32>; 2],
+    /// When the table let go of it (capture time).
+    let_go: Timestamp,
 }
 
 /// How far from where its stream had got to a segment may start and still
@@ -173,7 +274,14 @@ pub struct FlowTable<H, F> {
     /// Entries are boxed: a few KB each, and the map keeps spare capacity;
     /// inline, its empty buckets would cost as much as full ones.
     map: FxHashMap<FlowKey, Box<Entry<H>>>,
-    tombstones: FxHashMap<FlowKey, Tombstone>,
+    tombstones: Tombstones,
+    /// Connections that began closing, in that order, with their id: at
+    /// most [`FlowLimits::max_lingering`] (some may have been finished or
+    /// have stopped closing since: those are skipped).
+    lingering: VecDeque<(FlowKey, u64)>,
+    /// Client hosts of the connections opened since the last
+    /// [`FlowTable::drain_opened`], when asked to track them.
+    opened: Option<Vec<IpAddr>>,
     next_id: u64,
     limits: FlowLimits,
     new_handler: F,
@@ -188,7 +296,9 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
     pub fn new(limits: FlowLimits, new_handler: F) -> Self {
         FlowTable {
             map: FxHashMap::default(),
-            tombstones: FxHashMap::default(),
+            tombstones: Tombstones::default(),
+            lingering: VecDeque::new(),
+            opened: None,
             next_id: 0,
             limits,
             new_handler,
@@ -196,6 +306,20 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             next_sweep: None,
             buffered: 0,
             stats: FlowStats::default(),
+        }
+    }
+
+    /// Keeps the client host of each connection opened, for
+    /// [`FlowTable::drain_opened`].
+    pub fn track_opened(&mut self) {
+        self.opened.get_or_insert_with(Vec::new);
+    }
+
+    /// Hands `f` the client host of each connection opened since the last
+    /// call (when tracking, see [`FlowTable::track_opened`]).
+    pub fn drain_opened(&mut self, mut f: impl FnMut(IpAddr)) {
+        if let Some(v) = &mut self.opened {
+            v.drain(..).for_each(&mut f);
         }
     }
 
@@ -244,43 +368,47 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             let reused = syn_only && matches!(entry.first_seq.of(side), Some(s) if *s != seg.seq);
             if !reused {
                 let before = entry.buffered();
+                let was_closing = entry.closing_since.is_some();
                 process_in(entry, seg, side);
                 let after = entry.buffered();
+                let id = entry.conn.id;
+                let closing = !was_closing && entry.closing_since.is_some();
                 self.account(before, after, seg.ts, &key);
+                if closing {
+                    self.linger(key, id, done);
+                }
                 return;
             }
             generation = entry.conn.generation.saturating_add(1);
-            previous = Some(super::Previous {
-                id: entry.conn.id,
-                end_ts: entry.conn.end_ts,
-                closed: entry.closing_since.is_some(),
-            });
+            let closed = entry.closing_since.is_some();
             if let Some(entry) = self.map.remove(&key) {
-                done(self.finish(key, *entry, EndReason::Reused));
+                // Finished first: a reset still pending becomes its close.
+                let finished = self.finish(key, *entry, EndReason::Reused);
+                previous = Some(super::Previous::of(&finished.connection, closed));
+                done(finished);
             }
-        } else if let Some(tomb) = self.tombstones.get(&key).copied() {
-            let earlier = Previous {
-                id: tomb.id,
-                end_ts: tomb.end_ts,
-                closed: tomb.resume.is_none(),
-            };
-            match tomb.resume {
+        } else if let Some(tomb) = self.tombstones.get(&key).cloned() {
+            match &tomb.after {
                 // Let go while established, and this packet goes on where
                 // it stopped: the same connection, resumed.
-                Some(r) if !seg.flags.syn() && r.continues(seg) => {
+                After::Resumable(r) if !seg.flags.syn() && r.continues(seg) => {
                     generation = tomb.generation;
-                    resumes = Some((earlier, r));
+                    resumes = Some((tomb.previous, **r));
                 }
                 // Neither a SYN nor a continuation: a connection of its own,
                 // as on a tuple never seen.
-                Some(_) if !seg.flags.syn() => {}
-                None if !seg.flags.syn() => {
+                After::Resumable(_) if !seg.flags.syn() => {}
+                After::Closed { cut_until } if !seg.flags.syn() => {
                     self.stats.late_packets = self.stats.late_packets.saturating_add(1);
+                    if cut_until.is_some_and(|t| seg.ts < t) {
+                        // Its connection would still have taken it.
+                        self.stats.linger_cut_late = self.stats.linger_cut_late.saturating_add(1);
+                    }
                     return;
                 }
                 _ => {
                     generation = tomb.generation.saturating_add(1);
-                    previous = Some(earlier);
+                    previous = Some(tomb.previous);
                 }
             }
             self.tombstones.remove(&key);
@@ -301,8 +429,12 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let side = side_of(&entry.conn, seg.src);
         process_in(&mut entry, seg, side);
         let after = entry.buffered();
+        let (id, closing) = (entry.conn.id, entry.closing_since.is_some());
         self.map.insert(key, entry);
         self.account(0, after, seg.ts, &key);
+        if closing {
+            self.linger(key, id, done);
+        }
         self.stats.max_concurrent = self.stats.max_concurrent.max(self.map.len() as u64);
     }
 
@@ -314,6 +446,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             done(self.finish(key, *entry, EndReason::EndOfCapture));
         }
         self.tombstones.clear();
+        self.lingering.clear();
     }
 
     fn open(&mut self, seg: &TcpSegment<'_>, generation: u32) -> Box<Entry<H>> {
@@ -331,6 +464,9 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         } else {
             (seg.src, seg.dst, RoleEvidence::Port)
         };
+        if let Some(v) = &mut self.opened {
+            v.push(client.ip());
+        }
         let id = self.next_id;
         self.next_id = self.next_id.saturating_add(1);
         self.stats.connections = self.stats.connections.saturating_add(1);
@@ -354,6 +490,38 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             pending_rst_segment: None,
             last_ts: seg.ts,
         })
+    }
+
+    /// Connection `id` on `key` began closing: it lingers, and if that makes
+    /// too many, the one that began closing first is finished now.
+    fn linger(&mut self, key: FlowKey, id: u64, done: &mut impl FnMut(Finished<H>)) {
+        self.lingering.push_back((key, id));
+        while self.lingering.len() > self.limits.max_lingering {
+            let Some((key, id)) = self.lingering.pop_front() else {
+                break;
+            };
+            let still = self
+                .map
+                .get(&key)
+                .is_some_and(|e| e.conn.id == id && e.closing_since.is_some());
+            if !still {
+                continue;
+            }
+            if let Some(entry) = self.map.remove(&key) {
+                self.stats.linger_cut = self.stats.linger_cut.saturating_add(1);
+                let until = entry
+                    .closing_since
+                    .map(|t| t.add_nanos(self.limits.linger_ns));
+                done(self.finish(key, *entry, EndReason::Closed));
+                if let Some(Tombstone {
+                    after: After::Closed { cut_until },
+                    ..
+                }) = self.tombstones.get_mut(&key)
+                {
+                    *cut_until = until;
+                }
+            }
+        }
     }
 
     /// Keeps the capture-wide count of buffered bytes as a connection's
@@ -397,28 +565,33 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         let [c, s] = entry.rx;
         entry.conn.dirs = [c.stats, s.stats];
         entry.conn.end_reason = reason;
-        let tombstone = |resume| Tombstone {
-            id: entry.conn.id,
-            generation: entry.conn.generation,
-            end_ts: end,
-            resume,
-            let_go: now,
-        };
         match reason {
             EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted
                 if entry.closing_since.is_some() =>
             {
-                self.tombstones.insert(key, tombstone(None));
+                self.tombstones.insert(
+                    key,
+                    Tombstone {
+                        generation: entry.conn.generation,
+                        previous: Previous::of(&entry.conn, true),
+                        after: After::Closed { cut_until: None },
+                    },
+                );
             }
             EndReason::IdleTimeout | EndReason::Evicted if established => {
                 self.tombstones.insert(
                     key,
-                    tombstone(Some(Resumable {
-                        client: entry.conn.client,
-                        server: entry.conn.server,
-                        roles: entry.conn.roles,
-                        next_seq,
-                    })),
+                    Tombstone {
+                        generation: entry.conn.generation,
+                        previous: Previous::of(&entry.conn, false),
+                        after: After::Resumable(Box::new(Resumable {
+                            client: entry.conn.client,
+                            server: entry.conn.server,
+                            roles: entry.conn.roles,
+                            next_seq,
+                            let_go: now,
+                        })),
+                    },
                 );
             }
             _ => {}
@@ -459,20 +632,21 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         // A closed tuple is remembered for `tombstone_ns` after its last
         // packet; a connection let go while established for as long again
         // as its idle timeout, from when it was let go.
-        self.tombstones.retain(|_, t| {
-            if t.resume.is_some() {
-                now.since(t.let_go) < limits.established_timeout_ns
-            } else {
-                now.since(t.end_ts) < limits.tombstone_ns
-            }
+        self.tombstones.retain(|t| match &t.after {
+            After::Resumable(r) => now.since(r.let_go) < limits.established_timeout_ns,
+            After::Closed { .. } => now.since(t.previous.end_ts) < limits.tombstone_ns,
         });
         if self.tombstones.len() > limits.max_tombstones {
             // Keep the newer half.
-            let mut ends: Vec<Timestamp> = self.tombstones.values().map(|t| t.end_ts).collect();
+            let mut ends: Vec<Timestamp> = self
+                .tombstones
+                .values()
+                .map(|t| t.previous.end_ts)
+                .collect();
             let mid = ends.len() / 2;
             let (_, cut, _) = ends.select_nth_unstable(mid);
             let cut = *cut;
-            self.tombstones.retain(|_, t| t.end_ts >= cut);
+            self.tombstones.retain(|t| t.previous.end_ts >= cut);
         }
     }
 
@@ -537,5 +711,18 @@ fn side_of(conn: &Connection, src: SocketAddr) -> Side {
         Side::Client
     } else {
         Side::Server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The resume information rides in the tombstone without growing the
+    /// closed tuples' compact form: an IPv4 one is 112 bytes with its key.
+    #[test]
+    fn a_tombstone_stays_compact_with_the_resume_information() {
+        assert_eq!(std::mem::size_of::<Tombstone>(), 96);
+        assert_eq!(std::mem::size_of::<(u128, Tombstone)>(), 112);
     }
 }

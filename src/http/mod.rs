@@ -65,6 +65,7 @@ pub use facts::{
     KeepAliveFacts, TransferEncodingFacts,
 };
 pub use field_names::is_end_to_end_field;
+pub use field_names::FieldNames;
 pub use framing::{Framing, FramingError};
 pub use handler::{
     ConnectionHandler, HandledConnection, Keep, Mark, MarkKind, MAX_MARKS, MAX_RELEASES,

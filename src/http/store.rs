@@ -51,6 +51,11 @@ impl TransactionStore {
             return NOT_KEPT;
         }
         let idx = self.base.saturating_add(self.txs.len() as u64);
+        if self.txs.capacity() == 0 {
+            // Most connections carry one transaction: room for exactly
+            // that one (a first push would make room for four).
+            self.txs.reserve_exact(1);
+        }
         self.txs.push_back(Transaction::new(idx));
         idx
     }

@@ -41,25 +41,44 @@ struct Entry {
 
 /// The baseline's content as JSON, from the findings of a run.
 pub fn to_json<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> String {
-    let mut by: BTreeMap<String, (&'static str, u64)> = BTreeMap::new();
+    let mut r = Recorder::default();
     for f in findings {
-        let e = by.entry(fingerprint(f)).or_insert((f.rule, 0));
+        r.add(f);
+    }
+    r.into_json()
+}
+
+/// The fingerprints of a run's findings, recorded as they stream
+/// (`--write-baseline`): one entry per fingerprint, not per finding.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    by: BTreeMap<String, (&'static str, u64)>,
+}
+
+impl Recorder {
+    pub fn add(&mut self, f: &Finding) {
+        let e = self.by.entry(fingerprint(f)).or_insert((f.rule, 0));
         e.1 = e.1.saturating_add(1);
     }
-    let file = File {
-        connlint_baseline: VERSION,
-        findings: by
-            .into_iter()
-            .map(|(fingerprint, (rule, count))| Entry {
-                fingerprint,
-                rule: rule.to_string(),
-                count,
-            })
-            .collect(),
-    };
-    let mut s = serde_json::to_string_pretty(&file).unwrap_or_default();
-    s.push('\n');
-    s
+
+    /// The baseline's content as JSON.
+    pub fn into_json(self) -> String {
+        let file = File {
+            connlint_baseline: VERSION,
+            findings: self
+                .by
+                .into_iter()
+                .map(|(fingerprint, (rule, count))| Entry {
+                    fingerprint,
+                    rule: rule.to_string(),
+                    count,
+                })
+                .collect(),
+        };
+        let mut s = serde_json::to_string_pretty(&file).unwrap_or_default();
+        s.push('\n');
+        s
+    }
 }
 
 /// A baseline read back, and which of its entries this run met.
@@ -89,14 +108,19 @@ impl Baseline {
     /// Removes the findings the baseline knows; returns how many.
     pub fn filter(&mut self, findings: &mut Vec<Finding>) -> u64 {
         let before = findings.len();
-        findings.retain(|f| match self.met.get_mut(&fingerprint(f)) {
+        findings.retain(|f| !self.knows(f));
+        before.saturating_sub(findings.len()) as u64
+    }
+
+    /// Whether the baseline knows `f` (its entry is then met).
+    pub fn knows(&mut self, f: &Finding) -> bool {
+        match self.met.get_mut(&fingerprint(f)) {
             Some(met) => {
                 *met = true;
-                false
+                true
             }
-            None => true,
-        });
-        before.saturating_sub(findings.len()) as u64
+            None => false,
+        }
     }
 
     pub fn len(&self) -> usize {

@@ -17,8 +17,10 @@ pub use sarif::{RuleHelp, SARIF_FINGERPRINT, SARIF_GROUP};
 
 use super::group::{fingerprint, Group, GroupKey, Grouper};
 use super::term::Term;
-use super::{write_json_line, Format};
-use crate::analyze::CheckOutcome;
+use super::{write_json_line, write_pretty_at};
+use crate::analyze::CheckSummary;
+use crate::capture::CaptureError;
+use crate::limits::LimitsHit;
 use crate::rules::{Finding, Place, RuleMeta, Severity};
 use crate::Timestamp;
 use comfy_table::{presets, ContentArrangement, Table};
@@ -31,6 +33,11 @@ struct Tool {
     name: &'static str,
     version: &'static str,
 }
+
+const TOOL: Tool = Tool {
+    name: "connlint",
+    version: env!("CARGO_PKG_VERSION"),
+};
 
 #[derive(Serialize)]
 struct CaptureEntry<'a> {
@@ -45,7 +52,7 @@ struct CaptureEntry<'a> {
     tls_connections: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
-    limits_hit: crate::limits::LimitsHit,
+    limits_hit: LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
 }
 
@@ -118,36 +125,33 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(outcomes: &[CheckOutcome]) -> Summary {
-        let mut s = Summary::default();
-        for f in outcomes.iter().flat_map(|o| &o.findings) {
-            let by_severity = match f.severity {
-                Severity::Error => &mut s.error,
-                Severity::Warning => &mut s.warning,
-                Severity::Info => &mut s.info,
-            };
-            // Findings are held in memory: neither count can come near u64::MAX.
-            *by_severity = by_severity.saturating_add(1);
-            s.findings = s.findings.saturating_add(1);
-        }
-        s
+    pub fn add(&mut self, severity: Severity) {
+        self.findings = self.findings.saturating_add(1);
+        let n = match severity {
+            Severity::Error => &mut self.error,
+            Severity::Warning => &mut self.warning,
+            Severity::Info => &mut self.info,
+        };
+        *n = n.saturating_add(1);
     }
-}
 
-#[derive(Serialize)]
-struct Document<'a> {
-    tool: Tool,
-    captures: Vec<CaptureEntry<'a>>,
-    findings: Vec<FindingRecord<'a>>,
-    summary: Summary,
-}
+    fn merge(&mut self, other: &Summary) {
+        self.findings = self.findings.saturating_add(other.findings);
+        self.error = self.error.saturating_add(other.error);
+        self.warning = self.warning.saturating_add(other.warning);
+        self.info = self.info.saturating_add(other.info);
+    }
 
-fn records(outcomes: &[CheckOutcome]) -> impl Iterator<Item = FindingRecord<'_>> {
-    outcomes.iter().flat_map(|o| {
-        o.findings
-            .iter()
-            .map(move |f| FindingRecord::new(&o.summary.path, f))
-    })
+    /// Whether some finding is at or above `fail_on`.
+    pub fn fails(&self, fail_on: crate::rules::FailOn) -> bool {
+        [
+            (self.error, Severity::Error),
+            (self.warning, Severity::Warning),
+            (self.info, Severity::Info),
+        ]
+        .iter()
+        .any(|&(n, s)| n > 0 && fail_on.fails(s))
+    }
 }
 
 /// How `check` shows its findings, besides the format.
@@ -159,6 +163,10 @@ pub struct CheckOptions {
     /// The rules that ran, in catalogue order: JUnit has a test case for
     /// each, passed or failed.
     pub rules: Vec<&'static RuleMeta>,
+    /// Only the number of findings per rule (`--statistics`).
+    pub statistics: bool,
+    /// Groups told apart per capture ([`crate::limits::Limits::max_groups`]).
+    pub max_groups: usize,
     /// The terminal the table is written for (width, colour).
     pub term: Term,
     /// Times in the table in UTC (`--absolute-time`).
@@ -194,6 +202,8 @@ impl Default for CheckOptions {
         CheckOptions {
             group: true,
             rules: crate::rules::all().iter().map(|r| r.meta()).collect(),
+            statistics: false,
+            max_groups: usize::MAX,
             term: Term::default(),
             absolute_time: false,
             quiet: false,
@@ -203,9 +213,21 @@ impl Default for CheckOptions {
     }
 }
 
-/// Writes the findings as a table (repeats grouped) or JSON / JSON Lines.
-pub fn write<W: Write>(out: &mut W, format: Format, outcomes: &[CheckOutcome]) -> io::Result<()> {
-    write_listing(out, format, outcomes, &CheckOptions::default())
+/// A check report, written as the findings come: the document's head
+/// ([`CheckReport::begin`]), each capture's part ([`CapturePart`], written
+/// as its findings settle, straight to the output or, when captures are
+/// read in parallel, to a spool copied in order), and its end
+/// ([`CheckReport::end`]). Nothing holds a capture's findings: the JSON
+/// document lists `findings` before `captures` and `summary`, SARIF its
+/// `results` before its `invocations`; grouped formats hold one bounded
+/// entry per group of the capture being read.
+pub struct CheckReport {
+    format: CheckFormat,
+    options: CheckOptions,
+    captures: Vec<CaptureDone>,
+    /// Findings (JSON) or results (SARIF) written so far: the next one is
+    /// preceded by a comma.
+    items: u64,
 }
 
 /// A capture's damage as a JSON Lines record of its own:
@@ -232,65 +254,395 @@ impl<'a> DamageRecord<'a> {
     }
 }
 
-fn write_listing<W: Write>(
-    out: &mut W,
-    format: Format,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
-    match format {
-        Format::Json => {
-            let doc = Document {
-                tool: Tool {
-                    name: "connlint",
-                    version: env!("CARGO_PKG_VERSION"),
-                },
-                captures: outcomes
-                    .iter()
-                    .map(|o| CaptureEntry {
-                        path: &o.summary.path,
-                        packets: o.summary.frames,
-                        bytes: o.summary.bytes,
-                        connections: o.connections,
-                        transactions: o.transactions,
-                        tls_connections: o.tls_connections,
-                        note: o.tls_note(),
-                        limits_hit: o.summary.limits_hit,
-                        errors: o
-                            .summary
-                            .error
-                            .iter()
-                            .map(|e| ErrorEntry {
-                                offset: e.offset,
-                                message: &e.reason,
-                            })
-                            .collect(),
-                    })
-                    .collect(),
-                findings: records(outcomes).collect(),
-                summary: Summary::of(outcomes),
-            };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-            out.write_all(b"\n")
+/// What the end of a report needs of one capture.
+#[derive(Debug)]
+pub struct CaptureDone {
+    path: String,
+    /// The capture could be opened and its format read (damaged ones too).
+    read: bool,
+    packets: u64,
+    bytes: u64,
+    connections: u64,
+    transactions: u64,
+    tls_connections: u64,
+    limits_hit: LimitsHit,
+    error: Option<CaptureError>,
+    pub summary: Summary,
+    stats: Vec<RuleCount>,
+    /// Entries shown for the capture (groups, or findings with
+    /// `--no-group`), for the table's summary line.
+    entries: u64,
+    /// Findings (JSON) or results (SARIF) the part wrote.
+    items: u64,
+    junit: Vec<junit::Case>,
+}
+
+impl CheckReport {
+    pub fn new(format: CheckFormat, options: CheckOptions) -> CheckReport {
+        CheckReport {
+            format,
+            options,
+            captures: Vec::new(),
+            items: 0,
         }
-        Format::Jsonl => {
-            for o in outcomes {
-                for f in &o.findings {
-                    write_json_line(out, &FindingRecord::new(&o.summary.path, f))?;
-                }
-                if let Some(d) = DamageRecord::of(&o.summary) {
-                    write_json_line(out, &d)?;
+    }
+
+    /// The document's head.
+    pub fn begin<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        if self.options.statistics {
+            return Ok(());
+        }
+        match self.format {
+            CheckFormat::Json => {
+                out.write_all(b"{\n  \"tool\": ")?;
+                write_pretty_at(out, &TOOL, 1)?;
+                out.write_all(b",\n  \"findings\": [")
+            }
+            CheckFormat::Sarif => sarif::begin(out, &self.options),
+            CheckFormat::Junit | CheckFormat::Table | CheckFormat::Jsonl | CheckFormat::Github => {
+                Ok(())
+            }
+        }
+    }
+
+    /// A part for the capture at `path`, to be written right after what
+    /// was written so far (`in_order`), or to a spool that
+    /// [`CheckReport::take`] copies in later.
+    pub fn part(&self, path: &str, in_order: bool) -> CapturePart {
+        CapturePart {
+            format: self.format,
+            group: self.options.group,
+            statistics: self.options.statistics,
+            path: path.to_string(),
+            term: self.options.term,
+            absolute_time: self.options.absolute_time,
+            quiet: self.options.quiet,
+            time_zero_written: false,
+            t0: None,
+            grouper: Grouper::with_max(self.options.max_groups),
+            current: None,
+            summary: Summary::default(),
+            stats: Vec::new(),
+            entries: 0,
+            items: 0,
+            comma_first: in_order && self.items > 0,
+            junit: junit::Cases::new(&self.options.rules),
+        }
+    }
+
+    /// Takes a finished part: `spool`, if the part was written to one, is
+    /// copied to `out` first.
+    pub fn take<W: Write>(
+        &mut self,
+        out: &mut W,
+        done: CaptureDone,
+        spool: Option<&mut dyn io::Read>,
+    ) -> io::Result<()> {
+        if let Some(spool) = spool {
+            if done.items > 0 && self.items > 0 {
+                out.write_all(b",")?;
+            }
+            io::copy(spool, out)?;
+        }
+        self.items = self.items.saturating_add(done.items);
+        self.captures.push(done);
+        Ok(())
+    }
+
+    /// Findings left out by suppressions and the baseline (suppressed, in
+    /// the baseline), counted as they streamed: the table's summary line
+    /// says them.
+    pub fn hide(&mut self, hidden: (u64, u64)) {
+        self.options.hidden = hidden;
+    }
+
+    /// Every finding's severity count so far.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.captures {
+            s.merge(&c.summary);
+        }
+        s
+    }
+
+    /// The document's end: per-capture records, summaries, statistics.
+    pub fn end<W: Write>(self, out: &mut W) -> io::Result<()> {
+        let summary = self.summary();
+        if self.options.statistics {
+            let mut all: Vec<RuleCount> = Vec::new();
+            for c in &self.captures {
+                for s in &c.stats {
+                    match all.iter_mut().find(|a| a.code == s.code) {
+                        Some(a) => a.count = a.count.saturating_add(s.count),
+                        None => all.push(s.clone()),
+                    }
                 }
             }
-            Ok(())
+            all.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+            return write_statistics(out, self.format, &all);
         }
-        Format::Table => table::write_table(out, outcomes, options),
+        match self.format {
+            CheckFormat::Json => {
+                out.write_all(if self.items == 0 { b"]" } else { b"\n  ]" })?;
+                let captures: Vec<CaptureEntry<'_>> =
+                    self.captures.iter().map(CaptureDone::entry).collect();
+                out.write_all(b",\n  \"captures\": ")?;
+                write_pretty_at(out, &captures, 1)?;
+                out.write_all(b",\n  \"summary\": ")?;
+                write_pretty_at(out, &summary, 1)?;
+                out.write_all(b"\n}\n")
+            }
+            CheckFormat::Jsonl | CheckFormat::Github => Ok(()),
+            CheckFormat::Table => table::end(
+                out,
+                &self.captures,
+                &summary,
+                &self.options,
+                self.options.hidden,
+            ),
+            CheckFormat::Sarif => sarif::end(out, self.items, &self.captures),
+            CheckFormat::Junit => junit::write(out, &self.captures),
+        }
     }
 }
 
-/// The groups of one capture's findings, in the order of their first finding.
-fn groups_of(o: &CheckOutcome) -> Vec<Group> {
-    o.findings.iter().collect::<Grouper>().into_groups()
+impl CaptureDone {
+    /// What could not be judged on the capture's TLS connections.
+    fn tls_note(&self) -> Option<String> {
+        crate::analyze::tls_note(self.connections, self.tls_connections)
+    }
+
+    fn entry(&self) -> CaptureEntry<'_> {
+        CaptureEntry {
+            path: &self.path,
+            packets: self.packets,
+            bytes: self.bytes,
+            connections: self.connections,
+            transactions: self.transactions,
+            tls_connections: self.tls_connections,
+            note: self.tls_note(),
+            limits_hit: self.limits_hit,
+            errors: self
+                .error
+                .iter()
+                .map(|e| ErrorEntry {
+                    offset: e.offset,
+                    message: &e.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes a whole check report of findings already collected (tests,
+/// fuzzing; the CLI streams them).
+pub fn write_collected<W: Write>(
+    out: &mut W,
+    format: CheckFormat,
+    options: CheckOptions,
+    outcomes: &[crate::analyze::CheckOutcome],
+) -> io::Result<()> {
+    let mut report = CheckReport::new(format, options);
+    report.begin(out)?;
+    for o in outcomes {
+        let mut part = report.part(&o.summary.path, true);
+        for f in &o.findings {
+            part.finding(out, f, o.summary.first_ts)?;
+        }
+        let mut check = CheckSummary {
+            summary: o.summary.clone(),
+            connections: o.connections,
+            transactions: o.transactions,
+            tls_connections: o.tls_connections,
+        };
+        let done = part.finish(out, &mut check)?;
+        report.take(out, done, None)?;
+    }
+    report.end(out)
+}
+
+/// One capture's part of a check report, written as its findings settle
+/// (to the report's output, or to a spool when captures are read in
+/// parallel). Grouped formats keep one bounded [`Group`] per group and
+/// write them when the capture is done.
+pub struct CapturePart {
+    format: CheckFormat,
+    group: bool,
+    statistics: bool,
+    path: String,
+    term: Term,
+    absolute_time: bool,
+    /// `--quiet`: the table writes no entries, only the summary line.
+    quiet: bool,
+    /// The table's time zero line for the capture has been written.
+    time_zero_written: bool,
+    t0: Option<Timestamp>,
+    grouper: Grouper,
+    /// The connection whose header the table printed last.
+    current: Option<u64>,
+    summary: Summary,
+    stats: Vec<RuleCount>,
+    entries: u64,
+    items: u64,
+    /// The part follows findings already written: its first one takes a comma.
+    comma_first: bool,
+    junit: junit::Cases,
+}
+
+impl CapturePart {
+    /// One finding, as it settles; `t0` is the capture's first frame.
+    pub fn finding<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        f: &Finding,
+        t0: Option<Timestamp>,
+    ) -> io::Result<()> {
+        self.t0 = t0;
+        self.summary.add(f.severity);
+        match self.stats.iter_mut().find(|c| c.code == f.code) {
+            Some(c) => c.count = c.count.saturating_add(1),
+            None => self.stats.push(RuleCount {
+                code: f.code,
+                name: f.rule,
+                count: 1,
+            }),
+        }
+        if self.statistics {
+            return Ok(());
+        }
+        match self.format {
+            CheckFormat::Json => {
+                let sep: &[u8] = if self.items > 0 || self.comma_first {
+                    b",\n    "
+                } else {
+                    b"\n    "
+                };
+                out.write_all(sep)?;
+                write_pretty_at(out, &FindingRecord::new(&self.path, f), 2)?;
+                self.items = self.items.saturating_add(1);
+            }
+            CheckFormat::Jsonl => write_json_line(out, &FindingRecord::new(&self.path, f))?,
+            _ if self.group => {
+                self.grouper.push(f);
+            }
+            CheckFormat::Table => {
+                self.entries = self.entries.saturating_add(1);
+                if !self.quiet {
+                    self.time_zero(out, t0)?;
+                    let v = view_of(&self.path, self.term, self.absolute_time, t0);
+                    table::write_single(out, &v, f, &mut self.current)?;
+                }
+            }
+            CheckFormat::Sarif => {
+                sarif::write_result(out, &self.path, t0, &Group::new(f), self.sep())?;
+                self.items = self.items.saturating_add(1);
+            }
+            CheckFormat::Github => github::write_entry(out, &self.path, t0, &Group::new(f))?,
+            CheckFormat::Junit => self.junit.add(&Group::new(f), t0),
+        }
+        Ok(())
+    }
+
+    /// The table's line saying what the capture's times count from,
+    /// before its first entry.
+    fn time_zero<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        t0: Option<Timestamp>,
+    ) -> io::Result<()> {
+        if self.time_zero_written {
+            return Ok(());
+        }
+        self.time_zero_written = true;
+        table::write_time_zero(out, &view_of(&self.path, self.term, self.absolute_time, t0))
+    }
+
+    /// The separator before the next SARIF result.
+    fn sep(&self) -> bool {
+        self.items > 0 || self.comma_first
+    }
+
+    /// The capture is done (`check` says how it went): its groups are
+    /// written; what the report's end needs of it is returned.
+    /// The findings of groups past the bound are counted in `check`'s
+    /// `limits_hit`.
+    pub fn finish<W: Write + ?Sized>(
+        mut self,
+        out: &mut W,
+        check: &mut CheckSummary,
+    ) -> io::Result<CaptureDone> {
+        let t0 = check.summary.first_ts;
+        check.summary.limits_hit.max_groups = self.grouper.dropped();
+        let limits_hit = check.summary.limits_hit;
+        if !self.statistics {
+            let groups = std::mem::take(&mut self.grouper).into_groups();
+            if self.group && !matches!(self.format, CheckFormat::Json | CheckFormat::Jsonl) {
+                self.entries = groups.len() as u64;
+            }
+            for g in &groups {
+                match self.format {
+                    CheckFormat::Table if self.quiet => {}
+                    CheckFormat::Table => {
+                        self.time_zero(out, t0)?;
+                        let v = view_of(&self.path, self.term, self.absolute_time, t0);
+                        if g.count == 1 {
+                            table::write_single(out, &v, g.first(), &mut self.current)?;
+                        } else {
+                            self.current = None;
+                            table::write_group(out, &v, g)?;
+                        }
+                    }
+                    CheckFormat::Sarif => {
+                        sarif::write_result(out, &self.path, t0, g, self.sep())?;
+                        self.items = self.items.saturating_add(1);
+                    }
+                    CheckFormat::Github => github::write_entry(out, &self.path, t0, g)?,
+                    CheckFormat::Junit => self.junit.add(g, t0),
+                    CheckFormat::Json | CheckFormat::Jsonl => {}
+                }
+            }
+            if self.format == CheckFormat::Github {
+                if let Some(e) = &check.summary.error {
+                    github::write_error(out, &self.path, e)?;
+                }
+            }
+            if self.format == CheckFormat::Jsonl {
+                if let Some(d) = DamageRecord::of(&check.summary) {
+                    write_json_line(out, &d)?;
+                }
+            }
+        }
+        let junit = if self.format == CheckFormat::Junit {
+            self.junit.finish(&self.stats)
+        } else {
+            Vec::new()
+        };
+        Ok(CaptureDone {
+            path: self.path,
+            read: check.summary.format.is_some(),
+            packets: check.summary.frames,
+            bytes: check.summary.bytes,
+            connections: check.connections,
+            transactions: check.transactions,
+            tls_connections: check.tls_connections,
+            limits_hit,
+            error: check.summary.error.clone(),
+            summary: self.summary,
+            stats: self.stats,
+            entries: self.entries,
+            items: self.items,
+            junit,
+        })
+    }
+}
+
+/// How the table writes a capture's findings.
+fn view_of(path: &str, term: Term, absolute: bool, t0: Option<Timestamp>) -> table::View<'_> {
+    table::View {
+        path,
+        clock: t0.map(|t0| crate::report::Clock { t0, absolute }),
+        term,
+    }
 }
 
 /// `ts` as the table prints it: seconds after the capture's first packet.
@@ -396,24 +748,6 @@ impl CheckFormat {
     }
 }
 
-/// Writes the findings in a check format.
-pub fn write_check<W: Write>(
-    out: &mut W,
-    format: CheckFormat,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
-    let group = options.group;
-    match format {
-        CheckFormat::Table => write_listing(out, Format::Table, outcomes, options),
-        CheckFormat::Json => write_listing(out, Format::Json, outcomes, options),
-        CheckFormat::Jsonl => write_listing(out, Format::Jsonl, outcomes, options),
-        CheckFormat::Sarif => sarif::write_sarif(out, outcomes, options),
-        CheckFormat::Junit => junit::write_junit(out, outcomes, options),
-        CheckFormat::Github => github::write_github(out, outcomes, group),
-    }
-}
-
 /// Where a finding is, in words: connection, endpoints, transaction.
 fn place(f: &Finding) -> String {
     let tx = f
@@ -442,16 +776,6 @@ fn group_text(g: &Group, t0: Option<Timestamp>) -> String {
         ));
     }
     text
-}
-
-/// Each entry a CI format lists for a capture: a group, or with
-/// `--no-group` a finding (as a group of one).
-fn entries(o: &CheckOutcome, group: bool) -> Vec<Group> {
-    if group {
-        groups_of(o)
-    } else {
-        o.findings.iter().map(Group::new).collect()
-    }
 }
 
 /// One line of `--statistics`: a rule and how many findings it has.
@@ -487,14 +811,13 @@ pub fn statistics<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<Ru
 pub fn write_statistics<W: Write>(
     out: &mut W,
     format: CheckFormat,
-    outcomes: &[CheckOutcome],
+    stats: &[RuleCount],
 ) -> io::Result<()> {
-    let stats = statistics(outcomes.iter().flat_map(|o| &o.findings));
     match format {
         CheckFormat::Table => {
             let count_width = stats.iter().map(|s| s.count.to_string().len()).max();
             let code_width = stats.iter().map(|s| s.code.len()).max().unwrap_or(0);
-            for s in &stats {
+            for s in stats {
                 let w = count_width.unwrap_or(1);
                 writeln!(out, "{:>w$}  {:<code_width$}  {}", s.count, s.code, s.name)?;
             }

@@ -212,23 +212,52 @@ impl Group {
 
 /// Groups findings fed one at a time, by [`GroupKey`], in the order of each
 /// group's first finding. Holds one bounded [`Group`] per key, never the
-/// findings themselves.
-#[derive(Debug, Default)]
+/// findings themselves, and at most `max` groups: a finding of a further
+/// group is counted ([`Grouper::dropped`]), not grouped.
+#[derive(Debug)]
 pub struct Grouper {
     groups: Vec<Group>,
     index: FxHashMap<GroupKey, usize>,
+    max: usize,
+    dropped: u64,
+}
+
+impl Default for Grouper {
+    fn default() -> Self {
+        Grouper::with_max(usize::MAX)
+    }
 }
 
 impl Grouper {
-    pub fn push(&mut self, f: &Finding) {
+    /// A grouper of at most `max` groups.
+    pub fn with_max(max: usize) -> Grouper {
+        Grouper {
+            groups: Vec::new(),
+            index: FxHashMap::default(),
+            max,
+            dropped: 0,
+        }
+    }
+
+    /// Adds `f` to its group; false if it is a new group past the bound.
+    pub fn push(&mut self, f: &Finding) -> bool {
         let key = GroupKey::of(f);
-        match self.index.get(&key).and_then(|&i| self.groups.get_mut(i)) {
-            Some(group) => group.add(f),
-            None => {
+        match self.index.get(&key) {
+            Some(&i) => {
+                if let Some(g) = self.groups.get_mut(i) {
+                    g.add(f);
+                }
+            }
+            None if self.groups.len() < self.max => {
                 self.index.insert(key, self.groups.len());
                 self.groups.push(Group::new(f));
             }
+            None => {
+                self.dropped = self.dropped.saturating_add(1);
+                return false;
+            }
         }
+        true
     }
 
     pub fn groups(&self) -> &[Group] {
@@ -238,12 +267,19 @@ impl Grouper {
     pub fn into_groups(self) -> Vec<Group> {
         self.groups
     }
+
+    /// Findings of groups past the bound, counted only.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
 }
 
 impl<'a> FromIterator<&'a Finding> for Grouper {
     fn from_iter<I: IntoIterator<Item = &'a Finding>>(iter: I) -> Grouper {
         let mut g = Grouper::default();
-        iter.into_iter().for_each(|f| g.push(f));
+        iter.into_iter().for_each(|f| {
+            g.push(f);
+        });
         g
     }
 }
@@ -317,7 +353,7 @@ mod tests {
             .collect::<Vec<_>>()
             .iter()
             .collect();
-        g.push(&finding("S001", 7, "10.0.0.1:40007", "10.0.0.2:80", 5));
+        assert!(g.push(&finding("S001", 7, "10.0.0.1:40007", "10.0.0.2:80", 5)));
         let groups = g.into_groups();
         assert_eq!(groups.len(), 2);
         let s004 = &groups[0];

@@ -18,6 +18,10 @@ use std::io::{self, Write};
 /// printed a block at a time.
 const TABLE_BLOCK: usize = 1000;
 
+/// What one JSON record of a listing takes, about: the first allocation of
+/// its text.
+const RECORD_BYTES: usize = 512;
+
 /// Releases items in id order as the gaps before them fill.
 #[derive(Debug)]
 pub struct Reorder<T> {
@@ -37,6 +41,12 @@ impl<T> Default for Reorder<T> {
 impl<T> Reorder<T> {
     /// Adds item `id`; hands every item now in order to `emit`.
     pub fn push(&mut self, id: u64, item: T, mut emit: impl FnMut(T)) {
+        if id == self.next && self.waiting.is_empty() {
+            // In order with nothing waiting (nearly always): straight on.
+            emit(item);
+            self.next = self.next.saturating_add(1);
+            return;
+        }
         self.waiting.insert(id, item);
         while let Some(item) = self.waiting.remove(&self.next) {
             emit(item);
@@ -134,7 +144,14 @@ impl<W: Write> ListWriter<W> {
     pub fn render<T: Serialize>(&self, json: &T, row: impl FnOnce() -> Vec<String>) -> Rendered {
         match self.format {
             Format::Table => Rendered::Row(row()),
-            _ => Rendered::Json(serde_json::to_string(json).unwrap_or_default()),
+            _ => {
+                // Room for a typical record at once, not grown by doubling.
+                let mut bytes = Vec::with_capacity(RECORD_BYTES);
+                match serde_json::to_writer(&mut bytes, json) {
+                    Ok(()) => Rendered::Json(String::from_utf8(bytes).unwrap_or_default()),
+                    Err(_) => Rendered::Json(String::new()),
+                }
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! What a rule stands on, and all it stands on: the [`Rule`] trait, the
 //! [`RuleSettings`] it is run with, the [`Finding`] it reports, the
 //! [`RuleMeta`] it declares, and what it is shown (one connection's
-//! [`ConnectionFacts`], or the capture's [`CaptureIndex`]).
+//! [`ConnectionFacts`], and for a rule that relates connections, each
+//! one's [`ConnSummary`] in its [`CrossRule`] state).
 //!
 //! A rule file imports all of it (`use crate::rules::api::*;`), and
 //! otherwise only the catalogue's shared helpers and the pipeline's stages,
@@ -10,14 +11,18 @@
 
 pub use super::context::ConnectionFacts;
 pub use super::finding::{Covers, Finding, Ms};
-pub use super::index::{CaptureIndex, ConnSummary, FailedRequest, RequestSummary, TlsSummary};
+pub use super::index::{ConnSummary, FailedRequest, RequestFailure, RequestSummary, TlsSummary};
 pub use super::meta::{Family, OptionSpec, RuleMeta, Severity};
+pub use crate::Timestamp;
 use std::collections::BTreeMap;
 
 /// A lint rule. It sees one finished connection at a time
-/// ([`Rule::check_connection`]) and, for the rules that compare connections
-/// (churn, parallelism, retries, the two legs of a proxy), the capture's
-/// index of connection summaries ([`Rule::check_capture`]).
+/// ([`Rule::check_connection`]); a rule that compares connections (churn,
+/// parallelism, retries, the two legs of a proxy) also declares how far
+/// apart in capture time the connections it relates may be
+/// ([`Rule::horizon`]) and keeps its own state over the capture
+/// ([`Rule::cross`]), fed each finished connection's summary and told as
+/// the capture's clock advances what can no longer change.
 pub trait Rule: Sync {
     fn meta(&self) -> &'static RuleMeta;
 
@@ -47,18 +52,98 @@ pub trait Rule: Sync {
         false
     }
 
-    /// Checks what the capture's connections say together. Called when
-    /// summaries are about to leave the index and at the end of the capture;
-    /// findings are de-duplicated by (code, connection, transaction), so a
-    /// rule may report the same thing twice.
-    fn check_capture(
-        &self,
-        _index: &CaptureIndex,
-        _settings: &RuleSettings,
-        _out: &mut Vec<Finding>,
-    ) {
+    /// For a rule that relates connections to each other: the longest time,
+    /// in capture time and with these settings, between two connections it
+    /// relates (its window: S002's pause between a close and the next SYN,
+    /// C007's delay between a proxy's two legs). `None` for a rule that
+    /// judges each connection alone. The engine keeps nothing of a
+    /// connection for a rule beyond it, and says so in the rule's state
+    /// ([`CrossRule::settle`]).
+    fn horizon(&self, _settings: &RuleSettings) -> Option<i64> {
+        None
+    }
+
+    /// The rule's state over one capture, for a rule with a
+    /// [`Rule::horizon`].
+    fn cross(&self, _settings: &RuleSettings) -> Option<Box<dyn CrossRule>> {
+        None
     }
 }
+
+/// A cross-connection rule's state over one capture: fed the summary of
+/// each finished connection ([`CrossRule::add`]), told as the capture's
+/// clock advances that every connection that began before some time has
+/// finished ([`CrossRule::settle`]), it reports what can no longer change
+/// and forgets what no later connection can relate to. Its findings go on
+/// connections it has been shown; until it is sure it will put no more on a
+/// connection, or fold none of that connection's findings, it says so
+/// ([`CrossRule::holds`]) and the engine keeps that connection's findings
+/// (and those of every later one) back.
+pub trait CrossRule: Send {
+    /// A connection finished.
+    fn add(&mut self, summary: &ConnSummary<'_>, out: &mut CrossOut);
+
+    /// Every connection that began before `settled` has finished (and been
+    /// added); `exact` is false when the engine stopped waiting for one
+    /// that has not (open longer than it waits, or past its bounds), which
+    /// may yet arrive late.
+    fn settle(&mut self, settled: Timestamp, exact: bool, out: &mut CrossOut);
+
+    /// The lowest connection id this rule may still put a finding on, or
+    /// cover ([`Cover`]).
+    fn holds(&self) -> Option<u64>;
+
+    /// A connection from `client` opened, before anything of it is added.
+    /// Told for every connection when the capture is read by
+    /// [`crate::analyze`] (not by the test harness, whose rules must then
+    /// assume any host may open one).
+    fn opened(&mut self, _client: std::net::IpAddr) {}
+
+    /// Keeps what the rule holds within `max` connections' worth, judging
+    /// the oldest early if it must (the bound on cross-connection state
+    /// under hostile input, `max_index_connections`); true if it had to.
+    fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool;
+}
+
+/// What a [`CrossRule`] reports: findings, and the connections its group
+/// findings cover (see [`Covers`]).
+#[derive(Debug, Default)]
+pub struct CrossOut {
+    pub findings: Vec<Finding>,
+    pub covers: Vec<Cover>,
+}
+
+/// A connection taken into a group a rule will report as one finding (a
+/// churn chain), or two such groups found to be one. The engine folds the
+/// findings the group's rule subsumes on the covered connection into the
+/// group's finding ([`Covers`]), which the rule reports later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cover {
+    /// `connection` belongs to group `group` of the rule `code`, whose
+    /// finding subsumes the findings of `subsumes` there; `order` sorts the
+    /// connections listed in the group finding's `folded` evidence (their
+    /// start, then id).
+    Connection {
+        code: &'static str,
+        group: u64,
+        connection: u64,
+        order: (Timestamp, u64),
+        subsumes: &'static [&'static str],
+    },
+    /// Group `from` of the rule `code` joined group `into`: what was folded
+    /// into the first now belongs to the second.
+    Merge {
+        code: &'static str,
+        from: u64,
+        into: u64,
+    },
+}
+
+/// The longest, in capture time, that the engine and the cross-connection
+/// rules keep something waiting on what may still change it (a connection
+/// still open, a stretch still going on): past it, they settle with what
+/// they have.
+pub const MAX_PENDING_NS: i64 = 300 * 1_000_000_000;
 
 /// What a rule needs kept of each connection beyond its transactions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

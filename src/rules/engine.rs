@@ -1,62 +1,217 @@
-//! Runs the enabled rules over a capture's finished connections.
+//! Runs the enabled rules over a capture's finished connections and hands
+//! their findings on as they settle: in connection order, then time, as
+//! each connection's findings can no longer change, holding nothing of the
+//! capture's findings beyond that.
 //!
-//! One cause, one finding: a group finding (a churn chain) may declare the
-//! connections it speaks for and the rules it subsumes there
-//! ([`Covers`](super::finding::Covers)); the engine then folds those rules'
-//! findings on those connections into it. No rule code is known here: the
-//! covering finding says what it stands for.
+//! A connection's own rules run when it finishes. The rules that relate
+//! connections ([`CrossRule`]) are fed its summary then, and told as the
+//! capture's clock advances that every connection that began before some
+//! time has finished (the *settled* time): connection ids follow first
+//! packets, so once every id below `n` has finished, no connection still to
+//! finish began before connection `n - 1`'s first packet. The engine waits
+//! at most [`MAX_WAIT_NS`] of capture time for a connection still open
+//! (and holds at most [`LintLimits::max_index_connections`] finished
+//! connections behind one), then settles without it.
+//!
+//! One cause, one finding: a group finding (a churn chain) takes
+//! connections into its group as its rule finds them ([`Cover`]); the
+//! engine then folds the findings its rule subsumes on those connections
+//! into it. No rule code is known here: the cover says what it stands for.
 
-use super::api::{CaptureIndex, ConnSummary, ConnectionFacts, Finding, Needs, Rule, RuleSettings};
+use super::api::{
+    ConnSummary, ConnectionFacts, Cover, CrossOut, CrossRule, Finding, Needs, Rule, RuleSettings,
+};
 use super::catalogue;
 use super::config::Config;
-use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::Value;
-use std::collections::HashSet;
+use super::meta::Severity;
+use crate::Timestamp;
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
-/// How long a connection summary stays in the index after the connection
-/// ended: longer than every cross-connection window (S004's 60 s TIME_WAIT
-/// is the longest default), so none is cut short.
-pub const INDEX_HORIZON_NS: i64 = 300 * 1_000_000_000;
-/// Most summaries in the index at once.
-pub const INDEX_MAX: usize = 200_000;
 /// Connection ids listed per folded rule in a covering finding's evidence.
 const MAX_FOLDED_LISTED: usize = 50;
+/// The longest the engine waits, in capture time, for a connection still
+/// open before it settles what the cross-connection rules hold without it
+/// (it is then judged late, against what they still hold).
+pub const MAX_WAIT_NS: i64 = super::api::MAX_PENDING_NS;
+/// Distinct tunnel descriptions named on findings; findings on connections
+/// in further tunnels go without the name (the listings still show it).
+const MAX_TUNNEL_NAMES: usize = 1 << 16;
 
-/// The linter of one capture: feed it finished connections, then finish.
+/// The engine's bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct LintLimits {
+    /// Finished connections held for the cross-connection rules behind one
+    /// still open (past it, the rules stop waiting for the open ones), and
+    /// connections' worth of state each such rule keeps (past it, it
+    /// judges its oldest early).
+    pub max_index_connections: usize,
+}
+
+impl Default for LintLimits {
+    fn default() -> Self {
+        LintLimits {
+            max_index_connections: 262_144,
+        }
+    }
+}
+
+/// What the engine ran into over a capture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LintStats {
+    /// Times [`LintLimits::max_index_connections`] was reached.
+    pub index_limit_hits: u64,
+    /// Times the engine stopped waiting for a connection open longer than
+    /// [`MAX_WAIT_NS`].
+    pub waits_cut: u64,
+}
+
+/// A cross-connection rule's state, with the settings its findings get.
+struct Cross<'c> {
+    state: Box<dyn CrossRule>,
+    settings: &'c RuleSettings,
+}
+
+/// A folded connection: its order key (start, id), and its id.
+type Listed = ((Timestamp, u64), u64);
+
+/// The findings folded into one group finding so far.
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    /// Per folded rule, its connections (order key, id), the first
+    /// [`MAX_FOLDED_LISTED`] in order.
+    listed: Vec<(&'static str, Vec<Listed>)>,
+}
+
+impl Tally {
+    fn note(&mut self, code: &'static str, order: (Timestamp, u64), connection: u64) {
+        self.count = self.count.saturating_add(1);
+        let at = match self.listed.iter().position(|(c, _)| *c == code) {
+            Some(i) => i,
+            None => {
+                self.listed.push((code, Vec::new()));
+                self.listed.len().saturating_sub(1)
+            }
+        };
+        if let Some((_, ids)) = self.listed.get_mut(at) {
+            insert_listed(ids, (order, connection));
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.count = self.count.saturating_add(other.count);
+        for (code, ids) in other.listed {
+            match self.listed.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, mine)) => ids.into_iter().for_each(|e| insert_listed(mine, e)),
+                None => self.listed.push((code, ids)),
+            }
+        }
+    }
+
+    /// Writes `folded` and `folded_findings` into a group finding.
+    fn attach(self, f: &mut Finding) {
+        if self.count == 0 {
+            return;
+        }
+        let mut folded = Map::new();
+        for (code, ids) in self.listed {
+            let ids: Vec<Value> = ids.into_iter().map(|(_, id)| Value::from(id)).collect();
+            folded.insert(code.to_string(), Value::Array(ids));
+        }
+        f.evidence
+            .insert("folded".to_string(), Value::Object(folded));
+        f.evidence
+            .insert("folded_findings".to_string(), Value::from(self.count));
+    }
+}
+
+/// Keeps `ids` sorted by order key, each connection once, at most
+/// [`MAX_FOLDED_LISTED`].
+fn insert_listed(ids: &mut Vec<Listed>, e: Listed) {
+    if ids.iter().any(|(_, id)| *id == e.1) {
+        return;
+    }
+    let at = ids.partition_point(|x| x.0 < e.0);
+    if at >= MAX_FOLDED_LISTED {
+        return;
+    }
+    ids.insert(at, e);
+    ids.truncate(MAX_FOLDED_LISTED);
+}
+
+/// The linter of one capture: feed it finished connections, then finish;
+/// each call hands on the findings that have settled, in order.
 pub struct Linter<'c> {
     rules: Vec<(&'static dyn Rule, &'c RuleSettings)>,
-    index: CaptureIndex,
-    findings: Vec<Finding>,
-    /// Positions in `findings` folded into a covering finding: not reported.
-    folded: FxHashSet<usize>,
-    /// Positions in `findings` by connection, for the connections still in
-    /// the index (only those can be covered by a group finding).
-    by_connection: FxHashMap<u64, Vec<usize>>,
-    /// Per connection, the group findings covering it: (their code, their
-    /// position). Kept, like `by_connection`, for the connections still in
-    /// the index.
-    groups: FxHashMap<u64, Vec<(&'static str, usize)>>,
-    /// (code, connection, transaction) already reported by a cross-connection
-    /// rule, which may see the same connections at several evictions.
-    seen: HashSet<(&'static str, u64, Option<u64>)>,
+    cross: Vec<Cross<'c>>,
+    limits: LintLimits,
+    /// Findings of finished connections not handed on yet, by connection.
+    held: FxHashMap<u64, Vec<Finding>>,
+    /// Finished connections with ids above `prefix`, with their first
+    /// packet's time.
+    ahead: BTreeMap<u64, Timestamp>,
+    /// Every connection with a lower id has finished.
+    prefix: u64,
+    /// First packet of connection `prefix - 1`.
+    prefix_ts: Option<Timestamp>,
+    /// Every connection with a lower id has been handed on.
+    released: u64,
+    /// The latest end of a finished connection: the capture's clock.
+    now: Timestamp,
+    /// The settled time last given to the cross-connection rules.
+    settled: Option<Timestamp>,
+    tallies: FxHashMap<(&'static str, u64), Tally>,
+    /// Interned tunnel descriptions, and those of tunnelled connections not
+    /// handed on yet.
+    tunnel_names: Vec<String>,
+    tunnel_index: FxHashMap<String, u32>,
+    tunnel_of: FxHashMap<u64, u32>,
+    /// What places the cross-connection rules' findings, per finished
+    /// connection not handed on yet.
+    books: FxHashMap<u64, super::place::Book>,
+    pub stats: LintStats,
 }
 
 impl<'c> Linter<'c> {
     pub fn new(config: &'c Config) -> Linter<'c> {
-        let rules = catalogue::all()
+        Linter::with_limits(config, LintLimits::default())
+    }
+
+    pub fn with_limits(config: &'c Config, limits: LintLimits) -> Linter<'c> {
+        let rules: Vec<(&'static dyn Rule, &'c RuleSettings)> = catalogue::all()
             .iter()
             .zip(&config.rules)
             .filter(|(_, s)| s.enabled)
             .map(|(r, s)| (*r, s))
             .collect();
+        let cross = rules
+            .iter()
+            .filter_map(|(r, s)| {
+                Some(Cross {
+                    state: r.cross(s)?,
+                    settings: s,
+                })
+            })
+            .collect();
         Linter {
             rules,
-            index: CaptureIndex::default(),
-            findings: Vec::new(),
-            folded: FxHashSet::default(),
-            by_connection: FxHashMap::default(),
-            groups: FxHashMap::default(),
-            seen: HashSet::new(),
+            cross,
+            limits,
+            held: FxHashMap::default(),
+            ahead: BTreeMap::new(),
+            prefix: 0,
+            prefix_ts: None,
+            released: 0,
+            now: Timestamp::ZERO,
+            settled: None,
+            tallies: FxHashMap::default(),
+            tunnel_names: Vec::new(),
+            tunnel_index: FxHashMap::default(),
+            tunnel_of: FxHashMap::default(),
+            books: FxHashMap::default(),
+            stats: LintStats::default(),
         }
     }
 
@@ -69,215 +224,294 @@ impl<'c> Linter<'c> {
             })
     }
 
-    /// Checks one finished connection and records its summary for the
-    /// cross-connection rules.
-    pub fn connection(&mut self, cx: &ConnectionFacts<'_>) {
-        let mut out = Vec::new();
+    /// Checks one finished connection, hands it to the cross-connection
+    /// rules, and hands `emit` every finding now settled, in order.
+    pub fn connection(&mut self, cx: &ConnectionFacts<'_>, emit: &mut impl FnMut(Finding)) {
+        let id = cx.conn.id;
+        let mut own = Vec::new();
         for (rule, settings) in &self.rules {
-            let before = out.len();
-            rule.check_connection(cx, settings, &mut out);
-            apply_severity(out.get_mut(before..).unwrap_or_default(), settings);
+            let before = own.len();
+            rule.check_connection(cx, settings, &mut own);
+            apply_severity(own.get_mut(before..).unwrap_or_default(), settings);
         }
         // One cause, one finding on this connection first ([`Rule::folds`]),
-        // then across connections as the findings join the capture's.
-        fold(&mut out, 0);
-        for mut f in out {
-            super::place::from_connection(&mut f, cx);
-            self.add(f);
+        // then across connections as covers come.
+        fold(&mut own);
+        for f in &mut own {
+            super::place::from_connection(f, cx);
         }
-        self.index.push(ConnSummary::new(cx));
-        if self.index.wants_eviction(INDEX_HORIZON_NS, INDEX_MAX) {
-            self.run_capture_rules();
-            self.index.evict(INDEX_HORIZON_NS, INDEX_MAX);
-            let live: FxHashSet<u64> = self.index.iter().map(|s| s.id).collect();
-            self.by_connection.retain(|id, _| live.contains(id));
-            self.groups.retain(|id, _| live.contains(id));
+        if !own.is_empty() {
+            self.held.entry(id).or_default().extend(own);
+        }
+        if let Some(t) = &cx.conn.tunnel {
+            self.note_tunnel(id, t);
+        }
+        if !self.cross.is_empty() {
+            let summary = ConnSummary::new(cx);
+            self.books.insert(id, super::place::Book::of(&summary));
+            for i in 0..self.cross.len() {
+                let mut out = CrossOut::default();
+                if let Some(c) = self.cross.get_mut(i) {
+                    c.state.add(&summary, &mut out);
+                }
+                self.take(i, out, emit);
+            }
+        }
+        self.finished(id, cx.conn.start_ts);
+        if cx.conn.end_ts > self.now {
+            self.now = cx.conn.end_ts;
+        }
+        self.advance(emit);
+    }
+
+    /// A connection from `client` opened (told before it finishes, as the
+    /// capture is read): the cross-connection rules that care learn which
+    /// hosts open connections (C007: which can be proxies).
+    pub fn opened(&mut self, client: std::net::IpAddr) {
+        for c in &mut self.cross {
+            c.state.opened(client);
         }
     }
 
-    fn run_capture_rules(&mut self) {
-        let rules = self.rules.clone();
-        for (rule, settings) in rules {
-            let mut out = Vec::new();
-            rule.check_capture(&self.index, settings, &mut out);
-            apply_severity(&mut out, settings);
-            self.place(&mut out);
-            for f in out {
-                if self.seen.insert((f.code, f.connection, f.transaction)) {
-                    self.add(f);
-                }
-            }
+    /// Settles everything (the capture is over) and hands on what is left.
+    pub fn finish(mut self, emit: &mut impl FnMut(Finding)) -> LintStats {
+        self.settle(Timestamp(i64::MAX), true, emit);
+        self.release(u64::MAX, emit);
+        // Nothing should be left; whatever is, in id order.
+        let mut rest: Vec<(u64, Vec<Finding>)> = self.held.drain().collect();
+        rest.sort_unstable_by_key(|(id, _)| *id);
+        for (id, findings) in rest {
+            debug_assert!(false, "findings left on connection {id}");
+            self.hand_on(id, findings, emit);
         }
+        self.stats
     }
 
-    /// Adds their place to the findings of a cross-connection rule, from
-    /// their connections' summaries (looked up once each).
-    fn place(&self, findings: &mut [Finding]) {
-        if findings.len() <= 16 {
-            for f in findings {
-                if let Some(s) = self.index.get(f.connection) {
-                    super::place::from_summary(f, s);
-                }
-            }
-            return;
+    /// Every finding of a capture, in order: [`Linter::connection`] for each
+    /// of `connections`, then [`Linter::finish`] (tests).
+    pub fn collect<'a>(
+        config: &Config,
+        connections: impl IntoIterator<Item = ConnectionFacts<'a>>,
+    ) -> Vec<Finding> {
+        let mut linter = Linter::new(config);
+        let mut found = Vec::new();
+        let mut emit = |f| found.push(f);
+        for cx in connections {
+            linter.connection(&cx, &mut emit);
         }
-        let by_id: FxHashMap<u64, &ConnSummary> = self.index.iter().map(|s| (s.id, s)).collect();
-        for f in findings {
-            if let Some(s) = by_id.get(&f.connection) {
-                super::place::from_summary(f, s);
-            }
-        }
+        linter.finish(&mut emit);
+        found
     }
 
-    /// Records a finding: a group finding folds what it subsumes, or joins
-    /// the finding of its group already reported; any other finding is
-    /// folded at once if a group finding already covers its connection.
-    fn add(&mut self, mut f: Finding) {
-        let Some(covers) = f.covers.take() else {
-            let pos = self.findings.len();
-            let (code, connection) = (f.code, f.connection);
-            self.by_connection.entry(connection).or_default().push(pos);
-            self.findings.push(f);
-            let covering: Vec<usize> = self
-                .groups
-                .get(&connection)
-                .map(|g| g.iter().map(|&(_, at)| at).collect())
-                .unwrap_or_default();
-            for g in covering {
-                if self.subsumes(g, code) {
-                    self.fold(g, pos);
-                }
+    fn note_tunnel(&mut self, id: u64, tunnel: &crate::decode::TunnelPath) {
+        let name = tunnel.to_string();
+        let i = match self.tunnel_index.get(&name) {
+            Some(&i) => i,
+            None if self.tunnel_names.len() < MAX_TUNNEL_NAMES => {
+                let i = u32::try_from(self.tunnel_names.len()).unwrap_or(u32::MAX);
+                self.tunnel_index.insert(name.clone(), i);
+                self.tunnel_names.push(name);
+                i
             }
-            return;
+            None => return,
         };
-        let code = f.code;
-        // The same group seen again: the finding already reported stands
-        // for it, and now for its new connections too.
-        let earlier = covers.connections.iter().find_map(|id| {
-            self.groups
-                .get(id)
-                .and_then(|g| g.iter().find(|(c, _)| *c == code))
-                .map(|&(_, at)| at)
-        });
-        let target = match earlier {
-            Some(g) => g,
-            None => {
-                let pos = self.findings.len();
-                self.by_connection
-                    .entry(f.connection)
-                    .or_default()
-                    .push(pos);
-                f.covers = Some(covers.clone());
-                self.findings.push(f);
-                pos
+        self.tunnel_of.insert(id, i);
+    }
+
+    /// Connection `id`, which began at `first_ts`, has finished.
+    fn finished(&mut self, id: u64, first_ts: Timestamp) {
+        if id < self.prefix {
+            return;
+        }
+        if id == self.prefix && self.ahead.is_empty() {
+            // In order with nothing ahead (nearly always).
+            self.prefix_ts = Some(first_ts);
+            self.prefix = self.prefix.saturating_add(1);
+            return;
+        }
+        self.ahead.insert(id, first_ts);
+        while let Some(ts) = self.ahead.remove(&self.prefix) {
+            self.prefix_ts = Some(ts);
+            self.prefix = self.prefix.saturating_add(1);
+        }
+    }
+
+    /// Settles as far as the finished connections allow (or the bounds
+    /// force), then hands on what the rules no longer hold.
+    fn advance(&mut self, emit: &mut impl FnMut(Finding)) {
+        if !self.cross.is_empty() {
+            let exact = self.prefix_ts.unwrap_or(Timestamp(i64::MIN));
+            let mut at = exact;
+            let waited = self.now.add_nanos(MAX_WAIT_NS.saturating_neg());
+            if waited > at {
+                at = waited;
+                self.stats.waits_cut = self.stats.waits_cut.saturating_add(1);
             }
-        };
-        for &id in &covers.connections {
-            let g = self.groups.entry(id).or_default();
-            if !g.iter().any(|(c, _)| *c == code) {
-                g.push((code, target));
+            if self.ahead.len() > self.limits.max_index_connections && self.now > at {
+                at = self.now;
+                self.stats.index_limit_hits = self.stats.index_limit_hits.saturating_add(1);
             }
-            let on_it = self.by_connection.get(&id).cloned().unwrap_or_default();
-            for pos in on_it {
-                let subsumed = self
-                    .findings
-                    .get(pos)
-                    .is_some_and(|x| covers.subsumes.contains(&x.code));
-                if subsumed {
-                    self.fold(target, pos);
+            if self.settled.is_none_or(|s| at > s) {
+                self.settle(at, at == exact, emit);
+            }
+        }
+        self.release(self.prefix, emit);
+    }
+
+    fn settle(&mut self, at: Timestamp, exact: bool, emit: &mut impl FnMut(Finding)) {
+        self.settled = Some(at);
+        let max = self.limits.max_index_connections;
+        for i in 0..self.cross.len() {
+            let mut out = CrossOut::default();
+            if let Some(c) = self.cross.get_mut(i) {
+                c.state.settle(at, exact, &mut out);
+                if c.state.bound(max, &mut out) {
+                    self.stats.index_limit_hits = self.stats.index_limit_hits.saturating_add(1);
                 }
             }
+            self.take(i, out, emit);
         }
     }
 
-    /// Whether the group finding at `group` subsumes findings of `code`.
-    fn subsumes(&self, group: usize, code: &str) -> bool {
-        self.findings
-            .get(group)
-            .and_then(|g| g.covers.as_ref())
-            .is_some_and(|c| c.subsumes.contains(&code))
-    }
-
-    /// Folds the finding at `pos` into the group finding at `group`, unless
-    /// it is more severe (a configured severity must not be hidden).
-    fn fold(&mut self, group: usize, pos: usize) {
-        if pos == group || self.folded.contains(&pos) || self.folded.contains(&group) {
-            return;
-        }
-        let (Some(g), Some(x)) = (self.findings.get(group), self.findings.get(pos)) else {
-            return;
-        };
-        if x.severity > g.severity {
-            return;
-        }
-        let (code, connection) = (x.code, x.connection);
-        self.folded.insert(pos);
-        let Some(g) = self.findings.get_mut(group) else {
-            return;
-        };
-        let folded = g
-            .evidence
-            .entry("folded")
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
-        if let Value::Object(map) = folded {
-            let ids = map.entry(code).or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(ids) = ids {
-                if ids.len() < MAX_FOLDED_LISTED && !ids.contains(&Value::from(connection)) {
-                    ids.push(Value::from(connection));
-                }
+    /// Hands on the findings of every connection below `upto` that no rule
+    /// holds any more.
+    fn release(&mut self, upto: u64, emit: &mut impl FnMut(Finding)) {
+        let held_by = self.cross.iter().filter_map(|c| c.state.holds()).min();
+        let upto = upto.min(held_by.unwrap_or(u64::MAX)).min(self.prefix);
+        while self.released < upto {
+            let id = self.released;
+            if let Some(findings) = self.held.remove(&id) {
+                self.hand_on(id, findings, emit);
             }
+            self.tunnel_of.remove(&id);
+            self.books.remove(&id);
+            self.released = self.released.saturating_add(1);
         }
-        let n = g
-            .evidence
-            .get("folded_findings")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        g.evidence.insert(
-            "folded_findings".to_string(),
-            Value::from(n.saturating_add(1)),
-        );
     }
 
-    /// Runs the cross-connection rules on what is left and returns every
-    /// finding, ordered by connection, then time.
-    pub fn finish(mut self) -> Vec<Finding> {
-        self.run_capture_rules();
-        let folded = self.folded;
-        let mut f: Vec<Finding> = self
-            .findings
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !folded.contains(i))
-            .map(|(_, f)| f)
-            .collect();
-        f.sort_by(|a, b| {
-            a.connection
-                .cmp(&b.connection)
-                .then(a.ts.cmp(&b.ts))
+    /// One connection's findings, in order, named with its tunnel.
+    fn hand_on(&mut self, id: u64, mut findings: Vec<Finding>, emit: &mut impl FnMut(Finding)) {
+        findings.sort_by(|a, b| {
+            a.ts.cmp(&b.ts)
                 .then(a.transaction.cmp(&b.transaction))
                 .then(a.code.cmp(b.code))
         });
-        f
+        let tunnel = self
+            .tunnel_of
+            .get(&id)
+            .and_then(|&i| self.tunnel_names.get(i as usize));
+        for mut f in findings {
+            if let Some(name) = tunnel {
+                f.evidence
+                    .insert("tunnel".to_string(), Value::from(name.as_str()));
+            }
+            emit(f);
+        }
+    }
+
+    /// Takes what cross-connection rule `i` reported.
+    fn take(&mut self, i: usize, out: CrossOut, emit: &mut impl FnMut(Finding)) {
+        for cover in out.covers {
+            self.cover(cover);
+        }
+        let Some(settings) = self.cross.get(i).map(|c| c.settings) else {
+            return;
+        };
+        let mut findings = out.findings;
+        apply_severity(&mut findings, settings);
+        for mut f in findings {
+            if let Some(book) = self.books.get(&f.connection) {
+                book.place(&mut f);
+            }
+            if let Some(covers) = f.covers.take() {
+                if let Some(t) = self.tallies.remove(&(f.code, covers.group)) {
+                    t.attach(&mut f);
+                }
+            }
+            if f.connection < self.released {
+                // A rule reported on a connection it had let go: hand it
+                // on rather than lose it.
+                debug_assert!(false, "{} reported on a released connection", f.code);
+                emit(f);
+                continue;
+            }
+            self.held.entry(f.connection).or_default().push(f);
+        }
+    }
+
+    fn cover(&mut self, cover: Cover) {
+        match cover {
+            Cover::Connection {
+                code,
+                group,
+                connection,
+                order,
+                subsumes,
+            } => {
+                let limit = self.severity_of(code);
+                let Some(findings) = self.held.get_mut(&connection) else {
+                    return;
+                };
+                let mut folded: Vec<&'static str> = Vec::new();
+                findings.retain(|f| {
+                    let fold = subsumes.contains(&f.code) && f.severity <= limit;
+                    if fold {
+                        folded.push(f.code);
+                    }
+                    !fold
+                });
+                if findings.is_empty() {
+                    self.held.remove(&connection);
+                }
+                if !folded.is_empty() {
+                    let t = self.tallies.entry((code, group)).or_default();
+                    for c in folded {
+                        t.note(c, order, connection);
+                    }
+                }
+            }
+            Cover::Merge { code, from, into } => {
+                if let Some(t) = self.tallies.remove(&(code, from)) {
+                    self.tallies.entry((code, into)).or_default().merge(t);
+                }
+            }
+        }
+    }
+
+    /// The severity findings of rule `code` get (a finding more severe than
+    /// a group finding is not folded into it: a configured severity must
+    /// not be hidden).
+    fn severity_of(&self, code: &str) -> Severity {
+        self.rules
+            .iter()
+            .find(|(r, _)| r.meta().code == code)
+            .map_or(Severity::Error, |(r, s)| {
+                s.severity.unwrap_or(r.meta().severity)
+            })
     }
 }
 
-/// Drops the findings from `start` on (one connection's) whose cause
-/// another of them already states ([`Rule::folds`]).
-fn fold(findings: &mut Vec<Finding>, start: usize) {
-    let Some(new) = findings.get(start..).filter(|n| n.len() > 1) else {
+/// Drops the findings of one connection whose cause another of them
+/// already states ([`Rule::folds`]).
+fn fold(findings: &mut Vec<Finding>) {
+    if findings.len() < 2 {
         return;
-    };
+    }
     let rule_of = |code: &str| catalogue::all().iter().find(|r| r.meta().code == code);
-    let folded: Vec<bool> = new
+    let folded: Vec<bool> = findings
         .iter()
         .map(|other| {
-            new.iter().any(|mine| {
+            findings.iter().any(|mine| {
                 mine.code != other.code && rule_of(mine.code).is_some_and(|r| r.folds(mine, other))
             })
         })
         .collect();
-    let mut drop = std::iter::repeat_n(false, start).chain(folded);
-    findings.retain(|_| !drop.next().unwrap_or(false));
+    let mut k = 0usize;
+    findings.retain(|_| {
+        let i = k;
+        k = k.saturating_add(1);
+        !folded.get(i).copied().unwrap_or(false)
+    });
 }
 
 fn apply_severity(findings: &mut [Finding], settings: &RuleSettings) {
@@ -353,16 +587,15 @@ mod tests {
     }
 
     #[test]
-    fn a_chain_seen_at_several_evictions_is_one_finding_that_folds_all() {
-        // One request every 5 s for 800 s: the cross-connection rules run
-        // when the index evicts (the chain's head leaves while it goes on),
-        // and again at the end. The chain is one finding, and every
-        // connection's S001 is folded into it, including those that arrived
-        // after it was first reported.
+    fn a_chain_longer_than_the_wait_is_one_finding_that_folds_all() {
+        // One request every 5 s for 800 s: the chain is one finding, and
+        // every connection's S001 is folded into it, though the first ones
+        // were handed on long before the chain ended.
         let t = chain(160, 5000.0);
         let f = run(&t, &["S001", "S002"], "");
         assert_eq!(f.len(), 1, "{:?}", codes(&f));
         assert_eq!(f[0].code, "S002");
+        assert_eq!(f[0].evidence["connections"], 160);
         assert_eq!(f[0].evidence["folded_findings"], 160);
         let listed = f[0].evidence["folded"]["S001"]
             .as_array()

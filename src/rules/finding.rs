@@ -73,17 +73,15 @@ impl Place {
 }
 
 /// What a group finding (a churn chain, say) declares so that one cause
-/// gives one finding: the connections of the group, and the codes of the
-/// rules whose findings on those connections report the same cause one
-/// connection at a time. The engine ([`Linter`](super::Linter)) folds those
-/// findings into this one (listing them in its `folded` evidence), and
-/// treats a later finding of the same rule that shares a connection with
-/// this one as the same group seen again (grown, or with its oldest
-/// connections evicted from the index): it extends this one instead of
-/// being reported.
+/// gives one finding: the group it stands for, as its rule numbered it in
+/// the [`Cover`](super::api::Cover)s that took connections into it, and the
+/// codes of the rules whose findings on those connections report the same
+/// cause one connection at a time. The engine ([`Linter`](super::Linter))
+/// has folded those findings into this one as the covers came (listing
+/// them in its `folded` evidence).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Covers {
-    pub connections: Vec<u64>,
+    pub group: u64,
     pub subsumes: &'static [&'static str],
 }
 
@@ -129,17 +127,11 @@ impl Finding {
         self
     }
 
-    /// Declares the group of connections this finding speaks for and the
-    /// rules whose findings on them it subsumes (see [`Covers`]).
-    pub fn covering(
-        mut self,
-        connections: impl IntoIterator<Item = u64>,
-        subsumes: &'static [&'static str],
-    ) -> Finding {
-        self.covers = Some(Box::new(Covers {
-            connections: connections.into_iter().collect(),
-            subsumes,
-        }));
+    /// Declares the group this finding speaks for (numbered as in its
+    /// rule's covers) and the rules whose findings there it subsumes (see
+    /// [`Covers`]).
+    pub fn covering(mut self, group: u64, subsumes: &'static [&'static str]) -> Finding {
+        self.covers = Some(Box::new(Covers { group, subsumes }));
         self
     }
 

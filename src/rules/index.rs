@@ -1,38 +1,27 @@
-//! The per-capture index the cross-connection rules read: a small summary
-//! of every finished connection, kept for a horizon of capture time.
+//! What the cross-connection rules are shown of each finished connection:
+//! its [`ConnSummary`], built once when the connection finishes and
+//! borrowed from it, of which each rule keeps, in its own state
+//! ([`CrossRule`](super::api::CrossRule)), only the few numbers it needs and
+//! only as long as its horizon ([`Rule::horizon`](super::api::Rule::horizon)).
 //!
-//! Churn (S002), parallel connections (S003), reuse of a tuple in TIME_WAIT
-//! (S004), retries of non-idempotent requests (R004) and the two legs of a
-//! proxy (C007) are about several connections at once. Keeping whole
-//! connections for that would make memory grow with the capture; a summary
-//! of a few hundred bytes, dropped once it is older than any rule's window,
-//! keeps it bounded by the connections of the last couple of minutes.
-//!
-//! The index also serves those rules: it groups summaries by client host
-//! and server ([`CaptureIndex::by_client_host_and_server`], for S002 and
-//! S003) and pairs a proxy's two legs ([`CaptureIndex::proxy_pairs`], in
-//! [`proxy_legs`](super::proxy_legs), for C007).
-//!
-//! Two things outlive the summaries, both capped by count:
-//! - failed requests ([`FailedRequest`]), because a retry can travel on a
-//!   connection that stays open (a pool) long after the failed one was
-//!   evicted, and is only seen when that connection finishes;
-//! - group claims ([`CaptureIndex::claim_group`]), so that a group a rule
-//!   reported (a burst of parallel connections) is not
-//!   reported again when later runs see it grown or with its head evicted.
+//! Churn (S002), parallel connections (S003), retries of non-idempotent
+//! requests (R004) and the two legs of a proxy (C007) are about several
+//! connections at once. Keeping whole connections for that would make memory
+//! grow with the capture; what a rule keeps is bounded by the connections of
+//! its window, and it is dropped once no connection still to finish can be
+//! related to it. Failed requests ([`FailedRequest`]) are what outlives a
+//! window longest: a retry can travel on a connection that stays open (a
+//! pool) long after the failed one ended, so R004 keeps the last
+//! [`MAX_FAILED_REQUESTS`] of them.
 
 use super::context::ConnectionFacts;
 use super::finding::Finding;
 use super::meta::RuleMeta;
-use crate::flow::Previous;
 use crate::http::{HeaderFacts, MessageEnd, NoResponse, Protocol, Transaction};
 use crate::reassembly::{BySide, Side};
 use crate::tls::{HandshakeKind, SessionId, TlsReport, TlsVersion};
 use crate::Timestamp;
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 
 /// Request summaries kept per connection.
 pub const MAX_REQUESTS_PER_CONNECTION: usize = 32;
@@ -153,13 +142,15 @@ impl RequestFailure {
     }
 }
 
-/// One request, as the cross-connection rules need it.
-#[derive(Clone, Debug)]
-pub struct RequestSummary {
+/// One request, as the cross-connection rules need it, borrowed from its
+/// transaction.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestSummary<'a> {
     /// Transaction index within its connection.
     pub index: u64,
-    pub method: Box<str>,
-    pub uri: Box<str>,
+    pub method: &'a str,
+    /// The request target, its first [`MAX_URI_BYTES`] bytes.
+    pub uri: &'a str,
     /// First byte of the request.
     pub ts: Timestamp,
     pub request_body_bytes: u64,
@@ -174,23 +165,27 @@ pub struct RequestSummary {
     /// The connection ended (RST or FIN) before a complete response.
     pub failure: Option<RequestFailure>,
     /// The request's header facts (hop-by-hop fields, Connection tokens).
-    pub headers: HeaderFacts,
+    pub headers: &'a HeaderFacts,
     /// The final response's header facts, if there was one.
-    pub response_headers: Option<HeaderFacts>,
+    pub response_headers: Option<&'a HeaderFacts>,
     /// Frames of the request's first byte and the response's first and
     /// last bytes (0: none or unknown).
     pub frames: [u64; 3],
 }
 
-/// One finished connection, as the cross-connection rules need it.
+/// One finished connection, as the cross-connection rules need it: numbers,
+/// and its requests read from its transactions on demand.
 #[derive(Clone, Debug)]
-pub struct ConnSummary {
+pub struct ConnSummary<'a> {
     pub id: u64,
     /// The connection's first and last frames.
     pub first_frame: u64,
     pub last_frame: u64,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// The connection's first packet: every connection with a higher id
+    /// began no earlier (ids follow first packets).
+    pub first_ts: Timestamp,
     /// The client's SYN if seen, else the first packet.
     pub start_ts: Timestamp,
     /// The last packet.
@@ -213,10 +208,6 @@ pub struct ConnSummary {
     pub fin: [Option<Timestamp>; 2],
     /// The first RST: who sent it and when.
     pub rst: Option<(Side, Timestamp)>,
-    /// 0 for the first connection on its 4-tuple, 1 for the next, ...
-    pub generation: u32,
-    /// The earlier connection on the same 4-tuple, if the flow table knew it.
-    pub previous: Option<Previous>,
     pub is_http: bool,
     /// What the connection spoke.
     pub protocol: Protocol,
@@ -228,29 +219,25 @@ pub struct ConnSummary {
     /// ClientHello to the end of the TLS handshake).
     pub setup_ns: Option<i64>,
     pub transactions: u64,
-    /// The first [`MAX_REQUESTS_PER_CONNECTION`] requests.
-    pub requests: Vec<RequestSummary>,
-    /// Failed requests beyond the first [`MAX_REQUESTS_PER_CONNECTION`]
-    /// (a failure ends a connection, so it is usually its last request), at
-    /// most [`MAX_REQUESTS_PER_CONNECTION`].
-    pub late_failures: Vec<RequestSummary>,
+    txs: &'a [Transaction],
 }
 
-impl ConnSummary {
-    pub fn new(cx: &ConnectionFacts<'_>) -> ConnSummary {
+impl<'a> ConnSummary<'a> {
+    pub fn new(cx: &ConnectionFacts<'a>) -> ConnSummary<'a> {
         let c = cx.conn;
         let close_ts = [c.fin[0], c.fin[1], c.rst.map(|(_, t)| t)]
             .into_iter()
             .flatten()
             .min();
         let bytes = [c.dirs[0].bytes, c.dirs[1].bytes];
-        let txs = &cx.http.transactions;
+        let txs = cx.http.transactions.as_slice();
         ConnSummary {
             id: c.id,
             first_frame: c.first_frame,
             last_frame: c.last_frame,
             client: c.client,
             server: c.server,
+            first_ts: c.start_ts,
             start_ts: c.handshake.syn.unwrap_or(c.start_ts),
             end_ts: c.end_ts,
             close_ts,
@@ -262,8 +249,6 @@ impl ConnSummary {
             last_data_ts: c.dirs[0].last_data_ts.max(c.dirs[1].last_data_ts),
             fin: c.fin,
             rst: c.rst,
-            generation: c.generation,
-            previous: c.previous,
             is_http: cx.http.is_http,
             protocol: cx.protocol,
             tls: cx.tls.map(|t| Box::new(TlsSummary::new(t))),
@@ -272,18 +257,7 @@ impl ConnSummary {
                 None => c.handshake_rtt_ns(),
             },
             transactions: txs.len() as u64,
-            requests: txs
-                .iter()
-                .filter_map(|tx| request_summary(tx, c.fin))
-                .take(MAX_REQUESTS_PER_CONNECTION)
-                .collect(),
-            late_failures: txs
-                .iter()
-                .skip(MAX_REQUESTS_PER_CONNECTION)
-                .filter(|tx| RequestFailure::of(tx, c.fin).is_some())
-                .filter_map(|tx| request_summary(tx, c.fin))
-                .take(MAX_REQUESTS_PER_CONNECTION)
-                .collect(),
+            txs,
         }
     }
 
@@ -292,9 +266,31 @@ impl ConnSummary {
         self.client.ip()
     }
 
+    /// The first [`MAX_REQUESTS_PER_CONNECTION`] requests.
+    pub fn requests(&self) -> impl Iterator<Item = RequestSummary<'a>> + 'a {
+        let fin = self.fin;
+        self.txs
+            .iter()
+            .filter_map(move |tx| request_summary(tx, fin))
+            .take(MAX_REQUESTS_PER_CONNECTION)
+    }
+
+    /// Failed requests beyond the first [`MAX_REQUESTS_PER_CONNECTION`]
+    /// transactions (a failure ends a connection, so it is usually its last
+    /// request), at most [`MAX_REQUESTS_PER_CONNECTION`].
+    pub fn late_failures(&self) -> impl Iterator<Item = RequestSummary<'a>> + 'a {
+        let fin = self.fin;
+        self.txs
+            .iter()
+            .skip(MAX_REQUESTS_PER_CONNECTION)
+            .filter(move |tx| RequestFailure::of(tx, fin).is_some())
+            .filter_map(move |tx| request_summary(tx, fin))
+            .take(MAX_REQUESTS_PER_CONNECTION)
+    }
+
     /// Every request summarized: the first ones, then late failures.
-    pub fn all_requests(&self) -> impl Iterator<Item = &RequestSummary> {
-        self.requests.iter().chain(self.late_failures.iter())
+    pub fn all_requests(&self) -> impl Iterator<Item = RequestSummary<'a>> + 'a {
+        self.requests().chain(self.late_failures())
     }
 
     /// Until when the connection could carry requests: its first FIN or
@@ -379,12 +375,12 @@ impl TlsSummary {
     }
 }
 
-fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestSummary> {
+fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<RequestSummary<'_>> {
     let req = tx.request.as_ref()?;
     let method = tx.method.as_deref()?;
     let uri = tx.uri.as_deref().unwrap_or("");
     let uri = match uri.char_indices().nth(MAX_URI_BYTES) {
-        Some((cut, _)) => &uri[..cut],
+        Some((cut, _)) => uri.get(..cut).unwrap_or(uri),
         None => uri,
     };
     let body_length = req.expected_body_bytes.or(if req.framing_satisfied {
@@ -394,16 +390,16 @@ fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<Requ
     });
     Some(RequestSummary {
         index: tx.index,
-        method: method.into(),
-        uri: uri.into(),
+        method,
+        uri,
         ts: req.first_byte_ts,
         request_body_bytes: req.body_bytes,
         body_length,
         answered: tx.response.as_ref().is_some_and(|r| r.framing_satisfied),
         status: tx.status,
         failure: RequestFailure::of(tx, fin),
-        headers: req.headers.clone(),
-        response_headers: tx.response.as_ref().map(|r| r.headers.clone()),
+        headers: &req.headers,
+        response_headers: tx.response.as_ref().map(|r| &r.headers),
         frames: [
             req.first_frame,
             tx.response.as_ref().map_or(0, |r| r.first_frame),
@@ -413,8 +409,8 @@ fn request_summary(tx: &Transaction, fin: [Option<Timestamp>; 2]) -> Option<Requ
 }
 
 /// A request whose connection ended before its complete response, with the
-/// connection it was on: kept beyond its connection summary (see the module
-/// doc) for R004.
+/// connection it was on: kept beyond its connection (see the module doc)
+/// for R004.
 #[derive(Clone, Debug)]
 pub struct FailedRequest {
     pub connection: u64,
@@ -434,162 +430,23 @@ pub struct FailedRequest {
     pub after_server_fin: bool,
 }
 
-/// Summaries of the capture's finished connections, oldest first by the
-/// time they ended.
-#[derive(Debug, Default)]
-pub struct CaptureIndex {
-    entries: VecDeque<ConnSummary>,
-    /// Latest end time added: the index's notion of "now".
-    now: Timestamp,
-    /// Failed requests, in the order their connections finished.
-    failed: VecDeque<FailedRequest>,
-    /// Per rule code, the ids of the connections in groups the rule has
-    /// reported. Behind a lock because rules see the index by shared
-    /// reference; the lock is taken once per group.
-    claims: Mutex<Vec<(&'static str, FxHashSet<u64>)>>,
-}
-
-impl CaptureIndex {
-    pub fn push(&mut self, s: ConnSummary) {
-        if s.end_ts > self.now {
-            self.now = s.end_ts;
-        }
+impl FailedRequest {
+    /// The failed requests of `s`, in order.
+    pub fn of<'s>(s: &'s ConnSummary<'_>) -> impl Iterator<Item = FailedRequest> + 's {
         let server_fin = *s.fin.of(Side::Server);
-        for r in s.all_requests() {
-            let Some(failure) = r.failure else { continue };
-            if self.failed.len() >= MAX_FAILED_REQUESTS {
-                self.failed.pop_front();
-            }
-            self.failed.push_back(FailedRequest {
+        s.all_requests().filter_map(move |r| {
+            Some(FailedRequest {
                 connection: s.id,
                 client: s.client,
                 server: s.server,
                 index: r.index,
-                method: r.method.clone(),
-                uri: r.uri.clone(),
+                method: r.method.into(),
+                uri: r.uri.into(),
                 ts: r.ts,
                 body_length: r.body_length,
-                failure,
+                failure: r.failure?,
                 after_server_fin: server_fin.is_some_and(|f| f < r.ts),
-            });
-        }
-        self.entries.push_back(s);
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Every summary, in the order connections finished.
-    pub fn iter(&self) -> impl Iterator<Item = &ConnSummary> {
-        self.entries.iter()
-    }
-
-    /// Summaries in the order the connections began.
-    pub fn by_start(&self) -> Vec<&ConnSummary> {
-        let mut v: Vec<&ConnSummary> = self.entries.iter().collect();
-        v.sort_by_key(|s| (s.start_ts, s.id));
-        v
-    }
-
-    /// The summaries `keep` accepts, grouped by client host (any port) and
-    /// server endpoint, the unit of the rules about how one client uses one
-    /// server: groups in that key's order, each in the order its
-    /// connections began.
-    pub fn by_client_host_and_server(
-        &self,
-        keep: impl Fn(&ConnSummary) -> bool,
-    ) -> Vec<((IpAddr, SocketAddr), Vec<&ConnSummary>)> {
-        let mut groups: FxHashMap<(IpAddr, SocketAddr), Vec<&ConnSummary>> = FxHashMap::default();
-        for c in self.entries.iter().filter(|c| keep(c)) {
-            groups
-                .entry((c.client_host(), c.server))
-                .or_default()
-                .push(c);
-        }
-        let mut groups: Vec<_> = groups.into_iter().collect();
-        groups.sort_unstable_by_key(|(key, _)| *key);
-        for (_, conns) in &mut groups {
-            conns.sort_by_key(|c| (c.start_ts, c.id));
-        }
-        groups
-    }
-
-    /// The summary of connection `id`, if it is still in the index.
-    pub fn get(&self, id: u64) -> Option<&ConnSummary> {
-        // Ids grow with the connections' first packets and connections
-        // finish roughly in that order: search from the back, where recent
-        // connections are.
-        self.entries.iter().rev().find(|s| s.id == id)
-    }
-
-    /// Failed requests, including some whose connection summaries have been
-    /// evicted (at most [`MAX_FAILED_REQUESTS`]).
-    pub fn failed_requests(&self) -> impl Iterator<Item = &FailedRequest> {
-        self.failed.iter()
-    }
-
-    pub fn now(&self) -> Timestamp {
-        self.now
-    }
-
-    /// Records that rule `code` has found the group of connections `ids`,
-    /// and says whether it had found (and reported) any of them before: if
-    /// so the group is one already reported, grown or seen with part of it
-    /// evicted, and the rule should stay silent. Every id is recorded either
-    /// way, so the claim follows the group as its oldest members leave.
-    pub fn claim_group(&self, code: &'static str, ids: impl IntoIterator<Item = u64>) -> bool {
-        let mut claims = self
-            .claims
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !claims.iter().any(|(c, _)| *c == code) {
-            claims.push((code, FxHashSet::default()));
-        }
-        let Some((_, set)) = claims.iter_mut().find(|(c, _)| *c == code) else {
-            return false;
-        };
-        let mut seen = false;
-        for id in ids {
-            seen |= !set.insert(id);
-        }
-        seen
-    }
-
-    /// Whether some summaries have ended more than `horizon_ns` before now
-    /// (or the index holds more than `max` of them), so that the
-    /// cross-connection rules should run before [`CaptureIndex::evict`].
-    pub fn wants_eviction(&self, horizon_ns: i64, max: usize) -> bool {
-        self.entries.len() > max
-            || self
-                .entries
-                .front()
-                .is_some_and(|s| self.now.since(s.end_ts) > horizon_ns.saturating_mul(2))
-    }
-
-    /// Drops summaries that ended more than `horizon_ns` before now, and the
-    /// oldest beyond `max`, with their claims.
-    pub fn evict(&mut self, horizon_ns: i64, max: usize) {
-        let now = self.now;
-        self.entries.retain(|s| now.since(s.end_ts) <= horizon_ns);
-        while self.entries.len() > max / 2 {
-            self.entries.pop_front();
-        }
-        let claims = self
-            .claims
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if claims.iter().any(|(_, set)| !set.is_empty()) {
-            // Ids of the summaries left run from the oldest kept onwards, but
-            // not contiguously (connections finish out of order): test each.
-            let live: FxHashSet<u64> = self.entries.iter().map(|s| s.id).collect();
-            for (_, set) in claims.iter_mut() {
-                set.retain(|id| live.contains(id));
-            }
-        }
+            })
+        })
     }
 }

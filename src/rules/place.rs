@@ -52,23 +52,58 @@ pub fn from_connection(f: &mut Finding, cx: &ConnectionFacts<'_>) {
     f.place = Some(Box::new(place));
 }
 
-/// Adds its place to a finding of a cross-connection rule, from the
-/// summary of its connection (when the index still holds it).
-pub fn from_summary(f: &mut Finding, s: &ConnSummary) {
-    if f.connection != s.id || f.place.is_some() {
-        return;
-    }
-    let mut place = Place {
-        connection_first_frame: s.first_frame,
-        connection_last_frame: s.last_frame,
-        ..Place::default()
-    };
-    if let Some(index) = f.transaction {
-        if let Some(r) = s.all_requests().find(|r| r.index == index) {
-            of_request(r, &mut place);
+/// What a finding of a cross-connection rule needs of its connection's
+/// summary to be placed: kept by the engine from the connection's finish
+/// while some such rule may still report on it (the summary, which
+/// borrows the finished connection, is gone by then), and dropped when
+/// the connection's findings are handed on.
+#[derive(Debug, Default)]
+pub struct Book {
+    first_frame: u64,
+    last_frame: u64,
+    /// Per request (by transaction index), its place.
+    requests: Vec<(u64, Place)>,
+}
+
+impl Book {
+    pub fn of(s: &ConnSummary<'_>) -> Book {
+        let requests = s
+            .all_requests()
+            .map(|r| {
+                let mut place = Place {
+                    connection_first_frame: s.first_frame,
+                    connection_last_frame: s.last_frame,
+                    ..Place::default()
+                };
+                of_request(&r, &mut place);
+                (r.index, place)
+            })
+            .collect();
+        Book {
+            first_frame: s.first_frame,
+            last_frame: s.last_frame,
+            requests,
         }
     }
-    f.place = Some(Box::new(place));
+
+    /// Adds its place to a finding on this book's connection.
+    pub fn place(&self, f: &mut Finding) {
+        if f.place.is_some() {
+            return;
+        }
+        let found = f.transaction.and_then(|index| {
+            self.requests
+                .iter()
+                .find(|(i, _)| *i == index)
+                .map(|(_, p)| p.clone())
+        });
+        let place = found.unwrap_or_else(|| Place {
+            connection_first_frame: self.first_frame,
+            connection_last_frame: self.last_frame,
+            ..Place::default()
+        });
+        f.place = Some(Box::new(place));
+    }
 }
 
 fn of_request(r: &RequestSummary, place: &mut Place) {

@@ -117,6 +117,11 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p.get(pi..).unwrap_or_default().iter().all(|c| *c == '*')
 }
 
+/// The first suppression that covers `f`, if any.
+pub fn covering(suppressions: &[Suppression], f: &Finding) -> Option<usize> {
+    suppressions.iter().position(|s| s.covers(f))
+}
+
 /// Removes the findings a suppression covers; returns, per suppression,
 /// how many it removed.
 pub fn apply(suppressions: &[Suppression], findings: &mut Vec<Finding>) -> Vec<u64> {

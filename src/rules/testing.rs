@@ -352,6 +352,7 @@ impl Timeline {
         let mut order: Vec<&Seg> = self.segs.iter().collect();
         order.sort_by_key(|s| s.ts);
         let mut linter = Linter::new(config);
+        let mut found = Vec::new();
         let keep = Keep {
             ack_releases_idle_ns: Some(0),
             ..Keep::TRANSACTIONS
@@ -361,15 +362,18 @@ impl Timeline {
         });
         let mut done = |f: crate::flow::Finished<ConnectionHandler>| {
             let handled = f.handler.finish();
-            linter.connection(&ConnectionFacts {
-                conn: &f.connection,
-                http: &handled.http,
-                releases: &handled.releases,
-                protocol: handled.protocol,
-                tls: handled.tls.as_deref(),
-                decrypted: handled.decryption.is_some_and(|d| d.decrypted()),
-                release_places: &handled.release_places,
-            });
+            linter.connection(
+                &ConnectionFacts {
+                    conn: &f.connection,
+                    http: &handled.http,
+                    releases: &handled.releases,
+                    protocol: handled.protocol,
+                    tls: handled.tls.as_deref(),
+                    decrypted: handled.decryption.is_some_and(|d| d.decrypted()),
+                    release_places: &handled.release_places,
+                },
+                &mut |f| found.push(f),
+            );
         };
         for (n, s) in order.iter().enumerate() {
             let seg = TcpSegment {
@@ -388,7 +392,8 @@ impl Timeline {
             table.process(&seg, &mut done);
         }
         table.finish_all(&mut done);
-        linter.finish()
+        linter.finish(&mut |f| found.push(f));
+        found
     }
 
     /// Findings of one rule (selected alone, default thresholds).
@@ -540,21 +545,22 @@ pub fn hand_fed(code: &str, events: &[Ev<'_>]) -> Vec<Finding> {
     });
     let report = http.finish();
     let config = config_for(code, &[]);
-    let mut linter = Linter::new(&config);
-    linter.connection(&ConnectionFacts {
-        conn: &conn,
-        http: &report,
-        releases: &[],
-        protocol: if report.is_http {
-            crate::http::Protocol::Http1
-        } else {
-            crate::http::Protocol::Unknown
-        },
-        tls: None,
-        decrypted: false,
-        release_places: &[],
-    });
-    linter.finish()
+    Linter::collect(
+        &config,
+        [ConnectionFacts {
+            conn: &conn,
+            http: &report,
+            releases: &[],
+            protocol: if report.is_http {
+                crate::http::Protocol::Http1
+            } else {
+                crate::http::Protocol::Unknown
+            },
+            tls: None,
+            decrypted: false,
+            release_places: &[],
+        }],
+    )
 }
 
 /// Asserts that rule `code` fires once on `events` (hand-fed), and not at

@@ -1,9 +1,11 @@
 //! `connlint check --format github`: GitHub Actions workflow commands that
 //! annotate the run, one per group (or per finding with `--no-group`).
 
-use super::{entries, group_text};
-use crate::analyze::CheckOutcome;
+use super::group_text;
+use crate::capture::CaptureError;
+use crate::report::group::Group;
 use crate::rules::Severity;
+use crate::Timestamp;
 use std::io::{self, Write};
 
 /// GitHub workflow commands escape `%`, CR and LF in messages (and `:` and
@@ -19,35 +21,38 @@ fn gh(s: &str, property: bool) -> String {
     o
 }
 
-pub(super) fn write_github<W: Write>(
+/// One annotation: a group (a finding, with `--no-group`).
+pub(super) fn write_entry<W: Write + ?Sized>(
     out: &mut W,
-    outcomes: &[CheckOutcome],
-    group: bool,
+    path: &str,
+    t0: Option<Timestamp>,
+    g: &Group,
 ) -> io::Result<()> {
-    for o in outcomes {
-        for g in entries(o, group) {
-            let level = match g.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-                Severity::Info => "notice",
-            };
-            writeln!(
-                out,
-                "::{level} file={},title={}::{}",
-                gh(&o.summary.path, true),
-                gh(&format!("{} {}", g.key.code, g.rule), true),
-                gh(&group_text(&g, o.summary.first_ts), false)
-            )?;
-        }
-        if let Some(e) = &o.summary.error {
-            writeln!(
-                out,
-                "::error file={},title=damaged capture::byte offset {}: {}",
-                gh(&o.summary.path, true),
-                e.offset,
-                gh(&e.reason, false)
-            )?;
-        }
-    }
-    Ok(())
+    let level = match g.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    };
+    writeln!(
+        out,
+        "::{level} file={},title={}::{}",
+        gh(path, true),
+        gh(&format!("{} {}", g.key.code, g.rule), true),
+        gh(&group_text(g, t0), false)
+    )
+}
+
+/// The annotation of a damaged capture, after its findings'.
+pub(super) fn write_error<W: Write + ?Sized>(
+    out: &mut W,
+    path: &str,
+    e: &CaptureError,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "::error file={},title=damaged capture::byte offset {}: {}",
+        gh(path, true),
+        e.offset,
+        gh(&e.reason, false)
+    )
 }

@@ -1,8 +1,7 @@
 //! `connlint check --format junit`: a test suite per capture, a test case
 //! per rule that ran, failed by its findings.
 
-use super::{entries, group_phrase, place, plural, CheckOptions};
-use crate::analyze::CheckOutcome;
+use super::{group_phrase, place, plural, CaptureDone};
 use crate::report::group::Group;
 use crate::rules::{Finding, RuleMeta};
 use crate::Timestamp;
@@ -52,83 +51,109 @@ fn junit_group(text: &mut String, g: &Group, t0: Option<Timestamp>) {
     }
 }
 
+/// One rule's test case in one capture's suite.
+#[derive(Debug)]
+pub(super) struct Case {
+    meta: &'static RuleMeta,
+    findings: u64,
+    groups: u64,
+    text: String,
+}
+
+/// The test cases of one capture, filled as its groups (or findings) come.
+pub(super) struct Cases {
+    /// The rules that ran: each has a test case, passed or failed.
+    ran: Vec<&'static str>,
+    cases: Vec<Case>,
+}
+
+impl Cases {
+    pub(super) fn new(rules: &[&'static RuleMeta]) -> Cases {
+        Cases {
+            ran: rules.iter().map(|m| m.code).collect(),
+            cases: Vec::new(),
+        }
+    }
+
+    /// A group (a finding, with `--no-group`) of the capture.
+    pub(super) fn add(&mut self, g: &Group, t0: Option<Timestamp>) {
+        let at = match self.cases.iter().position(|c| c.meta.code == g.key.code) {
+            Some(i) => i,
+            None => {
+                let Some(meta) = crate::rules::all()
+                    .iter()
+                    .map(|r| r.meta())
+                    .find(|m| m.code == g.key.code)
+                else {
+                    return;
+                };
+                self.cases.push(Case {
+                    meta,
+                    findings: 0,
+                    groups: 0,
+                    text: String::new(),
+                });
+                self.cases.len().saturating_sub(1)
+            }
+        };
+        if let Some(case) = self.cases.get_mut(at) {
+            case.findings = case.findings.saturating_add(g.count);
+            case.groups = case.groups.saturating_add(1);
+            junit_group(&mut case.text, g, t0);
+        }
+    }
+
+    /// The suite's test cases: every rule that ran or has findings, in
+    /// catalogue order (`stats`: the findings per rule, to include those
+    /// past the group bound).
+    pub(super) fn finish(mut self, stats: &[super::RuleCount]) -> Vec<Case> {
+        crate::rules::all()
+            .iter()
+            .map(|r| r.meta())
+            .filter(|m| self.ran.contains(&m.code) || stats.iter().any(|c| c.code == m.code))
+            .map(
+                |meta| match self.cases.iter().position(|c| c.meta.code == meta.code) {
+                    Some(i) => self.cases.swap_remove(i),
+                    None => Case {
+                        meta,
+                        findings: 0,
+                        groups: 0,
+                        text: String::new(),
+                    },
+                },
+            )
+            .collect()
+    }
+}
+
 /// JUnit: a test suite per capture, holding a test case `read` (an
 /// `<error>` when the capture is damaged) and one test case per rule that
 /// ran, or that has findings, in catalogue order. A rule's test case fails
 /// with at most one `<failure>` whose text lists its groups (each finding
 /// with `--no-group`); so `tests` >= `failures`.
-pub(super) fn write_junit<W: Write>(
-    out: &mut W,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
-    struct Case {
-        meta: &'static RuleMeta,
-        findings: u64,
-        groups: u64,
-        text: String,
-    }
-    struct Suite<'a> {
-        o: &'a CheckOutcome,
-        cases: Vec<Case>,
-        failures: u64,
-    }
-    let suites: Vec<Suite> = outcomes
+pub(super) fn write<W: Write>(out: &mut W, captures: &[CaptureDone]) -> io::Result<()> {
+    let failures_of = |c: &CaptureDone| c.junit.iter().filter(|c| c.findings > 0).count() as u64;
+    let tests: u64 = captures
         .iter()
-        .map(|o| {
-            let t0 = o.summary.first_ts;
-            let groups = entries(o, options.group);
-            let cases: Vec<Case> = crate::rules::all()
-                .iter()
-                .map(|r| r.meta())
-                .filter(|m| {
-                    options.rules.iter().any(|r| r.code == m.code)
-                        || o.findings.iter().any(|f| f.code == m.code)
-                })
-                .map(|meta| {
-                    let mut case = Case {
-                        meta,
-                        findings: 0,
-                        groups: 0,
-                        text: String::new(),
-                    };
-                    for g in groups.iter().filter(|g| g.key.code == meta.code) {
-                        case.findings = case.findings.saturating_add(g.count);
-                        case.groups = case.groups.saturating_add(1);
-                        junit_group(&mut case.text, g, t0);
-                    }
-                    case
-                })
-                .collect();
-            let failures = cases.iter().filter(|c| c.findings > 0).count() as u64;
-            Suite { o, cases, failures }
-        })
-        .collect();
-    // Each suite: the `read` case and one case per rule (a few dozen).
-    let tests: u64 = suites
-        .iter()
-        .map(|s| (s.cases.len() as u64).saturating_add(1))
+        .map(|c| 1u64.saturating_add(c.junit.len() as u64))
         .sum();
-    let failures: u64 = suites.iter().map(|s| s.failures).sum();
-    let errors = outcomes
-        .iter()
-        .filter(|o| o.summary.error.is_some())
-        .count();
+    let failures: u64 = captures.iter().map(failures_of).sum();
+    let errors = captures.iter().filter(|c| c.error.is_some()).count();
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
         r#"<testsuites name="connlint" tests="{tests}" failures="{failures}" errors="{errors}">"#
     )?;
-    for s in &suites {
-        let path = xml(&s.o.summary.path);
+    for s in captures {
+        let path = xml(&s.path);
         writeln!(
             out,
             r#"  <testsuite name="{path}" tests="{}" failures="{}" errors="{}">"#,
-            s.cases.len().saturating_add(1),
-            s.failures,
-            u8::from(s.o.summary.error.is_some())
+            1usize.saturating_add(s.junit.len()),
+            failures_of(s),
+            u8::from(s.error.is_some())
         )?;
-        match &s.o.summary.error {
+        match &s.error {
             Some(e) => writeln!(
                 out,
                 r#"    <testcase name="read" classname="{path}">
@@ -139,7 +164,7 @@ pub(super) fn write_junit<W: Write>(
             )?,
             None => writeln!(out, r#"    <testcase name="read" classname="{path}"/>"#)?,
         }
-        for c in &s.cases {
+        for c in &s.junit {
             let name = xml(&format!("{} {}", c.meta.code, c.meta.name));
             if c.findings == 0 {
                 writeln!(out, r#"    <testcase name="{name}" classname="{path}"/>"#)?;

@@ -14,9 +14,9 @@
 //!   (`--sarif-rule-help short`), its one-line summary as help; `full`
 //!   carries each rule's whole documentation.
 
-use super::{entries, group_text, place, CheckOptions};
-use crate::analyze::CheckOutcome;
+use super::{group_text, place, CaptureDone, CheckOptions};
 use crate::report::group::Group;
+use crate::report::write_pretty_at;
 use crate::rules::Severity;
 use crate::Timestamp;
 use serde_json::Value;
@@ -148,23 +148,20 @@ fn driver(docs: Option<String>, rules: Vec<Value>) -> Value {
     d
 }
 
-pub(super) fn write_sarif<W: Write>(
-    out: &mut W,
-    outcomes: &[CheckOutcome],
-    options: &CheckOptions,
-) -> io::Result<()> {
+/// The rule catalogue as `tool.driver.rules`, each rule's help as
+/// `--sarif-rule-help` asks.
+fn rules(rule_help: RuleHelp, docs: Option<&str>) -> Vec<Value> {
     use serde_json::json;
-    let docs = docs_url();
-    let catalogue: Vec<_> = crate::rules::all().iter().map(|r| r.meta()).collect();
-    let rules: Vec<Value> = catalogue
+    crate::rules::all()
         .iter()
-        .map(|m| {
-            let uri = docs.as_deref().map(|d| help_uri(d, m.code));
+        .map(|r| {
+            let m = r.meta();
+            let uri = docs.map(|d| help_uri(d, m.code));
             let see = match &uri {
                 Some(u) => format!(" See {u} or `connlint rule {}`.", m.code),
                 None => format!(" See `connlint rule {}`.", m.code),
             };
-            let help = match options.rule_help {
+            let help = match rule_help {
                 RuleHelp::Short => json!({
                     "text": format!("{}.{see}", m.summary),
                     "markdown": format!("{}.{see}", m.summary),
@@ -184,32 +181,56 @@ pub(super) fn write_sarif<W: Write>(
             }
             rule
         })
-        .collect();
-    let mut results: Vec<Value> = Vec::new();
-    for o in outcomes {
-        for g in entries(o, options.group) {
-            let index = catalogue.iter().position(|m| m.code == g.key.code);
-            results.push(sarif_result(&o.summary.path, o.summary.first_ts, &g, index));
-        }
-    }
-    let invocations: Vec<Value> = outcomes
+        .collect()
+}
+
+/// The document up to its results: the schema, then the run's tool (with
+/// the rule catalogue) and the opening of its results. The results come
+/// before the invocations (they are written as they settle).
+pub(super) fn begin<W: Write>(out: &mut W, options: &CheckOptions) -> io::Result<()> {
+    let docs = docs_url();
+    let rules = rules(options.rule_help, docs.as_deref());
+    let tool = serde_json::json!({"driver": driver(docs, rules)});
+    out.write_all(b"{\n  \"$schema\": \"https://json.schemastore.org/sarif-2.1.0.json\",\n  \"runs\": [\n    {\n      \"tool\": ")?;
+    write_pretty_at(out, &tool, 3)?;
+    out.write_all(b",\n      \"results\": [")
+}
+
+/// One result (a group, or a finding as a group of one), after a comma
+/// when one came before.
+pub(super) fn write_result<W: Write + ?Sized>(
+    out: &mut W,
+    path: &str,
+    t0: Option<Timestamp>,
+    g: &Group,
+    comma: bool,
+) -> io::Result<()> {
+    let index = crate::rules::all()
         .iter()
-        .filter_map(|o| o.summary.error.as_ref().map(|e| (o, e)))
-        .map(|(o, e)| {
-            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", o.summary.path, e.offset, e.reason)}})
+        .position(|r| r.meta().code == g.key.code);
+    out.write_all(if comma { b",\n        " } else { b"\n        " })?;
+    write_pretty_at(out, &sarif_result(path, t0, g, index), 4)
+}
+
+/// The rest of the document: the results' end, the invocation (with each
+/// damaged capture), the version.
+pub(super) fn end<W: Write>(out: &mut W, results: u64, captures: &[CaptureDone]) -> io::Result<()> {
+    use serde_json::json;
+    let notifications: Vec<Value> = captures
+        .iter()
+        .filter_map(|c| c.error.as_ref().map(|e| (c, e)))
+        .map(|(c, e)| {
+            json!({"level": "error", "message": {"text": format!("{}: byte offset {}: {}", c.path, e.offset, e.reason)}})
         })
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": driver(docs, rules)},
-            "invocations": [{"executionSuccessful": invocations.is_empty(), "toolExecutionNotifications": invocations}],
-            "results": results,
-        }],
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    let invocations = json!([{"executionSuccessful": notifications.is_empty(), "toolExecutionNotifications": notifications}]);
+    out.write_all(if results == 0 {
+        b"],\n      \"invocations\": "
+    } else {
+        b"\n      ],\n      \"invocations\": "
+    })?;
+    write_pretty_at(out, &invocations, 3)?;
+    out.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@
 //! evidence wrap under that header line to the width; piped, each stays
 //! one line. Severities and codes are coloured on a terminal.
 
-use super::{group_phrase, groups_of, plural, CheckOptions, Summary};
-use crate::analyze::CheckOutcome;
+use super::{group_phrase, plural, CaptureDone, CheckOptions, Summary};
 use crate::report::group::Group;
 use crate::report::term::{Paint, Term};
 use crate::report::Clock;
@@ -18,10 +17,19 @@ use crate::rules::{Finding, Severity};
 use std::io::{self, Write};
 
 /// What one capture's findings are written with.
-struct View<'a> {
-    path: &'a str,
-    clock: Option<Clock>,
-    term: Term,
+pub(super) struct View<'a> {
+    pub path: &'a str,
+    pub clock: Option<Clock>,
+    pub term: Term,
+}
+
+/// The line that says what the capture's times count from, before its
+/// first entry (none without a first packet).
+pub(super) fn write_time_zero<W: Write + ?Sized>(out: &mut W, v: &View) -> io::Result<()> {
+    match v.clock {
+        Some(c) => writeln!(out, "\n{}", c.header_line(v.path)),
+        None => Ok(()),
+    }
 }
 
 fn severity_paint(s: Severity) -> Paint {
@@ -34,7 +42,12 @@ fn severity_paint(s: Severity) -> Paint {
 
 /// One finding's lines (and its evidence's), indented by `indent` beyond
 /// the usual two spaces.
-fn write_finding<W: Write>(out: &mut W, f: &Finding, v: &View, indent: &str) -> io::Result<()> {
+fn write_finding<W: Write + ?Sized>(
+    out: &mut W,
+    f: &Finding,
+    v: &View,
+    indent: &str,
+) -> io::Result<()> {
     let at = v
         .clock
         .map_or(String::new(), |c| format!("{} ", c.offset(f.ts)));
@@ -93,7 +106,7 @@ fn connection_line(f: &Finding) -> String {
 
 /// A finding under its connection's header; consecutive findings on one
 /// connection share the header (`current` is the connection of the last).
-fn write_single<W: Write>(
+pub(super) fn write_single<W: Write + ?Sized>(
     out: &mut W,
     v: &View,
     f: &Finding,
@@ -108,8 +121,8 @@ fn write_single<W: Write>(
 
 /// A group of more than one: what it is, its examples under their
 /// connections, and how many more there are.
-fn write_group<W: Write>(out: &mut W, v: &View, g: &Group, o: &CheckOutcome) -> io::Result<()> {
-    let phrase = group_phrase(g, o.summary.first_ts);
+pub(super) fn write_group<W: Write + ?Sized>(out: &mut W, v: &View, g: &Group) -> io::Result<()> {
+    let phrase = group_phrase(g, v.clock.map(|c| c.t0));
     writeln!(
         out,
         "\n{}: {}",
@@ -131,54 +144,18 @@ fn write_group<W: Write>(out: &mut W, v: &View, g: &Group, o: &CheckOutcome) -> 
     Ok(())
 }
 
-pub(super) fn write_table<W: Write>(
+/// The summary line after every capture's entries (and the notes);
+/// `hidden` is (suppressed, in the baseline).
+pub(super) fn end<W: Write>(
     out: &mut W,
-    outcomes: &[CheckOutcome],
+    captures: &[CaptureDone],
+    s: &Summary,
     options: &CheckOptions,
+    hidden: (u64, u64),
 ) -> io::Result<()> {
-    let mut entries = 0u64;
-    for o in outcomes {
-        let v = View {
-            path: &o.summary.path,
-            clock: o.summary.first_ts.map(|t0| Clock {
-                t0,
-                absolute: options.absolute_time,
-            }),
-            term: options.term,
-        };
-        let mut current: Option<u64> = None;
-        if options.group {
-            let groups = groups_of(o);
-            entries = entries.saturating_add(groups.len() as u64);
-            if options.quiet {
-                continue;
-            }
-            if let (Some(c), false) = (v.clock, groups.is_empty()) {
-                writeln!(out, "\n{}", c.header_line(v.path))?;
-            }
-            for g in &groups {
-                if g.count == 1 {
-                    write_single(out, &v, g.first(), &mut current)?;
-                } else {
-                    current = None;
-                    write_group(out, &v, g, o)?;
-                }
-            }
-        } else {
-            if options.quiet {
-                continue;
-            }
-            if let (Some(c), false) = (v.clock, o.findings.is_empty()) {
-                writeln!(out, "\n{}", c.header_line(v.path))?;
-            }
-            for f in &o.findings {
-                write_single(out, &v, f, &mut current)?;
-            }
-        }
-    }
-    let s = Summary::of(outcomes);
-    let conns: u64 = outcomes.iter().map(|o| o.connections).sum();
-    let txs: u64 = outcomes.iter().map(|o| o.transactions).sum();
+    let entries: u64 = captures.iter().map(|c| c.entries).sum();
+    let conns: u64 = captures.iter().map(|c| c.connections).sum();
+    let txs: u64 = captures.iter().map(|c| c.transactions).sum();
     if s.findings > 0 && !options.quiet {
         writeln!(out)?;
     }
@@ -190,14 +167,11 @@ pub(super) fn write_table<W: Write>(
     };
     // Captures that could not be opened are not counted as read; damaged
     // ones were read up to the damage.
-    let read = outcomes
+    let read = captures.iter().filter(|c| c.read).count() as u64;
+    let unread = (captures.len() as u64).saturating_sub(read);
+    let damaged = captures
         .iter()
-        .filter(|o| o.summary.format.is_some())
-        .count() as u64;
-    let unread = (outcomes.len() as u64).saturating_sub(read);
-    let damaged = outcomes
-        .iter()
-        .filter(|o| o.summary.format.is_some() && o.summary.error.is_some())
+        .filter(|c| c.read && c.error.is_some())
         .count() as u64;
     let mut notes = Vec::new();
     if damaged > 0 {
@@ -206,7 +180,7 @@ pub(super) fn write_table<W: Write>(
     if unread > 0 {
         notes.push(format!("{unread} could not be read"));
     }
-    let (suppressed, known) = options.hidden;
+    let (suppressed, known) = hidden;
     if suppressed > 0 {
         notes.push(format!("{suppressed} suppressed"));
     }
@@ -219,10 +193,10 @@ pub(super) fn write_table<W: Write>(
         format!(" ({})", notes.join(", "))
     };
     if !options.quiet {
-        for note in outcomes.iter().filter_map(|o| {
-            o.tls_note()
-                .map(|n| format!("note: {}: {n}", o.summary.path))
-        }) {
+        for note in captures
+            .iter()
+            .filter_map(|c| c.tls_note().map(|n| format!("note: {}: {n}", c.path)))
+        {
             writeln!(out, "{note}")?;
         }
     }

@@ -4,12 +4,12 @@
 //! belong: in the wrong direction (a request field in a response, or the
 //! reverse), judged one message at a time; and passed on by a proxy, when
 //! both of its legs are in the capture, judged over the pairs of legs the
-//! capture index finds ([`CaptureIndex::proxy_pairs`]).
+//! capture's proxy legs find ([`ProxyLegs`]).
 
 use super::common::{each_message, field_case, label, on_message, request_line, Kind};
 use crate::http::{HeaderFacts, HopByHop};
 use crate::rules::api::*;
-use crate::rules::proxy_legs::ProxyPair;
+use crate::rules::proxy_legs::{LegMessage, ProxyLegs, ProxyPair};
 use serde_json::Value;
 
 pub struct HopByHopHeaderForwarded;
@@ -129,18 +129,52 @@ impl Rule for HopByHopHeaderForwarded {
         }
     }
 
+    /// The second check relates two connections within `forward_window_ms`.
+    fn horizon(&self, s: &RuleSettings) -> Option<i64> {
+        Some(s.ms_as_ns("forward_window_ms"))
+    }
+
     /// The second check: what a proxy passed on, the request it forwarded
-    /// and the response it relayed back.
-    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let window = s.ms_as_ns("forward_window_ms");
-        for pair in index.proxy_pairs(window) {
-            out.extend(passed_on(Kind::Request, &pair));
-            out.extend(passed_on(Kind::Response, &pair));
-        }
+    /// and the response it relayed back, as the legs are paired.
+    fn cross(&self, s: &RuleSettings) -> Option<Box<dyn CrossRule>> {
+        Some(Box::new(Forwarded(ProxyLegs::new(
+            s.ms_as_ns("forward_window_ms"),
+        ))))
     }
 
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+}
+
+/// C007's state: the proxy legs of the last window.
+struct Forwarded(ProxyLegs);
+
+impl CrossRule for Forwarded {
+    fn add(&mut self, c: &ConnSummary<'_>, _out: &mut CrossOut) {
+        self.0.add(c);
+    }
+
+    fn settle(&mut self, settled: Timestamp, _exact: bool, out: &mut CrossOut) {
+        self.0.settle(settled, |pair| {
+            out.findings.extend(passed_on(Kind::Request, &pair));
+            out.findings.extend(passed_on(Kind::Response, &pair));
+        });
+    }
+
+    fn holds(&self) -> Option<u64> {
+        self.0.holds()
+    }
+
+    fn opened(&mut self, client: std::net::IpAddr) {
+        self.0.opened(client);
+    }
+
+    fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
+        self.0.bound(max, |pair| {
+            out.findings.extend(passed_on(Kind::Request, &pair));
+            out.findings.extend(passed_on(Kind::Response, &pair));
+        })
     }
 }
 
@@ -176,31 +210,28 @@ fn wrong_direction(kind: Kind, h: &HopByHop) -> Option<(Vec<&'static str>, &'sta
 /// hop-by-hop fields of the message it came from. It goes on the leg the
 /// message left by, and names the leg it came in on.
 fn passed_on(kind: Kind, pair: &ProxyPair<'_>) -> Option<Finding> {
-    let (incoming, outgoing) = (&pair.incoming, &pair.outgoing);
+    let (incoming, outgoing) = (pair.incoming, pair.outgoing);
     let (came_in, left_by, fields) = match kind {
         Kind::Request => (
             incoming,
             outgoing,
-            forwarded_fields(&incoming.req.headers, &outgoing.req.headers),
+            forwarded_fields(&incoming.request, &outgoing.request),
         ),
         Kind::Response => (
             outgoing,
             incoming,
-            forwarded_fields(
-                outgoing.req.response_headers.as_ref()?,
-                incoming.req.response_headers.as_ref()?,
-            ),
+            forwarded_fields(outgoing.response.as_ref()?, incoming.response.as_ref()?),
         ),
     };
     if fields.is_empty() {
         return None;
     }
-    let what = request_line(&outgoing.req.method, &outgoing.req.uri);
+    let what = request_line(&outgoing.method, &outgoing.uri);
     let (said, verb) = match kind {
         Kind::Request => (
             format!(
                 "{what} forwarded by {} still carries {} from the incoming request",
-                left_by.conn.client.ip(),
+                left_by.client.ip(),
                 fields.join(", ")
             ),
             "forwarding",
@@ -208,36 +239,46 @@ fn passed_on(kind: Kind, pair: &ProxyPair<'_>) -> Option<Finding> {
         Kind::Response => (
             format!(
                 "the response to {what} relayed by {} still carries {} from the origin's response",
-                left_by.conn.server.ip(),
+                left_by.server.ip(),
                 fields.join(", ")
             ),
             "relaying",
         ),
     };
-    let (from, to) = (came_in.conn, left_by.conn);
     let message = format!(
         "{said} (connection {} {} -> {} tx {}); a proxy must remove Connection, the fields it \
          names and the other hop-by-hop fields before {verb} (RFC 9110 §7.6.1): fix the proxy's \
          header filtering",
-        from.id, from.client, from.server, came_in.req.index
+        came_in.connection, came_in.client, came_in.server, came_in.index
     );
     Some(
-        to.finding(&META, left_by.req.ts, message)
-            .transaction(left_by.req.index)
-            .with("message", kind.as_str())
-            .with("forwarded_fields", fields)
-            .with("incoming_connection", from.id)
-            .with("incoming_client", from.client.to_string())
-            .with("incoming_server", from.server.to_string())
-            .with("incoming_transaction", came_in.req.index)
-            .with("absolute_form", incoming.authority.is_some())
-            .with_ms("forward_delay_ms", outgoing.req.ts.since(incoming.req.ts)),
+        Finding::on(
+            &META,
+            (left_by.connection, left_by.client, left_by.server),
+            left_by.ts,
+            message,
+        )
+        .transaction(left_by.index)
+        .with("message", kind.as_str())
+        .with("forwarded_fields", fields)
+        .with("incoming_connection", came_in.connection)
+        .with("incoming_client", came_in.client.to_string())
+        .with("incoming_server", came_in.server.to_string())
+        .with("incoming_transaction", came_in.index)
+        .with("absolute_form", incoming.authority().is_some())
+        .with_ms("forward_delay_ms", outgoing.ts.since(incoming.ts)),
     )
 }
 
-/// The hop-by-hop fields `out` (the message a proxy sent) passed on from
-/// `incoming` (the message it received), in the order of the doc.
-fn forwarded_fields(incoming: &HeaderFacts, out: &HeaderFacts) -> Vec<String> {
+/// The hop-by-hop fields `sent` (the message a proxy sent) passed on from
+/// `received` (the message it received), in the order of the doc.
+fn forwarded_fields(received: &LegMessage, sent: &LegMessage) -> Vec<String> {
+    if !received.has_hop_by_hop() {
+        // Nothing came in that could have been passed on.
+        return Vec::new();
+    }
+    let (incoming, out) = (received.headers(), sent.headers());
+    let (incoming, out): (&HeaderFacts, &HeaderFacts) = (&incoming, &out);
     let named: Vec<&str> = incoming
         .connection
         .others
@@ -269,7 +310,7 @@ fn forwarded_fields(incoming: &HeaderFacts, out: &HeaderFacts) -> Vec<String> {
         v.push("Upgrade".into());
     }
     for t in named {
-        if out.field_names.contains(t) {
+        if sent.names.contains(t) {
             let name = field_case(t);
             if !v.iter().any(|x| x.eq_ignore_ascii_case(&name)) {
                 v.push(name);

@@ -2,7 +2,11 @@
 
 use super::common::{duration, is_idempotent, request_line};
 use crate::rules::api::*;
-use rustc_hash::FxHashMap;
+use crate::rules::index::MAX_FAILED_REQUESTS;
+use rustc_hash::{FxHashMap, FxHasher};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 pub struct RetryOfNonIdempotentRequest;
@@ -67,87 +71,212 @@ fn judged(method: &str) -> bool {
     !is_idempotent(method) && method != "CONNECT"
 }
 
-type Key<'a> = (IpAddr, SocketAddr, &'a str, &'a str);
-
 impl Rule for RetryOfNonIdempotentRequest {
-    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let window_ns = s.s_as_ns("retry_window_s");
-        let mut failed: FxHashMap<Key<'_>, Vec<&FailedRequest>> = FxHashMap::default();
-        for f in index.failed_requests().filter(|f| judged(&f.method)) {
-            failed
-                .entry((f.client.ip(), f.server, &*f.method, &*f.uri))
-                .or_default()
-                .push(f);
-        }
-        if failed.is_empty() {
-            return;
-        }
-        for c in index.iter() {
-            for r in c.all_requests().filter(|r| judged(&r.method)) {
-                let Some(attempts) = failed.get(&(c.client_host(), c.server, &*r.method, &*r.uri))
-                else {
-                    continue;
-                };
-                // The most recent failure before this request: a retry
-                // repeats the attempt that just failed.
-                let first = attempts
-                    .iter()
-                    .filter(|f| {
-                        let since = r.ts.since(f.failure.ts());
-                        f.connection != c.id
-                            && since >= 0
-                            && since <= window_ns
-                            && match (f.body_length, r.body_length) {
-                                (Some(a), Some(b)) => a == b,
-                                _ => true,
-                            }
-                    })
-                    .max_by_key(|f| (f.failure.ts(), f.connection, f.index));
-                let Some(first) = first else {
-                    continue;
-                };
-                let after_failure = r.ts.since(first.failure.ts());
-                let after_first = r.ts.since(first.ts);
-                let caveat = if first.after_server_fin {
-                    " (the server had already closed that connection when the request went out, \
-                     so it was probably never processed: check for the close before sending \
-                     instead of retrying blindly)"
-                } else {
-                    ""
-                };
-                let message = format!(
-                    "{} was sent again {} after its first attempt (connection {} {}, \
-                     transaction {}) was {}{caveat}: the server may have processed it before \
-                     the failure, so repeating it can apply it twice; do not retry \
-                     non-idempotent requests automatically, or make them idempotent with a key \
-                     the server de-duplicates on",
-                    request_line(&r.method, &r.uri),
-                    duration(after_failure),
-                    first.connection,
-                    first.client,
-                    first.index,
-                    first.failure.describe(),
-                );
-                out.push(
-                    c.finding(&META, r.ts, message)
-                        .transaction(r.index)
-                        .with("method", &*r.method)
-                        .with("uri", &*r.uri)
-                        .with("first_connection", first.connection)
-                        .with("first_transaction", first.index)
-                        .with("first_client", first.client.to_string())
-                        .with("failure", first.failure.kind())
-                        .with("failed_by", first.failure.by().name())
-                        .with_ms("retry_after_failure_ms", after_failure)
-                        .with_ms("retry_after_first_attempt_ms", after_first)
-                        .with("sent_after_server_fin", first.after_server_fin),
-                );
-            }
-        }
+    /// A failure relates to the requests of the next `retry_window_s`.
+    fn horizon(&self, s: &RuleSettings) -> Option<i64> {
+        Some(s.s_as_ns("retry_window_s"))
+    }
+
+    fn cross(&self, s: &RuleSettings) -> Option<Box<dyn CrossRule>> {
+        Some(Box::new(Retries {
+            window: s.s_as_ns("retry_window_s"),
+            ..Retries::default()
+        }))
     }
 
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+}
+
+/// A judged request waiting for every failure before it to be known.
+#[derive(Debug)]
+struct Judged {
+    connection: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    index: u64,
+    method: Box<str>,
+    uri: Box<str>,
+    ts: Timestamp,
+    body_length: Option<u64>,
+}
+
+/// What a failed request and its retry have in common: client host,
+/// server, method, target (hashed; compared in full when matched).
+fn key(client: IpAddr, server: SocketAddr, method: &str, uri: &str) -> u64 {
+    let mut h = FxHasher::default();
+    (client, server, method, uri).hash(&mut h);
+    h.finish()
+}
+
+/// R004's state over a capture: the failed requests of non-idempotent
+/// methods (the last [`MAX_FAILED_REQUESTS`], and none older than the
+/// window before anything still to come), and each judged request until
+/// every connection that began before it has finished, so that every
+/// failure before it is known; it is then matched against the most recent.
+#[derive(Default)]
+struct Retries {
+    window: i64,
+    failed: FxHashMap<u64, VecDeque<FailedRequest>>,
+    /// Keys of `failed`'s entries and their failure times, oldest first.
+    order: VecDeque<(u64, Timestamp)>,
+    pending: BinaryHeap<Reverse<(Timestamp, u64, u64)>>,
+    judged: FxHashMap<(u64, u64), Judged>,
+    holds: BTreeMap<u64, u32>,
+}
+
+impl Retries {
+    fn forget_oldest(&mut self) {
+        if let Some((k, _)) = self.order.pop_front() {
+            if let Some(q) = self.failed.get_mut(&k) {
+                q.pop_front();
+                if q.is_empty() {
+                    self.failed.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Judges the earliest request waiting.
+    fn judge_next(&mut self, out: &mut CrossOut) {
+        let Some(Reverse((_, id, index))) = self.pending.pop() else {
+            return;
+        };
+        if let Some(r) = self.judged.remove(&(id, index)) {
+            out.findings.extend(self.judge(&r));
+        }
+        if let Some(n) = self.holds.get_mut(&id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.holds.remove(&id);
+            }
+        }
+    }
+
+    fn judge(&self, r: &Judged) -> Option<Finding> {
+        let attempts = self
+            .failed
+            .get(&key(r.client.ip(), r.server, &r.method, &r.uri))?;
+        // The most recent failure before this request: a retry repeats the
+        // attempt that just failed.
+        let first = attempts
+            .iter()
+            .filter(|f| {
+                let since = r.ts.since(f.failure.ts());
+                f.connection != r.connection
+                    && f.client.ip() == r.client.ip()
+                    && f.server == r.server
+                    && *f.method == *r.method
+                    && *f.uri == *r.uri
+                    && since >= 0
+                    && since <= self.window
+                    && match (f.body_length, r.body_length) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            })
+            .max_by_key(|f| (f.failure.ts(), f.connection, f.index))?;
+        let after_failure = r.ts.since(first.failure.ts());
+        let after_first = r.ts.since(first.ts);
+        let caveat = if first.after_server_fin {
+            " (the server had already closed that connection when the request went out, \
+             so it was probably never processed: check for the close before sending \
+             instead of retrying blindly)"
+        } else {
+            ""
+        };
+        let message = format!(
+            "{} was sent again {} after its first attempt (connection {} {}, \
+             transaction {}) was {}{caveat}: the server may have processed it before \
+             the failure, so repeating it can apply it twice; do not retry \
+             non-idempotent requests automatically, or make them idempotent with a key \
+             the server de-duplicates on",
+            request_line(&r.method, &r.uri),
+            duration(after_failure),
+            first.connection,
+            first.client,
+            first.index,
+            first.failure.describe(),
+        );
+        Some(
+            Finding::on(&META, (r.connection, r.client, r.server), r.ts, message)
+                .transaction(r.index)
+                .with("method", &*r.method)
+                .with("uri", &*r.uri)
+                .with("first_connection", first.connection)
+                .with("first_transaction", first.index)
+                .with("first_client", first.client.to_string())
+                .with("failure", first.failure.kind())
+                .with("failed_by", first.failure.by().name())
+                .with_ms("retry_after_failure_ms", after_failure)
+                .with_ms("retry_after_first_attempt_ms", after_first)
+                .with("sent_after_server_fin", first.after_server_fin),
+        )
+    }
+}
+
+impl CrossRule for Retries {
+    fn add(&mut self, c: &ConnSummary<'_>, _out: &mut CrossOut) {
+        for f in FailedRequest::of(c).filter(|f| judged(&f.method)) {
+            if self.order.len() >= MAX_FAILED_REQUESTS {
+                self.forget_oldest();
+            }
+            let k = key(f.client.ip(), f.server, &f.method, &f.uri);
+            self.order.push_back((k, f.failure.ts()));
+            self.failed.entry(k).or_default().push_back(f);
+        }
+        for r in c.all_requests().filter(|r| judged(r.method)) {
+            self.pending.push(Reverse((r.ts, c.id, r.index)));
+            self.judged.insert(
+                (c.id, r.index),
+                Judged {
+                    connection: c.id,
+                    client: c.client,
+                    server: c.server,
+                    index: r.index,
+                    method: r.method.into(),
+                    uri: r.uri.into(),
+                    ts: r.ts,
+                    body_length: r.body_length,
+                },
+            );
+            let n = self.holds.entry(c.id).or_insert(0);
+            *n = n.saturating_add(1);
+        }
+    }
+
+    fn settle(&mut self, settled: Timestamp, exact: bool, out: &mut CrossOut) {
+        while let Some(&Reverse((ts, _, _))) = self.pending.peek() {
+            if ts >= settled {
+                break;
+            }
+            self.judge_next(out);
+        }
+        // No request still to be judged is earlier than `settled`: older
+        // failures can match none. (Not when the engine stopped waiting:
+        // a connection open long may still bring a retry, R004's reason to
+        // keep failures beyond their connections.)
+        if exact {
+            let horizon = settled.add_nanos(self.window.saturating_neg());
+            while self.order.front().is_some_and(|&(_, t)| t < horizon) {
+                self.forget_oldest();
+            }
+        }
+    }
+
+    fn holds(&self) -> Option<u64> {
+        self.holds.keys().next().copied()
+    }
+
+    fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
+        if self.judged.len() <= max {
+            return false;
+        }
+        while self.judged.len() > max / 2 && !self.pending.is_empty() {
+            self.judge_next(out);
+        }
+        true
     }
 }
 

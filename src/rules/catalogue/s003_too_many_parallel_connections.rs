@@ -2,8 +2,9 @@
 
 use super::common::duration;
 use crate::rules::api::*;
-use crate::Timestamp;
-use std::collections::BTreeSet;
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::net::{IpAddr, SocketAddr};
 
 pub struct TooManyParallelConnections;
@@ -66,16 +67,13 @@ connection.
 const MAX_LISTED: usize = 64;
 
 impl Rule for TooManyParallelConnections {
-    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let max = s.get("max_parallel") as usize;
-        for (key, conns) in index.by_client_host_and_server(counts) {
-            if conns.len() <= max {
-                continue;
-            }
-            for episode in episodes(&conns, max) {
-                report(index, key, &conns, &episode, max, out);
-            }
-        }
+    /// Connections relate while they are open at the same time.
+    fn horizon(&self, _: &RuleSettings) -> Option<i64> {
+        Some(0)
+    }
+
+    fn cross(&self, s: &RuleSettings) -> Option<Box<dyn CrossRule>> {
+        Some(Box::new(Parallel::new(s.get("max_parallel") as usize)))
     }
 
     fn meta(&self) -> &'static RuleMeta {
@@ -84,113 +82,326 @@ impl Rule for TooManyParallelConnections {
 }
 
 /// A connection that was open and is HTTP or TLS (or carried nothing at all).
-fn counts(c: &ConnSummary) -> bool {
+fn counts(c: &ConnSummary<'_>) -> bool {
     c.established
         && c.in_use_until() > c.start_ts
         && (c.is_http || c.tls.is_some() || c.bytes == [0, 0])
 }
 
 /// HTTP or TLS, not a bare preconnect.
-fn carries_data(c: &ConnSummary) -> bool {
+fn carries_data(c: &ConnSummary<'_>) -> bool {
     c.is_http || c.tls.is_some()
 }
 
 /// A stretch of time with more than the limit open.
+#[derive(Debug)]
 struct Episode {
-    /// The connection whose opening crossed the limit.
-    anchor: usize,
+    /// The connection whose opening crossed the limit: id, port.
+    anchor: (u64, u16),
     start: Timestamp,
-    end: Timestamp,
     peak: usize,
     peak_ts: Timestamp,
-    /// The connections open at the (first) peak, at most [`MAX_LISTED`].
-    at_peak: Vec<usize>,
+    /// The connections open at the (first) peak, at most [`MAX_LISTED`]:
+    /// id, port.
+    at_peak: Vec<(u64, u16)>,
     /// The connections opened during the episode, the anchor first.
-    opened: Vec<usize>,
+    opened: u64,
     /// Some connection open during the episode carried HTTP or TLS.
     any_http: bool,
+    /// Reported before its end (it went on longer than rules wait).
+    reported: bool,
 }
 
-/// Sweeps the open intervals of start-ordered `conns` and returns every
-/// stretch with more than `max` open. A connection ending at the instant
-/// another starts does not overlap it.
-fn episodes(conns: &[&ConnSummary], max: usize) -> Vec<Episode> {
-    // (time, 0 = end / 1 = start, index): ends first at equal times.
-    let mut events: Vec<(Timestamp, u8, usize)> = Vec::with_capacity(conns.len().saturating_mul(2));
-    for (i, c) in conns.iter().enumerate() {
-        events.push((c.start_ts, 1, i));
-        events.push((c.in_use_until(), 0, i));
+/// The counted connections of one client host to one server endpoint.
+#[derive(Debug, Default)]
+struct Group {
+    key: Option<(IpAddr, SocketAddr)>,
+    /// Open now, by (start, id): port, HTTP.
+    open: BTreeMap<(Timestamp, u64), (u16, bool)>,
+    current: Option<Episode>,
+    /// Connections of the group whose end has not been swept yet.
+    conns: u32,
+}
+
+/// A counted connection until its end is swept.
+#[derive(Debug)]
+struct Conn {
+    group: u32,
+    start: Timestamp,
+    port: u16,
+    http: bool,
+}
+
+/// Which end of a connection's open interval; ends sweep first at equal
+/// times (a connection ending at the instant another starts does not
+/// overlap it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Edge {
+    End,
+    Start,
+}
+
+/// One end of a connection's interval in the sweep: when, which end, and
+/// the connection (start, id).
+type Sweep = (Timestamp, Edge, (Timestamp, u64));
+
+/// S003's state over a capture: the sweep of every group's open intervals,
+/// in time order, as far as the settled time (every interval that began
+/// before it is known, and so is every end before it). Each stretch with
+/// more than `max` open is reported on the connection whose opening
+/// crossed the limit, when it ends (or once it has gone on for
+/// [`MAX_PENDING_NS`]).
+struct Parallel {
+    max: usize,
+    steps: BinaryHeap<Reverse<Sweep>>,
+    conns: FxHashMap<u64, Conn>,
+    group_of: FxHashMap<(IpAddr, SocketAddr), u32>,
+    groups: Vec<Group>,
+    free_groups: Vec<u32>,
+    /// Groups in an episode not yet reported, by its start.
+    going: BTreeSet<(Timestamp, u32)>,
+    holds: BTreeMap<u64, u32>,
+}
+
+impl Parallel {
+    fn new(max: usize) -> Parallel {
+        Parallel {
+            max,
+            steps: BinaryHeap::new(),
+            conns: FxHashMap::default(),
+            group_of: FxHashMap::default(),
+            groups: Vec::new(),
+            free_groups: Vec::new(),
+            going: BTreeSet::new(),
+            holds: BTreeMap::new(),
+        }
     }
-    events.sort_unstable();
-    let mut open: BTreeSet<usize> = BTreeSet::new();
-    let mut current: Option<Episode> = None;
-    let mut out = Vec::new();
-    for (ts, kind, i) in events {
-        if kind == 0 {
-            open.remove(&i);
-            if open.len() <= max {
-                if let Some(mut e) = current.take() {
-                    e.end = ts;
-                    out.push(e);
-                }
+
+    fn hold(&mut self, id: u64) {
+        let n = self.holds.entry(id).or_insert(0);
+        *n = n.saturating_add(1);
+    }
+
+    fn unhold(&mut self, id: u64) {
+        if let Some(n) = self.holds.get_mut(&id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.holds.remove(&id);
             }
-            continue;
         }
-        open.insert(i);
-        if open.len() <= max {
-            continue;
+    }
+
+    fn group(&mut self, key: (IpAddr, SocketAddr)) -> u32 {
+        if let Some(&g) = self.group_of.get(&key) {
+            return g;
         }
-        let e = current.get_or_insert_with(|| Episode {
-            anchor: i,
+        let g = Group {
+            key: Some(key),
+            ..Group::default()
+        };
+        let i = match self.free_groups.pop() {
+            Some(i) => {
+                if let Some(slot) = self.groups.get_mut(i as usize) {
+                    *slot = g;
+                }
+                i
+            }
+            None => {
+                self.groups.push(g);
+                u32::try_from(self.groups.len().saturating_sub(1)).unwrap_or(u32::MAX)
+            }
+        };
+        self.group_of.insert(key, i);
+        i
+    }
+
+    fn start(&mut self, ts: Timestamp, id: u64) {
+        self.unhold(id);
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        let (g, key, port, http) = (c.group, (c.start, id), c.port, c.http);
+        let max = self.max;
+        let Some(group) = self.groups.get_mut(g as usize) else {
+            return;
+        };
+        group.open.insert(key, (port, http));
+        let open = group.open.len();
+        if open <= max {
+            return;
+        }
+        let new = group.current.is_none();
+        let e = group.current.get_or_insert_with(|| Episode {
+            anchor: (id, port),
             start: ts,
-            end: ts,
             peak: 0,
             peak_ts: ts,
             at_peak: Vec::new(),
-            opened: Vec::new(),
-            any_http: open
-                .iter()
-                .any(|&k| conns.get(k).is_some_and(|c| carries_data(c))),
+            opened: 0,
+            any_http: group.open.values().any(|(_, http)| *http),
+            reported: false,
         });
-        e.opened.push(i);
-        e.any_http |= conns.get(i).is_some_and(|c| carries_data(c));
-        if open.len() > e.peak {
-            e.peak = open.len();
+        e.opened = e.opened.saturating_add(1);
+        e.any_http |= http;
+        if open > e.peak {
+            e.peak = open;
             e.peak_ts = ts;
-            e.at_peak = open.iter().copied().take(MAX_LISTED).collect();
+            e.at_peak = group
+                .open
+                .iter()
+                .take(MAX_LISTED)
+                .map(|((_, id), (port, _))| (*id, *port))
+                .collect();
+        }
+        if new {
+            self.going.insert((ts, g));
+            self.hold(id);
         }
     }
-    out
+
+    fn end(&mut self, ts: Timestamp, id: u64, out: &mut CrossOut) {
+        let Some(c) = self.conns.remove(&id) else {
+            return;
+        };
+        let max = self.max;
+        let g = c.group;
+        let Some(group) = self.groups.get_mut(g as usize) else {
+            return;
+        };
+        group.open.remove(&(c.start, id));
+        group.conns = group.conns.saturating_sub(1);
+        if group.open.len() <= max {
+            if let Some(e) = group.current.take() {
+                self.going.remove(&(e.start, g));
+                self.close(g, e, ts, out);
+            }
+        }
+        self.drop_if_idle(g);
+    }
+
+    /// Reports episode `e` of group `g`, over at `end` (or still going on).
+    fn close(&mut self, g: u32, e: Episode, end: Timestamp, out: &mut CrossOut) {
+        if !e.reported {
+            self.unhold(e.anchor.0);
+            if e.any_http {
+                if let Some(key) = self.groups.get(g as usize).and_then(|g| g.key) {
+                    out.findings.push(report(key, &e, end, self.max));
+                }
+            }
+        }
+    }
+
+    fn drop_if_idle(&mut self, g: u32) {
+        let Some(group) = self.groups.get_mut(g as usize) else {
+            return;
+        };
+        if group.conns == 0 && group.current.is_none() {
+            if let Some(key) = group.key.take() {
+                self.group_of.remove(&key);
+            }
+            *group = Group::default();
+            self.free_groups.push(g);
+        }
+    }
+}
+
+impl CrossRule for Parallel {
+    fn add(&mut self, c: &ConnSummary<'_>, _out: &mut CrossOut) {
+        if !counts(c) {
+            return;
+        }
+        let g = self.group((c.client_host(), c.server));
+        if let Some(group) = self.groups.get_mut(g as usize) {
+            group.conns = group.conns.saturating_add(1);
+        }
+        self.conns.insert(
+            c.id,
+            Conn {
+                group: g,
+                start: c.start_ts,
+                port: c.client.port(),
+                http: carries_data(c),
+            },
+        );
+        // Until its opening is swept, it may be the one that crosses.
+        self.hold(c.id);
+        let order = (c.start_ts, c.id);
+        self.steps.push(Reverse((c.start_ts, Edge::Start, order)));
+        self.steps
+            .push(Reverse((c.in_use_until(), Edge::End, order)));
+    }
+
+    fn settle(&mut self, settled: Timestamp, _exact: bool, out: &mut CrossOut) {
+        while let Some(&Reverse((at, edge, (_, id)))) = self.steps.peek() {
+            if at >= settled {
+                break;
+            }
+            self.steps.pop();
+            match edge {
+                Edge::Start => self.start(at, id),
+                Edge::End => self.end(at, id, out),
+            }
+        }
+        // A stretch that goes on and on is reported once it has lasted as
+        // long as rules wait, with what it has been so far.
+        while let Some(&(start, g)) = self.going.first() {
+            if settled.since(start) <= MAX_PENDING_NS {
+                break;
+            }
+            self.going.remove(&(start, g));
+            let e = self
+                .groups
+                .get_mut(g as usize)
+                .and_then(|grp| grp.current.as_mut())
+                .filter(|e| !e.reported)
+                .map(|e| {
+                    e.reported = true;
+                    (e.anchor.0, e.any_http)
+                });
+            if let Some((anchor, any_http)) = e {
+                self.unhold(anchor);
+                let key = self.groups.get(g as usize).and_then(|grp| grp.key);
+                let e = self
+                    .groups
+                    .get(g as usize)
+                    .and_then(|grp| grp.current.as_ref());
+                if let (Some(key), Some(e), true) = (key, e, any_http) {
+                    out.findings.push(report(key, e, settled, self.max));
+                }
+            }
+        }
+    }
+
+    fn holds(&self) -> Option<u64> {
+        self.holds.keys().next().copied()
+    }
+
+    fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
+        if self.conns.len() <= max {
+            return false;
+        }
+        while self.conns.len() > max / 2 {
+            let Some(Reverse((at, edge, (_, id)))) = self.steps.pop() else {
+                break;
+            };
+            match edge {
+                Edge::Start => self.start(at, id),
+                Edge::End => self.end(at, id, out),
+            }
+        }
+        true
+    }
 }
 
 fn report(
-    index: &CaptureIndex,
     (host, server): (IpAddr, SocketAddr),
-    conns: &[&ConnSummary],
     e: &Episode,
+    end: Timestamp,
     max: usize,
-    out: &mut Vec<Finding>,
-) {
-    if !e.any_http {
-        return;
-    }
-    // Reported once: a later run may see the stretch with more of its
-    // connections finished, or with its oldest evicted.
-    let opened = e.opened.iter().filter_map(|&i| conns.get(i)).map(|c| c.id);
-    if index.claim_group(META.code, opened) {
-        return;
-    }
-    let Some(anchor) = conns.get(e.anchor) else {
-        return;
-    };
-    let at_peak: Vec<&ConnSummary> = e
-        .at_peak
-        .iter()
-        .filter_map(|&i| conns.get(i).copied())
-        .collect();
-    let ids: Vec<u64> = at_peak.iter().map(|c| c.id).collect();
-    let ports: Vec<u16> = at_peak.iter().map(|c| c.client.port()).collect();
-    let over = e.end.since(e.start);
+) -> Finding {
+    let ids: Vec<u64> = e.at_peak.iter().map(|(id, _)| *id).collect();
+    let ports: Vec<u16> = e.at_peak.iter().map(|(_, port)| *port).collect();
+    let over = end.since(e.start);
     let message = format!(
         "{} connections from {host} to {server} were open at the same time (more than {max}) for \
          {}: each extra connection pays its own handshake and slow start and competes with \
@@ -199,17 +410,20 @@ fn report(
         e.peak,
         duration(over),
     );
-    out.push(
-        anchor
-            .finding(&META, e.start, message)
-            .with("max_open", e.peak)
-            .with("max_parallel", max)
-            .with_ms("over_limit_ms", over)
-            .with_ms("peak_after_ms", e.peak_ts.since(e.start))
-            .with("opened_while_over", e.opened.len())
-            .with("connection_ids", ids)
-            .with("client_ports", ports),
-    );
+    let (anchor, port) = e.anchor;
+    Finding::on(
+        &META,
+        (anchor, SocketAddr::new(host, port), server),
+        e.start,
+        message,
+    )
+    .with("max_open", e.peak)
+    .with("max_parallel", max)
+    .with_ms("over_limit_ms", over)
+    .with_ms("peak_after_ms", e.peak_ts.since(e.start))
+    .with("opened_while_over", e.opened)
+    .with("connection_ids", ids)
+    .with("client_ports", ports)
 }
 
 #[cfg(test)]

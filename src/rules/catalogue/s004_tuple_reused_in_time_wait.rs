@@ -1,7 +1,6 @@
 //! S004 tuple-reused-in-time-wait.
 
 use crate::rules::api::*;
-use rustc_hash::{FxHashMap, FxHashSet};
 
 pub struct TupleReusedInTimeWait;
 
@@ -59,86 +58,65 @@ client that closes first keeps it on its own side, where its kernel will not reu
 };
 
 impl Rule for TupleReusedInTimeWait {
-    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
+    /// Judged when the new connection finishes: the flow table's record of
+    /// the previous connection on the tuple ([`Connection::previous`]) says
+    /// how and when it closed, so no other connection is kept for it.
+    ///
+    /// [`Connection::previous`]: crate::flow::Connection::previous
+    fn check_connection(&self, cx: &ConnectionFacts<'_>, s: &RuleSettings, out: &mut Vec<Finding>) {
+        let c = cx.conn;
+        let Some(prev) = c.previous else {
+            return;
+        };
         let limit_ns = s.s_as_ns("time_wait_s");
-        // New generations of a tuple opened within the limit, with the gap.
-        let reopened: Vec<_> = index
-            .iter()
-            .filter_map(|c| {
-                let prev = c.previous?;
-                let gap = c.start_ts.since(prev.end_ts);
-                // A new generation always starts with the client's SYN.
-                (c.handshake_seen && (0..limit_ns).contains(&gap)).then_some((c, prev, gap))
-            })
-            .collect();
-        if reopened.is_empty() {
+        let start_ts = c.handshake.syn.unwrap_or(c.start_ts);
+        let gap = start_ts.since(prev.end_ts);
+        // A new generation always starts with the client's SYN.
+        if !(c.handshake.syn.is_some() && (0..limit_ns).contains(&gap)) {
             return;
         }
-        // Their predecessors' summaries, found in one pass.
-        let wanted: FxHashSet<u64> = reopened.iter().map(|(_, p, _)| p.id).collect();
-        let earlier_of: FxHashMap<u64, &ConnSummary> = index
-            .iter()
-            .filter(|c| wanted.contains(&c.id))
-            .map(|c| (c.id, c))
-            .collect();
-        for (c, prev, gap) in reopened {
-            // TIME_WAIT follows an orderly close only. With the earlier
-            // connection's summary at hand we know how it ended; without it
-            // (evicted while this one stayed open), the flow table's word
-            // that it had closed is what there is.
-            let earlier = earlier_of.get(&prev.id).copied();
-            let first_closer = match earlier {
-                Some(p) => {
-                    if p.reset || p.fin.iter().any(Option::is_none) {
-                        continue;
-                    }
-                    Some(match p.first_closer() {
-                        Some(side) => side.name(),
-                        None => "both",
-                    })
-                }
-                None if prev.closed => None,
-                None => continue,
-            };
-            let holder = match first_closer {
-                Some("client") => "the client closed that one first and kept it in TIME_WAIT",
-                Some("server") => "the server closed that one first and was still in TIME_WAIT",
-                Some(_) => "both sides closed at once and were still in TIME_WAIT",
-                None => "the side that closed first was still in TIME_WAIT",
-            };
-            let fix = match first_closer {
-                Some("server") => {
-                    "let the client's OS pick its source port instead of binding a fixed one, \
-                     and reuse connections (keep-alive) rather than reopening them"
-                }
-                _ => {
-                    "do not force the reuse of the client port (a fixed bind with SO_REUSEADDR, \
-                     tcp_tw_reuse): let the OS pick ephemeral ports, and reuse connections \
-                     (keep-alive) rather than reopening them"
-                }
-            };
-            let message = format!(
-                "the 4-tuple was opened again {:.1} ms after connection {} on it closed; {holder} \
-                 ({} s), so a late segment of the old connection could land in the new one and \
-                 the SYN may be refused; {fix}",
-                gap as f64 / 1e6,
-                prev.id,
-                s.get("time_wait_s"),
-            );
-            let mut f = c
-                .finding(&META, c.start_ts, message)
-                .with("previous_connection", prev.id)
-                .with("generation", c.generation)
-                .with_ms("gap_ms", gap)
-                .with("time_wait_s", s.get("time_wait_s"))
-                .with("first_closer", first_closer.unwrap_or("unknown"));
-            if let Some(p) = earlier {
-                if let Some(close) = p.close_ts {
-                    f = f.with_ms("since_first_fin_ms", c.start_ts.since(close));
-                }
-            }
-            out.push(f);
+        // TIME_WAIT follows an orderly close only: a FIN each way, no RST.
+        if prev.rst_ts.is_some() || prev.fin.iter().any(Option::is_none) {
+            return;
         }
+        let first_closer = match prev.first_closer() {
+            Some(side) => side.name(),
+            None => "both",
+        };
+        let holder = match first_closer {
+            "client" => "the client closed that one first and kept it in TIME_WAIT",
+            "server" => "the server closed that one first and was still in TIME_WAIT",
+            _ => "both sides closed at once and were still in TIME_WAIT",
+        };
+        let fix = match first_closer {
+            "server" => {
+                "let the client's OS pick its source port instead of binding a fixed one, \
+                 and reuse connections (keep-alive) rather than reopening them"
+            }
+            _ => {
+                "do not force the reuse of the client port (a fixed bind with SO_REUSEADDR, \
+                 tcp_tw_reuse): let the OS pick ephemeral ports, and reuse connections \
+                 (keep-alive) rather than reopening them"
+            }
+        };
+        let message = format!(
+            "the 4-tuple was opened again {:.1} ms after connection {} on it closed; {holder} \
+             ({} s), so a late segment of the old connection could land in the new one and \
+             the SYN may be refused; {fix}",
+            gap as f64 / 1e6,
+            prev.id,
+            s.get("time_wait_s"),
+        );
+        let mut f = Finding::new(&META, c, start_ts, message)
+            .with("previous_connection", prev.id)
+            .with("generation", c.generation)
+            .with_ms("gap_ms", gap)
+            .with("time_wait_s", s.get("time_wait_s"))
+            .with("first_closer", first_closer);
+        if let Some(close) = prev.close_ts() {
+            f = f.with_ms("since_first_fin_ms", start_ts.since(close));
+        }
+        out.push(f);
     }
 
     fn meta(&self) -> &'static RuleMeta {

@@ -4,7 +4,6 @@ use super::common::duration;
 use crate::rules::api::*;
 use crate::tls::{HandshakeKind, SessionId, TlsVersion};
 use crate::Timestamp;
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 pub struct TlsSessionNotResumed;
@@ -91,33 +90,154 @@ const MAX_LISTED: usize = 50;
 const MAX_SESSION_IDS: usize = 64;
 
 impl Rule for TlsSessionNotResumed {
-    fn check_capture(&self, index: &CaptureIndex, s: &RuleSettings, out: &mut Vec<Finding>) {
-        let min = (s.get("min_full_handshakes") as usize).max(1);
-        let window_ns = s.s_as_ns("window_s");
-        let seen = |c: &ConnSummary| {
-            c.tls
-                .as_ref()
-                .is_some_and(|t| t.handshake != HandshakeKind::Unknown)
-        };
-        for ((host, server), conns) in index.by_client_host_and_server(seen) {
-            // One server name at a time: the sessions are the name's.
-            let mut by_name: BTreeMap<Option<&str>, Vec<&ConnSummary>> = BTreeMap::new();
-            for c in conns {
-                let name = c.tls.as_ref().and_then(|t| t.sni.as_deref());
-                by_name.entry(name).or_default().push(c);
-            }
-            for (name, group) in by_name {
-                if let Some(found) = misses(&group, window_ns) {
-                    if found.misses.len() >= min {
-                        report(index, (host, server, name), &found, out);
-                    }
-                }
-            }
-        }
+    /// A group relates connections whose hellos are at most `window_s`
+    /// apart.
+    fn horizon(&self, s: &RuleSettings) -> Option<i64> {
+        Some(s.s_as_ns("window_s"))
+    }
+
+    fn cross(&self, s: &RuleSettings) -> Option<Box<dyn CrossRule>> {
+        Some(Box::new(Resumptions {
+            min: (s.get("min_full_handshakes") as usize).max(1),
+            window_ns: s.s_as_ns("window_s"),
+            groups: rustc_hash::FxHashMap::default(),
+            kept: 0,
+            next_deadline: None,
+        }))
     }
 
     fn meta(&self) -> &'static RuleMeta {
         &META
+    }
+}
+
+/// What S005 keeps of a TLS connection whose handshake was seen.
+#[derive(Clone, Debug)]
+struct Conn {
+    id: u64,
+    client: SocketAddr,
+    server: SocketAddr,
+    start_ts: Timestamp,
+    tls: TlsSummary,
+}
+
+impl Conn {
+    fn hello(&self) -> Timestamp {
+        self.tls.client_hello_ts.unwrap_or(self.start_ts)
+    }
+}
+
+/// Client host, server endpoint, server name: the sessions are the name's.
+type Key = (IpAddr, SocketAddr, Option<Box<str>>);
+
+/// The TLS connections of one group seen so far.
+#[derive(Default)]
+struct Group {
+    members: Vec<Conn>,
+    /// The latest ClientHello: after `window_s` more, no connection still
+    /// to come can be resumable from this group's offers.
+    latest: Option<Timestamp>,
+    /// The first member with a full handshake: a finding may go on it or
+    /// on a later one, so it is held.
+    first_full: Option<u64>,
+}
+
+/// S005's state over a capture: the TLS connections of each group until
+/// `window_s` after its latest ClientHello (or until too many are kept),
+/// then judged together as over the whole capture.
+struct Resumptions {
+    min: usize,
+    window_ns: i64,
+    groups: rustc_hash::FxHashMap<Key, Group>,
+    kept: usize,
+    /// The earliest time some group ends.
+    next_deadline: Option<Timestamp>,
+}
+
+impl Resumptions {
+    /// Judges and forgets the groups `done` picks, in key order.
+    fn finish(&mut self, done: impl Fn(&Group) -> bool, out: &mut CrossOut) {
+        let mut keys: Vec<Key> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| done(g))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        for key in keys {
+            let Some(mut g) = self.groups.remove(&key) else {
+                continue;
+            };
+            self.kept = self.kept.saturating_sub(g.members.len());
+            g.members.sort_by_key(|c| (c.start_ts, c.id));
+            let refs: Vec<&Conn> = g.members.iter().collect();
+            if let Some(found) = misses(&refs, self.window_ns) {
+                if found.misses.len() >= self.min {
+                    let (host, server, name) = &key;
+                    report((*host, *server, name.as_deref()), &found, &mut out.findings);
+                }
+            }
+        }
+        let window = self.window_ns;
+        self.next_deadline = self
+            .groups
+            .values()
+            .filter_map(|g| g.latest.map(|t| t.add_nanos(window)))
+            .min();
+    }
+}
+
+impl CrossRule for Resumptions {
+    fn add(&mut self, c: &ConnSummary<'_>, _out: &mut CrossOut) {
+        let Some(tls) = c.tls.as_deref() else {
+            return;
+        };
+        if tls.handshake == HandshakeKind::Unknown {
+            return;
+        }
+        let conn = Conn {
+            id: c.id,
+            client: c.client,
+            server: c.server,
+            start_ts: c.start_ts,
+            tls: tls.clone(),
+        };
+        let hello = conn.hello();
+        let key = (c.client_host(), c.server, tls.sni.clone());
+        let g = self.groups.entry(key).or_default();
+        if tls.handshake == HandshakeKind::Full && g.first_full.is_none_or(|f| c.id < f) {
+            g.first_full = Some(c.id);
+        }
+        g.latest = Some(g.latest.map_or(hello, |t| t.max(hello)));
+        g.members.push(conn);
+        self.kept = self.kept.saturating_add(1);
+        let deadline = hello.add_nanos(self.window_ns);
+        if self.next_deadline.is_none_or(|d| deadline < d) {
+            self.next_deadline = Some(deadline);
+        }
+    }
+
+    fn settle(&mut self, settled: Timestamp, _exact: bool, out: &mut CrossOut) {
+        if self.next_deadline.is_none_or(|d| d >= settled) {
+            return;
+        }
+        let window = self.window_ns;
+        self.finish(
+            |g| g.latest.is_none_or(|t| t.add_nanos(window) < settled),
+            out,
+        );
+    }
+
+    fn holds(&self) -> Option<u64> {
+        self.groups.values().filter_map(|g| g.first_full).min()
+    }
+
+    fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
+        if self.kept <= max {
+            return false;
+        }
+        self.finish(|_| true, out);
+        true
     }
 }
 
@@ -142,7 +262,7 @@ impl Offer {
 
 /// A full handshake where a resumed one was possible.
 struct Miss<'a> {
-    conn: &'a ConnSummary,
+    conn: &'a Conn,
     /// The client offered the session and the server made a full
     /// handshake anyway.
     refused: bool,
@@ -156,7 +276,7 @@ struct Found<'a> {
 
 /// The full handshakes of one group (start-ordered) that could have
 /// resumed.
-fn misses<'a>(group: &[&'a ConnSummary], window_ns: i64) -> Option<Found<'a>> {
+fn misses<'a>(group: &[&'a Conn], window_ns: i64) -> Option<Found<'a>> {
     // The latest offer: when, how; and the session ids the server assigned.
     let mut offer: Option<(Timestamp, Offer)> = None;
     let mut ids: Vec<SessionId> = Vec::new();
@@ -165,8 +285,8 @@ fn misses<'a>(group: &[&'a ConnSummary], window_ns: i64) -> Option<Found<'a>> {
         offered_on: None,
     };
     for &c in group {
-        let t = c.tls.as_ref()?;
-        let hello = t.client_hello_ts.unwrap_or(c.start_ts);
+        let t = &c.tls;
+        let hello = c.hello();
         let offered_back = t.offered_ticket
             || t.offered_psk
             || (!t.session_id.is_empty() && ids.contains(&t.session_id));
@@ -208,16 +328,11 @@ fn misses<'a>(group: &[&'a ConnSummary], window_ns: i64) -> Option<Found<'a>> {
 }
 
 fn report(
-    index: &CaptureIndex,
     (host, server, name): (IpAddr, SocketAddr, Option<&str>),
     found: &Found<'_>,
     out: &mut Vec<Finding>,
 ) {
     let ids: Vec<u64> = found.misses.iter().map(|m| m.conn.id).collect();
-    // Reported once: a later run may see the group grown or its head evicted.
-    if index.claim_group(META.code, ids.iter().copied()) {
-        return;
-    }
     let Some(last) = found.misses.last() else {
         return;
     };
@@ -227,19 +342,13 @@ fn report(
     let tls12 = found
         .misses
         .iter()
-        .filter(|m| {
-            m.conn
-                .tls
-                .as_ref()
-                .and_then(|t| t.version)
-                .is_some_and(|v| !v.is_tls13())
-        })
+        .filter(|m| m.conn.tls.version.is_some_and(|v| !v.is_tls13()))
         .count();
     let handshakes: i64 = found
         .misses
         .iter()
-        .filter_map(|m| m.conn.tls.as_ref().and_then(|t| t.handshake_ns))
-        .sum();
+        .filter_map(|m| m.conn.tls.handshake_ns)
+        .fold(0i64, i64::saturating_add);
     let to = match name {
         Some(n) => format!("{n} ({server})"),
         None => server.to_string(),
@@ -275,15 +384,9 @@ fn report(
         "{n} TLS connections from {host} to {to} made full handshakes after the server had \
          {how}{on}: {why}{cost}"
     );
-    let version = last
-        .conn
-        .tls
-        .as_ref()
-        .and_then(|t| t.version)
-        .map(|v| v.to_string());
-    let mut f = last
-        .conn
-        .finding(&META, last.conn.start_ts, message)
+    let version = last.conn.tls.version.map(|v| v.to_string());
+    let c = last.conn;
+    let mut f = Finding::on(&META, (c.id, c.client, c.server), c.start_ts, message)
         .with("full_handshakes", n)
         .with("not_offered", not_offered)
         .with("refused", refused)
