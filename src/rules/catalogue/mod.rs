@@ -18,6 +18,7 @@ use super::api::Rule;
 
 mod ack_clock;
 mod common;
+mod holds;
 mod truncation;
 
 mod c001_keep_alive_header_without_connection_token;

@@ -1,11 +1,12 @@
 //! R004 retry-of-non-idempotent-request.
 
 use super::common::{duration, is_idempotent, request_line};
+use super::holds::Holds;
 use crate::rules::api::*;
 use crate::rules::index::MAX_FAILED_REQUESTS;
 use rustc_hash::{FxHashMap, FxHasher};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
@@ -123,7 +124,7 @@ struct Retries {
     order: VecDeque<(u64, Timestamp)>,
     pending: BinaryHeap<Reverse<(Timestamp, u64, u64)>>,
     judged: FxHashMap<(u64, u64), Judged>,
-    holds: BTreeMap<u64, u32>,
+    holds: Holds,
 }
 
 impl Retries {
@@ -146,12 +147,7 @@ impl Retries {
         if let Some(r) = self.judged.remove(&(id, index)) {
             out.findings.extend(self.judge(&r));
         }
-        if let Some(n) = self.holds.get_mut(&id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.holds.remove(&id);
-            }
-        }
+        self.holds.release(id);
     }
 
     fn judge(&self, r: &Judged) -> Option<Finding> {
@@ -241,8 +237,7 @@ impl CrossRule for Retries {
                     body_length: r.body_length,
                 },
             );
-            let n = self.holds.entry(c.id).or_insert(0);
-            *n = n.saturating_add(1);
+            self.holds.hold(c.id);
         }
     }
 
@@ -266,7 +261,7 @@ impl CrossRule for Retries {
     }
 
     fn holds(&self) -> Option<u64> {
-        self.holds.keys().next().copied()
+        self.holds.earliest()
     }
 
     fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {

@@ -1,11 +1,12 @@
 //! S002 connection-churn.
 
 use super::common::{duration, request_line};
+use super::holds::Holds;
 use crate::reassembly::Side;
 use crate::rules::api::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 pub struct ConnectionChurn;
@@ -346,7 +347,7 @@ struct Churn {
     steps: BinaryHeap<Reverse<(Timestamp, Step, u64)>>,
     /// Connections a finding may still go on, or be folded from, with
     /// how many reasons each.
-    holds: BTreeMap<u64, u32>,
+    holds: Holds,
     /// What the steps reported, for the next [`CrossRule::settle`].
     out: CrossOut,
 }
@@ -365,22 +366,8 @@ impl Churn {
             free_chains: Vec::new(),
             next_uid: 0,
             steps: BinaryHeap::new(),
-            holds: BTreeMap::new(),
+            holds: Holds::default(),
             out: CrossOut::default(),
-        }
-    }
-
-    fn hold(&mut self, id: u64) {
-        let n = self.holds.entry(id).or_insert(0);
-        *n = n.saturating_add(1);
-    }
-
-    fn unhold(&mut self, id: u64) {
-        if let Some(n) = self.holds.get_mut(&id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.holds.remove(&id);
-            }
         }
     }
 
@@ -568,10 +555,10 @@ impl Churn {
         // The node's own hold goes on as the chain's wait (or ends with a
         // cover below); the chain holds its last connection.
         if first_member {
-            self.hold(new_host);
+            self.holds.hold(new_host);
         } else if new_host != old_host {
-            self.unhold(old_host);
-            self.hold(new_host);
+            self.holds.release(old_host);
+            self.holds.hold(new_host);
         }
         if reached || self.chain(c).is_some_and(|ch| ch.covered) {
             self.cover_waiting(c);
@@ -588,7 +575,7 @@ impl Churn {
         let uid = chain.uid;
         let waiting = std::mem::take(&mut chain.waiting);
         for (start, id) in waiting {
-            self.unhold(id);
+            self.holds.release(id);
             self.out.covers.push(Cover::Connection {
                 code: META.code,
                 group: uid,
@@ -630,9 +617,9 @@ impl Churn {
         let covered = chain.covered || other_covered || chain.n >= min;
         // Each chain held its last connection; the merged one holds one.
         if new_host == host {
-            self.unhold(other_host);
+            self.holds.release(other_host);
         } else {
-            self.unhold(host);
+            self.holds.release(host);
         }
         if other_covered {
             self.out.covers.push(Cover::Merge {
@@ -680,7 +667,7 @@ impl Churn {
         };
         self.members.remove(&j);
         if node.chain == NONE {
-            self.unhold(j);
+            self.holds.release(j);
         } else if let Some(chain) = self
             .chains
             .get_mut(node.chain as usize)
@@ -725,9 +712,9 @@ impl Churn {
             return;
         };
         self.free_chains.push(c);
-        self.unhold(chain.last.0 .1);
+        self.holds.release(chain.last.0 .1);
         for (_, id) in &chain.waiting {
-            self.unhold(*id);
+            self.holds.release(*id);
         }
         if chain.n >= self.min as u64 {
             if let Some(key) = self.groups.get(chain.group as usize).and_then(|g| g.key) {
@@ -781,7 +768,7 @@ impl CrossRule for Churn {
             },
         );
         self.members.insert(c.id, member);
-        self.hold(c.id);
+        self.holds.hold(c.id);
         self.steps.push(Reverse((close, Step::Close, c.id)));
         self.steps.push(Reverse((c.start_ts, Step::Syn, c.id)));
         self.steps
@@ -812,7 +799,7 @@ impl CrossRule for Churn {
     }
 
     fn holds(&self) -> Option<u64> {
-        self.holds.keys().next().copied()
+        self.holds.earliest()
     }
 }
 

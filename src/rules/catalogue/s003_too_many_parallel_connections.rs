@@ -1,6 +1,7 @@
 //! S003 too-many-parallel-connections.
 
 use super::common::duration;
+use super::holds::Holds;
 use crate::rules::api::*;
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
@@ -160,7 +161,7 @@ struct Parallel {
     free_groups: Vec<u32>,
     /// Groups in an episode not yet reported, by its start.
     going: BTreeSet<(Timestamp, u32)>,
-    holds: BTreeMap<u64, u32>,
+    holds: Holds,
 }
 
 impl Parallel {
@@ -173,21 +174,7 @@ impl Parallel {
             groups: Vec::new(),
             free_groups: Vec::new(),
             going: BTreeSet::new(),
-            holds: BTreeMap::new(),
-        }
-    }
-
-    fn hold(&mut self, id: u64) {
-        let n = self.holds.entry(id).or_insert(0);
-        *n = n.saturating_add(1);
-    }
-
-    fn unhold(&mut self, id: u64) {
-        if let Some(n) = self.holds.get_mut(&id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.holds.remove(&id);
-            }
+            holds: Holds::default(),
         }
     }
 
@@ -216,7 +203,7 @@ impl Parallel {
     }
 
     fn start(&mut self, ts: Timestamp, id: u64) {
-        self.unhold(id);
+        self.holds.release(id);
         let Some(c) = self.conns.get(&id) else {
             return;
         };
@@ -255,7 +242,7 @@ impl Parallel {
         }
         if new {
             self.going.insert((ts, g));
-            self.hold(id);
+            self.holds.hold(id);
         }
     }
 
@@ -282,7 +269,7 @@ impl Parallel {
     /// Reports episode `e` of group `g`, over at `end` (or still going on).
     fn close(&mut self, g: u32, e: Episode, end: Timestamp, out: &mut CrossOut) {
         if !e.reported {
-            self.unhold(e.anchor.0);
+            self.holds.release(e.anchor.0);
             if e.any_http {
                 if let Some(key) = self.groups.get(g as usize).and_then(|g| g.key) {
                     out.findings.push(report(key, &e, end, self.max));
@@ -324,7 +311,7 @@ impl CrossRule for Parallel {
             },
         );
         // Until its opening is swept, it may be the one that crosses.
-        self.hold(c.id);
+        self.holds.hold(c.id);
         let order = (c.start_ts, c.id);
         self.steps.push(Reverse((c.start_ts, Edge::Start, order)));
         self.steps
@@ -359,7 +346,7 @@ impl CrossRule for Parallel {
                     (e.anchor.0, e.any_http)
                 });
             if let Some((anchor, any_http)) = e {
-                self.unhold(anchor);
+                self.holds.release(anchor);
                 let key = self.groups.get(g as usize).and_then(|grp| grp.key);
                 let e = self
                     .groups
@@ -373,7 +360,7 @@ impl CrossRule for Parallel {
     }
 
     fn holds(&self) -> Option<u64> {
-        self.holds.keys().next().copied()
+        self.holds.earliest()
     }
 
     fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
