@@ -394,6 +394,19 @@ fn config_and_limits(
     Ok((config, limits))
 }
 
+/// The commands that judge with the default rules (or ./connlint.toml)
+/// but take no rule options: [`config_and_limits`], and the capture
+/// filter.
+fn default_config_and_limits(
+    cli_limits: &[String],
+    base: &Limits,
+    filter: Filter,
+) -> Result<(Config, Limits), String> {
+    let (config, mut limits) = config_and_limits(None, &CliSelection::default(), cli_limits, base)?;
+    limits.filter = filter;
+    Ok((config, limits))
+}
+
 /// Runs `check`'s pipeline over every capture for a writer that consumes
 /// connections and findings as they come ([`CheckConsumer`]). Whether any
 /// capture was damaged.
@@ -429,13 +442,10 @@ fn har_command(
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
-    let (config, limits) = match config_and_limits(None, &CliSelection::default(), cli_limits, base)
-    {
+    let (config, limits) = match default_config_and_limits(cli_limits, base, filter) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let mut limits = limits;
-    limits.filter = filter;
     let mut har = HarWriter::new();
     let also = Keep {
         fields: true,
@@ -471,13 +481,10 @@ fn waterfall_command(
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
-    let (config, limits) = match config_and_limits(None, &CliSelection::default(), cli_limits, base)
-    {
+    let (config, limits) = match default_config_and_limits(cli_limits, base, filter) {
         Ok(c) => c,
         Err(e) => return usage(e),
     };
-    let mut limits = limits;
-    limits.filter = filter;
     let mut waterfall = Waterfall::new(stdout(), options);
     let also = Keep {
         marks: true,
