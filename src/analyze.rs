@@ -333,6 +333,8 @@ where
     hit.max_connections = summary.flow.evicted;
     hit.max_lingering = summary.flow.linger_cut_late;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
+    hit.max_memory = summary.flow.memory_shed;
+    crate::flow::note_peak_memory(summary.flow.peak_memory);
     summary.limits_hit = hit;
     summary
 }

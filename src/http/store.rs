@@ -25,6 +25,9 @@ pub(super) struct TransactionStore {
     max_transactions: usize,
     pairing: Pairing,
     pub anomalies: HttpAnomalies,
+    /// Bytes of the strings the transactions held own (their targets), for
+    /// [`TransactionStore::held_bytes`].
+    string_bytes: usize,
 }
 
 impl TransactionStore {
@@ -35,6 +38,7 @@ impl TransactionStore {
             max_transactions: limits.max_transactions,
             pairing: Pairing::new(limits.max_pending_requests),
             anomalies: HttpAnomalies::default(),
+            string_bytes: 0,
         }
     }
 
@@ -62,6 +66,24 @@ impl TransactionStore {
 
     pub fn get(&mut self, idx: u64) -> Option<&mut Transaction> {
         tx_at(&mut self.txs, self.base, idx)
+    }
+
+    /// Counts `bytes` of strings now owned by transaction `idx` (if kept).
+    pub fn charge_strings(&mut self, idx: u64, bytes: usize) {
+        if idx != NOT_KEPT {
+            self.string_bytes = self.string_bytes.saturating_add(bytes);
+        }
+    }
+
+    /// Bytes held in proportion to the connection's input: the transactions
+    /// (and the room made for them), their strings, the pairing queue. A few
+    /// field reads: asked after every segment.
+    pub fn held_bytes(&self) -> usize {
+        self.txs
+            .capacity()
+            .saturating_mul(std::mem::size_of::<Transaction>())
+            .saturating_add(self.string_bytes)
+            .saturating_add(self.pairing.held_bytes())
     }
 
     /// Requests waiting for a final response.
@@ -193,6 +215,8 @@ impl TransactionStore {
             .count();
         for tx in self.txs.iter_mut().take(settled) {
             settle(tx, connect_ns);
+            let strings = tx.uri.as_ref().map_or(0, String::capacity);
+            self.string_bytes = self.string_bytes.saturating_sub(strings);
         }
         self.base = self.base.saturating_add(settled as u64);
         self.txs.drain(..settled)
