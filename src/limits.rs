@@ -147,7 +147,7 @@ const KEYS: &[Key] = &[
         reached: "holes were declared gaps early"),
     key!(max_memory: flow.max_memory,
         "bytes the connections tracked at once may hold in all (their state, out-of-order bytes, HTTP heads, pending requests, kept transactions); a size may end in KiB, MiB or GiB",
-        reached: "the least recently active connections were finished early under memory pressure (judged on what was seen)"),
+        reached: "the least recently active connections were finished early under memory pressure (judged on what was seen), or the cross-connection rules judged their oldest connections early"),
     key!(max_head_bytes: http.max_head_bytes,
         "bytes of one HTTP message head",
         reached: "the rest of those directions was not parsed"),

@@ -20,6 +20,11 @@ pub use connection::{
 };
 pub use table::{Finished, FlowLimits, FlowStats, FlowTable};
 
+/// Bytes held beyond the flow table in proportion to the input (the
+/// cross-connection rules' index), written by their holder and read by the
+/// flow table, whose memory budget ([`FlowLimits::max_memory`]) counts them.
+pub type MemoryGauge = std::rc::Rc<std::cell::Cell<usize>>;
+
 /// The largest [`FlowStats::peak_memory`] of the captures read by this
 /// process, for `--stats` (beside the process's peak RSS).
 static PEAK_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -309,6 +309,8 @@ pub struct FlowTable<H, F> {
     /// Bytes charged to all live connections (the sum of their
     /// `Entry::charged`), against [`FlowLimits::max_memory`].
     memory: usize,
+    /// What the rules' index holds (see [`FlowTable::with_gauge`]).
+    gauge: Option<super::MemoryGauge>,
     pub stats: FlowStats,
 }
 
@@ -326,8 +328,15 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             next_sweep: None,
             buffered: 0,
             memory: 0,
+            gauge: None,
             stats: FlowStats::default(),
         }
+    }
+
+    /// Counts what `gauge` says is held elsewhere (the rules' index) on the
+    /// memory budget too.
+    pub fn with_gauge(&mut self, gauge: super::MemoryGauge) {
+        self.gauge = Some(gauge);
     }
 
     /// Keeps the client host of each connection opened, for
@@ -575,16 +584,18 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
     /// bytes; over the budget, sheds connections ([`FlowTable::shed`]).
     fn charge(&mut self, (old, new): (usize, usize), done: &mut impl FnMut(Finished<H>)) {
         self.memory = self.memory.saturating_sub(old).saturating_add(new);
-        self.stats.peak_memory = self.stats.peak_memory.max(self.memory as u64);
-        if self.memory > self.limits.max_memory {
+        let total = self.memory();
+        self.stats.peak_memory = self.stats.peak_memory.max(total as u64);
+        if total > self.limits.max_memory {
             self.shed(done);
         }
     }
 
-    /// Bytes charged to the connections tracked now (see
-    /// [`FlowLimits::max_memory`]).
+    /// Bytes charged to the connections tracked now, and held by the rules'
+    /// index (see [`FlowLimits::max_memory`]).
     pub fn memory(&self) -> usize {
-        self.memory
+        let elsewhere = self.gauge.as_ref().map_or(0, |g| g.get());
+        self.memory.saturating_add(elsewhere)
     }
 
     /// The memory budget is reached: finishes the least recently active
@@ -594,7 +605,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
     /// ([`EndReason::MemoryPressure`]): judged on what was seen, and
     /// resumed if a packet continues it later.
     fn shed(&mut self, done: &mut impl FnMut(Finished<H>)) {
-        let target = self.limits.max_memory / 8 * 7;
+        let elsewhere = self.gauge.as_ref().map_or(0, |g| g.get());
+        let target = (self.limits.max_memory / 8)
+            .saturating_mul(7)
+            .saturating_sub(elsewhere);
         let mut idle: Vec<(Timestamp, u64, FlowKey)> = self
             .map
             .iter()
