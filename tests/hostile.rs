@@ -837,8 +837,8 @@ fn accounted_mib(stderr: &str) -> f64 {
 /// is reached, reported (stderr note, `limits_hit`), and kept — the
 /// accounted peak within one packet's growth of it, the process's peak RSS
 /// under it plus a fixed overhead and below the default run's — and both
-/// end with a report (exit 0 or 1).
-fn budget_holds(f: &Path, budget_mib: u64) {
+/// end with a report (exit 0 or 1), which is returned (the small budget's).
+fn budget_holds(f: &Path, budget_mib: u64) -> Value {
     let (code, v, err, rss, _) = run(&["check"], f);
     assert!(code == 0 || code == 1, "{code} {err}");
     assert!(
@@ -870,6 +870,7 @@ fn budget_holds(f: &Path, budget_mib: u64) {
         "{small_rss} against {rss} MB"
     );
     std::fs::remove_file(f).unwrap();
+    v
 }
 
 #[test]
@@ -883,7 +884,19 @@ fn never_ending_heads_in_both_directions_stay_within_the_memory_budget() {
 fn pipelined_requests_never_answered_stay_within_the_memory_budget() {
     // 40 connections x 1,000 pending requests (each a kept transaction).
     let f = hostile("pipelined.pcap", 40, Hostile::Pipelined { requests: 1000 });
-    budget_holds(&f, 8);
+    let v = budget_holds(&f, 8);
+    // The connections finished early are judged on what was seen (P001:
+    // requests pipelined before persistence was known), and say so.
+    let findings = v["findings"].as_array().unwrap();
+    let marked: Vec<&Value> = findings
+        .iter()
+        .filter(|f| f["evidence"]["finished_early"] == "memory pressure")
+        .collect();
+    assert!(!marked.is_empty(), "{findings:?}");
+    assert!(marked.iter().all(|f| f["message"]
+        .as_str()
+        .unwrap()
+        .contains("finished early under memory pressure")));
 }
 
 #[test]

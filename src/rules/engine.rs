@@ -285,8 +285,12 @@ impl<'c> Linter<'c> {
         // One cause, one finding on this connection first ([`Rule::folds`]),
         // then across connections as covers come.
         fold(&mut own);
+        let shed = cx.conn.end_reason == crate::flow::EndReason::MemoryPressure;
         for f in &mut own {
             super::place::from_connection(f, cx);
+            if shed {
+                mark_shed(f);
+            }
         }
         if !own.is_empty() {
             self.held.entry(id).or_default().extend(own);
@@ -548,6 +552,17 @@ impl<'c> Linter<'c> {
 
 /// Drops the findings of one connection whose cause another of them
 /// already states ([`Rule::folds`]).
+/// A finding on a connection finished early under memory pressure
+/// (`max_memory`) says it was judged on what had been seen.
+fn mark_shed(f: &mut Finding) {
+    f.message.push_str(
+        " (the connection was finished early under memory pressure, max_memory: judged on what \
+         was seen until then)",
+    );
+    f.evidence
+        .insert("finished_early".into(), Value::from("memory pressure"));
+}
+
 fn fold(findings: &mut Vec<Finding>) {
     if findings.len() < 2 {
         return;
