@@ -152,7 +152,7 @@ const KEYS: &[Key] = &[
         "bytes of one HTTP message head",
         reached: "the rest of those directions was not parsed"),
     key!(max_headers: http.max_headers,
-        "header fields of one HTTP message",
+        "header fields of one HTTP message (at most 512, the parser's fixed bound)",
         reached: "those heads were not parsed"),
     key!(max_pending_requests: http.max_pending_requests,
         "requests waiting for a response on one connection",
@@ -198,6 +198,14 @@ impl Limits {
         })?;
         if v == 0 {
             return Err(format!("{key}: must be at least 1"));
+        }
+        // The parser reads a head's fields into a fixed array: a larger
+        // setting would be shown and never take effect.
+        let hard = crate::http::HttpLimits::HARD_MAX_HEADERS as u64;
+        if key == "max_headers" && v > hard {
+            return Err(format!(
+                "{key}: at most {hard} (the HTTP parser's fixed bound on the fields of one head)"
+            ));
         }
         (k.set)(self, v);
         Ok(())
@@ -378,5 +386,11 @@ mod tests {
         let described = l.describe();
         assert!(described.contains(&("max_head_bytes", 1234, "bytes of one HTTP message head")));
         assert!(l.set("max_head_bytes=0").is_err() && l.set("max_nothing=1").is_err());
+        // max_headers cannot be set past what the parser can hold.
+        l.set("max_headers=512").unwrap();
+        assert_eq!(l.http.max_headers, 512);
+        let e = l.set("max_headers=513").unwrap_err();
+        assert!(e.contains("at most 512"), "{e}");
+        assert_eq!(l.http.max_headers, 512);
     }
 }
