@@ -214,7 +214,7 @@ impl TransactionStore {
             })
             .count();
         for tx in self.txs.iter_mut().take(settled) {
-            settle(tx, connect_ns);
+            settle(tx, connect_ns, &mut self.anomalies);
             let strings = tx.uri.as_ref().map_or(0, String::capacity);
             self.string_bytes = self.string_bytes.saturating_sub(strings);
         }
@@ -238,7 +238,7 @@ impl TransactionStore {
             if tx.request.is_some() && tx.response.is_none() {
                 tx.no_response.get_or_insert(no_response);
             }
-            settle(tx, handshake_rtt);
+            settle(tx, handshake_rtt, &mut self.anomalies);
         }
         self.anomalies.pairing_abandoned = self.pairing.abandoned();
         (self.txs, self.anomalies)
@@ -246,7 +246,7 @@ impl TransactionStore {
 }
 
 /// Fills in what depends on the transaction being over: completeness and timing.
-fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
+fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>, anomalies: &mut HttpAnomalies) {
     // A message whose framing a capture gap satisfied was not seen whole.
     let whole = |m: &MessageFacts| m.framing_satisfied && m.gap_bytes == 0 && !m.end_in_gap;
     tx.complete = matches!(
@@ -254,7 +254,11 @@ fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
         (Some(req), Some(resp)) if whole(req) && whole(resp)
     );
     let connect = if tx.index == 0 { handshake_rtt } else { None };
-    tx.timing = timing::compute(tx, connect);
+    let (timing, clamped) = timing::compute(tx, connect);
+    tx.timing = timing;
+    if clamped {
+        anomalies.negative_durations = anomalies.negative_durations.saturating_add(1);
+    }
 }
 
 fn tx_at(txs: &mut VecDeque<Transaction>, base: u64, idx: u64) -> Option<&mut Transaction> {
