@@ -181,6 +181,12 @@ pub struct Reorder {
     seq: u64,
     /// Buffers of frames passed on, for the next ones held.
     spare: Vec<Vec<u8>>,
+    /// The steady state of a capture in order: nothing held or pending,
+    /// and the last frame passed on is the latest read, at this time.
+    /// While it is set, `prev`, `latest` and `released` are not kept up to
+    /// date (they all equal it): [`Reorder::passes_straight`] looks at this
+    /// one field, which is what keeps the stage's cost per frame small.
+    steady: Option<Timestamp>,
     pub stats: ReorderStats,
 }
 
@@ -202,7 +208,35 @@ impl Reorder {
             released: None,
             seq: 0,
             spare: Vec::new(),
+            steady: None,
             stats: ReorderStats::default(),
+        }
+    }
+
+    /// Whether a frame at `ts` may go on at once, as it is (borrowed, not
+    /// copied): the capture is in its steady state (see `steady`) and the
+    /// frame is not earlier than the one before it, nor a clock jump away.
+    /// Then the frame counts as passed on, and the caller hands it on
+    /// itself; otherwise it goes to [`Reorder::push`]. The same frames pass
+    /// as through `push`, in the same order: this is `push`'s in-order path
+    /// with its bookkeeping reduced to one timestamp.
+    #[inline(always)]
+    pub fn passes_straight(&mut self, ts: Timestamp) -> bool {
+        match self.steady {
+            Some(t) if ts >= t && ts.since(t) <= self.jump_ns => {
+                self.steady = Some(ts);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Leaves the steady state: the fields it stood for get its time.
+    fn unsteady(&mut self) {
+        if let Some(t) = self.steady.take() {
+            self.prev = Some(t);
+            self.latest = Some(t);
+            self.released = Some(t);
         }
     }
 
@@ -210,12 +244,21 @@ impl Reorder {
     /// in time order.
     #[inline]
     pub fn push(&mut self, frame: Frame<'_>, out: &mut impl FnMut(Frame<'_>)) {
+        if self.passes_straight(frame.ts) {
+            out(frame);
+            return;
+        }
+        self.unsteady();
         // The fast path: a frame close to the one before it, nothing held
         // for the clock check.
         if let (Some(prev), true) = (self.prev, self.pending.is_empty()) {
             if self.close(prev, frame.ts) {
                 self.prev = Some(frame.ts);
                 if self.passes(frame.ts) {
+                    if self.latest == self.prev {
+                        // Not earlier than any frame before it.
+                        self.steady = self.latest;
+                    }
                     out(frame);
                 } else {
                     self.place(Item::Borrowed(frame), out);
@@ -232,6 +275,7 @@ impl Reorder {
 
     /// The end of the capture: everything held goes to `out`, in time order.
     pub fn finish(&mut self, out: &mut impl FnMut(Frame<'_>)) {
+        self.unsteady();
         let mut pending = std::mem::take(&mut self.pending).into_iter();
         match (self.prev, pending.next(), pending.next()) {
             (Some(prev), Some(mut lone), _) => {
