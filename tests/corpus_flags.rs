@@ -97,3 +97,33 @@ fn the_flags_item_7_changed_on_the_corpus_are_the_judged_ones() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     assert_eq!(found, listed.len());
 }
+
+#[test]
+fn a_request_after_an_ack_that_releases_the_servers_bytes_starts_in_its_own_frame() {
+    // 1kxun stream 51: the server's frames 1175-1176 (bytes 4321-7116) wait
+    // behind a hole (1-4321) until the client's frame 1292 ACKs 7116 and
+    // carries GET /images/detail_revision/go_homepage.png. The ACK releases
+    // the server's bytes, announced in frames 1175 and 1176; the request
+    // that follows in the same segment is in frame 1292 (tshark:
+    // `tcp.stream == 51 && http.request`: frames 1162, 1292, 1308), not in
+    // the server's frame 1176.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus/files/ndpi__tests-cfgs-default-pcap-1kxun.pcap");
+    let mut frames = Vec::new();
+    run(
+        path.to_str().unwrap(),
+        &Limits::default(),
+        Keep::TRANSACTIONS,
+        |a| {
+            if a.connection.id == 51 {
+                frames = a
+                    .http
+                    .transactions
+                    .iter()
+                    .map(|t| t.request.as_ref().map(|m| m.first_frame))
+                    .collect();
+            }
+        },
+    );
+    assert_eq!(frames, [Some(1162), Some(1292), Some(1308)]);
+}
