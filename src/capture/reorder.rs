@@ -529,6 +529,43 @@ mod tests {
     }
 
     #[test]
+    fn the_steady_state_passes_frames_not_earlier_and_not_a_jump_away() {
+        let data = [0u8; 60];
+        let at = |ns: i64| Timestamp(T0 + ns);
+        let frame = |number: u64, ns: i64| Frame {
+            number,
+            offset: 0,
+            ts: at(ns),
+            link_type: LinkType(1),
+            data: &data,
+            orig_len: 60,
+        };
+        let mut r = Reorder::new(ReorderLimits::default());
+        let mut got = Vec::new();
+        let mut out = |f: Frame<'_>| got.push(f.number);
+        // Held while the capture starts; the frame after that settles it.
+        for i in 0..=SETTLE_FRAMES {
+            assert!(!r.passes_straight(at(i as i64)));
+            r.push(frame(i + 1, i as i64), &mut out);
+        }
+        let last = SETTLE_FRAMES as i64;
+        // The same time passes; a nanosecond earlier does not (push keeps
+        // it in file order, within the tolerance), and the state returns
+        // with a frame not earlier than the latest.
+        assert!(r.passes_straight(at(last)));
+        assert!(!r.passes_straight(at(last - 1)));
+        r.push(frame(2000, last - 1), &mut out);
+        assert!(!r.passes_straight(at(last + 1)));
+        r.push(frame(2001, last + 1), &mut out);
+        // Up to a clock jump away, and not one nanosecond more.
+        assert!(r.passes_straight(at(last + 1 + CLOCK_JUMP_NS)));
+        assert!(!r.passes_straight(at(last + 2 + 2 * CLOCK_JUMP_NS)));
+        assert_eq!(got.len() as u64, SETTLE_FRAMES + 3);
+        assert_eq!(got[got.len() - 2..], [2000, 2001]);
+        assert_eq!(r.stats.frames_reordered + r.stats.frames_out_of_order, 0);
+    }
+
+    #[test]
     fn late_frames_go_back_to_their_time() {
         let (got, stats) = run(ReorderLimits::default(), &[50, 40, 30, 20, 10, 60]);
         assert_eq!(numbers(&got), [5, 4, 3, 2, 1, 6]);
