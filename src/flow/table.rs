@@ -404,8 +404,16 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 let id = entry.conn.id;
                 let closing = !was_closing && entry.closing_since.is_some();
                 let charge = entry.recharge();
-                self.account(before, after, seg.ts, &key);
-                self.charge(charge, done);
+                // Nothing buffered before or after (data in order, the
+                // common case): the count stands and no budget can run out.
+                if before != 0 || after != 0 {
+                    self.account(before, after, seg.ts, &key);
+                }
+                // Nor can the memory budget if what it holds is unchanged
+                // (a pure ACK, a body skipped by arithmetic).
+                if charge.0 != charge.1 {
+                    self.charge(charge, done);
+                }
                 if closing {
                     self.linger(key, id, done);
                 }
