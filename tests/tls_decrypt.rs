@@ -473,11 +473,11 @@ fn report_har_and_waterfall_read_the_configurations_key_log() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A finding as (rule, transaction, the values of the evidence keys named).
+type Summary = (&'static str, Option<u64>, Vec<Option<serde_json::Value>>);
+
 /// The findings of `check` as (rule, transaction) and the evidence named.
-fn findings_of(
-    o: &connlint::analyze::CheckOutcome,
-    keys: &[&str],
-) -> Vec<(&'static str, Option<u64>, Vec<Option<serde_json::Value>>)> {
+fn findings_of(o: &connlint::analyze::CheckOutcome, keys: &[&str]) -> Vec<Summary> {
     let mut v: Vec<_> = o
         .findings
         .iter()

@@ -911,14 +911,12 @@ impl Decryptor {
         d.body.truncate(type_at);
         match inner {
             Some(23) => self.early_data(ts, out),
-            Some(22) => {
-                if handshake_types(&d.body).any(|t| t == END_OF_EARLY_DATA) {
-                    // Sent only to a server that accepted (§4.5).
-                    if self.early.answer == Answer::Pending {
-                        self.answer(true, ts, out);
-                    }
-                    self.early.phase = EarlyPhase::Over;
+            Some(22) if handshake_types(&d.body).any(|t| t == END_OF_EARLY_DATA) => {
+                // Sent only to a server that accepted (§4.5).
+                if self.early.answer == Answer::Pending {
+                    self.answer(true, ts, out);
                 }
+                self.early.phase = EarlyPhase::Over;
             }
             _ => {}
         }
