@@ -232,6 +232,9 @@ impl ConnectionHandler {
         }
     }
 
+    /// Runs after every delivered range: inlined, so that when the
+    /// transactions are kept it costs one test.
+    #[inline]
     fn drain_settled(&mut self) {
         if !self.keep.transactions {
             let n = self.http.drain_settled(None).count() as u64;
@@ -258,6 +261,7 @@ impl ConnectionHandler {
         }
     }
 
+    #[inline]
     fn http_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         self.http.on_data(from, offset, bytes, ts);
         self.drain_settled();
@@ -398,6 +402,7 @@ impl StreamHandler for ConnectionHandler {
         }
         self.http.on_rst(from, ts);
     }
+    #[inline]
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
         match (self.route, self.tls.as_mut()) {
             (Route::Tls, Some(t)) => t.on_segment(from, segment),
