@@ -395,8 +395,9 @@ pub enum EarlyData {
     /// Not opened (no `CLIENT_EARLY_TRAFFIC_SECRET` for it), or the
     /// server's answer was never seen: not read.
     Unknown,
-    /// Accepted, but more than [`MAX_EARLY_HELD`] bytes came before the
-    /// answer: the client's plaintext ends there, as at a gap.
+    /// Accepted, but more than [`MAX_EARLY_HELD`] bytes (or more than 64
+    /// records) came before the answer: the client's plaintext ends there,
+    /// as at a gap.
     TooLarge,
 }
 
