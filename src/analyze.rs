@@ -117,7 +117,7 @@ pub fn run_opened<D>(
 where
     D: FnMut(Analyzed),
 {
-    analyze_opened(path, opened, limits, keep, None, done)
+    analyze_opened(path, opened, limits, keep, None, None, done)
 }
 
 /// [`run_opened`], with `on_open` (if given) told the client host of each
@@ -128,6 +128,7 @@ fn analyze_opened<D>(
     limits: &Limits,
     keep: Keep,
     on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
+    gauge: Option<crate::flow::MemoryGauge>,
     mut done: D,
 ) -> CaptureSummary
 where
@@ -178,6 +179,7 @@ where
             })
         },
         on_open,
+        gauge,
         &mut on_secrets,
     );
     summary.limits_hit.merge_http(&hit);
@@ -208,6 +210,7 @@ where
         new_handler,
         |f, _| done(f),
         None,
+        None,
         &mut |_| {},
     )
 }
@@ -220,6 +223,9 @@ where
 /// capture. Frames and connections outside the filter (`limits.filter`)
 /// are counted and go no further. The TLS key log text of the capture's
 /// Decryption Secrets Blocks (pcapng) goes to `on_secrets` as it is read.
+/// What `gauge` (if given) says the rules' index holds counts on the
+/// memory budget.
+#[allow(clippy::too_many_arguments)]
 fn pipeline<H, F, D>(
     path: &str,
     opened: Result<CaptureReader, CaptureError>,
@@ -227,6 +233,7 @@ fn pipeline<H, F, D>(
     new_handler: F,
     mut done: D,
     mut on_open: Option<&mut dyn FnMut(std::net::IpAddr)>,
+    gauge: Option<crate::flow::MemoryGauge>,
     on_secrets: &mut dyn FnMut(Vec<u8>),
 ) -> CaptureSummary
 where
@@ -252,6 +259,9 @@ where
     let mut table = FlowTable::new(limits.flow, new_handler);
     if on_open.is_some() {
         table.track_opened();
+    }
+    if let Some(g) = gauge {
+        table.with_gauge(g);
     }
     let mut hit = crate::limits::LimitsHit::default();
     let filter = &limits.filter;
@@ -347,6 +357,8 @@ where
     hit.max_connections = summary.flow.evicted;
     hit.max_lingering = summary.flow.linger_cut_late;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
+    hit.max_memory = summary.flow.memory_shed;
+    crate::flow::note_peak_memory(summary.flow.peak_memory);
     summary.limits_hit = hit;
     summary
 }
@@ -488,7 +500,15 @@ where
     E: FnMut(crate::rules::Finding, Option<Timestamp>),
 {
     use crate::rules::{ConnectionFacts, Linter};
-    let linter = std::cell::RefCell::new(Linter::with_limits(config, limits.lint));
+    // The index of finished connections counts on the memory budget, of
+    // which it may take a quarter.
+    let gauge = crate::flow::MemoryGauge::default();
+    let lint_limits = crate::rules::engine::LintLimits {
+        max_index_bytes: limits.flow.max_memory / 4,
+        ..limits.lint
+    };
+    let linter =
+        std::cell::RefCell::new(Linter::with_limits(config, lint_limits).with_gauge(gauge.clone()));
     // Every transaction, and the ack releases the enabled rules need.
     let keep = Keep {
         transactions: true,
@@ -502,6 +522,7 @@ where
         limits,
         keep,
         Some(&mut |client| linter.borrow_mut().opened(client)),
+        Some(gauge),
         |a| {
             connections = connections.saturating_add(1);
             transactions = transactions.saturating_add(a.http.transactions.len() as u64);
@@ -526,6 +547,10 @@ where
     let t0 = summary.first_ts;
     let stats = linter.into_inner().finish(&mut |finding| emit(finding, t0));
     summary.limits_hit.max_index_connections = stats.index_limit_hits;
+    summary.limits_hit.max_memory = summary
+        .limits_hit
+        .max_memory
+        .saturating_add(stats.index_memory_hits);
     CheckSummary {
         summary,
         connections,

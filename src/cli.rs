@@ -642,8 +642,12 @@ pub fn main() -> i32 {
         let rss = peak_rss_kib().map_or("unknown".to_string(), |k| {
             format!("{:.1} MB", k as f64 / 1024.0)
         });
+        // The accounted memory (see `max_memory`) of the capture that held
+        // the most, beside what the process really took.
+        let accounted = crate::flow::peak_memory() as f64 / (1024.0 * 1024.0);
         eprintln!(
-            "connlint: stats: {bytes} bytes in {secs:.3} s ({:.0} MB/s), peak RSS {rss}",
+            "connlint: stats: {bytes} bytes in {secs:.3} s ({:.0} MB/s), peak RSS {rss}, \
+             peak accounted memory {accounted:.1} MiB",
             bytes as f64 / 1e6 / secs.max(1e-9)
         );
     }

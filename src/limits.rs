@@ -145,11 +145,14 @@ const KEYS: &[Key] = &[
     key!(max_reassembly_bytes: flow.max_reassembly_bytes,
         "out-of-order bytes buffered across all connections",
         reached: "holes were declared gaps early"),
+    key!(max_memory: flow.max_memory,
+        "bytes the connections tracked at once may hold in all (their state, out-of-order bytes, HTTP heads, pending requests, kept transactions); a size may end in KiB, MiB or GiB",
+        reached: "the least recently active connections were finished early under memory pressure (judged on what was seen), or the cross-connection rules judged their oldest connections early"),
     key!(max_head_bytes: http.max_head_bytes,
         "bytes of one HTTP message head",
         reached: "the rest of those directions was not parsed"),
     key!(max_headers: http.max_headers,
-        "header fields of one HTTP message",
+        "header fields of one HTTP message (at most 512, the parser's fixed bound)",
         reached: "those heads were not parsed"),
     key!(max_pending_requests: http.max_pending_requests,
         "requests waiting for a response on one connection",
@@ -190,11 +193,19 @@ impl Limits {
                 known.join(", ")
             )
         })?;
-        let v: u64 = value
-            .parse()
-            .map_err(|_| format!("{key}: `{value}` is not a whole number"))?;
+        let v = parse_size(value).ok_or_else(|| {
+            format!("{key}: `{value}` is not a whole number (a size may end in KiB, MiB or GiB)")
+        })?;
         if v == 0 {
             return Err(format!("{key}: must be at least 1"));
+        }
+        // The parser reads a head's fields into a fixed array: a larger
+        // setting would be shown and never take effect.
+        let hard = crate::http::HttpLimits::HARD_MAX_HEADERS as u64;
+        if key == "max_headers" && v > hard {
+            return Err(format!(
+                "{key}: at most {hard} (the HTTP parser's fixed bound on the fields of one head)"
+            ));
         }
         (k.set)(self, v);
         Ok(())
@@ -204,6 +215,22 @@ impl Limits {
     pub fn describe(&self) -> Vec<(&'static str, u64, &'static str)> {
         KEYS.iter().map(|k| (k.key, (k.get)(self), k.doc)).collect()
     }
+}
+
+/// A whole number, or a size in KiB, MiB or GiB (`32MiB`, `1 GiB`;
+/// `K`, `M`, `G` alone too): `None` if it is neither or overflows.
+fn parse_size(value: &str) -> Option<u64> {
+    let digits = value.trim_end_matches(|c: char| !c.is_ascii_digit());
+    let unit = value.get(digits.len()..)?.trim();
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => return None,
+    };
+    let n: u64 = digits.trim().parse().ok()?;
+    n.checked_mul(1u64 << shift)
 }
 
 /// How often each bound was reached in one capture: one count per key of
@@ -218,6 +245,7 @@ pub struct LimitsHit {
     pub max_lingering: u64,
     pub max_out_of_order_bytes: u64,
     pub max_reassembly_bytes: u64,
+    pub max_memory: u64,
     pub max_head_bytes: u64,
     pub max_headers: u64,
     pub max_pending_requests: u64,
@@ -334,6 +362,23 @@ mod tests {
     }
 
     #[test]
+    fn a_size_may_carry_a_binary_unit() {
+        assert_eq!(parse_size("1234"), Some(1234));
+        assert_eq!(parse_size("32MiB"), Some(32 << 20));
+        assert_eq!(parse_size("32 mib"), Some(32 << 20));
+        assert_eq!(parse_size("4K"), Some(4096));
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("2MB"), None);
+        assert_eq!(parse_size("MiB"), None);
+        assert_eq!(parse_size("-1"), None);
+        assert_eq!(parse_size("99999999999999GiB"), None);
+        let mut l = Limits::default();
+        l.set("max_memory=32MiB").unwrap();
+        assert_eq!(l.flow.max_memory, 32 << 20);
+        assert!(l.set("max_memory=32MB").is_err());
+    }
+
+    #[test]
     fn a_limit_is_set_by_its_key() {
         let mut l = Limits::default();
         l.set("max_head_bytes=1234").unwrap();
@@ -341,5 +386,11 @@ mod tests {
         let described = l.describe();
         assert!(described.contains(&("max_head_bytes", 1234, "bytes of one HTTP message head")));
         assert!(l.set("max_head_bytes=0").is_err() && l.set("max_nothing=1").is_err());
+        // max_headers cannot be set past what the parser can hold.
+        l.set("max_headers=512").unwrap();
+        assert_eq!(l.http.max_headers, 512);
+        let e = l.set("max_headers=513").unwrap_err();
+        assert!(e.contains("at most 512"), "{e}");
+        assert_eq!(l.http.max_headers, 512);
     }
 }

@@ -473,3 +473,84 @@ fn a_syn_after_an_evicted_connection_is_the_tuples_next_generation() {
     let previous = c.previous.expect("previous");
     assert_eq!((previous.id, previous.closed), (0, false));
 }
+
+/// A handler that holds every byte delivered (as a head that never ends is
+/// held), and says so to the memory budget.
+#[derive(Default)]
+struct Hoard(usize);
+
+impl StreamHandler for Hoard {
+    fn on_data(&mut self, _: Side, _: u64, bytes: &[u8], _: Timestamp) {
+        self.0 += bytes.len();
+    }
+    fn on_gap(&mut self, _: Side, _: u64, _: u64, _: Timestamp) {}
+    fn on_fin(&mut self, _: Side, _: Timestamp) {}
+    fn on_rst(&mut self, _: Side, _: Timestamp) {}
+    fn held_bytes(&self) -> usize {
+        self.0
+    }
+}
+
+/// Three connections (client ports 51000-51002) each complete their
+/// handshake, then each sends 1,000 bytes, the first first: returns the
+/// connections finished before the end of the capture, the stats, and the
+/// bytes still charged.
+fn hoarders(max_memory: usize) -> (Vec<Connection>, connlint::flow::FlowStats, usize) {
+    const CS: [&str; 3] = ["10.0.0.1:51000", "10.0.0.1:51001", "10.0.0.1:51002"];
+    static DATA: [u8; 1000] = [b'x'; 1000];
+    let mut segs = Vec::new();
+    for (i, c) in CS.into_iter().enumerate() {
+        let ms = i as i64 * 3;
+        segs.push(seg(ms, c, S, SYN, 1, 0, b""));
+        segs.push(seg(ms + 1, S, c, SYN | ACK, 1, 2, b""));
+        segs.push(seg(ms + 2, c, S, ACK, 2, 2, b""));
+    }
+    for (i, c) in CS.into_iter().enumerate() {
+        segs.push(seg(20 + i as i64, c, S, ACK, 2, 2, &DATA));
+    }
+    let limits = FlowLimits {
+        max_memory,
+        ..FlowLimits::default()
+    };
+    let mut table = FlowTable::new(limits, Hoard::default);
+    let mut out = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
+        let t = TcpSegment {
+            ts: Timestamp(s.ms * 1_000_000),
+            frame: i as u64 + 1,
+            src: s.src.parse().unwrap(),
+            dst: s.dst.parse().unwrap(),
+            seq: s.seq,
+            ack: s.ack,
+            flags: TcpFlags(s.flags),
+            window: 1000,
+            options_raw: &[],
+            payload: s.payload,
+            payload_len: s.payload.len() as u32,
+        };
+        table.process(&t, &mut |f| out.push(f.connection));
+    }
+    let memory = table.memory();
+    (out, table.stats, memory)
+}
+
+#[test]
+fn the_memory_budget_sheds_the_least_recently_active_connections_past_it() {
+    // What the three connections with their 3,000 bytes cost: exactly that
+    // budget sheds nothing.
+    let (none, _, full) = hoarders(usize::MAX);
+    assert!(none.is_empty());
+    let each = (full - 3000) / 3;
+    let (out, stats, memory) = hoarders(full);
+    assert!(out.is_empty() && stats.memory_shed == 0, "{stats:?}");
+    assert_eq!((memory, stats.peak_memory), (full, full as u64));
+    // One byte less: the least recently active (the first to send) is
+    // finished early, which brings the rest under 7/8 of the budget.
+    let (out, stats, memory) = hoarders(full - 1);
+    assert_eq!(stats.memory_shed, 1, "{stats:?}");
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].id, 0);
+    assert_eq!(out[0].end_reason, EndReason::MemoryPressure);
+    assert_eq!(memory, full - (each + 1000));
+    assert!(memory <= (full - 1) / 8 * 7);
+}

@@ -66,6 +66,10 @@ pub enum EndReason {
     IdleTimeout,
     /// The table was full and this was the oldest idle connection.
     Evicted,
+    /// The memory budget (`max_memory`) was reached and this was among the
+    /// least recently active connections: finished early, judged on what
+    /// was seen.
+    MemoryPressure,
     /// The capture ended.
     EndOfCapture,
 }

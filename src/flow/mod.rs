@@ -19,3 +19,22 @@ pub use connection::{
     CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence, RstSegment,
 };
 pub use table::{Finished, FlowLimits, FlowStats, FlowTable};
+
+/// Bytes held beyond the flow table in proportion to the input (the
+/// cross-connection rules' index), written by their holder and read by the
+/// flow table, whose memory budget ([`FlowLimits::max_memory`]) counts them.
+pub type MemoryGauge = std::rc::Rc<std::cell::Cell<usize>>;
+
+/// The largest [`FlowStats::peak_memory`] of the captures read by this
+/// process, for `--stats` (beside the process's peak RSS).
+static PEAK_MEMORY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Records one capture's peak of accounted memory (once per capture).
+pub fn note_peak_memory(bytes: u64) {
+    PEAK_MEMORY.fetch_max(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The largest peak of accounted memory of the captures read so far.
+pub fn peak_memory() -> u64 {
+    PEAK_MEMORY.load(std::sync::atomic::Ordering::Relaxed)
+}

@@ -48,6 +48,13 @@ pub struct FlowLimits {
     /// Out-of-order bytes buffered across all connections at once; past it,
     /// the connection that is growing gives up on its holes (gaps).
     pub max_reassembly_bytes: usize,
+    /// The memory budget of the connections tracked at once: what each
+    /// holds in proportion to its input (its entry, out-of-order bytes, and
+    /// what its handler keeps: [`StreamHandler::held_bytes`]), summed over
+    /// them all. Past it, the least recently active connections are
+    /// finished early ([`EndReason::MemoryPressure`]) until the sum is back
+    /// under seven eighths of it.
+    pub max_memory: usize,
     pub reassembly: ReassemblyLimits,
 }
 
@@ -62,6 +69,7 @@ impl Default for FlowLimits {
             max_lingering: 2048,
             max_tombstones: 262_144,
             max_reassembly_bytes: 64 << 20,
+            max_memory: 256 << 20,
             reassembly: ReassemblyLimits::default(),
         }
     }
@@ -92,6 +100,12 @@ pub struct FlowStats {
     pub reassembly_budget_hits: u64,
     /// Most out-of-order bytes buffered at once, across connections.
     pub max_buffered_bytes: u64,
+    /// Connections finished early because the memory budget
+    /// ([`FlowLimits::max_memory`]) was reached.
+    pub memory_shed: u64,
+    /// Most bytes accounted to the connections at once (see
+    /// [`FlowLimits::max_memory`]).
+    pub peak_memory: u64,
 }
 
 /// A connection the table is done with, and its handler with everything the
@@ -266,6 +280,9 @@ struct Entry<H> {
     /// The pending reset's segment: frame, acknowledgement, peer's bytes.
     pending_rst_segment: Option<RstSegment>,
     last_ts: Timestamp,
+    /// What this connection is charged on the memory budget, as last
+    /// measured ([`Entry::recharge`]).
+    charged: usize,
 }
 
 /// Live connections by 4-tuple, each with its two reassemblers and a stream
@@ -289,6 +306,11 @@ pub struct FlowTable<H, F> {
     next_sweep: Option<Timestamp>,
     /// Out-of-order bytes buffered across all live connections.
     buffered: usize,
+    /// Bytes charged to all live connections (the sum of their
+    /// `Entry::charged`), against [`FlowLimits::max_memory`].
+    memory: usize,
+    /// What the rules' index holds (see [`FlowTable::with_gauge`]).
+    gauge: Option<super::MemoryGauge>,
     pub stats: FlowStats,
 }
 
@@ -305,8 +327,16 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             now: Timestamp::ZERO,
             next_sweep: None,
             buffered: 0,
+            memory: 0,
+            gauge: None,
             stats: FlowStats::default(),
         }
+    }
+
+    /// Counts what `gauge` says is held elsewhere (the rules' index) on the
+    /// memory budget too.
+    pub fn with_gauge(&mut self, gauge: super::MemoryGauge) {
+        self.gauge = Some(gauge);
     }
 
     /// Keeps the client host of each connection opened, for
@@ -373,10 +403,16 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 let after = entry.buffered();
                 let id = entry.conn.id;
                 let closing = !was_closing && entry.closing_since.is_some();
+                let charge = entry.recharge();
                 // Nothing buffered before or after (data in order, the
                 // common case): the count stands and no budget can run out.
                 if before != 0 || after != 0 {
                     self.account(before, after, seg.ts, &key);
+                }
+                // Nor can the memory budget if what it holds is unchanged
+                // (a pure ACK, a body skipped by arithmetic).
+                if charge.0 != charge.1 {
+                    self.charge(charge, done);
                 }
                 if closing {
                     self.linger(key, id, done);
@@ -434,8 +470,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         process_in(&mut entry, seg, side);
         let after = entry.buffered();
         let (id, closing) = (entry.conn.id, entry.closing_since.is_some());
+        let charge = entry.recharge();
         self.map.insert(key, entry);
         self.account(0, after, seg.ts, &key);
+        self.charge(charge, done);
         if closing {
             self.linger(key, id, done);
         }
@@ -493,6 +531,7 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             pending_rst: None,
             pending_rst_segment: None,
             last_ts: seg.ts,
+            charged: 0,
         })
     }
 
@@ -544,11 +583,70 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             }
             let left = e.buffered();
             self.buffered = self.buffered.saturating_sub(after).saturating_add(left);
+            let (old, new) = e.recharge();
+            self.memory = self.memory.saturating_sub(old).saturating_add(new);
+        }
+    }
+
+    /// Moves a connection's charge on the memory budget from `old` to `new`
+    /// bytes; over the budget, sheds connections ([`FlowTable::shed`]).
+    fn charge(&mut self, (old, new): (usize, usize), done: &mut impl FnMut(Finished<H>)) {
+        self.memory = self.memory.saturating_sub(old).saturating_add(new);
+        let total = self.memory();
+        self.stats.peak_memory = self.stats.peak_memory.max(total as u64);
+        if total > self.limits.max_memory {
+            self.shed(done);
+        }
+    }
+
+    /// Bytes charged to the connections tracked now, and held by the rules'
+    /// index (see [`FlowLimits::max_memory`]).
+    pub fn memory(&self) -> usize {
+        let elsewhere = self.gauge.as_ref().map_or(0, |g| g.get());
+        self.memory.saturating_add(elsewhere)
+    }
+
+    /// The memory budget is reached: finishes the least recently active
+    /// connections (the one being processed last of all) until what the
+    /// rest hold is under seven eighths of the budget, so that shedding
+    /// costs one scan per many packets. Each is finished as if evicted
+    /// ([`EndReason::MemoryPressure`]): judged on what was seen, and
+    /// resumed if a packet continues it later.
+    fn shed(&mut self, done: &mut impl FnMut(Finished<H>)) {
+        let elsewhere = self.gauge.as_ref().map_or(0, |g| g.get());
+        let target = (self.limits.max_memory / 8)
+            .saturating_mul(7)
+            .saturating_sub(elsewhere);
+        let mut idle: Vec<(Timestamp, u64, FlowKey)> = self
+            .map
+            .iter()
+            .map(|(k, e)| (e.last_ts, e.conn.id, *k))
+            .collect();
+        idle.sort_unstable();
+        let mut victims = Vec::new();
+        let mut left = self.memory;
+        for (_, id, key) in idle {
+            if left <= target {
+                break;
+            }
+            if let Some(e) = self.map.get(&key) {
+                left = left.saturating_sub(e.charged);
+                victims.push((id, key));
+            }
+        }
+        // Handed on in id order, as every other batch of finished ones.
+        victims.sort_unstable();
+        for (_, key) in victims {
+            if let Some(entry) = self.map.remove(&key) {
+                self.stats.memory_shed = self.stats.memory_shed.saturating_add(1);
+                done(self.finish(key, *entry, EndReason::MemoryPressure));
+            }
         }
     }
 
     fn finish(&mut self, key: FlowKey, mut entry: Entry<H>, reason: EndReason) -> Finished<H> {
         self.buffered = self.buffered.saturating_sub(entry.buffered());
+        self.memory = self.memory.saturating_sub(entry.charged);
         let end = entry.conn.end_ts;
         for side in [Side::Client, Side::Server] {
             entry.rx.of_mut(side).flush(side, end, &mut entry.handler);
@@ -570,7 +668,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
         entry.conn.dirs = [c.stats, s.stats];
         entry.conn.end_reason = reason;
         match reason {
-            EndReason::Closed | EndReason::IdleTimeout | EndReason::Evicted
+            EndReason::Closed
+            | EndReason::IdleTimeout
+            | EndReason::Evicted
+            | EndReason::MemoryPressure
                 if entry.closing_since.is_some() =>
             {
                 self.tombstones.insert(
@@ -582,7 +683,9 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                     },
                 );
             }
-            EndReason::IdleTimeout | EndReason::Evicted if established => {
+            EndReason::IdleTimeout | EndReason::Evicted | EndReason::MemoryPressure
+                if established =>
+            {
                 self.tombstones.insert(
                     key,
                     Tombstone {
@@ -707,6 +810,24 @@ impl<H> Entry<H> {
         client
             .pending_bytes()
             .saturating_add(server.pending_bytes())
+    }
+}
+
+/// What a connection costs on the memory budget besides what it holds:
+/// its boxed entry and its slot in the table's map (key, pointer, control
+/// byte, and the spare capacity a hash map keeps).
+const ENTRY_BYTES: usize = 2 * (std::mem::size_of::<FlowKey>() + 16);
+
+impl<H: StreamHandler> Entry<H> {
+    /// Measures what the connection holds now and charges it: `(what was
+    /// charged, what is now)`. A few field reads (see
+    /// [`StreamHandler::held_bytes`]), so cheap enough for every packet.
+    fn recharge(&mut self) -> (usize, usize) {
+        let held = std::mem::size_of::<Self>()
+            .saturating_add(ENTRY_BYTES)
+            .saturating_add(self.buffered())
+            .saturating_add(self.handler.held_bytes());
+        (std::mem::replace(&mut self.charged, held), held)
     }
 }
 

@@ -190,6 +190,14 @@ impl StreamHandler for HttpConnection {
     fn on_frame(&mut self, frame: u64) {
         self.frame = frame;
     }
+    fn held_bytes(&self) -> usize {
+        let [client, server] = &self.dirs;
+        client
+            .head_buf
+            .capacity()
+            .saturating_add(server.head_buf.capacity())
+            .saturating_add(self.store.held_bytes())
+    }
 
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         let (mut offset, mut bytes) = (offset, bytes);

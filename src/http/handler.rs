@@ -357,6 +357,18 @@ impl StreamHandler for ConnectionHandler {
     fn on_frame(&mut self, frame: u64) {
         self.http.on_frame(frame);
     }
+    fn held_bytes(&self) -> usize {
+        let kept = self
+            .releases
+            .capacity()
+            .saturating_mul(std::mem::size_of::<AckRelease>())
+            .saturating_add(
+                self.marks
+                    .capacity()
+                    .saturating_mul(std::mem::size_of::<Mark>()),
+            );
+        self.http.held_bytes().saturating_add(kept)
+    }
     fn on_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         match self.route {
             Route::Http => self.http_data(from, offset, bytes, ts),

@@ -76,6 +76,7 @@ impl HttpConnection {
             AfterMessage::StartLine
         };
         let idx = self.store.new_tx();
+        let uri_bytes = uri.capacity();
         if let Some(tx) = self.store.get(idx) {
             tx.method = Some(method);
             tx.uri = Some(uri);
@@ -83,6 +84,7 @@ impl HttpConnection {
             tx.pipelined = pipelined;
             tx.request = Some(msg);
         }
+        self.store.charge_strings(idx, uri_bytes);
         self.store.enqueue_request(idx, pipelined);
         self.request_parsed(idx);
         self.dirs.of_mut(Side::Client).cur = Some(idx);
@@ -101,12 +103,14 @@ impl HttpConnection {
         pipelined: bool,
     ) -> u64 {
         let idx = self.store.new_tx();
+        let uri_bytes = uri.capacity();
         if let Some(tx) = self.store.get(idx) {
             tx.method = Some(method);
             tx.uri = Some(uri);
             tx.pipelined = pipelined;
             tx.request = Some(msg);
         }
+        self.store.charge_strings(idx, uri_bytes);
         self.store.enqueue_request(idx, pipelined);
         idx
     }

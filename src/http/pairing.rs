@@ -87,6 +87,13 @@ impl Pairing {
         self.requests
     }
 
+    /// Bytes the queue holds (for the memory budget).
+    pub fn held_bytes(&self) -> usize {
+        self.fifo
+            .capacity()
+            .saturating_mul(std::mem::size_of::<Pending>())
+    }
+
     /// The request an interim (1xx) response belongs to, when that is certain.
     pub fn front_request(&self) -> Option<u64> {
         if self.server_desync || self.abandoned {

@@ -25,6 +25,9 @@ pub(super) struct TransactionStore {
     max_transactions: usize,
     pairing: Pairing,
     pub anomalies: HttpAnomalies,
+    /// Bytes of the strings the transactions held own (their targets), for
+    /// [`TransactionStore::held_bytes`].
+    string_bytes: usize,
 }
 
 impl TransactionStore {
@@ -35,6 +38,7 @@ impl TransactionStore {
             max_transactions: limits.max_transactions,
             pairing: Pairing::new(limits.max_pending_requests),
             anomalies: HttpAnomalies::default(),
+            string_bytes: 0,
         }
     }
 
@@ -62,6 +66,24 @@ impl TransactionStore {
 
     pub fn get(&mut self, idx: u64) -> Option<&mut Transaction> {
         tx_at(&mut self.txs, self.base, idx)
+    }
+
+    /// Counts `bytes` of strings now owned by transaction `idx` (if kept).
+    pub fn charge_strings(&mut self, idx: u64, bytes: usize) {
+        if idx != NOT_KEPT {
+            self.string_bytes = self.string_bytes.saturating_add(bytes);
+        }
+    }
+
+    /// Bytes held in proportion to the connection's input: the transactions
+    /// (and the room made for them), their strings, the pairing queue. A few
+    /// field reads: asked after every segment.
+    pub fn held_bytes(&self) -> usize {
+        self.txs
+            .capacity()
+            .saturating_mul(std::mem::size_of::<Transaction>())
+            .saturating_add(self.string_bytes)
+            .saturating_add(self.pairing.held_bytes())
     }
 
     /// Requests waiting for a final response.
@@ -192,7 +214,9 @@ impl TransactionStore {
             })
             .count();
         for tx in self.txs.iter_mut().take(settled) {
-            settle(tx, connect_ns);
+            settle(tx, connect_ns, &mut self.anomalies);
+            let strings = tx.uri.as_ref().map_or(0, String::capacity);
+            self.string_bytes = self.string_bytes.saturating_sub(strings);
         }
         self.base = self.base.saturating_add(settled as u64);
         self.txs.drain(..settled)
@@ -214,7 +238,7 @@ impl TransactionStore {
             if tx.request.is_some() && tx.response.is_none() {
                 tx.no_response.get_or_insert(no_response);
             }
-            settle(tx, handshake_rtt);
+            settle(tx, handshake_rtt, &mut self.anomalies);
         }
         self.anomalies.pairing_abandoned = self.pairing.abandoned();
         (self.txs, self.anomalies)
@@ -222,7 +246,7 @@ impl TransactionStore {
 }
 
 /// Fills in what depends on the transaction being over: completeness and timing.
-fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
+fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>, anomalies: &mut HttpAnomalies) {
     // A message whose framing a capture gap satisfied was not seen whole.
     let whole = |m: &MessageFacts| m.framing_satisfied && m.gap_bytes == 0 && !m.end_in_gap;
     tx.complete = matches!(
@@ -230,7 +254,11 @@ fn settle(tx: &mut Transaction, handshake_rtt: Option<i64>) {
         (Some(req), Some(resp)) if whole(req) && whole(resp)
     );
     let connect = if tx.index == 0 { handshake_rtt } else { None };
-    tx.timing = timing::compute(tx, connect);
+    let (timing, clamped) = timing::compute(tx, connect);
+    tx.timing = timing;
+    if clamped {
+        anomalies.negative_durations = anomalies.negative_durations.saturating_add(1);
+    }
 }
 
 fn tx_at(txs: &mut VecDeque<Transaction>, base: u64, idx: u64) -> Option<&mut Transaction> {

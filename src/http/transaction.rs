@@ -324,6 +324,15 @@ pub struct HttpAnomalies {
     pub inferred_pairings: u32,
     /// Transactions parsed but not kept: [`HttpLimits::max_transactions`](super::HttpLimits) was reached.
     pub transactions_not_kept: u64,
+    /// Transactions whose send, receive or connect time the packets'
+    /// timestamps made negative (the capture's clock went backwards):
+    /// clamped to zero. Listed only when there are some.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub negative_durations: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Everything the HTTP stage found on one connection.

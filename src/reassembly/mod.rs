@@ -141,6 +141,12 @@ pub trait StreamHandler {
     /// The connection is over: how it ended, as the flow table saw it. The
     /// last call, after every stream's data, gaps, FIN and RST.
     fn on_end(&mut self, _end: &ConnectionEnd) {}
+    /// Bytes the handler holds in proportion to its input (buffers, what it
+    /// kept), for the flow table's memory budget. Asked after every
+    /// segment: it must be a few field reads, not a walk over what is kept.
+    fn held_bytes(&self) -> usize {
+        0
+    }
     /// Who sent `payload`, judged by its first bytes alone: the client if it
     /// opens like a request of the protocol this handler reads, the server
     /// if like a response, `None` if it cannot tell. The flow table asks it

@@ -47,12 +47,19 @@ pub struct LintLimits {
     /// connections' worth of state each such rule keeps (past it, it
     /// judges its oldest early).
     pub max_index_connections: usize,
+    /// Bytes the index of finished connections (what a finding of a
+    /// cross-connection rule needs to be placed) may hold; past it, the
+    /// cross-connection rules judge their oldest early, so that those
+    /// connections' findings are handed on and their index dropped. A
+    /// quarter of `max_memory` when [`crate::analyze`] runs the linter.
+    pub max_index_bytes: usize,
 }
 
 impl Default for LintLimits {
     fn default() -> Self {
         LintLimits {
             max_index_connections: 262_144,
+            max_index_bytes: 64 << 20,
         }
     }
 }
@@ -65,6 +72,8 @@ pub struct LintStats {
     /// Times the engine stopped waiting for a connection open longer than
     /// [`MAX_WAIT_NS`].
     pub waits_cut: u64,
+    /// Times [`LintLimits::max_index_bytes`] was reached.
+    pub index_memory_hits: u64,
 }
 
 /// A cross-connection rule's state, with the settings its findings get.
@@ -171,6 +180,10 @@ pub struct Linter<'c> {
     /// What places the cross-connection rules' findings, per finished
     /// connection not handed on yet.
     books: FxHashMap<u64, super::place::Book>,
+    /// Bytes the books hold, as each was measured when kept; told to the
+    /// gauge, if any ([`Linter::with_gauge`]).
+    book_bytes: usize,
+    gauge: Option<crate::flow::MemoryGauge>,
     pub stats: LintStats,
 }
 
@@ -211,8 +224,43 @@ impl<'c> Linter<'c> {
             tunnel_index: FxHashMap::default(),
             tunnel_of: FxHashMap::default(),
             books: FxHashMap::default(),
+            book_bytes: 0,
+            gauge: None,
             stats: LintStats::default(),
         }
+    }
+
+    /// Tells `gauge` what the index holds, as it changes (the flow table
+    /// counts it on the memory budget).
+    pub fn with_gauge(mut self, gauge: crate::flow::MemoryGauge) -> Self {
+        self.gauge = Some(gauge);
+        self
+    }
+
+    fn book_bytes_changed(&mut self, old: usize, new: usize) {
+        self.book_bytes = self.book_bytes.saturating_sub(old).saturating_add(new);
+        if let Some(g) = &self.gauge {
+            g.set(self.book_bytes);
+        }
+    }
+
+    /// The index holds more than [`LintLimits::max_index_bytes`]: each
+    /// cross-connection rule judges its oldest early, down to half the
+    /// connections held, and what no rule holds any more is handed on.
+    fn shed_index(&mut self, emit: &mut impl FnMut(Finding)) {
+        if self.book_bytes <= self.limits.max_index_bytes {
+            return;
+        }
+        self.stats.index_memory_hits = self.stats.index_memory_hits.saturating_add(1);
+        let max = self.books.len() / 2;
+        for i in 0..self.cross.len() {
+            let mut out = CrossOut::default();
+            if let Some(c) = self.cross.get_mut(i) {
+                c.state.bound(max, &mut out);
+            }
+            self.take(i, out, emit);
+        }
+        self.release(self.prefix, emit);
     }
 
     /// What the enabled rules, together, need kept of each connection.
@@ -237,8 +285,12 @@ impl<'c> Linter<'c> {
         // One cause, one finding on this connection first ([`Rule::folds`]),
         // then across connections as covers come.
         fold(&mut own);
+        let shed = cx.conn.end_reason == crate::flow::EndReason::MemoryPressure;
         for f in &mut own {
             super::place::from_connection(f, cx);
+            if shed {
+                mark_shed(f);
+            }
         }
         if !own.is_empty() {
             self.held.entry(id).or_default().extend(own);
@@ -248,7 +300,11 @@ impl<'c> Linter<'c> {
         }
         if !self.cross.is_empty() {
             let summary = ConnSummary::new(cx);
-            self.books.insert(id, super::place::Book::of(&summary));
+            let book = super::place::Book::of(&summary);
+            self.book_bytes_changed(0, book.held_bytes());
+            if let Some(old) = self.books.insert(id, book) {
+                self.book_bytes_changed(old.held_bytes(), 0);
+            }
             for i in 0..self.cross.len() {
                 let mut out = CrossOut::default();
                 if let Some(c) = self.cross.get_mut(i) {
@@ -262,6 +318,7 @@ impl<'c> Linter<'c> {
             self.now = cx.conn.end_ts;
         }
         self.advance(emit);
+        self.shed_index(emit);
     }
 
     /// A connection from `client` opened (told before it finishes, as the
@@ -384,7 +441,9 @@ impl<'c> Linter<'c> {
                 self.hand_on(id, findings, emit);
             }
             self.tunnel_of.remove(&id);
-            self.books.remove(&id);
+            if let Some(book) = self.books.remove(&id) {
+                self.book_bytes_changed(book.held_bytes(), 0);
+            }
             self.released = self.released.saturating_add(1);
         }
     }
@@ -493,6 +552,17 @@ impl<'c> Linter<'c> {
 
 /// Drops the findings of one connection whose cause another of them
 /// already states ([`Rule::folds`]).
+/// A finding on a connection finished early under memory pressure
+/// (`max_memory`) says it was judged on what had been seen.
+fn mark_shed(f: &mut Finding) {
+    f.message.push_str(
+        " (the connection was finished early under memory pressure, max_memory: judged on what \
+         was seen until then)",
+    );
+    f.evidence
+        .insert("finished_early".into(), Value::from("memory pressure"));
+}
+
 fn fold(findings: &mut Vec<Finding>) {
     if findings.len() < 2 {
         return;

@@ -86,6 +86,21 @@ impl Book {
         }
     }
 
+    /// Bytes it holds (for the memory budget): its places and their strings.
+    pub fn held_bytes(&self) -> usize {
+        let strings: usize = self
+            .requests
+            .iter()
+            .flat_map(|(_, p)| [&p.method, &p.uri, &p.host])
+            .map(|s| s.as_ref().map_or(0, String::capacity))
+            .fold(0, usize::saturating_add);
+        self.requests
+            .capacity()
+            .saturating_mul(std::mem::size_of::<(u64, Place)>())
+            .saturating_add(std::mem::size_of::<Book>())
+            .saturating_add(strings)
+    }
+
     /// Adds its place to a finding on this book's connection.
     pub fn place(&self, f: &mut Finding) {
         if f.place.is_some() {
