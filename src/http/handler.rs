@@ -286,7 +286,10 @@ impl ConnectionHandler {
             Some(opening) => {
                 // What the HTTP parser was fed while undecided (a few
                 // bytes of a tiny first segment) is not HTTP.
+                let frame = self.http.frame;
                 self.http = HttpConnection::new(self.http.limits);
+                // The frame being read stays (0-RTT data may share it).
+                self.http.frame = frame;
                 if opening == Opening::H2c {
                     self.route = Route::H2c;
                     return;
@@ -341,6 +344,12 @@ impl Plaintext for ToHttp<'_> {
         // for the parser (`u64::MAX`: a gap of unknown length, not counted
         // as bytes).
         self.0.on_gap(from, offset, u64::MAX, ts);
+    }
+    fn frame(&self) -> u64 {
+        self.0.frame
+    }
+    fn set_frame(&mut self, frame: u64) {
+        self.0.frame = frame;
     }
 }
 
@@ -438,7 +447,13 @@ impl StreamHandler for ConnectionHandler {
         if self.releases.len() < MAX_RELEASES {
             self.releases.push(*release);
             if let Some(t) = &self.tls {
-                self.places.push(t.place(release));
+                let mut place = t.place(release);
+                // Decrypted: where the held write ended among the messages.
+                place.held_plaintext = self
+                    .decryptor
+                    .as_ref()
+                    .and_then(|d| d.plaintext_of_record_ending(release.sender, release.held_end));
+                self.places.push(place);
             }
         } else {
             self.releases_dropped = self.releases_dropped.saturating_add(1);
