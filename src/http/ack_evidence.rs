@@ -118,7 +118,7 @@ impl HttpConnection {
 
     /// A segment of the connection: the client's acknowledgements, and how
     /// far the server's stream was seen.
-    #[inline]
+    #[inline(always)]
     pub(super) fn ack_segment(&mut self, from: Side, seg: &SegmentMeta) {
         match from {
             Side::Server => {
@@ -146,6 +146,7 @@ impl HttpConnection {
         }
     }
 
+    #[inline]
     fn apply_ack_check(&mut self) {
         let Some(AckCheck {
             arrived: Some(arrived),

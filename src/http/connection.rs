@@ -344,6 +344,7 @@ impl StreamHandler for HttpConnection {
             self.dirs.of_mut(side).step(Event::Close);
         }
     }
+    #[inline(always)]
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
         self.ack_segment(from, segment);
     }

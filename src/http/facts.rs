@@ -187,7 +187,11 @@ impl ContentLengthFacts {
                         self.conflicting = true;
                     }
                 }
-                if !self.values.contains(&v) && self.values.len() < MAX_CONTENT_LENGTH_VALUES {
+                if self.values.is_empty() {
+                    // The common single value: one allocation of its size.
+                    self.values = vec![v];
+                } else if !self.values.contains(&v) && self.values.len() < MAX_CONTENT_LENGTH_VALUES
+                {
                     self.values.push(v);
                 }
             }
@@ -302,7 +306,8 @@ impl HeaderFacts {
             match name.len() {
                 2 if name.eq_ignore_ascii_case(b"te") => facts.hop_by_hop.te = true,
                 4 if name.eq_ignore_ascii_case(b"host") && facts.host.is_none() => {
-                    push_raw(facts.host.get_or_insert_with(String::new), trim_ows(value));
+                    // The first value: one allocation of its size.
+                    facts.host = Some(first_raw(trim_ows(value)));
                 }
                 6 if name.eq_ignore_ascii_case(b"expect") => {
                     facts.expect_continue |= trim_ows(value).eq_ignore_ascii_case(b"100-continue")
@@ -394,6 +399,14 @@ pub(crate) fn parse_decimal(s: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// What [`push_raw`] makes of a first value (into an empty string), in one
+/// allocation of its size.
+fn first_raw(value: &[u8]) -> String {
+    let value = trim_ows(value);
+    let kept = value.get(..MAX_RAW_BYTES).unwrap_or(value);
+    String::from_utf8_lossy(kept).into_owned()
+}
+
 /// Appends a raw value for evidence, joined with ", ", never past the cap.
 fn push_raw(raw: &mut String, value: &[u8]) {
     if raw.len() >= MAX_RAW_BYTES {
@@ -412,6 +425,36 @@ fn push_raw(raw: &mut String, value: &[u8]) {
 #[allow(clippy::arithmetic_side_effects)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_raw_value_is_what_push_raw_makes_of_it() {
+        let long = "h".repeat(300);
+        for value in ["", " a.example ", "\tx:80\r\n", long.as_str(), "caf\u{e9}"] {
+            let mut pushed = String::new();
+            push_raw(&mut pushed, value.as_bytes());
+            assert_eq!(first_raw(value.as_bytes()), pushed, "{value:?}");
+        }
+        // Bytes that are not UTF-8, and the cap.
+        let mut pushed = String::new();
+        push_raw(&mut pushed, b"a\xffb");
+        assert_eq!(first_raw(b"a\xffb"), pushed);
+        assert_eq!(first_raw(long.as_bytes()).len(), MAX_RAW_BYTES);
+    }
+
+    #[test]
+    fn content_length_values_stay_distinct_and_capped() {
+        let f = scan(&[
+            ("Content-Length", "5"),
+            ("Content-Length", "5, 6"),
+            ("Content-Length", "7, 8, 9, 10"),
+        ]);
+        let cl = f.content_length.unwrap();
+        assert_eq!(cl.values, vec![5, 6, 7, 8]);
+        assert!(cl.duplicate && cl.conflicting);
+        assert_eq!(cl.length(), None);
+        let one = scan(&[("Content-Length", "42")]).content_length.unwrap();
+        assert_eq!((one.length(), one.values), (Some(42), vec![42]));
+    }
 
     /// [`HeaderFacts::scan`] of `(name, value)` pairs (the framing tests use it too).
     pub(crate) fn scan(fields: &[(&str, &str)]) -> HeaderFacts {

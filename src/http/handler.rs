@@ -353,6 +353,28 @@ impl Plaintext for ToHttp<'_> {
     }
 }
 
+impl ConnectionHandler {
+    /// [`StreamHandler::on_segment`] off its common path: TLS or h2c
+    /// routes, and retransmissions (marked on the timeline).
+    #[inline(never)]
+    fn segment_other(&mut self, from: Side, segment: &SegmentMeta) {
+        match (self.route, self.tls.as_mut()) {
+            (Route::Tls, Some(t)) => t.on_segment(from, segment),
+            (Route::H2c, _) => {}
+            // The HTTP parser's ACK evidence (pipelining after a hole).
+            _ => self.http.on_segment(from, segment),
+        }
+        if segment.kind == SegmentKind::Retransmission {
+            self.mark(Mark {
+                ts: segment.ts,
+                side: from,
+                kind: MarkKind::Retransmission,
+                frame: Some(segment.frame),
+            });
+        }
+    }
+}
+
 impl StreamHandler for ConnectionHandler {
     fn on_frame(&mut self, frame: u64) {
         self.http.on_frame(frame);
@@ -414,21 +436,17 @@ impl StreamHandler for ConnectionHandler {
         }
         self.http.on_rst(from, ts);
     }
-    #[inline]
+    /// Called for every segment: the common case (HTTP, or not yet known,
+    /// and not a retransmission) is kept small enough to inline into the
+    /// flow table's loop; the rest goes through [`Self::segment_other`].
+    #[inline(always)]
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
-        match (self.route, self.tls.as_mut()) {
-            (Route::Tls, Some(t)) => t.on_segment(from, segment),
-            (Route::H2c, _) => {}
-            // The HTTP parser's ACK evidence (pipelining after a hole).
-            _ => self.http.on_segment(from, segment),
-        }
-        if segment.kind == SegmentKind::Retransmission {
-            self.mark(Mark {
-                ts: segment.ts,
-                side: from,
-                kind: MarkKind::Retransmission,
-                frame: Some(segment.frame),
-            });
+        if matches!(self.route, Route::Http | Route::Sniff)
+            && segment.kind != SegmentKind::Retransmission
+        {
+            self.http.on_segment(from, segment);
+        } else {
+            self.segment_other(from, segment);
         }
     }
     fn on_ack_release(&mut self, release: &AckRelease) {
