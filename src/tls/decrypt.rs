@@ -326,7 +326,7 @@ impl RecordKeys {
 }
 
 /// Why a connection's records were not (all) decrypted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Undecrypted {
     /// The key log has nothing for this connection's client random.
