@@ -62,7 +62,7 @@ mod record;
 mod undecrypted;
 
 pub use connection::{ReleasePlace, TlsConnection};
-pub use decrypt::{DecryptReport, Decryptor, Plaintext, Undecrypted};
+pub use decrypt::{DecryptReport, Decryptor, EarlyData, Plaintext, Undecrypted};
 pub use facts::{
     Burst, ClientHelloFacts, DirectionRecords, Exchanges, HandshakeKind, RecordKind,
     ServerHelloFacts, SessionId, TlsReport, TlsVersion,
