@@ -12,6 +12,10 @@
 # With -C it records the opposite workload: every request on a new connection (Connection: close), the
 # traffic connection management is most about.
 #
+# With -S 1.3 or -S 1.2 the same keep-alive traffic runs over TLS (AES-128-GCM), with curl as the load
+# client writing its secrets to OUT.keylog (SSLKEYLOGFILE; wrk writes none); `-L curl` records the same
+# curl traffic in the clear, the yardstick for the cost of decryption (bench/tls.sh).
+#
 # Usage: bench/record.sh [options] [OUT]     (run as root; OUT defaults to /work/bench-data/keepalive.pcap,
 #                                             or churn.pcap with -C)
 set -euo pipefail
@@ -34,8 +38,14 @@ Options:
             the response), one small object each: the many-short-connections workload (~100,000
             connections). Defaults then: size 380 MB, 4 connections, rate 150mbit (small packets: tcpdump
             drops at higher rates on 2 cores), OUT /work/bench-data/churn.pcap.
+  -S VER    TLS: nginx serves TLS 1.3 (VER 1.3, TLS_AES_128_GCM_SHA256) or TLS 1.2 (VER 1.2,
+            ECDHE-RSA-AES128-GCM-SHA256) and curl is the load client, its key log written to OUT.keylog.
+            Default OUT /work/bench-data/keepalive-tls13.pcap (or -tls12), size 550 MB.
+  -L CLIENT load client: wrk (default) or curl (default with -S): CONNS curl processes, each fetching
+            -n URLs of the rotation over one keep-alive connection, then the next connection.
+  -n N      curl: URLs per connection, default 1400 (what wrk's connections carry in the default capture)
   -h        this help
-Requires root and: ip, ethtool, tc, nginx, wrk, tcpdump, capinfos.
+Requires root and: ip, ethtool, tc, nginx, wrk (or curl), tcpdump, capinfos; openssl for -S.
 EOF
 }
 
@@ -45,9 +55,15 @@ churn=0
 conns=
 threads=2
 rate=
-while getopts ':s:t:c:T:r:Ch' opt; do
+tls=
+client=
+per_conn=1400
+while getopts ':s:t:c:T:r:S:L:n:Ch' opt; do
     case "$opt" in
         C) churn=1 ;;
+        S) tls=$OPTARG ;;
+        L) client=$OPTARG ;;
+        n) per_conn=$OPTARG ;;
         s) size_mb=$OPTARG ;;
         t) max_secs=$OPTARG ;;
         c) conns=$OPTARG ;;
@@ -59,11 +75,26 @@ while getopts ':s:t:c:T:r:Ch' opt; do
     esac
 done
 shift $((OPTIND - 1))
+case "$tls" in
+    "" | 1.2 | 1.3) ;;
+    *) echo "record.sh: -S takes 1.2 or 1.3 (see -h)" >&2; exit 64 ;;
+esac
+client=${client:-$([[ -n $tls ]] && echo curl || echo wrk)}
+case "$client" in
+    wrk) [[ -z $tls ]] || { echo "record.sh: wrk writes no key log: TLS needs -L curl" >&2; exit 64; } ;;
+    curl) ((!churn)) || { echo "record.sh: -C runs with wrk" >&2; exit 64; } ;;
+    *) echo "record.sh: -L takes wrk or curl (see -h)" >&2; exit 64 ;;
+esac
 if ((churn)); then
     out=${1:-/work/bench-data/churn.pcap}
     size_mb=${size_mb:-380}
     conns=${conns:-4}
     rate=${rate:-150mbit}
+elif [[ -n $tls ]]; then
+    out=${1:-/work/bench-data/keepalive-tls${tls/./}.pcap}
+    size_mb=${size_mb:-550}
+    conns=${conns:-8}
+    rate=${rate:-800mbit}
 else
     out=${1:-/work/bench-data/keepalive.pcap}
     size_mb=${size_mb:-550}
@@ -71,7 +102,7 @@ else
     rate=${rate:-800mbit}
 fi
 
-for n in "$size_mb" "$max_secs" "$conns" "$threads"; do
+for n in "$size_mb" "$max_secs" "$conns" "$threads" "$per_conn"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "record.sh: '$n' is not a positive integer (see -h)" >&2; exit 64; }
 done
 if [[ $(id -u) -ne 0 ]]; then
@@ -79,7 +110,9 @@ if [[ $(id -u) -ne 0 ]]; then
     exit 1
 fi
 missing=()
-for tool in ip ethtool tc nginx wrk tcpdump capinfos; do
+tools=(ip ethtool tc nginx "$client" tcpdump capinfos)
+[[ -z $tls ]] || tools+=(openssl)
+for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -106,16 +139,21 @@ work=$(mktemp -d /tmp/connlint-bench.XXXXXX)
 nginx_pid=
 wrk_pid=
 tcpdump_pid=
+curl_pids=()
 
 log() { printf '[record] %s\n' "$*" >&2; }
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    for pid in "${curl_pids[@]}"; do
+        # Each curl worker leads its own process group (setsid): the loop and its curl.
+        kill -- "-$pid" 2>/dev/null || true
+    done
     for pid in "$wrk_pid" "$nginx_pid" "$tcpdump_pid"; do
         if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
     done
-    for pid in "$wrk_pid" "$nginx_pid" "$tcpdump_pid"; do
+    for pid in "$wrk_pid" "$nginx_pid" "$tcpdump_pid" "${curl_pids[@]}"; do
         if [[ -n $pid ]]; then wait "$pid" 2>/dev/null || true; fi
     done
     # Deleting the namespaces also deletes the veth pair (and anything left running in them loses its
@@ -161,6 +199,28 @@ for kb in 1 4 16 64 256; do
 done
 chmod -R a+rX "$work"
 
+scheme=http
+tls_server=
+if [[ -n $tls ]]; then
+    scheme=https
+    port=8443
+    openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=bench.connlint -days 2 \
+        -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    if [[ $tls == 1.3 ]]; then
+        ciphers="ssl_protocols TLSv1.3; ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;"
+    else
+        ciphers="ssl_protocols TLSv1.2; ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256;"
+    fi
+    tls_server="server {
+        listen $addr_srv:$port ssl;
+        ssl_certificate $work/cert.pem;
+        ssl_certificate_key $work/key.pem;
+        $ciphers
+        root $work/www;
+    }"
+    rm -f "$out.keylog"
+fi
+
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 daemon off;
@@ -180,9 +240,10 @@ http {
     scgi_temp_path $work/tmp/scgi;
     default_type application/octet-stream;
     server {
-        listen $addr_srv:$port;
+        listen $addr_srv:8080;
         root $work/www;
     }
+    $tls_server
     # Request counter, reachable only on the server namespace's loopback so reading it is not captured.
     server {
         listen 127.0.0.1:8081;
@@ -193,6 +254,23 @@ EOF
 
 # Rotates through the sizes; 1 KB and 4 KB are requested more often, as small objects dominate real
 # traffic and they are the per-transaction (not per-byte) cost.
+rotation=(/f1k.bin /f16k.bin /f4k.bin /f64k.bin /f1k.bin /f256k.bin /f4k.bin /f16k.bin)
+if [[ $client == curl ]]; then
+    # The same rotation as wrk's keep-alive script, per_conn URLs a connection (curl keeps one
+    # connection for a run of URLs to one host).
+    {
+        echo "http1.1"
+        echo "insecure"
+        echo "silent"
+        for ((i = 0; i < per_conn; i++)); do
+            echo "url = \"$scheme://$addr_srv:$port${rotation[i % ${#rotation[@]}]}\""
+            echo "output = \"/dev/null\""
+        done
+    } >"$work/urls.cfg"
+    cat >"$work/curl-worker.sh" <<EOF
+while :; do SSLKEYLOGFILE=$out.keylog curl -K $work/urls.cfg || sleep 0.1; done
+EOF
+fi
 if ((churn)); then
     # One small object per connection: the handshake, request, response and close are the whole
     # connection, as for a client that does not reuse connections.
@@ -241,9 +319,19 @@ done
 requests_before=$(nginx_requests)
 log "capturing to $out until ${size_mb} MB (at most ${max_secs} s; wrk -t$threads -c$conns; rate $rate)"
 start=$(date +%s.%N)
-ip netns exec "$ns_cli" wrk -t "$threads" -c "$conns" -d "${max_secs}s" -s "$work/rotate.lua" \
-    "http://$addr_srv:$port/" >"$work/wrk.log" 2>&1 &
-wrk_pid=$!
+if [[ $client == wrk ]]; then
+    ip netns exec "$ns_cli" wrk -t "$threads" -c "$conns" -d "${max_secs}s" -s "$work/rotate.lua" \
+        "http://$addr_srv:$port/" >"$work/wrk.log" 2>&1 &
+    wrk_pid=$!
+else
+    for ((i = 0; i < conns; i++)); do
+        ip netns exec "$ns_cli" setsid bash "$work/curl-worker.sh" >>"$work/curl.log" 2>&1 &
+        curl_pids+=($!)
+    done
+    # The curl workers loop until stopped: a timer stands in for wrk's -d.
+    sleep "$max_secs" &
+    wrk_pid=$!
+fi
 
 reason=timeout
 while kill -0 "$wrk_pid" 2>/dev/null; do
@@ -259,7 +347,13 @@ kill -INT "$tcpdump_pid"
 wait "$tcpdump_pid" || true
 tcpdump_pid=
 end=$(date +%s.%N)
-kill -INT "$wrk_pid" 2>/dev/null || true
+for pid in "${curl_pids[@]}"; do
+    kill -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+done
+curl_pids=()
+# wrk stops on SIGINT; the curl timer (a background sleep, SIGINT ignored) on SIGTERM.
+kill "-$([[ $client == wrk ]] && echo INT || echo TERM)" "$wrk_pid" 2>/dev/null || true
 wait "$wrk_pid" 2>/dev/null || true
 wrk_pid=
 
@@ -285,8 +379,13 @@ echo "$packets" >"$out.packets"
 count() { tcpdump -r "$out" -nn "$1" 2>/dev/null | wc -l; }
 payload4='tcp[((tcp[12:1] & 0xf0) >> 2):4]'
 echo "connections:    $(count 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn') (SYNs seen)"
-echo "requests:       $(count "$payload4 = 0x47455420") (segments starting \"GET \")"
-echo "responses:      $(count "$payload4 = 0x48545450") (segments starting \"HTTP\")"
+if [[ -n $tls ]]; then
+    echo "key log:        $out.keylog ($(grep -c . "$out.keylog" 2>/dev/null || echo 0) lines)"
+    echo "(TLS: requests and responses are encrypted; count them with connlint and the key log)"
+else
+    echo "requests:       $(count "$payload4 = 0x47455420") (segments starting \"GET \")"
+    echo "responses:      $(count "$payload4 = 0x48545450") (segments starting \"HTTP\")"
+fi
 echo "frame sizes (bytes: frames, top 8):"
 tcpdump -r "$out" -nn -e 2>/dev/null |
     awk '{ for (i = 1; i < NF; i++) if ($i == "length") { l = $(i + 1); sub(":", "", l); n[l]++; break } }

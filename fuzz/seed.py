@@ -19,6 +19,13 @@ corpus the fuzzer grew is never overwritten.
 - http: the client and server byte streams of TCP connections in real
   captures (tshark's `follow,tcp,raw`), as the http target's events (see
   fuzz/src/http.rs), one Data event per chunk tshark shows.
+- decrypt: raw inputs (fuzz/src/decrypt.rs) from the samples with a key log
+  (samples/*.keylog beside the capture): each TLS stream with the key log's
+  lines for its client random, cut to MAX_DECRYPT bytes; and sealed scripts
+  for every suite: a TLS 1.3 or 1.2 connection with handshake records, the
+  switch to application keys, requests and responses, KeyUpdates, padding
+  and alerts, with the full key log, one secret missing, a wrong client
+  random, and cut into small segments.
 - reassembly: nothing to seed from (its input is an `arbitrary` script).
 """
 
@@ -353,6 +360,76 @@ def seed_tls(seen):
                     save("tls", hello, seen)
 
 
+MAX_DECRYPT = 15 << 10
+GET = b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+
+def decrypt_raw(keylog, chunks):
+    out = bytearray([1]) + struct.pack("<H", len(keylog)) + keylog
+    for is_client, data in chunks:
+        out.append(0x00 if is_client else 0x08)
+        out += struct.pack("<H", len(data)) + data
+    return bytes(out)
+
+
+def decrypt_sealed(suite_index, flags, tls13, schedule=b""):
+    """A sealed script (fuzz/src/decrypt.rs): op bytes, bit 4 the server."""
+    C, S = 0x00, 0x10
+    ops = bytearray()
+    if tls13:
+        ops += bytes([1 | S, 40]) + bytes(range(40))      # server handshake flight
+        ops += bytes([5 | S])                             # server to application keys
+        ops += bytes([1 | C, 36]) + bytes([20, 0, 0, 32]) + bytes(32)  # client Finished
+        ops += bytes([5 | C])
+    else:
+        ops += bytes([5 | C, 1 | C, 16]) + bytes([20, 0, 0, 12]) + bytes(12)
+        ops += bytes([5 | S, 1 | S, 16]) + bytes([20, 0, 0, 12]) + bytes(12)
+    ops += bytes([0 | C, len(GET)]) + GET
+    ops += bytes([4 | S, 3])                              # padding 3
+    ops += bytes([0 | S, len(OK)]) + OK
+    ops += bytes([2 | C | 0x20, 2 | S])                   # KeyUpdates
+    ops += bytes([0 | C | 0x40, len(GET)]) + GET          # a request 4 times over
+    ops += bytes([0 | S | 0xA0, 200]) + bytes(range(200))  # a 6400-byte response
+    ops += bytes([15 | S, 3 | C, 1, 0])                   # empty record, close_notify
+    return bytes([suite_index << 1, flags]) + bytes(range(7, 55)) + bytes(ops) + b"\xff" + schedule
+
+
+def seed_decrypt(seen):
+    for name in sorted(os.listdir(os.path.join(ROOT, "samples"))):
+        if not name.endswith(".keylog"):
+            continue
+        pcap = os.path.join(ROOT, "samples", name[:-len(".keylog")] + ".pcap")
+        if not os.path.exists(pcap):
+            continue
+        lines = open(os.path.join(ROOT, "samples", name), "rb").read().splitlines()
+        for stream in range(3):
+            chunks = follow(pcap, stream)
+            if not chunks or not chunks[0][0] or chunks[0][1][:1] != b"\x16":
+                continue
+            random = chunks[0][1][11:43].hex().encode()
+            keylog = b"\n".join(l for l in lines if random in l.lower()) + b"\n"
+            kept, total = [], len(keylog)
+            for c in chunks:
+                if total + len(c[1]) > MAX_DECRYPT:
+                    break
+                kept.append(c)
+                total += len(c[1]) + 3
+            save("decrypt", decrypt_raw(keylog, kept), seen)
+            # The same cut into 100-byte segments.
+            small = [(c, d[i:i + 100]) for c, d in kept for i in range(0, len(d), 100)]
+            save("decrypt", decrypt_raw(keylog, small), seen)
+    # Sealed: suites 0-15 as SUITES in fuzz/src/decrypt.rs lists them.
+    tls13 = {0, 1, 2, 3, 13, 15}
+    for i in range(16):
+        t = i in tls13
+        full = 0x0F if t else 0x10
+        for flags in (full, full | 0x80, full & ~1 & 0x1F, full | 0x20):
+            save("decrypt", decrypt_sealed(i, flags, t), seen)
+        save("decrypt", decrypt_sealed(i, full, t, bytes([6, 0x7F, 2, 0x80, 0x10] * 20)), seen)
+        save("decrypt", decrypt_sealed(i, full, t, bytes([0, 3, 0xC1, 0x40] * 20)), seen)
+
+
 def main():
     for target in sys.argv[1:]:
         directory = os.path.join(ROOT, "fuzz", "corpus", target)
@@ -370,6 +447,8 @@ def main():
             seed_http(seen)
         elif target == "tls":
             seed_tls(seen)
+        elif target == "decrypt":
+            seed_decrypt(seen)
         print("%s: %d seeds" % (target, len(seen)))
 
 

@@ -47,6 +47,9 @@ pub struct CaptureSummary {
     /// What the connections were (HTTP/1.x or what else), when the HTTP
     /// layer ran.
     pub seen: crate::http::sniff::Seen,
+    /// TLS connections read with a key log and not decrypted, by reason
+    /// and cipher suite.
+    pub undecrypted: crate::tls::UndecryptedCounts,
 }
 
 /// A finished connection with what the HTTP layer made of it.
@@ -144,6 +147,7 @@ where
         move |text: Vec<u8>| keys_in.add(&KeyLog::parse(&String::from_utf8_lossy(&text)));
     let mut hit = crate::limits::LimitsHit::default();
     let mut seen = crate::http::sniff::Seen::default();
+    let mut undecrypted = crate::tls::UndecryptedCounts::default();
     let mut summary = pipeline(
         path,
         opened,
@@ -154,6 +158,9 @@ where
             hit.add_http(&handled.http);
             if let Some(t) = &handled.tls {
                 hit.add_tls(t);
+            }
+            if let Some(d) = &handled.decryption {
+                undecrypted.add(d, handled.tls.as_deref());
             }
             let c = &f.connection;
             seen.add(
@@ -184,6 +191,7 @@ where
     );
     summary.limits_hit.merge_http(&hit);
     summary.seen = seen;
+    summary.undecrypted = undecrypted;
     summary
 }
 
@@ -388,7 +396,10 @@ impl CheckOutcome {
     /// What a check of a capture with TLS connections could not judge, in
     /// words: the note `check` prints (nothing without TLS).
     pub fn tls_note(&self) -> Option<String> {
-        tls_note(self.connections, self.tls_connections)
+        with_undecrypted(
+            tls_note(self.connections, self.tls_connections),
+            &self.summary.undecrypted,
+        )
     }
 }
 
@@ -411,6 +422,18 @@ pub fn tls_note(connections: u64, tls: u64) -> Option<String> {
         if n == 1 { "was" } else { "were" },
         if n == 1 { "it" } else { "them" },
     ))
+}
+
+/// The TLS note with, when a key log was given, what it did not decrypt
+/// (by reason and cipher suite).
+pub fn with_undecrypted(
+    note: Option<String>,
+    undecrypted: &crate::tls::UndecryptedCounts,
+) -> Option<String> {
+    match (note, undecrypted.describe()) {
+        (Some(n), Some(u)) => Some(format!("{n}; {u}")),
+        (n, u) => n.or(u),
+    }
 }
 
 /// Reads a capture through the pipeline and the linter, and collects the

@@ -10,6 +10,8 @@
 mod capture_reader;
 #[path = "../fuzz/src/decode.rs"]
 mod decode;
+#[path = "../fuzz/src/decrypt.rs"]
+mod decrypt;
 #[path = "../fuzz/src/http.rs"]
 mod http;
 #[path = "../fuzz/src/pipeline.rs"]
@@ -79,4 +81,9 @@ fn pipeline_regressions() {
 #[test]
 fn tls_regressions() {
     replay("tls", tls::run, Some(tls::describe));
+}
+
+#[test]
+fn decrypt_regressions() {
+    replay("decrypt", decrypt::run, Some(decrypt::describe));
 }

@@ -1793,6 +1793,8 @@ class TlsNginx(Direct):
     """nginx with TLS on SERVER4:443 (and PLAIN_HTTP2 on :80 for h2c); clients in subclasses."""
 
     PROTOCOLS = "TLSv1.2 TLSv1.3"
+    # TLS 1.3 suites the server allows (OpenSSL's default when None).
+    CIPHERSUITES = None
     TICKETS = "on"
     CACHE = "none"  # nginx's default: no session cache
     HTTP2 = False
@@ -1848,6 +1850,7 @@ http {{
         ssl_certificate {cert};
         ssl_certificate_key {key};
         ssl_protocols {cls.PROTOCOLS};
+        {f"ssl_conf_command Ciphersuites {cls.CIPHERSUITES};" if cls.CIPHERSUITES else ""}
         ssl_session_tickets {cls.TICKETS};
         ssl_session_cache {cls.CACHE};
         ssl_early_data {'on' if cls.EARLY_DATA else 'off'};
@@ -2037,6 +2040,23 @@ class CleanTls12ChaChaKeylog(TlsNginx):
     def run_client(cls, role):
         cls.curl(["/index.html", "/catalog.json"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
                  "--ciphers", "ECDHE-ECDSA-CHACHA20-POLY1305", port=cls.port)
+
+
+@scenario("tls-unsupported-suites-keylog", 47291, conns=3, sample=False,
+          summary="three curl connections with the key log: TLS 1.2 with a CBC suite "
+                  "(ECDHE-ECDSA-AES128-SHA256), TLS 1.3 with TLS_AES_128_CCM_SHA256, and TLS 1.3 with "
+                  "AES-128-GCM: the first two out of decryption's scope, counted by suite")
+class TlsUnsupportedSuitesKeylog(TlsNginx):
+    CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256"
+
+    @classmethod
+    def run_client(cls, role):
+        cls.curl(["/index.html"], "--http1.1", "--tlsv1.2", "--tls-max", "1.2",
+                 "--ciphers", "ECDHE-ECDSA-AES128-SHA256", port=cls.port)
+        cls.curl(["/index.html"], "--http1.1", "--tls13-ciphers", "TLS_AES_128_CCM_SHA256",
+                 port=cls.port + 1)
+        cls.curl(["/index.html"], "--http1.1", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256",
+                 port=cls.port + 2)
 
 
 @scenario("C002-proxy-connection-header-tls", 47211,

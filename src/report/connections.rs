@@ -248,7 +248,14 @@ impl ConnectionRecord {
     /// What decryption with a key log made of a TLS connection.
     pub fn with_decryption(mut self, d: Option<&crate::tls::DecryptReport>) -> Self {
         if let (Some(t), Some(d)) = (self.tls.as_mut(), d) {
-            t.decryption = Some(d.describe());
+            let mut text = d.describe();
+            // Out of decryption's scope (CBC, CCM, SSL 3.0...): say which.
+            if d.failure == Some(crate::tls::Undecrypted::UnsupportedCipher) {
+                if let Some(suite) = &t.cipher_suite {
+                    text.push_str(&format!(" ({suite})"));
+                }
+            }
+            t.decryption = Some(text);
         }
         self
     }
@@ -311,6 +318,13 @@ pub struct CaptureRecord {
     pub fragments_invalid: u64,
     /// Bounds reached, by key, with how often.
     pub limits_hit: crate::limits::LimitsHit,
+    /// TLS connections a key log did not decrypt, by reason, version and
+    /// cipher suite (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undecrypted: Vec<crate::tls::UndecryptedCount>,
+    /// The same in words, for the summary line.
+    #[serde(skip)]
+    pub undecrypted_note: Option<String>,
     pub errors: Vec<ErrorRecord>,
 }
 
@@ -352,6 +366,8 @@ impl CaptureRecord {
             fragments_over_limit: s.decode.fragments_over_limit,
             fragments_invalid: s.decode.fragments_invalid,
             limits_hit: s.limits_hit,
+            undecrypted: s.undecrypted.list(),
+            undecrypted_note: s.undecrypted.describe(),
             errors: s
                 .error
                 .iter()
@@ -462,5 +478,9 @@ pub fn summary_line(cap: &CaptureRecord) -> String {
         ));
     }
     s.push(')');
+    if let Some(u) = &cap.undecrypted_note {
+        s.push_str("; ");
+        s.push_str(u);
+    }
     s
 }

@@ -52,6 +52,10 @@ struct CaptureEntry<'a> {
     tls_connections: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// TLS connections a key log did not decrypt, by reason, version and
+    /// cipher suite (absent when none).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    undecrypted: &'a [crate::tls::UndecryptedCount],
     limits_hit: LimitsHit,
     errors: Vec<ErrorEntry<'a>>,
 }
@@ -265,6 +269,8 @@ pub struct CaptureDone {
     connections: u64,
     transactions: u64,
     tls_connections: u64,
+    undecrypted: crate::tls::UndecryptedCounts,
+    undecrypted_list: Vec<crate::tls::UndecryptedCount>,
     limits_hit: LimitsHit,
     error: Option<CaptureError>,
     pub summary: Summary,
@@ -409,7 +415,10 @@ impl CheckReport {
 impl CaptureDone {
     /// What could not be judged on the capture's TLS connections.
     fn tls_note(&self) -> Option<String> {
-        crate::analyze::tls_note(self.connections, self.tls_connections)
+        crate::analyze::with_undecrypted(
+            crate::analyze::tls_note(self.connections, self.tls_connections),
+            &self.undecrypted,
+        )
     }
 
     fn entry(&self) -> CaptureEntry<'_> {
@@ -421,6 +430,7 @@ impl CaptureDone {
             transactions: self.transactions,
             tls_connections: self.tls_connections,
             note: self.tls_note(),
+            undecrypted: &self.undecrypted_list,
             limits_hit: self.limits_hit,
             errors: self
                 .error
@@ -625,6 +635,8 @@ impl CapturePart {
             connections: check.connections,
             transactions: check.transactions,
             tls_connections: check.tls_connections,
+            undecrypted: check.summary.undecrypted.clone(),
+            undecrypted_list: check.summary.undecrypted.list(),
             limits_hit,
             error: check.summary.error.clone(),
             summary: self.summary,

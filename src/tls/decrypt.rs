@@ -356,7 +356,7 @@ impl RecordKeys {
 }
 
 /// Why a connection's records were not (all) decrypted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Undecrypted {
     /// The key log has nothing for this connection's client random.
@@ -609,6 +609,15 @@ impl Decryptor {
         self.report
     }
 
+    /// Bytes held in the record buffers (their capacity): a record body
+    /// per direction at most, and a copy of one for the TLS 1.3 key trial.
+    pub fn buffered(&self) -> usize {
+        self.dirs
+            .iter()
+            .map(|d| d.body.capacity())
+            .fold(0, usize::saturating_add)
+    }
+
     fn fail(&mut self, why: Undecrypted) {
         self.setup = Setup::Off;
         self.report.failure.get_or_insert(why);
@@ -705,7 +714,9 @@ impl Decryptor {
                         }
                         false
                     } else {
-                        d.ccs && h.content_type != ContentType::Heartbeat
+                        // Every record after it is protected, a heartbeat too
+                        // (it takes a sequence number).
+                        d.ccs
                     }
                 }
                 Setup::Waiting => {

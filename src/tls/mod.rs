@@ -59,6 +59,7 @@ mod handshake;
 mod hello;
 pub mod keylog;
 mod record;
+mod undecrypted;
 
 pub use connection::{ReleasePlace, TlsConnection};
 pub use decrypt::{DecryptReport, Decryptor, EarlyData, Plaintext, Undecrypted};
@@ -68,6 +69,7 @@ pub use facts::{
 };
 pub use keylog::{KeyLog, KeySource};
 pub use record::{ContentType, FramingLost, NoSink, RecordHeader, RecordSink};
+pub use undecrypted::{UndecryptedCount, UndecryptedCounts, MAX_UNDECRYPTED_KINDS};
 
 /// Bounds on what one TLS connection's reader may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

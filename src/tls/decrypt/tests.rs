@@ -553,6 +553,44 @@ fn tls12_records_after_change_cipher_spec() {
     }
 }
 
+#[test]
+fn a_tls12_heartbeat_after_change_cipher_spec_is_protected_and_takes_a_sequence_number() {
+    // Every record after ChangeCipherSpec is protected (RFC 5246 §6.2,
+    // RFC 6520 §3): a heartbeat too. Skipping it put the next record's
+    // sequence number off by one, and that record failed to authenticate
+    // (found by the decrypt fuzz target's clean-script oracle).
+    let master = [0x42u8; 48];
+    let log = keylog(&[("CLIENT_RANDOM", &master)]);
+    let mut seed = vec![9u8; 32];
+    seed.extend(RANDOM);
+    let mut block = vec![0u8; 2 * (16 + 4)];
+    prf(Hash::Sha256, &master, b"key expansion", &seed, &mut block).unwrap();
+    let (ck, rest) = block.split_at(16);
+    let (_, rest) = rest.split_at(16);
+    let (ci, _) = rest.split_at(4);
+    let mut d = Decryptor::new(log);
+    d.hellos(&hellos(0xC02F, false));
+    let mut out = Out::default();
+    feed(&mut d, Side::Client, &[20, 3, 3, 0, 1, 1], 1, 9, &mut out);
+    let heartbeat = b"\x01\x00\x10sixteen bytes...";
+    for (seq, typ, content) in [
+        (0, 22, &b"\x14\0\0\x0cfinished...."[..]),
+        (1, 24, &heartbeat[..]),
+        (2, 23, &b"GET / HTTP/1.1\r\n\r\n"[..]),
+    ] {
+        let record = seal12((ck, ci), AeadKind::Aes128Gcm, seq, typ, content);
+        feed(&mut d, Side::Client, &record, 2 + seq as i64, 7, &mut out);
+    }
+    assert_eq!(
+        out.plain,
+        vec![(Side::Client, 0, b"GET / HTTP/1.1\r\n\r\n".to_vec(), 4)]
+    );
+    assert!(out.lost.is_empty());
+    let r = d.finish();
+    assert_eq!(r.records, [3, 0], "the heartbeat opened, not handed over");
+    assert_eq!(r.failure, None);
+}
+
 mod props {
     use super::*;
     use proptest::prelude::*;
