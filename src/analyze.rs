@@ -332,6 +332,7 @@ where
     hit.max_tunnels = summary.decode.tunnels_over_limit;
     hit.max_connections = summary.flow.evicted;
     hit.max_lingering = summary.flow.linger_cut_late;
+    hit.max_tombstones = summary.flow.tombstones_cut;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
     summary.limits_hit = hit;
     summary
