@@ -594,9 +594,8 @@ impl Churn {
         // last close is, and the latest close is the last run's. A SYN
         // judged late (taken after later closes) knows of a run only its
         // first and last close: it links to those in its window.
-        let in_window = |c: (Timestamp, u64)| {
-            c.0 <= start && start.since(c.0) <= window && !self.expired(c)
-        };
+        let in_window =
+            |c: (Timestamp, u64)| c.0 <= start && start.since(c.0) <= window && !self.expired(c);
         let mut linked: Vec<((Timestamp, u64), Owner)> = Vec::new();
         if let Some(group) = self.groups.get(g as usize) {
             for r in &group.runs {
