@@ -50,7 +50,8 @@ pub struct Cli {
     merge_tunnels: bool,
     /// Decrypt TLS with the secrets of this NSS key log (what browsers,
     /// curl and most TLS stacks write when SSLKEYLOGFILE is set); default:
-    /// $SSLKEYLOGFILE, then `check`'s `[tls] keylog`.
+    /// the configuration's `[tls] keylog` (check, report, HAR, waterfall),
+    /// then $SSLKEYLOGFILE.
     #[arg(long, global = true, value_name = "FILE")]
     keylog: Option<String>,
     /// Colour the output: auto (a terminal, unless NO_COLOR is set), always
@@ -378,18 +379,22 @@ impl TransactionsFormat {
 
 /// The rules' configuration (`path`, or ./connlint.toml if there is one)
 /// and the bounds: what the command line set (`base`: its limits, tunnels
-/// merged or not, the key log), the file's `[limits]` under `--limit`.
+/// merged or not), the file's `[limits]` under `--limit`, and the key log
+/// as `check` finds it: `--keylog`, else the file's `[tls] keylog`, else
+/// $SSLKEYLOGFILE.
 fn config_and_limits(
     path: Option<&str>,
     selection: &CliSelection,
     cli_limits: &[String],
-    base: &Limits,
+    (base, cli_keylog): (&Limits, Option<&str>),
 ) -> Result<(Config, Limits), String> {
-    // The file's TLS keylog is `check`'s alone for now (not read here).
-    let (config, file_limits, _keylog) = load_config(path, selection)?;
+    let (config, file_limits, file_keylog) = load_config(path, selection)?;
     let mut limits = base.clone();
     for l in file_limits.iter().chain(cli_limits) {
         limits.set(l).map_err(|e| format!("limit {e}"))?;
+    }
+    if let Some(path) = keylog_path(cli_keylog, file_keylog) {
+        limits.tls_keys = Some(read_keylog(&path)?);
     }
     Ok((config, limits))
 }
@@ -399,7 +404,7 @@ fn config_and_limits(
 /// filter.
 fn default_config_and_limits(
     cli_limits: &[String],
-    base: &Limits,
+    base: (&Limits, Option<&str>),
     filter: Filter,
 ) -> Result<(Config, Limits), String> {
     let (config, mut limits) = config_and_limits(None, &CliSelection::default(), cli_limits, base)?;
@@ -438,7 +443,7 @@ fn check_each(
 fn har_command(
     captures: &[String],
     cli_limits: &[String],
-    base: &Limits,
+    base: (&Limits, Option<&str>),
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
@@ -477,7 +482,7 @@ fn waterfall_command(
     captures: &[String],
     options: WaterfallOptions,
     cli_limits: &[String],
-    base: &Limits,
+    base: (&Limits, Option<&str>),
     filter: Filter,
     view: View,
 ) -> io::Result<Outcome> {
@@ -507,7 +512,7 @@ fn report_command(
     options: ReportOptions,
     (selection, config): (&CliSelection, Option<&str>),
     cli_limits: &[String],
-    base: &Limits,
+    base: (&Limits, Option<&str>),
     view: View,
 ) -> io::Result<Outcome> {
     let captures = &input.captures;
@@ -654,8 +659,16 @@ fn run(cli: Cli) -> io::Result<Outcome> {
         }
     }
     limits.tunnels.merge = cli.merge_tunnels;
-    if !matches!(cli.command, Command::Check { .. }) {
-        // `check` reads its configuration file first: its [tls] keylog too.
+    // `check`, `report`, HAR and the waterfall read the configuration file:
+    // its [tls] keylog comes before $SSLKEYLOGFILE, so they resolve it there.
+    let reads_config = match &cli.command {
+        Command::Check { .. } | Command::Report { .. } => true,
+        Command::Transactions {
+            waterfall, format, ..
+        } => *waterfall || format.listing().is_none(),
+        _ => false,
+    };
+    if !reads_config {
         if let Some(path) = keylog_path(cli.keylog.as_deref(), None) {
             match read_keylog(&path) {
                 Ok(k) => limits.tls_keys = Some(k),
@@ -691,7 +704,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                     colour: view.term.color,
                 },
                 &cli.limits,
-                &limits,
+                (&limits, cli.keylog.as_deref()),
                 filter,
                 view,
             )
@@ -708,7 +721,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 (None, false) => har_command(
                     &input.captures,
                     &cli.limits,
-                    &limits,
+                    (&limits, cli.keylog.as_deref()),
                     limits.filter.clone(),
                     view,
                 ),
@@ -779,7 +792,7 @@ fn run(cli: Cli) -> io::Result<Outcome> {
                 config.as_deref(),
             ),
             &cli.limits,
-            &limits,
+            (&limits, cli.keylog.as_deref()),
             view,
         ),
         Command::Rules { format } => rules_command(format),

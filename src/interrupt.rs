@@ -46,6 +46,12 @@ pub fn requested() -> bool {
     flag().load(Ordering::Relaxed)
 }
 
+/// The stop flag itself, for a loop that asks once a frame: reading it is
+/// one load, where [`requested`] first checks that the flag was made.
+pub fn flag_ref() -> &'static AtomicBool {
+    flag()
+}
+
 /// Requests a stop, as a signal does.
 pub fn request() {
     flag().store(true, Ordering::Relaxed);

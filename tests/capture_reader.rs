@@ -444,6 +444,42 @@ fn pcapng_timestamps_follow_each_interfaces_resolution_and_offset() {
     assert_eq!(frames[2].orig_len, 1000);
 }
 
+/// Micro- and nanosecond ticks without an offset are worked out in place
+/// (not through pcap-file): the same values, up to the edge where the time
+/// no longer fits in i64 nanoseconds and stays at `i64::MAX`, as before.
+#[test]
+fn pcapng_micro_and_nanosecond_ticks_up_to_the_largest_time() {
+    let le = true;
+    let max_us = (i64::MAX / 1_000) as u64; // 9_223_372_036_854_775
+    let (bytes, _) = concat(&[
+        shb(le),
+        idb(le, 1, 0, &[]),
+        idb(le, 1, 0, &[(IF_TSRESOL, vec![9])]),
+        epb(le, 0, 1_700_000_000_654_321, &payload(20, 0), 20),
+        epb(le, 1, 1_700_000_000_654_321_987, &payload(21, 1), 21),
+        epb(le, 0, max_us, &payload(22, 2), 22),
+        epb(le, 0, max_us + 1, &payload(23, 3), 23),
+        epb(le, 0, u64::MAX, &payload(24, 4), 24),
+        epb(le, 1, i64::MAX as u64, &payload(25, 5), 25),
+        epb(le, 1, i64::MAX as u64 + 1, &payload(26, 6), 26),
+    ]);
+    let (frames, error) = from_bytes(&bytes);
+    assert!(error.is_none(), "{error:?}");
+    let got: Vec<i64> = frames.iter().map(|f| f.ts).collect();
+    assert_eq!(
+        got,
+        [
+            1_700_000_000_654_321_000,
+            1_700_000_000_654_321_987,
+            9_223_372_036_854_775_000,
+            i64::MAX,
+            i64::MAX,
+            i64::MAX,
+            i64::MAX,
+        ]
+    );
+}
+
 #[test]
 fn pcapng_sections_each_have_their_byte_order_and_interfaces() {
     let (bytes, _) = concat(&[

@@ -5,14 +5,15 @@
 //! scripts/tshark-decrypted-reference.py): the same requests and
 //! responses, each at the time of the frame that completed it — the
 //! plaintext carries its record's capture time. A rule reproduced inside
-//! TLS gives the finding it gives in clear; a wrong key log says why per
-//! connection and yields nothing to parse; no secret reaches any output.
+//! TLS gives the finding it gives in clear; 0-RTT early data the server
+//! accepted is read, rejected early data is not; a wrong key log says why
+//! per connection and yields nothing to parse; no secret reaches any output.
 
 use assert_cmd::Command;
 use connlint::analyze::{run, run_check, Analyzed, Limits};
 use connlint::http::Keep;
 use connlint::rules::Config;
-use connlint::tls::{KeyLog, Undecrypted};
+use connlint::tls::{EarlyData, KeyLog, Undecrypted};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ fn row(stream: u64, ts: f64, kind: &str, what: String) -> String {
 #[test]
 fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
     let names = keyed();
-    assert!(names.len() >= 7, "{names:?}");
+    assert!(names.len() >= 10, "{names:?}");
     for name in names {
         let capture = samples().join(format!("{name}.pcap"));
         let conns = analyze(
@@ -66,17 +67,25 @@ fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
             &limits_with(&samples().join(format!("{name}.keylog"))),
         );
         let mut ours = Vec::new();
+        // tshark also reads 0-RTT data the server rejected (and never
+        // read): on such a connection its requests before the ServerHello
+        // are left out (only those are).
+        let mut skipped_early = Vec::new();
         for a in &conns {
             let d = a
                 .decryption
                 .as_ref()
                 .expect("a TLS connection with a key log");
-            assert_eq!(
-                d.describe(),
-                "decrypted",
-                "{name} connection {}",
-                a.connection.id
+            assert!(
+                d.decrypted() && d.describe().starts_with("decrypted"),
+                "{name} connection {}: {}",
+                a.connection.id,
+                d.describe()
             );
+            if d.early_data == Some(EarlyData::Rejected) {
+                let tls = a.tls.as_ref().unwrap();
+                skipped_early.push((a.connection.id, tls.server_hello_ts.unwrap()));
+            }
             for tx in &a.http.transactions {
                 let req = tx.request.as_ref().unwrap();
                 // tshark dissects a message at the frame that completed it
@@ -114,9 +123,35 @@ fn decrypted_transactions_equal_tsharks_reading_with_the_key_log() {
                     "request" => format!("{} {}", f[4], f[5]),
                     _ => f[6].to_string(),
                 };
-                row(f[0].parse().unwrap(), f[2].parse().unwrap(), f[3], what)
+                (
+                    f[0].parse::<u64>().unwrap(),
+                    f[2].parse::<f64>().unwrap(),
+                    f[3],
+                    what,
+                )
             })
+            .filter(|(stream, ts, kind, _)| {
+                !skipped_early.iter().any(|(id, hello)| {
+                    id == stream && *kind == "request" && *ts < hello.as_secs_f64()
+                })
+            })
+            .map(|(stream, ts, kind, what)| row(stream, ts, kind, what))
             .collect();
+        let left_out = reference.lines().count() - 1 - theirs.len();
+        assert_eq!(
+            left_out,
+            skipped_early.len(),
+            "{name}: one early request each"
+        );
+        // By time within each connection (a pipelined request comes
+        // before the response to the one ahead of it).
+        let by_time = |r: &String| {
+            let f: Vec<&str> = r.split('\t').collect();
+            (f[0].parse::<u64>().unwrap(), f[1].to_string())
+        };
+        ours.sort_by_key(by_time);
+        let mut theirs = theirs;
+        theirs.sort_by_key(by_time);
         assert!(!theirs.is_empty(), "{name}: tshark read no HTTP");
         assert_eq!(ours, theirs, "{name}");
     }
@@ -246,45 +281,58 @@ fn a_response_cut_inside_tls_is_one_http_finding_with_the_key_log() {
 
 #[test]
 fn the_cli_marks_decrypted_connections_and_never_prints_a_secret() {
-    let name = "clean-tls12-keepalive-keylog";
-    let capture = samples().join(format!("{name}.pcap"));
-    let keylog = samples().join(format!("{name}.keylog"));
-    let text = std::fs::read_to_string(&keylog).unwrap();
-    let secrets: Vec<String> = text
-        .lines()
-        .map(|l| l.rsplit_once(' ').unwrap().1.to_ascii_lowercase())
-        .collect();
-    assert!(!secrets.is_empty());
     let mut seen_decrypted = false;
-    for args in [
-        vec!["connections"],
-        vec!["connections", "--format", "json"],
-        vec!["transactions", "--format", "json"],
-        vec!["check", "--format", "json"],
-        vec!["check"],
+    // TLS 1.2, and TLS 1.3 with 0-RTT (the early traffic secret too); every
+    // command and output that reads a key log.
+    for name in [
+        "clean-tls12-keepalive-keylog",
+        "clean-tls13-early-data-keylog",
     ] {
-        let out = Command::cargo_bin("connlint")
-            .unwrap()
-            .arg("--keylog")
-            .arg(&keylog)
-            .args(&args)
-            .arg(&capture)
-            .env_remove("SSLKEYLOGFILE")
-            .output()
-            .unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .to_ascii_lowercase();
-        seen_decrypted |= all.contains("decrypted");
-        for s in &secrets {
-            assert!(!all.contains(&s[..16]), "{args:?} printed a secret");
+        let capture = samples().join(format!("{name}.pcap"));
+        let keylog = samples().join(format!("{name}.keylog"));
+        let text = std::fs::read_to_string(&keylog).unwrap();
+        let secrets: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.rsplit_once(' ').unwrap().1.to_ascii_lowercase())
+            .collect();
+        assert!(!secrets.is_empty());
+        for args in [
+            vec!["connections"],
+            vec!["connections", "--format", "json"],
+            vec!["transactions", "--format", "json"],
+            vec!["transactions", "--format", "har"],
+            vec!["transactions", "--waterfall"],
+            vec!["report", "-o", "-"],
+            vec!["check", "--format", "json"],
+            vec!["check", "--format", "sarif"],
+            vec!["check"],
+        ] {
+            let out = Command::cargo_bin("connlint")
+                .unwrap()
+                .arg("--keylog")
+                .arg(&keylog)
+                .args(&args)
+                .arg(&capture)
+                .env_remove("SSLKEYLOGFILE")
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .to_ascii_lowercase();
+            seen_decrypted |= all.contains("decrypted");
+            for s in &secrets {
+                assert!(!all.contains(&s[..16]), "{name} {args:?} printed a secret");
+            }
         }
     }
     assert!(seen_decrypted);
     // SSLKEYLOGFILE is the default.
+    let capture = samples().join("clean-tls12-keepalive-keylog.pcap");
+    let keylog = samples().join("clean-tls12-keepalive-keylog.keylog");
     let out = Command::cargo_bin("connlint")
         .unwrap()
         .arg("connections")
@@ -301,6 +349,9 @@ fn secrets_injected_into_pcapng_decrypt_without_a_key_log() {
     for name in [
         "clean-tls13-keepalive-keylog",
         "clean-tls12-chacha20-keylog",
+        "clean-tls13-early-data-keylog",
+        "T001-nagle-delayed-ack-stall-tls-keylog",
+        "P001-pipelined-before-persistence-known-tls",
     ] {
         let summary = |conns: &[Analyzed]| {
             conns
@@ -355,4 +406,239 @@ fn har_report_and_waterfall_decrypt_with_the_key_log_too() {
         serde_json::from_str(&connlint(&["transactions", "--format", "har"])).unwrap();
     assert_eq!(har["log"]["entries"].as_array().unwrap().len(), listed);
     assert!(connlint(&["transactions", "--waterfall"]).contains(" 3 tx"));
+}
+
+#[test]
+fn report_har_and_waterfall_read_the_configurations_key_log() {
+    // No --keylog, no $SSLKEYLOGFILE: `[tls] keylog` of ./connlint.toml
+    // (relative to it) is where the secrets come from, as for `check`.
+    let name = "clean-tls13-keepalive-keylog";
+    let capture = samples().join(format!("{name}.pcap"));
+    let text = std::fs::read_to_string(samples().join(format!("{name}.keylog"))).unwrap();
+    let secrets: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.rsplit_once(' ').map(|(_, s)| s.to_ascii_lowercase()))
+        .filter(|s| s.len() >= 64)
+        .collect();
+    assert!(!secrets.is_empty());
+    let dir = std::env::temp_dir().join(format!("connlint-tls-config-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::write(dir.join("keys/session.keylog"), &text).unwrap();
+    let run = |with_config: bool, args: &[&str]| {
+        std::fs::write(
+            dir.join("connlint.toml"),
+            if with_config {
+                "[tls]\nkeylog = \"keys/session.keylog\"\n"
+            } else {
+                ""
+            },
+        )
+        .unwrap();
+        let out = Command::cargo_bin("connlint")
+            .unwrap()
+            .current_dir(&dir)
+            .args(args)
+            .arg(&capture)
+            .env_remove("SSLKEYLOGFILE")
+            .env("COLUMNS", "160")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)).to_ascii_lowercase();
+        for s in &secrets {
+            assert!(!all.contains(&s[..16]), "{args:?} printed a secret");
+        }
+        stdout
+    };
+    let har_entries = |with: bool| {
+        let har: serde_json::Value =
+            serde_json::from_str(&run(with, &["transactions", "--format", "har"])).unwrap();
+        har["log"]["entries"].as_array().unwrap().len()
+    };
+    assert_eq!(har_entries(true), 3, "three GETs on one connection");
+    assert_eq!(har_entries(false), 0, "without the key log nothing is read");
+
+    let waterfall = |with: bool| run(with, &["transactions", "--waterfall"]);
+    assert!(waterfall(true).contains(" 3 tx"), "{}", waterfall(true));
+    assert!(!waterfall(false).contains(" 3 tx"));
+
+    // The report lists the decrypted requests' URIs (encrypted, none).
+    let report = |with: bool| run(with, &["report", "-o", "-"]);
+    assert!(report(true).contains("/style.css"));
+    assert!(!report(false).contains("/style.css"));
+
+    // `check` as before (its [tls] keylog was read already).
+    assert!(run(true, &["check"]).contains(" 3 transactions"));
+    assert!(run(false, &["check"]).contains(" 0 transactions"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A finding as (rule, transaction, the values of the evidence keys named).
+type Summary = (&'static str, Option<u64>, Vec<Option<serde_json::Value>>);
+
+/// The findings of `check` as (rule, transaction) and the evidence named.
+fn findings_of(o: &connlint::analyze::CheckOutcome, keys: &[&str]) -> Vec<Summary> {
+    let mut v: Vec<_> = o
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.transaction,
+                keys.iter().map(|k| f.evidence.get(*k).cloned()).collect(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    v
+}
+
+#[test]
+fn nagle_stall_and_pipelining_inside_tls_are_the_clear_samples_findings() {
+    // Each TLS sample replays a clear one's write pattern (Python's ssl on
+    // both sides, the client's key log beside it): `check` with the key log
+    // finds the clear sample's rules on the same transactions, described
+    // the same way; the numbers differ by the records' 22 bytes each
+    // (header, type, tag) and the link's timing, not in kind.
+    let config = Config::default_all();
+    for (clear, tls, keys) in [
+        (
+            "T001-nagle-delayed-ack-stall-client-side",
+            "T001-nagle-delayed-ack-stall-tls-keylog",
+            &["sender", "message", "held_segment_in"][..],
+        ),
+        (
+            "P001-pipelined-before-persistence-known",
+            "P001-pipelined-before-persistence-known-tls",
+            &["requests_before_confirmation"][..],
+        ),
+    ] {
+        let clear_o = run_check(
+            samples().join(format!("{clear}.pcap")).to_str().unwrap(),
+            &Limits::default(),
+            &config,
+        );
+        let tls_o = run_check(
+            samples().join(format!("{tls}.pcap")).to_str().unwrap(),
+            &limits_with(&samples().join(format!("{tls}.keylog"))),
+            &config,
+        );
+        let c = findings_of(&clear_o, keys);
+        assert!(!c.is_empty(), "{clear}");
+        assert_eq!(findings_of(&tls_o, keys), c, "{tls}");
+        assert_eq!(tls_o.tls_connections, 0, "{tls}: judged whole, decrypted");
+    }
+    // The stall's numbers: the held write is the POST head's record (its
+    // plaintext plus 22 bytes), the released one the body's.
+    let tls_o = run_check(
+        samples()
+            .join("T001-nagle-delayed-ack-stall-tls-keylog.pcap")
+            .to_str()
+            .unwrap(),
+        &limits_with(&samples().join("T001-nagle-delayed-ack-stall-tls-keylog.keylog")),
+        &config,
+    );
+    let conns = analyze(
+        &samples().join("T001-nagle-delayed-ack-stall-tls-keylog.pcap"),
+        &limits_with(&samples().join("T001-nagle-delayed-ack-stall-tls-keylog.keylog")),
+    );
+    let req = conns[0].http.transactions[0].request.as_ref().unwrap();
+    let f = &tls_o.findings[0];
+    let num = |k: &str| f.evidence.get(k).and_then(|v| v.as_u64()).unwrap();
+    assert_eq!(num("small_segment_bytes"), req.head_bytes + 22);
+    assert_eq!(num("released_bytes"), req.body_bytes + 22);
+    // Without the key log: the same stall, described by its TLS records.
+    let blind = run_check(
+        samples()
+            .join("T001-nagle-delayed-ack-stall-tls-keylog.pcap")
+            .to_str()
+            .unwrap(),
+        &Limits::default(),
+        &config,
+    );
+    assert_eq!(
+        findings_of(&blind, &["held_segment_in"]),
+        vec![("T001", None, vec![Some("tls_record".into())])]
+    );
+}
+
+#[test]
+fn early_data_the_server_accepted_is_read_and_rejected_early_data_is_not() {
+    let name = "clean-tls13-early-data-keylog";
+    let conns = analyze(
+        &samples().join(format!("{name}.pcap")),
+        &limits_with(&samples().join(format!("{name}.keylog"))),
+    );
+    assert_eq!(conns.len(), 3);
+    let early: Vec<_> = conns
+        .iter()
+        .map(|a| a.decryption.unwrap().early_data)
+        .collect();
+    assert_eq!(
+        early,
+        [None, Some(EarlyData::Accepted), Some(EarlyData::Rejected)]
+    );
+    // Accepted: the first request is the 0-RTT one, sent with the
+    // ClientHello, before the ServerHello; its response follows the
+    // handshake.
+    let a = &conns[1];
+    let tls = a.tls.as_ref().unwrap();
+    let tx = &a.http.transactions[0];
+    let req = tx.request.as_ref().unwrap();
+    assert_eq!(tx.uri.as_deref(), Some("/index.html"));
+    assert!(req.first_byte_ts <= tls.client_hello_ts.unwrap());
+    assert!(req.last_byte_ts < tls.server_hello_ts.unwrap());
+    assert_eq!(Some(req.first_frame), tls.client_hello_frame);
+    assert_eq!(tx.status, Some(200));
+    let d = a.decryption.unwrap();
+    assert_eq!(d.early_data_bytes, req.head_bytes);
+    assert_eq!(
+        d.describe(),
+        "decrypted; 0-RTT early data accepted",
+        "the connections column says so"
+    );
+    // Rejected (a full handshake: nginx reloaded, the ticket unreadable):
+    // the early GET is not read, nothing fails, and the two GETs sent after
+    // the handshake are the connection's transactions.
+    let r = &conns[2];
+    let d = r.decryption.unwrap();
+    assert_eq!((d.failure, d.early_data_records), (None, 1));
+    assert!(d.early_data_skipped_bytes > 0 && d.early_data_bytes == 0);
+    let uris: Vec<_> = r
+        .http
+        .transactions
+        .iter()
+        .map(|t| t.uri.clone().unwrap())
+        .collect();
+    assert_eq!(uris, ["/style.css", "/catalog.json"]);
+    // Without the early secret the 0-RTT record is counted, not read, and
+    // the rest of the connection still decrypts.
+    let text = std::fs::read_to_string(samples().join(format!("{name}.keylog"))).unwrap();
+    let no_early: String = text
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let limits = Limits {
+        tls_keys: Some(Arc::new(KeyLog::parse(&no_early))),
+        ..Limits::default()
+    };
+    let blind = analyze(&samples().join(format!("{name}.pcap")), &limits);
+    // Accepted, the early request unreadable: the client's plaintext lacks
+    // its start (the server's first answer is to a request not seen), so
+    // the connection is not taken as decrypted, and says why.
+    let d = blind[1].decryption.unwrap();
+    assert_eq!(d.early_data, Some(EarlyData::Unknown));
+    assert!(!d.decrypted());
+    assert_eq!(
+        d.describe(),
+        "could not decrypt: no matching secret; 0-RTT early data not read"
+    );
+    // Rejected: nothing of it was needed; the connection decrypts whole.
+    let d = blind[2].decryption.unwrap();
+    assert_eq!(
+        (d.early_data, d.decrypted()),
+        (Some(EarlyData::Unknown), true)
+    );
+    assert_eq!(blind[2].http.transactions.len(), 2);
 }

@@ -1798,6 +1798,8 @@ class TlsNginx(Direct):
     HTTP2 = False
     PLAIN_HTTP2 = False
     KEEPALIVE = "5s"
+    EARLY_DATA = False
+    EXTRA = ""  # more server-block directives
     FILES = {
         "index.html": page("Joe's Hardware: hammers, saws, pliers"),
         "catalog.json": b'{"items":[' + b",".join(b'{"sku":%d,"name":"tool %d","price":%d}' % (i, i, 5 + i) for i in range(40)) + b"]}\n",
@@ -1848,6 +1850,8 @@ http {{
         ssl_protocols {cls.PROTOCOLS};
         ssl_session_tickets {cls.TICKETS};
         ssl_session_cache {cls.CACHE};
+        ssl_early_data {'on' if cls.EARLY_DATA else 'off'};
+        {cls.EXTRA}
         root {www};
     }}
 }}
@@ -2191,6 +2195,180 @@ class T001Tls(Direct):
         s.sendall(cls.BODY)
         Peer(s).read_response()
         s.close()
+
+
+def tls_server_context(work):
+    """A TLS server context for Python scenario servers (OpenSSL, TLS 1.2 and 1.3), throwaway certificate."""
+    key, cert = throwaway_certificate(work)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def tls_client_context():
+    """A TLS client context that writes its secrets where record.sh keeps them (NAME.keylog)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.keylog_filename = os.path.join(work_dir(), "keylog")
+    return ctx
+
+
+def tls_close(sock):
+    """close_notify, then the peer's (or its FIN), then FIN: what a TLS stack that closes cleanly does
+    (a Python ssl socket closed without it makes OpenSSL 3 answer the FIN with a fatal alert and RSTs)."""
+    try:
+        sock.unwrap()
+    except (ssl.SSLError, OSError, ValueError):
+        pass
+    sock.close()
+
+
+@scenario("T001-nagle-delayed-ack-stall-tls-keylog", 47213,
+          summary="T001-nagle-delayed-ack-stall-tls again with the client's key log: decrypted, the held write is the POST's body")
+class T001TlsKeylog(T001Tls):
+    @classmethod
+    def server(cls, role):
+        ctx = tls_server_context(work_dir())
+        ls = listen(SERVER4, TLS_PORT)
+        ready(role)
+        raw, _ = ls.accept()
+        nodelay(raw)
+        c = ctx.wrap_socket(raw, server_side=True)
+        p = Peer(c)
+        p.read_request()
+        time.sleep(2 * THINK)  # keeps the one exchange from being handshake-dominated (S001)
+        c.sendall(response("201 Created", [("Content-Type", "application/json")], b'{"order":7}\n'))
+        try:
+            p.drain_to_eof()  # up to the client's close_notify
+        except (ssl.SSLError, OSError):
+            pass
+        tls_close(c)
+
+    @classmethod
+    def client(cls, role):
+        raw = connect(CLIENT4, cls.port, SERVER4, TLS_PORT, nodelay_on=False)
+        s = tls_client_context().wrap_socket(raw, server_hostname=TLS_HOST)
+        time.sleep(0.1)
+        head = request("POST", "/orders", [("Content-Type", "application/json"),
+                                           ("Content-Length", str(len(cls.BODY)))], host=TLS_HOST)
+        s.sendall(head)  # write (one TLS record) ...
+        s.sendall(cls.BODY)  # ... write (a second record, held by Nagle until the head is ACKed) ...
+        Peer(s).read_response()  # ... read
+        tls_close(s)
+
+
+@scenario("P001-pipelined-before-persistence-known-tls", 47214,
+          summary="P001's exchange inside TLS 1.3 with the client's key log: the second GET 5 ms after the first, before any response")
+class P001Tls(Direct):
+    """P001-pipelined-before-persistence-known with both programs speaking TLS (Python's ssl)."""
+
+    @classmethod
+    def server(cls, role):
+        ctx = tls_server_context(work_dir())
+        ls = listen(SERVER4, TLS_PORT)
+        ready(role)
+        raw, _ = ls.accept()
+        nodelay(raw)
+        c = ctx.wrap_socket(raw, server_side=True)
+        p = Peer(c)
+        p.read_request()
+        p.read_request()
+        time.sleep(THINK)
+        c.sendall(response("200 OK", [("Content-Type", "text/css")], b"body{}\n"))
+        c.sendall(response("200 OK", [("Content-Type", "text/javascript")], b"void 0;\n"))
+        try:
+            p.drain_to_eof()  # up to the client's close_notify
+        except (ssl.SSLError, OSError):
+            pass
+        tls_close(c)
+
+    @classmethod
+    def client(cls, role):
+        raw = connect(CLIENT4, cls.port, SERVER4, TLS_PORT)
+        s = tls_client_context().wrap_socket(raw, server_hostname=TLS_HOST)
+        p = Peer(s)
+        s.sendall(request("GET", "/site.css", host=TLS_HOST))
+        time.sleep(0.005)
+        s.sendall(request("GET", "/site.js", host=TLS_HOST))
+        p.read_response()
+        p.read_response()
+        tls_close(s)
+
+
+@scenario("clean-tls13-early-data-keylog", 47221, conns=3,
+          summary="openssl s_client resumes a TLS 1.3 session with 0-RTT early data (a GET) to nginx with ssl_early_data on, then offers the same ticket again: early data rejected")
+class CleanTls13EarlyData(TlsNginx):
+    """Three openssl s_client runs with the key log (-keylogfile):
+
+    1. a full handshake, two GETs, the session saved (-sess_out);
+    2. the session offered again (-sess_in) with a GET as 0-RTT early data
+       (-early_data FILE), then a second GET after the handshake;
+    3. nginx reloaded (SIGHUP: new ticket keys), the second run's session
+       offered with the same early data: the server cannot open the ticket, so
+       it refuses the PSK, makes a full handshake and skips the early data;
+       it answers only the two GETs sent after the handshake (s_client does
+       not send rejected early data again).
+
+    Each run's last GET says Connection: close. nginx closes with lingering
+    (`lingering_close always`: close_notify, FIN, then it reads until the
+    client's FIN) so that s_client's close_notify, which answers nginx's
+    after the FIN, is read rather than reset (an R003 of its own).
+    """
+
+    PROTOCOLS = "TLSv1.3"
+    CACHE = "shared:SSL:1m"
+    EARLY_DATA = True
+    EXTRA = "lingering_close always;"
+
+    @classmethod
+    def one(cls, port, sess_in, sess_out, early=None, paths=()):
+        set_client_port(port)
+        work = work_dir()
+        args = ["openssl", "s_client", "-connect", f"{SERVER4}:{TLS_PORT}", "-servername", TLS_HOST,
+                "-quiet", "-no_ign_eof", "-keylogfile", os.path.join(work, "keylog"), "-sess_out", sess_out]
+        if sess_in:
+            args += ["-sess_in", sess_in]
+        if early:
+            path = os.path.join(work, f"early-{port}.txt")
+            with open(path, "wb") as f:
+                f.write(request("GET", early, host=TLS_HOST))
+            args += ["-early_data", path]
+        log("client", " ".join(args))
+        p = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        reader = Peer(FileSock(p.stdout))
+        rejected = cls.REJECTED.get(port, False)
+        if early and not rejected:
+            reader.read_response()  # the answer to the early request
+        for i, path in enumerate(paths):
+            last = i == len(paths) - 1
+            headers = [("Connection", "close")] if last else []
+            p.stdin.write(request("GET", path, headers, host=TLS_HOST))
+            p.stdin.flush()
+            reader.read_response()
+            time.sleep(0.005)
+        reader.drain_to_eof()
+        p.stdin.close()
+        p.wait(10)
+        log("client", p.stderr.read().decode("latin-1", "replace"))
+
+    REJECTED = {}
+
+    @classmethod
+    def run_client(cls, role):
+        work = work_dir()
+        sess = [os.path.join(work, f"session-{i}.pem") for i in range(3)]
+        cls.one(cls.port, None, sess[0], paths=("/index.html", "/style.css"))
+        time.sleep(0.3)
+        cls.one(cls.port + 1, sess[0], sess[1], early="/index.html", paths=("/style.css",))
+        time.sleep(0.3)
+        with open(os.path.join(work, "nginx.pid")) as f:
+            os.kill(int(f.read().strip()), signal.SIGHUP)  # a new worker with new ticket keys
+        time.sleep(0.5)
+        cls.REJECTED[cls.port + 2] = True
+        cls.one(cls.port + 2, sess[1], sess[2], early="/index.html", paths=("/style.css", "/catalog.json"))
 
 
 # ---------------------------------------------------------------- entry point

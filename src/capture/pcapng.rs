@@ -288,6 +288,25 @@ impl PcapNgFile {
         high: u32,
         low: u32,
     ) -> Timestamp {
+        // The common case, micro- or nanoseconds since 1970 with no
+        // `if_tsoffset`, worked out here: pcap-file's general path makes a
+        // `Duration` through a 128-bit division on every packet. The value
+        // is the one that path gives (ticks times the unit, at most
+        // `i64::MAX` nanoseconds).
+        if interface.offset_secs == 0 {
+            let unit_ns = match interface.resolution {
+                InterfaceTsResolution::MICRO => Some(1_000),
+                InterfaceTsResolution::NANO => Some(1),
+                _ => None,
+            };
+            if let Some(unit_ns) = unit_ns {
+                let ticks = (u64::from(high) << 32) | u64::from(low);
+                let nanos = ticks
+                    .checked_mul(unit_ns)
+                    .and_then(|n| i64::try_from(n).ok());
+                return Timestamp(nanos.unwrap_or(i64::MAX));
+            }
+        }
         match self
             .parser
             .state()

@@ -181,6 +181,12 @@ pub struct Reorder {
     seq: u64,
     /// Buffers of frames passed on, for the next ones held.
     spare: Vec<Vec<u8>>,
+    /// The steady state of a capture in order: nothing held or pending,
+    /// and the last frame passed on is the latest read, at this time.
+    /// While it is set, `prev`, `latest` and `released` are not kept up to
+    /// date (they all equal it): [`Reorder::passes_straight`] looks at this
+    /// one field, which is what keeps the stage's cost per frame small.
+    steady: Option<Timestamp>,
     pub stats: ReorderStats,
 }
 
@@ -202,7 +208,35 @@ impl Reorder {
             released: None,
             seq: 0,
             spare: Vec::new(),
+            steady: None,
             stats: ReorderStats::default(),
+        }
+    }
+
+    /// Whether a frame at `ts` may go on at once, as it is (borrowed, not
+    /// copied): the capture is in its steady state (see `steady`) and the
+    /// frame is not earlier than the one before it, nor a clock jump away.
+    /// Then the frame counts as passed on, and the caller hands it on
+    /// itself; otherwise it goes to [`Reorder::push`]. The same frames pass
+    /// as through `push`, in the same order: this is `push`'s in-order path
+    /// with its bookkeeping reduced to one timestamp.
+    #[inline(always)]
+    pub fn passes_straight(&mut self, ts: Timestamp) -> bool {
+        match self.steady {
+            Some(t) if ts >= t && ts.since(t) <= self.jump_ns => {
+                self.steady = Some(ts);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Leaves the steady state: the fields it stood for get its time.
+    fn unsteady(&mut self) {
+        if let Some(t) = self.steady.take() {
+            self.prev = Some(t);
+            self.latest = Some(t);
+            self.released = Some(t);
         }
     }
 
@@ -210,12 +244,21 @@ impl Reorder {
     /// in time order.
     #[inline]
     pub fn push(&mut self, frame: Frame<'_>, out: &mut impl FnMut(Frame<'_>)) {
+        if self.passes_straight(frame.ts) {
+            out(frame);
+            return;
+        }
+        self.unsteady();
         // The fast path: a frame close to the one before it, nothing held
         // for the clock check.
         if let (Some(prev), true) = (self.prev, self.pending.is_empty()) {
             if self.close(prev, frame.ts) {
                 self.prev = Some(frame.ts);
                 if self.passes(frame.ts) {
+                    if self.latest == self.prev {
+                        // Not earlier than any frame before it.
+                        self.steady = self.latest;
+                    }
                     out(frame);
                 } else {
                     self.place(Item::Borrowed(frame), out);
@@ -232,6 +275,7 @@ impl Reorder {
 
     /// The end of the capture: everything held goes to `out`, in time order.
     pub fn finish(&mut self, out: &mut impl FnMut(Frame<'_>)) {
+        self.unsteady();
         let mut pending = std::mem::take(&mut self.pending).into_iter();
         match (self.prev, pending.next(), pending.next()) {
             (Some(prev), Some(mut lone), _) => {
@@ -482,6 +526,43 @@ mod tests {
         assert_eq!(stats.frames_reordered + stats.frames_out_of_order, 0);
         // Held while the capture started, then passed straight through.
         assert_eq!(stats.max_held_frames, SETTLE_FRAMES);
+    }
+
+    #[test]
+    fn the_steady_state_passes_frames_not_earlier_and_not_a_jump_away() {
+        let data = [0u8; 60];
+        let at = |ns: i64| Timestamp(T0 + ns);
+        let frame = |number: u64, ns: i64| Frame {
+            number,
+            offset: 0,
+            ts: at(ns),
+            link_type: LinkType(1),
+            data: &data,
+            orig_len: 60,
+        };
+        let mut r = Reorder::new(ReorderLimits::default());
+        let mut got = Vec::new();
+        let mut out = |f: Frame<'_>| got.push(f.number);
+        // Held while the capture starts; the frame after that settles it.
+        for i in 0..=SETTLE_FRAMES {
+            assert!(!r.passes_straight(at(i as i64)));
+            r.push(frame(i + 1, i as i64), &mut out);
+        }
+        let last = SETTLE_FRAMES as i64;
+        // The same time passes; a nanosecond earlier does not (push keeps
+        // it in file order, within the tolerance), and the state returns
+        // with a frame not earlier than the latest.
+        assert!(r.passes_straight(at(last)));
+        assert!(!r.passes_straight(at(last - 1)));
+        r.push(frame(2000, last - 1), &mut out);
+        assert!(!r.passes_straight(at(last + 1)));
+        r.push(frame(2001, last + 1), &mut out);
+        // Up to a clock jump away, and not one nanosecond more.
+        assert!(r.passes_straight(at(last + 1 + CLOCK_JUMP_NS)));
+        assert!(!r.passes_straight(at(last + 2 + 2 * CLOCK_JUMP_NS)));
+        assert_eq!(got.len() as u64, SETTLE_FRAMES + 3);
+        assert_eq!(got[got.len() - 2..], [2000, 2001]);
+        assert_eq!(r.stats.frames_reordered + r.stats.frames_out_of_order, 0);
     }
 
     #[test]

@@ -376,7 +376,11 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
                 let after = entry.buffered();
                 let id = entry.conn.id;
                 let closing = !was_closing && entry.closing_since.is_some();
-                self.account(before, after, seg.ts, &key);
+                // Nothing buffered before or after (data in order, the
+                // common case): the count stands and no budget can run out.
+                if before != 0 || after != 0 {
+                    self.account(before, after, seg.ts, &key);
+                }
                 if closing {
                     self.linger(key, id, done);
                 }

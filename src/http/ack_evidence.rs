@@ -118,6 +118,7 @@ impl HttpConnection {
 
     /// A segment of the connection: the client's acknowledgements, and how
     /// far the server's stream was seen.
+    #[inline]
     pub(super) fn ack_segment(&mut self, from: Side, seg: &SegmentMeta) {
         match from {
             Side::Server => {

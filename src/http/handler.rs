@@ -232,6 +232,9 @@ impl ConnectionHandler {
         }
     }
 
+    /// Runs after every delivered range: inlined, so that when the
+    /// transactions are kept it costs one test.
+    #[inline]
     fn drain_settled(&mut self) {
         if !self.keep.transactions {
             let n = self.http.drain_settled(None).count() as u64;
@@ -258,6 +261,7 @@ impl ConnectionHandler {
         }
     }
 
+    #[inline]
     fn http_data(&mut self, from: Side, offset: u64, bytes: &[u8], ts: Timestamp) {
         self.http.on_data(from, offset, bytes, ts);
         self.drain_settled();
@@ -282,7 +286,10 @@ impl ConnectionHandler {
             Some(opening) => {
                 // What the HTTP parser was fed while undecided (a few
                 // bytes of a tiny first segment) is not HTTP.
+                let frame = self.http.frame;
                 self.http = HttpConnection::new(self.http.limits);
+                // The frame being read stays (0-RTT data may share it).
+                self.http.frame = frame;
                 if opening == Opening::H2c {
                     self.route = Route::H2c;
                     return;
@@ -338,6 +345,12 @@ impl Plaintext for ToHttp<'_> {
         // as bytes).
         self.0.on_gap(from, offset, u64::MAX, ts);
     }
+    fn frame(&self) -> u64 {
+        self.0.frame
+    }
+    fn set_frame(&mut self, frame: u64) {
+        self.0.frame = frame;
+    }
 }
 
 impl StreamHandler for ConnectionHandler {
@@ -389,6 +402,7 @@ impl StreamHandler for ConnectionHandler {
         }
         self.http.on_rst(from, ts);
     }
+    #[inline]
     fn on_segment(&mut self, from: Side, segment: &SegmentMeta) {
         match (self.route, self.tls.as_mut()) {
             (Route::Tls, Some(t)) => t.on_segment(from, segment),
@@ -415,7 +429,13 @@ impl StreamHandler for ConnectionHandler {
         if self.releases.len() < MAX_RELEASES {
             self.releases.push(*release);
             if let Some(t) = &self.tls {
-                self.places.push(t.place(release));
+                let mut place = t.place(release);
+                // Decrypted: where the held write ended among the messages.
+                place.held_plaintext = self
+                    .decryptor
+                    .as_ref()
+                    .and_then(|d| d.plaintext_of_record_ending(release.sender, release.held_end));
+                self.places.push(place);
             }
         } else {
             self.releases_dropped = self.releases_dropped.saturating_add(1);

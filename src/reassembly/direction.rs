@@ -291,7 +291,10 @@ impl Reassembler {
             }
             self.stats.data_segments = self.stats.data_segments.saturating_add(1);
             self.deliver(side, start, captured, len, skip, ts, handler);
-            self.drain(side, handler);
+            // Nothing waits behind the data nearly always: skip the call.
+            if !self.pending.is_empty() {
+                self.drain(side, handler);
+            }
             if probe {
                 SegmentKind::ZeroWindowProbe
             } else {

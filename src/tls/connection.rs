@@ -56,6 +56,9 @@ pub struct ReleasePlace {
     /// The record the released data began in, and whether it began it.
     pub released: Option<(RecordKind, u16)>,
     pub release_starts_record: bool,
+    /// On a decrypted connection: the plaintext range of the held record's
+    /// application data (set by the caller that holds the decryptor).
+    pub held_plaintext: Option<(u64, u64)>,
 }
 
 /// One record start, for [`ReleasePlace`].
@@ -240,6 +243,7 @@ impl TlsConnection {
             held_ends_record: held.is_some_and(|p| p.end == release.held_end),
             released: released.map(|p| (p.kind, p.len)),
             release_starts_record: released.is_some_and(|p| p.offset == release.release_offset),
+            held_plaintext: None,
         }
     }
 

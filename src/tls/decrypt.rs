@@ -19,7 +19,23 @@
 //! keys until one fails to authenticate with them and does with the
 //! application keys (an AEAD tag makes the trial exact); a KeyUpdate
 //! message under the application keys moves to the next generation
-//! (§7.2). Client 0-RTT data is not decrypted (counted).
+//! (§7.2).
+//!
+//! TLS 1.3 0-RTT (§2.3, §4.2.10): a client resuming a session may send
+//! early data right after its ClientHello, protected with keys from
+//! `CLIENT_EARLY_TRAFFIC_SECRET` (its suite is the resumed session's, found
+//! by trial among the suites of the secret's hash), until an
+//! EndOfEarlyData message. Whether the server took it is said only in its
+//! EncryptedExtensions (the early_data extension), under the server's
+//! handshake keys, after the early records have gone by; so their
+//! plaintext is held (at most [`MAX_EARLY_HELD`] bytes, each record's time
+//! kept) until then. Accepted, it goes to the HTTP stage with its records'
+//! times, ahead of anything the server sends after its EncryptedExtensions;
+//! rejected (no PSK chosen, a HelloRetryRequest, or no early_data in the
+//! EncryptedExtensions), the server skipped it, and so does the HTTP stage:
+//! counted, not a failure. Without the server's handshake secret the
+//! client says it too: it sends EndOfEarlyData only to a server that
+//! accepted.
 
 use super::keylog::{KeyLog, Secret, Secrets, MAX_SECRET};
 use super::record::{ContentType, RecordHeader};
@@ -68,6 +84,20 @@ impl AeadKind {
 
 /// Every AEAD here has a 16-byte tag.
 const TAG: usize = 16;
+
+/// Most 0-RTT plaintext held while the server's answer is not known
+/// (OpenSSL and nginx accept 16 KiB of early data; RFC 8446 leaves it to
+/// the server's ticket). Past it the early data is counted, not held.
+pub const MAX_EARLY_HELD: usize = 64 * 1024;
+
+/// Most 0-RTT records whose times are held (each carries its own).
+const MAX_EARLY_RECORDS: usize = 64;
+
+/// Handshake message types read under the handshake keys for 0-RTT.
+const ENCRYPTED_EXTENSIONS: u8 = 8;
+const END_OF_EARLY_DATA: u8 = 5;
+/// The early_data extension (RFC 8446 §4.2.10).
+const EARLY_DATA_EXTENSION: u16 = 42;
 
 /// A cipher suite connlint can decrypt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -352,6 +382,36 @@ impl Undecrypted {
     }
 }
 
+/// What became of a client's 0-RTT early data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EarlyData {
+    /// The server took it (EncryptedExtensions with early_data, or the
+    /// client's EndOfEarlyData): its HTTP was read.
+    Accepted,
+    /// The server skipped it (no PSK chosen, a HelloRetryRequest, or
+    /// EncryptedExtensions without early_data): not read, not a failure.
+    Rejected,
+    /// Not opened (no `CLIENT_EARLY_TRAFFIC_SECRET` for it), or the
+    /// server's answer was never seen: not read.
+    Unknown,
+    /// Accepted, but more than [`MAX_EARLY_HELD`] bytes (or more than 64
+    /// records) came before the answer: the client's plaintext ends there,
+    /// as at a gap.
+    TooLarge,
+}
+
+impl EarlyData {
+    pub fn describe(self) -> &'static str {
+        match self {
+            EarlyData::Accepted => "0-RTT early data accepted",
+            EarlyData::Rejected => "0-RTT early data rejected by the server (skipped)",
+            EarlyData::Unknown => "0-RTT early data not read",
+            EarlyData::TooLarge => "0-RTT early data too large to hold (not read)",
+        }
+    }
+}
+
 /// What decryption made of one connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DecryptReport {
@@ -365,8 +425,14 @@ pub struct DecryptReport {
     pub stopped_by_gap: [bool; 2],
     /// A direction whose decryption a record failing authentication ended.
     pub stopped_by_failure: [bool; 2],
-    /// Client 0-RTT records, not decrypted.
+    /// Client 0-RTT records (opened or not).
     pub early_data_records: u64,
+    /// What became of the 0-RTT data, on a connection that sent some.
+    pub early_data: Option<EarlyData>,
+    /// 0-RTT plaintext bytes handed to the HTTP stage (accepted), and
+    /// skipped (rejected or never answered).
+    pub early_data_bytes: u64,
+    pub early_data_skipped_bytes: u64,
     /// TLS 1.3 key updates followed.
     pub key_updates: u64,
 }
@@ -388,6 +454,10 @@ impl DecryptReport {
             None => "not decrypted".to_string(),
             Some(f) => format!("could not decrypt: {}", f.describe()),
         };
+        if let Some(e) = self.early_data {
+            s.push_str("; ");
+            s.push_str(e.describe());
+        }
         for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
             if *self.stopped_by_gap.of(side) {
                 s.push_str(&format!(
@@ -414,6 +484,60 @@ struct Direction {
     type_byte: u8,
     plain_offset: u64,
     stopped: bool,
+    /// The last few records that carried application data: where they
+    /// ended in the stream and in the plaintext (for the ack releases).
+    recent: [Option<Opened>; RECENT_OPENED],
+    recent_next: usize,
+}
+
+/// Records remembered per direction, for placing an ack release.
+const RECENT_OPENED: usize = 16;
+
+/// One record's application data: its stream end and plaintext range.
+#[derive(Clone, Copy, Debug, Default)]
+struct Opened {
+    stream_end: u64,
+    plain_start: u64,
+    plain_end: u64,
+}
+
+/// Where a connection's 0-RTT stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum EarlyPhase {
+    /// The ClientHello is not read yet.
+    #[default]
+    Unknown,
+    /// The client's application-data records are tried with the early
+    /// keys first.
+    Open,
+    /// No (more) early data: not offered, or its end seen.
+    Over,
+}
+
+/// The server's answer to the 0-RTT offer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Answer {
+    #[default]
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+/// A client's 0-RTT: its keys and the plaintext held until the answer.
+#[derive(Debug, Default)]
+struct Early {
+    phase: EarlyPhase,
+    answer: Answer,
+    /// The early traffic secret; the keys once a record proved the suite.
+    secret: Option<Secret>,
+    keys: Option<RecordKeys>,
+    /// Plaintext held while the answer is pending, and each record's share
+    /// of it with its time.
+    held: Vec<u8>,
+    held_records: Vec<(usize, Timestamp, u64)>,
+    too_large: bool,
+    /// The ClientHello offered early data (with or without its secret).
+    offered: bool,
 }
 
 #[derive(Debug)]
@@ -432,6 +556,7 @@ pub struct Decryptor {
     keys: Arc<KeyLog>,
     setup: Setup,
     dirs: [Direction; 2],
+    early: Early,
     report: DecryptReport,
 }
 
@@ -442,6 +567,12 @@ pub trait Plaintext {
     /// Decryption of `from` ended at plaintext `offset` (a gap, a failed
     /// record): whatever followed is lost.
     fn lost(&mut self, from: Side, offset: u64, ts: Timestamp);
+    /// The frame being read, and setting it: 0-RTT plaintext is handed
+    /// over after its records, at the frames that carried them.
+    fn frame(&self) -> u64 {
+        0
+    }
+    fn set_frame(&mut self, _frame: u64) {}
 }
 
 impl Decryptor {
@@ -450,6 +581,7 @@ impl Decryptor {
             keys,
             setup: Setup::Waiting,
             dirs: Default::default(),
+            early: Early::default(),
             report: DecryptReport::default(),
         }
     }
@@ -463,6 +595,17 @@ impl Decryptor {
         if matches!(self.setup, Setup::Waiting) && self.report.failure.is_none() {
             self.report.failure = Some(Undecrypted::HandshakeNotSeen);
         }
+        if self.report.early_data_records > 0 {
+            let held = self.early.held.len() as u64;
+            let r = &mut self.report;
+            r.early_data_skipped_bytes = r.early_data_skipped_bytes.saturating_add(held);
+            r.early_data.get_or_insert(match self.early.answer {
+                _ if self.early.secret.is_none() => EarlyData::Unknown,
+                Answer::Accepted => EarlyData::Accepted,
+                Answer::Rejected => EarlyData::Rejected,
+                Answer::Pending => EarlyData::Unknown,
+            });
+        }
         self.report
     }
 
@@ -474,12 +617,29 @@ impl Decryptor {
     /// Sets the keys up once both hellos are known (called before each
     /// record starts, with what the connection learnt so far).
     pub fn hellos(&mut self, tls: &TlsReport) {
+        if self.early.phase == EarlyPhase::Unknown {
+            if let Some(ch) = tls.client_hello.as_ref() {
+                // 0-RTT needs the ClientHello only: the early data follows it.
+                let secret = self.keys.get(&ch.random).and_then(|s| s.client_early);
+                self.early.offered = ch.early_data && ch.offers_tls13();
+                self.early.secret = secret.filter(|_| self.early.offered);
+                self.early.phase = if self.early.secret.is_some() {
+                    EarlyPhase::Open
+                } else {
+                    EarlyPhase::Over
+                };
+            }
+        }
         if !matches!(self.setup, Setup::Waiting) {
             return;
         }
         let (Some(ch), Some(sh)) = (tls.client_hello.as_ref(), tls.server_hello.as_ref()) else {
             return;
         };
+        // Early data needs the offered PSK chosen, and no second hello.
+        if !sh.version().is_tls13() || !sh.psk || tls.hello_retry {
+            self.reject();
+        }
         let Some(secrets) = self.keys.get(&ch.random).copied() else {
             return self.fail(Undecrypted::NoMatchingSecret);
         };
@@ -531,28 +691,36 @@ impl Decryptor {
         if d.stopped {
             return;
         }
-        let protected = match self.setup {
-            Setup::Tls13(_) => h.content_type == ContentType::ApplicationData,
-            Setup::Tls12 => {
-                if h.content_type == ContentType::ChangeCipherSpec {
-                    d.ccs = true;
-                    if let Some(k) = d.next.take() {
-                        d.keys = Some(k);
+        let early = from == Side::Client
+            && h.content_type == ContentType::ApplicationData
+            && self.early.phase == EarlyPhase::Open;
+        let protected = early
+            || match self.setup {
+                Setup::Tls13(_) => h.content_type == ContentType::ApplicationData,
+                Setup::Tls12 => {
+                    if h.content_type == ContentType::ChangeCipherSpec {
+                        d.ccs = true;
+                        if let Some(k) = d.next.take() {
+                            d.keys = Some(k);
+                        }
+                        false
+                    } else {
+                        d.ccs && h.content_type != ContentType::Heartbeat
+                    }
+                }
+                Setup::Waiting => {
+                    if !early
+                        && from == Side::Client
+                        && h.content_type == ContentType::ApplicationData
+                    {
+                        // 0-RTT without its secret: counted, not read.
+                        self.report.early_data_records =
+                            self.report.early_data_records.saturating_add(1);
                     }
                     false
-                } else {
-                    d.ccs && h.content_type != ContentType::Heartbeat
                 }
-            }
-            Setup::Waiting => {
-                if from == Side::Client && h.content_type == ContentType::ApplicationData {
-                    self.report.early_data_records =
-                        self.report.early_data_records.saturating_add(1);
-                }
-                false
-            }
-            Setup::Off => false,
-        };
+                Setup::Off => false,
+            };
         if protected {
             d.collecting = true;
             d.body.clear();
@@ -595,6 +763,17 @@ impl Decryptor {
             self.stop_gap(from, ts, out);
             return;
         }
+        if from == Side::Client
+            && self.early.phase == EarlyPhase::Open
+            && h.content_type == ContentType::ApplicationData
+        {
+            if self.open_early(h, ts, out) {
+                return;
+            }
+            // Not under the early keys: the early data is over (the
+            // client's Finished under its handshake keys).
+            self.early_over(ts, out);
+        }
         match self.setup {
             Setup::Tls13(suite) => self.open13(from, h, suite, ts, out),
             Setup::Tls12 => self.open12(from, h, ts, out),
@@ -615,7 +794,7 @@ impl Decryptor {
         let r = self.report.records.of_mut(from);
         *r = r.saturating_add(1);
         if h.content_type == ContentType::ApplicationData {
-            self.emit(from, ts, None, out);
+            self.emit_record(from, ts, Some(h.end()), out);
         }
     }
 
@@ -651,6 +830,19 @@ impl Decryptor {
             }
         }
         if !ok {
+            if from == Side::Client
+                && self.early.offered
+                && self.early.secret.is_none()
+                && *self.report.records.of(Side::Client) == 0
+            {
+                // Before the client's first record under its handshake
+                // keys, after a ClientHello offering early data: 0-RTT
+                // whose secret the key log lacks. Counted, not read.
+                let r = &mut self.report;
+                r.early_data_records = r.early_data_records.saturating_add(1);
+                self.dirs.of_mut(from).body.clear();
+                return;
+            }
             return self.stop_failed(from, ts, out);
         }
         let r = self.report.records.of_mut(from);
@@ -663,10 +855,191 @@ impl Decryptor {
         let inner = d.body.get(type_at).copied();
         d.body.truncate(type_at);
         match inner {
-            Some(23) if d.on_application_keys => self.emit(from, ts, Some(suite), out),
+            Some(23) if d.on_application_keys => self.emit_record(from, ts, Some(h.end()), out),
             Some(22) if d.on_application_keys => self.key_update(from, suite),
+            Some(22) if from == Side::Server && self.early.answer == Answer::Pending => {
+                if let Some(accepted) = early_data_in_encrypted_extensions(&d.body) {
+                    self.answer(accepted, ts, out);
+                }
+            }
             _ => {}
         }
+    }
+
+    /// Tries a client record with the early keys (the first one finds the
+    /// suite: those of the secret's hash, by trial). Opened, it is 0-RTT:
+    /// its data held, handed on or skipped by the server's answer, an
+    /// EndOfEarlyData ending the early phase. Not opened: `body` is as it
+    /// was, for the handshake keys.
+    fn open_early(&mut self, h: &RecordHeader, ts: Timestamp, out: &mut impl Plaintext) -> bool {
+        let d = self.dirs.of_mut(Side::Client);
+        let sealed = d.body.clone();
+        let opened = match self.early.keys.as_mut() {
+            Some(k) => k.open(h, 23, &mut d.body),
+            None => {
+                let mut found = false;
+                if let Some(secret) = self.early.secret {
+                    let suites: &[u16] = if secret.as_bytes().len() == Hash::Sha384.output_len() {
+                        &[0x1302]
+                    } else {
+                        &[0x1301, 0x1303]
+                    };
+                    for suite in suites.iter().filter_map(|id| Suite::tls13(*id)) {
+                        let Some(mut keys) = RecordKeys::tls13(suite, secret.as_bytes()) else {
+                            continue;
+                        };
+                        d.body.clone_from(&sealed);
+                        if keys.open(h, 23, &mut d.body) {
+                            self.early.keys = Some(keys);
+                            found = true;
+                            break;
+                        }
+                    }
+                }
+                found
+            }
+        };
+        if !opened {
+            d.body = sealed;
+            return false;
+        }
+        let r = &mut self.report;
+        r.early_data_records = r.early_data_records.saturating_add(1);
+        let Some(type_at) = d.body.iter().rposition(|b| *b != 0) else {
+            return true;
+        };
+        let inner = d.body.get(type_at).copied();
+        d.body.truncate(type_at);
+        match inner {
+            Some(23) => self.early_data(ts, out),
+            Some(22) if handshake_types(&d.body).any(|t| t == END_OF_EARLY_DATA) => {
+                // Sent only to a server that accepted (§4.5).
+                if self.early.answer == Answer::Pending {
+                    self.answer(true, ts, out);
+                }
+                self.early.phase = EarlyPhase::Over;
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// One 0-RTT record's plaintext (in the client's body buffer): handed
+    /// on once accepted, held while pending, skipped once rejected.
+    fn early_data(&mut self, ts: Timestamp, out: &mut impl Plaintext) {
+        let d = self.dirs.of_mut(Side::Client);
+        let n = d.body.len();
+        match self.early.answer {
+            Answer::Accepted if !self.early.too_large => {
+                let r = &mut self.report;
+                r.early_data_bytes = r.early_data_bytes.saturating_add(n as u64);
+                self.emit(Side::Client, ts, None, out);
+            }
+            Answer::Pending
+                if !self.early.too_large
+                    && self.early.held.len().saturating_add(n) <= MAX_EARLY_HELD
+                    && self.early.held_records.len() < MAX_EARLY_RECORDS =>
+            {
+                self.early.held.extend_from_slice(&d.body);
+                self.early.held_records.push((n, ts, out.frame()));
+            }
+            Answer::Pending => {
+                // Past what is held: nothing of it will be read.
+                self.early.too_large = true;
+                let skipped = self.early.held.len().saturating_add(n) as u64;
+                self.early.held.clear();
+                self.early.held_records.clear();
+                let r = &mut self.report;
+                r.early_data_skipped_bytes = r.early_data_skipped_bytes.saturating_add(skipped);
+            }
+            Answer::Accepted | Answer::Rejected => {
+                let r = &mut self.report;
+                r.early_data_skipped_bytes = r.early_data_skipped_bytes.saturating_add(n as u64);
+            }
+        }
+        self.dirs.of_mut(Side::Client).body.clear();
+    }
+
+    /// The client's records left the early keys while the answer was
+    /// pending: it sent no EndOfEarlyData, so the server did not accept.
+    fn early_over(&mut self, ts: Timestamp, out: &mut impl Plaintext) {
+        self.early.phase = EarlyPhase::Over;
+        if self.early.answer == Answer::Pending && self.report.early_data_records > 0 {
+            self.answer(false, ts, out);
+        }
+    }
+
+    /// The server did not take the 0-RTT data: what is held is skipped.
+    fn reject(&mut self) {
+        self.early.answer = Answer::Rejected;
+        if self.early.secret.is_none() {
+            return; // nothing was read: said at the end
+        }
+        let held = std::mem::take(&mut self.early.held);
+        self.early.held_records.clear();
+        if self.report.early_data_records == 0 {
+            return;
+        }
+        let r = &mut self.report;
+        r.early_data = Some(EarlyData::Rejected);
+        r.early_data_skipped_bytes = r.early_data_skipped_bytes.saturating_add(held.len() as u64);
+    }
+
+    /// The server's answer to 0-RTT: the held plaintext goes to the HTTP
+    /// stage, each record's at its time, or is skipped.
+    fn answer(&mut self, accepted: bool, ts: Timestamp, out: &mut impl Plaintext) {
+        if !accepted {
+            return self.reject();
+        }
+        self.early.answer = Answer::Accepted;
+        if self.early.secret.is_none() {
+            if self.report.early_data_records > 0 {
+                // The server read early data the key log cannot open: the
+                // client's plaintext lacks its beginning, so none of it
+                // can be placed (its answers would pair with later
+                // requests).
+                let d = self.dirs.of_mut(Side::Client);
+                d.stopped = true;
+                out.lost(Side::Client, d.plain_offset, ts);
+                self.report
+                    .failure
+                    .get_or_insert(Undecrypted::NoMatchingSecret);
+            }
+            return;
+        }
+        let held = std::mem::take(&mut self.early.held);
+        let records = std::mem::take(&mut self.early.held_records);
+        let r = &mut self.report;
+        if self.early.too_large {
+            r.early_data = Some(EarlyData::TooLarge);
+            // The client's stream lost its beginning: nothing after it can
+            // be placed.
+            let d = self.dirs.of_mut(Side::Client);
+            d.stopped = true;
+            out.lost(Side::Client, d.plain_offset, ts);
+            return;
+        }
+        if r.early_data_records == 0 {
+            return;
+        }
+        r.early_data = Some(EarlyData::Accepted);
+        r.early_data_bytes = r.early_data_bytes.saturating_add(held.len() as u64);
+        let mut rest = held.as_slice();
+        let now = out.frame();
+        for (n, ts, frame) in records {
+            let (piece, tail) = rest.split_at(n.min(rest.len()));
+            rest = tail;
+            if piece.is_empty() {
+                continue;
+            }
+            let d = self.dirs.of_mut(Side::Client);
+            out.set_frame(frame);
+            out.plaintext(Side::Client, d.plain_offset, piece, ts);
+            d.plain_offset = d.plain_offset.saturating_add(piece.len() as u64);
+            let p = self.report.plaintext_bytes.of_mut(Side::Client);
+            *p = p.saturating_add(piece.len() as u64);
+        }
+        out.set_frame(now);
     }
 
     /// TLS 1.3 handshake messages under the application keys: a KeyUpdate
@@ -697,13 +1070,47 @@ impl Decryptor {
         self.report.key_updates = self.report.key_updates.saturating_add(updates);
     }
 
+    /// The plaintext range of the application data of the record that
+    /// ended at stream offset `stream_end` in `from`, if it was opened
+    /// lately: where a write that ended a record ended among the messages.
+    pub fn plaintext_of_record_ending(&self, from: Side, stream_end: u64) -> Option<(u64, u64)> {
+        self.dirs
+            .of(from)
+            .recent
+            .iter()
+            .flatten()
+            .find(|o| o.stream_end == stream_end)
+            .map(|o| (o.plain_start, o.plain_end))
+    }
+
     fn emit(&mut self, from: Side, ts: Timestamp, _suite: Option<Suite>, out: &mut impl Plaintext) {
+        self.emit_record(from, ts, None, out);
+    }
+
+    fn emit_record(
+        &mut self,
+        from: Side,
+        ts: Timestamp,
+        stream_end: Option<u64>,
+        out: &mut impl Plaintext,
+    ) {
         let d = self.dirs.of_mut(from);
         if d.body.is_empty() {
             return;
         }
         out.plaintext(from, d.plain_offset, &d.body, ts);
         let n = d.body.len() as u64;
+        if let Some(stream_end) = stream_end {
+            let at = d.recent_next % RECENT_OPENED;
+            if let Some(slot) = d.recent.get_mut(at) {
+                *slot = Some(Opened {
+                    stream_end,
+                    plain_start: d.plain_offset,
+                    plain_end: d.plain_offset.saturating_add(n),
+                });
+            }
+            d.recent_next = at.saturating_add(1);
+        }
         d.plain_offset = d.plain_offset.saturating_add(n);
         let p = self.report.plaintext_bytes.of_mut(from);
         *p = p.saturating_add(n);
@@ -740,6 +1147,49 @@ impl Decryptor {
             self.stop_gap(from, ts, out);
         }
     }
+}
+
+/// The types of the handshake messages that start in `body` (a record's
+/// plaintext), each skipped by its length.
+fn handshake_types(body: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        let [t, a, b, c, tail @ ..] = rest else {
+            return None;
+        };
+        let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+        rest = tail.get(len..).unwrap_or_default();
+        Some(*t)
+    })
+}
+
+/// Whether the EncryptedExtensions in `body` (a server handshake record's
+/// plaintext) carries the early_data extension: the server accepted 0-RTT.
+/// `None` when the record holds no whole EncryptedExtensions.
+fn early_data_in_encrypted_extensions(body: &[u8]) -> Option<bool> {
+    let mut rest = body;
+    while let [t, a, b, c, tail @ ..] = rest {
+        let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+        let msg = tail.get(..len)?;
+        rest = tail.get(len..).unwrap_or_default();
+        if *t != ENCRYPTED_EXTENSIONS {
+            continue;
+        }
+        let [x, y, exts @ ..] = msg else {
+            return None;
+        };
+        let mut exts = exts.get(..usize::from(u16::from_be_bytes([*x, *y])))?;
+        while let [t0, t1, l0, l1, tail @ ..] = exts {
+            if u16::from_be_bytes([*t0, *t1]) == EARLY_DATA_EXTENSION {
+                return Some(true);
+            }
+            exts = tail
+                .get(usize::from(u16::from_be_bytes([*l0, *l1]))..)
+                .unwrap_or_default();
+        }
+        return Some(false);
+    }
+    None
 }
 
 #[cfg(test)]

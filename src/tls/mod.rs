@@ -61,7 +61,7 @@ pub mod keylog;
 mod record;
 
 pub use connection::{ReleasePlace, TlsConnection};
-pub use decrypt::{DecryptReport, Decryptor, Plaintext, Undecrypted};
+pub use decrypt::{DecryptReport, Decryptor, EarlyData, Plaintext, Undecrypted};
 pub use facts::{
     Burst, ClientHelloFacts, DirectionRecords, Exchanges, HandshakeKind, RecordKind,
     ServerHelloFacts, SessionId, TlsReport, TlsVersion,

@@ -117,6 +117,12 @@ fn check_ack<H: StreamHandler>(e: &mut Entry<H>, seg: &TcpSegment<'_>, side: Sid
     if seg.flags.ack() {
         let prx = e.rx.of_mut(peer);
         if prx.has_base() {
+            // The ACK may release the peer's bytes waiting behind a hole:
+            // each is announced in the frame that carried it, and then the
+            // frame being read again, which is this one (not the frame of
+            // the peer's last segment): what this segment then delivers is
+            // in this frame.
+            prx.set_frame(seg.frame);
             prx.peer_ack(peer, seg.ack, seg.ts, &mut e.handler);
         } else {
             prx.pick_up(seg.ack);

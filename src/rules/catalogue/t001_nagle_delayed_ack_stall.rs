@@ -65,7 +65,10 @@ for its place). A hold that does not fall on record boundaries (a record split b
 TCP) is reported as data outside any HTTP message, as before. Not reported: the TLS 1.3 client
 whose first request waits behind its own Finished until the server's session tickets arrive
 carrying the ACK — the release follows the peer's data, not a pure ACK, and this rule does not
-take releases by data (it cannot tell them from an answer).
+take releases by data (it cannot tell them from an answer). Decrypted with a key log, a hold on
+record boundaries is placed among the HTTP messages by the held record's plaintext, and reported
+as on clear text (`held_segment_in="same_message"` or `"previous_message"`, the transaction); the
+byte counts stay the segments' (a record adds 22 bytes to a TLS 1.3 write: header, type, tag).
 
 ## Why it matters
 Nagle's algorithm (RFC 896) keeps a sender from sending a small segment while an earlier small
@@ -136,12 +139,24 @@ impl Rule for NagleDelayedAckStall {
             if !ack_clock::released_by_ack(r, rtt.ns, slack_ns) {
                 return None;
             }
-            let place = messages.find(r.sender, r.release_offset);
             let records = cx.tls.and_then(|_| {
                 cx.release_places
                     .iter()
                     .find(|p| p.release_frame == r.release_frame)
             });
+            // Decrypted, the messages are in plaintext offsets: a hold on
+            // record boundaries is placed by the held record's plaintext
+            // (the released record's begins where it ends); any other
+            // hold cannot be placed among them.
+            let plaintext = records
+                .filter(|p| p.held_ends_record && p.release_starts_record)
+                .and_then(|p| p.held_plaintext)
+                .filter(|_| cx.decrypted);
+            let place = match plaintext {
+                Some((_, end)) => messages.find(r.sender, end),
+                None if cx.decrypted => None,
+                None => messages.find(r.sender, r.release_offset),
+            };
             let stall = Stall {
                 release: r,
                 place,
@@ -150,6 +165,7 @@ impl Rule for NagleDelayedAckStall {
                 to_acker: ack_clock::rtt_to(cx.conn, r.sender.peer(), r.rtt_to_receiver_ns),
                 records: records.copied(),
                 tls_version: cx.tls.and_then(|t| t.version()),
+                plaintext,
             };
             Some((place.map(|(tx, _)| tx.index), wait, stall))
         });
@@ -179,6 +195,9 @@ struct Stall<'a> {
     /// sender's records, and the version.
     records: Option<ReleasePlace>,
     tls_version: Option<TlsVersion>,
+    /// Decrypted: the plaintext range of the held record's data, by which
+    /// `place` was found.
+    plaintext: Option<(u64, u64)>,
 }
 
 /// Where the held segment was, relative to the message it held back.
@@ -204,8 +223,13 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     let on_record_boundaries = st
         .records
         .is_some_and(|p| p.held_ends_record && p.release_starts_record);
+    // Where the held write began and ended, in the offsets of the messages
+    // (the plaintext's on a decrypted connection).
+    let (held_start, held_end) = st
+        .plaintext
+        .unwrap_or((r.held_end.saturating_sub(u64::from(r.held_len)), r.held_end));
     let held = match st.place {
-        Some((_, m)) if r.held_end > m.start_offset => Held::Same,
+        Some((_, m)) if held_end > m.start_offset => Held::Same,
         Some(_) => Held::Previous,
         None if on_record_boundaries => Held::TlsRecord,
         None => Held::Outside,
@@ -252,12 +276,12 @@ fn finding(conn: &Connection, st: &Stall<'_>, stalls: u32, total_ns: i64) -> Fin
     let writer = evidence.sender;
     let (what_waited, of_what, fix) = match (held, st.place) {
         (Held::Same, Some((_, m))) => {
-            let first = if r.held_end.saturating_sub(u64::from(r.held_len)) <= m.start_offset {
+            let first = if held_start <= m.start_offset {
                 "first write"
             } else {
                 "write"
             };
-            let rest = if r.held_end == m.start_offset.saturating_add(m.head_bytes) {
+            let rest = if held_end == m.start_offset.saturating_add(m.head_bytes) {
                 format!("the {kind} body")
             } else {
                 format!("the rest of the {kind}")

@@ -635,3 +635,332 @@ mod props {
         }
     }
 }
+
+// ---------------------------------------------------------------- 0-RTT
+
+const EARLY: [u8; 32] = [5; 32];
+const CHS: [u8; 32] = [1; 32];
+const SHS: [u8; 32] = [2; 32];
+const CAP: [u8; 32] = [3; 32];
+
+fn early_log() -> Arc<KeyLog> {
+    keylog(&[
+        ("CLIENT_EARLY_TRAFFIC_SECRET", &EARLY),
+        ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &CHS),
+        ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &SHS),
+        ("CLIENT_TRAFFIC_SECRET_0", &CAP),
+        ("SERVER_TRAFFIC_SECRET_0", &[4; 32]),
+    ])
+}
+
+/// The ClientHello of a resumption with early data; with `psk`, the
+/// ServerHello too (choosing the PSK or not).
+fn early_hellos(server: Option<bool>) -> TlsReport {
+    let mut r = hellos(0x1303, true);
+    r.client_hello = Some(ClientHelloFacts {
+        random: RANDOM,
+        supported_versions: vec![0x0304],
+        psk: true,
+        early_data: true,
+        ..ClientHelloFacts::default()
+    });
+    match server {
+        None => r.server_hello = None,
+        Some(psk) => r.server_hello.as_mut().unwrap().psk = psk,
+    }
+    r
+}
+
+/// EncryptedExtensions with the given extensions (type, body).
+fn encrypted_extensions(exts: &[(u16, &[u8])]) -> Vec<u8> {
+    let mut e = Vec::new();
+    for (t, b) in exts {
+        e.extend(t.to_be_bytes());
+        e.extend((b.len() as u16).to_be_bytes());
+        e.extend(*b);
+    }
+    let mut body = (e.len() as u16).to_be_bytes().to_vec();
+    body.extend(e);
+    let mut m = vec![8, 0, (body.len() >> 8) as u8, body.len() as u8];
+    m.extend(body);
+    m
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+
+#[test]
+fn early_data_is_held_until_the_server_accepts_it_then_read_at_its_records_times() {
+    let suite = Suite::tls13(0x1303).unwrap();
+    let mut d = Decryptor::new(early_log());
+    let mut out = Out::default();
+    d.hellos(&early_hellos(None));
+    // Two 0-RTT records right after the ClientHello (ChaCha20: found by
+    // trial among the SHA-256 suites).
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &EARLY, 0, &GET[..10], 23, 0),
+        10,
+        7,
+        &mut out,
+    );
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &EARLY, 1, &GET[10..], 23, 2),
+        11,
+        100,
+        &mut out,
+    );
+    assert!(out.plain.is_empty(), "held until the server answers");
+    d.hellos(&early_hellos(Some(true)));
+    // The server's EncryptedExtensions with early_data: accepted.
+    let ee = encrypted_extensions(&[(16, b"\0\x09\x08http/1.1"), (42, b"")]);
+    feed(
+        &mut d,
+        Side::Server,
+        &seal13(suite, &SHS, 0, &ee, 22, 0),
+        20,
+        100,
+        &mut out,
+    );
+    assert_eq!(
+        out.plain,
+        vec![
+            (Side::Client, 0, GET[..10].to_vec(), 10),
+            (Side::Client, 10, GET[10..].to_vec(), 11),
+        ]
+    );
+    // EndOfEarlyData, the Finished under the handshake keys, then data
+    // under the application keys, after the early bytes.
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &EARLY, 2, &[5, 0, 0, 0], 22, 0),
+        30,
+        100,
+        &mut out,
+    );
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &CHS, 0, &[20, 0, 0, 1, 0], 22, 0),
+        30,
+        100,
+        &mut out,
+    );
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &CAP, 0, b"GET /2", 23, 0),
+        40,
+        100,
+        &mut out,
+    );
+    assert_eq!(
+        out.plain.last().unwrap(),
+        &(Side::Client, GET.len() as u64, b"GET /2".to_vec(), 40)
+    );
+    let r = d.finish();
+    assert_eq!(r.early_data, Some(EarlyData::Accepted));
+    assert_eq!(
+        (r.early_data_records, r.early_data_bytes),
+        (3, GET.len() as u64)
+    );
+    assert_eq!(r.failure, None);
+    assert_eq!(r.describe(), "decrypted; 0-RTT early data accepted");
+}
+
+#[test]
+fn rejected_early_data_is_skipped_and_no_failure() {
+    let suite = Suite::tls13(0x1303).unwrap();
+    // Rejected in the EncryptedExtensions (PSK chosen), or by a ServerHello
+    // without the PSK (a full handshake): the 0-RTT records before the
+    // answer and after it are skipped alike.
+    for psk in [true, false] {
+        let mut d = Decryptor::new(early_log());
+        let mut out = Out::default();
+        d.hellos(&early_hellos(None));
+        feed(
+            &mut d,
+            Side::Client,
+            &seal13(suite, &EARLY, 0, GET, 23, 0),
+            10,
+            100,
+            &mut out,
+        );
+        d.hellos(&early_hellos(Some(psk)));
+        let ee = encrypted_extensions(&[(16, b"\0\x09\x08http/1.1")]);
+        feed(
+            &mut d,
+            Side::Server,
+            &seal13(suite, &SHS, 0, &ee, 22, 0),
+            20,
+            100,
+            &mut out,
+        );
+        feed(
+            &mut d,
+            Side::Client,
+            &seal13(suite, &EARLY, 1, GET, 23, 0),
+            21,
+            100,
+            &mut out,
+        );
+        // No EndOfEarlyData: the client's Finished, then its data at offset 0.
+        feed(
+            &mut d,
+            Side::Client,
+            &seal13(suite, &CHS, 0, &[20, 0, 0, 1, 0], 22, 0),
+            30,
+            100,
+            &mut out,
+        );
+        feed(
+            &mut d,
+            Side::Client,
+            &seal13(suite, &CAP, 0, b"GET /2", 23, 0),
+            40,
+            100,
+            &mut out,
+        );
+        assert_eq!(
+            out.plain,
+            vec![(Side::Client, 0, b"GET /2".to_vec(), 40)],
+            "psk {psk}"
+        );
+        assert!(out.lost.is_empty());
+        let r = d.finish();
+        assert_eq!(r.early_data, Some(EarlyData::Rejected));
+        assert_eq!(r.early_data_skipped_bytes, 2 * GET.len() as u64);
+        assert_eq!((r.failure, r.decrypted()), (None, true));
+    }
+}
+
+#[test]
+fn without_the_servers_handshake_secret_end_of_early_data_says_accepted() {
+    let suite = Suite::tls13(0x1303).unwrap();
+    let log = keylog(&[
+        ("CLIENT_EARLY_TRAFFIC_SECRET", &EARLY),
+        ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", &CHS),
+    ]);
+    let mut d = Decryptor::new(log);
+    let mut out = Out::default();
+    d.hellos(&early_hellos(None));
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &EARLY, 0, GET, 23, 0),
+        10,
+        100,
+        &mut out,
+    );
+    d.hellos(&early_hellos(Some(true)));
+    assert!(out.plain.is_empty());
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &EARLY, 1, &[5, 0, 0, 0], 22, 0),
+        30,
+        100,
+        &mut out,
+    );
+    assert_eq!(out.plain, vec![(Side::Client, 0, GET.to_vec(), 10)]);
+    assert_eq!(d.finish().early_data, Some(EarlyData::Accepted));
+}
+
+#[test]
+fn early_data_past_what_is_held_is_not_read() {
+    let suite = Suite::tls13(0x1303).unwrap();
+    let log = keylog(&[
+        ("CLIENT_EARLY_TRAFFIC_SECRET", &EARLY),
+        ("SERVER_HANDSHAKE_TRAFFIC_SECRET", &SHS),
+    ]);
+    let ee = encrypted_extensions(&[(42, b"")]);
+    let chunk = vec![b'x'; 16384];
+    // Four full records are MAX_EARLY_HELD exactly: held, then read; one
+    // byte more and nothing is, the client's stream lost from its start.
+    for extra in [0usize, 1] {
+        let mut d = Decryptor::new(log.clone());
+        let mut out = Out::default();
+        d.hellos(&early_hellos(None));
+        let mut seq = 0;
+        for _ in 0..4 {
+            feed(
+                &mut d,
+                Side::Client,
+                &seal13(suite, &EARLY, seq, &chunk, 23, 0),
+                10,
+                5000,
+                &mut out,
+            );
+            seq += 1;
+        }
+        if extra > 0 {
+            feed(
+                &mut d,
+                Side::Client,
+                &seal13(suite, &EARLY, seq, &chunk[..extra], 23, 0),
+                11,
+                100,
+                &mut out,
+            );
+        }
+        d.hellos(&early_hellos(Some(true)));
+        feed(
+            &mut d,
+            Side::Server,
+            &seal13(suite, &SHS, 0, &ee, 22, 0),
+            20,
+            100,
+            &mut out,
+        );
+        let r = d.finish();
+        if extra == 0 {
+            assert_eq!(
+                out.plain.iter().map(|p| p.2.len()).sum::<usize>(),
+                MAX_EARLY_HELD
+            );
+            assert_eq!(r.early_data, Some(EarlyData::Accepted));
+        } else {
+            assert!(out.plain.is_empty());
+            assert_eq!(out.lost, vec![(Side::Client, 0)]);
+            assert_eq!(r.early_data, Some(EarlyData::TooLarge));
+            assert_eq!(r.early_data_skipped_bytes, (MAX_EARLY_HELD + extra) as u64);
+        }
+    }
+}
+
+#[test]
+fn encrypted_extensions_are_read_without_trusting_their_lengths() {
+    assert_eq!(
+        early_data_in_encrypted_extensions(&encrypted_extensions(&[(42, b"")])),
+        Some(true)
+    );
+    assert_eq!(
+        early_data_in_encrypted_extensions(&encrypted_extensions(&[(0, b""), (16, b"ab")])),
+        Some(false)
+    );
+    // Another message first (none in practice), then EncryptedExtensions.
+    let mut two = vec![20, 0, 0, 1, 9];
+    two.extend(encrypted_extensions(&[(42, b"")]));
+    assert_eq!(early_data_in_encrypted_extensions(&two), Some(true));
+    // Cut anywhere, or lengths that overrun: never a panic, and no
+    // acceptance read from past the message.
+    let whole = encrypted_extensions(&[(16, b"\0\x09\x08http/1.1"), (42, b"")]);
+    for n in 0..whole.len() {
+        assert_ne!(
+            early_data_in_encrypted_extensions(&whole[..n]),
+            Some(true),
+            "{n}"
+        );
+    }
+    assert_eq!(
+        early_data_in_encrypted_extensions(&[8, 0, 0, 4, 0, 9, 0, 42]),
+        None
+    );
+    assert_eq!(
+        early_data_in_encrypted_extensions(&[8, 0xff, 0xff, 0xff]),
+        None
+    );
+}
