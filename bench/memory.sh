@@ -19,7 +19,8 @@ Makes the prefixes CAPTURE-1of8/-1of4/-1of2.pcap next to CAPTURE (default
 /work/bench-data/churn.pcap, made by `bench/record.sh -C`) with editcap if they are missing, runs
 check (json), connections (jsonl) and transactions (jsonl) on each and on the whole capture under
 /usr/bin/time, and prints a Markdown table of peak RSS (MiB) per command and size, with the largest
-over the smallest.
+over the smallest. For the synthetic bounds (a million SYNs, a million one-request
+connections), make CAPTURE with bench/generate.py first.
 
 Options:
   -b, --bin PATH     connlint binary (default: <repo>/target/release/connlint)

@@ -364,6 +364,7 @@ where
     hit.max_tunnels = summary.decode.tunnels_over_limit;
     hit.max_connections = summary.flow.evicted;
     hit.max_lingering = summary.flow.linger_cut_late;
+    hit.max_tombstones = summary.flow.tombstones_cut;
     hit.max_reassembly_bytes = summary.flow.reassembly_budget_hits;
     hit.max_memory = summary.flow.memory_shed;
     crate::flow::note_peak_memory(summary.flow.peak_memory);

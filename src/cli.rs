@@ -875,9 +875,9 @@ fn list<L: Listing>(
             break;
         }
         let mut listing = L::new(input.absolute_time);
-        let mut reorder = Reorder::default();
+        let mut reorder = Reorder::with_cap(limits.max_list_waiting);
         let mut said_clock = quiet;
-        let summary = analyze::run(path, limits, L::KEEP, |a| {
+        let mut summary = analyze::run(path, limits, L::KEEP, |a| {
             if !said_clock {
                 said_clock = true;
                 let clock = Clock {
@@ -898,6 +898,7 @@ fn list<L: Listing>(
                 listing.emit(item, &mut w)
             }
         });
+        summary.limits_hit.max_list_waiting = reorder.cut;
         damaged |= report_capture(&summary, CaptureRole::Listing(L::KEY), view);
         let cap = CaptureRecord::new(&summary);
         let line = match (&summary.format, &summary.error) {

@@ -35,6 +35,9 @@ pub struct Limits {
     /// Finding groups (rule, client host, server endpoint) told apart in
     /// one capture's grouped output (table, SARIF, JUnit, GitHub).
     pub max_groups: usize,
+    /// Connection records the listings (`connections`, `transactions`)
+    /// hold at once to write connections in the order they began.
+    pub max_list_waiting: usize,
     /// `--host`, `--port`, `--server`, `--client`, `--from`, `--to`.
     pub filter: crate::filter::Filter,
     /// The secrets to decrypt TLS with (`--keylog`, `SSLKEYLOGFILE`,
@@ -54,6 +57,7 @@ impl Default for Limits {
             tls: TlsLimits::default(),
             lint: LintLimits::default(),
             max_groups: 65_536,
+            max_list_waiting: 16_384,
             filter: crate::filter::Filter::default(),
             tls_keys: None,
         }
@@ -139,6 +143,9 @@ const KEYS: &[Key] = &[
     key!(max_lingering: flow.max_lingering,
         "closed connections kept for their linger (late packets) at once",
         reached: "packets came on closed connections finished before their linger ended, and were counted as late instead of on them"),
+    key!(max_tombstones: flow.max_tombstones,
+        "closed tuples remembered at once (for two minutes each), so that a packet on one is not taken for a new connection and a reuse is told (S004)",
+        reached: "closed tuples were forgotten early: a later connection on one of them was not known as a reuse"),
     key!(max_out_of_order_bytes: flow.reassembly.max_out_of_order_bytes,
         "out-of-order bytes buffered per direction of a connection",
         reached: "holes were declared gaps early"),
@@ -172,6 +179,9 @@ const KEYS: &[Key] = &[
     key!(max_groups: max_groups,
         "finding groups (rule, client host, server) in one capture's grouped output",
         reached: "findings of further groups were counted but not listed in the grouped output"),
+    key!(max_list_waiting: max_list_waiting,
+        "connection records the listings hold at once to write connections in the order they began",
+        reached: "a connection still open held back too many later ones: those were written first, and it (with any others before them) after them, out of the order connections began"),
     key_time!(idle_timeout_s: flow.idle_timeout_ns, SECOND,
         "seconds without a packet after which a connection not established (handshake never completed, or closing) is finished"),
     key_time!(established_timeout_s: flow.established_timeout_ns, SECOND,
@@ -243,6 +253,7 @@ pub struct LimitsHit {
     pub max_tunnels: u64,
     pub max_connections: u64,
     pub max_lingering: u64,
+    pub max_tombstones: u64,
     pub max_out_of_order_bytes: u64,
     pub max_reassembly_bytes: u64,
     pub max_memory: u64,
@@ -254,6 +265,7 @@ pub struct LimitsHit {
     pub max_tls_hello_bytes: u64,
     pub max_index_connections: u64,
     pub max_groups: u64,
+    pub max_list_waiting: u64,
 }
 
 impl Serialize for LimitsHit {

@@ -12,7 +12,7 @@
 
 use assert_cmd::Command;
 use etherparse::PacketBuilder;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [10, 0, 0, 2];
@@ -20,10 +20,10 @@ const GET: &[u8] = b"GET /item HTTP/1.1\r\nHost: example.com\r\nConnection: clos
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
 
 /// A pcap (little-endian, microseconds, Ethernet) of `n` one-request
-/// connections, one opening every millisecond, each closed by the server first
+/// connections, one opening every `step_us` microseconds, each closed by the server first
 /// and completely (FIN, ACK, FIN, ACK), client ports cycling over 10,000 as
 /// an ephemeral range does (tuples are reused, as on a busy client).
-fn churn(n: u32) -> Vec<u8> {
+fn churn(n: u32, step_us: u64) -> Vec<u8> {
     let mut v = Vec::new();
     for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
         v.extend_from_slice(&word.to_le_bytes());
@@ -66,7 +66,7 @@ fn churn(n: u32) -> Vec<u8> {
     };
     let (get, ok) = (GET.len() as u32, OK.len() as u32);
     for i in 0..n {
-        let t = 1_000_000 + u64::from(i) * 1000;
+        let t = 1_000_000 + u64::from(i) * step_us;
         let port = 20_000 + (i % 10_000) as u16;
         // A new ISN each time, so that a reused tuple is a new connection.
         // (Below 2^31: the arithmetic on them stays in range.)
@@ -139,7 +139,7 @@ fn save(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 /// Runs `connlint ARGS --stats FILE`: (connections, peak RSS in MB).
-fn peak(args: &[&str], file: &PathBuf) -> (u64, f64) {
+fn peak(args: &[&str], file: &Path) -> (u64, f64) {
     let out = Command::cargo_bin("connlint")
         .unwrap()
         .args(args)
@@ -163,11 +163,38 @@ fn peak(args: &[&str], file: &PathBuf) -> (u64, f64) {
 fn check_peaks_at_the_same_memory_on_a_capture_four_times_longer() {
     // 12 s and 48 s of capture: past S002's 10 s window either way.
     let (small_n, large_n) = (12_000u32, 48_000u32);
-    let small = save("churn-small.pcap", &churn(small_n));
-    let large = save("churn-large.pcap", &churn(large_n));
+    let small = save("churn-small.pcap", &churn(small_n, 1000));
+    let large = save("churn-large.pcap", &churn(large_n, 1000));
+    assert_flat(&small, small_n, &large, large_n);
+    for f in [&small, &large] {
+        let _ = std::fs::remove_file(f);
+    }
+    // The last test out takes the directory (the others' files keep it).
+    let _ = std::fs::remove_dir(small.parent().unwrap());
+}
+
+#[test]
+fn check_peaks_at_the_same_memory_within_the_churn_window() {
+    // 2 s and 8 s of capture, one chain from one client: all of it inside
+    // S002's 10 s window, so what the window holds must not grow with the
+    // connections in it (it held ~200 bytes per connection before it kept
+    // runs of closes).
+    let (small_n, large_n) = (10_000u32, 40_000u32);
+    let small = save("window-small.pcap", &churn(small_n, 200));
+    let large = save("window-large.pcap", &churn(large_n, 200));
+    assert_flat(&small, small_n, &large, large_n);
+    for f in [&small, &large] {
+        let _ = std::fs::remove_file(f);
+    }
+    // The last test out takes the directory (the others' files keep it).
+    let _ = std::fs::remove_dir(small.parent().unwrap());
+}
+
+/// `check` and `connections` peak within 10% of each other on the two.
+fn assert_flat(small: &Path, small_n: u32, large: &Path, large_n: u32) {
     for args in [&["check", "--exit-zero"][..], &["connections"][..]] {
-        let (small_conns, small_rss) = peak(args, &small);
-        let (large_conns, large_rss) = peak(args, &large);
+        let (small_conns, small_rss) = peak(args, small);
+        let (large_conns, large_rss) = peak(args, large);
         assert_eq!(small_conns, u64::from(small_n), "{args:?}");
         assert_eq!(large_conns, u64::from(large_n), "{args:?}");
         eprintln!("{args:?}: {small_rss} MB on {small_n} connections, {large_rss} MB on {large_n}");
@@ -177,5 +204,4 @@ fn check_peaks_at_the_same_memory_on_a_capture_four_times_longer() {
             "{args:?}: peak RSS {small_rss} MB on {small_n} connections, {large_rss} MB on {large_n}"
         );
     }
-    let _ = std::fs::remove_dir_all(small.parent().unwrap());
 }

@@ -106,6 +106,9 @@ pub struct FlowStats {
     /// Most bytes accounted to the connections at once (see
     /// [`FlowLimits::max_memory`]).
     pub peak_memory: u64,
+    /// Closed tuples forgotten before their `tombstone_ns` was over because
+    /// [`FlowLimits::max_tombstones`] others were remembered.
+    pub tombstones_cut: u64,
 }
 
 /// A connection the table is done with, and its handler with everything the
@@ -753,7 +756,10 @@ impl<H: StreamHandler, F: FnMut() -> H> FlowTable<H, F> {
             let mid = ends.len() / 2;
             let (_, cut, _) = ends.select_nth_unstable(mid);
             let cut = *cut;
+            let before = self.tombstones.len();
             self.tombstones.retain(|t| t.previous.end_ts >= cut);
+            let forgotten = before.saturating_sub(self.tombstones.len()) as u64;
+            self.stats.tombstones_cut = self.stats.tombstones_cut.saturating_add(forgotten);
         }
     }
 

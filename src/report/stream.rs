@@ -22,23 +22,41 @@ const TABLE_BLOCK: usize = 1000;
 /// its text.
 const RECORD_BYTES: usize = 512;
 
-/// Releases items in id order as the gaps before them fill.
+/// Items held at once by default (`Limits::max_list_waiting`; see
+/// [`Reorder::with_cap`]).
+pub const DEFAULT_MAX_WAITING: usize = 16_384;
+
+/// Releases items in id order as the gaps before them fill. At most `max`
+/// wait: past it (a connection open for the whole capture holds every
+/// later one back) the earliest gap is given up on, the items after it go
+/// on in order, and the connections of the gap are written when they
+/// finish, after later ones. Each time is counted in `cut`.
 #[derive(Debug)]
 pub struct Reorder<T> {
     next: u64,
     waiting: BTreeMap<u64, T>,
+    max: usize,
+    /// Times the gap before the items waiting was given up on.
+    pub cut: u64,
 }
 
 impl<T> Default for Reorder<T> {
     fn default() -> Self {
-        Reorder {
-            next: 0,
-            waiting: BTreeMap::new(),
-        }
+        Reorder::with_cap(DEFAULT_MAX_WAITING)
     }
 }
 
 impl<T> Reorder<T> {
+    /// A buffer holding at most `max` items (at least one).
+    pub fn with_cap(max: usize) -> Self {
+        Reorder {
+            next: 0,
+            waiting: BTreeMap::new(),
+            max: max.max(1),
+            cut: 0,
+        }
+    }
+
     /// Adds item `id`; hands every item now in order to `emit`.
     pub fn push(&mut self, id: u64, item: T, mut emit: impl FnMut(T)) {
         if id == self.next && self.waiting.is_empty() {
@@ -47,11 +65,26 @@ impl<T> Reorder<T> {
             self.next = self.next.saturating_add(1);
             return;
         }
-        self.waiting.insert(id, item);
-        while let Some(item) = self.waiting.remove(&self.next) {
+        if id < self.next {
+            // Its turn was given up on (see `max`): late, straight on.
             emit(item);
-            // Ids count connections: u64::MAX is out of reach.
-            self.next = self.next.saturating_add(1);
+            return;
+        }
+        self.waiting.insert(id, item);
+        loop {
+            while let Some(item) = self.waiting.remove(&self.next) {
+                emit(item);
+                // Ids count connections: u64::MAX is out of reach.
+                self.next = self.next.saturating_add(1);
+            }
+            if self.waiting.len() <= self.max {
+                return;
+            }
+            let Some(&first) = self.waiting.keys().next() else {
+                return;
+            };
+            self.next = first;
+            self.cut = self.cut.saturating_add(1);
         }
     }
 
@@ -262,5 +295,43 @@ impl<W: Write> ListWriter<W> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::Reorder;
+
+    fn run(cap: usize, ids: &[u64]) -> (Vec<u64>, u64) {
+        let mut r = Reorder::with_cap(cap);
+        let mut out = Vec::new();
+        for &id in ids {
+            r.push(id, id, |x| out.push(x));
+        }
+        r.drain(|x| out.push(x));
+        (out, r.cut)
+    }
+
+    #[test]
+    fn items_out_of_order_are_written_in_id_order() {
+        assert_eq!(run(8, &[1, 2, 0, 4, 3]), (vec![0, 1, 2, 3, 4], 0));
+    }
+
+    #[test]
+    fn at_the_cap_the_gap_is_given_up_on_and_its_item_comes_late() {
+        // Connection 0 finishes last; 1 and 2 fit under the cap of two.
+        assert_eq!(run(2, &[1, 2, 0]), (vec![0, 1, 2], 0));
+        // 1, 2, 3 do not: 0's turn is given up, 1.. go on, 0 comes after.
+        assert_eq!(run(2, &[1, 2, 3, 4, 0]), (vec![1, 2, 3, 4, 0], 1));
+        // Never more than the cap waits, whatever the gap.
+        let mut r = Reorder::with_cap(3);
+        let mut n = 0;
+        for id in 1..1000 {
+            r.push(id, (), |_| n += 1);
+            assert!(r.waiting.len() <= 3);
+        }
+        r.push(0, (), |_| n += 1);
+        assert_eq!((n, r.cut), (1000, 1));
     }
 }

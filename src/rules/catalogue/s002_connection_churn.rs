@@ -143,10 +143,13 @@ struct Member {
     what: Option<Box<str>>,
 }
 
-/// A one-shot connection in the window: its SYN waits to be linked to
-/// the closes before it (until everything that began before it has
-/// finished), its close to the SYNs after it (for `churn_window_s`). What
-/// it brings to a chain ([`Member`]) is kept beside it until it joins one.
+/// A one-shot connection whose steps are not all taken: its SYN waits to
+/// be linked to the closes before it (until everything that began before
+/// it has finished), its close to join its group's closes. What it brings
+/// to a chain ([`Member`]) is kept beside it until it joins one. Once both
+/// steps are taken and it is in a chain, it is let go: its close lives on
+/// only as part of its chain's run of closes ([`Run`]). A close in no chain
+/// keeps its node until a SYN links it or its window passes.
 #[derive(Debug)]
 struct Node {
     group: u32,
@@ -154,21 +157,36 @@ struct Node {
     close: Timestamp,
     handshake_seen: bool,
     chain: u32,
+    syn_done: bool,
+    close_done: bool,
+}
+
+/// Whose closes a [`Run`] holds: a chain's, or one connection's not yet in
+/// any chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Chain(u32),
+    Node(u64),
+}
+
+/// Consecutive closes of one group (in close order) that are all in one
+/// chain, as one entry: a SYN that links to any of them links to their
+/// chain, so which ones lie in its window matters only through the first
+/// and the last (`(close, id)` each). This keeps S002's window at one entry
+/// per run of closes instead of one per connection.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    owner: Owner,
+    first: (Timestamp, u64),
+    last: (Timestamp, u64),
 }
 
 /// The closes of one client host's connections to one server, in order,
-/// as far as they are final.
+/// as far as they are final, as runs.
 #[derive(Debug, Default)]
 struct Group {
     key: Option<(IpAddr, SocketAddr)>,
-    /// (close, id), sorted.
-    points: VecDeque<(Timestamp, u64)>,
-    /// For each point (absolute position), the first position at or after
-    /// it whose close is not yet joined with the next one's (runs of
-    /// closes already joined cost nothing the second time).
-    next_open: VecDeque<u64>,
-    /// Absolute position of `points[0]`.
-    base: u64,
+    runs: VecDeque<Run>,
     /// Nodes of this group alive.
     nodes: u32,
 }
@@ -198,9 +216,13 @@ struct Chain {
     /// The first [`MAX_LISTED`] connections: order, port.
     listed: Vec<((Timestamp, u64), u16)>,
     max_gap: i64,
-    /// Nodes alive in it (the chain is over when none is).
+    /// When the last of its closes leaves the window, `(close + window,
+    /// id)`: then no SYN still to come can join it, and it is over.
+    end: (Timestamp, u64),
+    /// Its nodes alive (see [`Node`]).
     live: u32,
-    /// Its nodes' ids (some perhaps gone), to move them when chains merge.
+    /// Its alive nodes' ids (some perhaps gone), to move them when chains
+    /// merge.
     members: Vec<u64>,
     /// Connections not yet covered: the chain is shorter than `churn_min`.
     waiting: Vec<(Timestamp, u64)>,
@@ -228,6 +250,7 @@ impl Chain {
             tls_resumed: 0,
             listed: Vec::new(),
             max_gap: 0,
+            end: (Timestamp(i64::MIN), 0),
             live: 0,
             members: Vec::new(),
             waiting: Vec::new(),
@@ -299,6 +322,7 @@ impl Chain {
             insert_listed(&mut self.listed, e);
         }
         self.max_gap = self.max_gap.max(other.max_gap);
+        self.end = self.end.max(other.end);
         self.live = self.live.saturating_add(other.live);
         self.members.extend(other.members);
         self.waiting.extend(other.waiting);
@@ -314,24 +338,35 @@ fn insert_listed(listed: &mut Vec<((Timestamp, u64), u16)>, e: ((Timestamp, u64)
     }
 }
 
-/// What happens to a node, in time order.
+/// What happens, in time order (at one time, in this order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
-    /// Its close is final (every connection that began before it has
+    /// A node's close is final (every connection that began before it has
     /// finished): it joins its group's closes.
     Close,
-    /// Its SYN is final: it links to the closes in the window before it.
+    /// A node's SYN is final: it links to the closes in the window before it.
     Syn,
-    /// No SYN still to come can link to its close.
+    /// No SYN still to come can link to the close of a node in no chain.
     Expire,
+    /// No SYN still to come can link to a chain's last close (the payload
+    /// is its slot and its uid's low half, see [`timer`]).
+    ChainEnd,
+}
+
+/// A chain's timer payload: its slot, and its uid's low 32 bits (a slot is
+/// reused: a stale timer finds another chain there, or none).
+fn timer(slot: u32, uid: u64) -> u64 {
+    (u64::from(slot) << 32) | (uid & 0xffff_ffff)
 }
 
 /// S002's state over a capture: chains of one-shot connections linked by
 /// "opened within the window after another closed", grown as connections
 /// settle, reported when no connection still to come can join them.
-/// Linking a SYN to every close in the window before it, with runs of
-/// closes joined once, is the same union-find as over the whole capture at
-/// once; it runs as the settled time passes each close and SYN.
+/// Linking a SYN to every close in the window before it joins those closes
+/// into one chain: the same union-find as over the whole capture at once,
+/// run as the settled time passes each close and SYN. The closes in the
+/// window are kept as runs ([`Run`]), one entry per run of closes of one
+/// chain, so churn at any rate costs a few entries, not one per connection.
 struct Churn {
     min: usize,
     window: i64,
@@ -345,6 +380,12 @@ struct Churn {
     free_chains: Vec<u32>,
     next_uid: u64,
     steps: BinaryHeap<Reverse<(Timestamp, Step, u64)>>,
+    /// The latest step taken: a close whose window ended before it is gone
+    /// (a SYN judged late, whose step comes after later ones, sees only
+    /// what is left).
+    frontier: (Timestamp, Step, u64),
+    /// Runs in all groups.
+    runs: usize,
     /// Connections a finding may still go on, or be folded from, with
     /// how many reasons each.
     holds: Holds,
@@ -366,6 +407,8 @@ impl Churn {
             free_chains: Vec::new(),
             next_uid: 0,
             steps: BinaryHeap::new(),
+            frontier: (Timestamp(i64::MIN), Step::Close, 0),
+            runs: 0,
             holds: Holds::default(),
             out: CrossOut::default(),
         }
@@ -416,33 +459,158 @@ impl Churn {
         self.chains.get_mut(c as usize).and_then(Option::as_mut)
     }
 
-    /// The interval step of node `j`: link it to every close in the window
-    /// before its SYN.
-    fn syn(&mut self, j: u64) {
+    /// Whether the close `(ts, id)` has left the window: its step
+    /// `(ts + window, Expire, id)` would have been taken already.
+    fn expired(&self, (ts, id): (Timestamp, u64)) -> bool {
+        (ts.add_nanos(self.window), Step::Expire, id) < self.frontier
+    }
+
+    /// Drops group `g`'s runs whose closes have all left the window, and
+    /// the group itself once it holds nothing.
+    fn trim(&mut self, g: u32) {
+        let window = self.window;
+        let frontier = self.frontier;
+        let Some(group) = self.groups.get_mut(g as usize) else {
+            return;
+        };
+        while group
+            .runs
+            .front()
+            .is_some_and(|r| (r.last.0.add_nanos(window), Step::Expire, r.last.1) < frontier)
+        {
+            group.runs.pop_front();
+            self.runs = self.runs.saturating_sub(1);
+        }
+        if group.nodes == 0 && group.runs.is_empty() {
+            if let Some(key) = group.key.take() {
+                self.group_of.remove(&key);
+                *group = Group::default();
+                self.free_groups.push(g);
+            }
+        }
+    }
+
+    /// What `o` stands for now: a node taken into a chain is that chain.
+    fn resolve(&self, o: Owner) -> Option<Owner> {
+        match o {
+            Owner::Chain(c) => self
+                .chains
+                .get(c as usize)
+                .and_then(Option::as_ref)
+                .map(|_| o),
+            Owner::Node(j) => {
+                let n = self.nodes.get(&j)?;
+                Some(if n.chain == NONE {
+                    o
+                } else {
+                    Owner::Chain(n.chain)
+                })
+            }
+        }
+    }
+
+    /// Group `g`'s runs with each owner resolved, adjacent runs of one chain
+    /// made one, and the nodes whose closes they took in let go.
+    fn normalize(&mut self, g: u32) {
+        let Some(runs) = self
+            .groups
+            .get_mut(g as usize)
+            .map(|grp| std::mem::take(&mut grp.runs))
+        else {
+            return;
+        };
+        let before = runs.len();
+        let mut kept: VecDeque<Run> = VecDeque::with_capacity(before);
+        let mut taken = Vec::new();
+        for mut r in runs {
+            if let Some(owner) = self.resolve(r.owner) {
+                if let (Owner::Node(j), Owner::Chain(_)) = (r.owner, owner) {
+                    taken.push(j);
+                }
+                r.owner = owner;
+            }
+            match kept.back_mut() {
+                Some(prev) if prev.owner == r.owner && matches!(r.owner, Owner::Chain(_)) => {
+                    prev.last = r.last;
+                }
+                _ => kept.push_back(r),
+            }
+        }
+        self.runs = self.runs.saturating_sub(before).saturating_add(kept.len());
+        if let Some(grp) = self.groups.get_mut(g as usize) {
+            grp.runs = kept;
+        }
+        for j in taken {
+            self.let_go(j);
+        }
+    }
+
+    /// Lets node `j` go if both its steps are taken and it is in a chain:
+    /// its close lives on in its chain's run.
+    fn let_go(&mut self, j: u64) {
         let Some(node) = self.nodes.get(&j) else {
             return;
         };
+        if !(node.syn_done && node.close_done && node.chain != NONE) {
+            return;
+        }
+        let (g, c) = (node.group, node.chain);
+        self.nodes.remove(&j);
+        if let Some(group) = self.groups.get_mut(g as usize) {
+            group.nodes = group.nodes.saturating_sub(1);
+        }
+        let nodes = &self.nodes;
+        if let Some(chain) = self.chains.get_mut(c as usize).and_then(Option::as_mut) {
+            chain.live = chain.live.saturating_sub(1);
+            if chain.members.len()
+                > 2usize
+                    .saturating_mul(chain.live as usize)
+                    .saturating_add(16)
+            {
+                chain
+                    .members
+                    .retain(|id| nodes.get(id).is_some_and(|n| n.chain == c));
+            }
+        }
+    }
+
+    /// The SYN step of node `j`: link it to every close in the window
+    /// before its SYN.
+    fn syn(&mut self, j: u64) {
+        let Some(node) = self.nodes.get_mut(&j) else {
+            return;
+        };
+        node.syn_done = true;
         if !node.handshake_seen {
             // Only a seen SYN says when a connection was opened.
+            self.let_go(j);
             return;
         }
         let (g, start) = (node.group, node.start);
+        self.trim(g);
         let window = self.window;
-        let Some(group) = self.groups.get(g as usize) else {
-            return;
-        };
-        let lo = group
-            .points
-            .partition_point(|(c, _)| start.since(*c) > window);
-        let hi = group.points.partition_point(|(c, _)| *c <= start);
-        if lo >= hi {
-            return;
+        // The closes in [start - window, start]. In time order every close
+        // taken is at or before the SYN, so a run is in the window when its
+        // last close is, and the latest close is the last run's. A SYN
+        // judged late (taken after later closes) knows of a run only its
+        // first and last close: it links to those in its window.
+        let in_window =
+            |c: (Timestamp, u64)| c.0 <= start && start.since(c.0) <= window && !self.expired(c);
+        let mut linked: Vec<((Timestamp, u64), Owner)> = Vec::new();
+        if let Some(group) = self.groups.get(g as usize) {
+            for r in &group.runs {
+                if in_window(r.last) {
+                    linked.push((r.last, r.owner));
+                } else if in_window(r.first) {
+                    linked.push((r.first, r.owner));
+                }
+            }
         }
-        let Some(&(latest, i)) = group.points.get(hi.saturating_sub(1)) else {
+        let Some(&(latest, _)) = linked.iter().max_by_key(|(c, _)| *c) else {
+            self.let_go(j);
             return;
         };
-        let base = group.base;
-        let gap = start.since(latest);
+        let gap = start.since(latest.0);
         match self.members.get_mut(&j) {
             Some(m) => m.gap = gap,
             None => {
@@ -452,92 +620,50 @@ impl Churn {
                 }
             }
         }
-        self.union(i, j);
-        let (lo, hi) = (
-            base.saturating_add(lo as u64),
-            base.saturating_add(hi as u64),
-        );
-        let mut k = self.find_open(g, lo);
-        while k.saturating_add(1) < hi {
-            let pair = self.groups.get(g as usize).and_then(|grp| {
-                let at = usize::try_from(k.checked_sub(grp.base)?).ok()?;
-                Some((grp.points.get(at)?.1, grp.points.get(at.checked_add(1)?)?.1))
-            });
-            if let Some((a, b)) = pair {
-                self.union(a, b);
-            }
-            self.set_open(g, k, k.saturating_add(1));
-            k = self.find_open(g, k.saturating_add(1));
-        }
-    }
-
-    fn open_at(&self, g: u32, k: u64) -> Option<u64> {
-        let grp = self.groups.get(g as usize)?;
-        let at = usize::try_from(k.checked_sub(grp.base)?).ok()?;
-        grp.next_open.get(at).copied()
-    }
-
-    fn set_open(&mut self, g: u32, k: u64, v: u64) {
-        if let Some(grp) = self.groups.get_mut(g as usize) {
-            let at = k
-                .checked_sub(grp.base)
-                .and_then(|a| usize::try_from(a).ok());
-            if let Some(slot) = at.and_then(|a| grp.next_open.get_mut(a)) {
-                *slot = v;
+        let owners: Vec<Owner> = linked.iter().rev().map(|(_, o)| *o).collect();
+        let mut at = Owner::Node(j);
+        for o in owners {
+            if let Some(c) = self.union(at, o) {
+                at = Owner::Chain(c);
             }
         }
+        self.normalize(g);
+        self.let_go(j);
     }
 
-    /// The first position at or after `k` not joined with its next (path
-    /// halving).
-    fn find_open(&mut self, g: u32, mut k: u64) -> u64 {
-        while let Some(p) = self.open_at(g, k) {
-            if p == k {
-                break;
-            }
-            let grand = self.open_at(g, p).unwrap_or(p);
-            self.set_open(g, k, grand);
-            k = grand;
-        }
-        k
-    }
-
-    /// Links the connections `a` and `b`.
-    fn union(&mut self, a: u64, b: u64) {
-        if a == b {
+    /// Links `a` and `b` (a connection or a chain each); the chain they are
+    /// in after, if any.
+    fn union(&mut self, a: Owner, b: Owner) -> Option<u32> {
+        let (a, b) = (self.resolve(a)?, self.resolve(b)?);
+        match (a, b) {
             // A capture can show a close before its connection's SYN.
-            return;
-        }
-        let (Some(ca), Some(cb)) = (
-            self.nodes.get(&a).map(|n| n.chain),
-            self.nodes.get(&b).map(|n| n.chain),
-        ) else {
-            return;
-        };
-        match (ca == NONE, cb == NONE) {
-            (true, true) => {
-                let Some(g) = self.nodes.get(&a).map(|n| n.group) else {
-                    return;
-                };
+            (Owner::Node(x), Owner::Node(y)) if x == y => None,
+            (Owner::Node(x), Owner::Node(y)) => {
+                let g = self.nodes.get(&x).map(|n| n.group)?;
                 let c = self.new_chain(g);
-                self.join(a, c);
-                self.join(b, c);
+                self.join(x, c);
+                self.join(y, c);
+                Some(c)
             }
-            (true, false) => self.join(a, cb),
-            (false, true) => self.join(b, ca),
-            (false, false) if ca != cb => self.merge(ca, cb),
-            _ => {}
+            (Owner::Node(x), Owner::Chain(c)) | (Owner::Chain(c), Owner::Node(x)) => {
+                self.join(x, c);
+                Some(c)
+            }
+            (Owner::Chain(x), Owner::Chain(y)) if x == y => Some(x),
+            (Owner::Chain(x), Owner::Chain(y)) => self.merge(x, y),
         }
     }
 
     /// Takes node `id`, in no chain, into chain `c`.
     fn join(&mut self, id: u64, c: u32) {
         let min = self.min as u64;
+        let window = self.window;
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
         node.chain = c;
         let order = (node.start, id);
+        let end = (node.close.add_nanos(window), id);
         let Some(mut member) = self.members.remove(&id) else {
             return;
         };
@@ -550,8 +676,17 @@ impl Churn {
         chain.live = chain.live.saturating_add(1);
         chain.members.push(id);
         chain.waiting.push(order);
+        let uid = chain.uid;
+        let arm = first_member;
+        chain.end = chain.end.max(end);
+        let chain_end = chain.end.0;
         let new_host = chain.last.0 .1;
         let reached = !chain.covered && chain.n >= min;
+        if arm {
+            // One timer a chain, moved on when it rings early.
+            self.steps
+                .push(Reverse((chain_end, Step::ChainEnd, timer(c, uid))));
+        }
         // The node's own hold goes on as the chain's wait (or ends with a
         // cover below); the chain holds its last connection.
         if first_member {
@@ -586,17 +721,15 @@ impl Churn {
         }
     }
 
-    /// Merges chains `a` and `b`.
-    fn merge(&mut self, a: u32, b: u32) {
-        let size = |c: &Option<Chain>| c.as_ref().map_or(0, |c| c.members.len());
+    /// Merges chains `a` and `b`; the one left.
+    fn merge(&mut self, a: u32, b: u32) -> Option<u32> {
+        let size = |c: &Option<Chain>| c.as_ref().map_or(0, |c| c.n);
         let (big, small) = match (self.chains.get(a as usize), self.chains.get(b as usize)) {
             (Some(x), Some(y)) if size(x) >= size(y) => (a, b),
             (Some(_), Some(_)) => (b, a),
-            _ => return,
+            _ => return None,
         };
-        let Some(other) = self.chains.get_mut(small as usize).and_then(Option::take) else {
-            return;
-        };
+        let other = self.chains.get_mut(small as usize).and_then(Option::take)?;
         self.free_chains.push(small);
         for id in &other.members {
             if let Some(n) = self.nodes.get_mut(id) {
@@ -605,11 +738,16 @@ impl Churn {
                 }
             }
         }
+        if let Some(group) = self.groups.get_mut(other.group as usize) {
+            for r in &mut group.runs {
+                if r.owner == Owner::Chain(small) {
+                    r.owner = Owner::Chain(big);
+                }
+            }
+        }
         let (other_uid, other_covered, other_host) = (other.uid, other.covered, other.last.0 .1);
         let min = self.min as u64;
-        let Some(chain) = self.chain(big) else {
-            return;
-        };
+        let chain = self.chain(big)?;
         let host = chain.last.0 .1;
         let uid = chain.uid;
         chain.absorb(other);
@@ -631,79 +769,97 @@ impl Churn {
         if covered {
             self.cover_waiting(big);
         }
+        Some(big)
     }
 
     /// Takes the next step, whatever its time.
     fn step(&mut self) {
-        let Some(Reverse((_, step, id))) = self.steps.pop() else {
+        let Some(Reverse(key)) = self.steps.pop() else {
             return;
         };
+        if key > self.frontier {
+            self.frontier = key;
+        }
+        let (at, step, id) = key;
         match step {
-            Step::Close => {
-                let Some(node) = self.nodes.get(&id) else {
-                    return;
-                };
-                let point = (node.close, id);
-                if let Some(group) = self.groups.get_mut(node.group as usize) {
-                    // A close that comes after later ones (a connection
-                    // judged late) links by its SYN only.
-                    if group.points.back().is_none_or(|&b| b < point) {
-                        let pos = group.base.saturating_add(group.points.len() as u64);
-                        group.points.push_back(point);
-                        group.next_open.push_back(pos);
-                    }
-                }
-            }
+            Step::Close => self.close(id),
             Step::Syn => self.syn(id),
             Step::Expire => self.expire(id),
+            Step::ChainEnd => self.chain_end(at, id),
         }
     }
 
-    /// Node `j`'s close can link no more: it is done; its chain with it,
-    /// if it was the last alive.
-    fn expire(&mut self, j: u64) {
-        let Some(node) = self.nodes.remove(&j) else {
+    /// The close step of node `j`: its close joins its group's.
+    fn close(&mut self, j: u64) {
+        let window = self.window;
+        let Some(node) = self.nodes.get_mut(&j) else {
             return;
         };
-        self.members.remove(&j);
-        if node.chain == NONE {
-            self.holds.release(j);
-        } else if let Some(chain) = self
-            .chains
-            .get_mut(node.chain as usize)
-            .and_then(Option::as_mut)
-        {
-            chain.live = chain.live.saturating_sub(1);
-            if chain.members.len()
-                > 2usize
-                    .saturating_mul(chain.live as usize)
-                    .saturating_add(16)
-            {
-                let c = node.chain;
-                let nodes = &self.nodes;
-                chain
-                    .members
-                    .retain(|id| nodes.get(id).is_some_and(|n| n.chain == c));
-            }
-            if chain.live == 0 {
-                self.finish_chain(node.chain);
-            }
-        }
-        if let Some(group) = self.groups.get_mut(node.group as usize) {
-            while group.points.front().is_some_and(|&p| p <= (node.close, j)) {
-                group.points.pop_front();
-                group.next_open.pop_front();
-                group.base = group.base.saturating_add(1);
-            }
-            group.nodes = group.nodes.saturating_sub(1);
-            if group.nodes == 0 {
-                if let Some(key) = group.key.take() {
-                    self.group_of.remove(&key);
+        node.close_done = true;
+        let point = (node.close, j);
+        let (g, chain) = (node.group, node.chain);
+        let owner = if chain == NONE {
+            // Alone, it waits for a SYN in its window.
+            self.steps
+                .push(Reverse((point.0.add_nanos(window), Step::Expire, j)));
+            Owner::Node(j)
+        } else {
+            Owner::Chain(chain)
+        };
+        if let Some(group) = self.groups.get_mut(g as usize) {
+            // A close that comes after later ones (a connection judged
+            // late) links by its SYN only.
+            match group.runs.back_mut() {
+                Some(b) if b.last >= point => {}
+                Some(b) if b.owner == owner && chain != NONE => b.last = point,
+                _ => {
+                    group.runs.push_back(Run {
+                        owner,
+                        first: point,
+                        last: point,
+                    });
+                    self.runs = self.runs.saturating_add(1);
                 }
-                *group = Group::default();
-                self.free_groups.push(node.group);
             }
         }
+        self.let_go(j);
+    }
+
+    /// Node `j`'s close can link no more and it is in no chain: it is done.
+    fn expire(&mut self, j: u64) {
+        let Some(node) = self.nodes.get(&j) else {
+            return;
+        };
+        if node.chain != NONE {
+            // Taken into a chain before its SYN step: the chain's timer
+            // sees to it.
+            return;
+        }
+        let g = node.group;
+        self.nodes.remove(&j);
+        self.members.remove(&j);
+        self.holds.release(j);
+        if let Some(group) = self.groups.get_mut(g as usize) {
+            group.nodes = group.nodes.saturating_sub(1);
+        }
+        self.trim(g);
+    }
+
+    /// The timer of the chain in `payload`'s slot rang at `at`.
+    fn chain_end(&mut self, at: Timestamp, payload: u64) {
+        let slot = u32::try_from(payload >> 32).unwrap_or(NONE);
+        let Some(chain) = self.chain(slot) else {
+            return;
+        };
+        if chain.uid & 0xffff_ffff != payload & 0xffff_ffff {
+            return;
+        }
+        if chain.end.0 > at {
+            let end = chain.end.0;
+            self.steps.push(Reverse((end, Step::ChainEnd, payload)));
+            return;
+        }
+        self.finish_chain(slot);
     }
 
     /// Chain `c` can grow no more: reported if long enough.
@@ -716,11 +872,28 @@ impl Churn {
         for (_, id) in &chain.waiting {
             self.holds.release(*id);
         }
+        // Nodes of it still alive (their SYN step not taken: a capture can
+        // show a close before its connection's SYN) go with it.
+        for id in &chain.members {
+            if self.nodes.get(id).is_some_and(|n| n.chain == c) {
+                if let Some(n) = self.nodes.remove(id) {
+                    if let Some(group) = self.groups.get_mut(n.group as usize) {
+                        group.nodes = group.nodes.saturating_sub(1);
+                    }
+                }
+            }
+        }
         if chain.n >= self.min as u64 {
             if let Some(key) = self.groups.get(chain.group as usize).and_then(|g| g.key) {
                 self.out.findings.push(report(key, &chain));
             }
         }
+        self.trim(chain.group);
+    }
+
+    /// State kept, in entries.
+    fn size(&self) -> usize {
+        self.nodes.len().saturating_add(self.runs)
     }
 }
 
@@ -765,14 +938,14 @@ impl CrossRule for Churn {
                 close,
                 handshake_seen: c.handshake_seen,
                 chain: NONE,
+                syn_done: false,
+                close_done: false,
             },
         );
         self.members.insert(c.id, member);
         self.holds.hold(c.id);
         self.steps.push(Reverse((close, Step::Close, c.id)));
         self.steps.push(Reverse((c.start_ts, Step::Syn, c.id)));
-        self.steps
-            .push(Reverse((close.add_nanos(self.window), Step::Expire, c.id)));
     }
 
     fn settle(&mut self, settled: Timestamp, _exact: bool, out: &mut CrossOut) {
@@ -787,10 +960,10 @@ impl CrossRule for Churn {
     }
 
     fn bound(&mut self, max: usize, out: &mut CrossOut) -> bool {
-        if self.nodes.len() <= max {
+        if self.size() <= max {
             return false;
         }
-        while self.nodes.len() > max / 2 && !self.steps.is_empty() {
+        while self.size() > max / 2 && !self.steps.is_empty() {
             self.step();
         }
         out.findings.append(&mut self.out.findings);
