@@ -167,13 +167,7 @@ impl Previous {
     /// The side whose FIN came first (the active closer, which holds
     /// TIME_WAIT), `None` when neither or both at the same instant.
     pub fn first_closer(&self) -> Option<Side> {
-        match self.fin {
-            [Some(c), Some(s)] if c < s => Some(Side::Client),
-            [Some(c), Some(s)] if s < c => Some(Side::Server),
-            [Some(_), None] => Some(Side::Client),
-            [None, Some(_)] => Some(Side::Server),
-            _ => None,
-        }
+        first_closer(self.fin)
     }
 }
 
@@ -240,5 +234,18 @@ impl Connection {
             Side::Server => Some(h.syn_ack?.since(h.syn?)),
             Side::Client => Some(h.ack?.since(h.syn_ack?)),
         }
+    }
+}
+
+/// The side whose FIN (at these times, client's then server's) came first:
+/// the active closer, which holds TIME_WAIT. `None` when neither closed or
+/// both at the same instant.
+pub fn first_closer(fin: [Option<Timestamp>; 2]) -> Option<Side> {
+    match fin {
+        [Some(c), Some(s)] if c < s => Some(Side::Client),
+        [Some(c), Some(s)] if s < c => Some(Side::Server),
+        [Some(_), None] => Some(Side::Client),
+        [None, Some(_)] => Some(Side::Server),
+        _ => None,
     }
 }

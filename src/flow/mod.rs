@@ -16,7 +16,7 @@ pub mod roles;
 mod table;
 
 pub use connection::{
-    CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence, RstSegment,
+    first_closer, CloseKind, Connection, EndReason, Handshake, Previous, RoleEvidence, RstSegment,
 };
 pub use table::{Finished, FlowLimits, FlowStats, FlowTable};
 

@@ -308,13 +308,7 @@ impl<'a> ConnSummary<'a> {
     /// The side whose FIN came first (the active closer, which holds
     /// TIME_WAIT), `None` when neither or both at the same instant.
     pub fn first_closer(&self) -> Option<Side> {
-        match self.fin {
-            [Some(c), Some(s)] if c < s => Some(Side::Client),
-            [Some(c), Some(s)] if s < c => Some(Side::Server),
-            [Some(_), None] => Some(Side::Client),
-            [None, Some(_)] => Some(Side::Server),
-            _ => None,
-        }
+        crate::flow::first_closer(self.fin)
     }
 
     /// A finding of `meta` on this connection, for the cross-connection
