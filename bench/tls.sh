@@ -8,7 +8,7 @@
 #   -b BIN      connlint binary (default target/release/connlint)
 #   -n RUNS     timed runs of each (default 5), alternated TLS, clear, TLS, clear, ... so that other
 #               load on the machine hits both alike; the medians and the median of the pairwise
-#               ratios are printed
+#               ratios are printed; 0: no timed runs (with -c: instruction counts only)
 #   -c PACKETS  also count instructions with callgrind on the first PACKETS packets of each capture
 #               (repeatable under load; default 0: skip)
 #
@@ -42,6 +42,10 @@ trap 'rm -rf "$work"' EXIT
 
 tls_cmd=("$bin" check --format json --keylog "$keylog" "$tls")
 clear_cmd=("$bin" check --format json "$clear")
+if ((runs == 0 && slice == 0)); then
+    echo "tls.sh: -n 0 without -c measures nothing" >&2
+    exit 64
+fi
 
 # What each reads: transactions, and that the TLS capture was decrypted (every TLS connection
 # `tls: decrypted`, none left for the note).
@@ -52,6 +56,7 @@ doc = json.load(sys.stdin)
 caps = doc["captures"]
 print(sum(c["transactions"] for c in caps), sum(c.get("tls_connections", 0) for c in caps))'
 }
+if ((runs > 0)); then
 read -r tls_tx tls_left < <(transactions "${tls_cmd[@]}")
 read -r clear_tx _ < <(transactions "${clear_cmd[@]}")
 if ((tls_left > 0)); then
@@ -87,6 +92,7 @@ print(f"{'same traffic in the clear':28} {c:16.3f} {cb / c / 1e6:8.0f} {ct:13} {
 print(f"TLS/clear, {len(rows)} alternated pairs: wall {pair:.2f}x (median of the pairs), "
       f"per byte {(t / tb) / (c / cb):.2f}x, per transaction {(t / tt) / (c / ct):.2f}x")
 EOF
+fi
 
 if ((slice > 0)); then
     command -v valgrind >/dev/null && command -v editcap >/dev/null ||

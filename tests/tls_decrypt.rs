@@ -279,6 +279,108 @@ fn a_response_cut_inside_tls_is_one_http_finding_with_the_key_log() {
     assert!(missing > 0 && missing < 1024 * 1024, "{missing}");
 }
 
+/// A capture gap inside a decrypted direction (one segment deleted from a
+/// sample with editcap, tests/data/tls/README.md): the direction's
+/// decryption ends there and the connection says so, at the frame tshark
+/// marks "previous segment not captured"; the messages read are tshark's
+/// reading with the key log (which reads no more of that direction
+/// either); the capture's note counts the connection.
+#[test]
+fn a_gap_ends_a_directions_decryption_and_the_connection_says_where() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    for (name, keylog) in [
+        (
+            "clean-tls13-keepalive-keylog-gap-client",
+            "clean-tls13-keepalive-keylog",
+        ),
+        (
+            "clean-tls13-keepalive-keylog-gap-in-record",
+            "clean-tls13-keepalive-keylog",
+        ),
+        (
+            "clean-tls12-keepalive-keylog-gap-server",
+            "clean-tls12-keepalive-keylog",
+        ),
+    ] {
+        let capture = data.join(format!("{name}.pcap"));
+        let keylog = samples().join(format!("{keylog}.keylog"));
+        let conns = analyze(&capture, &limits_with(&keylog));
+        let lost = std::fs::read_to_string(data.join(format!("{name}.lost.tsv"))).unwrap();
+        let lost: Vec<Vec<&str>> = lost
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').collect())
+            .collect();
+        assert_eq!(lost.len(), 1, "{name}: one hole");
+        let (stream, frame, port) = (lost[0][0].parse::<u64>().unwrap(), lost[0][1], lost[0][2]);
+        let a = conns.iter().find(|a| a.connection.id == stream).unwrap();
+        let direction = if port == "443" {
+            "server->client"
+        } else {
+            "client->server"
+        };
+        let d = a.decryption.as_ref().unwrap();
+        let said = format!("decrypted, {direction} stopped at frame {frame}: gap");
+        assert_eq!(d.describe(), said, "{name}");
+        assert!(d.decrypted(), "{name}: the records before the gap were");
+        let mut ours = Vec::new();
+        for tx in &a.http.transactions {
+            if let Some(req) = tx.request.as_ref() {
+                ours.push(row(
+                    stream,
+                    req.last_byte_ts.as_secs_f64(),
+                    "request",
+                    format!(
+                        "{} {}",
+                        tx.method.as_deref().unwrap(),
+                        tx.uri.as_deref().unwrap()
+                    ),
+                ));
+            }
+            if let Some(resp) = tx.response.as_ref().filter(|r| r.framing_satisfied) {
+                ours.push(row(
+                    stream,
+                    resp.last_byte_ts.as_secs_f64(),
+                    "response",
+                    tx.status.unwrap().to_string(),
+                ));
+            }
+        }
+        let reference = std::fs::read_to_string(data.join(format!("{name}.http.tsv"))).unwrap();
+        let mut theirs: Vec<String> = reference
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let what = match f[3] {
+                    "request" => format!("{} {}", f[4], f[5]),
+                    _ => f[6].to_string(),
+                };
+                row(f[0].parse().unwrap(), f[2].parse().unwrap(), f[3], what)
+            })
+            .collect();
+        ours.sort();
+        theirs.sort();
+        assert_eq!(ours, theirs, "{name}");
+        // In the CLI's connection list, and counted in the capture's note.
+        let out = Command::cargo_bin("connlint")
+            .unwrap()
+            .arg("--keylog")
+            .arg(&keylog)
+            .arg("connections")
+            .arg(&capture)
+            .env_remove("SSLKEYLOGFILE")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&said), "{name}: {text}");
+        assert!(
+            text.contains("1 TLS connection decrypted until a capture gap stopped it"),
+            "{name}: {text}"
+        );
+    }
+}
+
 #[test]
 fn the_cli_marks_decrypted_connections_and_never_prints_a_secret() {
     let mut seen_decrypted = false;

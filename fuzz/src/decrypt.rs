@@ -56,8 +56,8 @@
 //!   matching secret", with a suite connlint does not decrypt "unsupported
 //!   cipher suite", and nothing handed over.
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
+use aes_gcm::aead::{AeadInOut, KeyInit, Nonce};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use chacha20poly1305::ChaCha20Poly1305;
 use connlint::reassembly::Side;
 use connlint::tls::decrypt::{expand_label, prf, AeadKind, Hash};
@@ -213,7 +213,7 @@ fn check(o: &Outcome, keylog: &KeyLog, secrets: &[Vec<u8>]) {
             r.records[i],
             o.delivered[i]
         );
-        if r.stopped_by_failure[i] || r.stopped_by_gap[i] {
+        if r.stopped_by_failure[i] || r.stopped_by_gap[i].is_some() {
             assert!(o.out.lost[i].is_some(), "{side:?}: stopped without lost");
         }
     }
@@ -490,7 +490,7 @@ impl Sealer {
             header.clone()
         };
         let mut buf = plain.to_vec();
-        let n = Nonce::from_slice(&nonce);
+        let n = &Nonce::<Aes128Gcm>::from(nonce);
         let ok = match self.aead {
             AeadKind::Aes128Gcm => Aes128Gcm::new_from_slice(&self.key)
                 .expect("key")

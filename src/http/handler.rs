@@ -250,6 +250,7 @@ impl ConnectionHandler {
         };
         match self.decryptor.as_mut() {
             Some(d) => {
+                d.data_in(from, self.http.frame);
                 let mut feed = Feed {
                     decryptor: d,
                     http: &mut self.http,

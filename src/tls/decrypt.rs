@@ -42,8 +42,8 @@ use super::record::{ContentType, RecordHeader};
 use super::{TlsReport, MAX_RECORD_BODY};
 use crate::reassembly::{BySide, Side};
 use crate::Timestamp;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, Nonce};
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use chacha20poly1305::ChaCha20Poly1305;
 use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha384};
@@ -170,7 +170,7 @@ pub fn prf(hash: Hash, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8])
         seed: &[&[u8]],
         out: &mut [u8],
     ) -> Option<()> {
-        let mac = <M as Mac>::new_from_slice(secret).ok()?;
+        let mac = <M as KeyInit>::new_from_slice(secret).ok()?;
         let mut a = {
             let mut m = mac.clone();
             for s in seed {
@@ -217,15 +217,24 @@ impl Cipher {
         })
     }
 
-    /// Opens `buf` (ciphertext and tag) in place; false if it does not
-    /// authenticate.
-    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> bool {
-        let n = Nonce::from_slice(nonce);
+    /// Opens `buf` (ciphertext then tag) in place: true, with the
+    /// plaintext in `buf`'s first `buf.len() - TAG` bytes, if it
+    /// authenticates.
+    fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> bool {
+        let Some(split) = buf.len().checked_sub(TAG) else {
+            return false;
+        };
+        let (msg, tag) = buf.split_at_mut(split);
+        let Ok(tag) = aes_gcm::Tag::try_from(&*tag) else {
+            return false;
+        };
+        let n = aes_gcm::aead::Nonce::<Aes128Gcm>::from(*nonce);
         match self {
-            Cipher::Aes128(c) => c.decrypt_in_place(n, aad, buf).is_ok(),
-            Cipher::Aes256(c) => c.decrypt_in_place(n, aad, buf).is_ok(),
-            Cipher::ChaCha(c) => c.decrypt_in_place(n, aad, buf).is_ok(),
+            Cipher::Aes128(c) => c.decrypt_inout_detached(&n, aad, msg.into(), &tag),
+            Cipher::Aes256(c) => c.decrypt_inout_detached(&n, aad, msg.into(), &tag),
+            Cipher::ChaCha(c) => c.decrypt_inout_detached(&n, aad, msg.into(), &tag),
         }
+        .is_ok()
     }
 }
 
@@ -305,35 +314,38 @@ impl RecordKeys {
         Some((make(client_key, client_iv)?, make(server_key, server_iv)?))
     }
 
-    /// Opens one record's body in place: on success `body` holds the
-    /// plaintext (TLS 1.3: the inner plaintext, padding and type included)
-    /// and the sequence number moves on; on failure nothing moves and
-    /// `body` is left in an unspecified state.
-    pub fn open(&mut self, header: &RecordHeader, type_byte: u8, body: &mut Vec<u8>) -> bool {
+    /// Opens one record's body in place: on success the plaintext is
+    /// `body[range]` (TLS 1.3: the inner plaintext, padding and type
+    /// included; TLS 1.2 with AES-GCM: after the 8-byte explicit nonce,
+    /// left where it is rather than moved) and the sequence number moves
+    /// on; on failure nothing moves and `body` is as it was (the AEADs
+    /// check the tag before they decrypt).
+    pub fn open(
+        &mut self,
+        header: &RecordHeader,
+        type_byte: u8,
+        body: &mut [u8],
+    ) -> Option<std::ops::Range<usize>> {
         let mut nonce = self.iv;
         let seq = self.seq.to_be_bytes();
-        if self.explicit_nonce {
-            // salt (4) || explicit nonce (8), which leaves the body.
-            let Some(explicit) = body.get(..8) else {
-                return false;
-            };
+        let start = if self.explicit_nonce {
+            // salt (4) || explicit nonce (8), which is not ciphertext.
+            let explicit = body.get(..8)?;
             for (d, b) in nonce.iter_mut().skip(4).zip(explicit) {
                 *d = *b;
             }
-            body.drain(..8);
+            8
         } else {
             for (d, b) in nonce.iter_mut().skip(4).zip(seq) {
                 *d ^= b;
             }
-        }
+            0
+        };
+        let sealed = body.get_mut(start..)?;
+        let end = start.checked_add(sealed.len().checked_sub(TAG)?)?;
         let [v_hi, v_lo] = header.version.to_be_bytes();
         let ok = if self.tls12 {
-            let Some(plain_len) = body.len().checked_sub(TAG) else {
-                return false;
-            };
-            let Ok(plain_len) = u16::try_from(plain_len) else {
-                return false;
-            };
+            let plain_len = u16::try_from(end.saturating_sub(start)).ok()?;
             let [l_hi, l_lo] = plain_len.to_be_bytes();
             let mut aad = [0u8; 13];
             for (d, b) in aad
@@ -342,16 +354,17 @@ impl RecordKeys {
             {
                 *d = *b;
             }
-            self.cipher.open(&nonce, &aad, body)
+            self.cipher.open(&nonce, &aad, sealed)
         } else {
             let [l_hi, l_lo] = header.len.to_be_bytes();
             self.cipher
-                .open(&nonce, &[type_byte, v_hi, v_lo, l_hi, l_lo], body)
+                .open(&nonce, &[type_byte, v_hi, v_lo, l_hi, l_lo], sealed)
         };
-        if ok {
-            self.seq = self.seq.saturating_add(1);
+        if !ok {
+            return None;
         }
-        ok
+        self.seq = self.seq.saturating_add(1);
+        Some(start..end)
     }
 }
 
@@ -369,6 +382,10 @@ pub enum Undecrypted {
     /// The hellos were not seen (the capture began mid-connection, or a
     /// gap hid them): no client random to look up.
     HandshakeNotSeen,
+    /// Decrypted until a capture gap ended a direction's decryption (its
+    /// records past the gap could not be framed nor numbered). Counted,
+    /// never a connection's `failure`.
+    StoppedByGap,
 }
 
 impl Undecrypted {
@@ -378,6 +395,7 @@ impl Undecrypted {
             Undecrypted::AuthenticationFailed => "authentication failed",
             Undecrypted::UnsupportedCipher => "unsupported cipher suite",
             Undecrypted::HandshakeNotSeen => "handshake not seen",
+            Undecrypted::StoppedByGap => "stopped at a capture gap",
         }
     }
 }
@@ -421,8 +439,9 @@ pub struct DecryptReport {
     pub plaintext_bytes: [u64; 2],
     /// Why (some of) the connection was not decrypted.
     pub failure: Option<Undecrypted>,
-    /// A direction whose decryption a capture gap ended.
-    pub stopped_by_gap: [bool; 2],
+    /// A direction whose decryption a capture gap ended, with the frame
+    /// it ended at (the one whose arrival showed the gap; 0 if unknown).
+    pub stopped_by_gap: [Option<u64>; 2],
     /// A direction whose decryption a record failing authentication ended.
     pub stopped_by_failure: [bool; 2],
     /// Client 0-RTT records (opened or not).
@@ -446,24 +465,33 @@ impl DecryptReport {
             && !self.stopped_by_failure.iter().any(|s| *s)
     }
 
+    /// Whether a capture gap ended the decryption of either direction.
+    pub fn stopped_by_a_gap(&self) -> bool {
+        self.stopped_by_gap.iter().any(Option::is_some)
+    }
+
     /// The connection's decryption in words: `decrypted`, or `could not
-    /// decrypt: <why>`, with a direction a gap ended.
+    /// decrypt: <why>`, with each direction a gap ended and where
+    /// (`decrypted, client->server stopped at frame 15: gap`).
     pub fn describe(&self) -> String {
         let mut s = match self.failure {
             None if self.decrypted() => "decrypted".to_string(),
             None => "not decrypted".to_string(),
             Some(f) => format!("could not decrypt: {}", f.describe()),
         };
+        for (side, name) in [
+            (Side::Client, "client->server"),
+            (Side::Server, "server->client"),
+        ] {
+            match *self.stopped_by_gap.of(side) {
+                Some(0) => s.push_str(&format!(", {name} stopped: gap")),
+                Some(frame) => s.push_str(&format!(", {name} stopped at frame {frame}: gap")),
+                None => {}
+            }
+        }
         if let Some(e) = self.early_data {
             s.push_str("; ");
             s.push_str(e.describe());
-        }
-        for (side, name) in [(Side::Client, "client"), (Side::Server, "server")] {
-            if *self.stopped_by_gap.of(side) {
-                s.push_str(&format!(
-                    "; {name} records after a capture gap not decrypted"
-                ));
-            }
         }
         s
     }
@@ -480,6 +508,9 @@ struct Direction {
     /// TLS 1.2: ChangeCipherSpec seen; the next record is protected.
     ccs: bool,
     body: Vec<u8>,
+    /// Where the opened record's plaintext starts in `body` (TLS 1.2's
+    /// explicit nonce is left in front of it, not moved out).
+    start: usize,
     collecting: bool,
     type_byte: u8,
     plain_offset: u64,
@@ -558,6 +589,9 @@ pub struct Decryptor {
     dirs: [Direction; 2],
     early: Early,
     report: DecryptReport,
+    /// A direction a gap stopped whose next data is still to come: that
+    /// data's frame is where the report says it stopped.
+    gap_frame_open: [bool; 2],
 }
 
 /// What a decryptor hands over: a direction's application data, its offset
@@ -583,6 +617,7 @@ impl Decryptor {
             dirs: Default::default(),
             early: Early::default(),
             report: DecryptReport::default(),
+            gap_frame_open: [false; 2],
         }
     }
 
@@ -735,6 +770,7 @@ impl Decryptor {
         if protected {
             d.collecting = true;
             d.body.clear();
+            d.start = 0;
             d.type_byte = match h.content_type {
                 ContentType::ChangeCipherSpec => 20,
                 ContentType::Alert => 21,
@@ -796,7 +832,7 @@ impl Decryptor {
         let d = self.dirs.of_mut(from);
         let type_byte = d.type_byte;
         let ok = match d.keys.as_mut() {
-            Some(k) => k.open(h, type_byte, &mut d.body),
+            Some(k) => open_body(k, h, type_byte, &mut d.body, &mut d.start),
             None => false,
         };
         if !ok {
@@ -825,7 +861,7 @@ impl Decryptor {
             Some(d.body.clone())
         };
         let mut ok = match d.keys.as_mut() {
-            Some(k) => k.open(h, 23, &mut d.body),
+            Some(k) => open_body(k, h, 23, &mut d.body, &mut d.start),
             None => false,
         };
         if !ok && !d.on_application_keys {
@@ -833,7 +869,7 @@ impl Decryptor {
                 if let Some(sealed) = sealed {
                     d.body = sealed;
                 }
-                if next.open(h, 23, &mut d.body) {
+                if open_body(next, h, 23, &mut d.body, &mut d.start) {
                     d.keys = d.next.take();
                     d.on_application_keys = true;
                     ok = true;
@@ -886,7 +922,7 @@ impl Decryptor {
         let d = self.dirs.of_mut(Side::Client);
         let sealed = d.body.clone();
         let opened = match self.early.keys.as_mut() {
-            Some(k) => k.open(h, 23, &mut d.body),
+            Some(k) => open_body(k, h, 23, &mut d.body, &mut d.start),
             None => {
                 let mut found = false;
                 if let Some(secret) = self.early.secret {
@@ -900,7 +936,7 @@ impl Decryptor {
                             continue;
                         };
                         d.body.clone_from(&sealed);
-                        if keys.open(h, 23, &mut d.body) {
+                        if open_body(&mut keys, h, 23, &mut d.body, &mut d.start) {
                             self.early.keys = Some(keys);
                             found = true;
                             break;
@@ -1106,11 +1142,12 @@ impl Decryptor {
         out: &mut impl Plaintext,
     ) {
         let d = self.dirs.of_mut(from);
-        if d.body.is_empty() {
+        let plain = d.body.get(d.start..).unwrap_or_default();
+        if plain.is_empty() {
             return;
         }
-        out.plaintext(from, d.plain_offset, &d.body, ts);
-        let n = d.body.len() as u64;
+        out.plaintext(from, d.plain_offset, plain, ts);
+        let n = plain.len() as u64;
         if let Some(stream_end) = stream_end {
             let at = d.recent_next % RECENT_OPENED;
             if let Some(slot) = d.recent.get_mut(at) {
@@ -1147,16 +1184,50 @@ impl Decryptor {
         d.collecting = false;
         d.body.clear();
         out.lost(from, d.plain_offset, ts);
-        *self.report.stopped_by_gap.of_mut(from) = true;
+        *self.report.stopped_by_gap.of_mut(from) = Some(out.frame());
+        *self.gap_frame_open.of_mut(from) = true;
+    }
+
+    /// Data of `from` arrives in `frame`. The first after a gap that
+    /// stopped the direction names the frame it stopped at: the one after
+    /// the hole (tshark's "previous segment not captured"), where the gap
+    /// itself may be known only later (an ACK past the hole).
+    #[inline]
+    pub fn data_in(&mut self, from: Side, frame: u64) {
+        let open = self.gap_frame_open.of_mut(from);
+        if *open {
+            *open = false;
+            *self.report.stopped_by_gap.of_mut(from) = Some(frame);
+        }
     }
 
     /// A capture gap in `from`: its sequence numbers and records are lost,
-    /// so its decryption ends (once the keys are known: a gap before them
-    /// leaves nothing to stop).
+    /// so its decryption ends, and the report says where. Before the keys
+    /// are known too: the records after it could not be read once they
+    /// are (a connection that will not be decrypted has nothing to stop).
     pub fn gap(&mut self, from: Side, ts: Timestamp, out: &mut impl Plaintext) {
-        if matches!(self.setup, Setup::Tls13(_) | Setup::Tls12) {
+        if !matches!(self.setup, Setup::Off) {
             self.stop_gap(from, ts, out);
         }
+    }
+}
+
+/// Opens `body` with `keys`: on success `body` ends where the plaintext
+/// does and `start` says where it begins.
+fn open_body(
+    keys: &mut RecordKeys,
+    h: &RecordHeader,
+    type_byte: u8,
+    body: &mut Vec<u8>,
+    start: &mut usize,
+) -> bool {
+    match keys.open(h, type_byte, body) {
+        Some(r) => {
+            body.truncate(r.end);
+            *start = r.start;
+            true
+        }
+        None => false,
     }
 }
 

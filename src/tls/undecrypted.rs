@@ -34,9 +34,13 @@ pub struct UndecryptedCount {
 
 impl UndecryptedCounts {
     /// Counts one connection read with a key log, if it was not decrypted
-    /// for a reason (a connection without application data has none).
+    /// for a reason (a connection without application data has none), or
+    /// its decryption stopped at a capture gap.
     pub fn add(&mut self, d: &DecryptReport, tls: Option<&TlsReport>) {
-        let Some(reason) = d.failure else {
+        let Some(reason) = d
+            .failure
+            .or_else(|| d.stopped_by_a_gap().then_some(Undecrypted::StoppedByGap))
+        else {
             return;
         };
         let version = tls
@@ -55,7 +59,7 @@ impl UndecryptedCounts {
         self.counts.is_empty()
     }
 
-    /// Connections counted.
+    /// Connections counted, those a gap stopped included.
     pub fn total(&self) -> u64 {
         self.counts.values().fold(0, |a, n| a.saturating_add(*n))
     }
@@ -75,14 +79,13 @@ impl UndecryptedCounts {
     }
 
     /// In words, for a summary line or note: `3 TLS connections not
-    /// decrypted: 2 unsupported cipher suite (TLS 1.2
+    /// decrypted with the key log: 2 unsupported cipher suite (TLS 1.2
     /// TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256: 2), 1 no matching secret
-    /// (TLS 1.3 TLS_AES_128_GCM_SHA256: 1)`; `None` when there are none.
+    /// (TLS 1.3 TLS_AES_128_GCM_SHA256: 1)`, then, for those decrypted
+    /// until a capture gap, `1 TLS connection decrypted until a capture gap
+    /// stopped it (TLS 1.3 TLS_AES_128_GCM_SHA256: 1)`; `None` when there
+    /// are none.
     pub fn describe(&self) -> Option<String> {
-        if self.is_empty() {
-            return None;
-        }
-        let total = self.total();
         let mut by_reason: BTreeMap<Undecrypted, (u64, Vec<String>)> = BTreeMap::new();
         for ((reason, version, suite), n) in &self.counts {
             let e = by_reason.entry(*reason).or_default();
@@ -94,21 +97,40 @@ impl UndecryptedCounts {
             };
             e.1.push(format!("{what}: {n}"));
         }
-        let parts: Vec<String> = by_reason
-            .iter()
-            .map(|(reason, (n, suites))| {
-                if suites.is_empty() {
-                    format!("{n} {}", reason.describe())
-                } else {
-                    format!("{n} {} ({})", reason.describe(), suites.join(", "))
-                }
-            })
-            .collect();
-        Some(format!(
-            "{total} TLS connection{} not decrypted with the key log: {}",
-            if total == 1 { "" } else { "s" },
-            parts.join(", ")
-        ))
+        let gap = by_reason.remove(&Undecrypted::StoppedByGap);
+        let connections = |n: u64| format!("{n} TLS connection{}", if n == 1 { "" } else { "s" });
+        let mut clauses = Vec::new();
+        if !by_reason.is_empty() {
+            let total = by_reason
+                .values()
+                .fold(0u64, |a, (n, _)| a.saturating_add(*n));
+            let parts: Vec<String> = by_reason
+                .iter()
+                .map(|(reason, (n, suites))| {
+                    if suites.is_empty() {
+                        format!("{n} {}", reason.describe())
+                    } else {
+                        format!("{n} {} ({})", reason.describe(), suites.join(", "))
+                    }
+                })
+                .collect();
+            clauses.push(format!(
+                "{} not decrypted with the key log: {}",
+                connections(total),
+                parts.join(", ")
+            ));
+        }
+        if let Some((n, suites)) = gap {
+            let mut c = format!(
+                "{} decrypted until a capture gap stopped it",
+                connections(n)
+            );
+            if !suites.is_empty() {
+                c.push_str(&format!(" ({})", suites.join(", ")));
+            }
+            clauses.push(c);
+        }
+        (!clauses.is_empty()).then(|| clauses.join("; "))
     }
 }
 
@@ -179,6 +201,37 @@ mod tests {
             "{json}"
         );
         assert!(UndecryptedCounts::default().describe().is_none());
+    }
+
+    #[test]
+    fn a_gap_is_counted_apart_from_what_was_not_decrypted() {
+        let mut c = UndecryptedCounts::default();
+        let gcm = tls(0x0303, 0xC02F);
+        let mut gapped = DecryptReport {
+            records: [3, 2],
+            ..DecryptReport::default()
+        };
+        gapped.stopped_by_gap = [None, Some(17)];
+        c.add(&gapped, Some(&gcm));
+        assert_eq!(
+            c.describe().unwrap(),
+            "1 TLS connection decrypted until a capture gap stopped it \
+             (TLS 1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 1)"
+        );
+        // A failure is the connection's reason, a gap or not.
+        let mut failed_too = failed(Undecrypted::AuthenticationFailed);
+        failed_too.stopped_by_gap = [Some(9), None];
+        c.add(&failed_too, Some(&gcm));
+        c.add(&gapped, Some(&gcm));
+        assert_eq!(c.total(), 3);
+        assert_eq!(
+            c.describe().unwrap(),
+            "1 TLS connection not decrypted with the key log: 1 authentication failed \
+             (TLS 1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 1); 2 TLS connections decrypted \
+             until a capture gap stopped it (TLS 1.2 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 2)"
+        );
+        let json = serde_json::to_string(&c.list()).unwrap();
+        assert!(json.contains(r#""reason":"stopped_by_gap""#), "{json}");
     }
 
     #[test]

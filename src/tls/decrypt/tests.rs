@@ -118,7 +118,7 @@ pub(crate) fn seal13(
     buf.extend(std::iter::repeat_n(0, padding));
     let len = (buf.len() + TAG) as u16;
     let aad = [23, 3, 3, (len >> 8) as u8, len as u8];
-    let n = Nonce::from_slice(&nonce);
+    let n = &aes_gcm::aead::Nonce::<Aes128Gcm>::from(nonce);
     match suite.aead {
         AeadKind::Aes128Gcm => Aes128Gcm::new_from_slice(&key)
             .unwrap()
@@ -142,6 +142,8 @@ pub(crate) fn seal13(
 struct Out {
     plain: Vec<(Side, u64, Vec<u8>, i64)>,
     lost: Vec<(Side, u64)>,
+    /// The frame being read, as the HTTP stage tells it.
+    frame: u64,
 }
 
 impl Plaintext for Out {
@@ -150,6 +152,9 @@ impl Plaintext for Out {
     }
     fn lost(&mut self, from: Side, offset: u64, _ts: Timestamp) {
         self.lost.push((from, offset));
+    }
+    fn frame(&self) -> u64 {
+        self.frame
     }
 }
 
@@ -398,6 +403,7 @@ fn no_matching_secret_unsupported_suite_and_gaps_are_reported() {
         5,
         &mut out,
     );
+    out.frame = 15;
     d.gap(Side::Client, Timestamp::from_secs_nanos(0, 2), &mut out);
     feed(
         &mut d,
@@ -418,11 +424,126 @@ fn no_matching_secret_unsupported_suite_and_gaps_are_reported() {
     assert_eq!(out.plain.len(), 2);
     assert_eq!(out.lost, vec![(Side::Client, 3)]);
     let r = d.finish();
-    assert_eq!(r.stopped_by_gap, [true, false]);
+    assert_eq!(r.stopped_by_gap, [Some(15), None]);
     assert_eq!(
         r.describe(),
-        "decrypted; client records after a capture gap not decrypted"
+        "decrypted, client->server stopped at frame 15: gap"
     );
+
+    // A gap inside a record: the record is not opened, the direction ends
+    // at the frame that ended the record.
+    let log = keylog(&[
+        ("CLIENT_TRAFFIC_SECRET_0", &[5u8; 32]),
+        ("SERVER_TRAFFIC_SECRET_0", &[6u8; 32]),
+    ]);
+    let mut d = Decryptor::new(log);
+    d.hellos(&hellos(0x1301, true));
+    let mut out = Out::default();
+    let record = seal13(suite, &[6; 32], 0, b"HTTP/1.1 200 OK", 23, 0);
+    let h = RecordHeader {
+        content_type: ContentType::ApplicationData,
+        version: 0x0303,
+        len: (record.len() - 5) as u16,
+        offset: 0,
+        ts: Timestamp::from_secs_nanos(0, 1),
+    };
+    d.record_start(Side::Server, &h);
+    d.record_body(Side::Server, &record[5..10]);
+    out.frame = 9;
+    d.record_end(
+        Side::Server,
+        &h,
+        Timestamp::from_secs_nanos(0, 2),
+        false,
+        &mut out,
+    );
+    assert!(out.plain.is_empty());
+    assert_eq!(out.lost, vec![(Side::Server, 0)]);
+    // Stopped once: a second word of the same gap changes nothing.
+    out.frame = 10;
+    d.gap(Side::Server, Timestamp::from_secs_nanos(0, 3), &mut out);
+    assert_eq!(out.lost.len(), 1);
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &[5; 32], 0, b"GET", 23, 0),
+        4,
+        5,
+        &mut out,
+    );
+    let r = d.finish();
+    assert_eq!(r.stopped_by_gap, [None, Some(9)]);
+    assert_eq!(
+        r.describe(),
+        "decrypted, server->client stopped at frame 9: gap"
+    );
+
+    // Known only when an ACK past the hole came (frame 12): the stop is
+    // placed at the data after the hole (frame 11), when it is handed over.
+    let log = keylog(&[
+        ("CLIENT_TRAFFIC_SECRET_0", &[5u8; 32]),
+        ("SERVER_TRAFFIC_SECRET_0", &[6u8; 32]),
+    ]);
+    let mut d = Decryptor::new(log);
+    d.hellos(&hellos(0x1301, true));
+    let mut out = Out {
+        frame: 12,
+        ..Out::default()
+    };
+    d.data_in(Side::Server, 10);
+    d.gap(Side::Server, Timestamp::from_secs_nanos(0, 1), &mut out);
+    assert_eq!(d.report().stopped_by_gap, [None, Some(12)]);
+    d.data_in(Side::Client, 12);
+    d.data_in(Side::Server, 11);
+    d.data_in(Side::Server, 13);
+    assert_eq!(d.finish().stopped_by_gap, [None, Some(11)]);
+
+    // A gap before the keys are known (the ServerHello not read yet):
+    // the direction's records after it cannot be read once they are, and
+    // the report says so instead of reading `decrypted`.
+    let log = keylog(&[
+        ("CLIENT_TRAFFIC_SECRET_0", &[5u8; 32]),
+        ("SERVER_TRAFFIC_SECRET_0", &[6u8; 32]),
+    ]);
+    let mut d = Decryptor::new(log);
+    let mut out = Out {
+        frame: 5,
+        ..Out::default()
+    };
+    d.gap(Side::Client, Timestamp::from_secs_nanos(0, 1), &mut out);
+    d.hellos(&hellos(0x1301, true));
+    feed(
+        &mut d,
+        Side::Client,
+        &seal13(suite, &[5; 32], 0, b"GET", 23, 0),
+        2,
+        5,
+        &mut out,
+    );
+    feed(
+        &mut d,
+        Side::Server,
+        &seal13(suite, &[6; 32], 0, b"HTTP", 23, 0),
+        3,
+        5,
+        &mut out,
+    );
+    assert_eq!(out.plain.len(), 1);
+    assert_eq!(out.plain[0].0, Side::Server);
+    let r = d.finish();
+    assert!(r.decrypted());
+    assert_eq!(
+        r.describe(),
+        "decrypted, client->server stopped at frame 5: gap"
+    );
+
+    // A connection that will not be decrypted has nothing to stop.
+    let mut d = Decryptor::new(keylog(&[]));
+    d.hellos(&hellos(0x1301, true));
+    d.gap(Side::Client, Timestamp::from_secs_nanos(0, 1), &mut out);
+    let r = d.finish();
+    assert_eq!(r.stopped_by_gap, [None, None]);
+    assert_eq!(r.describe(), "could not decrypt: no matching secret");
 }
 
 /// Seals like a TLS 1.2 stack (RFC 5288 / RFC 7905).
@@ -448,7 +569,7 @@ fn seal12(
     let mut aad = seq.to_be_bytes().to_vec();
     aad.extend([typ, 3, 3, (content.len() >> 8) as u8, content.len() as u8]);
     let mut buf = content.to_vec();
-    let n = Nonce::from_slice(&nonce);
+    let n = &aes_gcm::aead::Nonce::<Aes128Gcm>::from(nonce);
     match aead {
         AeadKind::Aes128Gcm => Aes128Gcm::new_from_slice(key)
             .unwrap()
